@@ -2,7 +2,7 @@ import CMosquitto
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `mosquitto_lib_init`, run once per process on first use (global lets initialize lazily and thread-safely).
@@ -268,7 +268,8 @@ public final class MQTTClient: Sendable {
                 attempt += 1
                 var seconds = delay.initialSeconds
                 if delay.exponentialBackoff {
-                    seconds = UInt32(min(UInt64(delay.maximumSeconds), UInt64(seconds) * UInt64(attempt) * UInt64(attempt)))
+                    seconds = UInt32(
+                        min(UInt64(delay.maximumSeconds), UInt64(seconds) * UInt64(attempt) * UInt64(attempt)))
                 }
                 try? await Task.sleep(for: .seconds(Int(max(seconds, 1))))
                 guard let self else { return }

@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 
 @testable import MQTTClient
 
@@ -143,9 +143,10 @@ struct MQTTClientTests {
         // Stay down long enough for at least one failed reconnect attempt.
         try await Task.sleep(for: .milliseconds(2500))
         try await broker.restart()
-        #expect(await eventually(timeout: .seconds(15)) {
-            subscriber.client.connectionCount == 2 && publisher.client.connectionCount == 2
-        })
+        #expect(
+            await eventually(timeout: .seconds(15)) {
+                subscriber.client.connectionCount == 2 && publisher.client.connectionCount == 2
+            })
         #expect(subscriber.connectedCount == 2)
         // The fresh broker has no session: only the automatic re-subscribe brings messages back.
         #expect(await eventually { subscriber.subscribedCount == 2 })
@@ -174,7 +175,10 @@ struct MQTTClientTests {
         #expect(await eventually { early.client.isConnected })
         #expect(early.connectedCount == 1)
         early.client.disconnect()
-        #expect(await eventually { early.events.values.contains(.disconnected(reasonCode: 0, reason: "disconnected by the client")) })
+        #expect(
+            await eventually {
+                early.events.values.contains(.disconnected(reasonCode: 0, reason: "disconnected by the client"))
+            })
         #expect(!early.client.isConnected)
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real `mosquitto` broker on loopback for integration tests.
@@ -28,7 +28,9 @@ public final class TestBroker: @unchecked Sendable {
         public var useIdentityAsUsername: Bool
 
         /// Creates a TLS listener description.
-        public init(certificates: TestCertificates, requireCertificate: Bool = true, useIdentityAsUsername: Bool = false) {
+        public init(
+            certificates: TestCertificates, requireCertificate: Bool = true, useIdentityAsUsername: Bool = false
+        ) {
             self.certificates = certificates
             self.requireCertificate = requireCertificate
             self.useIdentityAsUsername = useIdentityAsUsername
