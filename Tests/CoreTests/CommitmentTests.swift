@@ -3,10 +3,15 @@ import Testing
 
 @Suite struct CommitmentTests {
     @Test func classificationSplitsByLevel() throws {
-        let classified = Classifier(identity: Fixtures.identity).classify(Fixtures.planting, sequence: 1, bootID: "b", recordedAt: .now())
+        let classified = Classifier(identity: Fixtures.identity).classify(
+            Fixtures.planting, sequence: 1, bootID: "b", recordedAt: .now())
         let record = classified.record
-        #expect(record.publicFields.map(\.key) == ["planting.planting_origin", "planting.sowing_time", "planting.variety"])
-        #expect(classified.level2?.entries.map(\.key) == ["planting.mould_content", "planting.planted_quantity", "planting.temperature_humidity"])
+        #expect(
+            record.publicFields.map(\.key) == ["planting.planting_origin", "planting.sowing_time", "planting.variety"])
+        #expect(
+            classified.level2?.entries.map(\.key) == [
+                "planting.mould_content", "planting.planted_quantity", "planting.temperature_humidity",
+            ])
         #expect(classified.level1?.entries.map(\.key) == ["planting.cost_price", "planting.personnel"])
         #expect(record.level2?.fieldCount == 3)
         #expect(record.level1?.fieldCount == 2)
@@ -20,7 +25,8 @@ import Testing
     }
 
     @Test func clockBeforeEnrollmentIsFlagged() {
-        let classified = Classifier(identity: Fixtures.identity).classify(Fixtures.planting, sequence: 1, bootID: "b", recordedAt: Timestamp(milliseconds: 5_000))
+        let classified = Classifier(identity: Fixtures.identity).classify(
+            Fixtures.planting, sequence: 1, bootID: "b", recordedAt: Timestamp(milliseconds: 5_000))
         #expect(!classified.record.clockTrusted)
     }
 
@@ -40,10 +46,14 @@ import Testing
 
         var dropped = level1
         dropped.entries.removeLast()
-        #expect(throws: CommitmentError.fieldCountMismatch(expected: 2, actual: 1)) { try dropped.verify(against: commitment) }
+        #expect(throws: CommitmentError.fieldCountMismatch(expected: 2, actual: 1)) {
+            try dropped.verify(against: commitment)
+        }
 
         // Level-1 values do not open the level-2 commitment.
-        #expect(throws: CommitmentError.levelMismatch(expected: .level2, actual: .level1)) { try level1.verify(against: classified.record.level2!) }
+        #expect(throws: CommitmentError.levelMismatch(expected: .level2, actual: .level1)) {
+            try level1.verify(against: classified.record.level2!)
+        }
     }
 
     @Test func sameValueInTwoRecordsGivesDifferentCommitments() {
@@ -85,7 +95,9 @@ import Testing
         var renamed = disclosure
         renamed.entry.key = "planting.mould_content"
         #expect(throws: CommitmentError.self) { try renamed.verify(against: commitment) }
-        #expect(throws: CommitmentError.unknownField("planting.variety")) { try level2.disclose(key: "planting.variety") }
+        #expect(throws: CommitmentError.unknownField("planting.variety")) {
+            try level2.disclose(key: "planting.variety")
+        }
     }
 
     @Test func disclosedFieldSaltRevealsNothingAboutOtherSalts() throws {

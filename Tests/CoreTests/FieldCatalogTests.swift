@@ -4,30 +4,42 @@ import Testing
 /// The table of domain reference §1, copied row by row: every field with its stage and level.
 private let domainTable: [(Stage, PrivacyLevel, String)] = {
     let rows: [(Stage, String, String, String)] = [
-        (.breeding,
-         "variety, breeding enterprise, breeding number, growth cycle, disease resistance, quality traits, suitable region, patent information",
-         "gene sequence, genetic traits, seed resources, R&D records, trait data, breeding strategy",
-         "field-trial data, growth records, breeder personnel information, seed cost"),
-        (.planting,
-         "variety, planting origin, planting number, planting qualification, sowing time, harvest time, farmland geographic information",
-         "planted quantity, temperature and humidity, biological pest control, pesticide and fertilizer use, irrigation records, weather conditions, weeding records, growth cycle, mould content, soil test report, pesticide-residue test",
-         "planting cost price, farmer / planting personnel information"),
-        (.processing,
-         "variety, processing enterprise, processing number, processing qualification, processing time, processing method, quality-check result, packaging information, shelf life",
-         "raw-material intake inspection report, processed quantity, processing technique, packaging materials, sterilization test results, vacuum-packaging test results, product quality-check results",
-         "processing-equipment condition monitoring, processing personnel information, processing cost, order price"),
-        (.warehousing,
-         "variety, warehousing enterprise, warehouse number, warehousing qualification, storage method, storage location, in/out times",
-         "inventory status, in/out records, warehouse temperature and humidity, ventilation requirements, mycotoxin content, quality test results",
-         "warehouse cost, inventory turnover rate, cargo-damage records, warehouse surveillance, warehouse manager personnel information"),
-        (.transport,
-         "variety, transport enterprise, transport number, transport qualification, route, transport time, transport mode",
-         "transported quantity, toxic/harmful-substance detection in the vehicle, satellite positioning track, truck temperature and humidity, hand-over records",
-         "inbound/outbound transport cost, transport contract, transport personnel information"),
-        (.sales,
-         "variety, sales channel, sales number, sales qualification, stock-in time, sale time",
-         "sold quantity, sales location, shelving time, order information",
-         "work surveillance, sales personnel information, purchase price"),
+        (
+            .breeding,
+            "variety, breeding enterprise, breeding number, growth cycle, disease resistance, quality traits, suitable region, patent information",
+            "gene sequence, genetic traits, seed resources, R&D records, trait data, breeding strategy",
+            "field-trial data, growth records, breeder personnel information, seed cost"
+        ),
+        (
+            .planting,
+            "variety, planting origin, planting number, planting qualification, sowing time, harvest time, farmland geographic information",
+            "planted quantity, temperature and humidity, biological pest control, pesticide and fertilizer use, irrigation records, weather conditions, weeding records, growth cycle, mould content, soil test report, pesticide-residue test",
+            "planting cost price, farmer / planting personnel information"
+        ),
+        (
+            .processing,
+            "variety, processing enterprise, processing number, processing qualification, processing time, processing method, quality-check result, packaging information, shelf life",
+            "raw-material intake inspection report, processed quantity, processing technique, packaging materials, sterilization test results, vacuum-packaging test results, product quality-check results",
+            "processing-equipment condition monitoring, processing personnel information, processing cost, order price"
+        ),
+        (
+            .warehousing,
+            "variety, warehousing enterprise, warehouse number, warehousing qualification, storage method, storage location, in/out times",
+            "inventory status, in/out records, warehouse temperature and humidity, ventilation requirements, mycotoxin content, quality test results",
+            "warehouse cost, inventory turnover rate, cargo-damage records, warehouse surveillance, warehouse manager personnel information"
+        ),
+        (
+            .transport,
+            "variety, transport enterprise, transport number, transport qualification, route, transport time, transport mode",
+            "transported quantity, toxic/harmful-substance detection in the vehicle, satellite positioning track, truck temperature and humidity, hand-over records",
+            "inbound/outbound transport cost, transport contract, transport personnel information"
+        ),
+        (
+            .sales,
+            "variety, sales channel, sales number, sales qualification, stock-in time, sale time",
+            "sold quantity, sales location, shelving time, order information",
+            "work surveillance, sales personnel information, purchase price"
+        ),
     ]
     var table: [(Stage, PrivacyLevel, String)] = []
     for (stage, publicFields, level2, level1) in rows {
@@ -64,7 +76,8 @@ private let domainTable: [(Stage, PrivacyLevel, String)] = {
     }
 
     @Test func siteFieldsExtendTheCatalogWithExplicitLevels() throws {
-        let site = FieldDefinition(stage: .planting, name: "drone_survey", label: "Drone survey", level: .level2, kind: .text)
+        let site = FieldDefinition(
+            stage: .planting, name: "drone_survey", label: "Drone survey", level: .level2, kind: .text)
         let catalog = try FieldCatalog.standard.extended(with: [site])
         #expect(catalog.field("drone_survey", in: .planting)?.level == .level2)
         #expect(FieldCatalog.standard.field("drone_survey", in: .planting) == nil)

@@ -21,7 +21,8 @@ private func leaves(_ n: Int) -> [Digest32] {
         // SHA-256 of the empty string.
         #expect(MerkleTree.emptyRoot.hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         // The leaf hash of the empty entry is SHA-256(0x00).
-        #expect(MerkleTree.leafHash([UInt8]()).hex == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
+        #expect(
+            MerkleTree.leafHash([UInt8]()).hex == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
         let a = MerkleTree.leafHash([1]), b = MerkleTree.leafHash([2])
         var hasher = SHA256()
         hasher.update(data: [1] + a.bytes + b.bytes)
@@ -41,7 +42,8 @@ private func leaves(_ n: Int) -> [Digest32] {
             let root = MerkleTree.root(leafHashes: hashes)
             for i in 0..<n {
                 let proof = try MerkleTree.inclusionProof(index: UInt64(i), leafHashes: hashes)
-                try MerkleTree.verifyInclusion(leafHash: hashes[i], index: UInt64(i), treeSize: UInt64(n), proof: proof, root: root)
+                try MerkleTree.verifyInclusion(
+                    leafHash: hashes[i], index: UInt64(i), treeSize: UInt64(n), proof: proof, root: root)
             }
         }
     }
@@ -51,23 +53,46 @@ private func leaves(_ n: Int) -> [Digest32] {
         let root = MerkleTree.root(leafHashes: hashes)
         let proof = try MerkleTree.inclusionProof(index: 5, leafHashes: hashes)
         // Wrong leaf, wrong index, wrong size, truncated, extended, altered hash, wrong root.
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyInclusion(leafHash: hashes[6], index: 5, treeSize: 13, proof: proof, root: root) }
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 4, treeSize: 13, proof: proof, root: root) }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyInclusion(leafHash: hashes[6], index: 5, treeSize: 13, proof: proof, root: root)
+        }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 4, treeSize: 13, proof: proof, root: root)
+        }
         // The size is bound to the root by the signed tree head: a size-13 proof does not verify
         // against the root of a 14-leaf tree, nor for a size whose tree has another shape.
         let root14 = MerkleTree.root(leafHashes: leaves(14))
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 5, treeSize: 14, proof: proof, root: root14) }
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 5, treeSize: 6, proof: proof, root: root) }
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 5, treeSize: 13, proof: Array(proof.dropLast()), root: root) }
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 5, treeSize: 13, proof: proof + [hashes[0]], root: root) }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 5, treeSize: 14, proof: proof, root: root14)
+        }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 5, treeSize: 6, proof: proof, root: root)
+        }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyInclusion(
+                leafHash: hashes[5], index: 5, treeSize: 13, proof: Array(proof.dropLast()), root: root)
+        }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyInclusion(
+                leafHash: hashes[5], index: 5, treeSize: 13, proof: proof + [hashes[0]], root: root)
+        }
         var altered = proof
         altered[1] = hashes[0]
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 5, treeSize: 13, proof: altered, root: root) }
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 5, treeSize: 13, proof: proof, root: hashes[0]) }
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 13, treeSize: 13, proof: proof, root: root) }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 5, treeSize: 13, proof: altered, root: root)
+        }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 5, treeSize: 13, proof: proof, root: hashes[0])
+        }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyInclusion(leafHash: hashes[5], index: 13, treeSize: 13, proof: proof, root: root)
+        }
         // An interior node presented as a leaf (second-preimage attempt) does not verify at leaf depth.
         let interior = MerkleTree.nodeHash(hashes[4], hashes[5])
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyInclusion(leafHash: interior, index: 2, treeSize: 13, proof: Array(proof.dropFirst()), root: root) }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyInclusion(
+                leafHash: interior, index: 2, treeSize: 13, proof: Array(proof.dropFirst()), root: root)
+        }
     }
 
     @Test func consistencyProofsVerifyForEverySizePair() throws {
@@ -77,7 +102,9 @@ private func leaves(_ n: Int) -> [Digest32] {
             for oldSize in 1...newSize {
                 let oldRoot = MerkleTree.root(leafHashes: all[..<oldSize])
                 let proof = try MerkleTree.consistencyProof(oldSize: UInt64(oldSize), leafHashes: all[..<newSize])
-                try MerkleTree.verifyConsistency(oldSize: UInt64(oldSize), newSize: UInt64(newSize), oldRoot: oldRoot, newRoot: newRoot, proof: proof)
+                try MerkleTree.verifyConsistency(
+                    oldSize: UInt64(oldSize), newSize: UInt64(newSize), oldRoot: oldRoot, newRoot: newRoot, proof: proof
+                )
             }
         }
     }
@@ -91,11 +118,25 @@ private func leaves(_ n: Int) -> [Digest32] {
         var rewritten = all
         rewritten[3] = MerkleTree.leafHash([9, 9])
         let rewrittenOld = MerkleTree.root(leafHashes: rewritten[..<7])
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyConsistency(oldSize: 7, newSize: 20, oldRoot: rewrittenOld, newRoot: newRoot, proof: proof) }
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyConsistency(oldSize: 7, newSize: 20, oldRoot: oldRoot, newRoot: newRoot, proof: Array(proof.dropLast())) }
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyConsistency(oldSize: 7, newSize: 20, oldRoot: oldRoot, newRoot: newRoot, proof: []) }
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyConsistency(oldSize: 8, newSize: 20, oldRoot: oldRoot, newRoot: newRoot, proof: proof) }
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyConsistency(oldSize: 7, newSize: 6, oldRoot: oldRoot, newRoot: newRoot, proof: proof) }
-        #expect(throws: MerkleTree.ProofError.self) { try MerkleTree.verifyConsistency(oldSize: 7, newSize: 7, oldRoot: oldRoot, newRoot: newRoot, proof: []) }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyConsistency(
+                oldSize: 7, newSize: 20, oldRoot: rewrittenOld, newRoot: newRoot, proof: proof)
+        }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyConsistency(
+                oldSize: 7, newSize: 20, oldRoot: oldRoot, newRoot: newRoot, proof: Array(proof.dropLast()))
+        }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyConsistency(oldSize: 7, newSize: 20, oldRoot: oldRoot, newRoot: newRoot, proof: [])
+        }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyConsistency(oldSize: 8, newSize: 20, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
+        }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyConsistency(oldSize: 7, newSize: 6, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
+        }
+        #expect(throws: MerkleTree.ProofError.self) {
+            try MerkleTree.verifyConsistency(oldSize: 7, newSize: 7, oldRoot: oldRoot, newRoot: newRoot, proof: [])
+        }
     }
 }

@@ -27,7 +27,8 @@ private func beijing(_ hour: Int, _ minute: Int = 0) -> Timestamp {
 }
 
 private let matchingRequest = ABAC.Request(
-    subject: ABAC.Subject(enterprise: "ZS123", role: .processingAdministrator, stage: .processing, productCategory: "fresh corn"),
+    subject: ABAC.Subject(
+        enterprise: "ZS123", role: .processingAdministrator, stage: .processing, productCategory: "fresh corn"),
     object: ABAC.Object(productType: "fresh corn", lot: "20240203A001", stage: .planting, sensitivity: .level2),
     sourceAddress: "203.0.113.10", region: "Beijing", time: beijing(9, 30), action: .read)
 
@@ -67,34 +68,55 @@ private let matchingRequest = ABAC.Request(
     @Test func outsideTheWindowAndUnregisteredAreDenied() {
         #expect(!decide(with(matchingRequest) { $0.time = beijing(7, 59) }).isPermit)
         #expect(!decide(with(matchingRequest) { $0.time = beijing(20) }).isPermit)
-        #expect(PolicyDecision.decide(matchingRequest, policies: policies, registered: false, blacklist: Blacklist()) == .deny(.unregisteredPrincipal))
-        #expect(PolicyDecision.decide(matchingRequest, policies: [], registered: true, blacklist: Blacklist()) == .deny(.noMatchingPolicy))
+        #expect(
+            PolicyDecision.decide(matchingRequest, policies: policies, registered: false, blacklist: Blacklist())
+                == .deny(.unregisteredPrincipal))
+        #expect(
+            PolicyDecision.decide(matchingRequest, policies: [], registered: true, blacklist: Blacklist())
+                == .deny(.noMatchingPolicy))
     }
 
     @Test func fourFailuresBlockTenMinutesEachAndTheFifthIsPermanent() throws {
         var blacklist = Blacklist()
         let source = "10.9.8.7"
         var time = beijing(9)
-        let bad = with(matchingRequest) { $0.sourceAddress = source; $0.subject.enterprise = "INTRUDER" }
+        let bad = with(matchingRequest) {
+            $0.sourceAddress = source; $0.subject.enterprise = "INTRUDER"
+        }
         for strike in 1...4 {
             let at = time
-            let outcome = PolicyDecision.decideAndPunish(with(bad) { $0.time = at }, policies: policies, registered: true, blacklist: &blacklist)
+            let outcome = PolicyDecision.decideAndPunish(
+                with(bad) { $0.time = at }, policies: policies, registered: true, blacklist: &blacklist)
             #expect(outcome == .deny(.noMatchingPolicy))
             #expect(blacklist.entries[source]?.strikes == strike)
             // Blocked for ten minutes: even a request that a policy grants is denied meanwhile.
-            let blockedGood = with(matchingRequest) { $0.sourceAddress = source; $0.time = Timestamp(milliseconds: at.milliseconds + 9 * 60_000) }
-            #expect(PolicyDecision.decideAndPunish(blockedGood, policies: policies, registered: true, blacklist: &blacklist) == .deny(.blacklisted(until: Timestamp(milliseconds: at.milliseconds + 600_000))))
+            let blockedGood = with(matchingRequest) {
+                $0.sourceAddress = source; $0.time = Timestamp(milliseconds: at.milliseconds + 9 * 60_000)
+            }
+            #expect(
+                PolicyDecision.decideAndPunish(blockedGood, policies: policies, registered: true, blacklist: &blacklist)
+                    == .deny(.blacklisted(until: Timestamp(milliseconds: at.milliseconds + 600_000))))
             #expect(blacklist.entries[source]?.strikes == strike, "a blocked request adds no strike")
             // Expired after ten minutes.
             time = Timestamp(milliseconds: at.milliseconds + 10 * 60_000)
             #expect(!blacklist.isBlocked(source, at: time))
-            #expect(PolicyDecision.decide(with(matchingRequest) { $0.sourceAddress = source; $0.time = time }, policies: policies, registered: true, blacklist: blacklist).isPermit)
+            #expect(
+                PolicyDecision.decide(
+                    with(matchingRequest) {
+                        $0.sourceAddress = source; $0.time = time
+                    }, policies: policies, registered: true, blacklist: blacklist
+                ).isPermit)
         }
-        PolicyDecision.decideAndPunish(with(bad) { $0.time = time }, policies: policies, registered: true, blacklist: &blacklist)
+        PolicyDecision.decideAndPunish(
+            with(bad) { $0.time = time }, policies: policies, registered: true, blacklist: &blacklist)
         #expect(blacklist.entries[source]?.strikes == 5)
         #expect(blacklist.entries[source]?.permanent == true)
         let muchLater = Timestamp(milliseconds: time.milliseconds + 365 * 24 * 3_600_000)
-        #expect(PolicyDecision.decide(with(matchingRequest) { $0.sourceAddress = source; $0.time = muchLater }, policies: policies, registered: true, blacklist: blacklist) == .deny(.blacklisted(until: nil)))
+        #expect(
+            PolicyDecision.decide(
+                with(matchingRequest) {
+                    $0.sourceAddress = source; $0.time = muchLater
+                }, policies: policies, registered: true, blacklist: blacklist) == .deny(.blacklisted(until: nil)))
         // Other sources are unaffected; the state round-trips through canonical bytes.
         #expect(!blacklist.isBlocked("203.0.113.10", at: muchLater))
         #expect(try Canonical.decode(Blacklist.self, from: Canonical.encode(blacklist)) == blacklist)
@@ -120,9 +142,15 @@ private let matchingRequest = ABAC.Request(
         #expect(typo?.attribute == "object.lott")
         #expect(typo?.line == 8)
         #expect(typo?.fix.contains("did you mean object.lot") == true)
-        #expect(failure(workedExample.replacingOccurrences(of: "08:00-12:00", with: "8-12"))?.attribute == "environment.time")
+        #expect(
+            failure(workedExample.replacingOccurrences(of: "08:00-12:00", with: "8-12"))?.attribute
+                == "environment.time")
         #expect(failure(workedExample.replacingOccurrences(of: "= read", with: "= peek"))?.attribute == "action")
-        #expect(failure(workedExample.replacingOccurrences(of: "subject.stage      = processing", with: "subject.stage      = sales"))?.attribute == "subject.role")
+        #expect(
+            failure(
+                workedExample.replacingOccurrences(
+                    of: "subject.stage      = processing", with: "subject.stage      = sales"))?.attribute
+                == "subject.role")
         #expect(failure("subject.role = driver")?.line == 1)
         #expect(failure(workedExample + "\n" + workedExample)?.reason.contains("used twice") == true)
     }
@@ -135,13 +163,15 @@ private let matchingRequest = ABAC.Request(
     /// Random policies and requests over small value sets, against a reference model written
     /// as plain attribute maps.
     @Test func decisionAgreesWithAReferenceModel() async {
-        let enterprises = ["ZS123", "FARM1", "*"], categories = ["corn", "rice", "*"], lots = ["L1", "L2", "*"], sources = ["Beijing", "Harbin", "*"]
+        let enterprises = ["ZS123", "FARM1", "*"], categories = ["corn", "rice", "*"], lots = ["L1", "L2", "*"],
+            sources = ["Beijing", "Harbin", "*"]
         let input = zip(
             Gen.int(in: 0..<3), Gen.int(in: 0..<13), Gen.int(in: 0..<7), Gen.int(in: 0..<3),
             Gen.int(in: 0..<3), Gen.int(in: 0..<7), Gen.int(in: 0..<3), Gen.int(in: 0..<3),
             Gen.int(in: 0..<(24 * 60)))
         let tally = Mutex((permits: 0, denials: 0))
-        await propertyCheck(count: 500, input: input, Gen.int(in: 0..<13), Gen.int(in: 0..<7)) { p, requestSeed, actionMask in
+        await propertyCheck(count: 500, input: input, Gen.int(in: 0..<13), Gen.int(in: 0..<7)) {
+            p, requestSeed, actionMask in
             let (e, r, s, c, l, os, lv, src, minute) = p
             let roles = ABAC.Role.allCases
             let role = r < roles.count ? roles[r] : nil
@@ -150,11 +180,21 @@ private let matchingRequest = ABAC.Request(
             let level: ABAC.Sensitivity? = lv == 0 ? .level2 : lv == 1 ? .level1 : nil
             // A role must belong to the subject stage; skip inconsistent combinations as the validator would refuse them.
             if let role, let stage, role.stage != stage { return }
-            let window: TimeWindow? = minute % 5 == 0 ? nil : TimeWindow(start: .init(hour: (minute / 60) % 24), end: .init(hour: (minute / 60 + 4) % 24), utcOffsetMinutes: 480)
-            let actions: Set<ABAC.Action> = Set(ABAC.Action.allCases.enumerated().filter { (actionMask >> ($0.offset % 3)) & 1 == 1 || $0.offset == requestSeed % 5 }.map(\.element))
+            let window: TimeWindow? =
+                minute % 5 == 0
+                ? nil
+                : TimeWindow(
+                    start: .init(hour: (minute / 60) % 24), end: .init(hour: (minute / 60 + 4) % 24),
+                    utcOffsetMinutes: 480)
+            let actions: Set<ABAC.Action> = Set(
+                ABAC.Action.allCases.enumerated().filter {
+                    (actionMask >> ($0.offset % 3)) & 1 == 1 || $0.offset == requestSeed % 5
+                }.map(\.element))
             let policy = AccessPolicy(
-                id: "p", subjectEnterprise: cond(enterprises[e]), subjectRole: role.map { .equals($0) } ?? .any, subjectStage: stage.map { .equals($0) } ?? .any,
-                subjectCategory: cond(categories[c]), objectProduct: cond(categories[(c + 1) % 3]), objectLot: cond(lots[l]),
+                id: "p", subjectEnterprise: cond(enterprises[e]), subjectRole: role.map { .equals($0) } ?? .any,
+                subjectStage: stage.map { .equals($0) } ?? .any,
+                subjectCategory: cond(categories[c]), objectProduct: cond(categories[(c + 1) % 3]),
+                objectLot: cond(lots[l]),
                 objectStage: objectStage.map { .equals($0) } ?? .any, objectLevel: level.map { .equals($0) } ?? .any,
                 source: cond(sources[src]), window: window, actions: actions)
 
@@ -171,9 +211,14 @@ private let matchingRequest = ABAC.Request(
                 guard perturb == 1 else { return base }
                 return ABAC.Role.roles(of: base.stage).first { $0 != base }!
             }()
-            let requestStage: Stage = stage.map { perturb == 2 ? Stage.allCases[($0.ordinal == 5 ? 0 : Int($0.ordinal) + 1)] : $0 } ?? requestRole.stage
-            let requestObjectStage = objectStage.map { perturb == 5 ? Stage.allCases[(Int($0.ordinal) + 1) % 6] : $0 } ?? Stage.allCases[minute % 6]
-            let requestLevel: ABAC.Sensitivity = level.map { perturb == 6 ? ($0 == .level1 ? .level2 : .level1) : $0 } ?? .level2
+            let requestStage: Stage =
+                stage.map { perturb == 2 ? Stage.allCases[($0.ordinal == 5 ? 0 : Int($0.ordinal) + 1)] : $0 }
+                ?? requestRole.stage
+            let requestObjectStage =
+                objectStage.map { perturb == 5 ? Stage.allCases[(Int($0.ordinal) + 1) % 6] : $0 }
+                ?? Stage.allCases[minute % 6]
+            let requestLevel: ABAC.Sensitivity =
+                level.map { perturb == 6 ? ($0 == .level1 ? .level2 : .level1) : $0 } ?? .level2
             var time = Timestamp(milliseconds: Int64(minute) * 60_000 * 13)
             if let window {
                 // Local midnight of the day, then one minute after the start (inside) or the end (outside).
@@ -183,16 +228,24 @@ private let matchingRequest = ABAC.Request(
             }
             let granted = ABAC.Action.allCases.filter(actions.contains)
             let denied = ABAC.Action.allCases.filter { !actions.contains($0) }
-            let action = perturb == 9 && !denied.isEmpty ? denied[0] : granted.isEmpty ? ABAC.Action.read : granted[minute % granted.count]
+            let action =
+                perturb == 9 && !denied.isEmpty
+                ? denied[0] : granted.isEmpty ? ABAC.Action.read : granted[minute % granted.count]
             let request = ABAC.Request(
-                subject: ABAC.Subject(enterprise: value(policy.subjectEnterprise, "ZS123", 0), role: requestRole, stage: requestStage, productCategory: value(policy.subjectCategory, "corn", 3)),
-                object: ABAC.Object(productType: value(policy.objectProduct, "rice", 4), lot: value(policy.objectLot, "L9", 7), stage: requestObjectStage, sensitivity: requestLevel),
-                sourceAddress: "192.0.2.\(requestSeed)", region: value(policy.source, "Harbin", 11), time: time, action: action)
+                subject: ABAC.Subject(
+                    enterprise: value(policy.subjectEnterprise, "ZS123", 0), role: requestRole, stage: requestStage,
+                    productCategory: value(policy.subjectCategory, "corn", 3)),
+                object: ABAC.Object(
+                    productType: value(policy.objectProduct, "rice", 4), lot: value(policy.objectLot, "L9", 7),
+                    stage: requestObjectStage, sensitivity: requestLevel),
+                sourceAddress: "192.0.2.\(requestSeed)", region: value(policy.source, "Harbin", 11), time: time,
+                action: action)
 
             let expected = referencePermits(policy: policy, request: request)
             #expect(policy.permits(request) == expected)
             var blacklist = Blacklist()
-            let outcome = PolicyDecision.decideAndPunish(request, policies: [policy], registered: true, blacklist: &blacklist)
+            let outcome = PolicyDecision.decideAndPunish(
+                request, policies: [policy], registered: true, blacklist: &blacklist)
             #expect(outcome.isPermit == expected)
             #expect(blacklist.entries.isEmpty == expected)
             tally.withLock { expected ? ($0.permits += 1) : ($0.denials += 1) }

@@ -16,7 +16,8 @@ import Testing
     }
 
     @Test func validReadingParsesEveryKind() throws {
-        let reading = try parse("""
+        let reading = try parse(
+            """
             {"stage":"transport","lot":"TR-1","product":"fresh corn","time":"2026-05-01T08:30:00Z","inputs":["WH-1"],
              "fields":{"route":"Harbin-Beijing","transport_time":1777624200000,"transported_quantity":1200.5,
                        "temperature_humidity":[{"time":"2026-05-01T08:00:00Z","type":"Temperature","value":4.5,"unit":"CEL"}],
@@ -33,11 +34,18 @@ import Testing
             Issue.record("series missing")
             return
         }
-        #expect(samples == [SensorSample(time: Timestamp(iso8601: "2026-05-01T08:00:00Z")!, type: "Temperature", value: 4.5, unit: "CEL")])
+        #expect(
+            samples == [
+                SensorSample(
+                    time: Timestamp(iso8601: "2026-05-01T08:00:00Z")!, type: "Temperature", value: 4.5, unit: "CEL")
+            ])
     }
 
     @Test func unknownFieldNamesFieldStageAndFix() throws {
-        let failure = try #require(error(#"{"stage":"planting","lot":"PL-1","product":"corn","time":"2026-05-01T08:00:00Z","fields":{"cost_prise":1}}"#))
+        let failure = try #require(
+            error(
+                #"{"stage":"planting","lot":"PL-1","product":"corn","time":"2026-05-01T08:00:00Z","fields":{"cost_prise":1}}"#
+            ))
         #expect(failure.kind == .unknownField)
         #expect(failure.field == "fields.cost_prise")
         #expect(failure.stage == "planting")
@@ -46,14 +54,18 @@ import Testing
     }
 
     @Test func wrongTypeNamesTheExpectedKind() throws {
-        let failure = try #require(error(#"{"stage":"planting","lot":"PL-1","product":"corn","time":"2026-05-01T08:00:00Z","fields":{"planted_quantity":"a lot"}}"#))
+        let failure = try #require(
+            error(
+                #"{"stage":"planting","lot":"PL-1","product":"corn","time":"2026-05-01T08:00:00Z","fields":{"planted_quantity":"a lot"}}"#
+            ))
         #expect(failure.kind == .wrongType)
         #expect(failure.field == "fields.planted_quantity")
         #expect(failure.fix.contains("JSON number"))
     }
 
     @Test func missingLotIsRefused() throws {
-        let failure = try #require(error(#"{"stage":"sales","product":"corn","time":"2026-05-01T08:00:00Z","fields":{}}"#))
+        let failure = try #require(
+            error(#"{"stage":"sales","product":"corn","time":"2026-05-01T08:00:00Z","fields":{}}"#))
         #expect(failure.kind == .missingField)
         #expect(failure.field == "lot")
         #expect(failure.stage == "sales")
@@ -66,7 +78,10 @@ import Testing
         #expect(error(#"{"stage":"sales","lot":"X","product":"corn","time":"yesterday"}"#)?.field == "time")
         #expect(error(#"{"stage":"sales","lot":"","product":"corn","time":0}"#)?.kind == .invalidValue)
         #expect(error(#"{"stage":"sales","lot":"X","product":"corn","time":0,"quantity":3}"#)?.field == "quantity")
-        #expect(error(#"{"stage":"transport","lot":"X","product":"corn","time":0,"fields":{"positioning_track":[{"time":0,"lat":95,"lon":0}]}}"#)?.kind == .invalidValue)
+        #expect(
+            error(
+                #"{"stage":"transport","lot":"X","product":"corn","time":0,"fields":{"positioning_track":[{"time":0,"lat":95,"lon":0}]}}"#
+            )?.kind == .invalidValue)
     }
 
     @Test func logisticsIsAnAliasOfTransport() throws {

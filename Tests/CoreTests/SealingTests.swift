@@ -10,9 +10,11 @@ import Testing
     @Test func sealWrapUnwrapOpenVerifies() throws {
         let level2 = try #require(classified.level2)
         let (sealed, key) = try SealedPrivateFields.seal(level2, recordID: classified.record.id)
-        let wrapped = try WrappedDataKey.wrap(key, recordID: classified.record.id, level: .level2, for: requester.publicKey)
+        let wrapped = try WrappedDataKey.wrap(
+            key, recordID: classified.record.id, level: .level2, for: requester.publicKey)
         let travelled = try Canonical.decode(WrappedDataKey.self, from: Canonical.encode(wrapped))
-        let opened = try sealed.open(dataKey: travelled.unwrap(with: requester), record: classified.record, expectedBlobID: sealed.blobID)
+        let opened = try sealed.open(
+            dataKey: travelled.unwrap(with: requester), record: classified.record, expectedBlobID: sealed.blobID)
         #expect(opened == level2)
         // The ciphertext holds no plaintext value.
         #expect(!sealed.blob.hexString.contains(Array("Li Wei".utf8).hexString))
@@ -48,6 +50,8 @@ import Testing
         var altered = try #require(classified.level2)
         altered.entries[1].value = .number(999)
         let (sealed, key) = try SealedPrivateFields.seal(altered, recordID: classified.record.id)
-        #expect(throws: Sealing.Error.commitment(.rootMismatch(level: .level2))) { try sealed.open(dataKey: key, record: classified.record) }
+        #expect(throws: Sealing.Error.commitment(.rootMismatch(level: .level2))) {
+            try sealed.open(dataKey: key, record: classified.record)
+        }
     }
 }

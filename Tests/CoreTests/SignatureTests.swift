@@ -6,7 +6,9 @@ import Testing
     let key = Curve25519.Signing.PrivateKey()
 
     func batch() -> RecordBatch {
-        RecordBatch(enterprise: "FARM1", device: "farm-box-01", sentAt: Timestamp(milliseconds: 1_777_624_300_000), records: [Fixtures.classifiedPlanting().record])
+        RecordBatch(
+            enterprise: "FARM1", device: "farm-box-01", sentAt: Timestamp(milliseconds: 1_777_624_300_000),
+            records: [Fixtures.classifiedPlanting().record])
     }
 
     @Test func roundTripVerifies() throws {
@@ -27,7 +29,9 @@ import Testing
             var tampered = bytes
             tampered[index] ^= 0x01
             if let decoded = try? Canonical.decode(Signed<RecordBatch>.self, from: tampered) {
-                #expect(!decoded.isValid(domain: .recordBatch, key: key.publicKey), "bit flip at \(index) of \(bytes.count) (value is \(valueLength) bytes) still verifies")
+                #expect(
+                    !decoded.isValid(domain: .recordBatch, key: key.publicKey),
+                    "bit flip at \(index) of \(bytes.count) (value is \(valueLength) bytes) still verifies")
                 checked += 1
             }
         }

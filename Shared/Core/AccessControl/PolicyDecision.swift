@@ -24,7 +24,8 @@ public enum PolicyDecision {
         public var description: String {
             switch self {
             case .unregisteredPrincipal: "the requester's principal is not registered"
-            case .blacklisted(let until): until.map { "the source is blocked until \($0.iso8601)" } ?? "the source is blocked permanently"
+            case .blacklisted(let until):
+                until.map { "the source is blocked until \($0.iso8601)" } ?? "the source is blocked permanently"
             case .noMatchingPolicy: "no policy grants this request"
             }
         }
@@ -36,7 +37,9 @@ public enum PolicyDecision {
     ///   - policies: the owner's policies for the object.
     ///   - registered: whether the requester's principal is registered.
     ///   - blacklist: the punishment contract's state.
-    public static func decide(_ request: ABAC.Request, policies: [AccessPolicy], registered: Bool, blacklist: Blacklist) -> Outcome {
+    public static func decide(_ request: ABAC.Request, policies: [AccessPolicy], registered: Bool, blacklist: Blacklist)
+        -> Outcome
+    {
         if let block = blacklist.block(for: request.sourceAddress, at: request.time) {
             return .deny(.blacklisted(until: block))
         }
@@ -119,7 +122,9 @@ public struct Blacklist: Hashable, Sendable, CanonicalCodable {
         if entry.permanent && entry.strikes > 0 { return entry }
         entry.strikes += 1
         entry.lastStrike = time
-        entry.blockedUntil = entry.strikes >= rules.maximumStrikes ? nil : Timestamp(milliseconds: time.milliseconds + rules.blockDurationMilliseconds)
+        entry.blockedUntil =
+            entry.strikes >= rules.maximumStrikes
+            ? nil : Timestamp(milliseconds: time.milliseconds + rules.blockDurationMilliseconds)
         entries[source] = entry
         return entry
     }
@@ -136,7 +141,9 @@ public struct Blacklist: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(from reader: inout CanonicalReader) throws {
-        rules = Rules(maximumStrikes: Int(try reader.readUInt32("maximum strikes")), blockDurationMilliseconds: try reader.readInt64("block duration"))
+        rules = Rules(
+            maximumStrikes: Int(try reader.readUInt32("maximum strikes")),
+            blockDurationMilliseconds: try reader.readInt64("block duration"))
         entries = [:]
         let count = Int(try reader.readUInt32("entries"))
         var previous: String?
@@ -154,7 +161,9 @@ public struct Blacklist: Hashable, Sendable, CanonicalCodable {
 extension PolicyDecision {
     /// Decides a request and applies the punishment contract: every denial other than an
     /// existing block adds a strike to the request's source (`addToBlacklist`).
-    public static func decideAndPunish(_ request: ABAC.Request, policies: [AccessPolicy], registered: Bool, blacklist: inout Blacklist) -> Outcome {
+    public static func decideAndPunish(
+        _ request: ABAC.Request, policies: [AccessPolicy], registered: Bool, blacklist: inout Blacklist
+    ) -> Outcome {
         let outcome = decide(request, policies: policies, registered: registered, blacklist: blacklist)
         if case .deny(let reason) = outcome, reason == .unregisteredPrincipal || reason == .noMatchingPolicy {
             blacklist.addStrike(request.sourceAddress, at: request.time)

@@ -61,32 +61,45 @@ public enum PolicySyntax {
             if trimmed.hasPrefix("policy ") || trimmed == "policy" {
                 try finish()
                 let id = trimmed.dropFirst("policy".count).trimmingWhitespace()
-                guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-                    throw Error(line: number, attribute: nil, reason: "policy id \"\(id)\" is empty or has spaces or symbols", fix: "name the policy with letters, digits, '-', '_' or '.', e.g. policy corn-processing-read")
+                guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
+                else {
+                    throw Error(
+                        line: number, attribute: nil, reason: "policy id \"\(id)\" is empty or has spaces or symbols",
+                        fix: "name the policy with letters, digits, '-', '_' or '.', e.g. policy corn-processing-read")
                 }
                 guard seenIDs.insert(id).inserted else {
-                    throw Error(line: number, attribute: nil, reason: "policy id \(id) is used twice", fix: "give each policy its own id")
+                    throw Error(
+                        line: number, attribute: nil, reason: "policy id \(id) is used twice",
+                        fix: "give each policy its own id")
                 }
                 current = (id, number, [:])
                 continue
             }
             guard current != nil else {
-                throw Error(line: number, attribute: nil, reason: "an attribute before any policy line", fix: "start each policy with a line `policy <id>`")
+                throw Error(
+                    line: number, attribute: nil, reason: "an attribute before any policy line",
+                    fix: "start each policy with a line `policy <id>`")
             }
             guard let equals = trimmed.firstIndex(of: "=") else {
-                throw Error(line: number, attribute: nil, reason: "\"\(trimmed)\" is not `attribute = value`", fix: "write one `attribute = value` per line")
+                throw Error(
+                    line: number, attribute: nil, reason: "\"\(trimmed)\" is not `attribute = value`",
+                    fix: "write one `attribute = value` per line")
             }
             let name = trimmed[..<equals].trimmingWhitespace()
             let value = trimmed[trimmed.index(after: equals)...].trimmingWhitespace()
             guard attributes.contains(name) else {
                 let suggestion = attributes.min { editDistance($0, name) < editDistance($1, name) } ?? ""
-                throw Error(line: number, attribute: name, reason: "\(name) is not a policy attribute", fix: "use one of \(attributes.joined(separator: ", ")) (did you mean \(suggestion)?)")
+                throw Error(
+                    line: number, attribute: name, reason: "\(name) is not a policy attribute",
+                    fix: "use one of \(attributes.joined(separator: ", ")) (did you mean \(suggestion)?)")
             }
             guard !value.isEmpty else {
                 throw Error(line: number, attribute: name, reason: "no value", fix: "give a value, or * for any")
             }
             guard current!.values[name] == nil else {
-                throw Error(line: number, attribute: name, reason: "\(name) is given twice", fix: "policies are AND-gates of single values: write one policy per alternative")
+                throw Error(
+                    line: number, attribute: name, reason: "\(name) is given twice",
+                    fix: "policies are AND-gates of single values: write one policy per alternative")
             }
             current!.values[name] = (value, number)
         }
@@ -96,17 +109,23 @@ public enum PolicySyntax {
 
     static func build(id: String, line: Int, values: [String: (String, Int)]) throws(Error) -> AccessPolicy {
         if let missing = attributes.first(where: { values[$0] == nil }) {
-            throw Error(line: line, attribute: missing, reason: "policy \(id) does not state \(missing)", fix: "add `\(missing) = <value>`, or `\(missing) = *` to allow any value")
+            throw Error(
+                line: line, attribute: missing, reason: "policy \(id) does not state \(missing)",
+                fix: "add `\(missing) = <value>`, or `\(missing) = *` to allow any value")
         }
         func text(_ name: String) -> AccessPolicy.Condition<String> {
             let value = values[name]!.0
             return value == "*" ? .any : .equals(value)
         }
-        func parsed<T>(_ name: String, _ options: String, _ parse: (String) -> T?) throws(Error) -> AccessPolicy.Condition<T> {
+        func parsed<T>(_ name: String, _ options: String, _ parse: (String) -> T?) throws(Error)
+            -> AccessPolicy.Condition<T>
+        {
             let (value, number) = values[name]!
             if value == "*" { return .any }
             guard let result = parse(value) else {
-                throw Error(line: number, attribute: name, reason: "\"\(value)\" is not valid here", fix: "use one of \(options), or *")
+                throw Error(
+                    line: number, attribute: name, reason: "\"\(value)\" is not valid here",
+                    fix: "use one of \(options), or *")
             }
             return .equals(result)
         }
@@ -115,7 +134,12 @@ public enum PolicySyntax {
         let subjectRole = try parsed("subject.role", roles) { ABAC.Role(rawValue: $0) }
         let subjectStage = try parsed("subject.stage", stages) { Stage(name: $0) }
         if case .equals(let role) = subjectRole, case .equals(let stage) = subjectStage, role.stage != stage {
-            throw Error(line: values["subject.role"]!.1, attribute: "subject.role", reason: "role \(role.rawValue) works in stage \(role.stage.rawValue), not \(stage.rawValue)", fix: "use a role of stage \(stage.rawValue): \(ABAC.Role.roles(of: stage).map(\.rawValue).joined(separator: ", "))")
+            throw Error(
+                line: values["subject.role"]!.1, attribute: "subject.role",
+                reason: "role \(role.rawValue) works in stage \(role.stage.rawValue), not \(stage.rawValue)",
+                fix:
+                    "use a role of stage \(stage.rawValue): \(ABAC.Role.roles(of: stage).map(\.rawValue).joined(separator: ", "))"
+            )
         }
         let (timeText, timeLine) = values["environment.time"]!
         let window: TimeWindow?
@@ -124,7 +148,9 @@ public enum PolicySyntax {
         } else if let parsedWindow = parseWindow(timeText) {
             window = parsedWindow
         } else {
-            throw Error(line: timeLine, attribute: "environment.time", reason: "\"\(timeText)\" is not a time window", fix: "write HH:MM-HH:MM with an optional UTC offset, e.g. 08:00-12:00 +08:00, or *")
+            throw Error(
+                line: timeLine, attribute: "environment.time", reason: "\"\(timeText)\" is not a time window",
+                fix: "write HH:MM-HH:MM with an optional UTC offset, e.g. 08:00-12:00 +08:00, or *")
         }
         let (actionText, actionLine) = values["action"]!
         var actions: Set<ABAC.Action> = []
@@ -134,7 +160,9 @@ public enum PolicySyntax {
             for item in actionText.split(separator: ",") {
                 let name = item.trimmingWhitespace()
                 guard let action = ABAC.Action(rawValue: name) else {
-                    throw Error(line: actionLine, attribute: "action", reason: "\"\(name)\" is not an action", fix: "use read, write, edit, copy, delete (comma-separated), or *")
+                    throw Error(
+                        line: actionLine, attribute: "action", reason: "\"\(name)\" is not an action",
+                        fix: "use read, write, edit, copy, delete (comma-separated), or *")
                 }
                 actions.insert(action)
             }
@@ -142,9 +170,13 @@ public enum PolicySyntax {
         return AccessPolicy(
             id: id,
             subjectEnterprise: text("subject.enterprise"), subjectRole: subjectRole, subjectStage: subjectStage,
-            subjectCategory: text("subject.category"), objectProduct: text("object.product"), objectLot: text("object.lot"),
+            subjectCategory: text("subject.category"), objectProduct: text("object.product"),
+            objectLot: text("object.lot"),
             objectStage: try parsed("object.stage", stages) { Stage(name: $0) },
-            objectLevel: try parsed("object.level", "level-2, level-1") { ABAC.Sensitivity(rawValue: $0) ?? (PrivacyLevel(name: $0) == .level2 ? .level2 : PrivacyLevel(name: $0) == .level1 ? .level1 : nil) },
+            objectLevel: try parsed("object.level", "level-2, level-1") {
+                ABAC.Sensitivity(rawValue: $0)
+                    ?? (PrivacyLevel(name: $0) == .level2 ? .level2 : PrivacyLevel(name: $0) == .level1 ? .level1 : nil)
+            },
             source: text("environment.source"), window: window, actions: actions)
     }
 
@@ -153,11 +185,15 @@ public enum PolicySyntax {
         let parts = text.split(separator: " ", omittingEmptySubsequences: true)
         guard parts.count == 1 || parts.count == 2 else { return nil }
         let range = parts[0].split(separator: "-")
-        guard range.count == 2, let start = parseTime(range[0]), let end = parseTime(range[1]), start != end else { return nil }
+        guard range.count == 2, let start = parseTime(range[0]), let end = parseTime(range[1]), start != end else {
+            return nil
+        }
         var offset = 0
         if parts.count == 2 {
             let zone = parts[1]
-            guard let sign = zone.first, sign == "+" || sign == "-", let time = parseTime(zone.dropFirst()) else { return nil }
+            guard let sign = zone.first, sign == "+" || sign == "-", let time = parseTime(zone.dropFirst()) else {
+                return nil
+            }
             offset = (sign == "-" ? -1 : 1) * time.minutes
             guard abs(offset) <= 14 * 60 else { return nil }
         }
@@ -181,12 +217,16 @@ public enum PolicySyntax {
                 case .equals(let value): render(value)
                 }
             }
-            let window = policy.window.map { window -> String in
-                let sign = window.utcOffsetMinutes < 0 ? "-" : "+"
-                let offset = ABAC.TimeOfDay(hour: abs(window.utcOffsetMinutes) / 60, minute: abs(window.utcOffsetMinutes) % 60)
-                return "\(window.start)-\(window.end) \(sign)\(offset)"
-            } ?? "*"
-            let actions = policy.actions.count == ABAC.Action.allCases.count ? "*" : ABAC.Action.allCases.filter(policy.actions.contains).map(\.rawValue).joined(separator: ", ")
+            let window =
+                policy.window.map { window -> String in
+                    let sign = window.utcOffsetMinutes < 0 ? "-" : "+"
+                    let offset = ABAC.TimeOfDay(
+                        hour: abs(window.utcOffsetMinutes) / 60, minute: abs(window.utcOffsetMinutes) % 60)
+                    return "\(window.start)-\(window.end) \(sign)\(offset)"
+                } ?? "*"
+            let actions =
+                policy.actions.count == ABAC.Action.allCases.count
+                ? "*" : ABAC.Action.allCases.filter(policy.actions.contains).map(\.rawValue).joined(separator: ", ")
             return """
                 policy \(policy.id)
                   subject.enterprise = \(show(policy.subjectEnterprise) { $0 })
@@ -208,6 +248,9 @@ public enum PolicySyntax {
 
 extension StringProtocol {
     func trimmingWhitespace() -> String {
-        String(drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed())
+        String(
+            drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed().drop(while: {
+                $0 == " " || $0 == "\t" || $0 == "\r"
+            }).reversed())
     }
 }

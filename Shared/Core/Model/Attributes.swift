@@ -122,7 +122,9 @@ public enum ABAC {
         public var time: Timestamp
         public var action: Action
 
-        public init(subject: Subject, object: Object, sourceAddress: String, region: String, time: Timestamp, action: Action) {
+        public init(
+            subject: Subject, object: Object, sourceAddress: String, region: String, time: Timestamp, action: Action
+        ) {
             self.subject = subject
             self.object = object
             self.sourceAddress = sourceAddress

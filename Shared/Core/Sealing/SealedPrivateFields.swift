@@ -21,7 +21,8 @@ public enum Sealing {
 
         public var description: String {
             switch self {
-            case .blobMismatch(let expected, let actual): "blob hash \(actual.hex) is not the expected \(expected.hex): the blob was altered or swapped"
+            case .blobMismatch(let expected, let actual):
+                "blob hash \(actual.hex) is not the expected \(expected.hex): the blob was altered or swapped"
             case .decryptionFailed: "the ciphertext or the data key does not authenticate"
             case .wrongRecord: "the sealed values belong to another record or level"
             case .malformedPlaintext(let reason): "the decrypted values are malformed: \(reason)"
@@ -32,7 +33,8 @@ public enum Sealing {
     }
 
     /// The HPKE ciphersuite used to wrap data keys.
-    public static let ciphersuite = HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_256)
+    public static let ciphersuite = HPKE.Ciphersuite(
+        kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_256)
 
     static func context(_ domain: String, record: RecordID, level: PrivacyLevel) -> [UInt8] {
         var writer = CanonicalWriter(capacity: 64)
@@ -55,9 +57,13 @@ public struct SealedPrivateFields: Hashable, Sendable {
 
     /// Seals private values under a fresh data key.
     /// - Returns: the sealed blob and the data key (to be wrapped for the owner and grantees).
-    public static func seal(_ fields: PrivateFields, recordID: RecordID) throws -> (sealed: SealedPrivateFields, dataKey: SymmetricKey) {
+    public static func seal(_ fields: PrivateFields, recordID: RecordID) throws -> (
+        sealed: SealedPrivateFields, dataKey: SymmetricKey
+    ) {
         let key = SymmetricKey(size: .bits256)
-        let box = try AES.GCM.seal(Canonical.encode(fields), using: key, authenticating: Sealing.context("agritrace/v1/sealed-fields", record: recordID, level: fields.level))
+        let box = try AES.GCM.seal(
+            Canonical.encode(fields), using: key,
+            authenticating: Sealing.context("agritrace/v1/sealed-fields", record: recordID, level: fields.level))
         return (SealedPrivateFields(recordID: recordID, level: fields.level, blob: Array(box.combined!)), key)
     }
 
@@ -72,13 +78,19 @@ public struct SealedPrivateFields: Hashable, Sendable {
     ///   - dataKey: the unwrapped data key.
     ///   - record: the record as read from the ledger.
     ///   - expectedBlobID: the blob hash the ledger records, if any.
-    public func open(dataKey: SymmetricKey, record: Record, expectedBlobID: Digest32? = nil) throws(Sealing.Error) -> PrivateFields {
-        if let expectedBlobID, expectedBlobID != blobID { throw .blobMismatch(expected: expectedBlobID, actual: blobID) }
+    public func open(dataKey: SymmetricKey, record: Record, expectedBlobID: Digest32? = nil) throws(Sealing.Error)
+        -> PrivateFields
+    {
+        if let expectedBlobID, expectedBlobID != blobID {
+            throw .blobMismatch(expected: expectedBlobID, actual: blobID)
+        }
         guard record.id == recordID else { throw .wrongRecord }
         guard let commitment = record.commitment(for: level) else { throw .noCommitment(level) }
         let plaintext: Data
         do {
-            plaintext = try AES.GCM.open(AES.GCM.SealedBox(combined: blob), using: dataKey, authenticating: Sealing.context("agritrace/v1/sealed-fields", record: recordID, level: level))
+            plaintext = try AES.GCM.open(
+                AES.GCM.SealedBox(combined: blob), using: dataKey,
+                authenticating: Sealing.context("agritrace/v1/sealed-fields", record: recordID, level: level))
         } catch {
             throw .decryptionFailed
         }
@@ -108,10 +120,17 @@ public struct WrappedDataKey: Hashable, Sendable, CanonicalCodable {
     public var ciphertext: [UInt8]
 
     /// Wraps `dataKey` for `recipient`, bound to the record and level.
-    public static func wrap(_ dataKey: SymmetricKey, recordID: RecordID, level: PrivacyLevel, for recipient: Curve25519.KeyAgreement.PublicKey) throws -> WrappedDataKey {
-        var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: Sealing.ciphersuite, info: Data(Sealing.context("agritrace/v1/data-key", record: recordID, level: level)))
+    public static func wrap(
+        _ dataKey: SymmetricKey, recordID: RecordID, level: PrivacyLevel,
+        for recipient: Curve25519.KeyAgreement.PublicKey
+    ) throws -> WrappedDataKey {
+        var sender = try HPKE.Sender(
+            recipientKey: recipient, ciphersuite: Sealing.ciphersuite,
+            info: Data(Sealing.context("agritrace/v1/data-key", record: recordID, level: level)))
         let ciphertext = try dataKey.withUnsafeBytes { try sender.seal(Data($0)) }
-        return WrappedDataKey(recordID: recordID, level: level, encapsulatedKey: Array(sender.encapsulatedKey), ciphertext: Array(ciphertext))
+        return WrappedDataKey(
+            recordID: recordID, level: level, encapsulatedKey: Array(sender.encapsulatedKey),
+            ciphertext: Array(ciphertext))
     }
 
     public init(recordID: RecordID, level: PrivacyLevel, encapsulatedKey: [UInt8], ciphertext: [UInt8]) {
@@ -124,7 +143,10 @@ public struct WrappedDataKey: Hashable, Sendable, CanonicalCodable {
     /// Unwraps the data key with the recipient's private key.
     public func unwrap(with privateKey: Curve25519.KeyAgreement.PrivateKey) throws(Sealing.Error) -> SymmetricKey {
         do {
-            var recipient = try HPKE.Recipient(privateKey: privateKey, ciphersuite: Sealing.ciphersuite, info: Data(Sealing.context("agritrace/v1/data-key", record: recordID, level: level)), encapsulatedKey: Data(encapsulatedKey))
+            var recipient = try HPKE.Recipient(
+                privateKey: privateKey, ciphersuite: Sealing.ciphersuite,
+                info: Data(Sealing.context("agritrace/v1/data-key", record: recordID, level: level)),
+                encapsulatedKey: Data(encapsulatedKey))
             let key = try recipient.open(Data(ciphertext))
             guard key.count == 32 else { throw Sealing.Error.decryptionFailed }
             return SymmetricKey(data: key)
