@@ -385,6 +385,13 @@ public final class AgentStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return try db.transaction {
+            // Go-back-N: once the oldest sent record has waited past the timeout, everything
+            // sent after it goes again too, oldest first, so the ledger can keep device order.
+            let expired = try db.cachedStatement("SELECT 1 FROM outbox WHERE sent_at > 0 AND sent_at < ? LIMIT 1")
+            try expired.bind(cutoff, at: 1)
+            let hasExpired = try expired.step()
+            expired.reset()
+            if hasExpired { try db.execute("UPDATE outbox SET sent_at = 0 WHERE sent_at != 0") }
             let select = try db.cachedStatement("SELECT sequence, body FROM outbox WHERE sent_at < ? ORDER BY sequence LIMIT ?")
             try select.bind(cutoff, at: 1)
             try select.bind(limit, at: 2)
