@@ -119,8 +119,15 @@ public final class FileTailer: Sendable {
             guard atEnd else { continue }
             // At the end: has the file been rotated or truncated?
             if let identity = Self.identity(of: path), identity.device != file.device || identity.inode != file.inode {
-                // Rotated: one more read of the old file, then its unterminated tail, then the new file.
-                let tail = file.framer.finish()
+                // Rotated: read what was appended to the old file before the rename, then its
+                // unterminated tail, then follow the new file.
+                var rest: [InputLine] = []
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { read(file.descriptor, $0.baseAddress, $0.count) }
+                    if count <= 0 { break }
+                    rest += file.framer.append(buffer[0..<count])
+                }
+                let tail = rest + file.framer.finish()
                 if !tail.isEmpty {
                     let position = InputPosition(source: source, device: file.device, inode: file.inode, offset: file.framer.consumedOffset, line: file.framer.lineNumber)
                     guard gate.submit(tail, source: source, position: position) != nil else { break }
