@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: Shared (pure: domain model and cryptography)
@@ -40,13 +41,28 @@ let package = Package(
         .target(name: "SQLiteStorage", dependencies: ["CSQLite"], path: "Shared/SQLiteStorage"),
 
         // MARK: Agent
+        .target(
+            name: "EdgeAgent",
+            dependencies: [
+                "AgriTraceCore", "MQTTClient", "SQLiteStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Agent/EdgeAgent"
+        ),
         .executableTarget(
             name: "AgentMain",
             dependencies: [
-                "AgriTraceCore",
+                "AgriTraceCore", "EdgeAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Agent/Main"
+        ),
+        .executableTarget(
+            name: "bench-agent",
+            dependencies: ["AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage"],
+            path: "Benchmarks/Agent"
         ),
 
         // MARK: Aggregator
@@ -67,6 +83,12 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/CoreTests"
+        ),
+
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage", "TestSupport"],
+            path: "Tests/AgentTests"
         ),
 
         // MARK: Tests: I/O wrappers and the real-broker harness
