@@ -2,7 +2,7 @@ import CMosquitto
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `mosquitto_lib_init`, run once per process on first use (global lets initialize lazily and thread-safely).
@@ -194,57 +194,111 @@ public final class MQTTClient: Sendable {
     }
 
     deinit {
-        if context.state.withLock({ $0.loopRunning }) {
-            mosquitto_disconnect_v5(handle.pointer, 0, nil)
-            mosquitto_loop_stop(handle.pointer, false)
+        lifecycle.withLock { phase in
+            if case .running = phase {
+                mosquitto_disconnect_v5(handle.pointer, 0, nil)
+                mosquitto_loop_stop(handle.pointer, false)
+            }
+            phase = .idle
         }
         mosquitto_destroy(handle.pointer)
         context.finishStreams()
     }
 
+    /// Where the client is in its life: connect/disconnect/retry transitions happen under
+    /// the ``lifecycle`` lock, so a retry can never start the loop after `disconnect()`.
+    enum Phase {
+        case idle
+        /// The first connection attempt failed; a task retries with this generation number.
+        case retrying(generation: Int)
+        /// libmosquitto's network thread runs and handles every later reconnect itself.
+        case running
+    }
+
+    private let lifecycle = Mutex<Phase>(.idle)
+    private let retryGenerations = Atomic<Int>(0)
+
     /// Starts connecting in the background and returns at once
     /// (`mosquitto_connect_async` + `mosquitto_loop_start`). Watch ``events`` for
     /// ``MQTTConnectionEvent/connected(sessionPresent:)``.
     ///
-    /// If the broker is unreachable now, the network thread keeps retrying with
-    /// ``Options/reconnectDelay``: an edge box may start offline.
+    /// If the broker is unreachable now, connecting is retried in the background with
+    /// ``Options/reconnectDelay`` until it succeeds or ``disconnect()`` is called: an edge
+    /// box may start offline. (libmosquitto 2.0.11's network thread does not retry a
+    /// first `connect_async` that failed, so this client does that part itself; once
+    /// connected, libmosquitto handles every reconnect.)
     /// - Throws: ``MQTTError`` for invalid arguments or if the thread cannot start.
     public func connect() throws {
-        let alreadyRunning = context.state.withLock { state in
-            defer { state.loopRunning = true }
-            return state.loopRunning
-        }
-        if alreadyRunning { return }
-        let rc = mosquitto_connect_async(handle.pointer, options.host, options.port, options.keepAliveSeconds)
-        let errnoValue = errno
-        // Network-level failures (refused, unreachable, DNS) are retried by the loop thread.
-        let retried: Set<Int32> = [
-            MOSQ_ERR_SUCCESS.rawValue, MOSQ_ERR_ERRNO.rawValue, MOSQ_ERR_EAI.rawValue,
-            MOSQ_ERR_CONN_REFUSED.rawValue, MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_TLS.rawValue,
-            MOSQ_ERR_TLS_HANDSHAKE.rawValue,
-        ]
-        guard retried.contains(rc) else {
-            context.state.withLock { $0.loopRunning = false }
-            throw MQTTError(code: rc, errno: errnoValue)
-        }
-        let loop = mosquitto_loop_start(handle.pointer)
-        if loop != MOSQ_ERR_SUCCESS.rawValue {
-            context.state.withLock { $0.loopRunning = false }
-            throw MQTTError(code: loop)
+        try lifecycle.withLock { phase in
+            guard case .idle = phase else { return }
+            if try attemptConnection() {
+                phase = .running
+            } else {
+                let generation = retryGenerations.add(1, ordering: .relaxed).newValue
+                phase = .retrying(generation: generation)
+                startRetrying(generation: generation)
+            }
         }
     }
 
-    /// Sends DISCONNECT and stops the network thread, waiting for it to exit. Queued
-    /// QoS 1 messages not yet acknowledged stay in libmosquitto's queue and are resent
-    /// if ``connect()`` is called again on this client. The streams stay open.
-    public func disconnect() {
-        let wasRunning = context.state.withLock { state in
-            defer { state.loopRunning = false }
-            return state.loopRunning
+    /// One `connect_async`; on success starts the loop thread.
+    /// - Returns: `true` if the loop runs, `false` for a network failure worth retrying.
+    private func attemptConnection() throws -> Bool {
+        let rc = mosquitto_connect_async(handle.pointer, options.host, options.port, options.keepAliveSeconds)
+        let errnoValue = errno
+        switch rc {
+        case MOSQ_ERR_SUCCESS.rawValue:
+            let loop = mosquitto_loop_start(handle.pointer)
+            if loop != MOSQ_ERR_SUCCESS.rawValue { throw MQTTError(code: loop) }
+            return true
+        case MOSQ_ERR_ERRNO.rawValue, MOSQ_ERR_EAI.rawValue, MOSQ_ERR_CONN_REFUSED.rawValue,
+            MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_CONN_LOST.rawValue, MOSQ_ERR_TLS.rawValue,
+            MOSQ_ERR_TLS_HANDSHAKE.rawValue, MOSQ_ERR_LOOKUP.rawValue:
+            return false
+        default:
+            throw MQTTError(code: rc, errno: errnoValue)
         }
-        guard wasRunning else { return }
-        mosquitto_disconnect_v5(handle.pointer, 0, nil)
-        mosquitto_loop_stop(handle.pointer, false)
+    }
+
+    private func startRetrying(generation: Int) {
+        let delay = options.reconnectDelay
+        Task.detached { [weak self] in
+            var attempt: UInt32 = 0
+            while true {
+                attempt += 1
+                var seconds = delay.initialSeconds
+                if delay.exponentialBackoff {
+                    seconds = UInt32(
+                        min(UInt64(delay.maximumSeconds), UInt64(seconds) * UInt64(attempt) * UInt64(attempt)))
+                }
+                try? await Task.sleep(for: .seconds(Int(max(seconds, 1))))
+                guard let self else { return }
+                let finished: Bool = self.lifecycle.withLock { phase in
+                    guard case .retrying(let current) = phase, current == generation else { return true }
+                    guard let running = try? self.attemptConnection() else {
+                        phase = .idle  // a permanent error (bad option): give up
+                        return true
+                    }
+                    if running { phase = .running }
+                    return running
+                }
+                if finished { return }
+            }
+        }
+    }
+
+    /// Sends DISCONNECT and stops the network thread, waiting for it to exit (or stops
+    /// retrying a first connection). QoS 1 messages in flight stay in libmosquitto's
+    /// queue and are resent if ``connect()`` is called again on this client. The streams
+    /// stay open.
+    public func disconnect() {
+        lifecycle.withLock { phase in
+            if case .running = phase {
+                mosquitto_disconnect_v5(handle.pointer, 0, nil)
+                mosquitto_loop_stop(handle.pointer, false)
+            }
+            phase = .idle
+        }
     }
 
     /// `true` between a successful CONNACK and the next disconnect.
@@ -254,8 +308,13 @@ public final class MQTTClient: Sendable {
     /// reconnect adds one).
     public var connectionCount: Int { context.state.withLock { $0.connectionCount } }
 
-    /// Publishes `payload` to `topic`. libmosquitto copies the bytes and returns at once;
-    /// QoS 1/2 messages are queued while disconnected and sent (again) after reconnect.
+    /// Publishes `payload` to `topic`. libmosquitto copies the bytes and returns at once.
+    ///
+    /// QoS 1/2 messages published while disconnected are queued by libmosquitto and sent
+    /// after the next reconnect, so this returns their id normally (libmosquitto itself
+    /// answers `MOSQ_ERR_NO_CONN` for them although they are queued; this wrapper hides
+    /// that so callers do not resend a message that will go out anyway). The queue lives
+    /// in memory only: keep messages in a durable outbox until their ``MQTTDelivery``.
     /// - Returns: the message id; the matching ``MQTTDelivery`` arrives on ``deliveries``.
     /// - Throws: ``MQTTError`` (for example ``MQTTError/notConnected`` for QoS 0 while
     ///   disconnected, ``MQTTError/payloadTooLarge``, ``MQTTError/invalidTopic``).
@@ -276,6 +335,13 @@ public final class MQTTClient: Sendable {
         var messageID: Int32 = 0
         let rc = mosquitto_publish_v5(
             handle.pointer, &messageID, topic, Int32(bytes.count), bytes.baseAddress, qos.rawValue, retain, nil)
+        // For QoS > 0 libmosquitto queues the message before trying to send it; NO_CONN /
+        // CONN_LOST then only say the send must wait for the reconnect.
+        if qos != .atMostOnce, messageID != 0,
+            rc == MOSQ_ERR_NO_CONN.rawValue || rc == MOSQ_ERR_CONN_LOST.rawValue
+        {
+            return messageID
+        }
         try check(rc)
         return messageID
     }
@@ -317,7 +383,6 @@ final class CallbackContext: Sendable {
         var subscriptions: [String: MQTTQoS] = [:]
         var connected = false
         var connectionCount = 0
-        var loopRunning = false
     }
 
     let state = Mutex(State())

@@ -44,7 +44,8 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
         let extended = db.map { sqlite3_extended_errcode($0) } ?? code
         // sqlite3_extended_errcode can lag behind when the code came from elsewhere; trust `code`'s primary part.
         let useExtended = (extended & 0xFF) == (code & 0xFF) ? extended : code
-        let message = db.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
+        let message =
+            db.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
             ?? String(cString: sqlite3_errstr(code))
         return SQLiteError(extendedResultCode: useExtended, message: message, sql: sql)
     }

@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 
 @testable import SQLiteStorage
 
@@ -175,7 +175,9 @@ struct SQLiteStorageTests {
         } catch let error as SQLiteError {
             #expect(error.isReadOnly)
         }
-        #expect(throws: SQLiteError.self) { try SQLiteConnection(path: directory.file("missing.sqlite"), readOnly: true) }
+        #expect(throws: SQLiteError.self) {
+            try SQLiteConnection(path: directory.file("missing.sqlite"), readOnly: true)
+        }
         #expect(throws: SQLiteError.self) {
             try SQLiteConnection(path: directory.file("missing.sqlite"), readOnly: false, create: false)
         }

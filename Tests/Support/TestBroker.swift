@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real `mosquitto` broker on loopback for integration tests.
@@ -28,7 +28,9 @@ public final class TestBroker: @unchecked Sendable {
         public var useIdentityAsUsername: Bool
 
         /// Creates a TLS listener description.
-        public init(certificates: TestCertificates, requireCertificate: Bool = true, useIdentityAsUsername: Bool = false) {
+        public init(
+            certificates: TestCertificates, requireCertificate: Bool = true, useIdentityAsUsername: Bool = false
+        ) {
             self.certificates = certificates
             self.requireCertificate = requireCertificate
             self.useIdentityAsUsername = useIdentityAsUsername
@@ -58,13 +60,16 @@ public final class TestBroker: @unchecked Sendable {
 
     /// Starts a broker and waits until its ports accept connections.
     /// - Parameters:
+    ///   - port: the plain port to listen on; `nil` (the default) picks a free one.
     ///   - tls: an optional TLS listener.
     ///   - extraConfiguration: lines appended to the generated config (for example an
     ///     `acl_file`). Global options only: they land after the listeners.
     /// - Throws: ``TestBrokerError`` if mosquitto exits or is not ready within 10 s.
-    public static func start(tls: TLSListener? = nil, extraConfiguration: String = "") async throws -> TestBroker {
+    public static func start(port: Int32? = nil, tls: TLSListener? = nil, extraConfiguration: String = "")
+        async throws -> TestBroker
+    {
         let directory = try TemporaryDirectory(prefix: "agritrace-broker")
-        let port = try freeLoopbackPort()
+        let port = try port ?? freeLoopbackPort()
         var tlsPort: Int32?
         if tls != nil {
             var candidate = try freeLoopbackPort()
