@@ -50,13 +50,30 @@ let package = Package(
         ),
 
         // MARK: Aggregator
+        .target(
+            name: "Ledger",
+            dependencies: [
+                "AgriTraceCore", "MQTTClient", "SQLiteStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Aggregator/Ledger"
+        ),
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
-                "AgriTraceCore",
+                "AgriTraceCore", "Ledger", "MQTTClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Aggregator/Main"
+        ),
+        .executableTarget(
+            name: "bench-aggregator",
+            dependencies: [
+                "AgriTraceCore", "Ledger", "MQTTClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Benchmarks/Aggregator"
         ),
 
         // MARK: Tests
@@ -67,6 +84,16 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/CoreTests"
+        ),
+
+        // MARK: Tests: aggregator (real mosquitto, real SQLite, the built `agritrace` for crash tests)
+        .testTarget(
+            name: "AggregatorTests",
+            dependencies: [
+                "AgriTraceCore", "Ledger", "MQTTClient", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/AggregatorTests"
         ),
 
         // MARK: Tests: I/O wrappers and the real-broker harness
