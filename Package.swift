@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "bench-aggregator",
             dependencies: [
-                "AgriTraceCore", "Ledger", "MQTTClient",
+                "AgriTraceCore", "Ledger", "MQTTClient", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Aggregator"
