@@ -128,15 +128,15 @@ public final class Ledger {
             count("rejected.\(code)")
             answer.rejections.append(Rejection(recordID: record, code: code, reason: reason))
         }
-        let batch: Signed<RecordBatch>
+        let batch: BatchPayload
         do {
-            batch = try Canonical.decode(Signed<RecordBatch>.self, from: payload)
+            batch = try BatchPayload(payload)
         } catch {
             refuse("malformed", "the payload is not a canonical signed record batch (\(error)); publish Signed<RecordBatch> canonical bytes")
             return answer
         }
-        guard batch.value.enterprise == enterprise, batch.value.device == device else {
-            refuse("topic-mismatch", "the batch is from \(batch.value.enterprise)/\(batch.value.device) but was published on \(topic)")
+        guard batch.enterprise == enterprise, batch.device == device else {
+            refuse("topic-mismatch", "the batch is from \(batch.enterprise)/\(batch.device) but was published on \(topic)")
             return answer
         }
         guard let registered = registry.device(enterprise: enterprise, device: device) else {
@@ -147,11 +147,11 @@ public final class Ledger {
             refuse("revoked-device", "device \(enterprise)/\(device) is revoked")
             return answer
         }
-        guard batch.isValid(domain: .recordBatch, key: registered.publicKey) else {
+        guard batch.isValid(key: registered.publicKey) else {
             refuse("bad-signature", "the batch signature does not verify under the registered key of \(enterprise)/\(device)")
             return answer
         }
-        for record in batch.value.records {
+        for (position, record) in batch.records.enumerated() {
             guard record.enterprise == enterprise, record.device == device else {
                 refuse("record-mismatch", "record \(record.id) names \(record.enterprise)/\(record.device), not the batch's device", record: record.id)
                 continue
@@ -161,7 +161,7 @@ public final class Ledger {
                 refuse(violation.code, violation.reason, record: record.id)
                 continue
             }
-            let bytes = entry.canonicalBytes
+            let bytes = batch.entryBytes(position)
             let leafHash = MerkleTree.leafHash(bytes)
             if let index = pendingRecords[record.id] {
                 guard pending[index].leafHash == leafHash else {
@@ -190,7 +190,7 @@ public final class Ledger {
             answer.waiting.append(pending.count)
             appendPending(PendingTransaction(entry: entry, bytes: bytes, leafHash: leafHash, recordID: record.id))
         }
-        count("records-received", batch.value.records.count)
+        count("records-received", batch.records.count)
         if !answer.isReady { pendingAnswers.append(answer) }
         return answer
     }
@@ -331,7 +331,21 @@ public final class Ledger {
     }
 
     /// Signs an answer for publication on its topic (``SignatureDomain/receiptBatch``).
-    public func sign(_ answer: PendingAnswer) throws -> [UInt8] {
-        Canonical.encode(try Signed(ReceiptBatch(receipts: answer.receipts, rejections: answer.rejections), domain: .receiptBatch, key: authority))
+    public func sign(_ answer: PendingAnswer) throws -> [UInt8] { try answer.signed(by: authority) }
+
+    /// Something that signs answers, usable from any task (the authority key is `Sendable`).
+    public var answerSigner: AnswerSigner { AnswerSigner(authority: authority) }
+}
+
+/// Signs receipt batches with the authority key off the ledger's actor.
+public struct AnswerSigner: Sendable {
+    let authority: Curve25519.Signing.PrivateKey
+
+    public func sign(_ answer: PendingAnswer) throws -> [UInt8] { try answer.signed(by: authority) }
+}
+
+extension PendingAnswer {
+    func signed(by authority: Curve25519.Signing.PrivateKey) throws -> [UInt8] {
+        Canonical.encode(try Signed(ReceiptBatch(receipts: receipts, rejections: rejections), domain: .receiptBatch, key: authority))
     }
 }

@@ -126,7 +126,14 @@ public actor IngestService {
             failures = 0
             blocksCommitted += 1
             transactionsCommitted += Int(committed.block.header.value.transactionCount)
-            for answer in committed.answers { publish(answer) }
+            // Signing and publishing the receipts happens off the ledger's actor, after the commit.
+            let signer = ledger.answerSigner
+            let client = self.client
+            let log = self.log
+            let answers = committed.answers
+            Task.detached {
+                for answer in answers { Self.publish(answer, signer: signer, client: client, log: log) }
+            }
         } catch {
             failures += 1
             // The transactions stay pending; devices resend what is not receipted.
@@ -135,8 +142,12 @@ public actor IngestService {
     }
 
     func publish(_ answer: PendingAnswer) {
+        Self.publish(answer, signer: ledger.answerSigner, client: client, log: log)
+    }
+
+    static func publish(_ answer: PendingAnswer, signer: AnswerSigner, client: MQTTClient, log: IngestLog) {
         do {
-            try client.publish(topic: answer.topic, payload: try ledger.sign(answer), qos: .atLeastOnce)
+            try client.publish(topic: answer.topic, payload: try signer.sign(answer), qos: .atLeastOnce)
         } catch {
             log("could not publish receipts to \(answer.topic): \(error)")
         }
