@@ -66,13 +66,30 @@ let package = Package(
         ),
 
         // MARK: Aggregator
+        .target(
+            name: "Ledger",
+            dependencies: [
+                "AgriTraceCore", "MQTTClient", "SQLiteStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Aggregator/Ledger"
+        ),
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
-                "AgriTraceCore",
+                "AgriTraceCore", "Ledger", "MQTTClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Aggregator/Main"
+        ),
+        .executableTarget(
+            name: "bench-aggregator",
+            dependencies: [
+                "AgriTraceCore", "Ledger", "MQTTClient", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Benchmarks/Aggregator"
         ),
 
         // MARK: Tests
@@ -89,6 +106,15 @@ let package = Package(
             name: "AgentTests",
             dependencies: ["AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage", "TestSupport"],
             path: "Tests/AgentTests"
+        ),
+        // MARK: Tests: aggregator (real mosquitto, real SQLite, the built `agritrace` for crash tests)
+        .testTarget(
+            name: "AggregatorTests",
+            dependencies: [
+                "AgriTraceCore", "Ledger", "MQTTClient", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/AggregatorTests"
         ),
 
         // MARK: Tests: I/O wrappers and the real-broker harness

@@ -5,11 +5,15 @@
 public enum LogEntry: Hashable, Sendable, CanonicalCodable {
     /// A classified record, as signed (in its batch) by its device.
     case record(Record)
+    /// A change to the device registry, signed by the aggregator's authority key
+    /// (``SignatureDomain/transaction``). Tag 2.
+    case registry(Signed<RegistryTransaction>)
 
     /// The tag byte of each case; new cases take new tags, old tags never change meaning.
     var tag: UInt8 {
         switch self {
         case .record: 1
+        case .registry: 2
         }
     }
 
@@ -18,6 +22,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
         writer.write(tag)
         switch self {
         case .record(let record): writer.write(record)
+        case .registry(let transaction): writer.write(transaction)
         }
     }
 
@@ -28,6 +33,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
         }
         switch try reader.readUInt8("log entry tag") {
         case 1: self = .record(try reader.read(Record.self))
+        case 2: self = .registry(try reader.read(Signed<RegistryTransaction>.self))
         case let tag: throw Canonical.DecodingError.invalidTag(tag, context: "log entry")
         }
     }
