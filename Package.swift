@@ -23,6 +23,22 @@ let package = Package(
             path: "Shared/Core"
         ),
 
+        // MARK: Shared I/O wrappers (libmosquitto, SQLite)
+        .systemLibrary(
+            name: "CMosquitto",
+            path: "Shared/CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .target(name: "MQTTClient", dependencies: ["CMosquitto"], path: "Shared/MQTTClient"),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Shared/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "SQLiteStorage", dependencies: ["CSQLite"], path: "Shared/SQLiteStorage"),
+
         // MARK: Agent
         .executableTarget(
             name: "AgentMain",
@@ -51,6 +67,19 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/CoreTests"
+        ),
+
+        // MARK: Tests: I/O wrappers and the real-broker harness
+        .target(name: "TestSupport", path: "Tests/Support"),
+        .testTarget(
+            name: "MQTTClientTests",
+            dependencies: ["MQTTClient", "TestSupport"],
+            path: "Tests/MQTTClientTests"
+        ),
+        .testTarget(
+            name: "SQLiteStorageTests",
+            dependencies: ["SQLiteStorage", "TestSupport"],
+            path: "Tests/SQLiteStorageTests"
         ),
     ]
 )
