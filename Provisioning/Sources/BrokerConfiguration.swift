@@ -41,16 +41,20 @@ public struct MosquittoConfiguration: Sendable, Hashable {
     /// mosquitto's default (`mosquitto`). Tests running as root use `root` so the broker can
     /// write into their temporary directories (see platform-notes).
     public var runAsUser: String?
-    /// Lowest TLS version accepted. Default `tlsv1.2`.
-    public var minimumTLSVersion: String
+    /// The only TLS version accepted (`tls_version`: `tlsv1.3`, `tlsv1.2`); `nil` (the
+    /// default) accepts TLS 1.2 and 1.3.
+    public var tlsVersion: String?
     /// At most this many QoS 1/2 messages in flight per client. Default 100 (platform-notes).
     public var maximumInflightMessages: Int
+    /// Log every ACL decision and packet (`log_type debug`, `log_type subscribe`): for
+    /// tests and troubleshooting; off by default.
+    public var debugLogging: Bool = false
 
     /// Creates a configuration.
     public init(
         bindAddress: String = "0.0.0.0", port: Int = 8883, caFile: String, certificateFile: String, keyFile: String,
         revocationListFile: String, aclFile: String, persistenceDirectory: String? = nil, logFile: String? = nil,
-        pidFile: String? = nil, runAsUser: String? = nil, minimumTLSVersion: String = "tlsv1.2",
+        pidFile: String? = nil, runAsUser: String? = nil, tlsVersion: String? = nil,
         maximumInflightMessages: Int = 100
     ) {
         self.bindAddress = bindAddress
@@ -64,7 +68,7 @@ public struct MosquittoConfiguration: Sendable, Hashable {
         self.logFile = logFile
         self.pidFile = pidFile
         self.runAsUser = runAsUser
-        self.minimumTLSVersion = minimumTLSVersion
+        self.tlsVersion = tlsVersion
         self.maximumInflightMessages = maximumInflightMessages
     }
 
@@ -85,6 +89,9 @@ public struct MosquittoConfiguration: Sendable, Hashable {
         lines += [
             "log_type error", "log_type warning", "log_type notice", "log_type information",
             "connection_messages true", "log_timestamp_format %Y-%m-%dT%H:%M:%S",
+        ]
+        if debugLogging { lines += ["log_type debug", "log_type subscribe"] }
+        lines += [
             "",
             "# Security applies to every listener; there is exactly one.",
             "per_listener_settings false",
@@ -99,11 +106,11 @@ public struct MosquittoConfiguration: Sendable, Hashable {
             "certfile \(certificateFile)",
             "keyfile \(keyFile)",
             "crlfile \(revocationListFile)",
-            "tls_version \(minimumTLSVersion)",
             "require_certificate true",
             "use_identity_as_username true",
-            "",
         ]
+        if let tlsVersion { lines.append("tls_version \(tlsVersion)") }
+        lines.append("")
         return lines.joined(separator: "\n")
     }
 

@@ -195,7 +195,7 @@ public struct EnrollmentAuthority: Sendable {
                 stage: principal.stage, role: principal.role, productCategory: productCategory,
                 signingPublicKeyHex: signingKey, certificateSerial: issued.summary.serial,
                 certificateSubject: issued.summary.subject, notBefore: issued.summary.notBefore,
-                notAfter: issued.summary.notAfter, enrolledAt: Date(), renewedAt: nil, previousSerials: [],
+                notAfter: issued.summary.notAfter, enrolledAt: Self.now(), renewedAt: nil, previousSerials: [],
                 status: .active, revokedAt: nil, revocationReason: nil, recordTopic: principal.recordTopic,
                 receiptTopic: principal.receiptTopic)
             registry.enrollments.append(record)
@@ -262,7 +262,7 @@ public struct EnrollmentAuthority: Sendable {
             record.certificateSubject = issued.summary.subject
             record.notBefore = issued.summary.notBefore
             record.notAfter = issued.summary.notAfter
-            record.renewedAt = Date()
+            record.renewedAt = Self.now()
             if let signingKey { record.signingPublicKeyHex = signingKey }
             registry.enrollments[index] = record
             try commit(registry)
@@ -290,7 +290,7 @@ public struct EnrollmentAuthority: Sendable {
             }
             if record.status != .revoked {
                 record.status = .revoked
-                record.revokedAt = Date()
+                record.revokedAt = Self.now()
                 record.revocationReason = reason
             }
             registry.enrollments[index] = record
@@ -358,6 +358,10 @@ public struct EnrollmentAuthority: Sendable {
                 id: id, reason: "the request's signature does not verify with the current certificate's key")
         }
     }
+
+    /// Now, in whole seconds (the registry stores ISO 8601 times without fractions, so a
+    /// record read back equals the record returned).
+    static func now() -> Date { Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)) }
 
     static func normalizeSigningKey(_ hex: String) throws -> String {
         let lowered = hex.lowercased()
