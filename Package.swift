@@ -95,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProvisioningTests",
-            dependencies: ["Provisioning", "MQTTClient", "TestSupport"],
+            dependencies: ["Provisioning", "EnrollMain", "MQTTClient", "TestSupport"],
             path: "Tests/ProvisioningTests"
         ),
     ]

@@ -69,6 +69,7 @@ while [ $# -gt 0 ]; do
 done
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (files are owned by root and by the agent's user)"
+if [ "$ROOT" != / ]; then mkdir -p "$ROOT"; ROOT=$(cd "$ROOT" && pwd -P); fi
 ROOT="${ROOT%/}"
 P="$ROOT"                      # prefix for every path written
 USE_SYSTEMD=0
@@ -124,7 +125,8 @@ esac
 mkdir -p "$P/usr/lib/sysusers.d" "$P/etc"
 install -m 0644 "$HERE/systemd/agritrace-agent.sysusers" "$P$SYSUSERS_PATH"
 if [ -n "$ROOT" ]; then
-    for f in passwd group shadow gshadow; do [ -f "$P/etc/$f" ] || : > "$P/etc/$f"; done
+    for f in passwd group; do [ -f "$P/etc/$f" ] || : > "$P/etc/$f"; done
+    for f in shadow gshadow; do [ -f "$P/etc/$f" ] || ( umask 077; : > "$P/etc/$f" ); done
     systemd-sysusers --root="$P" "$P$SYSUSERS_PATH"
 else
     systemd-sysusers "$SYSUSERS_PATH"

@@ -49,6 +49,7 @@ while [ $# -gt 0 ]; do
 done
 
 [ "$(id -u)" -eq 0 ] || fail "run as root"
+if [ "$ROOT" != / ]; then mkdir -p "$ROOT"; ROOT=$(cd "$ROOT" && pwd -P); fi
 ROOT="${ROOT%/}"
 P="$ROOT"
 USE_SYSTEMD=0
@@ -85,7 +86,8 @@ fi
 mkdir -p "$P/usr/lib/sysusers.d" "$P/etc"
 install -m 0644 "$HERE/systemd/agritrace.sysusers" "$P/usr/lib/sysusers.d/agritrace.conf"
 if [ -n "$ROOT" ]; then
-    for f in passwd group shadow gshadow; do [ -f "$P/etc/$f" ] || : > "$P/etc/$f"; done
+    for f in passwd group; do [ -f "$P/etc/$f" ] || : > "$P/etc/$f"; done
+    for f in shadow gshadow; do [ -f "$P/etc/$f" ] || ( umask 077; : > "$P/etc/$f" ); done
     systemd-sysusers --root="$P" "$P/usr/lib/sysusers.d/agritrace.conf"
     grep -q '^mosquitto:' "$P/etc/passwd" || echo 'u mosquitto - "mosquitto" /var/lib/mosquitto /usr/sbin/nologin' \
         | systemd-sysusers --root="$P" -

@@ -13,9 +13,9 @@ struct BrokerAccessTests {
     @Test func aDeviceCanOnlyUseItsOwnTopics() async throws {
         let broker = try await ProvisionedBroker.start()
         defer { broker.kill() }
-        let aggregatorKey = try broker.enrollAggregator()
-        let (deviceA, _) = try broker.enrollDevice("farm-box-01")
-        let (deviceB, _) = try broker.enrollDevice("farm-box-02")
+        let aggregatorKey = try await broker.enrollAggregator()
+        let (deviceA, _) = try await broker.enrollDevice("farm-box-01")
+        let (deviceB, _) = try await broker.enrollDevice("farm-box-02")
         let recordsA = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
         let recordsB = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-02")
         let receiptsA = Wire.receiptTopic(enterprise: "FARM1", device: "farm-box-01")
@@ -58,7 +58,7 @@ struct BrokerAccessTests {
     @Test func clientsWithoutAnEnrolledCertificateCannotConnect() async throws {
         let broker = try await ProvisionedBroker.start()
         defer { broker.kill() }
-        let (device, _) = try broker.enrollDevice("farm-box-01")
+        let (device, _) = try await broker.enrollDevice("farm-box-01")
         let records = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
         let subscriber = try broker.client(device, clientID: "control")
         defer { subscriber.client.disconnect() }
@@ -103,8 +103,8 @@ struct BrokerAccessTests {
     @Test func aRevokedDeviceIsRefused() async throws {
         let broker = try await ProvisionedBroker.start()
         defer { broker.kill() }
-        let aggregatorKey = try broker.enrollAggregator()
-        let (device, _) = try broker.enrollDevice("truck-07", enterprise: "LOGI1", stage: .transport)
+        let aggregatorKey = try await broker.enrollAggregator()
+        let (device, _) = try await broker.enrollDevice("truck-07", enterprise: "LOGI1", stage: .transport)
         let records = Wire.recordTopic(enterprise: "LOGI1", device: "truck-07")
         let aggregator = try broker.client(aggregatorKey)
         let open = try broker.client(device, clientID: "truck-07-open")
@@ -148,7 +148,7 @@ struct BrokerAccessTests {
         let broker = try await ProvisionedBroker.start()
         defer { broker.kill() }
         let past = Date().addingTimeInterval(-40 * 86_400)
-        let (expired, enrollment) = try broker.enrollDevice(
+        let (expired, enrollment) = try await broker.enrollDevice(
             "warehouse-box-03", enterprise: "WARE1", stage: .warehousing,
             validity: .window(notBefore: past, notAfter: past.addingTimeInterval(7 * 86_400)))
         #expect(enrollment.record.notAfter < Date())
@@ -177,8 +177,8 @@ struct BrokerAccessTests {
     @Test func aRenewedCertificateIsAcceptedWithoutRestartingTheBroker() async throws {
         let broker = try await ProvisionedBroker.start()
         defer { broker.kill() }
-        let aggregatorKey = try broker.enrollAggregator()
-        let (device, first) = try broker.enrollDevice("farm-box-01")
+        let aggregatorKey = try await broker.enrollAggregator()
+        let (device, first) = try await broker.enrollDevice("farm-box-01")
         let records = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
         let aggregator = try broker.client(aggregatorKey)
         let old = try broker.client(device, clientID: "old-cert")
@@ -226,7 +226,7 @@ struct BrokerAccessTests {
             requestSignatureFile: signature)
         #expect(rekeyed.record.previousSerials.count == 2)
         // Another device's certificate cannot renew this one.
-        let (other, _) = try broker.enrollDevice("farm-box-02")
+        let (other, _) = try await broker.enrollDevice("farm-box-02")
         let stolen = #expect(throws: ProvisioningError.self) {
             try broker.authority.renew(
                 id: "farm-box-01", certificateRequestFile: other.requestFile, presentedCertificateFile: other.certificateFile)

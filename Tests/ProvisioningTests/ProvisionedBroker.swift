@@ -70,6 +70,15 @@ final class ProvisionedBroker: @unchecked Sendable {
         throw TestBrokerError.notReady(log: log)
     }
 
+    /// Sends SIGHUP and waits until mosquitto has reloaded: after this, the broker uses the
+    /// ACL and CRL as they are on disk now. (Enrollment sends SIGHUP too, but the reload is
+    /// asynchronous and signals sent close together coalesce into one reload.)
+    func settle() async throws {
+        let before = logCount("Reloading config.")
+        try authority.reloadBroker()
+        #expect(await waitForReload(count: before + 1), "the broker did not reload")
+    }
+
     /// Waits until mosquitto has logged `Reloading config.` `count` times.
     func waitForReload(count: Int) async -> Bool {
         await eventually { logCount("Reloading config.") >= count }
@@ -110,20 +119,22 @@ final class ProvisionedBroker: @unchecked Sendable {
     func enrollDevice(
         _ id: String, enterprise: String = "FARM1", stage: Stage = .planting,
         validity: CertificateAuthority.Validity? = nil
-    ) throws -> (Credentials, Enrollment) {
+    ) async throws -> (Credentials, Enrollment) {
         let credentials = try makeKey(id)
         let enrollment = try authority.enrollDevice(
             id: id, enterprise: enterprise, stage: stage, certificateRequestFile: credentials.requestFile,
             validity: validity)
         try enrollment.certificatePEM.write(toFile: credentials.certificateFile, atomically: true, encoding: .utf8)
+        try await settle()
         return (credentials, enrollment)
     }
 
     /// Enrolls the aggregator identity.
-    func enrollAggregator() throws -> Credentials {
+    func enrollAggregator() async throws -> Credentials {
         let credentials = try makeKey("aggregator")
         let enrollment = try authority.enrollAggregator(certificateRequestFile: credentials.requestFile)
         try enrollment.certificatePEM.write(toFile: credentials.certificateFile, atomically: true, encoding: .utf8)
+        try await settle()
         return credentials
     }
 
