@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "agritrace-agent", targets: ["AgentMain"]),
         .executable(name: "agritrace", targets: ["AggregatorMain"]),
+        .executable(name: "agritrace-enroll", targets: ["EnrollMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
@@ -92,6 +93,17 @@ let package = Package(
             path: "Benchmarks/Aggregator"
         ),
 
+        // MARK: Provisioning (certificate authority, enrollment, broker configuration)
+        .target(
+            name: "Provisioning",
+            dependencies: [
+                "AgriTraceCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Provisioning/Sources"
+        ),
+        .executableTarget(name: "EnrollMain", dependencies: ["Provisioning"], path: "Provisioning/Main"),
+
         // MARK: Tests
         .testTarget(
             name: "CoreTests",
@@ -128,6 +140,11 @@ let package = Package(
             name: "SQLiteStorageTests",
             dependencies: ["SQLiteStorage", "TestSupport"],
             path: "Tests/SQLiteStorageTests"
+        ),
+        .testTarget(
+            name: "ProvisioningTests",
+            dependencies: ["Provisioning", "EnrollMain", "MQTTClient", "TestSupport"],
+            path: "Tests/ProvisioningTests"
         ),
     ]
 )
