@@ -142,6 +142,11 @@ let package = Package(
             path: "Tests/SQLiteStorageTests"
         ),
         .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["AgriTraceCore", "TestSupport", "AgentMain", "AggregatorMain"],
+            path: "Tests/EndToEndTests"
+        ),
+        .testTarget(
             name: "ProvisioningTests",
             dependencies: ["Provisioning", "EnrollMain", "MQTTClient", "TestSupport"],
             path: "Tests/ProvisioningTests"
