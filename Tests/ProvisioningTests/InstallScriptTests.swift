@@ -244,3 +244,80 @@ struct InstallScriptTests {
         #expect(!FileManager.default.fileExists(atPath: r + "/var/lib/agritrace"))
     }
 }
+
+/// `demo-deployment.sh`: the deployment the README demo runs on.
+@Suite("Demo deployment script", .timeLimit(.minutes(2)))
+struct DemoDeploymentTests {
+    @Test func theDemoDeploymentEnrollsEveryoneAndItsBrokerEnforcesTheACL() async throws {
+        let directory = try TemporaryDirectory(prefix: "agritrace-demo")
+        let demo = directory.file("demo")
+        let port = try freeLoopbackPort()
+        let enroll = InstallScriptTests.enrollExecutable
+        // (Without --start: a broker daemonized by the script would outlive the test. The
+        // test starts the generated configuration itself and does the same smoke check.)
+        let text = try runCommand(
+            "env",
+            [
+                "AGRITRACE_ENROLL=\(enroll)", "AGRITRACE_AGENT=/nonexistent/agritrace-agent",
+                InstallScriptTests.provisioningDirectory + "/demo-deployment.sh", demo, "--port", String(port),
+            ])
+        #expect(text.contains("AgriTrace demo deployment in") && text.contains("broker config"))
+
+        let registry = try EnrollmentRegistry.load(from: demo + "/ca/registry.json")
+        #expect(
+            registry.enrollments.map(\.principalName) == [
+                "EdgeNode/planting/farm-box-01@FARM1", "EdgeNode/warehousing/warehouse-box-01@WARE1",
+                "EdgeNode/transport/truck-01@LOGI1", "Aggregator/aggregator@AGRITRACE", "Firm/sales/alice@RETAIL1",
+                "Firm/processing/bob@PROC1", "Regulator/inspector@FOODAGENCY",
+            ])
+        for box in ["farm-box-01", "warehouse-box-01", "truck-01"] {
+            let record = try EnrollmentRegistry.decoder.decode(
+                EnrollmentRecord.self,
+                from: Data(contentsOf: URL(fileURLWithPath: demo + "/boxes/\(box)/enrollment.json")))
+            #expect(record.id == box && record.status == .active)
+        }
+        let configuration = try String(contentsOfFile: demo + "/broker/mosquitto.conf", encoding: .utf8)
+        #expect(configuration.contains("listener \(port) 127.0.0.1"))
+
+        // Start the generated configuration; mosquitto writes its pid where the CA's settings
+        // point, so `enroll revoke` reloads it.
+        let pid = try spawnWithCleanSignalMask("/usr/sbin/mosquitto", ["-c", demo + "/broker/mosquitto.conf"])
+        defer {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        let log = { (try? String(contentsOfFile: demo + "/broker/mosquitto.log", encoding: .utf8)) ?? "" }
+        #expect(await eventually { log().contains("running") && FileManager.default.fileExists(atPath: demo + "/broker/mosquitto.pid") })
+        func client(_ home: String, _ id: String) throws -> ClientHarness {
+            try ClientHarness(
+                id,
+                options: .init(
+                    host: "127.0.0.1", port: port,
+                    tls: .init(caFile: home + "/ca.crt", certificateFile: home + "/tls.crt", keyFile: home + "/tls.key"),
+                    reconnectDelay: .init(initialSeconds: 1, maximumSeconds: 1, exponentialBackoff: false)))
+        }
+        let aggregator = try client(demo + "/cloud/aggregator", "aggregator")
+        let farm = try client(demo + "/boxes/farm-box-01", "farm-box-01")
+        let truck = try client(demo + "/boxes/truck-01", "truck-01")
+        defer { [aggregator, farm, truck].forEach { $0.client.disconnect() } }
+        let farmRecords = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
+        #expect(try await aggregator.subscribeAndConnect(Wire.allRecordsFilter))
+        #expect(try await farm.connect())
+        #expect(try await truck.connect())
+        #expect(try await truck.publishAndWait(farmRecords, "forged") == 0x87)
+        #expect(try await farm.publishAndWait(farmRecords, "hello") == 0)
+        #expect(await eventually { aggregator.payloads(on: farmRecords) == ["hello"] })
+
+        // Revocation through the command line reaches the running broker (CRL, ACL, SIGHUP).
+        let revoked = try runCommand(enroll, ["revoke", "--ca", demo + "/ca", "--id", "truck-01"])
+        #expect(revoked.contains("\"status\" : \"revoked\""))
+        #expect(await eventually { log().contains("Reloading config.") })
+        let truckRecords = Wire.recordTopic(enterprise: "LOGI1", device: "truck-01")
+        #expect(try await truck.publishAndWait(truckRecords, "after-revocation") == 0x87)
+        let check = #expect(throws: CommandError.self) {
+            try runCommand(enroll, ["check", "--ca", demo + "/ca", "--certificate", demo + "/boxes/truck-01/tls.crt"])
+        }
+        #expect(check?.status == 1)
+    }
+}
