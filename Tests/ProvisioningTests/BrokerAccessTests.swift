@@ -85,7 +85,8 @@ struct BrokerAccessTests {
 
         // 3. Plain MQTT on the TLS port: mosquitto_pub without TLS fails; no plaintext listener exists.
         #expect(throws: CommandError.self) {
-            try runCommand("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(broker.port), "-t", records, "-m", "x", "-q", "1"])
+            try runCommand(
+                "mosquitto_pub", ["-h", "127.0.0.1", "-p", String(broker.port), "-t", records, "-m", "x", "-q", "1"])
         }
         let configuration = try String(contentsOfFile: broker.configFile, encoding: .utf8)
         #expect(configuration.components(separatedBy: "\n").filter { $0.hasPrefix("listener ") }.count == 1)
@@ -126,7 +127,9 @@ struct BrokerAccessTests {
         // The open connection's next publish is denied by the reloaded ACL.
         #expect(try await open.publishAndWait(records, "after-on-open-connection") == 0x87)
         // A new connection with the revoked certificate fails the handshake: alert "certificate revoked".
-        #expect(try broker.tlsAlert(certificateFile: device.certificateFile, keyFile: device.keyFile) == "certificate revoked")
+        #expect(
+            try broker.tlsAlert(certificateFile: device.certificateFile, keyFile: device.keyFile)
+                == "certificate revoked")
         let fresh = try broker.client(device, clientID: "truck-07-fresh")
         defer { fresh.client.disconnect() }
         try fresh.client.connect()
@@ -137,7 +140,8 @@ struct BrokerAccessTests {
         #expect(try broker.authority.registry().record(id: "truck-07")?.status == .revoked)
         #expect(throws: ProvisioningError.revoked(id: "truck-07")) {
             try broker.authority.renew(
-                id: "truck-07", certificateRequestFile: device.requestFile, presentedCertificateFile: device.certificateFile)
+                id: "truck-07", certificateRequestFile: device.requestFile,
+                presentedCertificateFile: device.certificateFile)
         }
     }
 
@@ -159,7 +163,9 @@ struct BrokerAccessTests {
         let failuresBefore = broker.logCount("certificate verify failed")
         try client.client.connect()
         #expect(await eventually { broker.logCount("certificate verify failed") > failuresBefore }, "\(broker.log)")
-        #expect(try broker.tlsAlert(certificateFile: expired.certificateFile, keyFile: expired.keyFile) == "certificate expired")
+        #expect(
+            try broker.tlsAlert(certificateFile: expired.certificateFile, keyFile: expired.keyFile)
+                == "certificate expired")
         try await Task.sleep(for: .milliseconds(300))
         #expect(client.connectedCount == 0)
         // An expired certificate cannot renew either: the box must be enrolled again.
@@ -229,7 +235,8 @@ struct BrokerAccessTests {
         let (other, _) = try await broker.enrollDevice("farm-box-02")
         let stolen = #expect(throws: ProvisioningError.self) {
             try broker.authority.renew(
-                id: "farm-box-01", certificateRequestFile: other.requestFile, presentedCertificateFile: other.certificateFile)
+                id: "farm-box-01", certificateRequestFile: other.requestFile,
+                presentedCertificateFile: other.certificateFile)
         }
         #expect(stolen?.description.contains("not one issued to farm-box-01") == true)
     }

@@ -109,7 +109,8 @@ final class ProvisionedBroker: @unchecked Sendable {
         let base = directory.file("principal-\(id)")
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let credentials = Credentials(
-            id: id, keyFile: base + "/\(id).key", requestFile: base + "/\(id).csr", certificateFile: base + "/\(id).crt")
+            id: id, keyFile: base + "/\(id).key", requestFile: base + "/\(id).csr", certificateFile: base + "/\(id).crt"
+        )
         try CertificateAuthority.makeKeyAndRequest(
             commonName: id, keyFile: credentials.keyFile, requestFile: credentials.requestFile)
         return credentials
@@ -153,7 +154,8 @@ final class ProvisionedBroker: @unchecked Sendable {
     }
 
     func client(_ credentials: Credentials, clientID: String? = nil) throws -> ClientHarness {
-        try client(clientID ?? credentials.id, certificateFile: credentials.certificateFile, keyFile: credentials.keyFile)
+        try client(
+            clientID ?? credentials.id, certificateFile: credentials.certificateFile, keyFile: credentials.keyFile)
     }
 
     /// What an `openssl s_client` TLS 1.2 handshake with these files learns from the
