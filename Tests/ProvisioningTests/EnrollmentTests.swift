@@ -191,6 +191,29 @@ struct EnrollmentTests {
         #expect(crl.contains("Cessation Of Operation"))
     }
 
+    /// Enrollments running at the same time (several operators, several processes) never
+    /// lose a registry entry or reuse a serial: the CA and registry are guarded by `flock`.
+    @Test func concurrentEnrollmentsKeepEveryRecordAndUniqueSerials() async throws {
+        let directory = try TemporaryDirectory()
+        let authority = try makeAuthority(directory)
+        let ids = (1...6).map { "box-\($0)" }
+        let requests = try ids.map { try request(directory, $0) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (id, csr) in zip(ids, requests) {
+                group.addTask {
+                    _ = try authority.enrollDevice(
+                        id: id, enterprise: "FARM1", stage: .planting, certificateRequestFile: csr)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let records = try authority.registry().enrollments
+        #expect(Set(records.map(\.id)) == Set(ids))
+        #expect(Set(records.map(\.certificateSerial)).count == ids.count)
+        let acl = try String(contentsOfFile: authority.aclFile, encoding: .utf8)
+        #expect(ids.allSatisfy { acl.contains("user \($0)\n") })
+    }
+
     @Test func theBrokerConfigurationIsTLSOnlyWithClientCertificates() throws {
         let directory = try TemporaryDirectory()
         let authority = try makeAuthority(directory)

@@ -75,8 +75,14 @@ final class ProvisionedBroker: @unchecked Sendable {
     /// asynchronous and signals sent close together coalesce into one reload.)
     func settle() async throws {
         let before = logCount("Reloading config.")
-        try authority.reloadBroker()
-        #expect(await waitForReload(count: before + 1), "the broker did not reload")
+        // Re-send until a reload is logged: mosquitto logs "Reloading config." when a reload
+        // starts, and a SIGHUP that arrives before that reload ends is absorbed by it
+        // (seen about once in 50 runs).
+        for _ in 0..<20 {
+            try authority.reloadBroker()
+            if await eventually(timeout: .milliseconds(500), { logCount("Reloading config.") > before }) { return }
+        }
+        Issue.record("the broker did not reload:\n\(log)")
     }
 
     /// Waits until mosquitto has logged `Reloading config.` `count` times.
