@@ -98,6 +98,28 @@ final class ProvisionedBroker: @unchecked Sendable {
         lock.withLock { self.processID = nil }
     }
 
+    /// Kills the broker with SIGKILL (a crash: no TLS close_notify) and starts it again.
+    func crashAndRestart() async throws {
+        let starts = logCount("running")
+        kill()
+        try await launch()
+        #expect(await eventually { logCount("running") > starts })
+    }
+
+    /// Stops the broker with SIGTERM (clients get a clean TLS close), waits for it to exit,
+    /// and starts it again on the same port and files: what `systemctl restart` does.
+    func restart() async throws {
+        if let pid = lock.withLock({ self.processID }) {
+            Glibc.kill(pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            lock.withLock { self.processID = nil }
+        }
+        let starts = logCount("running")
+        try await launch()
+        #expect(await eventually { logCount("running") > starts })
+    }
+
     deinit { kill() }
 
     // MARK: Principals
