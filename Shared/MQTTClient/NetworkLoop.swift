@@ -49,7 +49,8 @@ final class NetworkLoop: Sendable {
             restarts.add(1, ordering: .relaxed)
             var seconds = max(delay.initialSeconds, 1)
             if delay.exponentialBackoff {
-                seconds = UInt32(min(UInt64(delay.maximumSeconds), UInt64(seconds) * UInt64(failures) * UInt64(failures)))
+                seconds = UInt32(
+                    min(UInt64(delay.maximumSeconds), UInt64(seconds) * UInt64(failures) * UInt64(failures)))
             }
             _ = wake.wait(timeout: .now() + .seconds(Int(max(seconds, 1))))
             if stopping.load(ordering: .acquiring) { break }

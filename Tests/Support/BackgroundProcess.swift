@@ -12,7 +12,9 @@ public final class BackgroundProcess: Sendable {
     public let logFile: String
 
     /// Starts `executable` with `arguments`; output is appended to `logFile`.
-    public init(_ executable: String, _ arguments: [String], logFile: String, environment: [String: String]? = nil) throws {
+    public init(_ executable: String, _ arguments: [String], logFile: String, environment: [String: String]? = nil)
+        throws
+    {
         self.logFile = logFile
         process = try SpawnedProcess(executable, arguments, outputFile: logFile, environment: environment)
     }

@@ -18,7 +18,9 @@ public final class SpawnedProcess: Sendable {
 
     /// Starts `executable` with `arguments`; standard input is `/dev/null`, standard output
     /// and error go to `outputFile` (appended) or `/dev/null`.
-    public init(_ executable: String, _ arguments: [String], outputFile: String? = nil, environment: [String: String]? = nil) throws {
+    public init(
+        _ executable: String, _ arguments: [String], outputFile: String? = nil, environment: [String: String]? = nil
+    ) throws {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -40,7 +42,9 @@ public final class SpawnedProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
 
-        let variables = (environment.map { ProcessInfo.processInfo.environment.merging($0) { $1 } } ?? ProcessInfo.processInfo.environment)
+        let variables =
+            (environment.map { ProcessInfo.processInfo.environment.merging($0) { $1 } }
+            ?? ProcessInfo.processInfo.environment)
             .map { "\($0.key)=\($0.value)" }
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
