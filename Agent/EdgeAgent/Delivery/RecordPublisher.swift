@@ -114,6 +114,9 @@ public final class RecordPublisher: Sendable {
         condition.unlock()
     }
 
+    /// Whether every publish so far has its PUBACK.
+    public var allAcknowledged: Bool { state.withLock { $0.awaitingAck.isEmpty } }
+
     /// Whether the client is connected to the broker.
     public var isConnected: Bool { state.withLock { $0.connected } }
 
