@@ -80,6 +80,32 @@ case "publish":
     publisher.stop()
     print("publish_records_per_second \(Int(Double(counters.publishedRecords) / seconds)) records/s (\(batch) records per signed batch, QoS 1, PUBACKed, loopback mosquitto)")
     print("publish_messages_per_second \(Int(Double(counters.publishedMessages) / seconds)) messages/s (average payload \(counters.publishedBytes / max(1, counters.publishedMessages)) bytes)")
+case "profile":
+    // Where the intake time goes, stage by stage (one thread).
+    let readings = argument("--readings", 5_000)
+    func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = ContinuousClock.now
+        try body()
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+    var simulator = ReadingSimulator(stage: .planting, lots: 50, seed: 42)
+    var lines: [String] = []
+    let generate = seconds { lines = (0..<readings).map { _ in simulator.next() } }
+    var parsed: [Reading] = []
+    let parse = try seconds { parsed = try lines.map { try JSONLineParser.reading(Array($0.utf8), catalog: .standard) } }
+    let classifier = Classifier(identity: DeviceIdentity(enterprise: "ZS123", device: "bench", enrolledAt: Timestamp(milliseconds: 0)))
+    var classified: [ClassifiedReading] = []
+    let classify = seconds { classified = parsed.enumerated().map { classifier.classify($0.element, sequence: UInt64($0.offset), bootID: "b", recordedAt: .now()) } }
+    var encoded: [[UInt8]] = []
+    let encode = seconds { encoded = classified.map { Canonical.encode($0.record) } }
+    let key = DeviceKey(privateKey: .init())
+    let cipher = VaultCipher(key: key.vaultKey(enterprise: "e", device: "d"))
+    let seal = try seconds { for item in classified { for fields in [item.level1, item.level2] { if let fields { _ = try cipher.seal(Canonical.encode(fields), context: [1]) } } } }
+    for (name, value) in [("generate", generate), ("parse", parse), ("classify", classify), ("encode", encode), ("seal", seal)] {
+        print("\(name) \(Int(value / Double(readings) * 1e9 / 1000)) us/reading")
+    }
+    _ = encoded
 default:
     print("usage: bench-agent intake [--readings N] [--group G] | publish --port P [--records N] [--batch B]")
 }

@@ -4,7 +4,8 @@ import Testing
 import TestSupport
 
 /// The agent process killed with SIGKILL at random moments under load, restarted each time.
-@Suite(.serialized) struct CrashTests {
+extension AgentIntegration {
+@Suite struct CrashTests {
     func spawnAgent(_ executable: String, config: String, log: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -65,4 +66,5 @@ import TestSupport
         #expect(snapshot.conflicts == 0, "a sequence number was reused for a different record")
         #expect(counts.rejects == 0)
     }
+}
 }

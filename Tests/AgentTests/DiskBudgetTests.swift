@@ -5,7 +5,8 @@ import Foundation
 import Testing
 import TestSupport
 
-@Suite(.serialized) struct DiskBudgetTests {
+extension AgentIntegration {
+@Suite struct DiskBudgetTests {
     @Test func fullDiskRaisesTheAlarmAppliesBackPressureAndRecovers() async throws {
         let fixture = try DeviceFixture()
         let port = try freeLoopbackPort()  // no broker: nothing drains, the store only grows
@@ -80,4 +81,5 @@ import TestSupport
         #expect(records.map(\.sequence) == [0, 1])
         #expect(records.map(\.bootID) == ["boot-a", "boot-b"])
     }
+}
 }

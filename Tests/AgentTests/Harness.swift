@@ -1,6 +1,7 @@
 import AgriTraceCore
 import Crypto
 import EdgeAgent
+import Testing
 import Foundation
 import Logging
 import SQLiteStorage
@@ -138,3 +139,7 @@ func agentExecutable() -> String? {
     }
     return nil
 }
+
+/// The integration suites (real broker, real SQLite, child processes), run one at a time so
+/// they do not compete for the two cores.
+@Suite(.serialized) enum AgentIntegration {}

@@ -4,7 +4,8 @@ import Foundation
 import Testing
 import TestSupport
 
-@Suite(.serialized) struct InputTests {
+extension AgentIntegration {
+@Suite struct InputTests {
     static let valid = #"{"stage":"planting","lot":"PL-1","product":"fresh corn","time":"2026-05-01T08:00:00Z","fields":{"variety":"JD-101","planted_quantity":1200,"cost_price":1.85,"personnel":"Valid Secret Person"}}"#
 
     /// Connects to a Unix socket.
@@ -27,8 +28,9 @@ import TestSupport
     @Test func malformedInputsAreRejectedListedAndValidLinesAroundThemAccepted() async throws {
         let fixture = try DeviceFixture()
         let port = try freeLoopbackPort()
+        let metricsPort = Int(try freeLoopbackPort())
         let configuration = try fixture.writeConfiguration(
-            brokerPort: port, authorityHex: TestReceiverKeys.authorityHex, files: [], socket: true, maxLineBytes: 1024)
+            brokerPort: port, authorityHex: TestReceiverKeys.authorityHex, files: [], socket: true, maxLineBytes: 1024, metricsPort: metricsPort)
         let agent = try AgentRuntime(configuration: configuration, logger: quietLogger())
         try agent.start()
         defer { agent.shutdown() }
@@ -57,6 +59,14 @@ import TestSupport
         var ack = [UInt8](repeating: 0, count: 512)
         let count = ack.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
         #expect(count > 0 && String(decoding: ack[0..<max(0, count)], as: UTF8.self).contains("\"accepted\":"))
+
+        // The loopback endpoint reports the counts.
+        let metrics = try httpGet(port: metricsPort, path: "/metrics")
+        #expect(metrics.hasPrefix("HTTP/1.1 200"))
+        #expect(metrics.contains("agritrace_agent_readings_accepted_total 3\n"))
+        #expect(metrics.contains("agritrace_agent_readings_rejected_total 7\n"))
+        #expect(metrics.contains("agritrace_agent_outbox_depth 3\n"))
+        #expect(try httpGet(port: metricsPort, path: "/healthz").contains("\"status\":\"ok\""))
 
         let rejects = try agent.store.rejects()
         #expect(rejects.map(\.line) == [2, 4, 5, 6, 7, 8, 11])
@@ -117,6 +127,32 @@ import TestSupport
         #expect(statistics.outboxDepth == 600)
         #expect(statistics.rejects == 0)
     }
+}
+
+}
+
+/// A minimal HTTP GET over a loopback TCP socket; returns the whole response.
+func httpGet(port: Int, path: String) throws -> String {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        if count <= 0 { break }
+        response += buffer[0..<count]
+    }
+    return String(decoding: response, as: UTF8.self)
 }
 
 enum TestReceiverKeys {

@@ -1,6 +1,6 @@
 import AgriTraceCore
 import Crypto
-import EdgeAgent
+@testable import EdgeAgent
 import Foundation
 import TestSupport
 import Testing
@@ -115,3 +115,39 @@ extension Array where Element: Equatable {
 
 /// A temporary directory (TestSupport's, named for this file).
 typealias TestSupportDirectory = TemporaryDirectory
+
+@Suite struct JSONLineParserTests {
+    @Test func agreesWithFoundationOnReadingsAndRefusesMalformedText() throws {
+        for stage in Stage.allCases {
+            var simulator = ReadingSimulator(stage: stage, lots: 4, seed: 9)
+            for _ in 0..<5 {
+                let line = Array(simulator.next().utf8)
+                #expect(try JSONLineParser.reading(line, catalog: .standard) == Reading.parse(jsonLine: line))
+            }
+        }
+        let tricky = #"{"a":[1,-2.5e3,0,true,false,null],"s":"q\"\\\/\b\f\n\r\t\u00e9\ud83c\udf3d","o":{}}"#
+        #expect(try JSONLineParser.parse(Array(tricky.utf8)) == (try JSONDecoder().decode(JSONValue.self, from: Data(tricky.utf8))))
+        for bad in ["", "{", "{\"a\":}", "[1,]", "{\"a\":1,}", "01", "1.", "\"\u{01}\"", "{\"a\":1} x", "tru", "\"\\ud800\"", String(repeating: "[", count: 100)] {
+            #expect(throws: JSONLineParser.SyntaxError.self, "\(bad)") { try JSONLineParser.parse(Array(bad.utf8)) }
+        }
+        #expect(throws: ReadingError.self) { try JSONLineParser.reading(Array("{bad".utf8), catalog: .standard) }
+    }
+}
+
+@Suite struct TimeFastPathTests {
+    @Test func agreesWithTheSharedParserOrDefersToIt() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let time = Timestamp(milliseconds: Int64.random(in: -2_000_000_000_000...4_000_000_000_000, using: &generator))
+            let text = time.iso8601
+            #expect(TimeFastPath.milliseconds(text) == Timestamp(iso8601: text)?.milliseconds, "\(text)")
+        }
+        for text in ["2026-05-01T08:00:00Z", "2026-05-01T08:00:00+08:00", "2026-05-01T08:00:00.250-05:30", "2024-02-29T23:59:59Z"] {
+            #expect(TimeFastPath.milliseconds(text) == Timestamp(iso8601: text)?.milliseconds, "\(text)")
+            #expect(TimeFastPath.milliseconds(text) != nil)
+        }
+        for text in ["2026-02-30T00:00:00Z", "2026-05-01T24:00:00Z", "2026-05-01 08:00:00Z", "2026-05-01T08:00:00", "2026-05-01T08:00:00.1Z", "x"] {
+            #expect(TimeFastPath.milliseconds(text) == nil, "\(text)")
+        }
+    }
+}

@@ -276,7 +276,7 @@ public final class AgentStore: @unchecked Sendable {
                                 reason: "the line has \(size) bytes or more, over the limit",
                                 fix: "keep one reading per line under inputs.max_line_bytes; split long series into several readings")
                         }
-                        reading = try Reading.parse(jsonLine: line.bytes, catalog: classifier.catalog)
+                        reading = try JSONLineParser.reading(line.bytes, catalog: classifier.catalog)
                     } catch {
                         try insertRejectLocked(error, source: source, line: line, now: now)
                         result.rejected += 1
