@@ -87,12 +87,14 @@ CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
   echo
   echo "| figure | value | target |"
   echo "|---|---|---|"
-  echo "| intake, one core: $(echo "$INTAKE" | cut -d' ' -f4-) | $(echo "$INTAKE" | awk '{print $2, $3}') | >= 20,000 readings/s |"
   while read -r line; do
-    echo "| $(echo "$line" | awk '{print $1}' | tr '_' ' '): $(echo "$line" | cut -d' ' -f4-) | $(echo "$line" | awk '{print $2, $3}') | |"
-  done <<< "$PUBLISH"
+    target=""; [[ "$line" == intake* ]] && target=">= 20,000 readings/s"
+    echo "| $(echo "$line" | awk '{print $1}' | tr '_' ' '): $(echo "$line" | cut -d' ' -f4-) | $(echo "$line" | awk '{print $2, $3}') | $target |"
+  done <<< "$INTAKE"$'\n'"$PUBLISH"
   echo "| RSS idle (connected, no input, after 5 s) | $((RSS_IDLE / 1024)) MB | <= 15 MB |"
   echo "| RSS peak under 5,000 readings/s for 20 s (transport readings on stdin; ${ACCEPTED:-?} accepted) | $((RSS_MAX / 1024)) MB | <= 30 MB |"
+  echo
+  echo "Load average when measured: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine lowers the wall-clock figures; the per-CPU-second figure is less sensitive to it)."
   echo
   echo "Command: \`scripts/bench-agent.sh\` (intake pinned with \`taskset -c 0\`)."
   echo "<!-- agent:end -->"

@@ -84,9 +84,12 @@ struct Run: ParsableCommand {
         }
         reload.resume()
         sources.append(reload)
-        done.wait()
-        agent.shutdown()
-        _ = sources
+        // Keep the signal sources alive while waiting (an optimized build may otherwise
+        // release them after their last use, and the signals would be ignored).
+        withExtendedLifetime(sources) {
+            done.wait()
+            agent.shutdown()
+        }
     }
 }
 

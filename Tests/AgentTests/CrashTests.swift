@@ -53,7 +53,10 @@ extension AgentIntegration {
             return counts.receipted == 3_000 && counts.outbox == 0
         }
         kill(final.processIdentifier, SIGTERM)
+        let exited = await waitUntil(timeout: .seconds(20)) { !final.isRunning }
+        if !exited { kill(final.processIdentifier, SIGKILL) }
         final.waitUntilExit()
+        #expect(exited, "SIGTERM did not stop the agent within 20 s")
         let counts = try fixture.storeCounts()
         #expect(drained, "receipted \(counts.receipted), outbox \(counts.outbox); log: \(fixture.directory.file("agent.log"))")
         #expect(final.terminationStatus == 0)
