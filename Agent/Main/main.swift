@@ -55,6 +55,8 @@ struct Run: ParsableCommand {
             return
         }
         let logger = makeLogger(level: configuration.operations.logLevel)
+        // Before any thread starts, so every thread inherits the unblocked mask.
+        installSignalHandlers()
         let agent: AgentRuntime
         do {
             agent = try AgentRuntime(configuration: configuration, logger: logger)
@@ -63,33 +65,19 @@ struct Run: ParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { signal(signalNumber, SIG_IGN) }
-        let done = DispatchSemaphore(value: 0)
-        let queue = DispatchQueue(label: "agritrace.agent.signals")
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler { done.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
-        let path = config
-        reload.setEventHandler {
-            do {
-                agent.reload(try AgentConfiguration.load(path: path))
-            } catch {
-                logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+        while true {
+            usleep(100_000)
+            let signals = pendingSignals.exchange(0, ordering: .relaxed)
+            if signals & SignalBits.reload != 0 {
+                do {
+                    agent.reload(try AgentConfiguration.load(path: config))
+                } catch {
+                    logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+                }
             }
+            if signals & SignalBits.terminate != 0 { break }
         }
-        reload.resume()
-        sources.append(reload)
-        // Keep the signal sources alive while waiting (an optimized build may otherwise
-        // release them after their last use, and the signals would be ignored).
-        withExtendedLifetime(sources) {
-            done.wait()
-            agent.shutdown()
-        }
+        agent.shutdown()
     }
 }
 
@@ -183,9 +171,17 @@ struct Status: ParsableCommand {
     @Option(name: .shortAndLong, help: "The TOML configuration file.")
     var config: String = "/etc/agritrace/agent.toml"
 
+    @Flag(help: "Print one JSON object (outboxDepth, oldestUnreceiptedSeconds, receipted, rejects, refused, usedBytes, nextSequence).")
+    var json = false
+
     func run() throws {
         let store = try openStore(config)
         let statistics = try store.statistics()
+        if json {
+            let oldest = statistics.oldestUnreceiptedMillis.map { "\(Double($0) / 1000)" } ?? "null"
+            print("{\"outboxDepth\":\(statistics.outboxDepth),\"oldestUnreceiptedSeconds\":\(oldest),\"receipted\":\(statistics.receipted),\"rejects\":\(statistics.rejects),\"refused\":\(statistics.refused),\"usedBytes\":\(statistics.usedBytes),\"nextSequence\":\(statistics.nextSequence)}")
+            return
+        }
         print("next sequence      \(statistics.nextSequence)")
         print("outbox depth       \(statistics.outboxDepth)")
         print("oldest unreceipted \(statistics.oldestUnreceiptedMillis.map { "\(Double($0) / 1000) s" } ?? "-")")

@@ -56,7 +56,8 @@ extension AgentIntegration {
         let exited = await waitUntil(timeout: .seconds(20)) { !final.isRunning }
         if !exited { kill(final.processIdentifier, SIGKILL) }
         final.waitUntilExit()
-        #expect(exited, "SIGTERM did not stop the agent within 20 s")
+        let agentLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(exited, "SIGTERM did not stop the agent within 20 s; log: \(agentLog.suffix(1500))")
         let counts = try fixture.storeCounts()
         #expect(drained, "receipted \(counts.receipted), outbox \(counts.outbox); log: \(fixture.directory.file("agent.log"))")
         #expect(final.terminationStatus == 0)
