@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRATCH="${SCRATCH:-.build}"
-swift build -c release --scratch-path "$SCRATCH" --product bench-agent >&2
-swift build -c release --scratch-path "$SCRATCH" --product agritrace-agent >&2
+# BUILD_FLAGS, e.g. "-Xswiftc -enable-testing", reuses a build made for `swift test -c release`.
+read -r -a EXTRA <<< "${BUILD_FLAGS:-}"
+swift build -c release --scratch-path "$SCRATCH" "${EXTRA[@]}" --product bench-agent >&2
+swift build -c release --scratch-path "$SCRATCH" "${EXTRA[@]}" --product agritrace-agent >&2
 BIN="$SCRATCH/release"
 WORK="$(mktemp -d /tmp/bench-agent.XXXXXX)"
 cleanup() {
@@ -96,7 +98,7 @@ CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
   echo
   echo "Load average when measured: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine lowers the wall-clock figures; the per-CPU-second figure is less sensitive to it)."
   echo
-  echo "Command: \`scripts/bench-agent.sh\` (intake pinned with \`taskset -c 0\`)."
+  echo "Command: \`scripts/bench-agent.sh\`${BUILD_FLAGS:+ with BUILD_FLAGS=\"$BUILD_FLAGS\"} (intake pinned with \`taskset -c 0\`)."
   echo "<!-- agent:end -->"
 } > "$WORK/section.md"
 cat "$WORK/section.md"
