@@ -12,7 +12,9 @@ import MQTTClient
 
 func argument(_ name: String, _ fallback: Int) -> Int {
     let arguments = CommandLine.arguments
-    if let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) { return value }
+    if let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) {
+        return value
+    }
     return fallback
 }
 
@@ -25,7 +27,8 @@ func temporaryDirectory() -> String {
 func makeStore(_ directory: String) throws -> (AgentStore, DeviceKey) {
     let key = try DeviceKey.create(path: directory + "/device.key")
     let store = try AgentStore(
-        path: directory + "/agent.sqlite", cipher: VaultCipher(key: key.vaultKey(enterprise: "ZS123", device: "bench")), budgetBytes: 8 << 30)
+        path: directory + "/agent.sqlite", cipher: VaultCipher(key: key.vaultKey(enterprise: "ZS123", device: "bench")),
+        budgetBytes: 8 << 30)
     return (store, key)
 }
 
@@ -33,7 +36,8 @@ func makeStore(_ directory: String) throws -> (AgentStore, DeviceKey) {
 func cpuSeconds() -> Double {
     var usage = rusage()
     getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+        usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 nonisolated(unsafe) var lastCPUSeconds = 0.0
@@ -41,12 +45,16 @@ nonisolated(unsafe) var lastCPUSeconds = 0.0
 func fill(_ store: AgentStore, readings: Int, group: Int) throws -> Double {
     var simulator = ReadingSimulator(stage: .planting, lots: 50, seed: 42)
     let lines = (0..<readings).map { index in InputLine(bytes: Array(simulator.next().utf8), number: Int64(index + 1)) }
-    let classifier = Classifier(identity: DeviceIdentity(enterprise: "ZS123", device: "bench", enrolledAt: Timestamp(milliseconds: 0)))
+    let classifier = Classifier(
+        identity: DeviceIdentity(enterprise: "ZS123", device: "bench", enrolledAt: Timestamp(milliseconds: 0)))
     let start = ContinuousClock.now
     let cpuStart = cpuSeconds()
     var accepted = 0
     for chunk in stride(from: 0, to: lines.count, by: group) {
-        accepted += try store.ingest(Array(lines[chunk..<min(chunk + group, lines.count)]), source: "bench", position: nil, classifier: classifier, bootID: "bench").accepted
+        accepted += try store.ingest(
+            Array(lines[chunk..<min(chunk + group, lines.count)]), source: "bench", position: nil,
+            classifier: classifier, bootID: "bench"
+        ).accepted
     }
     precondition(accepted == readings, "only \(accepted) of \(readings) accepted")
     lastCPUSeconds = cpuSeconds() - cpuStart
@@ -64,8 +72,12 @@ case "intake":
     let group = argument("--group", 500)
     let (store, _) = try makeStore(directory)
     let rate = try fill(store, readings: readings, group: group)
-    print("intake_readings_per_cpu_second \(Int(Double(readings) / lastCPUSeconds)) readings/s (same work, per CPU-second of this thread: the machine is shared)")
-    print("intake_readings_per_second \(Int(rate)) readings/s (JSON parse + validate + classify + salted commitments + AES-GCM vault + outbox, \(group) per transaction, one thread, WAL synchronous=NORMAL)")
+    print(
+        "intake_readings_per_cpu_second \(Int(Double(readings) / lastCPUSeconds)) readings/s (same work, per CPU-second of this thread: the machine is shared)"
+    )
+    print(
+        "intake_readings_per_second \(Int(rate)) readings/s (JSON parse + validate + classify + salted commitments + AES-GCM vault + outbox, \(group) per transaction, one thread, WAL synchronous=NORMAL)"
+    )
 case "publish":
     let records = argument("--records", 50_000)
     let batch = argument("--batch", 200)
@@ -78,7 +90,8 @@ case "publish":
     let client = try MQTTClient(clientID: "bench-agent", options: .init(host: "127.0.0.1", port: port))
     let publisher = RecordPublisher(
         client: client, store: store, key: key, authority: key.publicKey, enterprise: "ZS123", device: "bench",
-        settings: .init(batchSize: batch, maxInflight: 100, maxUnreceipted: records, resendTimeoutMilliseconds: 600_000),
+        settings: .init(
+            batchSize: batch, maxInflight: 100, maxUnreceipted: records, resendTimeoutMilliseconds: 600_000),
         metrics: metrics, logger: logger)
     let start = ContinuousClock.now
     try publisher.start()
@@ -90,8 +103,12 @@ case "publish":
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     let counters = metrics.counters
     publisher.stop()
-    print("publish_records_per_second \(Int(Double(counters.publishedRecords) / seconds)) records/s (\(batch) records per signed batch, QoS 1, PUBACKed, loopback mosquitto)")
-    print("publish_messages_per_second \(Int(Double(counters.publishedMessages) / seconds)) messages/s (average payload \(counters.publishedBytes / max(1, counters.publishedMessages)) bytes)")
+    print(
+        "publish_records_per_second \(Int(Double(counters.publishedRecords) / seconds)) records/s (\(batch) records per signed batch, QoS 1, PUBACKed, loopback mosquitto)"
+    )
+    print(
+        "publish_messages_per_second \(Int(Double(counters.publishedMessages) / seconds)) messages/s (average payload \(counters.publishedBytes / max(1, counters.publishedMessages)) bytes)"
+    )
 case "profile":
     // Where the intake time goes, stage by stage (one thread).
     let readings = argument("--readings", 5_000)
@@ -105,16 +122,31 @@ case "profile":
     var lines: [String] = []
     let generate = seconds { lines = (0..<readings).map { _ in simulator.next() } }
     var parsed: [Reading] = []
-    let parse = try seconds { parsed = try lines.map { try JSONLineParser.reading(Array($0.utf8), catalog: .standard) } }
-    let classifier = Classifier(identity: DeviceIdentity(enterprise: "ZS123", device: "bench", enrolledAt: Timestamp(milliseconds: 0)))
+    let parse = try seconds {
+        parsed = try lines.map { try JSONLineParser.reading(Array($0.utf8), catalog: .standard) }
+    }
+    let classifier = Classifier(
+        identity: DeviceIdentity(enterprise: "ZS123", device: "bench", enrolledAt: Timestamp(milliseconds: 0)))
     var classified: [ClassifiedReading] = []
-    let classify = seconds { classified = parsed.enumerated().map { classifier.classify($0.element, sequence: UInt64($0.offset), bootID: "b", recordedAt: .now()) } }
+    let classify = seconds {
+        classified = parsed.enumerated().map {
+            classifier.classify($0.element, sequence: UInt64($0.offset), bootID: "b", recordedAt: .now())
+        }
+    }
     var encoded: [[UInt8]] = []
     let encode = seconds { encoded = classified.map { Canonical.encode($0.record) } }
     let key = DeviceKey(privateKey: .init())
     let cipher = VaultCipher(key: key.vaultKey(enterprise: "e", device: "d"))
-    let seal = try seconds { for item in classified { for fields in [item.level1, item.level2] { if let fields { _ = try cipher.seal(Canonical.encode(fields), context: [1]) } } } }
-    for (name, value) in [("generate", generate), ("parse", parse), ("classify", classify), ("encode", encode), ("seal", seal)] {
+    let seal = try seconds {
+        for item in classified {
+            for fields in [item.level1, item.level2] {
+                if let fields { _ = try cipher.seal(Canonical.encode(fields), context: [1]) }
+            }
+        }
+    }
+    for (name, value) in [
+        ("generate", generate), ("parse", parse), ("classify", classify), ("encode", encode), ("seal", seal),
+    ] {
         print("\(name) \(Int(value / Double(readings) * 1e9 / 1000)) us/reading")
     }
     _ = encoded

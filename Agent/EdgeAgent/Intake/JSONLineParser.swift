@@ -21,7 +21,9 @@ public struct JSONLineParser {
             parser.skipWhitespace()
             let value = try parser.parseValue(depth: 0)
             parser.skipWhitespace()
-            guard parser.position == buffer.count else { throw SyntaxError(offset: parser.position, reason: "text after the value") }
+            guard parser.position == buffer.count else {
+                throw SyntaxError(offset: parser.position, reason: "text after the value")
+            }
             return value
         }
     }
@@ -35,7 +37,9 @@ public struct JSONLineParser {
             throw ReadingError(
                 kind: .malformedJSON, field: nil, stage: nil,
                 reason: "the line is not valid JSON (\(error.reason) at byte \(error.offset))",
-                fix: "write one JSON object per line, e.g. {\"stage\":\"planting\",\"lot\":\"PL-1\",\"product\":\"fresh corn\",\"time\":\"2026-05-01T08:00:00Z\",\"fields\":{}}")
+                fix:
+                    "write one JSON object per line, e.g. {\"stage\":\"planting\",\"lot\":\"PL-1\",\"product\":\"fresh corn\",\"time\":\"2026-05-01T08:00:00Z\",\"fields\":{}}"
+            )
         }
         return try Reading.parse(json: TimeFastPath.rewrite(value, catalog: catalog), catalog: catalog)
     }
@@ -90,7 +94,9 @@ public struct JSONLineParser {
             }
             while true {
                 skipWhitespace()
-                guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key") }
+                guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+                    throw error("expected a key")
+                }
                 let key = try parseString()
                 skipWhitespace()
                 guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
@@ -190,7 +196,9 @@ public struct JSONLineParser {
                     case UInt8(ascii: "u"):
                         var code = try hex4()
                         if (0xD800...0xDBFF).contains(code) {
-                            guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                            guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                                bytes[position + 1] == UInt8(ascii: "u")
+                            else {
                                 throw error("unpaired surrogate")
                             }
                             position += 2
@@ -217,7 +225,9 @@ public struct JSONLineParser {
             if bytes[position] == UInt8(ascii: "-") { position += 1 }
             func digits(_ cursor: inout Cursor) -> Int {
                 let begin = cursor.position
-                while cursor.position < cursor.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(cursor.bytes[cursor.position]) { cursor.position += 1 }
+                while cursor.position < cursor.bytes.count,
+                    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(cursor.bytes[cursor.position])
+                { cursor.position += 1 }
                 return cursor.position - begin
             }
             guard position < bytes.count else { throw error("truncated number") }
@@ -232,7 +242,10 @@ public struct JSONLineParser {
             }
             if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
                 position += 1
-                if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
+                if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-")
+                {
+                    position += 1
+                }
                 guard digits(&self) > 0 else { throw error("invalid number") }
             }
             var text = [CChar](repeating: 0, count: position - start + 1)

@@ -11,12 +11,13 @@ enum TimeFastPath {
     /// Epoch milliseconds of `text`, or nil if it is not in the fast form.
     static func milliseconds(_ text: String) -> Int64? {
         var utf8 = text.utf8
-        return utf8.withContiguousStorageIfAvailable { parse($0) } ?? {
-            var copy = text
-            copy.makeContiguousUTF8()
-            utf8 = copy.utf8
-            return utf8.withContiguousStorageIfAvailable { parse($0) } ?? nil
-        }()
+        return utf8.withContiguousStorageIfAvailable { parse($0) }
+            ?? {
+                var copy = text
+                copy.makeContiguousUTF8()
+                utf8 = copy.utf8
+                return utf8.withContiguousStorageIfAvailable { parse($0) } ?? nil
+            }()
     }
 
     static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
@@ -50,7 +51,8 @@ enum TimeFastPath {
         if b[index] == 0x5A {
             index += 1
         } else if b[index] == 0x2B || b[index] == 0x2D {
-            guard index + 6 <= b.count, b[index + 3] == 0x3A, let offsetHour = digits(index + 1, 2), let offsetMinute = digits(index + 4, 2),
+            guard index + 6 <= b.count, b[index + 3] == 0x3A, let offsetHour = digits(index + 1, 2),
+                let offsetMinute = digits(index + 4, 2),
                 offsetHour < 24, offsetMinute < 60
             else { return nil }
             offsetMinutes = (offsetHour * 60 + offsetMinute) * (b[index] == 0x2B ? 1 : -1)
@@ -75,7 +77,9 @@ enum TimeFastPath {
     static func rewrite(_ value: JSONValue, catalog: FieldCatalog) -> JSONValue {
         guard case .object(var object) = value else { return value }
         func convert(_ item: JSONValue) -> JSONValue {
-            if case .string(let text) = item, let milliseconds = milliseconds(text) { return .number(Double(milliseconds)) }
+            if case .string(let text) = item, let milliseconds = milliseconds(text) {
+                return .number(Double(milliseconds))
+            }
             return item
         }
         if let time = object["time"] { object["time"] = convert(time) }
