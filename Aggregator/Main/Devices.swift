@@ -6,7 +6,7 @@ import Ledger
 
 typealias Curve25519PublicKey = Curve25519.Signing.PublicKey
 
-struct Devices: ParsableCommand {
+struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The device registry: add and revoke devices (signed registry transactions), list them.",
         subcommands: [Add.self, List.self, Revoke.self])
@@ -79,12 +79,17 @@ struct Devices: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List registered devices.")
         @OptionGroup var options: StoreOptions
 
-        func run() throws {
-            let devices = try LedgerQueries(store: try openReadOnly(options.store)).devices()
+        func run() async throws {
+            let devices: [DeviceRow]
+            if let api = options.api {
+                devices = try await APIClient.get(api, "/v1/devices")
+            } else {
+                devices = try LedgerQueries(store: try openReadOnly(options.store)).devices()
+            }
             if options.json { print(try Output.json(devices)); return }
             print(Output.table(
                 ["enterprise", "device", "stage", "status", "registered", "public key"],

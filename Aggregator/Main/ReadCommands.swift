@@ -17,7 +17,7 @@ func openReadOnly(_ path: String) throws -> LedgerStore {
     return try LedgerStore(path: path, readOnly: true)
 }
 
-struct Trace: ParsableCommand {
+struct Trace: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Every record of a lot across stages in time order, with its public fields, commitments, block and leaf.")
 
@@ -26,38 +26,15 @@ struct Trace: ParsableCommand {
     @Flag(name: .long, help: "Follow the lots made from this one (recall scope).") var forward = false
     @OptionGroup var options: StoreOptions
 
-    struct Row: Encodable {
-        var lot: String
-        var distance: Int
-        var recordID: String
-        var stage: String
-        var product: String
-        var enterprise: String
-        var device: String
-        var time: String
-        var clockTrusted: Bool
-        var inputLots: [String]
-        var publicFields: [String: String]
-        var commitments: [String: String]
-        var height: UInt64
-        var leafIndex: UInt64
-    }
-
-    func run() throws {
+    func run() async throws {
         guard !(backward && forward) else { throw UserError("choose --backward or --forward, not both") }
-        let queries = LedgerQueries(store: try openReadOnly(options.store))
-        let traced = try queries.trace(lot: lot, direction: backward ? .backward : forward ? .forward : .none)
-        let rows = traced.map { item in
-            let record = item.record
-            var commitments: [String: String] = [:]
-            if let level2 = record.level2 { commitments["level-2"] = "\(level2.root.hex) (\(level2.fieldCount) fields)" }
-            if let level1 = record.level1 { commitments["level-1"] = "\(level1.root.hex) (\(level1.fieldCount) fields)" }
-            return Row(
-                lot: record.lot, distance: item.distance, recordID: record.id.hex, stage: record.stage.rawValue,
-                product: record.product, enterprise: record.enterprise, device: record.device, time: record.time.iso8601,
-                clockTrusted: record.clockTrusted, inputLots: record.inputLots,
-                publicFields: Dictionary(uniqueKeysWithValues: record.publicFields.map { ($0.key, $0.value.display) }),
-                commitments: commitments, height: item.height, leafIndex: item.leafIndex)
+        let direction: LedgerQueries.Direction = backward ? .backward : forward ? .forward : .none
+        let rows: [TraceRow]
+        if let api = options.api {
+            let escaped = lot.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? lot
+            rows = try await APIClient.get(api, "/v1/trace/\(escaped)", query: ["direction": direction.rawValue])
+        } else {
+            rows = try LedgerQueries(store: try openReadOnly(options.store)).trace(lot: lot, direction: direction).map(TraceRow.init)
         }
         if options.json {
             print(try Output.json(rows))
@@ -82,7 +59,7 @@ struct Trace: ParsableCommand {
     }
 }
 
-struct Proof: ParsableCommand {
+struct Proof: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The inclusion proof of a record against the latest signed tree head (save it with --output).")
 
@@ -91,12 +68,17 @@ struct Proof: ParsableCommand {
     @Option(name: .long, help: "Write the proof (JSON) to this file.") var output: String?
     @OptionGroup var options: StoreOptions
 
-    func run() throws {
+    func run() async throws {
         guard let id = RecordID(hex: recordID) else { throw UserError("\(recordID) is not a record id (32 hex characters)") }
-        let proof = try LedgerQueries(store: try openReadOnly(options.store)).inclusionProof(of: id, treeSize: treeSize)
+        let proof: SavedInclusionProof
+        if let api = options.api {
+            proof = try await APIClient.get(api, "/v1/proof/\(id.hex)", query: ["tree-size": treeSize.map(String.init)])
+        } else {
+            proof = try LedgerQueries(store: try openReadOnly(options.store)).inclusionProof(of: id, treeSize: treeSize)
+        }
         let json = try Output.json(proof)
         if let output { try Output.write(json, to: output) }
-        if options.json || output == nil && options.json {
+        if options.json {
             print(json)
         } else {
             print("record \(proof.recordID) is leaf \(proof.leafIndex) of the log of size \(proof.treeHead.logSize) (block \(proof.treeHead.height), root \(proof.treeHead.logRoot))")
@@ -144,7 +126,7 @@ struct VerifyProof: ParsableCommand {
     }
 }
 
-struct TreeHead: ParsableCommand {
+struct TreeHead: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tree-head", abstract: "The latest signed tree head (block header), to save and check proofs against later.")
 
@@ -152,8 +134,13 @@ struct TreeHead: ParsableCommand {
     @Option(name: .long, help: "Write it (JSON) to this file.") var output: String?
     @OptionGroup var options: StoreOptions
 
-    func run() throws {
-        let head = SavedTreeHead(try LedgerQueries(store: try openReadOnly(options.store)).treeHead(size: treeSize))
+    func run() async throws {
+        let head: SavedTreeHead
+        if let api = options.api {
+            head = try await APIClient.get(api, "/v1/tree-head", query: ["tree-size": treeSize.map(String.init)])
+        } else {
+            head = SavedTreeHead(try LedgerQueries(store: try openReadOnly(options.store)).treeHead(size: treeSize))
+        }
         let json = try Output.json(head)
         if let output { try Output.write(json, to: output) }
         if options.json { print(json) } else {
@@ -162,7 +149,7 @@ struct TreeHead: ParsableCommand {
     }
 }
 
-struct Consistency: ParsableCommand {
+struct Consistency: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The consistency proof that the log of <old> leaves is a prefix of the log of <new> leaves (default: latest).")
 
@@ -170,8 +157,23 @@ struct Consistency: ParsableCommand {
     @Argument(help: "The newer log size (default: the latest).") var new: UInt64?
     @OptionGroup var options: StoreOptions
 
-    func run() throws {
-        let answer = try LedgerQueries(store: try openReadOnly(options.store)).consistency(oldSize: old, newSize: new)
+    func run() async throws {
+        let answer: ConsistencyAnswer
+        if let api = options.api {
+            answer = try await APIClient.get(api, "/v1/consistency", query: ["old": String(old), "new": new.map(String.init)])
+            // Do not take the server's word: check the proof against the roots it gave.
+            let proof = answer.proof.compactMap(Digest32.init(hex:))
+            guard proof.count == answer.proof.count, let oldRoot = Digest32(hex: answer.oldRoot), let newRoot = Digest32(hex: answer.newRoot) else {
+                throw UserError("the API answered malformed hashes")
+            }
+            do {
+                try MerkleTree.verifyConsistency(oldSize: answer.oldSize, newSize: answer.newSize, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
+            } catch {
+                throw UserError("INVALID consistency proof from the API: \(error)")
+            }
+        } else {
+            answer = try LedgerQueries(store: try openReadOnly(options.store)).consistency(oldSize: old, newSize: new)
+        }
         if options.json { print(try Output.json(answer)) } else {
             print("log \(answer.oldSize) (root \(answer.oldRoot)) is a prefix of log \(answer.newSize) (root \(answer.newRoot)): proof of \(answer.proof.count) hashes verified")
         }
@@ -229,23 +231,28 @@ struct Replay: ParsableCommand {
     }
 }
 
-struct Status: ParsableCommand {
+struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Height, log size, ingest rate, devices, rejections.")
     @OptionGroup var options: StoreOptions
 
-    func run() throws {
-        let status = try LedgerQueries(store: try openReadOnly(options.store)).status()
+    func run() async throws {
+        let status: LedgerStatus
+        if let api = options.api {
+            status = try await APIClient.get(api, "/v1/status")
+        } else {
+            status = try LedgerQueries(store: try openReadOnly(options.store)).status()
+        }
         if options.json {
             print(try Output.json(status))
             return
         }
-        print(Output.table(["", ""], [
+        print(Output.table(["ledger", ""], [
             ["height", String(status.height)],
             ["log size", String(status.logSize)],
             ["log root", status.logRoot ?? "-"],
             ["last block", status.lastBlockTime ?? "-"],
             ["records", String(status.records)],
-            ["ingest rate", String(format: "%.0f records/s (last minute of blocks)", status.ingestRatePerSecond)],
+            ["ingest rate", String(format: "%.0f transactions/s (last minute of blocks)", status.ingestRatePerSecond)],
             ["enterprises", String(status.enterprises)],
             ["devices", "\(status.devicesActive) active, \(status.devicesRevoked) revoked"],
             ["pending registry submissions", String(status.pendingSubmissions)],

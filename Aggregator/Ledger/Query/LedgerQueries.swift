@@ -12,6 +12,46 @@ public struct TracedRecord: Sendable {
     public var distance: Int
 }
 
+/// One trace row as the API and `agritrace trace --json` print it.
+public struct TraceRow: Codable, Sendable {
+    public var lot: String
+    public var distance: Int
+    public var recordID: String
+    public var stage: String
+    public var product: String
+    public var enterprise: String
+    public var device: String
+    public var time: String
+    public var clockTrusted: Bool
+    public var inputLots: [String]
+    public var publicFields: [String: String]
+    /// Level commitments: `level-2` / `level-1` → root hex and field count.
+    public var commitments: [String: String]
+    public var height: UInt64
+    public var leafIndex: UInt64
+
+    public init(_ item: TracedRecord) {
+        let record = item.record
+        var commitments: [String: String] = [:]
+        if let level2 = record.level2 { commitments["level-2"] = "\(level2.root.hex) (\(level2.fieldCount) fields)" }
+        if let level1 = record.level1 { commitments["level-1"] = "\(level1.root.hex) (\(level1.fieldCount) fields)" }
+        lot = record.lot
+        distance = item.distance
+        recordID = record.id.hex
+        stage = record.stage.rawValue
+        product = record.product
+        enterprise = record.enterprise
+        device = record.device
+        time = record.time.iso8601
+        clockTrusted = record.clockTrusted
+        inputLots = record.inputLots
+        publicFields = Dictionary(uniqueKeysWithValues: record.publicFields.map { ($0.key, $0.value.display) })
+        self.commitments = commitments
+        height = item.height
+        leafIndex = item.leafIndex
+    }
+}
+
 /// The device registry as stored.
 public struct DeviceRow: Sendable, Codable {
     public var enterprise: String
