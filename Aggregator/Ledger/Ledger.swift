@@ -33,11 +33,30 @@ public struct PendingAnswer: Sendable {
     public var rejections: [Rejection] = []
     /// Indexes into the ledger's pending transactions whose receipts are still due.
     var waiting: [Int] = []
+    /// Indexes into the block being written whose receipts are still due.
+    var waitingInFlight: [Int] = []
 
     /// Whether the answer can go out without waiting for a block.
-    public var isReady: Bool { waiting.isEmpty }
+    public var isReady: Bool { waiting.isEmpty && waitingInFlight.isEmpty }
 
     public init(topic: String) { self.topic = topic }
+}
+
+/// A complete subtree hash of the log, to store.
+public struct LogNodeHash: Sendable {
+    public var position: LogNodePosition
+    public var hash: Digest32
+}
+
+/// A block built in memory and signed, not yet written (see ``Ledger/prepareBlock(now:)``).
+public struct PreparedBlock: Sendable {
+    public let block: StoredBlock
+    let transactions: [Ledger.PendingTransaction]
+    let newNodes: [LogNodeHash]
+    let counters: [String: Int]
+    let frontier: LogFrontier
+    let nodes: InMemoryLogNodes
+    let answers: [PendingAnswer]
 }
 
 /// A committed block and the receipts it answers.
@@ -66,7 +85,7 @@ public final class Ledger {
     /// The registry including the effect of pending transactions.
     public private(set) var registry: RegistryState
 
-    struct PendingTransaction {
+    struct PendingTransaction: Sendable {
         var entry: LogEntry
         var bytes: [UInt8]
         var leafHash: Digest32
@@ -76,6 +95,13 @@ public final class Ledger {
 
     var pending: [PendingTransaction] = []
     var pendingRecords: [RecordID: Int] = [:]
+    /// The block being written (at most one), by record id.
+    var inFlightRecords: [RecordID: Int] = [:]
+    var inFlightLeafHashes: [Digest32] = []
+    /// A read-only connection for look-ups while the writer connection commits a block.
+    let reader: LedgerStore
+    /// Whether a block is being written (the writer connection is busy).
+    public private(set) var isWriting = false
     var pendingAnswers: [PendingAnswer] = []
     var oldestPending: ContinuousClock.Instant?
     /// Counters not yet written to the store.
@@ -90,9 +116,10 @@ public final class Ledger {
         self.authorityKey = authority.publicKey
         try store.db.transaction { try store.claimAuthority(authority.publicKey) }
         latestBlock = try store.latestBlock()
-        var reader = store.nodeReader
-        frontier = try LogFrontier(size: latestBlock?.header.value.logSize ?? 0, reader: &reader)
+        var nodes = store.nodeReader
+        frontier = try LogFrontier(size: latestBlock?.header.value.logSize ?? 0, reader: &nodes)
         registry = try Contracts.loadRegistry(from: store.db)
+        reader = try LedgerStore(path: path, readOnly: true)
     }
 
     /// The number of transactions waiting for the next block.
@@ -172,9 +199,18 @@ public final class Ledger {
                 answer.waiting.append(index)
                 continue
             }
+            if let index = inFlightRecords[record.id] {
+                guard inFlightLeafHashes[index] == leafHash else {
+                    refuse("conflicting-duplicate", "record id \(record.id) is being written with other content", record: record.id)
+                    continue
+                }
+                count("duplicates")
+                answer.waitingInFlight.append(index)
+                continue
+            }
             do {
-                if let location = try store.location(of: record.id) {
-                    guard let stored = try store.entry(leafIndex: location.leafIndex), stored.leafHash == leafHash else {
+                if let location = try reader.location(of: record.id) {
+                    guard let stored = try reader.entry(leafIndex: location.leafIndex), stored.leafHash == leafHash else {
                         refuse("conflicting-duplicate", "record id \(record.id) is on the ledger with other content", record: record.id)
                         continue
                     }
@@ -246,28 +282,76 @@ public final class Ledger {
     /// - Returns: nil when nothing is pending.
     @discardableResult
     public func cutBlock(now: Timestamp = .now()) throws -> CommittedBlock? {
-        guard !pending.isEmpty else {
+        precondition(!isWriting, "cutBlock while a block is being written")
+        guard let prepared = try prepareBlock(now: now) else {
             if !counters.isEmpty {
                 try store.db.transaction { try store.addCounters(counters) }
                 counters = [:]
             }
             return nil
         }
+        do {
+            try Self.write(prepared, to: store)
+        } catch {
+            abandonBlock(prepared)
+            throw error
+        }
+        return try finishBlock(prepared)
+    }
+
+    /// Builds the next block from the pending transactions in memory: leaf indexes, new
+    /// tree nodes, the signed header. The transactions move to the block being written;
+    /// admission goes on into a new pending set. Write it with ``write(_:to:)`` (off this
+    /// thread if you like), then call ``finishBlock(_:)`` or ``abandonBlock(_:)``.
+    public func prepareBlock(now: Timestamp = .now()) throws -> PreparedBlock? {
+        precondition(!isWriting, "one block is written at a time")
+        guard !pending.isEmpty else { return nil }
         let height = (latestBlock?.header.value.height ?? 0) + 1
         let firstLeaf = frontier.size
         var frontier = self.frontier
         var nodes = InMemoryLogNodes()
+        nodes.nodes.reserveCapacity(pending.count * 2 + 64)
         for subtree in frontier.subtrees { nodes.nodes[subtree.position] = subtree.hash }
+        var newNodes: [LogNodeHash] = []
+        newNodes.reserveCapacity(pending.count)
+        for transaction in pending {
+            frontier.append(transaction.leafHash) { position, hash in
+                nodes.nodes[position] = hash
+                if position.level > 0 { newNodes.append(LogNodeHash(position: position, hash: hash)) }
+            }
+        }
         let time = Timestamp(milliseconds: max(now.milliseconds, latestBlock?.header.value.time.milliseconds ?? 0))
+        let header = BlockHeader(
+            height: height, previousHash: latestBlock?.hash ?? .zero,
+            transactionRoot: MerkleTree.root(leafHashes: pending.map(\.leafHash)),
+            transactionCount: UInt32(pending.count), logSize: frontier.size, logRoot: frontier.root,
+            time: time, proposer: configuration.proposer)
+        let signed = try Signed(header, domain: .blockHeader, key: authority)
+        let prepared = PreparedBlock(
+            block: StoredBlock(header: signed, hash: StoredBlock.hash(of: signed), firstLeaf: firstLeaf),
+            transactions: pending, newNodes: newNodes, counters: counters, frontier: frontier, nodes: nodes,
+            answers: pendingAnswers)
+        inFlightRecords = pendingRecords
+        inFlightLeafHashes = pending.map(\.leafHash)
+        isWriting = true
+        counters = [:]
+        pending = []
+        pendingRecords = [:]
+        pendingAnswers = []
+        oldestPending = nil
+        return prepared
+    }
+
+    /// Writes a prepared block in one SQLite transaction: log entries, tree nodes, world
+    /// state (contracts), the signed header and the counters. Durable when it returns.
+    /// Uses only `store` (the writer connection), so it may run on another thread while
+    /// the ledger goes on admitting.
+    public static func write(_ prepared: PreparedBlock, to store: LedgerStore) throws {
         let db = store.db
-        let block: StoredBlock = try db.transaction {
-            var newNodes: [(LogNodePosition, Digest32)] = []
-            for transaction in pending {
-                let leafIndex = frontier.size
-                frontier.append(transaction.leafHash) { position, hash in
-                    nodes.nodes[position] = hash
-                    if position.level > 0 { newNodes.append((position, hash)) }
-                }
+        let height = prepared.block.header.value.height
+        try db.transaction {
+            var leafIndex = prepared.block.firstLeaf
+            for transaction in prepared.transactions {
                 let kind: UInt8 = if case .record = transaction.entry { 1 } else { 2 }
                 try store.insertEntry(leafIndex: leafIndex, height: height, kind: kind, entry: transaction.bytes, leafHash: transaction.leafHash)
                 try Contracts.write(transaction.entry, leafIndex: leafIndex, height: height, to: db)
@@ -277,46 +361,73 @@ public final class Ledger {
                     try applied.bind(submission, at: 2)
                     try applied.run()
                 }
+                leafIndex += 1
             }
-            for (position, hash) in newNodes { try store.insertNode(position, hash) }
-            let header = BlockHeader(
-                height: height, previousHash: latestBlock?.hash ?? .zero,
-                transactionRoot: MerkleTree.root(leafHashes: pending.map(\.leafHash)),
-                transactionCount: UInt32(pending.count), logSize: frontier.size, logRoot: frontier.root,
-                time: time, proposer: configuration.proposer)
-            let signed = try Signed(header, domain: .blockHeader, key: authority)
-            let block = StoredBlock(header: signed, hash: StoredBlock.hash(of: signed), firstLeaf: firstLeaf)
-            try store.insertBlock(block)
-            try store.addCounters(counters)
-            return block
+            for node in prepared.newNodes { try store.insertNode(node.position, node.hash) }
+            try store.insertBlock(prepared.block)
+            try store.addCounters(prepared.counters)
         }
-        // Committed: now the receipts may be computed and released.
-        counters = [:]
-        self.frontier = frontier
-        latestBlock = block
-        let size = frontier.size
-        var receipts: [Receipt?] = Array(repeating: nil, count: pending.count)
+    }
+
+    /// The block was written: advance the log and compute the receipts it completes
+    /// (including answers admitted while it was being written that wait on it).
+    public func finishBlock(_ prepared: PreparedBlock) throws -> CommittedBlock {
+        frontier = prepared.frontier
+        latestBlock = prepared.block
+        isWriting = false
+        inFlightRecords = [:]
+        inFlightLeafHashes = []
+        var nodes = prepared.nodes
+        let size = prepared.frontier.size
+        let block = prepared.block
+        var receipts: [Receipt?] = Array(repeating: nil, count: prepared.transactions.count)
         func receiptFor(_ index: Int) throws -> Receipt {
             if let receipt = receipts[index] { return receipt }
-            let leafIndex = firstLeaf + UInt64(index)
+            let leafIndex = block.firstLeaf + UInt64(index)
             let receipt = Receipt(
-                recordID: pending[index].recordID!, height: height, leafIndex: leafIndex,
+                recordID: prepared.transactions[index].recordID!, height: block.header.value.height, leafIndex: leafIndex,
                 inclusionProof: try LogProofs.inclusionProof(index: leafIndex, size: size, &nodes),
                 treeHead: block.header)
             receipts[index] = receipt
             return receipt
         }
         var answers: [PendingAnswer] = []
-        for var answer in pendingAnswers {
+        for var answer in prepared.answers {
             for index in answer.waiting { answer.receipts.append(try receiptFor(index)) }
             answer.waiting = []
             answers.append(answer)
         }
-        pending = []
-        pendingRecords = [:]
-        pendingAnswers = []
-        oldestPending = nil
+        var stillPending: [PendingAnswer] = []
+        for var answer in pendingAnswers {
+            for index in answer.waitingInFlight { answer.receipts.append(try receiptFor(index)) }
+            answer.waitingInFlight = []
+            if answer.isReady { answers.append(answer) } else { stillPending.append(answer) }
+        }
+        pendingAnswers = stillPending
         return CommittedBlock(block: block, answers: answers)
+    }
+
+    /// The block could not be written: its transactions go back in front of the pending
+    /// ones (nothing was released), to be written again with the next block.
+    public func abandonBlock(_ prepared: PreparedBlock) {
+        isWriting = false
+        inFlightRecords = [:]
+        inFlightLeafHashes = []
+        let shift = prepared.transactions.count
+        for (name, value) in prepared.counters { counters[name, default: 0] += value }
+        var answers = prepared.answers
+        for var answer in pendingAnswers {
+            answer.waiting = answer.waitingInFlight + answer.waiting.map { $0 + shift }
+            answer.waitingInFlight = []
+            answers.append(answer)
+        }
+        pendingAnswers = answers
+        pending = prepared.transactions + pending
+        pendingRecords = [:]
+        for (index, transaction) in pending.enumerated() {
+            if let id = transaction.recordID { pendingRecords[id] = index }
+        }
+        if !pending.isEmpty { oldestPending = oldestPending ?? .now }
     }
 
     // MARK: Receipts and proofs
@@ -324,9 +435,9 @@ public final class Ledger {
     /// The original receipt of a record already on the ledger: the proof against the
     /// tree head of the block that holds it.
     public func receipt(for id: RecordID, at location: LedgerStore.RecordLocation) throws -> Receipt {
-        guard let block = try store.block(height: location.height) else { throw LedgerStoreError.missing("block \(location.height)") }
-        var reader = store.nodeReader
-        let proof = try LogProofs.inclusionProof(index: location.leafIndex, size: block.header.value.logSize, &reader)
+        guard let block = try reader.block(height: location.height) else { throw LedgerStoreError.missing("block \(location.height)") }
+        var nodes = reader.nodeReader
+        let proof = try LogProofs.inclusionProof(index: location.leafIndex, size: block.header.value.logSize, &nodes)
         return Receipt(recordID: id, height: location.height, leafIndex: location.leafIndex, inclusionProof: proof, treeHead: block.header)
     }
 

@@ -52,6 +52,63 @@ import Testing
         #expect(status.counters["duplicates"] == 11)
     }
 
+    @Test func lookupsSeeBlocksCommittedAfterAnEarlierHit() throws {
+        // The de-duplication look-ups use a second, read-only connection: a statement left
+        // open after a hit would pin an old snapshot and let a later resend be appended twice.
+        var fixture = try LedgerFixture()
+        let first = fixture.device.records(3, lot: "PL-1")
+        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(first))
+        try fixture.ledger.cutBlock()
+        #expect(fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(first))?.receipts.count == 3)
+        let later = fixture.device.records(2, lot: "PL-2")
+        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(later))
+        try fixture.ledger.cutBlock()
+        let again = try #require(fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(later)))
+        #expect(again.isReady && again.receipts.count == 2, "records of the newer block are found")
+        #expect(fixture.ledger.pendingCount == 0)
+    }
+
+    @Test func admissionGoesOnWhileABlockIsWrittenAndAFailedWriteLosesNothing() throws {
+        var fixture = try LedgerFixture()
+        let ledger = fixture.ledger
+        let a = fixture.device.records(4, lot: "PL-1")
+        _ = ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(a))
+        let prepared = try #require(try ledger.prepareBlock())
+        #expect(ledger.isWriting)
+        // While block 2 is being written: a resend of one of its records and new records.
+        let b = fixture.device.records(3, lot: "PL-2")
+        let resend = try #require(ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload([a[1]] + b)))
+        #expect(!resend.isReady)
+        #expect(ledger.pendingCount == 3)
+        // The write fails (e.g. disk full): everything goes back to pending, nothing is released.
+        ledger.abandonBlock(prepared)
+        #expect(!ledger.isWriting)
+        #expect(ledger.pendingCount == 7)
+        let committed = try #require(try ledger.cutBlock())
+        #expect(committed.block.header.value.height == 2)
+        #expect(committed.block.header.value.transactionCount == 7)
+        let receipts = committed.answers.flatMap(\.receipts)
+        #expect(receipts.count == 4 + 4)
+        #expect(Set(receipts.map(\.recordID)) == Set((a + b).map(\.id)))
+        for answer in committed.answers {
+            for receipt in answer.receipts {
+                let record = (a + b).first { $0.id == receipt.recordID }!
+                try receipt.verify(leafEntry: LogEntry.record(record).canonicalBytes, authority: fixture.authority.publicKey)
+            }
+        }
+        // And the pipelined path: prepare, write, then finish with an answer that waited on it.
+        let c = fixture.device.records(2, lot: "PL-3")
+        _ = ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(c))
+        let next = try #require(try ledger.prepareBlock())
+        let waiting = try #require(ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload([c[0]])))
+        #expect(!waiting.isReady)
+        try Ledger.write(next, to: ledger.store)
+        let done = try ledger.finishBlock(next)
+        #expect(done.answers.count == 2, "the answer that waited on the block in flight completes with it")
+        #expect(done.answers[1].receipts == [done.answers[0].receipts[0]])
+        #expect(try LedgerVerifier.verify(store: ledger.store, authority: fixture.authority.publicKey).ok)
+    }
+
     @Test func badInputIsRefusedWithAReason() throws {
         var fixture = try LedgerFixture()
         let ledger = fixture.ledger

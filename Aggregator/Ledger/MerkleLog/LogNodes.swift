@@ -102,7 +102,7 @@ public enum LogProofs {
 }
 
 /// Complete-subtree hashes held in memory (a block being cut, or a test).
-public struct InMemoryLogNodes: LogNodeReader {
+public struct InMemoryLogNodes: LogNodeReader, Sendable {
     public var nodes: [LogNodePosition: Digest32]
 
     public init(nodes: [LogNodePosition: Digest32] = [:]) { self.nodes = nodes }

@@ -104,6 +104,7 @@ public struct LedgerQueries {
         var distance = 0
         let select = try store.db.cachedStatement(
             "SELECT e.leaf_index, e.height, e.entry FROM records r JOIN log_entries e ON e.leaf_index = r.leaf_index WHERE r.lot = ? ORDER BY r.time, r.leaf_index")
+        defer { select.reset() }
         while !frontier.isEmpty {
             var next: [String] = []
             for current in frontier {
@@ -131,6 +132,7 @@ public struct LedgerQueries {
             ? "SELECT DISTINCT input_lot FROM lot_links WHERE lot = ? ORDER BY input_lot"
             : "SELECT DISTINCT lot FROM lot_links WHERE input_lot = ? ORDER BY lot"
         let statement = try store.db.cachedStatement(sql)
+        defer { statement.reset() }
         try statement.bind(lot, at: 1)
         var lots: [String] = []
         while try statement.step() { lots.append(statement.string(at: 0) ?? "") }
@@ -141,6 +143,7 @@ public struct LedgerQueries {
     public func treeHead(size: UInt64? = nil) throws -> Signed<BlockHeader> {
         if let size {
             let statement = try store.db.cachedStatement("SELECT height FROM blocks WHERE first_leaf < ? ORDER BY height DESC LIMIT 1")
+            defer { statement.reset() }
             try statement.bind(Int64(size), at: 1)
             guard try statement.step(), let block = try store.block(height: UInt64(statement.int64(at: 0))), block.header.value.logSize == size else {
                 throw LedgerStoreError.missing("signed tree head of log size \(size) (sizes are those at block ends)")
@@ -182,6 +185,7 @@ public struct LedgerQueries {
     public func devices() throws -> [DeviceRow] {
         let statement = try store.db.cachedStatement(
             "SELECT enterprise, device, public_key, stage, status, registered_height, revoked_height FROM devices ORDER BY enterprise, device")
+        defer { statement.reset() }
         var rows: [DeviceRow] = []
         while try statement.step() {
             rows.append(DeviceRow(
@@ -200,6 +204,7 @@ public struct LedgerQueries {
         if let latest {
             let end = latest.header.value.time.milliseconds
             let statement = try store.db.cachedStatement("SELECT min(first_leaf), min(time) FROM blocks WHERE time > ?")
+            defer { statement.reset() }
             try statement.bind(end - 60_000, at: 1)
             if try statement.step(), !statement.isNull(at: 0) {
                 let leaves = Double(Int64(latest.header.value.logSize) - statement.int64(at: 0))
@@ -234,6 +239,7 @@ extension LedgerStore {
     /// `pending`, `applied` or `refused` (with the reason).
     public func submissionStatus(_ id: Int64) throws -> (status: String, reason: String?, leafIndex: UInt64?) {
         let select = try db.cachedStatement("SELECT status, reason, leaf_index FROM submissions WHERE id = ?")
+        defer { select.reset() }
         try select.bind(id, at: 1)
         guard try select.step() else { throw LedgerStoreError.missing("submission \(id)") }
         return (select.string(at: 0) ?? "", select.string(at: 1), select.isNull(at: 2) ? nil : UInt64(select.int64(at: 2)))

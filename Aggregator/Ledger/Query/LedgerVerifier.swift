@@ -63,8 +63,11 @@ public enum LedgerVerifier {
     ) throws -> VerificationReport {
         let total = UInt64(try scalar(store.db, "SELECT count(*) FROM blocks"))
         let blocks = try store.db.prepare("SELECT height, header, hash, first_leaf FROM blocks ORDER BY height")
+        defer { blocks.reset() }
         let leaves = try store.db.prepare("SELECT leaf_index, height, entry, leaf_hash FROM log_entries ORDER BY leaf_index")
+        defer { leaves.reset() }
         let nodeLookup = try store.db.prepare("SELECT hash FROM log_nodes WHERE key = ?")
+        defer { nodeLookup.reset() }
         var frontier = LogFrontier()
         var previousHash = Digest32.zero
         var expectedHeight: UInt64 = 1
@@ -134,5 +137,6 @@ public enum LedgerVerifier {
 
 func scalar(_ db: SQLiteConnection, _ sql: String) throws -> Int64 {
     let statement = try db.prepare(sql)
+    defer { statement.reset() }
     return try statement.step() ? statement.int64(at: 0) : 0
 }
