@@ -59,6 +59,53 @@ public struct PreparedBlock: Sendable {
     let answers: [PendingAnswer]
 }
 
+/// A written block whose receipts are yet to be computed (see ``Ledger/finishBlockDeferringReceipts(_:)``).
+public struct WrittenBlock: Sendable {
+    public let block: StoredBlock
+    let recordIDs: [RecordID?]
+    let nodes: InMemoryLogNodes
+    /// Answers whose `waiting` indexes point into this block.
+    var answers: [PendingAnswer]
+
+    /// The receipts of some of the block's transactions.
+    func receipts(_ indexes: [Int]) throws -> [Receipt] {
+        var nodes = self.nodes
+        return try indexes.map { index in
+            let leafIndex = block.firstLeaf + UInt64(index)
+            return Receipt(
+                recordID: recordIDs[index]!, height: block.header.value.height, leafIndex: leafIndex,
+                inclusionProof: try LogProofs.inclusionProof(index: leafIndex, size: block.header.value.logSize, &nodes),
+                treeHead: block.header)
+        }
+    }
+
+    /// Computes the inclusion proofs (from the block's nodes, no I/O) and completes the answers.
+    public func resolve() throws -> CommittedBlock {
+        var nodes = self.nodes
+        let size = block.header.value.logSize
+        var receipts: [Receipt?] = Array(repeating: nil, count: recordIDs.count)
+        func receiptFor(_ index: Int) throws -> Receipt {
+            if let receipt = receipts[index] { return receipt }
+            let leafIndex = block.firstLeaf + UInt64(index)
+            let receipt = Receipt(
+                recordID: recordIDs[index]!, height: block.header.value.height, leafIndex: leafIndex,
+                inclusionProof: try LogProofs.inclusionProof(index: leafIndex, size: size, &nodes),
+                treeHead: block.header)
+            receipts[index] = receipt
+            return receipt
+        }
+        var completed: [PendingAnswer] = []
+        completed.reserveCapacity(answers.count)
+        for var answer in answers {
+            answer.receipts.reserveCapacity(answer.receipts.count + answer.waiting.count)
+            for index in answer.waiting { answer.receipts.append(try receiptFor(index)) }
+            answer.waiting = []
+            completed.append(answer)
+        }
+        return CommittedBlock(block: block, answers: completed)
+    }
+}
+
 /// A committed block and the receipts it answers.
 public struct CommittedBlock: Sendable {
     public var block: StoredBlock
@@ -86,11 +133,26 @@ public final class Ledger {
     public private(set) var registry: RegistryState
 
     struct PendingTransaction: Sendable {
-        var entry: LogEntry
+        /// Boxed: a decoded record is a few hundred bytes, and blocks hold thousands.
+        final class Box: Sendable {
+            let entry: LogEntry
+            init(_ entry: LogEntry) { self.entry = entry }
+        }
+
+        let box: Box
+        var entry: LogEntry { box.entry }
         var bytes: [UInt8]
         var leafHash: Digest32
         var recordID: RecordID?
         var submissionID: Int64?
+
+        init(entry: LogEntry, bytes: [UInt8], leafHash: Digest32, recordID: RecordID? = nil, submissionID: Int64? = nil) {
+            self.box = Box(entry)
+            self.bytes = bytes
+            self.leafHash = leafHash
+            self.recordID = recordID
+            self.submissionID = submissionID
+        }
     }
 
     var pending: [PendingTransaction] = []
@@ -98,6 +160,9 @@ public final class Ledger {
     /// The block being written (at most one), by record id.
     var inFlightRecords: [RecordID: Int] = [:]
     var inFlightLeafHashes: [Digest32] = []
+    /// Per device, a sequence at or above every sequence on the ledger, pending or being
+    /// written: a record above it cannot be a duplicate, so it needs no look-up.
+    var sequenceWatermarks: [RegistryState.DeviceKey: UInt64] = [:]
     /// A read-only connection for look-ups while the writer connection commits a block.
     let reader: LedgerStore
     /// Whether a block is being written (the writer connection is busy).
@@ -119,6 +184,7 @@ public final class Ledger {
         var nodes = store.nodeReader
         frontier = try LogFrontier(size: latestBlock?.header.value.logSize ?? 0, reader: &nodes)
         registry = try Contracts.loadRegistry(from: store.db)
+        sequenceWatermarks = try Contracts.loadSequences(from: store.db)
         reader = try LedgerStore(path: path, readOnly: true)
     }
 
@@ -208,19 +274,25 @@ public final class Ledger {
                 answer.waitingInFlight.append(index)
                 continue
             }
-            do {
-                if let location = try reader.location(of: record.id) {
-                    guard let stored = try reader.entry(leafIndex: location.leafIndex), stored.leafHash == leafHash else {
-                        refuse("conflicting-duplicate", "record id \(record.id) is on the ledger with other content", record: record.id)
+            let deviceKey = RegistryState.DeviceKey(enterprise: enterprise, device: device)
+            let watermark = sequenceWatermarks[deviceKey] ?? 0
+            if record.sequence > watermark {
+                sequenceWatermarks[deviceKey] = record.sequence
+            } else {
+                do {
+                    if let location = try reader.location(of: record.id) {
+                        guard let stored = try reader.entry(leafIndex: location.leafIndex), stored.leafHash == leafHash else {
+                            refuse("conflicting-duplicate", "record id \(record.id) is on the ledger with other content", record: record.id)
+                            continue
+                        }
+                        count("duplicates")
+                        answer.receipts.append(try receipt(for: record.id, at: location))
                         continue
                     }
-                    count("duplicates")
-                    answer.receipts.append(try receipt(for: record.id, at: location))
+                } catch {
+                    refuse("internal", "the ledger could not look up record \(record.id): \(error); resend later", record: record.id)
                     continue
                 }
-            } catch {
-                refuse("internal", "the ledger could not look up record \(record.id): \(error); resend later", record: record.id)
-                continue
             }
             pendingRecords[record.id] = pending.count
             answer.waiting.append(pending.count)
@@ -232,7 +304,10 @@ public final class Ledger {
     }
 
     func appendPending(_ transaction: PendingTransaction) {
-        if pending.isEmpty { oldestPending = .now }
+        if pending.isEmpty {
+            oldestPending = .now
+            pending.reserveCapacity(min(configuration.maxBlockTransactions, 16_384))
+        }
         pending.append(transaction)
     }
 
@@ -363,6 +438,8 @@ public final class Ledger {
                 }
                 leafIndex += 1
             }
+            try Contracts.raiseSequences(
+                prepared.transactions.lazy.compactMap { if case .record(let record) = $0.entry { record } else { nil } }, in: db)
             for node in prepared.newNodes { try store.insertNode(node.position, node.hash) }
             try store.insertBlock(prepared.block)
             try store.addCounters(prepared.counters)
@@ -372,39 +449,43 @@ public final class Ledger {
     /// The block was written: advance the log and compute the receipts it completes
     /// (including answers admitted while it was being written that wait on it).
     public func finishBlock(_ prepared: PreparedBlock) throws -> CommittedBlock {
+        try finishBlockDeferringReceipts(prepared).resolve()
+    }
+
+    /// Like ``finishBlock(_:)``, but leaves computing the inclusion proofs to the caller
+    /// (``WrittenBlock/resolve()`` is `Sendable` work that can run on another task).
+    public func finishBlockDeferringReceipts(_ prepared: PreparedBlock) -> WrittenBlock {
         frontier = prepared.frontier
         latestBlock = prepared.block
         isWriting = false
         inFlightRecords = [:]
         inFlightLeafHashes = []
-        var nodes = prepared.nodes
-        let size = prepared.frontier.size
-        let block = prepared.block
-        var receipts: [Receipt?] = Array(repeating: nil, count: prepared.transactions.count)
-        func receiptFor(_ index: Int) throws -> Receipt {
-            if let receipt = receipts[index] { return receipt }
-            let leafIndex = block.firstLeaf + UInt64(index)
-            let receipt = Receipt(
-                recordID: prepared.transactions[index].recordID!, height: block.header.value.height, leafIndex: leafIndex,
-                inclusionProof: try LogProofs.inclusionProof(index: leafIndex, size: size, &nodes),
-                treeHead: block.header)
-            receipts[index] = receipt
-            return receipt
-        }
-        var answers: [PendingAnswer] = []
-        for var answer in prepared.answers {
-            for index in answer.waiting { answer.receipts.append(try receiptFor(index)) }
-            answer.waiting = []
-            answers.append(answer)
-        }
+        var written = WrittenBlock(
+            block: prepared.block, recordIDs: prepared.transactions.map(\.recordID), nodes: prepared.nodes,
+            answers: prepared.answers)
         var stillPending: [PendingAnswer] = []
         for var answer in pendingAnswers {
-            for index in answer.waitingInFlight { answer.receipts.append(try receiptFor(index)) }
-            answer.waitingInFlight = []
-            if answer.isReady { answers.append(answer) } else { stillPending.append(answer) }
+            // Answers admitted during the write wait on this block through `waitingInFlight`.
+            if answer.waiting.isEmpty {
+                answer.waiting = answer.waitingInFlight
+                answer.waitingInFlight = []
+                written.answers.append(answer)
+            } else {
+                // Also waiting on the next block: take this block's receipts now (rare: a
+                // resend mixed with new records while a block was being written).
+                if let receipts = try? written.receipts(answer.waitingInFlight) {
+                    answer.receipts += receipts
+                } else {
+                    answer.rejections += answer.waitingInFlight.compactMap { index in
+                        written.recordIDs[index].map { Rejection(recordID: $0, code: "internal", reason: "no receipt could be built; resend") }
+                    }
+                }
+                answer.waitingInFlight = []
+                stillPending.append(answer)
+            }
         }
         pendingAnswers = stillPending
-        return CommittedBlock(block: block, answers: answers)
+        return written
     }
 
     /// The block could not be written: its transactions go back in front of the pending

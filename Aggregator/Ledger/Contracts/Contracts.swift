@@ -180,6 +180,35 @@ public enum Contracts {
         }
     }
 
+    /// Raises each device's `last_sequence` (the highest record sequence on the ledger) to
+    /// the highest sequence among `records`. Part of the record contract: the ledger calls
+    /// it once per block, `replay` once per record; the resulting state is the same.
+    static func raiseSequences(_ records: some Sequence<Record>, in db: SQLiteConnection) throws {
+        var highest: [RegistryState.DeviceKey: UInt64] = [:]
+        for record in records {
+            let key = RegistryState.DeviceKey(enterprise: record.enterprise, device: record.device)
+            highest[key] = max(highest[key] ?? 0, record.sequence)
+        }
+        let update = try db.cachedStatement(
+            "UPDATE devices SET last_sequence = ?1 WHERE enterprise = ?2 AND device = ?3 AND last_sequence < ?1")
+        for (key, sequence) in highest.sorted(by: { ($0.key.enterprise, $0.key.device) < ($1.key.enterprise, $1.key.device) }) {
+            try update.bind(Int64(bitPattern: sequence), at: 1)
+            try update.bind(key.enterprise, at: 2)
+            try update.bind(key.device, at: 3)
+            try update.run()
+        }
+    }
+
+    /// The highest record sequence on the ledger per device.
+    static func loadSequences(from db: SQLiteConnection) throws -> [RegistryState.DeviceKey: UInt64] {
+        let select = try db.prepare("SELECT enterprise, device, last_sequence FROM devices")
+        var result: [RegistryState.DeviceKey: UInt64] = [:]
+        while try select.step() {
+            result[.init(enterprise: select.string(at: 0) ?? "", device: select.string(at: 1) ?? "")] = UInt64(bitPattern: select.int64(at: 2))
+        }
+        return result
+    }
+
     /// Loads the registry from the state tables.
     static func loadRegistry(from db: SQLiteConnection) throws -> RegistryState {
         var registry = RegistryState()

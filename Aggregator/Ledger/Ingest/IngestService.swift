@@ -42,6 +42,7 @@ public actor IngestService {
     let writer: BlockWriter
     var lastSubmissionPoll: ContinuousClock.Instant = .now - .seconds(3600)
     var failures = 0
+    var cutScheduled = false
     /// Blocks committed since start.
     public private(set) var blocksCommitted = 0
     /// Transactions committed since start.
@@ -107,7 +108,10 @@ public actor IngestService {
     func handle(_ message: MQTTMessage) {
         guard let answer = ledger.admit(topic: message.topic, payload: message.payload) else { return }
         if answer.isReady { publish(answer) }
-        if ledger.isBlockDue() && !ledger.isWriting { Task { await self.cut() } }
+        if ledger.isBlockDue() && !ledger.isWriting && !cutScheduled {
+            cutScheduled = true
+            Task { await self.cut() }
+        }
     }
 
     /// Picks up registry submissions and cuts a block if one is due.
@@ -130,6 +134,7 @@ public actor IngestService {
     /// Writes blocks while one is due. The SQLite commit runs on the writer's own thread;
     /// meanwhile this actor goes on admitting into the next block.
     func cut() async {
+        cutScheduled = false
         while !ledger.isWriting, let prepared = prepareBlock() {
             let result = await writer.write(prepared)
             switch result {
@@ -156,21 +161,20 @@ public actor IngestService {
     }
 
     func finish(_ prepared: PreparedBlock) {
-        do {
-            let committed = try ledger.finishBlock(prepared)
-            failures = 0
-            blocksCommitted += 1
-            transactionsCommitted += Int(committed.block.header.value.transactionCount)
-            // Signing and publishing the receipts happens off the ledger's actor, after the commit.
-            let signer = ledger.answerSigner
-            let client = self.client
-            let log = self.log
-            let answers = committed.answers
-            Task.detached {
-                for answer in answers { Self.publish(answer, signer: signer, client: client, log: log) }
+        let written = ledger.finishBlockDeferringReceipts(prepared)
+        failures = 0
+        blocksCommitted += 1
+        transactionsCommitted += Int(written.block.header.value.transactionCount)
+        // Proofs, signing and publishing happen off the ledger's actor, after the commit.
+        let signer = ledger.answerSigner
+        let client = self.client
+        let log = self.log
+        Task.detached {
+            do {
+                for answer in try written.resolve().answers { Self.publish(answer, signer: signer, client: client, log: log) }
+            } catch {
+                log("could not build receipts for block \(written.block.header.value.height): \(error)")
             }
-        } catch {
-            log("could not build receipts for block \(prepared.block.header.value.height): \(error)")
         }
     }
 

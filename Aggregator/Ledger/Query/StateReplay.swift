@@ -34,6 +34,7 @@ public enum StateReplay {
                 }
                 Contracts.apply(entry, to: &registry)
                 try Contracts.write(entry, leafIndex: leafIndex, height: height, to: scratch)
+                if case .record(let record) = entry { try Contracts.raiseSequences([record], in: scratch) }
                 transactions += 1
             }
         }

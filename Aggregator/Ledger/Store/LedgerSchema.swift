@@ -27,6 +27,7 @@ enum LedgerSchema {
             registered_height INTEGER NOT NULL,
             revoked_height INTEGER,
             revoked_reason TEXT,
+            last_sequence INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY(enterprise, device)
         ) WITHOUT ROWID;
         CREATE TABLE records(
