@@ -16,6 +16,7 @@ let throughputRecords = option("--throughput-records", 300_000)
 let batchSize = option("--batch-size", 100)
 let devices = option("--devices", 8)
 let latencyRate = option("--latency-rate", 10_000)
+let latencyDelays = (arguments.firstIndex(of: "--latency-delays").map { arguments[$0 + 1] } ?? "100,25").split(separator: ",").compactMap { Int($0) }
 let latencySeconds = option("--latency-seconds", 10)
 let traceRecords = option("--trace-records", 1_000_000)
 let recordsPerLot = option("--records-per-lot", 10)
@@ -75,7 +76,10 @@ func milliseconds(_ duration: Duration) -> Double {
 }
 
 /// A running aggregator (in this process) on a fresh store with registered devices.
-func startAggregator(directory: TemporaryDirectory, port: Int32, authority: Curve25519.Signing.PrivateKey, devices: [Device]) async throws -> Task<Void, Error> {
+func startAggregator(
+    directory: TemporaryDirectory, port: Int32, authority: Curve25519.Signing.PrivateKey, devices: [Device],
+    configuration: LedgerConfiguration = LedgerConfiguration()
+) async throws -> Task<Void, Error> {
     let path = directory.file("ledger.sqlite")
     do {
         let ledger = try Ledger(path: path, authority: authority)
@@ -83,7 +87,7 @@ func startAggregator(directory: TemporaryDirectory, port: Int32, authority: Curv
         try ledger.cutBlock()
     }
     let service = try IngestService(
-        storePath: path, authority: authority, ledger: LedgerConfiguration(),
+        storePath: path, authority: authority, ledger: configuration,
         ingest: IngestConfiguration(broker: .init(port: port), clientID: "bench-aggregator"),
         log: { log("aggregator: \($0)") })
     let task = Task { try await service.run() }
@@ -179,7 +183,7 @@ do {
 
 // MARK: 2. Latency at a steady rate
 
-if latencySeconds > 0 {
+for delay in latencySeconds > 0 ? latencyDelays : [] {
     let broker = try await TestBroker.start()
     defer { broker.kill() }
     let directory = try TemporaryDirectory(prefix: "bench-aggregator")
@@ -191,7 +195,9 @@ if latencySeconds > 0 {
         let (signed, bytes) = fleet[d].batch(batchSize) { "LT-\(d)-\($0 / 50)" }
         prepared.append((fleet[d].topic, signed.value.records.map(\.id), bytes))
     }
-    let aggregator = try await startAggregator(directory: directory, port: broker.port, authority: authority, devices: fleet)
+    let aggregator = try await startAggregator(
+        directory: directory, port: broker.port, authority: authority, devices: fleet,
+        configuration: LedgerConfiguration(maxBlockDelay: .milliseconds(delay)))
     let publisher = try await Publisher(port: broker.port)
     let interval = Duration.seconds(Double(batchSize) / Double(latencyRate))
     var sentAt: [ContinuousClock.Instant] = []
@@ -210,9 +216,8 @@ if latencySeconds > 0 {
             item.1.compactMap { publisher.firstReceipt[$0] }.max().map { milliseconds($0 - sentAt[index]) }
         }
     }
-    log(String(format: "latency at %d records/s: p50 %.1f ms, p99 %.1f ms (%d batches)", latencyRate, percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.count))
-    results.append(("publish → signed block → receipt back, p50 (\(latencyRate) records/s offered, block cut at 100 ms or 10,000 tx)", String(format: "%.1f ms", percentile(latencies, 0.5))))
-    results.append(("publish → signed block → receipt back, p99", String(format: "%.1f ms", percentile(latencies, 0.99))))
+    log(String(format: "latency at %d records/s, block delay %d ms: p50 %.1f ms, p99 %.1f ms (%d batches)", latencyRate, delay, percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.count))
+    results.append(("publish → signed block → receipt back, p50 / p99 (\(latencyRate) records/s offered, block cut at \(delay) ms\(delay == 100 ? " (default)" : "") or 10,000 tx; \(latencies.count) batches)", String(format: "%.1f / %.1f ms", percentile(latencies, 0.5), percentile(latencies, 0.99))))
     aggregator.cancel()
     _ = try? await aggregator.value
     publisher.client.disconnect()
