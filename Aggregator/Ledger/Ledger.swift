@@ -42,6 +42,18 @@ public struct PendingAnswer: Sendable {
     public init(topic: String) { self.topic = topic }
 }
 
+/// A device's signature over a record batch, kept so anyone can re-check later that the
+/// device signed its records (`agritrace verify --signatures`): with the records' canonical
+/// bytes from the log, it rebuilds the signed `RecordBatch` exactly.
+public struct BatchSignature: Sendable, Hashable {
+    public var enterprise: String
+    public var device: String
+    public var sentAt: Timestamp
+    public var signature: [UInt8]
+    /// The batch's records in batch order.
+    public var recordIDs: [RecordID]
+}
+
 /// A complete subtree hash of the log, to store.
 public struct LogNodeHash: Sendable {
     public var position: LogNodePosition
@@ -57,6 +69,7 @@ public struct PreparedBlock: Sendable {
     let frontier: LogFrontier
     let nodes: InMemoryLogNodes
     let answers: [PendingAnswer]
+    let signatures: [BatchSignature]
 }
 
 /// A written block whose receipts are yet to be computed (see ``Ledger/finishBlockDeferringReceipts(_:)``).
@@ -168,6 +181,8 @@ public final class Ledger {
     /// Whether a block is being written (the writer connection is busy).
     public private(set) var isWriting = false
     var pendingAnswers: [PendingAnswer] = []
+    /// Signatures of the batches whose records are in the pending block.
+    var pendingSignatures: [BatchSignature] = []
     var oldestPending: ContinuousClock.Instant?
     /// Counters not yet written to the store.
     public private(set) var counters: [String: Int] = [:]
@@ -244,6 +259,7 @@ public final class Ledger {
             refuse("bad-signature", "the batch signature does not verify under the registered key of \(enterprise)/\(device)")
             return answer
         }
+        let pendingCountBefore = pending.count
         for (position, record) in batch.records.enumerated() {
             guard record.enterprise == enterprise, record.device == device else {
                 refuse("record-mismatch", "record \(record.id) names \(record.enterprise)/\(record.device), not the batch's device", record: record.id)
@@ -300,6 +316,13 @@ public final class Ledger {
         }
         count("records-received", batch.records.count)
         if !answer.isReady { pendingAnswers.append(answer) }
+        // Keep the device's signature with the block that holds the batch's new records;
+        // a batch with refused records cannot be rebuilt from the log, so it is not kept.
+        if answer.rejections.isEmpty && pending.count > pendingCountBefore {
+            pendingSignatures.append(BatchSignature(
+                enterprise: enterprise, device: device, sentAt: batch.sentAt, signature: batch.signature,
+                recordIDs: batch.records.map(\.id)))
+        }
         return answer
     }
 
@@ -405,7 +428,7 @@ public final class Ledger {
         let prepared = PreparedBlock(
             block: StoredBlock(header: signed, hash: StoredBlock.hash(of: signed), firstLeaf: firstLeaf),
             transactions: pending, newNodes: newNodes, counters: counters, frontier: frontier, nodes: nodes,
-            answers: pendingAnswers)
+            answers: pendingAnswers, signatures: pendingSignatures)
         inFlightRecords = pendingRecords
         inFlightLeafHashes = pending.map(\.leafHash)
         isWriting = true
@@ -413,6 +436,7 @@ public final class Ledger {
         pending = []
         pendingRecords = [:]
         pendingAnswers = []
+        pendingSignatures = []
         oldestPending = nil
         return prepared
     }
@@ -441,6 +465,7 @@ public final class Ledger {
             try Contracts.raiseSequences(
                 prepared.transactions.lazy.compactMap { if case .record(let record) = $0.entry { record } else { nil } }, in: db)
             for node in prepared.newNodes { try store.insertNode(node.position, node.hash) }
+            for signature in prepared.signatures { try store.insertBatchSignature(signature, height: height) }
             try store.insertBlock(prepared.block)
             try store.addCounters(prepared.counters)
         }
@@ -503,6 +528,7 @@ public final class Ledger {
             answers.append(answer)
         }
         pendingAnswers = answers
+        pendingSignatures = prepared.signatures + pendingSignatures
         pending = prepared.transactions + pending
         pendingRecords = [:]
         for (index, transaction) in pending.enumerated() {

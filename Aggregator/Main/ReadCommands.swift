@@ -186,6 +186,8 @@ struct Verify: ParsableCommand {
 
     @Option(name: .long, help: "The authority public key to check headers with (default: the one recorded in the store).")
     var authority: String?
+    @Flag(name: .long, help: "Also re-check the devices' batch signatures over the records in the log.")
+    var signatures = false
     @OptionGroup var options: StoreOptions
 
     func run() throws {
@@ -206,6 +208,16 @@ struct Verify: ParsableCommand {
         if let fault = report.fault {
             if !options.json { print("FAILED: \(fault)") }
             throw ExitCode(1)
+        }
+        if signatures {
+            let signatureReport = try LedgerVerifier.verifyBatchSignatures(store: store)
+            if options.json { print(try Output.json(signatureReport)) } else if signatureReport.ok {
+                print("OK: \(signatureReport.batches) device batch signatures verify over \(signatureReport.recordsSigned) of \(signatureReport.records) records (the others came in batches with refused records)")
+            }
+            if let fault = signatureReport.fault {
+                if !options.json { print("FAILED: \(fault)") }
+                throw ExitCode(1)
+            }
         }
     }
 }

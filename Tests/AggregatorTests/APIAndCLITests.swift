@@ -70,9 +70,10 @@ struct APIAndCLITests {
     @Test func cliVerifyNamesATamperedNodeAndVerifyProofRefusesAForgery() throws {
         let fixture = try populatedLedger(blocks: 3, perBlock: 10)
         let key = fixture.authority.publicKey.hex
-        var result = try runAgritrace(["verify", "--store", fixture.path, "--authority", key])
+        var result = try runAgritrace(["verify", "--store", fixture.path, "--authority", key, "--signatures"])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("OK: 4 blocks, 31 leaves"))
+        #expect(result.output.contains("OK: 3 device batch signatures verify over 30 of 30 records"))
         result = try runAgritrace(["replay", "--store", fixture.path])
         #expect(result.status == 0, "\(result.output)")
 

@@ -240,3 +240,33 @@ func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixtur
         #expect(throws: (any Error).self) { try queries.consistency(oldSize: 65) }
     }
 }
+
+@Suite struct BatchSignatureTests {
+    @Test func deviceSignaturesAreKeptAndReverifyFromTheLog() throws {
+        var fixture = try populatedLedger(blocks: 3, perBlock: 20)
+        // A batch with a refused record is not kept (it cannot be rebuilt from the log).
+        var forged = fixture.device.record(lot: "PL-X")
+        forged.sequence += 100
+        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload([fixture.device.record(lot: "PL-X"), forged]))
+        try fixture.ledger.cutBlock()
+        let report = try LedgerVerifier.verifyBatchSignatures(store: fixture.ledger.store)
+        #expect(report.ok, "\(report.fault ?? "")")
+        #expect(report.batches == 3)
+        #expect(report.recordsSigned == 60)
+        #expect(report.records == 61)
+
+        // A record changed in the log (with its leaf hash) no longer matches its device's signature.
+        guard case .record(var record) = try Canonical.decode(LogEntry.self, from: try fixture.ledger.store.entry(leafIndex: 30)!.entry) else {
+            Issue.record("leaf 30 is not a record")
+            return
+        }
+        record.lot = "PL-FORGED"
+        let bytes = LogEntry.record(record).canonicalBytes
+        let update = try fixture.ledger.store.db.prepare("UPDATE log_entries SET entry = ?, leaf_hash = ? WHERE leaf_index = 30")
+        try update.bind(bytes, at: 1)
+        try update.bind(MerkleTree.leafHash(bytes).bytes, at: 2)
+        try update.run()
+        let tampered = try LedgerVerifier.verifyBatchSignatures(store: fixture.ledger.store)
+        #expect(tampered.fault?.contains("batch signature 2") == true, "\(tampered.fault ?? "no fault")")
+    }
+}

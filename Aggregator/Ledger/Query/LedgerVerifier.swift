@@ -140,3 +140,70 @@ func scalar(_ db: SQLiteConnection, _ sql: String) throws -> Int64 {
     defer { statement.reset() }
     return try statement.step() ? statement.int64(at: 0) : 0
 }
+
+/// What `verify --signatures` found.
+public struct SignatureReport: Sendable, Codable {
+    public var batches: Int
+    /// Records covered by a kept device signature.
+    public var recordsSigned: Int
+    /// Records on the ledger (those not covered came in batches with refused records).
+    public var records: Int
+    public var fault: String?
+    public var ok: Bool { fault == nil }
+}
+
+extension LedgerVerifier {
+    /// Re-checks every kept device batch signature: rebuilds each signed `RecordBatch` from
+    /// the records' canonical bytes in the log and verifies it under the device's registered key.
+    public static func verifyBatchSignatures(store: LedgerStore) throws -> SignatureReport {
+        let batches = try store.db.prepare(
+            "SELECT id, enterprise, device, sent_at, signature, record_ids FROM batch_signatures ORDER BY id")
+        defer { batches.reset() }
+        let keyOf = try store.db.prepare("SELECT public_key FROM devices WHERE enterprise = ? AND device = ?")
+        var signed = Set<RecordID>()
+        var count = 0
+        let records = Int(try scalar(store.db, "SELECT count(*) FROM records"))
+        func report(_ fault: String?) -> SignatureReport {
+            SignatureReport(batches: count, recordsSigned: signed.count, records: records, fault: fault)
+        }
+        while try batches.step() {
+            let id = batches.int64(at: 0)
+            let enterprise = batches.string(at: 1) ?? ""
+            let device = batches.string(at: 2) ?? ""
+            let sentAt = Timestamp(milliseconds: batches.int64(at: 3))
+            let signature = batches.bytes(at: 4) ?? []
+            var reader = CanonicalReader(batches.bytes(at: 5) ?? [])
+            var ids: [RecordID] = []
+            while reader.remaining >= 16 { ids.append(try reader.read(RecordID.self)) }
+            keyOf.reset()
+            try keyOf.bind(enterprise, at: 1)
+            try keyOf.bind(device, at: 2)
+            guard try keyOf.step(), let key = try? Curve25519.Signing.PublicKey(rawBytes: keyOf.bytes(at: 0) ?? []) else {
+                return report("batch signature \(id): device \(enterprise)/\(device) is not registered")
+            }
+            keyOf.reset()
+            var message = CanonicalWriter(capacity: 64 + ids.count * 300)
+            message.write(SignatureDomain.recordBatch.rawValue)
+            message.write(enterprise)
+            message.write(device)
+            message.write(sentAt)
+            message.write(UInt32(ids.count))
+            for recordID in ids {
+                guard let location = try store.location(of: recordID), let entry = try store.entry(leafIndex: location.leafIndex) else {
+                    return report("batch signature \(id): record \(recordID) is not on the ledger")
+                }
+                let prefix = BatchPayload.recordEntryPrefix
+                guard entry.entry.count > prefix.count, Array(entry.entry.prefix(prefix.count)) == prefix else {
+                    return report("batch signature \(id): leaf \(location.leafIndex) is not a record entry")
+                }
+                message.writeRaw(entry.entry.dropFirst(prefix.count))
+            }
+            guard key.isValidSignature(signature, for: message.bytes) else {
+                return report("batch signature \(id) (\(enterprise)/\(device), \(ids.count) records): the device's signature does not verify over the records in the log")
+            }
+            signed.formUnion(ids)
+            count += 1
+        }
+        return report(nil)
+    }
+}

@@ -79,6 +79,15 @@ enum LedgerSchema {
             leaf_index INTEGER
         );
         CREATE TABLE ingest_counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE batch_signatures(
+            id INTEGER PRIMARY KEY,
+            height INTEGER NOT NULL,
+            enterprise TEXT NOT NULL,
+            device TEXT NOT NULL,
+            sent_at INTEGER NOT NULL,
+            signature BLOB NOT NULL,
+            record_ids BLOB NOT NULL
+        );
         """ + stateDDL,
     ]
 }

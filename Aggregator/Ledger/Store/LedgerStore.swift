@@ -224,6 +224,22 @@ public final class LedgerStore {
         return RecordLocation(leafIndex: UInt64(statement.int64(at: 0)), height: UInt64(statement.int64(at: 1)))
     }
 
+    // MARK: Batch signatures
+
+    func insertBatchSignature(_ signature: BatchSignature, height: UInt64) throws {
+        let statement = try db.cachedStatement(
+            "INSERT INTO batch_signatures(height, enterprise, device, sent_at, signature, record_ids) VALUES (?, ?, ?, ?, ?, ?)")
+        try statement.bind(Int64(height), at: 1)
+        try statement.bind(signature.enterprise, at: 2)
+        try statement.bind(signature.device, at: 3)
+        try statement.bind(signature.sentAt.milliseconds, at: 4)
+        try statement.bind(signature.signature, at: 5)
+        var ids = CanonicalWriter(capacity: signature.recordIDs.count * 16)
+        for id in signature.recordIDs { ids.write(id) }
+        try statement.bind(ids.bytes, at: 6)
+        try statement.run()
+    }
+
     // MARK: Counters
 
     /// Adds to the ingest counters (rejections by code, records received).
