@@ -21,7 +21,8 @@ public enum LedgerAPI {
         }
         router.get("/v1/trace/:lot") { request, context in
             let lot = try context.parameters.require("lot")
-            let direction = LedgerQueries.Direction(rawValue: request.uri.queryParameters.get("direction") ?? "none") ?? .none
+            let direction =
+                LedgerQueries.Direction(rawValue: request.uri.queryParameters.get("direction") ?? "none") ?? .none
             return try await reader.read { store in
                 try JSON(LedgerQueries(store: store).trace(lot: lot, direction: direction).map(TraceRow.init))
             }
@@ -41,7 +42,8 @@ public enum LedgerAPI {
             return try await reader.read { try JSON(LedgerQueries(store: $0).consistency(oldSize: old, newSize: new)) }
         }
         router.get("/v1/devices") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).devices()) } }
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "agritrace"))
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "agritrace"))
     }
 }
 

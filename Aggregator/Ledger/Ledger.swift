@@ -87,7 +87,8 @@ public struct WrittenBlock: Sendable {
             let leafIndex = block.firstLeaf + UInt64(index)
             return Receipt(
                 recordID: recordIDs[index]!, height: block.header.value.height, leafIndex: leafIndex,
-                inclusionProof: try LogProofs.inclusionProof(index: leafIndex, size: block.header.value.logSize, &nodes),
+                inclusionProof: try LogProofs.inclusionProof(
+                    index: leafIndex, size: block.header.value.logSize, &nodes),
                 treeHead: block.header)
         }
     }
@@ -159,7 +160,8 @@ public final class Ledger {
         var recordID: RecordID?
         var submissionID: Int64?
 
-        init(entry: LogEntry, bytes: [UInt8], leafHash: Digest32, recordID: RecordID? = nil, submissionID: Int64? = nil) {
+        init(entry: LogEntry, bytes: [UInt8], leafHash: Digest32, recordID: RecordID? = nil, submissionID: Int64? = nil)
+        {
             self.box = Box(entry)
             self.bytes = bytes
             self.leafHash = leafHash
@@ -188,7 +190,9 @@ public final class Ledger {
     public private(set) var counters: [String: Int] = [:]
 
     /// Opens (or creates) the store at `path` and recovers the log's state from it.
-    public init(path: String, authority: Curve25519.Signing.PrivateKey, configuration: LedgerConfiguration = .init()) throws {
+    public init(path: String, authority: Curve25519.Signing.PrivateKey, configuration: LedgerConfiguration = .init())
+        throws
+    {
         let store = try LedgerStore(path: path, synchronous: configuration.synchronous)
         self.store = store
         self.configuration = configuration
@@ -240,15 +244,21 @@ public final class Ledger {
         do {
             batch = try BatchPayload(payload)
         } catch {
-            refuse("malformed", "the payload is not a canonical signed record batch (\(error)); publish Signed<RecordBatch> canonical bytes")
+            refuse(
+                "malformed",
+                "the payload is not a canonical signed record batch (\(error)); publish Signed<RecordBatch> canonical bytes"
+            )
             return answer
         }
         guard batch.enterprise == enterprise, batch.device == device else {
-            refuse("topic-mismatch", "the batch is from \(batch.enterprise)/\(batch.device) but was published on \(topic)")
+            refuse(
+                "topic-mismatch", "the batch is from \(batch.enterprise)/\(batch.device) but was published on \(topic)")
             return answer
         }
         guard let registered = registry.device(enterprise: enterprise, device: device) else {
-            refuse("unknown-device", "device \(enterprise)/\(device) is not registered; register it with `agritrace devices add`")
+            refuse(
+                "unknown-device",
+                "device \(enterprise)/\(device) is not registered; register it with `agritrace devices add`")
             return answer
         }
         guard registered.status == .active else {
@@ -256,13 +266,18 @@ public final class Ledger {
             return answer
         }
         guard batch.isValid(key: registered.publicKey) else {
-            refuse("bad-signature", "the batch signature does not verify under the registered key of \(enterprise)/\(device)")
+            refuse(
+                "bad-signature",
+                "the batch signature does not verify under the registered key of \(enterprise)/\(device)")
             return answer
         }
         let pendingCountBefore = pending.count
         for (position, record) in batch.records.enumerated() {
             guard record.enterprise == enterprise, record.device == device else {
-                refuse("record-mismatch", "record \(record.id) names \(record.enterprise)/\(record.device), not the batch's device", record: record.id)
+                refuse(
+                    "record-mismatch",
+                    "record \(record.id) names \(record.enterprise)/\(record.device), not the batch's device",
+                    record: record.id)
                 continue
             }
             let entry = LogEntry.record(record)
@@ -274,7 +289,9 @@ public final class Ledger {
             let leafHash = MerkleTree.leafHash(bytes)
             if let index = pendingRecords[record.id] {
                 guard pending[index].leafHash == leafHash else {
-                    refuse("conflicting-duplicate", "record id \(record.id) is already pending with other content", record: record.id)
+                    refuse(
+                        "conflicting-duplicate", "record id \(record.id) is already pending with other content",
+                        record: record.id)
                     continue
                 }
                 count("duplicates")
@@ -283,7 +300,9 @@ public final class Ledger {
             }
             if let index = inFlightRecords[record.id] {
                 guard inFlightLeafHashes[index] == leafHash else {
-                    refuse("conflicting-duplicate", "record id \(record.id) is being written with other content", record: record.id)
+                    refuse(
+                        "conflicting-duplicate", "record id \(record.id) is being written with other content",
+                        record: record.id)
                     continue
                 }
                 count("duplicates")
@@ -297,8 +316,11 @@ public final class Ledger {
             } else {
                 do {
                     if let location = try reader.location(of: record.id) {
-                        guard let stored = try reader.entry(leafIndex: location.leafIndex), stored.leafHash == leafHash else {
-                            refuse("conflicting-duplicate", "record id \(record.id) is on the ledger with other content", record: record.id)
+                        guard let stored = try reader.entry(leafIndex: location.leafIndex), stored.leafHash == leafHash
+                        else {
+                            refuse(
+                                "conflicting-duplicate", "record id \(record.id) is on the ledger with other content",
+                                record: record.id)
                             continue
                         }
                         count("duplicates")
@@ -306,7 +328,9 @@ public final class Ledger {
                         continue
                     }
                 } catch {
-                    refuse("internal", "the ledger could not look up record \(record.id): \(error); resend later", record: record.id)
+                    refuse(
+                        "internal", "the ledger could not look up record \(record.id): \(error); resend later",
+                        record: record.id)
                     continue
                 }
             }
@@ -319,9 +343,10 @@ public final class Ledger {
         // Keep the device's signature with the block that holds the batch's new records;
         // a batch with refused records cannot be rebuilt from the log, so it is not kept.
         if answer.rejections.isEmpty && pending.count > pendingCountBefore {
-            pendingSignatures.append(BatchSignature(
-                enterprise: enterprise, device: device, sentAt: batch.sentAt, signature: batch.signature,
-                recordIDs: batch.records.map(\.id)))
+            pendingSignatures.append(
+                BatchSignature(
+                    enterprise: enterprise, device: device, sentAt: batch.sentAt, signature: batch.signature,
+                    recordIDs: batch.records.map(\.id)))
         }
         return answer
     }
@@ -341,7 +366,9 @@ public final class Ledger {
         if let violation = Contracts.check(entry, registry: registry, authority: authorityKey) { throw violation }
         Contracts.apply(entry, to: &registry)
         let bytes = entry.canonicalBytes
-        appendPending(PendingTransaction(entry: entry, bytes: bytes, leafHash: MerkleTree.leafHash(bytes), submissionID: submissionID))
+        appendPending(
+            PendingTransaction(
+                entry: entry, bytes: bytes, leafHash: MerkleTree.leafHash(bytes), submissionID: submissionID))
     }
 
     /// Admits the registry transactions waiting in the store's submission queue
@@ -349,7 +376,8 @@ public final class Ledger {
     /// - Returns: how many were admitted.
     @discardableResult
     public func admitSubmissions() throws -> Int {
-        let select = try store.db.cachedStatement("SELECT id, body FROM submissions WHERE status = 'pending' ORDER BY id")
+        let select = try store.db.cachedStatement(
+            "SELECT id, body FROM submissions WHERE status = 'pending' ORDER BY id")
         var rows: [(Int64, [UInt8])] = []
         let already = Set(pending.compactMap(\.submissionID))
         while try select.step() {
@@ -363,7 +391,8 @@ public final class Ledger {
                 try admit(registry: signed, submissionID: id)
                 admitted += 1
             } catch {
-                let refuse = try store.db.cachedStatement("UPDATE submissions SET status = 'refused', reason = ? WHERE id = ?")
+                let refuse = try store.db.cachedStatement(
+                    "UPDATE submissions SET status = 'refused', reason = ? WHERE id = ?")
                 try refuse.bind("\(error)", at: 1)
                 try refuse.bind(id, at: 2)
                 try refuse.run()
@@ -452,10 +481,13 @@ public final class Ledger {
             var leafIndex = prepared.block.firstLeaf
             for transaction in prepared.transactions {
                 let kind: UInt8 = if case .record = transaction.entry { 1 } else { 2 }
-                try store.insertEntry(leafIndex: leafIndex, height: height, kind: kind, entry: transaction.bytes, leafHash: transaction.leafHash)
+                try store.insertEntry(
+                    leafIndex: leafIndex, height: height, kind: kind, entry: transaction.bytes,
+                    leafHash: transaction.leafHash)
                 try Contracts.write(transaction.entry, leafIndex: leafIndex, height: height, to: db)
                 if let submission = transaction.submissionID {
-                    let applied = try db.cachedStatement("UPDATE submissions SET status = 'applied', leaf_index = ? WHERE id = ?")
+                    let applied = try db.cachedStatement(
+                        "UPDATE submissions SET status = 'applied', leaf_index = ? WHERE id = ?")
                     try applied.bind(Int64(leafIndex), at: 1)
                     try applied.bind(submission, at: 2)
                     try applied.run()
@@ -463,7 +495,9 @@ public final class Ledger {
                 leafIndex += 1
             }
             try Contracts.raiseSequences(
-                prepared.transactions.lazy.compactMap { if case .record(let record) = $0.entry { record } else { nil } }, in: db)
+                prepared.transactions.lazy.compactMap {
+                    if case .record(let record) = $0.entry { record } else { nil }
+                }, in: db)
             for node in prepared.newNodes { try store.insertNode(node.position, node.hash) }
             for signature in prepared.signatures { try store.insertBatchSignature(signature, height: height) }
             try store.insertBlock(prepared.block)
@@ -502,7 +536,9 @@ public final class Ledger {
                     answer.receipts += receipts
                 } else {
                     answer.rejections += answer.waitingInFlight.compactMap { index in
-                        written.recordIDs[index].map { Rejection(recordID: $0, code: "internal", reason: "no receipt could be built; resend") }
+                        written.recordIDs[index].map {
+                            Rejection(recordID: $0, code: "internal", reason: "no receipt could be built; resend")
+                        }
                     }
                 }
                 answer.waitingInFlight = []
@@ -542,10 +578,14 @@ public final class Ledger {
     /// The original receipt of a record already on the ledger: the proof against the
     /// tree head of the block that holds it.
     public func receipt(for id: RecordID, at location: LedgerStore.RecordLocation) throws -> Receipt {
-        guard let block = try reader.block(height: location.height) else { throw LedgerStoreError.missing("block \(location.height)") }
+        guard let block = try reader.block(height: location.height) else {
+            throw LedgerStoreError.missing("block \(location.height)")
+        }
         var nodes = reader.nodeReader
         let proof = try LogProofs.inclusionProof(index: location.leafIndex, size: block.header.value.logSize, &nodes)
-        return Receipt(recordID: id, height: location.height, leafIndex: location.leafIndex, inclusionProof: proof, treeHead: block.header)
+        return Receipt(
+            recordID: id, height: location.height, leafIndex: location.leafIndex, inclusionProof: proof,
+            treeHead: block.header)
     }
 
     /// Signs an answer for publication on its topic (``SignatureDomain/receiptBatch``).
@@ -564,6 +604,7 @@ public struct AnswerSigner: Sendable {
 
 extension PendingAnswer {
     func signed(by authority: Curve25519.Signing.PrivateKey) throws -> [UInt8] {
-        Canonical.encode(try Signed(ReceiptBatch(receipts: receipts, rejections: rejections), domain: .receiptBatch, key: authority))
+        Canonical.encode(
+            try Signed(ReceiptBatch(receipts: receipts, rejections: rejections), domain: .receiptBatch, key: authority))
     }
 }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Options every reading command shares.
@@ -9,7 +10,9 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "Path of the ledger store (SQLite), opened read-only.")
     var store: String = "agritrace.sqlite"
 
-    @Option(name: .long, help: "Read from the server's HTTP API at this base URL (e.g. https://ledger.example) instead of the store.")
+    @Option(
+        name: .long,
+        help: "Read from the server's HTTP API at this base URL (e.g. https://ledger.example) instead of the store.")
     var api: String?
 
     @Flag(name: .long, help: "Print JSON instead of a table.")
@@ -18,8 +21,11 @@ struct StoreOptions: ParsableArguments {
 
 /// Fetches JSON from the HTTP API (`docs/api/openapi.yaml`).
 enum APIClient {
-    static func get<Value: Decodable>(_ base: String, _ path: String, query: [String: String?] = [:]) async throws -> Value {
-        guard var components = URLComponents(string: base.hasSuffix("/") ? String(base.dropLast()) + path : base + path) else {
+    static func get<Value: Decodable>(_ base: String, _ path: String, query: [String: String?] = [:]) async throws
+        -> Value
+    {
+        guard var components = URLComponents(string: base.hasSuffix("/") ? String(base.dropLast()) + path : base + path)
+        else {
             throw UserError("\(base) is not a URL")
         }
         let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }
@@ -62,7 +68,8 @@ enum Output {
                 i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
             }.joined(separator: "  ")
         }
-        return ([line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)).joined(separator: "\n")
+        return ([line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)).joined(
+            separator: "\n")
     }
 
     static func standardError(_ text: String) {

@@ -66,10 +66,14 @@ struct Serve: AsyncParsableCommand {
         var broker = MQTTClient.Options(host: brokerHost, port: brokerPort)
         if let tlsCA { broker.tls = .init(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey) }
         if let username {
-            let password = try passwordFile.map { try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .newlines) }
+            let password = try passwordFile.map {
+                try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .newlines)
+            }
             broker.credentials = .init(username: username, password: password)
         }
-        guard let sync = SQLiteConnectionSynchronous(synchronous) else { throw UserError("--synchronous must be full or normal") }
+        guard let sync = SQLiteConnectionSynchronous(synchronous) else {
+            throw UserError("--synchronous must be full or normal")
+        }
         let ledger = LedgerConfiguration(
             maxBlockTransactions: blockMaxTransactions, maxBlockDelay: .milliseconds(blockMaxDelayMs),
             proposer: proposer, synchronous: sync)

@@ -7,7 +7,7 @@ import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Runs `agritrace` and returns (exit status, standard output + standard error).
@@ -37,9 +37,10 @@ struct APIAndCLITests {
             let deadline = ContinuousClock.now + .seconds(10)
             while true {
                 do {
-                    let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+                    let (data, response) = try await URLSession.shared.data(
+                        from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
                     return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
-                } catch where ContinuousClock.now < deadline {
+                } catch  where ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(50))  // the server is still starting
                 }
             }
@@ -48,7 +49,11 @@ struct APIAndCLITests {
         #expect(traceStatus == 200)
         let rows = try JSONDecoder().decode([TraceRow].self, from: traceData)
         #expect(rows.count == 10)
-        #expect(rows.allSatisfy { $0.lot == "PL-1" && $0.commitments["level-1"] != nil && $0.publicFields["planting.variety"] == "sweet corn" })
+        #expect(
+            rows.allSatisfy {
+                $0.lot == "PL-1" && $0.commitments["level-1"] != nil
+                    && $0.publicFields["planting.variety"] == "sweet corn"
+            })
         let (proofStatus, proofData) = try await get("/v1/proof/\(rows[3].recordID)")
         #expect(proofStatus == 200)
         let proof = try JSONDecoder().decode(SavedInclusionProof.self, from: proofData)
@@ -84,7 +89,8 @@ struct APIAndCLITests {
         result = try runAgritrace(["verify-proof", proofFile, "--authority", key])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("valid: record \(id)"))
-        var forged = try JSONDecoder().decode(SavedInclusionProof.self, from: Data(contentsOf: URL(fileURLWithPath: proofFile)))
+        var forged = try JSONDecoder().decode(
+            SavedInclusionProof.self, from: Data(contentsOf: URL(fileURLWithPath: proofFile)))
         forged.proof.removeLast()
         try JSONEncoder().encode(forged).write(to: URL(fileURLWithPath: proofFile))
         result = try runAgritrace(["verify-proof", proofFile, "--authority", key])

@@ -35,7 +35,9 @@ struct BatchPayload {
         }
         signedValue = payload[0..<offset()]
         signature = try reader.readBytes("signature")
-        guard signature.count == 64 else { throw Canonical.DecodingError.nonCanonical("signature of \(signature.count) bytes") }
+        guard signature.count == 64 else {
+            throw Canonical.DecodingError.nonCanonical("signature of \(signature.count) bytes")
+        }
         try reader.finish()
     }
 

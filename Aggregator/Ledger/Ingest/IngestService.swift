@@ -92,7 +92,9 @@ public actor IngestService {
             }
         }
         defer { ticker.cancel() }
-        log("ingesting \(configuration.subscription) into \(ledger.store.path) at height \(ledger.latestBlock?.header.value.height ?? 0), log size \(ledger.frontier.size)")
+        log(
+            "ingesting \(configuration.subscription) into \(ledger.store.path) at height \(ledger.latestBlock?.header.value.height ?? 0), log size \(ledger.frontier.size)"
+        )
         await withTaskCancellationHandler {
             for await message in client.messages {
                 if Task.isCancelled { break }
@@ -171,7 +173,9 @@ public actor IngestService {
         let log = self.log
         Task.detached {
             do {
-                for answer in try written.resolve().answers { Self.publish(answer, signer: signer, client: client, log: log) }
+                for answer in try written.resolve().answers {
+                    Self.publish(answer, signer: signer, client: client, log: log)
+                }
             } catch {
                 log("could not build receipts for block \(written.block.header.value.height): \(error)")
             }

@@ -31,9 +31,11 @@ public enum LedgerFault: Error, Sendable, Hashable, CustomStringConvertible {
         case .firstLeaf(let h, let e, let f): "block \(h): first leaf \(f), expected \(e)"
         case .missingLeaf(let i, let h): "leaf \(i) of block \(h) is missing"
         case .leafHeight(let i, let e, let f): "leaf \(i) is stored in block \(f) but belongs to block \(e)"
-        case .leafHash(let i, let h): "leaf \(i) (block \(h)): the entry does not hash to its stored leaf hash (the record or the hash was altered)"
+        case .leafHash(let i, let h):
+            "leaf \(i) (block \(h)): the entry does not hash to its stored leaf hash (the record or the hash was altered)"
         case .entryUndecodable(let i, let h, let r): "leaf \(i) (block \(h)): the entry does not decode: \(r)"
-        case .node(let p, let h): "log node \(p) (written by block \(h)) does not match the hash recomputed from the leaves"
+        case .node(let p, let h):
+            "log node \(p) (written by block \(h)) does not match the hash recomputed from the leaves"
         case .transactionRoot(let h): "block \(h): the transaction root does not match its leaves"
         case .transactionCount(let h): "block \(h): the transaction count does not match its leaves"
         case .logSize(let h): "block \(h): the log size does not match the leaves"
@@ -64,7 +66,8 @@ public enum LedgerVerifier {
         let total = UInt64(try scalar(store.db, "SELECT count(*) FROM blocks"))
         let blocks = try store.db.prepare("SELECT height, header, hash, first_leaf FROM blocks ORDER BY height")
         defer { blocks.reset() }
-        let leaves = try store.db.prepare("SELECT leaf_index, height, entry, leaf_hash FROM log_entries ORDER BY leaf_index")
+        let leaves = try store.db.prepare(
+            "SELECT leaf_index, height, entry, leaf_hash FROM log_entries ORDER BY leaf_index")
         defer { leaves.reset() }
         let nodeLookup = try store.db.prepare("SELECT hash FROM log_nodes WHERE key = ?")
         defer { nodeLookup.reset() }
@@ -73,7 +76,8 @@ public enum LedgerVerifier {
         var expectedHeight: UInt64 = 1
         var done: UInt64 = 0
         func report(_ fault: LedgerFault?) -> VerificationReport {
-            VerificationReport(blocks: done, leaves: frontier.size, logRoot: frontier.root.hex, fault: fault?.description)
+            VerificationReport(
+                blocks: done, leaves: frontier.size, logRoot: frontier.root.hex, fault: fault?.description)
         }
         while try blocks.step() {
             let height = UInt64(blocks.int64(at: 0))
@@ -84,23 +88,33 @@ public enum LedgerVerifier {
             }
             let header = signed.value
             guard header.height == height else { return report(.heightGap(expected: height, found: header.height)) }
-            guard signed.isValid(domain: .blockHeader, key: authority) else { return report(.headerSignature(height: height)) }
+            guard signed.isValid(domain: .blockHeader, key: authority) else {
+                return report(.headerSignature(height: height))
+            }
             let hash = StoredBlock.hash(of: signed)
             guard Digest32(bytes: blocks.bytes(at: 2) ?? []) == hash else { return report(.blockHash(height: height)) }
             guard header.previousHash == previousHash else { return report(.previousHash(height: height)) }
             let firstLeaf = UInt64(blocks.int64(at: 3))
-            guard firstLeaf == frontier.size else { return report(.firstLeaf(height: height, expected: frontier.size, found: firstLeaf)) }
+            guard firstLeaf == frontier.size else {
+                return report(.firstLeaf(height: height, expected: frontier.size, found: firstLeaf))
+            }
             var blockLeaves: [Digest32] = []
             blockLeaves.reserveCapacity(Int(header.transactionCount))
             var badNode: LogNodePosition?
             for _ in 0..<header.transactionCount {
                 let index = frontier.size
-                guard try leaves.step(), UInt64(leaves.int64(at: 0)) == index else { return report(.missingLeaf(index: index, height: height)) }
+                guard try leaves.step(), UInt64(leaves.int64(at: 0)) == index else {
+                    return report(.missingLeaf(index: index, height: height))
+                }
                 let storedHeight = UInt64(leaves.int64(at: 1))
-                guard storedHeight == height else { return report(.leafHeight(index: index, expected: height, found: storedHeight)) }
+                guard storedHeight == height else {
+                    return report(.leafHeight(index: index, expected: height, found: storedHeight))
+                }
                 let entry = leaves.bytes(at: 2) ?? []
                 let leafHash = MerkleTree.leafHash(entry)
-                guard Digest32(bytes: leaves.bytes(at: 3) ?? []) == leafHash else { return report(.leafHash(index: index, height: height)) }
+                guard Digest32(bytes: leaves.bytes(at: 3) ?? []) == leafHash else {
+                    return report(.leafHash(index: index, height: height))
+                }
                 do {
                     _ = try Canonical.decode(LogEntry.self, from: entry)
                 } catch {
@@ -113,7 +127,9 @@ public enum LedgerVerifier {
                     do {
                         nodeLookup.reset()
                         try nodeLookup.bind(position.storageKey, at: 1)
-                        if try !nodeLookup.step() || Digest32(bytes: nodeLookup.bytes(at: 0) ?? []) != hash { badNode = position }
+                        if try !nodeLookup.step() || Digest32(bytes: nodeLookup.bytes(at: 0) ?? []) != hash {
+                            badNode = position
+                        }
                     } catch {
                         lookupError = error
                     }
@@ -121,7 +137,9 @@ public enum LedgerVerifier {
                 if let lookupError { throw lookupError }
                 if let badNode { return report(.node(badNode, height: height)) }
             }
-            guard MerkleTree.root(leafHashes: blockLeaves) == header.transactionRoot else { return report(.transactionRoot(height: height)) }
+            guard MerkleTree.root(leafHashes: blockLeaves) == header.transactionRoot else {
+                return report(.transactionRoot(height: height))
+            }
             guard header.logSize == frontier.size else { return report(.logSize(height: height)) }
             guard header.logRoot == frontier.root else { return report(.logRoot(height: height)) }
             previousHash = hash
@@ -178,7 +196,8 @@ extension LedgerVerifier {
             keyOf.reset()
             try keyOf.bind(enterprise, at: 1)
             try keyOf.bind(device, at: 2)
-            guard try keyOf.step(), let key = try? Curve25519.Signing.PublicKey(rawBytes: keyOf.bytes(at: 0) ?? []) else {
+            guard try keyOf.step(), let key = try? Curve25519.Signing.PublicKey(rawBytes: keyOf.bytes(at: 0) ?? [])
+            else {
                 return report("batch signature \(id): device \(enterprise)/\(device) is not registered")
             }
             keyOf.reset()
@@ -189,7 +208,9 @@ extension LedgerVerifier {
             message.write(sentAt)
             message.write(UInt32(ids.count))
             for recordID in ids {
-                guard let location = try store.location(of: recordID), let entry = try store.entry(leafIndex: location.leafIndex) else {
+                guard let location = try store.location(of: recordID),
+                    let entry = try store.entry(leafIndex: location.leafIndex)
+                else {
                     return report("batch signature \(id): record \(recordID) is not on the ledger")
                 }
                 let prefix = BatchPayload.recordEntryPrefix
@@ -199,7 +220,9 @@ extension LedgerVerifier {
                 message.writeRaw(entry.entry.dropFirst(prefix.count))
             }
             guard key.isValidSignature(signature, for: message.bytes) else {
-                return report("batch signature \(id) (\(enterprise)/\(device), \(ids.count) records): the device's signature does not verify over the records in the log")
+                return report(
+                    "batch signature \(id) (\(enterprise)/\(device), \(ids.count) records): the device's signature does not verify over the records in the log"
+                )
             }
             signed.formUnion(ids)
             count += 1

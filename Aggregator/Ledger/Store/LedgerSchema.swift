@@ -88,6 +88,6 @@ enum LedgerSchema {
             signature BLOB NOT NULL,
             record_ids BLOB NOT NULL
         );
-        """ + stateDDL,
+        """ + stateDDL
     ]
 }

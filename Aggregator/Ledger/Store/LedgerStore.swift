@@ -51,7 +51,8 @@ public final class LedgerStore {
     public let isReadOnly: Bool
 
     /// Opens (creating if needed) a store for writing, or read-only for the CLI.
-    public init(path: String, readOnly: Bool = false, synchronous: SQLiteConnection.Options.Synchronous = .full) throws {
+    public init(path: String, readOnly: Bool = false, synchronous: SQLiteConnection.Options.Synchronous = .full) throws
+    {
         self.path = path
         self.isReadOnly = readOnly
         db = try SQLiteConnection(
@@ -60,7 +61,9 @@ public final class LedgerStore {
             try db.migrate(LedgerSchema.migrations)
             try db.execute("PRAGMA cache_size = -65536")
         } else {
-            guard try db.userVersion() >= 1 else { throw LedgerStoreError.missing("schema (is \(path) a ledger store?)") }
+            guard try db.userVersion() >= 1 else {
+                throw LedgerStoreError.missing("schema (is \(path) a ledger store?)")
+            }
         }
     }
 
@@ -101,7 +104,8 @@ public final class LedgerStore {
 
     /// The last block, if any.
     public func latestBlock() throws -> StoredBlock? {
-        let statement = try db.cachedStatement("SELECT header, hash, first_leaf FROM blocks ORDER BY height DESC LIMIT 1")
+        let statement = try db.cachedStatement(
+            "SELECT header, hash, first_leaf FROM blocks ORDER BY height DESC LIMIT 1")
         defer { statement.reset() }
         guard try statement.step() else { return nil }
         return try storedBlock(statement)
@@ -177,7 +181,10 @@ public final class LedgerStore {
         defer { statement.reset() }
         try statement.bind(Int64(leafIndex), at: 1)
         guard try statement.step() else { return nil }
-        return (statement.bytes(at: 0) ?? [], UInt64(statement.int64(at: 1)), Digest32(bytes: statement.bytes(at: 2) ?? []) ?? .zero)
+        return (
+            statement.bytes(at: 0) ?? [], UInt64(statement.int64(at: 1)),
+            Digest32(bytes: statement.bytes(at: 2) ?? []) ?? .zero
+        )
     }
 
     /// Reads complete-subtree hashes from the store: leaves from `log_entries`, higher levels from `log_nodes`.
@@ -228,7 +235,8 @@ public final class LedgerStore {
 
     func insertBatchSignature(_ signature: BatchSignature, height: UInt64) throws {
         let statement = try db.cachedStatement(
-            "INSERT INTO batch_signatures(height, enterprise, device, sent_at, signature, record_ids) VALUES (?, ?, ?, ?, ?, ?)")
+            "INSERT INTO batch_signatures(height, enterprise, device, sent_at, signature, record_ids) VALUES (?, ?, ?, ?, ?, ?)"
+        )
         try statement.bind(Int64(height), at: 1)
         try statement.bind(signature.enterprise, at: 2)
         try statement.bind(signature.device, at: 3)
@@ -245,7 +253,8 @@ public final class LedgerStore {
     /// Adds to the ingest counters (rejections by code, records received).
     func addCounters(_ counters: [String: Int]) throws {
         let statement = try db.cachedStatement(
-            "INSERT INTO ingest_counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value")
+            "INSERT INTO ingest_counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value"
+        )
         defer { statement.reset() }
         for (name, value) in counters.sorted(by: { $0.key < $1.key }) where value != 0 {
             try statement.bind(name, at: 1)
