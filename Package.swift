@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
-                "AgriTraceCore", "Ledger", "LedgerAPI", "MQTTClient",
+                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

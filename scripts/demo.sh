@@ -12,10 +12,13 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-say "Building (release)"
-swift build -c release --product agritrace --product agritrace-agent --product agritrace-enroll 2>&1 | tail -1
-BIN="$(swift build -c release --show-bin-path)"
+say "Building (release; the same build flags as scripts/test.sh, so one build serves both)"
+BUILD_FLAGS=(-c release -Xswiftc -enable-testing)
+swift build "${BUILD_FLAGS[@]}" --product agritrace 2>&1 | tail -1
+swift build "${BUILD_FLAGS[@]}" --product agritrace-agent 2>&1 | tail -1
+BIN="$(swift build "${BUILD_FLAGS[@]}" --show-bin-path)"
 export PATH="$BIN:$PATH"
+export AGRITRACE_ENROLL="agritrace enroll"
 
 DEMO="$PWD/demo-data"
 PIDS=()
