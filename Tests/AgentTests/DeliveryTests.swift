@@ -114,7 +114,10 @@ extension AgentIntegration {
                 brokerPort: broker.port, authorityHex: receiver.authorityHex)
             let agent = try AgentRuntime(configuration: configuration, logger: quietLogger())
             try agent.start()
-            let settled = try await waitUntil(timeout: .seconds(30)) { try agent.store.statistics().outboxDepth == 0 }
+            let settled = try await waitUntil(timeout: .seconds(30)) {
+                let statistics = try agent.store.statistics()
+                return statistics.receipted + statistics.refused == 20 && statistics.outboxDepth == 0
+            }
             let statistics = try agent.store.statistics()
             let refused = try agent.store.refusedRecords()
             agent.shutdown()
