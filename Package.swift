@@ -9,11 +9,13 @@ let package = Package(
     products: [
         .executable(name: "agritrace-agent", targets: ["AgentMain"]),
         .executable(name: "agritrace", targets: ["AggregatorMain"]),
+        .executable(name: "agritrace-enroll", targets: ["EnrollMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
@@ -41,13 +43,28 @@ let package = Package(
         .target(name: "SQLiteStorage", dependencies: ["CSQLite"], path: "Shared/SQLiteStorage"),
 
         // MARK: Agent
+        .target(
+            name: "EdgeAgent",
+            dependencies: [
+                "AgriTraceCore", "MQTTClient", "SQLiteStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Agent/EdgeAgent"
+        ),
         .executableTarget(
             name: "AgentMain",
             dependencies: [
-                "AgriTraceCore",
+                "AgriTraceCore", "EdgeAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Agent/Main"
+        ),
+        .executableTarget(
+            name: "bench-agent",
+            dependencies: ["AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage"],
+            path: "Benchmarks/Agent"
         ),
 
         // MARK: Aggregator
@@ -82,6 +99,17 @@ let package = Package(
             path: "Benchmarks/Aggregator"
         ),
 
+        // MARK: Provisioning (certificate authority, enrollment, broker configuration)
+        .target(
+            name: "Provisioning",
+            dependencies: [
+                "AgriTraceCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Provisioning/Sources"
+        ),
+        .executableTarget(name: "EnrollMain", dependencies: ["Provisioning"], path: "Provisioning/Main"),
+
         // MARK: Tests
         .testTarget(
             name: "CoreTests",
@@ -92,6 +120,11 @@ let package = Package(
             path: "Tests/CoreTests"
         ),
 
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage", "TestSupport"],
+            path: "Tests/AgentTests"
+        ),
         // MARK: Tests: aggregator (real mosquitto, real SQLite, the built `agritrace` for crash tests)
         .testTarget(
             name: "AggregatorTests",
@@ -113,6 +146,16 @@ let package = Package(
             name: "SQLiteStorageTests",
             dependencies: ["SQLiteStorage", "TestSupport"],
             path: "Tests/SQLiteStorageTests"
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["AgriTraceCore", "TestSupport", "AgentMain", "AggregatorMain"],
+            path: "Tests/EndToEndTests"
+        ),
+        .testTarget(
+            name: "ProvisioningTests",
+            dependencies: ["Provisioning", "EnrollMain", "MQTTClient", "TestSupport"],
+            path: "Tests/ProvisioningTests"
         ),
     ]
 )

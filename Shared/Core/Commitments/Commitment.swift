@@ -69,7 +69,14 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
     /// Creates private fields with a fresh random salt.
     public init(level: PrivacyLevel, entries: [FieldEntry]) {
         var generator = SystemRandomNumberGenerator()
-        self.init(level: level, entries: entries, salt: (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        // Four 64-bit draws (one getrandom call each) instead of 32 one-byte draws.
+        var salt: [UInt8] = []
+        salt.reserveCapacity(32)
+        for _ in 0..<4 {
+            let word = generator.next()
+            for shift in stride(from: 0, to: 64, by: 8) { salt.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        }
+        self.init(level: level, entries: entries, salt: salt)
     }
 
     /// Creates private fields with a given salt (for tests and for re-opening stored values).

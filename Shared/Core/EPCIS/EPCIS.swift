@@ -22,7 +22,10 @@ public enum EPCIS {
         /// Prefix of device (read point) identifiers.
         public var devicePrefix: String
 
-        public init(lotPrefix: String = "urn:agritrace:lot:", locationPrefix: String = "urn:agritrace:enterprise:", devicePrefix: String = "urn:agritrace:device:") {
+        public init(
+            lotPrefix: String = "urn:agritrace:lot:", locationPrefix: String = "urn:agritrace:enterprise:",
+            devicePrefix: String = "urn:agritrace:device:"
+        ) {
             self.lotPrefix = lotPrefix
             self.locationPrefix = locationPrefix
             self.devicePrefix = devicePrefix
@@ -57,7 +60,8 @@ public enum EPCIS {
     ///   - record: the record.
     ///   - disclosed: private field values the caller holds and may export (e.g. a series).
     ///   - naming: identifier prefixes.
-    public static func event(for record: Record, disclosed: [FieldEntry] = [], naming: Naming = Naming()) -> JSONOutput {
+    public static func event(for record: Record, disclosed: [FieldEntry] = [], naming: Naming = Naming()) -> JSONOutput
+    {
         var event: [String: JSONOutput] = [:]
         let time = JSONOutput.string(record.time.iso8601)
         event["eventTime"] = time
@@ -77,7 +81,8 @@ public enum EPCIS {
         } else {
             event["type"] = .string("TransformationEvent")
             event["transformationID"] = .string("urn:agritrace:transformation:\(record.id.hex)")
-            event["inputQuantityList"] = .array(record.inputLots.map { .object(["epcClass": .string(naming.lot(record.enterprise, $0))]) })
+            event["inputQuantityList"] = .array(
+                record.inputLots.map { .object(["epcClass": .string(naming.lot(record.enterprise, $0))]) })
             event["outputQuantityList"] = .array([lotClass])
         }
 
@@ -100,15 +105,17 @@ public enum EPCIS {
                     "uom": .string(sample.unit), "time": .string(sample.time.iso8601),
                 ])
             }
-            sensorElements.append(.object([
-                "sensorMetadata": .object([
-                    "deviceID": .string(naming.devicePrefix + record.enterprise + ":" + (record.source ?? record.device)),
-                    "startTime": .string(samples.map(\.time).min()!.iso8601),
-                    "endTime": .string(samples.map(\.time).max()!.iso8601),
-                    "agritrace:field": .string(entry.key),
-                ]),
-                "sensorReport": .array(reports),
-            ]))
+            sensorElements.append(
+                .object([
+                    "sensorMetadata": .object([
+                        "deviceID": .string(
+                            naming.devicePrefix + record.enterprise + ":" + (record.source ?? record.device)),
+                        "startTime": .string(samples.map(\.time).min()!.iso8601),
+                        "endTime": .string(samples.map(\.time).max()!.iso8601),
+                        "agritrace:field": .string(entry.key),
+                    ]),
+                    "sensorReport": .array(reports),
+                ]))
         }
         if !sensorElements.isEmpty { event["sensorElementList"] = .array(sensorElements) }
         return .object(event)
@@ -143,9 +150,20 @@ public indirect enum JSONOutput: Hashable, Sendable, Encodable {
         case .time(let time): self = .string(time.iso8601)
         case .bool(let flag): self = .bool(flag)
         case .series(let samples):
-            self = .array(samples.map { .object(["time": .string($0.time.iso8601), "type": .string($0.type), "value": .number($0.value), "unit": .string($0.unit)]) })
+            self = .array(
+                samples.map {
+                    .object([
+                        "time": .string($0.time.iso8601), "type": .string($0.type), "value": .number($0.value),
+                        "unit": .string($0.unit),
+                    ])
+                })
         case .track(let fixes):
-            self = .array(fixes.map { .object(["time": .string($0.time.iso8601), "lat": .number($0.latitude), "lon": .number($0.longitude)]) })
+            self = .array(
+                fixes.map {
+                    .object([
+                        "time": .string($0.time.iso8601), "lat": .number($0.latitude), "lon": .number($0.longitude),
+                    ])
+                })
         }
     }
 
@@ -155,7 +173,11 @@ public indirect enum JSONOutput: Hashable, Sendable, Encodable {
         case .null: try container.encodeNil()
         case .bool(let flag): try container.encode(flag)
         case .number(let number):
-            if number == number.rounded(), abs(number) < 1e15 { try container.encode(Int64(number)) } else { try container.encode(number) }
+            if number == number.rounded(), abs(number) < 1e15 {
+                try container.encode(Int64(number))
+            } else {
+                try container.encode(number)
+            }
         case .string(let text): try container.encode(text)
         case .array(let items): try container.encode(items)
         case .object(let members): try container.encode(members)
@@ -165,10 +187,13 @@ public indirect enum JSONOutput: Hashable, Sendable, Encodable {
     /// The UTF-8 JSON text, keys sorted.
     public func jsonBytes(pretty: Bool = false) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         return Array((try? encoder.encode(self)) ?? Data("null".utf8))
     }
 
     /// The JSON text, keys sorted.
-    public func jsonString(pretty: Bool = false) -> String { String(decoding: jsonBytes(pretty: pretty), as: UTF8.self) }
+    public func jsonString(pretty: Bool = false) -> String {
+        String(decoding: jsonBytes(pretty: pretty), as: UTF8.self)
+    }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 
 /// A 32-byte SHA-256 digest, stored inline (no heap allocation).
 public struct Digest32: Hashable, Sendable, Comparable, CustomStringConvertible {
@@ -46,7 +46,9 @@ public struct Digest32: Hashable, Sendable, Comparable, CustomStringConvertible 
         var out = [UInt8]()
         out.reserveCapacity(32)
         for word in [w0, w1, w2, w3] {
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
+            }
         }
         return out
     }
@@ -63,7 +65,9 @@ public struct Digest32: Hashable, Sendable, Comparable, CustomStringConvertible 
     /// Feeds the 32 bytes into a running hash without allocating.
     @inlinable
     public func update(_ hasher: inout SHA256) {
-        withUnsafeBytes(of: (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)) { hasher.update(bufferPointer: $0) }
+        withUnsafeBytes(of: (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)) {
+            hasher.update(bufferPointer: $0)
+        }
     }
 
     /// SHA-256 of `bytes`.

@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 
 /// RFC 9162 (Certificate Transparency 2.0) Merkle tree hashing, proofs and their verification.
 ///

@@ -114,16 +114,21 @@ public enum ABAC {
     public struct Request: Hashable, Sendable, Codable {
         public var subject: Subject
         public var object: Object
-        /// The request's source address or region.
-        public var source: String
+        /// The network address the request came from (what the punishment contract blocks).
+        public var sourceAddress: String
+        /// The region the edge node attests for the request, e.g. `Beijing`.
+        public var region: String
         /// When the request is made (block time on the ledger).
         public var time: Timestamp
         public var action: Action
 
-        public init(subject: Subject, object: Object, source: String, time: Timestamp, action: Action) {
+        public init(
+            subject: Subject, object: Object, sourceAddress: String, region: String, time: Timestamp, action: Action
+        ) {
             self.subject = subject
             self.object = object
-            self.source = source
+            self.sourceAddress = sourceAddress
+            self.region = region
             self.time = time
             self.action = action
         }

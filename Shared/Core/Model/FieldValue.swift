@@ -227,7 +227,8 @@ extension CanonicalReader {
     /// Reads field entries and checks that keys are strictly increasing (canonical map form).
     public mutating func readSortedEntries(_ context: String) throws -> [FieldEntry] {
         let entries = try readArray(FieldEntry.self, context)
-        for (previous, next) in zip(entries, entries.dropFirst()) where !previous.key.utf8.lexicographicallyPrecedes(next.key.utf8) {
+        for (previous, next) in zip(entries, entries.dropFirst())
+        where !previous.key.utf8.lexicographicallyPrecedes(next.key.utf8) {
             throw Canonical.DecodingError.nonCanonical("\(context): key \(next.key) is not after \(previous.key)")
         }
         return entries

@@ -126,7 +126,9 @@ extension Reading {
     ///   - line: the UTF-8 bytes of one JSON object.
     ///   - catalog: the field catalog (standard plus site fields).
     /// - Throws: ``ReadingError`` naming the field, the stage and the fix.
-    public static func parse(jsonLine line: some Collection<UInt8>, catalog: FieldCatalog = .standard) throws(ReadingError) -> Reading {
+    public static func parse(jsonLine line: some Collection<UInt8>, catalog: FieldCatalog = .standard)
+        throws(ReadingError) -> Reading
+    {
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: Data(line))
@@ -134,7 +136,9 @@ extension Reading {
             throw ReadingError(
                 kind: .malformedJSON, field: nil, stage: nil,
                 reason: "the line is not valid JSON",
-                fix: "write one JSON object per line, e.g. {\"stage\":\"planting\",\"lot\":\"PL-1\",\"product\":\"fresh corn\",\"time\":\"2026-05-01T08:00:00Z\",\"fields\":{}}")
+                fix:
+                    "write one JSON object per line, e.g. {\"stage\":\"planting\",\"lot\":\"PL-1\",\"product\":\"fresh corn\",\"time\":\"2026-05-01T08:00:00Z\",\"fields\":{}}"
+            )
         }
         return try parse(json: value, catalog: catalog)
     }
@@ -142,23 +146,33 @@ extension Reading {
     /// Validates a parsed JSON object against a catalog.
     public static func parse(json: JSONValue, catalog: FieldCatalog = .standard) throws(ReadingError) -> Reading {
         guard case .object(let object) = json else {
-            throw ReadingError(kind: .malformedJSON, field: nil, stage: nil, reason: "the line is \(json.typeName), not an object", fix: "write one JSON object per line")
+            throw ReadingError(
+                kind: .malformedJSON, field: nil, stage: nil, reason: "the line is \(json.typeName), not an object",
+                fix: "write one JSON object per line")
         }
         guard let stageValue = object["stage"] else {
-            throw ReadingError(kind: .missingField, field: "stage", stage: nil, reason: "the reading has no stage", fix: "add \"stage\": one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ReadingError(
+                kind: .missingField, field: "stage", stage: nil, reason: "the reading has no stage",
+                fix: "add \"stage\": one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard case .string(let stageName) = stageValue, let stage = Stage(name: stageName) else {
-            throw ReadingError(kind: .unknownStage, field: "stage", stage: nil, reason: "\(stageValue.displayForError) is not a stage", fix: "use one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ReadingError(
+                kind: .unknownStage, field: "stage", stage: nil, reason: "\(stageValue.displayForError) is not a stage",
+                fix: "use one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let stageText = stage.rawValue
 
         func identifier(_ name: String, required: Bool) throws(ReadingError) -> String? {
             guard let raw = object[name] else {
                 if !required { return nil }
-                throw ReadingError(kind: .missingField, field: name, stage: stageText, reason: "the reading has no \(name) id", fix: "add \"\(name)\": a non-empty string of at most \(maximumIdentifierLength) characters")
+                throw ReadingError(
+                    kind: .missingField, field: name, stage: stageText, reason: "the reading has no \(name) id",
+                    fix: "add \"\(name)\": a non-empty string of at most \(maximumIdentifierLength) characters")
             }
             guard case .string(let text) = raw else {
-                throw ReadingError(kind: .wrongType, field: name, stage: stageText, reason: "\(name) is \(raw.typeName)", fix: "give \(name) as a JSON string")
+                throw ReadingError(
+                    kind: .wrongType, field: name, stage: stageText, reason: "\(name) is \(raw.typeName)",
+                    fix: "give \(name) as a JSON string")
             }
             try checkIdentifier(text, field: name, stage: stageText)
             return text
@@ -169,18 +183,24 @@ extension Reading {
         let device = try identifier("device", required: false)
 
         guard let timeValue = object["time"] else {
-            throw ReadingError(kind: .missingField, field: "time", stage: stageText, reason: "the reading has no time", fix: "add \"time\": \(FieldKind.time.expectation)")
+            throw ReadingError(
+                kind: .missingField, field: "time", stage: stageText, reason: "the reading has no time",
+                fix: "add \"time\": \(FieldKind.time.expectation)")
         }
         let time = try parseTime(timeValue, field: "time", stage: stageText)
 
         var inputLots: [String] = []
         if let inputs = object["inputs"] {
             guard case .array(let items) = inputs else {
-                throw ReadingError(kind: .wrongType, field: "inputs", stage: stageText, reason: "inputs is \(inputs.typeName)", fix: "give inputs as an array of lot ids, e.g. [\"PL-1\"]")
+                throw ReadingError(
+                    kind: .wrongType, field: "inputs", stage: stageText, reason: "inputs is \(inputs.typeName)",
+                    fix: "give inputs as an array of lot ids, e.g. [\"PL-1\"]")
             }
             for (index, item) in items.enumerated() {
                 guard case .string(let text) = item else {
-                    throw ReadingError(kind: .wrongType, field: "inputs[\(index)]", stage: stageText, reason: "input lot is \(item.typeName)", fix: "give each input lot id as a string")
+                    throw ReadingError(
+                        kind: .wrongType, field: "inputs[\(index)]", stage: stageText,
+                        reason: "input lot is \(item.typeName)", fix: "give each input lot id as a string")
                 }
                 try checkIdentifier(text, field: "inputs[\(index)]", stage: stageText)
                 inputLots.append(text)
@@ -189,13 +209,19 @@ extension Reading {
 
         let known: Set<String> = ["stage", "lot", "product", "device", "time", "inputs", "fields"]
         if let extra = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ReadingError(kind: .unknownField, field: extra, stage: stageText, reason: "\(extra) is not a reading attribute", fix: "put catalog fields inside \"fields\"; top-level attributes are \(known.sorted().joined(separator: ", "))")
+            throw ReadingError(
+                kind: .unknownField, field: extra, stage: stageText, reason: "\(extra) is not a reading attribute",
+                fix:
+                    "put catalog fields inside \"fields\"; top-level attributes are \(known.sorted().joined(separator: ", "))"
+            )
         }
 
         var fields: [String: FieldValue] = [:]
         if let fieldsValue = object["fields"] {
             guard case .object(let fieldObject) = fieldsValue else {
-                throw ReadingError(kind: .wrongType, field: "fields", stage: stageText, reason: "fields is \(fieldsValue.typeName)", fix: "give fields as an object of catalog field names to values")
+                throw ReadingError(
+                    kind: .wrongType, field: "fields", stage: stageText, reason: "fields is \(fieldsValue.typeName)",
+                    fix: "give fields as an object of catalog field names to values")
             }
             for name in fieldObject.keys.sorted() {
                 let raw = fieldObject[name]!
@@ -203,17 +229,28 @@ extension Reading {
                     let names = catalog.fields(of: stage).map(\.name)
                     let suggestion = names.min { editDistance($0, name) < editDistance($1, name) }
                     let hint = suggestion.map { " (did you mean \"\($0)\"?)" } ?? ""
-                    throw ReadingError(kind: .unknownField, field: "fields.\(name)", stage: stageText, reason: "\(name) is not a \(stageText) field in the catalog\(hint)", fix: "use a catalog field of stage \(stageText) (agritrace-agent catalog --stage \(stageText)), or declare a site field with its privacy level in the agent configuration")
+                    throw ReadingError(
+                        kind: .unknownField, field: "fields.\(name)", stage: stageText,
+                        reason: "\(name) is not a \(stageText) field in the catalog\(hint)",
+                        fix:
+                            "use a catalog field of stage \(stageText) (agritrace-agent catalog --stage \(stageText)), or declare a site field with its privacy level in the agent configuration"
+                    )
                 }
                 fields[definition.key] = try parseValue(raw, definition: definition, stage: stageText)
             }
         }
-        return Reading(stage: stage, lot: lot, product: product, device: device, time: time, inputLots: inputLots, fields: fields)
+        return Reading(
+            stage: stage, lot: lot, product: product, device: device, time: time, inputLots: inputLots, fields: fields)
     }
 
     static func checkIdentifier(_ text: String, field: String, stage: String) throws(ReadingError) {
-        if text.isEmpty || text.utf8.count > maximumIdentifierLength || text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            throw ReadingError(kind: .invalidValue, field: field, stage: stage, reason: "\(field) must be 1 to \(maximumIdentifierLength) bytes with no control characters", fix: "give a short printable id such as \"PL-2026-0001\"")
+        if text.isEmpty || text.utf8.count > maximumIdentifierLength
+            || text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        {
+            throw ReadingError(
+                kind: .invalidValue, field: field, stage: stage,
+                reason: "\(field) must be 1 to \(maximumIdentifierLength) bytes with no control characters",
+                fix: "give a short printable id such as \"PL-2026-0001\"")
         }
     }
 
@@ -221,18 +258,27 @@ extension Reading {
         switch value {
         case .string(let text):
             if let time = Timestamp(iso8601: text) { return time }
-            throw ReadingError(kind: .invalidValue, field: field, stage: stage, reason: "\"\(text)\" is not an ISO 8601 date-time", fix: "give \(FieldKind.time.expectation)")
+            throw ReadingError(
+                kind: .invalidValue, field: field, stage: stage, reason: "\"\(text)\" is not an ISO 8601 date-time",
+                fix: "give \(FieldKind.time.expectation)")
         case .number(let number) where number == number.rounded() && abs(number) < 9e15:
             return Timestamp(milliseconds: Int64(number))
         default:
-            throw ReadingError(kind: .wrongType, field: field, stage: stage, reason: "\(field) is \(value.typeName)", fix: "give \(FieldKind.time.expectation)")
+            throw ReadingError(
+                kind: .wrongType, field: field, stage: stage, reason: "\(field) is \(value.typeName)",
+                fix: "give \(FieldKind.time.expectation)")
         }
     }
 
-    static func parseValue(_ raw: JSONValue, definition: FieldDefinition, stage: String) throws(ReadingError) -> FieldValue {
+    static func parseValue(_ raw: JSONValue, definition: FieldDefinition, stage: String) throws(ReadingError)
+        -> FieldValue
+    {
         let field = "fields.\(definition.name)"
         func wrongType(_ detail: String? = nil) -> ReadingError {
-            ReadingError(kind: .wrongType, field: field, stage: stage, reason: detail ?? "\(definition.name) is \(raw.typeName), but it holds \(definition.kind.rawValue)", fix: "give \(definition.kind.expectation)")
+            ReadingError(
+                kind: .wrongType, field: field, stage: stage,
+                reason: detail ?? "\(definition.name) is \(raw.typeName), but it holds \(definition.kind.rawValue)",
+                fix: "give \(definition.kind.expectation)")
         }
         switch (definition.kind, raw) {
         case (.text, .string(let text)):
@@ -250,8 +296,14 @@ extension Reading {
                 guard case .object(let sample) = item,
                     let timeValue = sample["time"], case .string(let type)? = sample["type"],
                     case .number(let value)? = sample["value"], case .string(let unit)? = sample["unit"]
-                else { throw wrongType("sample \(index) of \(definition.name) is not {\"time\", \"type\", \"value\", \"unit\"}") }
-                samples.append(SensorSample(time: try parseTime(timeValue, field: "\(field)[\(index)].time", stage: stage), type: type, value: value, unit: unit))
+                else {
+                    throw wrongType(
+                        "sample \(index) of \(definition.name) is not {\"time\", \"type\", \"value\", \"unit\"}")
+                }
+                samples.append(
+                    SensorSample(
+                        time: try parseTime(timeValue, field: "\(field)[\(index)].time", stage: stage), type: type,
+                        value: value, unit: unit))
             }
             return .series(samples)
         case (.track, .array(let items)):
@@ -262,9 +314,15 @@ extension Reading {
                     case .number(let latitude)? = fix["lat"], case .number(let longitude)? = fix["lon"]
                 else { throw wrongType("position \(index) of \(definition.name) is not {\"time\", \"lat\", \"lon\"}") }
                 guard (-90...90).contains(latitude), (-180...180).contains(longitude) else {
-                    throw ReadingError(kind: .invalidValue, field: "\(field)[\(index)]", stage: stage, reason: "position (\(latitude), \(longitude)) is off the globe", fix: "give latitude in -90...90 and longitude in -180...180 degrees")
+                    throw ReadingError(
+                        kind: .invalidValue, field: "\(field)[\(index)]", stage: stage,
+                        reason: "position (\(latitude), \(longitude)) is off the globe",
+                        fix: "give latitude in -90...90 and longitude in -180...180 degrees")
                 }
-                fixes.append(GeoSample(time: try parseTime(timeValue, field: "\(field)[\(index)].time", stage: stage), latitude: latitude, longitude: longitude))
+                fixes.append(
+                    GeoSample(
+                        time: try parseTime(timeValue, field: "\(field)[\(index)].time", stage: stage),
+                        latitude: latitude, longitude: longitude))
             }
             return .track(fixes)
         default:

@@ -33,7 +33,9 @@ public struct RecordID: Hashable, Comparable, Sendable, CanonicalCodable, Custom
     public var hex: String {
         var bytes: [UInt8] = []
         for word in [high, low] {
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
+            }
         }
         return bytes.hexString
     }
@@ -149,7 +151,9 @@ public struct Record: Hashable, Sendable, CanonicalCodable {
 
     public init(from reader: inout CanonicalReader) throws {
         let version = try reader.readUInt8("record version")
-        guard version == Self.version else { throw Canonical.DecodingError.invalidTag(version, context: "record version") }
+        guard version == Self.version else {
+            throw Canonical.DecodingError.invalidTag(version, context: "record version")
+        }
         id = try reader.read(RecordID.self)
         stage = try reader.read(Stage.self)
         lot = try reader.readString("lot")
@@ -166,8 +170,12 @@ public struct Record: Hashable, Sendable, CanonicalCodable {
         publicFields = try reader.readSortedEntries("public fields")
         level2 = try reader.readOptional(LevelCommitment.self, "level-2 commitment")
         level1 = try reader.readOptional(LevelCommitment.self, "level-1 commitment")
-        if let level2, level2.level != .level2 { throw Canonical.DecodingError.nonCanonical("level-2 slot holds a \(level2.level.rawValue) commitment") }
-        if let level1, level1.level != .level1 { throw Canonical.DecodingError.nonCanonical("level-1 slot holds a \(level1.level.rawValue) commitment") }
+        if let level2, level2.level != .level2 {
+            throw Canonical.DecodingError.nonCanonical("level-2 slot holds a \(level2.level.rawValue) commitment")
+        }
+        if let level1, level1.level != .level1 {
+            throw Canonical.DecodingError.nonCanonical("level-1 slot holds a \(level1.level.rawValue) commitment")
+        }
     }
 }
 
@@ -218,7 +226,9 @@ public struct Classifier: Sendable {
     ///   - bootID: the current boot id.
     ///   - recordedAt: the device's wall clock now.
     /// - Returns: the record and the private values of each level with fresh salts.
-    public func classify(_ reading: Reading, sequence: UInt64, bootID: String, recordedAt: Timestamp) -> ClassifiedReading {
+    public func classify(_ reading: Reading, sequence: UInt64, bootID: String, recordedAt: Timestamp)
+        -> ClassifiedReading
+    {
         var publicFields: [FieldEntry] = []
         var level2: [FieldEntry] = []
         var level1: [FieldEntry] = []

@@ -67,7 +67,9 @@ public struct Signed<Value: CanonicalCodable & Sendable>: Sendable, CanonicalCod
     public init(from reader: inout CanonicalReader) throws {
         value = try Value(from: &reader)
         signature = try reader.readBytes("signature")
-        guard signature.count == 64 else { throw Canonical.DecodingError.nonCanonical("signature of \(signature.count) bytes") }
+        guard signature.count == 64 else {
+            throw Canonical.DecodingError.nonCanonical("signature of \(signature.count) bytes")
+        }
     }
 }
 

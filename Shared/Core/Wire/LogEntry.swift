@@ -28,7 +28,9 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
 
     public init(from reader: inout CanonicalReader) throws {
         let domain = try reader.readString("log entry domain")
-        guard domain == "agritrace/v1/log-entry" else { throw Canonical.DecodingError.nonCanonical("log entry domain \(domain)") }
+        guard domain == "agritrace/v1/log-entry" else {
+            throw Canonical.DecodingError.nonCanonical("log entry domain \(domain)")
+        }
         switch try reader.readUInt8("log entry tag") {
         case 1: self = .record(try reader.read(Record.self))
         case 2: self = .registry(try reader.read(Signed<RegistryTransaction>.self))

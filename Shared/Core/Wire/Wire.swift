@@ -23,7 +23,9 @@ public enum Wire {
     /// Parses `(enterprise, device)` out of a record or receipt topic.
     public static func parseDeviceTopic(_ topic: String) -> (enterprise: String, device: String)? {
         let parts = topic.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 5, "\(parts[0])/\(parts[1])" == topicPrefix, !parts[2].isEmpty, !parts[3].isEmpty else { return nil }
+        guard parts.count == 5, "\(parts[0])/\(parts[1])" == topicPrefix, !parts[2].isEmpty, !parts[3].isEmpty else {
+            return nil
+        }
         return (String(parts[2]), String(parts[3]))
     }
 }
@@ -126,7 +128,9 @@ public struct Receipt: Hashable, Sendable, CanonicalCodable {
     /// The signed header of the block (the signed tree head the proof is against).
     public var treeHead: Signed<BlockHeader>
 
-    public init(recordID: RecordID, height: UInt64, leafIndex: UInt64, inclusionProof: [Digest32], treeHead: Signed<BlockHeader>) {
+    public init(
+        recordID: RecordID, height: UInt64, leafIndex: UInt64, inclusionProof: [Digest32], treeHead: Signed<BlockHeader>
+    ) {
         self.recordID = recordID
         self.height = height
         self.leafIndex = leafIndex
