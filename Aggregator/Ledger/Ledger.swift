@@ -411,10 +411,7 @@ public final class Ledger {
     public func cutBlock(now: Timestamp = .now()) throws -> CommittedBlock? {
         precondition(!isWriting, "cutBlock while a block is being written")
         guard let prepared = try prepareBlock(now: now) else {
-            if !counters.isEmpty {
-                try store.db.transaction { try store.addCounters(counters) }
-                counters = [:]
-            }
+            try flushCounters()
             return nil
         }
         do {
@@ -424,6 +421,14 @@ public final class Ledger {
             throw error
         }
         return try finishBlock(prepared)
+    }
+
+    /// Writes the ingest counters gathered since the last block (rejections can happen
+    /// without any block). Only while no block is being written.
+    public func flushCounters() throws {
+        guard !counters.isEmpty, !isWriting else { return }
+        try store.db.transaction { try store.addCounters(counters) }
+        counters = [:]
     }
 
     /// Builds the next block from the pending transactions in memory: leaf indexes, new

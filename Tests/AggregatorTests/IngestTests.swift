@@ -107,7 +107,12 @@ struct IngestTests {
         serving.cancel()
         _ = try? await serving.value
         let reader = try LedgerStore(path: path, readOnly: true)
-        #expect(try LedgerQueries(store: reader).status().records == 250)
+        let status = try LedgerQueries(store: reader).status()
+        #expect(status.records == 250)
+        #expect(status.counters["rejected.malformed"] == 1)
+        #expect(status.counters["rejected.bad-signature"] == 1)
+        #expect(status.counters["rejected.unknown-device"] == 1)
+        #expect(status.counters["duplicates"] == 100)
         #expect(try LedgerVerifier.verify(store: reader, authority: authority.publicKey).ok)
         #expect(try StateReplay.replay(store: reader, authority: authority.publicKey).ok)
     }

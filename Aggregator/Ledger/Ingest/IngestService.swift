@@ -131,6 +131,9 @@ public actor IngestService {
             }
         }
         if force || ledger.isBlockDue() { await cut() }
+        if !ledger.isWriting && ledger.pendingCount == 0 {
+            do { try ledger.flushCounters() } catch { log("could not write the ingest counters: \(error)") }
+        }
     }
 
     /// Writes blocks while one is due. The SQLite commit runs on the writer's own thread;
