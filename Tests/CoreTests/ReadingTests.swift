@@ -1,3 +1,4 @@
+import PropertyBased
 import AgriTraceCore
 import Testing
 
@@ -86,5 +87,26 @@ import Testing
 
     @Test func logisticsIsAnAliasOfTransport() throws {
         #expect(try parse(#"{"stage":"logistics","lot":"X","product":"corn","time":0}"#).stage == .transport)
+    }
+}
+
+@Suite struct TimestampTests {
+    @Test func rfc3339IsExactToTheMillisecond() {
+        #expect(Timestamp(iso8601: "2026-05-01T08:30:00.123Z")?.milliseconds == 1_777_624_200_123)
+        #expect(Timestamp(iso8601: "2026-05-01T16:30:00.123+08:00")?.milliseconds == 1_777_624_200_123)
+        #expect(Timestamp(iso8601: "1970-01-01T00:00:00Z")?.milliseconds == 0)
+        #expect(Timestamp(iso8601: "1969-12-31T23:59:59.999Z")?.milliseconds == -1)
+        #expect(Timestamp(iso8601: "2024-02-29T00:00:00Z") != nil)
+        #expect(Timestamp(iso8601: "2026-02-29T00:00:00Z") == nil)
+        #expect(Timestamp(iso8601: "2026-05-01T08:30:00") == nil, "an offset is required")
+        #expect(Timestamp(milliseconds: 1_777_624_200_123).iso8601 == "2026-05-01T08:30:00.123Z")
+        #expect(Timestamp(milliseconds: -1).iso8601 == "1969-12-31T23:59:59.999Z")
+    }
+
+    @Test func formatThenParseRoundTripsEveryMillisecond() async {
+        await propertyCheck(count: 1000, input: Gen.int64(in: -60_000_000_000_000...250_000_000_000_000)) { milliseconds in
+            let text = Timestamp(milliseconds: milliseconds).iso8601
+            #expect(Timestamp(iso8601: text)?.milliseconds == milliseconds, "\(text)")
+        }
     }
 }

@@ -17,22 +17,17 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CanonicalCodab
     /// The Foundation date.
     public var date: Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
 
-    /// RFC 3339 / ISO 8601 form in UTC with milliseconds, e.g. `2026-05-01T08:30:00.000Z`.
-    public var iso8601: String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
+    /// RFC 3339 form in UTC with milliseconds, e.g. `2026-05-01T08:30:00.000Z` (exact).
+    public var iso8601: String { RFC3339.format(milliseconds) }
 
     public var description: String { iso8601 }
 
-    /// Parses an ISO 8601 date-time with an explicit offset (`Z` or `±hh:mm`), with or without fractional seconds.
+    /// Parses an RFC 3339 date-time with an explicit offset (`Z` or `±hh:mm`), with or
+    /// without fractional seconds, exactly (``RFC3339``); anything else (a date that does not
+    /// exist, a missing offset, another ISO 8601 spelling) is refused.
     public init?(iso8601 text: String) {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) {
-            self.init(date)
-        } else if let date = try? Date.ISO8601FormatStyle().parse(text) {
-            self.init(date)
-        } else {
-            return nil
-        }
+        guard let milliseconds = RFC3339.milliseconds(text) else { return nil }
+        self.init(milliseconds: milliseconds)
     }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
