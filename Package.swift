@@ -22,6 +22,16 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/Core"
         ),
+        .target(
+            name: "BLS12381",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/BLS12381"
+        ),
+        .executableTarget(
+            name: "bench-bls",
+            dependencies: ["BLS12381"],
+            path: "Benchmarks/BLS"
+        ),
 
         // MARK: Agent
         .executableTarget(
@@ -51,6 +61,15 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/CoreTests"
+        ),
+        .testTarget(
+            name: "BLS12381Tests",
+            dependencies: [
+                "BLS12381",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            path: "Tests/BLS12381Tests",
+            resources: [.copy("Fixtures")]
         ),
     ]
 )

@@ -1,0 +1,2 @@
+import BLS12381
+print(BLS12381.pairing(.generator, .generator).bytes.prefix(8))
