@@ -401,7 +401,7 @@ extension BLS12381 {
         public static let identity = GT(.one)
 
         /// e(G1.generator, G2.generator).
-        public static var generator: GT { pairing(.generator, .generator) }
+        public static let generator: GT = pairing(.generator, .generator)
 
         /// Whether this is the identity.
         public var isIdentity: Bool { f.isOne }

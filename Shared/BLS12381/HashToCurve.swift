@@ -46,7 +46,7 @@ func expandMessageXMD(_ message: [UInt8], dst: [UInt8], length: Int) -> [UInt8] 
 /// Reduces 64 big-endian bytes modulo p.
 func fpFromWide(_ b: ArraySlice<UInt8>) -> Fp {
     Array(b).withUnsafeBytes { raw -> Fp in
-        let hi = Fp(0, 0, loadBE(raw, 24), loadBE(raw, 16), loadBE(raw, 8), loadBE(raw, 0))
+        let hi = Fp(loadBE(raw, 24), loadBE(raw, 16), loadBE(raw, 8), loadBE(raw, 0), 0, 0)
         let lo = Fp(loadBE(raw, 56), loadBE(raw, 48), loadBE(raw, 40), loadBE(raw, 32), 0, 0)
         return Fp.mul(hi, .r2) * Consts.twoTo256 + Fp.mul(lo, .r2)
     }
