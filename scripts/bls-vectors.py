@@ -135,7 +135,7 @@ def main():
         k = rng.randrange(1, R) if i > 1 else [1, R - 1][i]
         a1 = ark.G1Point() * ark_scalar(k)
         a2 = ark.G2Point() * ark_scalar(k)
-        c1, u1 = a1.to_compressed_bytes(), None
+        c1 = a1.to_compressed_bytes()
         c2 = a2.to_compressed_bytes()
         check(bytes(blst_g1(k)) == bytes(c1), "G1 compressed blst vs arkworks")
         if i < 4:  # py_ecc is slow; check a few
@@ -295,7 +295,7 @@ def build_invalid(points):
     add("G1", bytes(xp), "coordinateNotInField", "compressed x = p")
     xq = bytearray(fp_be(P + 5))
     add("G1", bytes(xq) + g1u[48:], "coordinateNotInField", "uncompressed x = p + 5")
-    yq = g1u[:48] + fp_be(P + int.from_bytes(g1u[48:], "big") - P if False else P + 1)
+    yq = g1u[:48] + fp_be(P + 1)
     add("G1", yq, "coordinateNotInField", "uncompressed y = p + 1")
     add("G2", bytes([0x80 | (fp_be(P)[0])]) + fp_be(P)[1:] + bytes(48), "coordinateNotInField", "compressed x.c1 = p")
     # off curve: y + 1
