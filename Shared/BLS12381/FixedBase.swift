@@ -29,12 +29,13 @@ struct FixedBaseTable<C: CurveParams>: Sendable {
           let row = (base + s) * 16
           var x = t[row].x
           var y = t[row].y
-          var inf = t[row].infinity
+          // Only digit 0 is the identity (j * 16^i * G = O would need the odd prime r to
+          // divide j * 2^(4i) with 0 < j < 16), so the flag is a comparison, not a table read.
+          let inf = d == 0
           for j in 1..<16 {
             let c = j == d
             x = C.F.select(x, t[row + j].x, c)
             y = C.F.select(y, t[row + j].y, c)
-            inf = (inf && !c) || (t[row + j].infinity && c)
           }
           acc = acc.adding(AffinePoint(x: x, y: y, infinity: inf))
         }
