@@ -25,6 +25,16 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/Core"
         ),
+        .target(
+            name: "BLS12381",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/BLS12381"
+        ),
+        .executableTarget(
+            name: "bench-bls",
+            dependencies: ["BLS12381"],
+            path: "Benchmarks/BLS"
+        ),
 
         // MARK: Shared I/O wrappers (libmosquitto, SQLite)
         .systemLibrary(
@@ -156,6 +166,14 @@ let package = Package(
             name: "ProvisioningTests",
             dependencies: ["Provisioning", "EnrollMain", "MQTTClient", "TestSupport"],
             path: "Tests/ProvisioningTests"
+        .testTarget(
+            name: "BLS12381Tests",
+            dependencies: [
+                "BLS12381",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            path: "Tests/BLS12381Tests",
+            resources: [.copy("Fixtures")]
         ),
     ]
 )
