@@ -166,6 +166,7 @@ let package = Package(
             name: "ProvisioningTests",
             dependencies: ["Provisioning", "EnrollMain", "MQTTClient", "TestSupport"],
             path: "Tests/ProvisioningTests"
+        ),
         .testTarget(
             name: "BLS12381Tests",
             dependencies: [
