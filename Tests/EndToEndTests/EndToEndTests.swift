@@ -119,8 +119,12 @@ struct EndToEndTests {
 
         // A proof saved now verifies offline against a saved tree head and the authority key.
         let recordID = try #require(planting["recordID"] as? String)
-        _ = try runCommand(cli, ["proof", recordID, "--store", store, "--output", directory.file("proof.json")])
+        // The tree head first, then the proof against its size (a block cut in between changes the latest).
         _ = try runCommand(cli, ["tree-head", "--store", store, "--output", directory.file("head.json")])
+        let head = try json(String(contentsOfFile: directory.file("head.json"), encoding: .utf8))
+        let size = try #require(head["logSize"] as? Int)
+        _ = try runCommand(
+            cli, ["proof", recordID, "--tree-size", "\(size)", "--store", store, "--output", directory.file("proof.json")])
         _ = try runCommand(
             cli,
             [
