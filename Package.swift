@@ -9,11 +9,13 @@ let package = Package(
     products: [
         .executable(name: "agritrace-agent", targets: ["AgentMain"]),
         .executable(name: "agritrace", targets: ["AggregatorMain"]),
+        .executable(name: "agritrace-enroll", targets: ["EnrollMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: Shared (pure: domain model and cryptography)
@@ -32,26 +34,96 @@ let package = Package(
             dependencies: ["BLS12381"],
             path: "Benchmarks/BLS"
         ),
+        // Attribute-based cryptography (hidden-policy ABSE, CP-ABE) on BLS12-381.
+        .target(
+            name: "AccessCrypto",
+            dependencies: ["BLS12381", "AgriTraceCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/AccessCrypto"
+        ),
+        .executableTarget(
+            name: "bench-access",
+            dependencies: ["AccessCrypto", "BLS12381", "AgriTraceCore"],
+            path: "Benchmarks/Access"
+        ),
+
+        // MARK: Shared I/O wrappers (libmosquitto, SQLite)
+        .systemLibrary(
+            name: "CMosquitto",
+            path: "Shared/CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .target(name: "MQTTClient", dependencies: ["CMosquitto"], path: "Shared/MQTTClient"),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Shared/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "SQLiteStorage", dependencies: ["CSQLite"], path: "Shared/SQLiteStorage"),
 
         // MARK: Agent
+        .target(
+            name: "EdgeAgent",
+            dependencies: [
+                "AgriTraceCore", "MQTTClient", "SQLiteStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Agent/EdgeAgent"
+        ),
         .executableTarget(
             name: "AgentMain",
             dependencies: [
-                "AgriTraceCore",
+                "AgriTraceCore", "EdgeAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Agent/Main"
         ),
+        .executableTarget(
+            name: "bench-agent",
+            dependencies: ["AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage"],
+            path: "Benchmarks/Agent"
+        ),
 
         // MARK: Aggregator
+        .target(
+            name: "Ledger",
+            dependencies: [
+                "AgriTraceCore", "MQTTClient", "SQLiteStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Aggregator/Ledger"
+        ),
         .executableTarget(
             name: "AggregatorMain",
+            dependencies: [
+                "AgriTraceCore", "Ledger", "MQTTClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Aggregator/Main"
+        ),
+        .executableTarget(
+            name: "bench-aggregator",
+            dependencies: [
+                "AgriTraceCore", "Ledger", "MQTTClient", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Benchmarks/Aggregator"
+        ),
+
+        // MARK: Provisioning (certificate authority, enrollment, broker configuration)
+        .target(
+            name: "Provisioning",
             dependencies: [
                 "AgriTraceCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Aggregator/Main"
+            path: "Provisioning/Sources"
         ),
+        .executableTarget(name: "EnrollMain", dependencies: ["Provisioning"], path: "Provisioning/Main"),
 
         // MARK: Tests
         .testTarget(
@@ -70,6 +142,52 @@ let package = Package(
             ],
             path: "Tests/BLS12381Tests",
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "AccessCryptoTests",
+            dependencies: [
+                "AccessCrypto", "BLS12381", "AgriTraceCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            path: "Tests/AccessCryptoTests"
+        ),
+
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage", "TestSupport"],
+            path: "Tests/AgentTests"
+        ),
+        // MARK: Tests: aggregator (real mosquitto, real SQLite, the built `agritrace` for crash tests)
+        .testTarget(
+            name: "AggregatorTests",
+            dependencies: [
+                "AgriTraceCore", "Ledger", "MQTTClient", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/AggregatorTests"
+        ),
+
+        // MARK: Tests: I/O wrappers and the real-broker harness
+        .target(name: "TestSupport", path: "Tests/Support"),
+        .testTarget(
+            name: "MQTTClientTests",
+            dependencies: ["MQTTClient", "TestSupport"],
+            path: "Tests/MQTTClientTests"
+        ),
+        .testTarget(
+            name: "SQLiteStorageTests",
+            dependencies: ["SQLiteStorage", "TestSupport"],
+            path: "Tests/SQLiteStorageTests"
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["AgriTraceCore", "TestSupport", "AgentMain", "AggregatorMain"],
+            path: "Tests/EndToEndTests"
+        ),
+        .testTarget(
+            name: "ProvisioningTests",
+            dependencies: ["Provisioning", "EnrollMain", "MQTTClient", "TestSupport"],
+            path: "Tests/ProvisioningTests"
         ),
     ]
 )

@@ -1,0 +1,207 @@
+import AgriTraceCore
+import Crypto
+import Foundation
+import Logging
+import MQTTClient
+
+/// A running agent: the store, the inputs, the publisher and the health endpoint.
+///
+/// ```swift
+/// let agent = try AgentRuntime(configuration: configuration, logger: logger)
+/// try agent.start()
+/// // ... SIGTERM:
+/// agent.shutdown()
+/// ```
+public final class AgentRuntime: @unchecked Sendable {
+    public private(set) var configuration: AgentConfiguration
+    public let store: AgentStore
+    public let metrics = AgentMetrics()
+    public let bootID: String
+    let key: DeviceKey
+    let logger: Logger
+    let inputStop = StopSignal()
+    let serviceStop = StopSignal()
+    let publisher: RecordPublisher
+    let gate: IntakeGate
+    var threads: [Thread] = []
+    let threadsDone = NSCondition()
+    var runningThreads = 0
+    /// The health endpoint's port once started (0 when disabled).
+    public private(set) var metricsPort = 0
+
+    /// Loads the device key, opens the store and prepares the MQTT client (no I/O to the broker yet).
+    public init(configuration: AgentConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        key = try DeviceKey.load(path: configuration.device.keyFile)
+        let cipher = VaultCipher(key: key.vaultKey(enterprise: configuration.device.enterprise, device: configuration.device.id))
+        store = try AgentStore(
+            path: configuration.storage.path, cipher: cipher, budgetBytes: configuration.storage.maxBytes,
+            fullSync: configuration.storage.synchronous == "full")
+        var bytes = [UInt8](repeating: 0, count: 8)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        bootID = bytes.hexString
+        let broker = configuration.broker
+        let tls = broker.caFile.map { MQTTClient.TLS(caFile: $0, certificateFile: broker.certificateFile, keyFile: broker.keyFile) }
+        // libmosquitto backs off as initial * n^2 up to the maximum; the initial delay gets
+        // per-process jitter so a fleet does not reconnect in the same second.
+        let jitteredMaximum = broker.reconnectMaximumSeconds + UInt32.random(in: 0...max(1, broker.reconnectMaximumSeconds / 5))
+        let options = MQTTClient.Options(
+            host: broker.host, port: broker.port, keepAliveSeconds: broker.keepAliveSeconds, credentials: nil, tls: tls,
+            maxInflightMessages: broker.maxInflightMessages,
+            reconnectDelay: .init(initialSeconds: broker.reconnectInitialSeconds, maximumSeconds: jitteredMaximum, exponentialBackoff: true))
+        let client = try MQTTClient(clientID: "agritrace-agent/\(configuration.device.enterprise)/\(configuration.device.id)", cleanStart: true, options: options)
+        publisher = RecordPublisher(
+            client: client, store: store, key: key, authority: try configuration.authority.publicKey(),
+            enterprise: configuration.device.enterprise, device: configuration.device.id,
+            settings: Self.publisherSettings(configuration), metrics: metrics, logger: logger)
+        let publisher = self.publisher
+        gate = IntakeGate(
+            store: store, classifier: Classifier(catalog: try configuration.catalog(), identity: configuration.identity),
+            bootID: bootID, metrics: metrics, logger: logger, stopSignal: inputStop, onAccepted: { publisher.wake() })
+    }
+
+    static func publisherSettings(_ configuration: AgentConfiguration) -> RecordPublisher.Settings {
+        RecordPublisher.Settings(
+            batchSize: configuration.delivery.batchSize, maxInflight: Int(configuration.broker.maxInflightMessages),
+            maxUnreceipted: configuration.delivery.maxUnreceipted,
+            resendTimeoutMilliseconds: Int64(configuration.delivery.resendTimeoutMilliseconds))
+    }
+
+    func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        threadsDone.lock()
+        runningThreads += 1
+        threadsDone.unlock()
+        let thread = Thread { [self] in
+            body()
+            threadsDone.lock()
+            runningThreads -= 1
+            threadsDone.broadcast()
+            threadsDone.unlock()
+        }
+        thread.name = name
+        thread.start()
+        threads.append(thread)
+    }
+
+    /// Starts delivery, the inputs, the health endpoint and periodic retention.
+    public func start() throws {
+        let c = configuration
+        if Timestamp.now() < c.device.enrolledAt {
+            logger.warning("the wall clock is before the enrollment date; records are flagged clockTrusted=false until it is set",
+                           metadata: ["enrolled_at": "\(c.device.enrolledAt.iso8601)"])
+        }
+        try publisher.start()
+        if c.operations.metricsPort > 0 {
+            let server = try HealthServer(port: c.operations.metricsPort, stopSignal: serviceStop) { [self] path in
+                respond(path)
+            }
+            metricsPort = server.port
+            spawn("agent-health") { server.run() }
+        }
+        let gate = self.gate
+        for file in c.inputs.files {
+            let tailer = FileTailer(path: file, gate: gate, maxLineBytes: c.inputs.maxLineBytes, pollMilliseconds: c.inputs.pollMilliseconds, stopSignal: inputStop, logger: logger)
+            spawn("agent-tail") { tailer.run() }
+        }
+        if c.inputs.stdin {
+            let input = StreamInput(descriptor: 0, source: "stdin", gate: gate, maxLineBytes: c.inputs.maxLineBytes, stopSignal: inputStop, acknowledge: false)
+            let logger = self.logger
+            spawn("agent-stdin") {
+                input.run()
+                logger.info("standard input ended")
+            }
+        }
+        if let socketPath = c.inputs.socket {
+            let listener = try SocketListener(path: socketPath, gate: gate, maxLineBytes: c.inputs.maxLineBytes, stopSignal: inputStop, logger: logger)
+            spawn("agent-socket") { listener.run() }
+        }
+        spawn("agent-retention") { [self] in
+            var last = Date.distantPast
+            while !serviceStop.isStopped {
+                if Date().timeIntervalSince(last) > 3600 {
+                    last = Date()
+                    do {
+                        let deleted = try store.applyRetention(days: configuration.storage.retentionDays)
+                        if deleted > 0 { logger.info("retention deleted old receipted records", metadata: ["count": "\(deleted)"]) }
+                    } catch {
+                        logger.error("retention failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+        logger.info("agent started", metadata: [
+            "enterprise": "\(c.device.enterprise)", "device": "\(c.device.id)", "boot_id": "\(bootID)",
+            "device_public_key": "\(key.publicKey.hex)", "next_sequence": "\(store.nextSequence)",
+        ])
+    }
+
+    func respond(_ path: String) -> (status: Int, contentType: String, body: String) {
+        switch path {
+        case "/metrics":
+            return (200, "text/plain; version=0.0.4", metrics.render(statistics: try? store.statistics(), budgetBytes: configuration.storage.maxBytes))
+        case "/healthz":
+            let counters = metrics.counters
+            let statistics = try? store.statistics()
+            let healthy = statistics != nil
+            let body = "{\"status\":\"\(healthy ? "ok" : "store-unavailable")\",\"connected\":\(counters.connected),\"disk_budget_reached\":\(counters.budgetReached),\"outbox_depth\":\(statistics?.outboxDepth ?? -1)}\n"
+            return (healthy ? 200 : 503, "application/json", body)
+        default:
+            return (404, "text/plain", "try /healthz or /metrics\n")
+        }
+    }
+
+    /// Applies what can change without a restart: limits, batch size, timeouts, log level
+    /// (the caller swaps the log handler). Other changes are logged as needing a restart.
+    public func reload(_ new: AgentConfiguration) {
+        let old = configuration
+        var restartNeeded: [String] = []
+        if new.device != old.device { restartNeeded.append("device") }
+        if new.broker != old.broker { restartNeeded.append("broker") }
+        if new.inputs != old.inputs { restartNeeded.append("inputs") }
+        if new.storage.path != old.storage.path { restartNeeded.append("storage.path") }
+        if new.authority != old.authority { restartNeeded.append("authority") }
+        do {
+            try store.setBudget(new.storage.maxBytes)
+        } catch {
+            logger.error("cannot apply the new storage budget", metadata: ["error": "\(error)"])
+        }
+        publisher.update(settings: Self.publisherSettings(new))
+        var applied = new
+        applied.device = old.device
+        applied.broker = old.broker
+        applied.inputs = old.inputs
+        applied.storage.path = old.storage.path
+        applied.authority = old.authority
+        configuration = applied
+        logger.notice("configuration reloaded", metadata: [
+            "max_bytes": "\(new.storage.maxBytes)", "batch_size": "\(new.delivery.batchSize)",
+            "needs_restart": "\(restartNeeded.isEmpty ? "none" : restartNeeded.joined(separator: ","))",
+        ])
+    }
+
+    /// Stops the inputs (committing what was read), keeps delivering until the outbox is
+    /// empty or the drain timeout passes, then disconnects and closes the store cleanly.
+    public func shutdown() {
+        logger.info("shutting down: inputs stopped, draining the outbox")
+        inputStop.stop()
+        let deadline = Date().addingTimeInterval(Double(configuration.delivery.drainTimeoutMilliseconds) / 1000)
+        while Date() < deadline {
+            guard let depth = try? store.statistics().outboxDepth, depth > 0, publisher.isConnected else { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        publisher.stop()
+        serviceStop.stop()
+        threadsDone.lock()
+        let waitUntil = Date().addingTimeInterval(5)
+        while runningThreads > 0 && Date() < waitUntil {
+            // Standard input may be blocked in a writer that never closes: do not wait for it forever.
+            _ = threadsDone.wait(until: Date().addingTimeInterval(0.2))
+        }
+        threadsDone.unlock()
+        store.checkpoint()
+        let statistics = try? store.statistics()
+        logger.info("agent stopped", metadata: ["outbox_depth": "\(statistics?.outboxDepth ?? -1)", "next_sequence": "\(store.nextSequence)"])
+    }
+}

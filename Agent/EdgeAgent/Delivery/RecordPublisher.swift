@@ -1,0 +1,263 @@
+import AgriTraceCore
+import Crypto
+import Foundation
+import Logging
+import MQTTClient
+import Synchronization
+
+/// Sends the outbox to the aggregator in signed batches and retires records when their
+/// signed receipts arrive.
+///
+/// - Oldest first; at most `maxInflight` publishes await a PUBACK and at most
+///   `maxUnreceipted` records are sent but not receipted at once.
+/// - A PUBACK only means the broker has the message: a record stays in the outbox until a
+///   receipt signed by the authority, with an inclusion proof that checks against the
+///   record, arrives on the device's receipt topic.
+/// - A record without a receipt after `resendTimeout` is sent again; after a (re)connect
+///   every unreceipted record is sent again, oldest first.
+public final class RecordPublisher: Sendable {
+    /// Tuning.
+    public struct Settings: Sendable {
+        public var batchSize: Int
+        public var maxInflight: Int
+        public var maxUnreceipted: Int
+        public var resendTimeoutMilliseconds: Int64
+
+        public init(batchSize: Int = 200, maxInflight: Int = 100, maxUnreceipted: Int = 20000, resendTimeoutMilliseconds: Int64 = 30000) {
+            self.batchSize = batchSize
+            self.maxInflight = maxInflight
+            self.maxUnreceipted = maxUnreceipted
+            self.resendTimeoutMilliseconds = resendTimeoutMilliseconds
+        }
+    }
+
+    struct State {
+        var connected = false
+        var everConnected = false
+        var awaitingAck: Set<Int32> = []
+        var earlyAcks: Set<Int32> = []
+        var wakeups = 0
+        var settings: Settings
+    }
+
+    let client: MQTTClient
+    let store: AgentStore
+    let key: DeviceKey
+    let authority: Curve25519.Signing.PublicKey
+    let enterprise: String
+    let device: String
+    let metrics: AgentMetrics
+    let logger: Logger
+    let stopSignal = StopSignal()
+    let state: Mutex<State>
+    let condition = NSCondition()
+    let loopFinished = NSCondition()
+    let finished = Atomic<Bool>(false)
+
+    /// The topic records are published to.
+    public var recordTopic: String { Wire.recordTopic(enterprise: enterprise, device: device) }
+    /// The topic receipts arrive on.
+    public var receiptTopic: String { Wire.receiptTopic(enterprise: enterprise, device: device) }
+
+    public init(
+        client: MQTTClient, store: AgentStore, key: DeviceKey, authority: Curve25519.Signing.PublicKey,
+        enterprise: String, device: String, settings: Settings, metrics: AgentMetrics, logger: Logger
+    ) {
+        self.client = client
+        self.store = store
+        self.key = key
+        self.authority = authority
+        self.enterprise = enterprise
+        self.device = device
+        self.metrics = metrics
+        self.logger = logger
+        self.state = Mutex(State(settings: settings))
+    }
+
+    /// Changes the tuning (on reload).
+    public func update(settings: Settings) {
+        state.withLock { $0.settings = settings }
+        wake()
+    }
+
+    /// Subscribes to the receipt topic, connects, and starts the delivery loop.
+    public func start() throws {
+        try store.markAllUnsent()
+        try client.subscribe(topic: receiptTopic, qos: .atLeastOnce)
+        let events = client.events, deliveries = client.deliveries, messages = client.messages
+        Task.detached { [self] in
+            for await event in events { handle(event) }
+        }
+        Task.detached { [self] in
+            for await delivery in deliveries { handle(delivery) }
+        }
+        Task.detached { [self] in
+            for await message in messages { handle(message) }
+        }
+        try client.connect()
+        let thread = Thread { [self] in
+            loop()
+            finished.store(true, ordering: .releasing)
+            loopFinished.lock()
+            loopFinished.broadcast()
+            loopFinished.unlock()
+        }
+        thread.name = "agent-publisher"
+        thread.start()
+    }
+
+    /// Wakes the delivery loop (new records, a receipt, a PUBACK).
+    public func wake() {
+        condition.lock()
+        state.withLock { $0.wakeups += 1 }
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Whether the client is connected to the broker.
+    public var isConnected: Bool { state.withLock { $0.connected } }
+
+    /// Stops the loop and disconnects.
+    public func stop() {
+        stopSignal.stop()
+        wake()
+        loopFinished.lock()
+        while !finished.load(ordering: .acquiring) {
+            _ = loopFinished.wait(until: Date().addingTimeInterval(0.5))
+        }
+        loopFinished.unlock()
+        client.disconnect()
+    }
+
+    func handle(_ event: MQTTConnectionEvent) {
+        switch event {
+        case .connected:
+            let reconnect = state.withLock { state -> Bool in
+                let again = state.everConnected
+                state.connected = true
+                state.everConnected = true
+                state.awaitingAck.removeAll()
+                state.earlyAcks.removeAll()
+                return again
+            }
+            metrics.update {
+                $0.connected = true
+                $0.connections += 1
+                if reconnect { $0.reconnects += 1 }
+            }
+            do {
+                try store.markAllUnsent()
+            } catch {
+                logger.error("cannot reset the outbox send marks", metadata: ["error": "\(error)"])
+            }
+            logger.info(reconnect ? "reconnected to the broker" : "connected to the broker", metadata: ["host": "\(client.options.host)", "port": "\(client.options.port)"])
+            wake()
+        case .connectionRefused(let code, let reason):
+            logger.error("broker refused the connection", metadata: ["code": "\(code)", "reason": "\(reason)"])
+        case .disconnected(let code, let reason):
+            state.withLock { $0.connected = false }
+            metrics.update { $0.connected = false }
+            if code != 0 { logger.warning("disconnected from the broker; reconnecting with backoff", metadata: ["reason": "\(reason)"]) }
+        case .subscribed(_, let granted):
+            if granted.contains(where: { $0 >= 0x80 }) {
+                logger.error("the broker refused the receipt subscription (check the ACL)", metadata: ["topic": "\(receiptTopic)"])
+            }
+        }
+    }
+
+    func handle(_ delivery: MQTTDelivery) {
+        state.withLock { state in
+            if state.awaitingAck.remove(delivery.messageID) == nil { state.earlyAcks.insert(delivery.messageID) }
+        }
+        if !delivery.isAccepted {
+            logger.error("the broker refused a record batch (check the ACL for the record topic)", metadata: ["reason": "\(delivery.reasonCode)"])
+        }
+        wake()
+    }
+
+    func handle(_ message: MQTTMessage) {
+        guard message.topic == receiptTopic else { return }
+        let signed: Signed<ReceiptBatch>
+        do {
+            signed = try Canonical.decode(Signed<ReceiptBatch>.self, from: message.payload)
+            try signed.verify(domain: .receiptBatch, key: authority)
+        } catch {
+            metrics.update { $0.invalidReceipts += 1 }
+            logger.error("ignored a receipt batch that does not verify under the authority key", metadata: ["error": "\(error)"])
+            return
+        }
+        for rejection in signed.value.rejections {
+            logger.warning("the aggregator refused", metadata: [
+                "record": "\(rejection.recordID?.hex ?? "whole batch")", "code": "\(rejection.code)", "reason": "\(rejection.reason)",
+            ])
+        }
+        do {
+            let outcome = try store.apply(signed.value, authority: authority)
+            metrics.update {
+                $0.receipted += Int64(outcome.receipted)
+                $0.invalidReceipts += Int64(outcome.invalid)
+                $0.refused += Int64(outcome.refused)
+            }
+            for reason in outcome.invalidReasons.prefix(3) {
+                logger.error("a receipt failed verification; the record stays in the outbox", metadata: ["detail": "\(reason)"])
+            }
+        } catch {
+            metrics.update { $0.storeErrors += 1 }
+            logger.error("cannot store receipts; they will come again after the resend timeout", metadata: ["error": "\(error)"])
+        }
+        wake()
+    }
+
+    func loop() {
+        var lastWakeups = -1
+        while !stopSignal.isStopped {
+            condition.lock()
+            if state.withLock({ $0.wakeups }) == lastWakeups {
+                _ = condition.wait(until: Date().addingTimeInterval(0.1))
+            }
+            condition.unlock()
+            lastWakeups = state.withLock { $0.wakeups }
+            if stopSignal.isStopped { break }
+            publishAvailable()
+        }
+    }
+
+    /// Publishes batches while the window allows.
+    func publishAvailable() {
+        while !stopSignal.isStopped {
+            let (connected, inflight, settings) = state.withLock { ($0.connected, $0.awaitingAck.count, $0.settings) }
+            guard connected, inflight < settings.maxInflight else { return }
+            let now = Timestamp.now().milliseconds
+            let cutoff = now - settings.resendTimeoutMilliseconds
+            let rows: [(sequence: UInt64, body: [UInt8])]
+            do {
+                let outstanding = try store.outstandingCount(sentSince: cutoff)
+                guard outstanding < settings.maxUnreceipted else { return }
+                rows = try store.takeBatch(limit: min(settings.batchSize, settings.maxUnreceipted - outstanding), resendCutoff: cutoff, now: now)
+            } catch {
+                metrics.update { $0.storeErrors += 1 }
+                logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
+                return
+            }
+            guard !rows.isEmpty else { return }
+            do {
+                let records = try rows.map { try Canonical.decode(Record.self, from: $0.body) }
+                let batch = RecordBatch(enterprise: enterprise, device: device, sentAt: Timestamp(milliseconds: now), records: records)
+                let payload = Canonical.encode(try Signed(batch, domain: .recordBatch, key: key.privateKey))
+                let messageID = try client.publish(topic: recordTopic, payload: payload, qos: .atLeastOnce)
+                state.withLock { state in
+                    if state.earlyAcks.remove(messageID) == nil { state.awaitingAck.insert(messageID) }
+                }
+                metrics.update {
+                    $0.publishedMessages += 1
+                    $0.publishedRecords += Int64(records.count)
+                    $0.publishedBytes += Int64(payload.count)
+                }
+                logger.trace("published a record batch", metadata: ["first": "\(rows.first!.sequence)", "count": "\(rows.count)"])
+            } catch {
+                logger.error("publish failed; the records are sent again after the resend timeout", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+
+/// Tails a JSON-lines file, surviving rotation (rename + new file, or copy + truncate) and
+/// restarts: the inode and the offset of the last complete line are stored in the same
+/// transaction as the readings, so no line is read twice or skipped.
+public final class FileTailer: Sendable {
+    let path: String
+    let gate: IntakeGate
+    let maxLineBytes: Int
+    let pollInterval: TimeInterval
+    let stopSignal: StopSignal
+    let logger: Logger
+    /// The source name stored with rejects and positions.
+    public var source: String { "file:\(path)" }
+
+    /// Bytes read per group commit at most.
+    static let maxGroupBytes = 256 * 1024
+
+    public init(path: String, gate: IntakeGate, maxLineBytes: Int, pollMilliseconds: Int, stopSignal: StopSignal, logger: Logger) {
+        self.path = path
+        self.gate = gate
+        self.maxLineBytes = maxLineBytes
+        self.pollInterval = Double(pollMilliseconds) / 1000
+        self.stopSignal = stopSignal
+        self.logger = logger
+    }
+
+    struct OpenFile {
+        var descriptor: Int32
+        var device: UInt64
+        var inode: UInt64
+        var framer: LineFramer
+    }
+
+    static func identity(of path: String) -> (device: UInt64, inode: UInt64, size: Int64)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (UInt64(info.st_dev), UInt64(info.st_ino), Int64(info.st_size))
+    }
+
+    func open(_ filePath: String, offset: Int64, line: Int64) -> OpenFile? {
+        let descriptor = Glibc.open(filePath, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        var info = stat()
+        fstat(descriptor, &info)
+        if offset > 0 { lseek(descriptor, off_t(offset), SEEK_SET) }
+        return OpenFile(
+            descriptor: descriptor, device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
+            framer: LineFramer(maxLineBytes: maxLineBytes, offset: offset, lineNumber: line))
+    }
+
+    /// Finds a file next to `path` (a rotated copy such as `path.1`) with this inode.
+    func rotatedFile(device: UInt64, inode: UInt64) -> String? {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let name = url.lastPathComponent
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
+        for entry in entries where entry.hasPrefix(name) && entry != name {
+            let candidate = directory + "/" + entry
+            if let identity = Self.identity(of: candidate), identity.device == device, identity.inode == inode { return candidate }
+        }
+        return nil
+    }
+
+    /// Runs until the stop signal (call on a dedicated thread).
+    public func run() {
+        var current: OpenFile?
+        // Resume where the store says we were.
+        if let saved = try? gate.store.position(of: source) {
+            if let identity = Self.identity(of: path), identity.device == saved.device, identity.inode == saved.inode {
+                if identity.size >= saved.offset {
+                    current = open(path, offset: saved.offset, line: saved.line)
+                } else {
+                    logger.warning("tailed file shrank while the agent was stopped; reading it from the start", metadata: ["path": "\(path)"])
+                    current = open(path, offset: 0, line: 0)
+                }
+            } else if let rotated = rotatedFile(device: saved.device, inode: saved.inode) {
+                logger.info("tailed file was rotated while the agent was stopped; finishing the rotated file first", metadata: ["path": "\(rotated)"])
+                current = open(rotated, offset: saved.offset, line: saved.line)
+            } else if Self.identity(of: path) != nil {
+                logger.warning("tailed file was replaced while the agent was stopped and the old file is gone; reading the new file from the start", metadata: ["path": "\(path)"])
+            }
+        }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var warnedMissing = false
+        while !stopSignal.isStopped {
+            if current == nil {
+                guard Self.identity(of: path) != nil, let opened = open(path, offset: 0, line: 0) else {
+                    if !warnedMissing {
+                        logger.info("waiting for the tailed file to appear", metadata: ["path": "\(path)"])
+                        warnedMissing = true
+                    }
+                    Thread.sleep(forTimeInterval: pollInterval)
+                    continue
+                }
+                current = opened
+            }
+            guard var file = current else { continue }
+            var lines: [InputLine] = []
+            var readBytes = 0
+            var atEnd = false
+            while readBytes < Self.maxGroupBytes {
+                let count = buffer.withUnsafeMutableBytes { read(file.descriptor, $0.baseAddress, $0.count) }
+                if count <= 0 {
+                    atEnd = true
+                    break
+                }
+                readBytes += count
+                lines += file.framer.append(buffer[0..<count])
+            }
+            if !lines.isEmpty || readBytes > 0 {
+                let position = InputPosition(source: source, device: file.device, inode: file.inode, offset: file.framer.consumedOffset, line: file.framer.lineNumber)
+                if !lines.isEmpty {
+                    guard gate.submit(lines, source: source, position: position) != nil else { break }
+                }
+                current = file
+            }
+            guard atEnd else { continue }
+            // At the end: has the file been rotated or truncated?
+            if let identity = Self.identity(of: path), identity.device != file.device || identity.inode != file.inode {
+                // Rotated: read what was appended to the old file before the rename, then its
+                // unterminated tail, then follow the new file.
+                var rest: [InputLine] = []
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { read(file.descriptor, $0.baseAddress, $0.count) }
+                    if count <= 0 { break }
+                    rest += file.framer.append(buffer[0..<count])
+                }
+                let tail = rest + file.framer.finish()
+                if !tail.isEmpty {
+                    let position = InputPosition(source: source, device: file.device, inode: file.inode, offset: file.framer.consumedOffset, line: file.framer.lineNumber)
+                    guard gate.submit(tail, source: source, position: position) != nil else { break }
+                }
+                close(file.descriptor)
+                logger.info("tailed file rotated; following the new file", metadata: ["path": "\(path)"])
+                current = open(path, offset: 0, line: 0)
+                if let new = current {
+                    // Store the switch now, so a restart resumes in the new file.
+                    _ = gate.submit([], source: source, position: InputPosition(source: source, device: new.device, inode: new.inode, offset: 0, line: 0))
+                }
+                continue
+            }
+            var info = stat()
+            if fstat(file.descriptor, &info) == 0, Int64(info.st_size) < file.framer.consumedOffset {
+                logger.warning("tailed file truncated; reading it from the start", metadata: ["path": "\(path)"])
+                lseek(file.descriptor, 0, SEEK_SET)
+                file.framer = LineFramer(maxLineBytes: maxLineBytes)
+                current = file
+                _ = gate.submit([], source: source, position: InputPosition(source: source, device: file.device, inode: file.inode, offset: 0, line: 0))
+                continue
+            }
+            current = file
+            Thread.sleep(forTimeInterval: pollInterval)
+        }
+        if let file = current { close(file.descriptor) }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Logging
+
+/// Reads JSON lines from a file descriptor (standard input or one socket connection) and
+/// commits them in groups; optionally answers each group with one acknowledgement line.
+///
+/// The reader polls so it notices the stop signal; while the store is at its budget it
+/// stops reading, so the writer blocks once the pipe or socket buffer is full.
+public struct StreamInput: Sendable {
+    let descriptor: Int32
+    let source: String
+    let gate: IntakeGate
+    let maxLineBytes: Int
+    let stopSignal: StopSignal
+    /// Write `{"accepted":N,"rejected":M,"line":L}` back after each durable group.
+    let acknowledge: Bool
+
+    public init(descriptor: Int32, source: String, gate: IntakeGate, maxLineBytes: Int, stopSignal: StopSignal, acknowledge: Bool) {
+        self.descriptor = descriptor
+        self.source = source
+        self.gate = gate
+        self.maxLineBytes = maxLineBytes
+        self.stopSignal = stopSignal
+        self.acknowledge = acknowledge
+    }
+
+    /// Reads until end of stream or the stop signal.
+    public func run() {
+        var framer = LineFramer(maxLineBytes: maxLineBytes)
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var ended = false
+        while !stopSignal.isStopped && !ended {
+            var descriptorSet = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptorSet, 1, 200)
+            if ready == 0 { continue }
+            if ready < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            var lines: [InputLine] = []
+            var total = 0
+            // Drain what is available now (up to 256 KiB) into one group commit.
+            repeat {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 {
+                    ended = true
+                    lines += framer.finish()
+                    break
+                }
+                total += count
+                lines += framer.append(buffer[0..<count])
+                var again = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                if poll(&again, 1, 0) <= 0 { break }
+            } while total < 256 * 1024
+            guard !lines.isEmpty else { continue }
+            guard let result = gate.submit(lines, source: source) else { break }
+            if acknowledge {
+                let ack = Array("{\"accepted\":\(result.accepted),\"rejected\":\(result.rejected),\"line\":\(framer.lineNumber)}\n".utf8)
+                _ = ack.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            }
+        }
+    }
+}
+
+/// Listens on a local Unix socket; each connection is a stream of JSON lines.
+public final class SocketListener: Sendable {
+    let path: String
+    let gate: IntakeGate
+    let maxLineBytes: Int
+    let stopSignal: StopSignal
+    let logger: Logger
+    let listener: Int32
+
+    /// Binds the socket (replacing a stale one) with mode 0660.
+    public init(path: String, gate: IntakeGate, maxLineBytes: Int, stopSignal: StopSignal, logger: Logger) throws {
+        self.path = path
+        self.gate = gate
+        self.maxLineBytes = maxLineBytes
+        self.stopSignal = stopSignal
+        self.logger = logger
+        unlink(path)
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(descriptor)
+            throw POSIXError(.ENAMETOOLONG)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+            raw[pathBytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 16) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw POSIXError(.init(rawValue: code) ?? .EIO)
+        }
+        chmod(path, 0o660)
+        listener = descriptor
+    }
+
+    /// Accepts connections until the stop signal; each is read on its own thread.
+    public func run() {
+        var connection = 0
+        while !stopSignal.isStopped {
+            var descriptorSet = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptorSet, 1, 200) > 0 else { continue }
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { continue }
+            connection += 1
+            let input = StreamInput(
+                descriptor: client, source: "socket:\(path)#\(connection)", gate: gate, maxLineBytes: maxLineBytes,
+                stopSignal: stopSignal, acknowledge: true)
+            let thread = Thread {
+                input.run()
+                close(client)
+            }
+            thread.name = "agent-socket-\(connection)"
+            thread.start()
+        }
+        close(listener)
+        unlink(path)
+    }
+}

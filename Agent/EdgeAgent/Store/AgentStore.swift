@@ -1,0 +1,638 @@
+import AgriTraceCore
+import Crypto
+import Foundation
+import SQLiteStorage
+
+/// One line of input, as read from a source, with where it came from.
+public struct InputLine: Sendable {
+    /// The line's bytes without the newline; empty with `oversize` set when it was too long.
+    public var bytes: [UInt8]
+    /// 1-based line number within the source.
+    public var number: Int64
+    /// The line was longer than the limit (its bytes were discarded).
+    public var oversizeBytes: Int?
+
+    public init(bytes: [UInt8], number: Int64, oversizeBytes: Int? = nil) {
+        self.bytes = bytes
+        self.number = number
+        self.oversizeBytes = oversizeBytes
+    }
+}
+
+/// Where a tailed file has been read up to, stored with the readings in the same transaction.
+public struct InputPosition: Sendable, Equatable {
+    /// The source name (`file:/var/log/sensors.jsonl`).
+    public var source: String
+    public var device: UInt64
+    public var inode: UInt64
+    /// Bytes consumed up to the end of the last complete line.
+    public var offset: Int64
+    /// Lines consumed so far in this file.
+    public var line: Int64
+
+    public init(source: String, device: UInt64, inode: UInt64, offset: Int64, line: Int64) {
+        self.source = source
+        self.device = device
+        self.inode = inode
+        self.offset = offset
+        self.line = line
+    }
+}
+
+/// The outcome of one group commit.
+public struct IntakeResult: Sendable, Equatable {
+    public var accepted: Int = 0
+    public var rejected: Int = 0
+    /// The sequence numbers given, first...last (nil if none accepted).
+    public var sequences: ClosedRange<UInt64>?
+}
+
+/// A rejected line as listed by `agritrace-agent rejects`.
+public struct RejectedLine: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var at: String
+    public var source: String
+    public var line: Int64
+    public var kind: String
+    public var field: String?
+    public var stage: String?
+    public var reason: String
+    public var fix: String
+}
+
+/// A record the aggregator refused (listed with the rejects).
+public struct RefusedRecord: Sendable, Codable, Equatable {
+    public var recordID: String
+    public var sequence: UInt64
+    public var code: String
+    public var reason: String
+    public var at: String
+}
+
+/// Counts for metrics and `status`.
+public struct StoreStatistics: Sendable, Equatable {
+    public var outboxDepth: Int64
+    public var oldestUnreceiptedMillis: Int64?
+    public var receipted: Int64
+    public var rejects: Int64
+    public var refused: Int64
+    public var usedBytes: Int64
+    public var nextSequence: UInt64
+}
+
+/// Errors from the store.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    /// The disk budget is reached: nothing was written; retry when space returns.
+    case budgetReached(usedBytes: Int64, budgetBytes: Int64)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .budgetReached(let used, let budget): "storage budget reached (\(used) of \(budget) bytes); intake paused until space returns"
+        case .corrupt(let detail): "store is corrupt: \(detail)"
+        }
+    }
+}
+
+/// The agent's SQLite store: vault, outbox, receipts, rejects and input positions.
+///
+/// One connection, serialized by a lock: every method is a short synchronous transaction.
+/// The outbox row, the vault rows, the sequence counter and the input position of a
+/// reading are written in one transaction, so after a crash either all of a reading is
+/// there or none of it.
+public final class AgentStore: @unchecked Sendable {
+    let lock = NSLock()
+    let db: SQLiteConnection
+    let cipher: VaultCipher
+    let pageSize: Int64
+    private(set) var budgetBytes: Int64
+    private var nextSequenceValue: UInt64
+
+    /// Free space kept for receipts and bookkeeping once intake pauses (fraction of the budget).
+    static let intakeReserveFraction = 0.10
+
+    static let migrations: [String] = [
+        """
+        CREATE TABLE agent_state(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE outbox(
+            sequence INTEGER PRIMARY KEY,
+            record_id BLOB NOT NULL UNIQUE,
+            body BLOB NOT NULL,
+            accepted_at INTEGER NOT NULL,
+            sent_at INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX outbox_sent_at ON outbox(sent_at);
+        CREATE TABLE vault(
+            record_id BLOB NOT NULL,
+            level INTEGER NOT NULL,
+            sealed BLOB NOT NULL,
+            accepted_at INTEGER NOT NULL,
+            PRIMARY KEY(record_id, level)
+        ) WITHOUT ROWID;
+        CREATE INDEX vault_accepted_at ON vault(accepted_at);
+        CREATE TABLE tree_heads(height INTEGER PRIMARY KEY, signed BLOB NOT NULL);
+        CREATE TABLE receipted(
+            sequence INTEGER PRIMARY KEY,
+            record_id BLOB NOT NULL UNIQUE,
+            body BLOB NOT NULL,
+            height INTEGER NOT NULL,
+            leaf_index INTEGER NOT NULL,
+            proof BLOB NOT NULL,
+            receipted_at INTEGER NOT NULL
+        );
+        CREATE INDEX receipted_at ON receipted(receipted_at);
+        CREATE TABLE refused(
+            sequence INTEGER PRIMARY KEY,
+            record_id BLOB NOT NULL UNIQUE,
+            body BLOB NOT NULL,
+            code TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            refused_at INTEGER NOT NULL
+        );
+        CREATE TABLE rejects(
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            field TEXT,
+            stage TEXT,
+            reason TEXT NOT NULL,
+            fix TEXT NOT NULL,
+            sealed_line BLOB
+        );
+        CREATE TABLE input_positions(
+            source TEXT PRIMARY KEY,
+            device INTEGER NOT NULL,
+            inode INTEGER NOT NULL,
+            offset INTEGER NOT NULL,
+            line INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """
+    ]
+
+    /// Opens (creating if needed) the store.
+    /// - Parameters:
+    ///   - path: the database file.
+    ///   - cipher: seals private values and rejected lines.
+    ///   - budgetBytes: the largest database size; SQLite refuses to grow past it (`max_page_count`).
+    ///   - fullSync: fsync every commit (`synchronous=FULL`) instead of WAL's NORMAL.
+    public init(path: String, cipher: VaultCipher, budgetBytes: Int64, fullSync: Bool = false) throws {
+        var options = SQLiteConnection.Options()
+        options.synchronous = fullSync ? .full : .normal
+        db = try SQLiteConnection(path: path, options: options)
+        _ = try db.migrate(Self.migrations)
+        let pageSizeStatement = try db.prepare("PRAGMA page_size")
+        _ = try pageSizeStatement.step()
+        pageSize = pageSizeStatement.int64(at: 0)
+        self.cipher = cipher
+        self.budgetBytes = budgetBytes
+        nextSequenceValue = 0
+        try applyBudget(budgetBytes)
+        let state = try db.prepare("SELECT value FROM agent_state WHERE name = 'next_sequence'")
+        if try state.step() { nextSequenceValue = UInt64(state.int64(at: 0)) }
+    }
+
+    /// Changes the budget (on reload, or when the operator frees space).
+    public func setBudget(_ bytes: Int64) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try applyBudget(bytes)
+    }
+
+    private func applyBudget(_ bytes: Int64) throws {
+        budgetBytes = bytes
+        try db.execute("PRAGMA max_page_count = \(max(bytes / pageSize, 16))")
+    }
+
+    /// Bytes in use by live pages (free pages are reused before the file grows).
+    public var usedBytes: Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return (try? usedBytesLocked()) ?? 0
+    }
+
+    func usedBytesLocked() throws -> Int64 {
+        let pages = try db.cachedStatement("PRAGMA page_count")
+        _ = try pages.step()
+        let total = pages.int64(at: 0)
+        pages.reset()
+        let free = try db.cachedStatement("PRAGMA freelist_count")
+        _ = try free.step()
+        let freeCount = free.int64(at: 0)
+        free.reset()
+        return (total - freeCount) * pageSize
+    }
+
+    /// The level at which intake pauses.
+    public var intakeLimitBytes: Int64 { Int64(Double(budgetBytes) * (1 - Self.intakeReserveFraction)) }
+
+    /// Whether intake must pause (the budget minus its reserve is used).
+    public func isAtBudget() -> Bool {
+        usedBytes >= intakeLimitBytes
+    }
+
+    /// The next sequence number to assign.
+    public var nextSequence: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return nextSequenceValue
+    }
+
+    // MARK: Intake
+
+    /// Validates, classifies, commits and stores a group of lines in one transaction.
+    ///
+    /// - Parameters:
+    ///   - lines: the lines, in source order.
+    ///   - source: the source name for rejects (`stdin`, `socket`, `file:/path`).
+    ///   - position: the tailed file's position after these lines, stored in the same transaction.
+    ///   - classifier: the device's classifier.
+    ///   - bootID: this run's boot id.
+    ///   - now: the wall clock.
+    /// - Returns: how many lines were accepted and rejected; nothing is durable before this returns.
+    /// - Throws: ``StoreError/budgetReached(usedBytes:budgetBytes:)`` (nothing written) or a SQLite error (rolled back).
+    public func ingest(
+        _ lines: [InputLine], source: String, position: InputPosition?, classifier: Classifier,
+        bootID: String, now: Timestamp = .now()
+    ) throws -> IntakeResult {
+        lock.lock()
+        defer { lock.unlock() }
+        let used = try usedBytesLocked()
+        if used >= intakeLimitBytes { throw StoreError.budgetReached(usedBytes: used, budgetBytes: budgetBytes) }
+        var sequence = nextSequenceValue
+        var result = IntakeResult()
+        do {
+            try db.transaction {
+                let insertOutbox = try db.cachedStatement("INSERT INTO outbox(sequence, record_id, body, accepted_at) VALUES (?, ?, ?, ?)")
+                let insertVault = try db.cachedStatement("INSERT INTO vault(record_id, level, sealed, accepted_at) VALUES (?, ?, ?, ?)")
+                for line in lines {
+                    let reading: Reading
+                    do {
+                        if let size = line.oversizeBytes {
+                            throw ReadingError(
+                                kind: .oversize, field: nil, stage: nil,
+                                reason: "the line has \(size) bytes or more, over the limit",
+                                fix: "keep one reading per line under inputs.max_line_bytes; split long series into several readings")
+                        }
+                        reading = try Reading.parse(jsonLine: line.bytes, catalog: classifier.catalog)
+                    } catch {
+                        try insertRejectLocked(error, source: source, line: line, now: now)
+                        result.rejected += 1
+                        continue
+                    }
+                    let classified = classifier.classify(reading, sequence: sequence, bootID: bootID, recordedAt: now)
+                    let idBytes = Canonical.encode(classified.record.id)
+                    try insertOutbox.bind(Int64(bitPattern: sequence), at: 1)
+                    try insertOutbox.bind(idBytes, at: 2)
+                    try insertOutbox.bind(Canonical.encode(classified.record), at: 3)
+                    try insertOutbox.bind(now.milliseconds, at: 4)
+                    try insertOutbox.run()
+                    for fields in [classified.level2, classified.level1] {
+                        guard let fields else { continue }
+                        try insertVault.bind(idBytes, at: 1)
+                        try insertVault.bind(Int64(fields.level.number), at: 2)
+                        try insertVault.bind(try cipher.seal(Canonical.encode(fields), context: idBytes + [fields.level.number]), at: 3)
+                        try insertVault.bind(now.milliseconds, at: 4)
+                        try insertVault.run()
+                    }
+                    if result.sequences == nil { result.sequences = sequence...sequence } else { result.sequences = result.sequences!.lowerBound...sequence }
+                    sequence += 1
+                    result.accepted += 1
+                }
+                if result.accepted > 0 {
+                    let state = try db.cachedStatement("INSERT INTO agent_state(name, value) VALUES ('next_sequence', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value")
+                    try state.bind(Int64(bitPattern: sequence), at: 1)
+                    try state.run()
+                }
+                if let position {
+                    let save = try db.cachedStatement(
+                        "INSERT INTO input_positions(source, device, inode, offset, line) VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode, offset = excluded.offset, line = excluded.line")
+                    try save.bind(position.source, at: 1)
+                    try save.bind(Int64(bitPattern: position.device), at: 2)
+                    try save.bind(Int64(bitPattern: position.inode), at: 3)
+                    try save.bind(position.offset, at: 4)
+                    try save.bind(position.line, at: 5)
+                    try save.run()
+                }
+            }
+        } catch let error as SQLiteError where error.isDiskFull {
+            throw StoreError.budgetReached(usedBytes: (try? usedBytesLocked()) ?? 0, budgetBytes: budgetBytes)
+        }
+        nextSequenceValue = sequence
+        return result
+    }
+
+    private func insertRejectLocked(_ error: any Error, source: String, line: InputLine, now: Timestamp) throws {
+        let readingError = (error as? ReadingError)
+            ?? ReadingError(kind: .invalidValue, field: nil, stage: nil, reason: "\(error)", fix: "check the reading format (docs/reading-format.md)")
+        let insert = try db.cachedStatement(
+            "INSERT INTO rejects(at, source, line, kind, field, stage, reason, fix, sealed_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        try insert.bind(now.milliseconds, at: 1)
+        try insert.bind(source, at: 2)
+        try insert.bind(line.number, at: 3)
+        try insert.bind(readingError.kind.rawValue, at: 4)
+        if let field = readingError.field { try insert.bind(field, at: 5) } else { try insert.bindNull(at: 5) }
+        if let stage = readingError.stage { try insert.bind(stage, at: 6) } else { try insert.bindNull(at: 6) }
+        try insert.bind(readingError.reason, at: 7)
+        try insert.bind(readingError.fix, at: 8)
+        // The raw line may hold private values: it is kept sealed, never in the clear.
+        if line.bytes.isEmpty {
+            try insert.bindNull(at: 9)
+        } else {
+            try insert.bind(try cipher.seal(line.bytes, context: Array("reject/\(source)/\(line.number)".utf8)), at: 9)
+        }
+        try insert.run()
+    }
+
+    /// The stored position of a tailed source.
+    public func position(of source: String) throws -> InputPosition? {
+        lock.lock()
+        defer { lock.unlock() }
+        let select = try db.cachedStatement("SELECT device, inode, offset, line FROM input_positions WHERE source = ?")
+        try select.bind(source, at: 1)
+        defer { select.reset() }
+        guard try select.step() else { return nil }
+        return InputPosition(
+            source: source, device: UInt64(bitPattern: select.int64(at: 0)), inode: UInt64(bitPattern: select.int64(at: 1)),
+            offset: select.int64(at: 2), line: select.int64(at: 3))
+    }
+
+    // MARK: Outbox
+
+    /// Marks every unreceipted record as not sent (after a restart or reconnect, send them again now).
+    public func markAllUnsent() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try db.execute("UPDATE outbox SET sent_at = 0 WHERE sent_at != 0")
+    }
+
+    /// Records sent at or after `since` (milliseconds) and not yet receipted.
+    public func outstandingCount(sentSince since: Int64) throws -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let count = try db.cachedStatement("SELECT count(*) FROM outbox WHERE sent_at >= ?")
+        try count.bind(since, at: 1)
+        defer { count.reset() }
+        _ = try count.step()
+        return Int(count.int64(at: 0))
+    }
+
+    /// Takes the oldest records never sent or sent before `cutoff`, marks them sent at `now`.
+    /// - Returns: `(sequence, canonical record bytes)`, oldest first.
+    public func takeBatch(limit: Int, resendCutoff cutoff: Int64, now: Int64) throws -> [(sequence: UInt64, body: [UInt8])] {
+        lock.lock()
+        defer { lock.unlock() }
+        return try db.transaction {
+            // Go-back-N: once the oldest sent record has waited past the timeout, everything
+            // sent after it goes again too, oldest first, so the ledger can keep device order.
+            let expired = try db.cachedStatement("SELECT 1 FROM outbox WHERE sent_at > 0 AND sent_at < ? LIMIT 1")
+            try expired.bind(cutoff, at: 1)
+            let hasExpired = try expired.step()
+            expired.reset()
+            if hasExpired { try db.execute("UPDATE outbox SET sent_at = 0 WHERE sent_at != 0") }
+            let select = try db.cachedStatement("SELECT sequence, body FROM outbox WHERE sent_at < ? ORDER BY sequence LIMIT ?")
+            try select.bind(cutoff, at: 1)
+            try select.bind(limit, at: 2)
+            var rows: [(UInt64, [UInt8])] = []
+            while try select.step() {
+                rows.append((UInt64(bitPattern: select.int64(at: 0)), select.bytes(at: 1) ?? []))
+            }
+            select.reset()
+            guard let first = rows.first, let last = rows.last else { return [] }
+            let mark = try db.cachedStatement("UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE sequence BETWEEN ? AND ? AND sent_at < ?")
+            try mark.bind(now, at: 1)
+            try mark.bind(Int64(bitPattern: first.0), at: 2)
+            try mark.bind(Int64(bitPattern: last.0), at: 3)
+            try mark.bind(cutoff, at: 4)
+            try mark.run()
+            return rows.map { (sequence: $0.0, body: $0.1) }
+        }
+    }
+
+    /// What applying a receipt batch did.
+    public struct ReceiptOutcome: Sendable, Equatable {
+        public var receipted = 0
+        public var duplicates = 0
+        public var invalid = 0
+        public var refused = 0
+        public var invalidReasons: [String] = []
+    }
+
+    /// Verifies each receipt against the stored record and the authority, then moves the
+    /// record from the outbox to `receipted`; applies record rejections (record moved to `refused`).
+    /// The receipt batch's own signature must have been checked by the caller.
+    public func apply(_ batch: ReceiptBatch, authority: Curve25519.Signing.PublicKey, now: Timestamp = .now()) throws -> ReceiptOutcome {
+        lock.lock()
+        defer { lock.unlock() }
+        var outcome = ReceiptOutcome()
+        var verifiedHeads: [UInt64: [UInt8]] = [:]
+        try db.transaction {
+            let find = try db.cachedStatement("SELECT sequence, body FROM outbox WHERE record_id = ?")
+            let delete = try db.cachedStatement("DELETE FROM outbox WHERE sequence = ?")
+            let insert = try db.cachedStatement(
+                "INSERT INTO receipted(sequence, record_id, body, height, leaf_index, proof, receipted_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            let head = try db.cachedStatement("INSERT OR IGNORE INTO tree_heads(height, signed) VALUES (?, ?)")
+            for receipt in batch.receipts {
+                let idBytes = Canonical.encode(receipt.recordID)
+                try find.bind(idBytes, at: 1)
+                guard try find.step() else {
+                    find.reset()
+                    outcome.duplicates += 1
+                    continue
+                }
+                let sequence = find.int64(at: 0)
+                let body = find.bytes(at: 1) ?? []
+                find.reset()
+                do {
+                    let headBytes = Canonical.encode(receipt.treeHead)
+                    if verifiedHeads[receipt.treeHead.value.height] != headBytes {
+                        try receipt.treeHead.verify(domain: .blockHeader, key: authority)
+                        verifiedHeads[receipt.treeHead.value.height] = headBytes
+                    }
+                    let record = try Canonical.decode(Record.self, from: body)
+                    let leaf = LogEntry.record(record).canonicalBytes
+                    try MerkleTree.verifyInclusion(
+                        leafHash: MerkleTree.leafHash(leaf), index: receipt.leafIndex, treeSize: receipt.treeHead.value.logSize,
+                        proof: receipt.inclusionProof, root: receipt.treeHead.value.logRoot)
+                } catch {
+                    outcome.invalid += 1
+                    outcome.invalidReasons.append("\(receipt.recordID): \(error)")
+                    continue
+                }
+                try head.bind(Int64(bitPattern: receipt.treeHead.value.height), at: 1)
+                try head.bind(Canonical.encode(receipt.treeHead), at: 2)
+                try head.run()
+                try insert.bind(sequence, at: 1)
+                try insert.bind(idBytes, at: 2)
+                try insert.bind(body, at: 3)
+                try insert.bind(Int64(bitPattern: receipt.height), at: 4)
+                try insert.bind(Int64(bitPattern: receipt.leafIndex), at: 5)
+                var proofWriter = CanonicalWriter(capacity: 32 * receipt.inclusionProof.count + 8)
+                proofWriter.write(receipt.inclusionProof)
+                try insert.bind(proofWriter.bytes, at: 6)
+                try insert.bind(now.milliseconds, at: 7)
+                try insert.run()
+                try delete.bind(sequence, at: 1)
+                try delete.run()
+                outcome.receipted += 1
+            }
+            let refuse = try db.cachedStatement(
+                "INSERT OR IGNORE INTO refused(sequence, record_id, body, code, reason, refused_at) SELECT sequence, record_id, body, ?, ?, ? FROM outbox WHERE record_id = ?")
+            let deleteByID = try db.cachedStatement("DELETE FROM outbox WHERE record_id = ?")
+            for rejection in batch.rejections {
+                guard let id = rejection.recordID else { continue }
+                let idBytes = Canonical.encode(id)
+                try refuse.bind(rejection.code, at: 1)
+                try refuse.bind(rejection.reason, at: 2)
+                try refuse.bind(now.milliseconds, at: 3)
+                try refuse.bind(idBytes, at: 4)
+                try refuse.run()
+                if db.changes > 0 {
+                    try deleteByID.bind(idBytes, at: 1)
+                    try deleteByID.run()
+                    outcome.refused += 1
+                }
+            }
+        }
+        return outcome
+    }
+
+    // MARK: Queries
+
+    /// Counts for metrics.
+    public func statistics(now: Timestamp = .now()) throws -> StoreStatistics {
+        lock.lock()
+        defer { lock.unlock() }
+        func scalar(_ sql: String) throws -> Int64? {
+            let statement = try db.cachedStatement(sql)
+            defer { statement.reset() }
+            guard try statement.step(), !statement.isNull(at: 0) else { return nil }
+            return statement.int64(at: 0)
+        }
+        let oldest = try scalar("SELECT accepted_at FROM outbox ORDER BY sequence LIMIT 1")
+        return StoreStatistics(
+            outboxDepth: try scalar("SELECT count(*) FROM outbox") ?? 0,
+            oldestUnreceiptedMillis: oldest.map { max(0, now.milliseconds - $0) },
+            receipted: try scalar("SELECT count(*) FROM receipted") ?? 0,
+            rejects: try scalar("SELECT count(*) FROM rejects") ?? 0,
+            refused: try scalar("SELECT count(*) FROM refused") ?? 0,
+            usedBytes: try usedBytesLocked(),
+            nextSequence: nextSequenceValue)
+    }
+
+    /// Rejected lines, newest last.
+    public func rejects(limit: Int = 1000) throws -> [RejectedLine] {
+        lock.lock()
+        defer { lock.unlock() }
+        let select = try db.prepare(
+            "SELECT id, at, source, line, kind, field, stage, reason, fix FROM (SELECT * FROM rejects ORDER BY id DESC LIMIT ?) ORDER BY id")
+        try select.bind(limit, at: 1)
+        var rows: [RejectedLine] = []
+        while try select.step() {
+            rows.append(RejectedLine(
+                id: select.int64(at: 0), at: Timestamp(milliseconds: select.int64(at: 1)).iso8601, source: select.string(at: 2) ?? "",
+                line: select.int64(at: 3), kind: select.string(at: 4) ?? "", field: select.string(at: 5), stage: select.string(at: 6),
+                reason: select.string(at: 7) ?? "", fix: select.string(at: 8) ?? ""))
+        }
+        return rows
+    }
+
+    /// Records the aggregator refused.
+    public func refusedRecords(limit: Int = 1000) throws -> [RefusedRecord] {
+        lock.lock()
+        defer { lock.unlock() }
+        let select = try db.prepare("SELECT record_id, sequence, code, reason, refused_at FROM refused ORDER BY sequence LIMIT ?")
+        try select.bind(limit, at: 1)
+        var rows: [RefusedRecord] = []
+        while try select.step() {
+            let id = (try? Canonical.decode(RecordID.self, from: select.bytes(at: 0) ?? []))?.hex ?? "?"
+            rows.append(RefusedRecord(
+                recordID: id, sequence: UInt64(bitPattern: select.int64(at: 1)), code: select.string(at: 2) ?? "",
+                reason: select.string(at: 3) ?? "", at: Timestamp(milliseconds: select.int64(at: 4)).iso8601))
+        }
+        return rows
+    }
+
+    /// The record ids that have a verified receipt, in sequence order.
+    public func receiptedIDs() throws -> [RecordID] {
+        lock.lock()
+        defer { lock.unlock() }
+        let select = try db.prepare("SELECT record_id FROM receipted ORDER BY sequence")
+        var ids: [RecordID] = []
+        while try select.step() { ids.append(try Canonical.decode(RecordID.self, from: select.bytes(at: 0) ?? [])) }
+        return ids
+    }
+
+    /// The stored receipt of a record, rebuilt from the tables, to prove inclusion later.
+    public func receipt(for id: RecordID) throws -> (record: Record, receipt: Receipt)? {
+        lock.lock()
+        defer { lock.unlock() }
+        let select = try db.prepare(
+            "SELECT r.body, r.height, r.leaf_index, r.proof, h.signed FROM receipted r JOIN tree_heads h ON h.height = r.height WHERE r.record_id = ?")
+        try select.bind(Canonical.encode(id), at: 1)
+        guard try select.step() else { return nil }
+        let record = try Canonical.decode(Record.self, from: select.bytes(at: 0) ?? [])
+        var proofReader = CanonicalReader(select.bytes(at: 3) ?? [])
+        let proof = try proofReader.readArray(Digest32.self, "proof")
+        let head = try Canonical.decode(Signed<BlockHeader>.self, from: select.bytes(at: 4) ?? [])
+        return (record, Receipt(
+            recordID: id, height: UInt64(bitPattern: select.int64(at: 1)), leafIndex: UInt64(bitPattern: select.int64(at: 2)),
+            inclusionProof: proof, treeHead: head))
+    }
+
+    /// The private values of a record from the vault, decrypted.
+    public func privateFields(of id: RecordID) throws -> [PrivateFields] {
+        lock.lock()
+        defer { lock.unlock() }
+        let select = try db.prepare("SELECT level, sealed FROM vault WHERE record_id = ? ORDER BY level DESC")
+        let idBytes = Canonical.encode(id)
+        try select.bind(idBytes, at: 1)
+        var result: [PrivateFields] = []
+        while try select.step() {
+            let plain = try cipher.open(select.bytes(at: 1) ?? [], context: idBytes + [UInt8(select.int64(at: 0))])
+            result.append(try Canonical.decode(PrivateFields.self, from: plain))
+        }
+        return result
+    }
+
+    /// Deletes receipted records, their receipts and vault entries older than `days`.
+    /// Records still in the outbox are never deleted.
+    /// - Returns: the number of receipted records deleted.
+    @discardableResult
+    public func applyRetention(days: Int, now: Timestamp = .now()) throws -> Int {
+        guard days > 0 else { return 0 }
+        lock.lock()
+        defer { lock.unlock() }
+        let cutoff = now.milliseconds - Int64(days) * 86_400_000
+        return try db.transaction {
+            let vault = try db.prepare("DELETE FROM vault WHERE accepted_at < ? AND record_id NOT IN (SELECT record_id FROM outbox)")
+            try vault.bind(cutoff, at: 1)
+            try vault.run()
+            let receipts = try db.prepare("DELETE FROM receipted WHERE receipted_at < ?")
+            try receipts.bind(cutoff, at: 1)
+            try receipts.run()
+            let deleted = db.changes
+            try db.execute("DELETE FROM tree_heads WHERE height NOT IN (SELECT DISTINCT height FROM receipted)")
+            return deleted
+        }
+    }
+
+    /// `PRAGMA integrity_check` result (`ok` when sound).
+    public func integrityCheck() throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        let check = try db.prepare("PRAGMA integrity_check")
+        var lines: [String] = []
+        while try check.step() { lines.append(check.string(at: 0) ?? "") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Checkpoints the WAL (on clean shutdown).
+    public func checkpoint() {
+        lock.lock()
+        defer { lock.unlock() }
+        try? db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+}

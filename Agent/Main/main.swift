@@ -1,0 +1,275 @@
+import AgriTraceCore
+import ArgumentParser
+import EdgeAgent
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agritrace-agent",
+        abstract: "AgriTrace edge agent: classify readings, keep private values in the vault, deliver signed records, keep receipts.",
+        subcommands: [Run.self, Initialize.self, Rejects.self, Status.self, Simulate.self, Catalog.self],
+        defaultSubcommand: Run.self)
+}
+
+func makeLogger(level: String) -> Logger {
+    var logger = Logger(label: "agritrace.agent")
+    logger.logLevel = Logger.Level(rawValue: level) ?? .info
+    return logger
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the agent (the default command).")
+
+    @Option(name: .shortAndLong, help: "The TOML configuration file.")
+    var config: String = "/etc/agritrace/agent.toml"
+
+    @Flag(name: .customLong("check-config"), help: "Validate the configuration and the device key, then exit.")
+    var checkConfig = false
+
+    func run() throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let configuration: AgentConfiguration
+        do {
+            configuration = try AgentConfiguration.load(path: config)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        if checkConfig {
+            do {
+                let key = try DeviceKey.load(path: configuration.device.keyFile)
+                print("configuration OK: \(config)")
+                print("device \(configuration.device.enterprise)/\(configuration.device.id), public key \(key.publicKey.hex)")
+                print("broker \(configuration.broker.host):\(configuration.broker.port) tls=\(configuration.broker.caFile != nil)")
+                print("inputs files=\(configuration.inputs.files) stdin=\(configuration.inputs.stdin) socket=\(configuration.inputs.socket ?? "-")")
+                print("store \(configuration.storage.path) budget \(configuration.storage.maxBytes) bytes")
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode(78)
+            }
+            return
+        }
+        let logger = makeLogger(level: configuration.operations.logLevel)
+        let agent: AgentRuntime
+        do {
+            agent = try AgentRuntime(configuration: configuration, logger: logger)
+            try agent.start()
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { signal(signalNumber, SIG_IGN) }
+        let done = DispatchSemaphore(value: 0)
+        let queue = DispatchQueue(label: "agritrace.agent.signals")
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler { done.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
+        let path = config
+        reload.setEventHandler {
+            do {
+                agent.reload(try AgentConfiguration.load(path: path))
+            } catch {
+                logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+            }
+        }
+        reload.resume()
+        sources.append(reload)
+        done.wait()
+        agent.shutdown()
+        _ = sources
+    }
+}
+
+struct Initialize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Create the device's Ed25519 key (mode 0600) and print its public key.")
+
+    @Option(name: .shortAndLong, help: "The configuration whose device.key_file to create.")
+    var config: String?
+
+    @Option(name: .long, help: "The key file to create (instead of --config).")
+    var key: String?
+
+    func run() throws {
+        var path = key
+        if path == nil, let config {
+            let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
+            let document = try? TOMLDocument(parsing: text)
+            let base = URL(fileURLWithPath: config).deletingLastPathComponent().path
+            if case .string(let file)? = document?.value("device.key_file") {
+                path = file.hasPrefix("/") ? file : base + "/" + file
+            } else {
+                path = base + "/device.key"
+            }
+        }
+        guard let path else {
+            throw ValidationError("give --config FILE or --key FILE")
+        }
+        do {
+            let created = try DeviceKey.create(path: path)
+            print(created.publicKey.hex)
+            FileHandle.standardError.write(Data("created \(path) (mode 0600); register the public key above with the aggregator\n".utf8))
+        } catch let error as DeviceKey.KeyError {
+            if case .exists = error, let existing = try? DeviceKey.load(path: path) {
+                FileHandle.standardError.write(Data("\(path) already exists; its public key is:\n".utf8))
+                print(existing.publicKey.hex)
+                return
+            }
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Rejects: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List rejected input lines and records the aggregator refused.")
+
+    @Option(name: .shortAndLong, help: "The TOML configuration file.")
+    var config: String = "/etc/agritrace/agent.toml"
+
+    @Flag(help: "Print JSON (one object with `rejects` and `refused`).")
+    var json = false
+
+    @Option(help: "At most this many, newest.")
+    var limit: Int = 100
+
+    func run() throws {
+        let store = try openStore(config)
+        let rejects = try store.rejects(limit: limit)
+        let refused = try store.refusedRecords(limit: limit)
+        if json {
+            struct Output: Encodable {
+                var rejects: [RejectedLine]
+                var refused: [RefusedRecord]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(Output(rejects: rejects, refused: refused)), as: UTF8.self))
+            return
+        }
+        if rejects.isEmpty && refused.isEmpty {
+            print("no rejects")
+            return
+        }
+        for reject in rejects {
+            var subject: [String] = []
+            if let field = reject.field { subject.append("field \(field)") }
+            if let stage = reject.stage { subject.append("stage \(stage)") }
+            print("\(reject.at)  \(reject.source):\(reject.line)  [\(reject.kind)] \(subject.isEmpty ? "" : subject.joined(separator: ", ") + ": ")\(reject.reason)")
+            print("    fix: \(reject.fix)")
+        }
+        for record in refused {
+            print("\(record.at)  record \(record.recordID) (sequence \(record.sequence)) refused by the aggregator [\(record.code)]: \(record.reason)")
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the store's counts (outbox, receipts, rejects).")
+
+    @Option(name: .shortAndLong, help: "The TOML configuration file.")
+    var config: String = "/etc/agritrace/agent.toml"
+
+    func run() throws {
+        let store = try openStore(config)
+        let statistics = try store.statistics()
+        print("next sequence      \(statistics.nextSequence)")
+        print("outbox depth       \(statistics.outboxDepth)")
+        print("oldest unreceipted \(statistics.oldestUnreceiptedMillis.map { "\(Double($0) / 1000) s" } ?? "-")")
+        print("receipted          \(statistics.receipted)")
+        print("rejected lines     \(statistics.rejects)")
+        print("refused records    \(statistics.refused)")
+        print("store used bytes   \(statistics.usedBytes)")
+    }
+}
+
+func openStore(_ config: String) throws -> AgentStore {
+    let configuration = try AgentConfiguration.load(path: config)
+    let key = try DeviceKey.load(path: configuration.device.keyFile)
+    return try AgentStore(
+        path: configuration.storage.path,
+        cipher: VaultCipher(key: key.vaultKey(enterprise: configuration.device.enterprise, device: configuration.device.id)),
+        budgetBytes: configuration.storage.maxBytes)
+}
+
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print realistic JSON-lines readings for a stage (pipe them into the agent).")
+
+    @Option(help: "breeding, planting, processing, warehousing, transport or sales.")
+    var stage: String
+
+    @Option(help: "Readings per second (0: as fast as possible).")
+    var rate: Double = 10
+
+    @Option(help: "How many lots to rotate through.")
+    var lots: Int = 5
+
+    @Option(help: "Stop after this many readings (default: run until interrupted).")
+    var count: Int?
+
+    @Option(help: "Seed, for reproducible output.")
+    var seed: UInt64 = 1
+
+    func run() throws {
+        guard let stage = Stage(name: stage) else {
+            throw ValidationError("unknown stage \(self.stage); use one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        signal(SIGPIPE, SIG_DFL)
+        var simulator = ReadingSimulator(stage: stage, lots: lots, seed: seed)
+        let start = Date()
+        var produced = 0
+        var output = ""
+        while count.map({ produced < $0 }) ?? true {
+            output += simulator.next() + "\n"
+            produced += 1
+            if rate > 0 {
+                FileHandle.standardOutput.write(Data(output.utf8))
+                output = ""
+                let due = start.addingTimeInterval(Double(produced) / rate)
+                let wait = due.timeIntervalSinceNow
+                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+            } else if output.utf8.count > 64 * 1024 {
+                FileHandle.standardOutput.write(Data(output.utf8))
+                output = ""
+            }
+        }
+        FileHandle.standardOutput.write(Data(output.utf8))
+    }
+}
+
+struct Catalog: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the catalog fields with their privacy level and kind.")
+
+    @Option(help: "Only this stage.")
+    var stage: String?
+
+    @Option(name: .shortAndLong, help: "Include the site fields of this configuration.")
+    var config: String?
+
+    func run() throws {
+        var catalog = FieldCatalog.standard
+        if let config { catalog = try AgentConfiguration.load(path: config).catalog() }
+        let stages = try stage.map { name -> [Stage] in
+            guard let stage = Stage(name: name) else { throw ValidationError("unknown stage \(name)") }
+            return [stage]
+        } ?? Stage.allCases
+        for stage in stages {
+            print("\(stage.rawValue):")
+            for field in catalog.fields(of: stage) {
+                print("  \(field.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(field.level.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(field.kind.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(field.label)")
+            }
+        }
+    }
+}
+
+AgentCommand.main()

@@ -1,0 +1,202 @@
+import AgriTraceCore
+import Crypto
+import SQLiteStorage
+
+/// A device as the registry knows it.
+public struct RegisteredDevice: Sendable, Hashable {
+    /// `active` or `revoked`.
+    public enum Status: String, Sendable {
+        case active
+        case revoked
+    }
+
+    public var enterprise: String
+    public var device: String
+    public var publicKey: Curve25519.Signing.PublicKey
+    public var stage: Stage?
+    public var status: Status
+
+    public static func == (lhs: RegisteredDevice, rhs: RegisteredDevice) -> Bool {
+        lhs.enterprise == rhs.enterprise && lhs.device == rhs.device && lhs.stage == rhs.stage
+            && lhs.status == rhs.status && lhs.publicKey.rawRepresentation == rhs.publicKey.rawRepresentation
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(enterprise)
+        hasher.combine(device)
+    }
+}
+
+/// The registry part of the world state, held in memory by the ledger and by `replay`.
+public struct RegistryState: Sendable {
+    /// Devices by `(enterprise, device)`.
+    public var devices: [DeviceKey: RegisteredDevice] = [:]
+    public var enterprises: Set<String> = []
+
+    /// A device's registry key.
+    public struct DeviceKey: Hashable, Sendable {
+        public var enterprise: String
+        public var device: String
+
+        public init(enterprise: String, device: String) {
+            self.enterprise = enterprise
+            self.device = device
+        }
+    }
+
+    public init() {}
+
+    /// The device, if registered (active or revoked).
+    public func device(enterprise: String, device: String) -> RegisteredDevice? {
+        devices[DeviceKey(enterprise: enterprise, device: device)]
+    }
+}
+
+/// Why a contract refused a transaction. The `code` is what rejections carry.
+public struct ContractViolation: Error, Sendable, Hashable, CustomStringConvertible {
+    public var code: String
+    public var reason: String
+
+    public init(code: String, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { "\(code): \(reason)" }
+}
+
+/// The deterministic contracts: each sees the transaction, the block (height, time) and
+/// the state, and nothing else, so replaying the log from genesis rebuilds the same state.
+public enum Contracts {
+    /// Checks that `entry` may be applied to the state now.
+    /// - Parameter authority: the key registry transactions must be signed with.
+    public static func check(_ entry: LogEntry, registry: RegistryState, authority: Curve25519.Signing.PublicKey) -> ContractViolation? {
+        switch entry {
+        case .record(let record):
+            guard let device = registry.device(enterprise: record.enterprise, device: record.device) else {
+                return ContractViolation(code: "unknown-device", reason: "device \(record.enterprise)/\(record.device) is not registered")
+            }
+            guard device.status == .active else {
+                return ContractViolation(code: "revoked-device", reason: "device \(record.enterprise)/\(record.device) is revoked")
+            }
+            guard record.id == RecordID.derive(enterprise: record.enterprise, device: record.device, sequence: record.sequence) else {
+                return ContractViolation(code: "bad-record-id", reason: "record id \(record.id) is not the id of sequence \(record.sequence)")
+            }
+            return nil
+        case .registry(let signed):
+            guard signed.isValid(domain: .transaction, key: authority) else {
+                return ContractViolation(code: "bad-signature", reason: "the registry transaction is not signed by the authority key")
+            }
+            switch signed.value.operation {
+            case .addDevice(let enterprise, let device, let publicKey, _):
+                guard !enterprise.isEmpty, !device.isEmpty, !enterprise.contains("/"), !device.contains("/"),
+                    !enterprise.contains("+"), !enterprise.contains("#"), !device.contains("+"), !device.contains("#")
+                else {
+                    return ContractViolation(code: "invalid-name", reason: "enterprise and device ids must be non-empty MQTT topic levels (no /, +, #)")
+                }
+                guard (try? Curve25519.Signing.PublicKey(rawBytes: publicKey)) != nil else {
+                    return ContractViolation(code: "bad-key", reason: "the public key is not an Ed25519 key")
+                }
+                if registry.device(enterprise: enterprise, device: device) != nil {
+                    return ContractViolation(code: "device-exists", reason: "device \(enterprise)/\(device) is already registered")
+                }
+                return nil
+            case .revokeDevice(let enterprise, let device, _):
+                guard let existing = registry.device(enterprise: enterprise, device: device) else {
+                    return ContractViolation(code: "unknown-device", reason: "device \(enterprise)/\(device) is not registered")
+                }
+                guard existing.status == .active else {
+                    return ContractViolation(code: "revoked-device", reason: "device \(enterprise)/\(device) is already revoked")
+                }
+                return nil
+            }
+        }
+    }
+
+    /// Applies a checked entry to the in-memory registry.
+    public static func apply(_ entry: LogEntry, to registry: inout RegistryState) {
+        guard case .registry(let signed) = entry else { return }
+        switch signed.value.operation {
+        case .addDevice(let enterprise, let device, let publicKey, let stage):
+            registry.enterprises.insert(enterprise)
+            registry.devices[.init(enterprise: enterprise, device: device)] = RegisteredDevice(
+                enterprise: enterprise, device: device,
+                publicKey: try! Curve25519.Signing.PublicKey(rawBytes: publicKey),  // checked
+                stage: stage, status: .active)
+        case .revokeDevice(let enterprise, let device, _):
+            registry.devices[.init(enterprise: enterprise, device: device)]?.status = .revoked
+        }
+    }
+
+    /// Writes the state rows of a checked entry.
+    static func write(_ entry: LogEntry, leafIndex: UInt64, height: UInt64, to db: SQLiteConnection) throws {
+        switch entry {
+        case .record(let record):
+            let insert = try db.cachedStatement(
+                "INSERT INTO records(leaf_index, record_id, height, lot, product, stage, enterprise, device, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            try insert.bind(Int64(leafIndex), at: 1)
+            try insert.bind(Canonical.encode(record.id), at: 2)
+            try insert.bind(Int64(height), at: 3)
+            try insert.bind(record.lot, at: 4)
+            try insert.bind(record.product, at: 5)
+            try insert.bind(record.stage.rawValue, at: 6)
+            try insert.bind(record.enterprise, at: 7)
+            try insert.bind(record.device, at: 8)
+            try insert.bind(record.time.milliseconds, at: 9)
+            try insert.run()
+            if !record.inputLots.isEmpty {
+                let link = try db.cachedStatement("INSERT OR IGNORE INTO lot_links(lot, input_lot, leaf_index) VALUES (?, ?, ?)")
+                for input in record.inputLots {
+                    try link.bind(record.lot, at: 1)
+                    try link.bind(input, at: 2)
+                    try link.bind(Int64(leafIndex), at: 3)
+                    try link.run()
+                }
+            }
+        case .registry(let signed):
+            switch signed.value.operation {
+            case .addDevice(let enterprise, let device, let publicKey, let stage):
+                let addEnterprise = try db.cachedStatement("INSERT OR IGNORE INTO enterprises(id, registered_height) VALUES (?, ?)")
+                try addEnterprise.bind(enterprise, at: 1)
+                try addEnterprise.bind(Int64(height), at: 2)
+                try addEnterprise.run()
+                let addDevice = try db.cachedStatement(
+                    "INSERT INTO devices(enterprise, device, public_key, stage, status, registered_height) VALUES (?, ?, ?, ?, 'active', ?)")
+                try addDevice.bind(enterprise, at: 1)
+                try addDevice.bind(device, at: 2)
+                try addDevice.bind(publicKey, at: 3)
+                if let stage { try addDevice.bind(stage.rawValue, at: 4) } else { try addDevice.bindNull(at: 4) }
+                try addDevice.bind(Int64(height), at: 5)
+                try addDevice.run()
+            case .revokeDevice(let enterprise, let device, let reason):
+                let revoke = try db.cachedStatement(
+                    "UPDATE devices SET status = 'revoked', revoked_height = ?, revoked_reason = ? WHERE enterprise = ? AND device = ?")
+                try revoke.bind(Int64(height), at: 1)
+                try revoke.bind(reason, at: 2)
+                try revoke.bind(enterprise, at: 3)
+                try revoke.bind(device, at: 4)
+                try revoke.run()
+            }
+        }
+    }
+
+    /// Loads the registry from the state tables.
+    static func loadRegistry(from db: SQLiteConnection) throws -> RegistryState {
+        var registry = RegistryState()
+        let enterprises = try db.prepare("SELECT id FROM enterprises")
+        while try enterprises.step() { registry.enterprises.insert(enterprises.string(at: 0) ?? "") }
+        let devices = try db.prepare("SELECT enterprise, device, public_key, stage, status FROM devices")
+        while try devices.step() {
+            let enterprise = devices.string(at: 0) ?? ""
+            let device = devices.string(at: 1) ?? ""
+            guard let key = try? Curve25519.Signing.PublicKey(rawBytes: devices.bytes(at: 2) ?? []) else {
+                throw LedgerStoreError.corrupt("device \(enterprise)/\(device) has a malformed key")
+            }
+            registry.devices[.init(enterprise: enterprise, device: device)] = RegisteredDevice(
+                enterprise: enterprise, device: device, publicKey: key,
+                stage: devices.string(at: 3).flatMap(Stage.init(name:)),
+                status: RegisteredDevice.Status(rawValue: devices.string(at: 4) ?? "") ?? .revoked)
+        }
+        return registry
+    }
+}

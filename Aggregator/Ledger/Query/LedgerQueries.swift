@@ -1,0 +1,201 @@
+import AgriTraceCore
+import Crypto
+import Foundation
+import SQLiteStorage
+
+/// One record in a trace, with where it is on the ledger.
+public struct TracedRecord: Sendable {
+    public var record: Record
+    public var leafIndex: UInt64
+    public var height: UInt64
+    /// How many lot links away from the lot asked for (0 for the lot itself).
+    public var distance: Int
+}
+
+/// The device registry as stored.
+public struct DeviceRow: Sendable, Codable {
+    public var enterprise: String
+    public var device: String
+    public var publicKey: String
+    public var stage: String?
+    public var status: String
+    public var registeredHeight: UInt64
+    public var revokedHeight: UInt64?
+}
+
+/// A summary of a store for `agritrace status`.
+public struct LedgerStatus: Sendable, Codable {
+    public var height: UInt64
+    public var logSize: UInt64
+    public var logRoot: String?
+    public var lastBlockTime: String?
+    public var records: Int
+    public var enterprises: Int
+    public var devicesActive: Int
+    public var devicesRevoked: Int
+    /// Records per second over the blocks of the last minute before the last block.
+    public var ingestRatePerSecond: Double
+    public var pendingSubmissions: Int
+    /// Ingest counters (batches and records received, duplicates, rejections by code).
+    public var counters: [String: Int]
+}
+
+/// Read-side queries on a store (what the CLI and the benchmarks use).
+public struct LedgerQueries {
+    public let store: LedgerStore
+
+    public init(store: LedgerStore) { self.store = store }
+
+    /// Which way to follow lot links.
+    public enum Direction: String, Sendable {
+        /// Only the lot.
+        case none
+        /// Towards the inputs (where it came from).
+        case backward
+        /// Towards the outputs (where it went: the recall scope).
+        case forward
+    }
+
+    /// Every record of `lot` (and, following links, of its lineage) in time order.
+    public func trace(lot: String, direction: Direction = .none, maximumLots: Int = 10_000) throws -> [TracedRecord] {
+        var result: [TracedRecord] = []
+        var seen: Set<String> = [lot]
+        var frontier = [lot]
+        var distance = 0
+        let select = try store.db.cachedStatement(
+            "SELECT e.leaf_index, e.height, e.entry FROM records r JOIN log_entries e ON e.leaf_index = r.leaf_index WHERE r.lot = ? ORDER BY r.time, r.leaf_index")
+        while !frontier.isEmpty {
+            var next: [String] = []
+            for current in frontier {
+                select.reset()
+                try select.bind(current, at: 1)
+                while try select.step() {
+                    guard case .record(let record) = try Canonical.decode(LogEntry.self, from: select.bytes(at: 2) ?? []) else { continue }
+                    result.append(TracedRecord(record: record, leafIndex: UInt64(select.int64(at: 0)), height: UInt64(select.int64(at: 1)), distance: distance))
+                }
+                if direction != .none {
+                    for linked in try links(of: current, direction: direction) where !seen.contains(linked) && seen.count < maximumLots {
+                        seen.insert(linked)
+                        next.append(linked)
+                    }
+                }
+            }
+            frontier = next
+            distance += 1
+        }
+        return result.sorted { ($0.record.time, $0.leafIndex) < ($1.record.time, $1.leafIndex) }
+    }
+
+    func links(of lot: String, direction: Direction) throws -> [String] {
+        let sql = direction == .backward
+            ? "SELECT DISTINCT input_lot FROM lot_links WHERE lot = ? ORDER BY input_lot"
+            : "SELECT DISTINCT lot FROM lot_links WHERE input_lot = ? ORDER BY lot"
+        let statement = try store.db.cachedStatement(sql)
+        try statement.bind(lot, at: 1)
+        var lots: [String] = []
+        while try statement.step() { lots.append(statement.string(at: 0) ?? "") }
+        return lots
+    }
+
+    /// The signed header of the block whose log size is exactly `size`, or the latest if nil.
+    public func treeHead(size: UInt64? = nil) throws -> Signed<BlockHeader> {
+        if let size {
+            let statement = try store.db.cachedStatement("SELECT height FROM blocks WHERE first_leaf < ? ORDER BY height DESC LIMIT 1")
+            try statement.bind(Int64(size), at: 1)
+            guard try statement.step(), let block = try store.block(height: UInt64(statement.int64(at: 0))), block.header.value.logSize == size else {
+                throw LedgerStoreError.missing("signed tree head of log size \(size) (sizes are those at block ends)")
+            }
+            return block.header
+        }
+        guard let latest = try store.latestBlock() else { throw LedgerStoreError.missing("blocks yet") }
+        return latest.header
+    }
+
+    /// The inclusion proof of a record against the latest tree head (or the one of `treeSize`).
+    public func inclusionProof(of id: RecordID, treeSize: UInt64? = nil) throws -> SavedInclusionProof {
+        guard let location = try store.location(of: id) else { throw LedgerStoreError.missing("record \(id)") }
+        let head = try treeHead(size: treeSize)
+        guard location.leafIndex < head.value.logSize else {
+            throw LedgerStoreError.missing("record \(id) in the log of size \(head.value.logSize) (it is leaf \(location.leafIndex))")
+        }
+        guard let entry = try store.entry(leafIndex: location.leafIndex) else { throw LedgerStoreError.missing("leaf \(location.leafIndex)") }
+        var reader = store.nodeReader
+        let proof = try LogProofs.inclusionProof(index: location.leafIndex, size: head.value.logSize, &reader)
+        return SavedInclusionProof(recordID: id, leafIndex: location.leafIndex, entry: entry.entry, proof: proof, treeHead: head)
+    }
+
+    /// The consistency proof between two log sizes, checked against the roots before it is returned.
+    public func consistency(oldSize: UInt64, newSize: UInt64? = nil) throws -> ConsistencyAnswer {
+        let newSize = try newSize ?? store.logSize()
+        var reader = store.nodeReader
+        guard oldSize > 0, oldSize <= newSize, newSize <= (try store.logSize()) else {
+            throw MerkleTree.ProofError.invalidSizes(old: oldSize, new: newSize)
+        }
+        let proof = try LogProofs.consistencyProof(oldSize: oldSize, newSize: newSize, &reader)
+        let oldRoot = try LogProofs.root(size: oldSize, &reader)
+        let newRoot = try LogProofs.root(size: newSize, &reader)
+        try MerkleTree.verifyConsistency(oldSize: oldSize, newSize: newSize, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
+        return ConsistencyAnswer(oldSize: oldSize, newSize: newSize, oldRoot: oldRoot.hex, newRoot: newRoot.hex, proof: proof.map(\.hex), verified: true)
+    }
+
+    /// The registry's devices.
+    public func devices() throws -> [DeviceRow] {
+        let statement = try store.db.cachedStatement(
+            "SELECT enterprise, device, public_key, stage, status, registered_height, revoked_height FROM devices ORDER BY enterprise, device")
+        var rows: [DeviceRow] = []
+        while try statement.step() {
+            rows.append(DeviceRow(
+                enterprise: statement.string(at: 0) ?? "", device: statement.string(at: 1) ?? "",
+                publicKey: (statement.bytes(at: 2) ?? []).hexString, stage: statement.string(at: 3),
+                status: statement.string(at: 4) ?? "", registeredHeight: UInt64(statement.int64(at: 5)),
+                revokedHeight: statement.isNull(at: 6) ? nil : UInt64(statement.int64(at: 6))))
+        }
+        return rows
+    }
+
+    /// Height, log size, counts and the recent ingest rate.
+    public func status() throws -> LedgerStatus {
+        let latest = try store.latestBlock()
+        var rate = 0.0
+        if let latest {
+            let end = latest.header.value.time.milliseconds
+            let statement = try store.db.cachedStatement("SELECT min(first_leaf), min(time) FROM blocks WHERE time > ?")
+            try statement.bind(end - 60_000, at: 1)
+            if try statement.step(), !statement.isNull(at: 0) {
+                let leaves = Double(Int64(latest.header.value.logSize) - statement.int64(at: 0))
+                let span = max(Double(end - statement.int64(at: 1)) / 1000, 1)
+                rate = leaves / span
+            }
+        }
+        return LedgerStatus(
+            height: latest?.header.value.height ?? 0, logSize: latest?.header.value.logSize ?? 0,
+            logRoot: latest?.header.value.logRoot.hex, lastBlockTime: latest?.header.value.time.iso8601,
+            records: Int(try scalar(store.db, "SELECT count(*) FROM records")),
+            enterprises: Int(try scalar(store.db, "SELECT count(*) FROM enterprises")),
+            devicesActive: Int(try scalar(store.db, "SELECT count(*) FROM devices WHERE status = 'active'")),
+            devicesRevoked: Int(try scalar(store.db, "SELECT count(*) FROM devices WHERE status = 'revoked'")),
+            ingestRatePerSecond: rate,
+            pendingSubmissions: Int(try scalar(store.db, "SELECT count(*) FROM submissions WHERE status = 'pending'")),
+            counters: try store.counters())
+    }
+}
+
+extension LedgerStore {
+    /// Queues a signed registry transaction for the server to order into the next block.
+    /// - Returns: the submission id (watch it with ``submissionStatus(_:)``).
+    public func submit(_ transaction: Signed<RegistryTransaction>) throws -> Int64 {
+        let insert = try db.cachedStatement("INSERT INTO submissions(body, submitted_at) VALUES (?, ?)")
+        try insert.bind(Canonical.encode(transaction), at: 1)
+        try insert.bind(Timestamp.now().milliseconds, at: 2)
+        try insert.run()
+        return db.lastInsertRowID
+    }
+
+    /// `pending`, `applied` or `refused` (with the reason).
+    public func submissionStatus(_ id: Int64) throws -> (status: String, reason: String?, leafIndex: UInt64?) {
+        let select = try db.cachedStatement("SELECT status, reason, leaf_index FROM submissions WHERE id = ?")
+        try select.bind(id, at: 1)
+        guard try select.step() else { throw LedgerStoreError.missing("submission \(id)") }
+        return (select.string(at: 0) ?? "", select.string(at: 1), select.isNull(at: 2) ? nil : UInt64(select.int64(at: 2)))
+    }
+}

@@ -1,0 +1,238 @@
+import AgriTraceCore
+import Crypto
+import SQLiteStorage
+
+/// Errors about the contents of a ledger store.
+public enum LedgerStoreError: Error, CustomStringConvertible, Equatable {
+    /// The store was created with another authority key.
+    case authorityMismatch(stored: String, given: String)
+    /// A row that should exist does not.
+    case missing(String)
+    /// A stored value does not decode.
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .authorityMismatch(let stored, let given):
+            "the store belongs to authority key \(stored), not \(given): use the key the store was created with"
+        case .missing(let what): "the store has no \(what)"
+        case .corrupt(let what): "the store is corrupt: \(what)"
+        }
+    }
+}
+
+/// One stored block: the signed header, its hash and where its leaves start.
+public struct StoredBlock: Sendable, Hashable {
+    public var header: Signed<BlockHeader>
+    /// SHA-256 of the canonical signed header (the next block's `previousHash`).
+    public var hash: Digest32
+    public var firstLeaf: UInt64
+
+    public init(header: Signed<BlockHeader>, hash: Digest32, firstLeaf: UInt64) {
+        self.header = header
+        self.hash = hash
+        self.firstLeaf = firstLeaf
+    }
+
+    /// The hash a block's successor must name as `previousHash`.
+    public static func hash(of header: Signed<BlockHeader>) -> Digest32 {
+        Digest32.sha256(Canonical.encode(header))
+    }
+}
+
+/// A ledger store: one SQLite file in WAL mode holding the log, the blocks and the world state.
+///
+/// One writer (the `serve` process) and any number of read-only readers (the CLI).
+/// Not `Sendable`: own it from one actor or thread.
+public final class LedgerStore {
+    /// The SQLite connection (exposed for queries in this module and for tests).
+    public let db: SQLiteConnection
+    public let path: String
+    public let isReadOnly: Bool
+
+    /// Opens (creating if needed) a store for writing, or read-only for the CLI.
+    public init(path: String, readOnly: Bool = false, synchronous: SQLiteConnection.Options.Synchronous = .full) throws {
+        self.path = path
+        self.isReadOnly = readOnly
+        db = try SQLiteConnection(
+            path: path, options: .init(readOnly: readOnly, create: !readOnly, synchronous: synchronous))
+        if !readOnly {
+            try db.migrate(LedgerSchema.migrations)
+            try db.execute("PRAGMA cache_size = -65536")
+        } else {
+            guard try db.userVersion() >= 1 else { throw LedgerStoreError.missing("schema (is \(path) a ledger store?)") }
+        }
+    }
+
+    // MARK: Meta
+
+    func meta(_ key: String) throws -> [UInt8]? {
+        let statement = try db.cachedStatement("SELECT value FROM meta WHERE key = ?")
+        try statement.bind(key, at: 1)
+        return try statement.step() ? statement.bytes(at: 0) : nil
+    }
+
+    func setMeta(_ key: String, _ value: [UInt8]) throws {
+        let statement = try db.cachedStatement("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")
+        try statement.bind(key, at: 1)
+        try statement.bind(value, at: 2)
+        try statement.run()
+    }
+
+    /// The authority public key recorded when the first block was written, if any.
+    public func authorityKey() throws -> Curve25519.Signing.PublicKey? {
+        guard let raw = try meta("authority_public_key") else { return nil }
+        return try Curve25519.Signing.PublicKey(rawBytes: raw)
+    }
+
+    /// Records `key` as the store's authority, or checks it against the recorded one.
+    public func claimAuthority(_ key: Curve25519.Signing.PublicKey) throws {
+        if let stored = try authorityKey() {
+            guard stored.rawRepresentation == key.rawRepresentation else {
+                throw LedgerStoreError.authorityMismatch(stored: stored.hex, given: key.hex)
+            }
+        } else {
+            try setMeta("authority_public_key", Array(key.rawRepresentation))
+        }
+    }
+
+    // MARK: Blocks
+
+    /// The last block, if any.
+    public func latestBlock() throws -> StoredBlock? {
+        let statement = try db.cachedStatement("SELECT header, hash, first_leaf FROM blocks ORDER BY height DESC LIMIT 1")
+        guard try statement.step() else { return nil }
+        return try storedBlock(statement)
+    }
+
+    /// The block at `height`.
+    public func block(height: UInt64) throws -> StoredBlock? {
+        let statement = try db.cachedStatement("SELECT header, hash, first_leaf FROM blocks WHERE height = ?")
+        try statement.bind(Int64(height), at: 1)
+        guard try statement.step() else { return nil }
+        return try storedBlock(statement)
+    }
+
+    /// The first block whose log size is at least `size` (the block that made the log that big).
+    public func block(coveringLogSize size: UInt64) throws -> StoredBlock? {
+        // log size after block h = first_leaf + transaction count; find the first block with first_leaf >= size - count.
+        let statement = try db.cachedStatement(
+            "SELECT header, hash, first_leaf FROM blocks WHERE first_leaf < ? ORDER BY height DESC LIMIT 1")
+        try statement.bind(Int64(size), at: 1)
+        guard try statement.step() else { return nil }
+        return try storedBlock(statement)
+    }
+
+    func storedBlock(_ statement: Statement) throws -> StoredBlock {
+        let bytes = statement.bytes(at: 0) ?? []
+        guard let header = try? Canonical.decode(Signed<BlockHeader>.self, from: bytes) else {
+            throw LedgerStoreError.corrupt("a block header does not decode")
+        }
+        guard let hash = Digest32(bytes: statement.bytes(at: 1) ?? []) else {
+            throw LedgerStoreError.corrupt("block \(header.value.height) hash is not 32 bytes")
+        }
+        return StoredBlock(header: header, hash: hash, firstLeaf: UInt64(statement.int64(at: 2)))
+    }
+
+    func insertBlock(_ block: StoredBlock) throws {
+        let statement = try db.cachedStatement(
+            "INSERT INTO blocks(height, header, hash, first_leaf, time) VALUES (?, ?, ?, ?, ?)")
+        try statement.bind(Int64(block.header.value.height), at: 1)
+        try statement.bind(Canonical.encode(block.header), at: 2)
+        try statement.bind(block.hash.bytes, at: 3)
+        try statement.bind(Int64(block.firstLeaf), at: 4)
+        try statement.bind(block.header.value.time.milliseconds, at: 5)
+        try statement.run()
+    }
+
+    // MARK: Log
+
+    func insertEntry(leafIndex: UInt64, height: UInt64, kind: UInt8, entry: [UInt8], leafHash: Digest32) throws {
+        let statement = try db.cachedStatement(
+            "INSERT INTO log_entries(leaf_index, height, kind, entry, leaf_hash) VALUES (?, ?, ?, ?, ?)")
+        try statement.bind(Int64(leafIndex), at: 1)
+        try statement.bind(Int64(height), at: 2)
+        try statement.bind(Int64(kind), at: 3)
+        try statement.bind(entry, at: 4)
+        try statement.bind(leafHash.bytes, at: 5)
+        try statement.run()
+    }
+
+    func insertNode(_ position: LogNodePosition, _ hash: Digest32) throws {
+        let statement = try db.cachedStatement("INSERT INTO log_nodes(key, hash) VALUES (?, ?)")
+        try statement.bind(position.storageKey, at: 1)
+        try statement.bind(hash.bytes, at: 2)
+        try statement.run()
+    }
+
+    /// The canonical bytes of the log entry at `leafIndex` and its height.
+    public func entry(leafIndex: UInt64) throws -> (entry: [UInt8], height: UInt64, leafHash: Digest32)? {
+        let statement = try db.cachedStatement("SELECT entry, height, leaf_hash FROM log_entries WHERE leaf_index = ?")
+        try statement.bind(Int64(leafIndex), at: 1)
+        guard try statement.step() else { return nil }
+        return (statement.bytes(at: 0) ?? [], UInt64(statement.int64(at: 1)), Digest32(bytes: statement.bytes(at: 2) ?? []) ?? .zero)
+    }
+
+    /// Reads complete-subtree hashes from the store: leaves from `log_entries`, higher levels from `log_nodes`.
+    public struct NodeReader: LogNodeReader {
+        let store: LedgerStore
+
+        public mutating func node(_ position: LogNodePosition) throws -> Digest32 {
+            let statement: Statement
+            if position.level == 0 {
+                statement = try store.db.cachedStatement("SELECT leaf_hash FROM log_entries WHERE leaf_index = ?")
+                try statement.bind(Int64(position.index), at: 1)
+            } else {
+                statement = try store.db.cachedStatement("SELECT hash FROM log_nodes WHERE key = ?")
+                try statement.bind(position.storageKey, at: 1)
+            }
+            guard try statement.step(), let hash = Digest32(bytes: statement.bytes(at: 0) ?? []) else {
+                throw LedgerStoreError.missing("log node \(position)")
+            }
+            return hash
+        }
+    }
+
+    /// A reader of the stored log nodes (for proofs).
+    public var nodeReader: NodeReader { NodeReader(store: self) }
+
+    /// The number of leaves in the log (from the last block).
+    public func logSize() throws -> UInt64 { try latestBlock()?.header.value.logSize ?? 0 }
+
+    // MARK: Records
+
+    /// Where a record is: its leaf, its block, and its leaf hash.
+    public struct RecordLocation: Sendable, Hashable {
+        public var leafIndex: UInt64
+        public var height: UInt64
+    }
+
+    /// The location of the record with `id`, if it is on the ledger.
+    public func location(of id: RecordID) throws -> RecordLocation? {
+        let statement = try db.cachedStatement("SELECT leaf_index, height FROM records WHERE record_id = ?")
+        try statement.bind(Canonical.encode(id), at: 1)
+        guard try statement.step() else { return nil }
+        return RecordLocation(leafIndex: UInt64(statement.int64(at: 0)), height: UInt64(statement.int64(at: 1)))
+    }
+
+    // MARK: Counters
+
+    /// Adds to the ingest counters (rejections by code, records received).
+    func addCounters(_ counters: [String: Int]) throws {
+        let statement = try db.cachedStatement(
+            "INSERT INTO ingest_counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value")
+        for (name, value) in counters.sorted(by: { $0.key < $1.key }) where value != 0 {
+            try statement.bind(name, at: 1)
+            try statement.bind(Int64(value), at: 2)
+            try statement.run()
+        }
+    }
+
+    /// The ingest counters.
+    public func counters() throws -> [String: Int] {
+        let statement = try db.cachedStatement("SELECT name, value FROM ingest_counters")
+        var result: [String: Int] = [:]
+        while try statement.step() { result[statement.string(at: 0) ?? ""] = Int(statement.int64(at: 1)) }
+        return result
+    }
+}

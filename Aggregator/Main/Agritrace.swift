@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// `agritrace`: the aggregator server and the CLI for firms and regulators.
+@main
+struct Agritrace: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agritrace",
+        abstract: "AgriTrace aggregator: verifiable ledger server and traceability CLI.",
+        discussion: """
+            `serve` ingests signed record batches from MQTT into signed blocks over an RFC 9162 Merkle log.
+            The other commands read the ledger store read-only (--store) and verify what they show.
+            """,
+        subcommands: [
+            Serve.self, Trace.self, Proof.self, VerifyProof.self, TreeHead.self, Consistency.self,
+            Verify.self, Replay.self, Status.self, Devices.self, Keygen.self,
+        ])
+}

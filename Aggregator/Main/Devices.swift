@@ -1,0 +1,94 @@
+import AgriTraceCore
+import ArgumentParser
+import Crypto
+import Foundation
+import Ledger
+
+typealias Curve25519PublicKey = Curve25519.Signing.PublicKey
+
+struct Devices: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The device registry: add and revoke devices (signed registry transactions), list them.",
+        subcommands: [Add.self, List.self, Revoke.self])
+
+    struct Submission: ParsableArguments {
+        @Option(name: .long, help: "The authority private key file that signs the registry transaction.")
+        var authorityKey: String = "authority.key"
+        @Option(name: .long, help: "Seconds to wait for the server to order the transaction into a block (0: do not wait).")
+        var wait: Double = 10
+        @OptionGroup var options: StoreOptions
+    }
+
+    static func submit(_ operation: RegistryTransaction.Operation, _ submission: Submission) throws {
+        let key = try Keys.readPrivateKey(file: submission.authorityKey)
+        let store = try LedgerStore(path: submission.options.store)
+        if let stored = try store.authorityKey(), stored.rawRepresentation != key.publicKey.rawRepresentation {
+            throw UserError("\(submission.authorityKey) is not the authority key of \(submission.options.store)")
+        }
+        let transaction = try Signed(
+            RegistryTransaction(operation: operation, submittedAt: .now(), nonce: UInt64.random(in: 0...UInt64.max)),
+            domain: .transaction, key: key)
+        let id = try store.submit(transaction)
+        struct Answer: Encodable { var submission: Int64; var status: String; var reason: String?; var leafIndex: UInt64? }
+        var state = try store.submissionStatus(id)
+        let deadline = Date().addingTimeInterval(submission.wait)
+        while state.status == "pending" && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+            state = try store.submissionStatus(id)
+        }
+        if submission.options.json {
+            print(try Output.json(Answer(submission: id, status: state.status, reason: state.reason, leafIndex: state.leafIndex)))
+        } else {
+            switch state.status {
+            case "applied": print("applied: registry transaction is leaf \(state.leafIndex ?? 0)")
+            case "refused": print("refused: \(state.reason ?? "")")
+            default: print("submitted (\(id)); `agritrace serve` orders it into the next block")
+            }
+        }
+        if state.status == "refused" { throw ExitCode(1) }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a device with its Ed25519 public key (from `agritrace-agent init`).")
+        @Option(name: .long) var enterprise: String
+        @Option(name: .long) var device: String
+        @Option(name: .long, help: "The device's public key (64 hex characters, or a file holding them).") var publicKey: String
+        @Option(name: .long, help: "The stage the device records (informational).") var stage: String?
+        @OptionGroup var submission: Submission
+
+        func run() throws {
+            let key = try Keys.readPublicKey(publicKey)
+            var parsedStage: Stage?
+            if let stage {
+                guard let value = Stage(name: stage) else { throw UserError("\(stage) is not a stage (\(Stage.allCases.map(\.rawValue).joined(separator: ", ")))") }
+                parsedStage = value
+            }
+            try Devices.submit(.addDevice(enterprise: enterprise, device: device, publicKey: Array(key.rawRepresentation), stage: parsedStage), submission)
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a device: its batches are refused from then on.")
+        @Option(name: .long) var enterprise: String
+        @Option(name: .long) var device: String
+        @Option(name: .long) var reason: String = "revoked by the operator"
+        @OptionGroup var submission: Submission
+
+        func run() throws {
+            try Devices.submit(.revokeDevice(enterprise: enterprise, device: device, reason: reason), submission)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List registered devices.")
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let devices = try LedgerQueries(store: try openReadOnly(options.store)).devices()
+            if options.json { print(try Output.json(devices)); return }
+            print(Output.table(
+                ["enterprise", "device", "stage", "status", "registered", "public key"],
+                devices.map { [$0.enterprise, $0.device, $0.stage ?? "-", $0.status, "block \($0.registeredHeight)", $0.publicKey] }))
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import AgriTraceCore
+import ArgumentParser
+import Dispatch
+import Foundation
+import Ledger
+import MQTTClient
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the aggregator: ingest record batches from MQTT into signed blocks and publish receipts.")
+
+    @Option(name: .long, help: "Path of the ledger store (created if missing).")
+    var store: String = "agritrace.sqlite"
+
+    @Option(name: .long, help: "The authority private key file (from `agritrace keygen`).")
+    var authorityKey: String = "authority.key"
+
+    @Option(name: .long, help: "Broker host.")
+    var brokerHost: String = "127.0.0.1"
+
+    @Option(name: .long, help: "Broker port (8883 for TLS).")
+    var brokerPort: Int32 = 1883
+
+    @Option(name: .long, help: "CA file to verify the broker's TLS certificate (enables TLS).")
+    var tlsCA: String?
+
+    @Option(name: .long, help: "Client certificate for mutual TLS.")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "Client key for mutual TLS.")
+    var tlsKey: String?
+
+    @Option(name: .long, help: "Broker username.")
+    var username: String?
+
+    @Option(name: .long, help: "File holding the broker password (never given on the command line).")
+    var passwordFile: String?
+
+    @Option(name: .long, help: "MQTT client id of this node.")
+    var clientID: String = "agritrace-aggregator"
+
+    @Option(name: .long, help: "Shared-subscription group: nodes in the same group split the devices' batches.")
+    var shareGroup: String = "agritrace"
+
+    @Option(name: .long, help: "Cut a block when this many transactions are pending.")
+    var blockMaxTransactions: Int = 10_000
+
+    @Option(name: .long, help: "Cut a block when the oldest pending transaction has waited this many milliseconds.")
+    var blockMaxDelayMs: Int = 100
+
+    @Option(name: .long, help: "Proposer id written in block headers.")
+    var proposer: String = "aggregator-1"
+
+    @Option(name: .long, help: "SQLite durability: full (fsync each block, the default) or normal.")
+    var synchronous: String = "full"
+
+    func run() async throws {
+        let authority = try Keys.readPrivateKey(file: authorityKey)
+        var broker = MQTTClient.Options(host: brokerHost, port: brokerPort)
+        if let tlsCA { broker.tls = .init(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey) }
+        if let username {
+            let password = try passwordFile.map { try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .newlines) }
+            broker.credentials = .init(username: username, password: password)
+        }
+        guard let sync = SQLiteConnectionSynchronous(synchronous) else { throw UserError("--synchronous must be full or normal") }
+        let ledger = LedgerConfiguration(
+            maxBlockTransactions: blockMaxTransactions, maxBlockDelay: .milliseconds(blockMaxDelayMs),
+            proposer: proposer, synchronous: sync)
+        let service = try IngestService(
+            storePath: store, authority: authority, ledger: ledger,
+            ingest: IngestConfiguration(broker: broker, clientID: clientID, shareGroup: shareGroup),
+            log: { line in Output.standardError("agritrace serve: \(line)") })
+        let task = Task { try await service.run() }
+        let signals = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { task.cancel() }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+        try await task.value
+        Output.standardError("agritrace serve: stopped")
+    }
+}

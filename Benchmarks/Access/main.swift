@@ -1,0 +1,2 @@
+import AccessCrypto
+print("todo")

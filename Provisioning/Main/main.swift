@@ -1,0 +1,3 @@
+import Provisioning
+
+EnrollCommand.main()

@@ -1,0 +1,1 @@
+import BLS12381

@@ -1,0 +1,310 @@
+/// The canonical binary encoding used for every hash and signature in AgriTrace.
+///
+/// The encoding is schema-driven and has exactly one valid byte form per value, so the
+/// same value gives the same bytes on every machine and Swift version:
+///
+/// - unsigned and signed integers: fixed width, big-endian (two's complement for signed);
+/// - `Bool`: one byte, `0x00` or `0x01` (any other byte is rejected);
+/// - `Double`: IEEE 754 binary64, big-endian; `-0.0` is written as `+0.0`, NaN is refused;
+/// - strings: a `UInt32` byte count then the UTF-8 bytes exactly as given (no Unicode
+///   normalization is applied, so canonically-equivalent strings with different code
+///   points encode differently);
+/// - byte strings: a `UInt32` count then the bytes;
+/// - sequences: a `UInt32` element count then the elements;
+/// - optionals: `0x00` for none, `0x01` followed by the value;
+/// - maps: a sequence of (key, value) pairs in strictly increasing order of the key's
+///   UTF-8 bytes; a decoder refuses unsorted or duplicate keys.
+///
+/// A decoder refuses trailing bytes, so a decoded value re-encodes to the input.
+public enum Canonical {
+    /// Errors raised while decoding canonical bytes.
+    public enum DecodingError: Error, Equatable, CustomStringConvertible {
+        /// The input ended before the value did.
+        case truncated(context: String)
+        /// The input is longer than the value.
+        case trailingBytes(count: Int)
+        /// A byte that is not a valid tag, flag or boolean.
+        case invalidTag(UInt8, context: String)
+        /// A string that is not valid UTF-8.
+        case invalidUTF8(context: String)
+        /// A value that decodes but is not in canonical form (e.g. an unsorted map).
+        case nonCanonical(String)
+        /// A length field larger than the remaining input or the decoder's limit.
+        case lengthTooLarge(Int, context: String)
+
+        public var description: String {
+            switch self {
+            case .truncated(let context): return "canonical bytes end early while reading \(context)"
+            case .trailingBytes(let count): return "canonical bytes have \(count) unexpected trailing bytes"
+            case .invalidTag(let tag, let context): return "invalid tag 0x\(String(tag, radix: 16)) for \(context)"
+            case .invalidUTF8(let context): return "invalid UTF-8 in \(context)"
+            case .nonCanonical(let reason): return "non-canonical encoding: \(reason)"
+            case .lengthTooLarge(let length, let context): return "length \(length) too large for \(context)"
+            }
+        }
+    }
+
+    /// Encodes a value to its canonical bytes.
+    @inlinable
+    public static func encode<Value: CanonicalEncodable>(_ value: Value) -> [UInt8] {
+        var writer = CanonicalWriter()
+        value.encode(to: &writer)
+        return writer.bytes
+    }
+
+    /// Decodes a value from canonical bytes, refusing trailing bytes.
+    public static func decode<Value: CanonicalDecodable>(
+        _ type: Value.Type,
+        from bytes: some Collection<UInt8>
+    ) throws -> Value {
+        var reader = CanonicalReader(Array(bytes))
+        let value = try Value(from: &reader)
+        try reader.finish()
+        return value
+    }
+}
+
+/// A type with a canonical byte form.
+public protocol CanonicalEncodable {
+    /// Appends the canonical bytes of `self` to `writer`.
+    func encode(to writer: inout CanonicalWriter)
+}
+
+/// A type that can be read back from its canonical byte form.
+public protocol CanonicalDecodable {
+    /// Reads a value from `reader`, refusing any non-canonical form.
+    init(from reader: inout CanonicalReader) throws
+}
+
+/// A type that round-trips through the canonical encoding.
+public typealias CanonicalCodable = CanonicalEncodable & CanonicalDecodable
+
+/// Appends canonical bytes to a growing buffer.
+public struct CanonicalWriter: Sendable {
+    /// The bytes written so far.
+    public var bytes: [UInt8]
+
+    /// Creates an empty writer, reserving `capacity` bytes.
+    @inlinable
+    public init(capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    @inlinable
+    public mutating func write(_ value: UInt8) { bytes.append(value) }
+
+    @inlinable
+    public mutating func write(_ value: UInt16) {
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: value))
+    }
+
+    @inlinable
+    public mutating func write(_ value: UInt32) {
+        var shift = 24
+        while shift >= 0 {
+            bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
+            shift -= 8
+        }
+    }
+
+    @inlinable
+    public mutating func write(_ value: UInt64) {
+        var shift = 56
+        while shift >= 0 {
+            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+            shift -= 8
+        }
+    }
+
+    @inlinable
+    public mutating func write(_ value: Int64) { write(UInt64(bitPattern: value)) }
+
+    @inlinable
+    public mutating func write(_ value: Bool) { bytes.append(value ? 1 : 0) }
+
+    /// Writes a `Double`; `-0.0` is written as `+0.0`.
+    /// - Precondition: `value` is not NaN (callers validate input first).
+    @inlinable
+    public mutating func write(_ value: Double) {
+        precondition(!value.isNaN, "NaN has no canonical encoding")
+        write(value == 0 ? UInt64(0) : value.bitPattern)
+    }
+
+    @inlinable
+    public mutating func write(_ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            write(UInt32(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// Writes a length-prefixed byte string.
+    @inlinable
+    public mutating func writeBytes(_ value: some Collection<UInt8>) {
+        write(UInt32(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    /// Writes bytes with no length prefix (for fixed-size values such as digests).
+    @inlinable
+    public mutating func writeRaw(_ value: some Sequence<UInt8>) {
+        bytes.append(contentsOf: value)
+    }
+
+    @inlinable
+    public mutating func write<Value: CanonicalEncodable>(_ value: Value) {
+        value.encode(to: &self)
+    }
+
+    @inlinable
+    public mutating func write<Value: CanonicalEncodable>(_ value: Value?) {
+        if let value {
+            bytes.append(1)
+            value.encode(to: &self)
+        } else {
+            bytes.append(0)
+        }
+    }
+
+    @inlinable
+    public mutating func write<Value: CanonicalEncodable>(_ values: [Value]) {
+        write(UInt32(values.count))
+        for value in values { value.encode(to: &self) }
+    }
+}
+
+/// Reads canonical bytes, refusing anything that is not in canonical form.
+public struct CanonicalReader: Sendable {
+    @usableFromInline let bytes: [UInt8]
+    @usableFromInline var offset: Int
+
+    /// Creates a reader over `bytes`.
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        self.offset = 0
+    }
+
+    /// The number of bytes not yet read.
+    public var remaining: Int { bytes.count - offset }
+
+    /// Throws unless every byte has been read.
+    public func finish() throws {
+        if remaining != 0 { throw Canonical.DecodingError.trailingBytes(count: remaining) }
+    }
+
+    @inlinable
+    mutating func take(_ count: Int, _ context: String) throws -> ArraySlice<UInt8> {
+        guard count >= 0, bytes.count - offset >= count else {
+            throw Canonical.DecodingError.truncated(context: context)
+        }
+        defer { offset += count }
+        return bytes[offset..<(offset + count)]
+    }
+
+    public mutating func readUInt8(_ context: String = "UInt8") throws -> UInt8 {
+        try take(1, context).first!
+    }
+
+    public mutating func readUInt16(_ context: String = "UInt16") throws -> UInt16 {
+        try take(2, context).reduce(0) { $0 << 8 | UInt16($1) }
+    }
+
+    public mutating func readUInt32(_ context: String = "UInt32") throws -> UInt32 {
+        try take(4, context).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    public mutating func readUInt64(_ context: String = "UInt64") throws -> UInt64 {
+        try take(8, context).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    public mutating func readInt64(_ context: String = "Int64") throws -> Int64 {
+        Int64(bitPattern: try readUInt64(context))
+    }
+
+    public mutating func readBool(_ context: String = "Bool") throws -> Bool {
+        switch try readUInt8(context) {
+        case 0: return false
+        case 1: return true
+        case let tag: throw Canonical.DecodingError.invalidTag(tag, context: context)
+        }
+    }
+
+    public mutating func readDouble(_ context: String = "Double") throws -> Double {
+        let bits = try readUInt64(context)
+        let value = Double(bitPattern: bits)
+        if value.isNaN { throw Canonical.DecodingError.nonCanonical("NaN in \(context)") }
+        if value == 0 && bits != 0 { throw Canonical.DecodingError.nonCanonical("negative zero in \(context)") }
+        return value
+    }
+
+    public mutating func readLength(_ context: String) throws -> Int {
+        let length = Int(try readUInt32(context))
+        if length > remaining { throw Canonical.DecodingError.lengthTooLarge(length, context: context) }
+        return length
+    }
+
+    public mutating func readString(_ context: String = "String") throws -> String {
+        let length = try readLength(context)
+        let slice = try take(length, context)
+        guard let string = String(validating: slice, as: UTF8.self) else {
+            throw Canonical.DecodingError.invalidUTF8(context: context)
+        }
+        return string
+    }
+
+    public mutating func readBytes(_ context: String = "bytes") throws -> [UInt8] {
+        let length = try readLength(context)
+        return Array(try take(length, context))
+    }
+
+    /// Reads exactly `count` bytes with no length prefix.
+    public mutating func readRaw(count: Int, _ context: String = "bytes") throws -> [UInt8] {
+        Array(try take(count, context))
+    }
+
+    public mutating func read<Value: CanonicalDecodable>(_ type: Value.Type) throws -> Value {
+        try Value(from: &self)
+    }
+
+    public mutating func readOptional<Value: CanonicalDecodable>(
+        _ type: Value.Type,
+        _ context: String = "optional"
+    ) throws -> Value? {
+        switch try readUInt8(context) {
+        case 0: return nil
+        case 1: return try Value(from: &self)
+        case let tag: throw Canonical.DecodingError.invalidTag(tag, context: context)
+        }
+    }
+
+    public mutating func readArray<Value: CanonicalDecodable>(
+        _ type: Value.Type,
+        _ context: String = "array"
+    ) throws -> [Value] {
+        let count = Int(try readUInt32(context))
+        // Every element takes at least one byte: a count above the remaining input is a lie.
+        if count > remaining { throw Canonical.DecodingError.lengthTooLarge(count, context: context) }
+        var values: [Value] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(try Value(from: &self)) }
+        return values
+    }
+}
+
+extension String: CanonicalCodable {
+    public func encode(to writer: inout CanonicalWriter) { writer.write(self) }
+    public init(from reader: inout CanonicalReader) throws { self = try reader.readString() }
+}
+
+extension UInt64: CanonicalCodable {
+    public func encode(to writer: inout CanonicalWriter) { writer.write(self) }
+    public init(from reader: inout CanonicalReader) throws { self = try reader.readUInt64() }
+}
+
+extension Int64: CanonicalCodable {
+    public func encode(to writer: inout CanonicalWriter) { writer.write(self) }
+    public init(from reader: inout CanonicalReader) throws { self = try reader.readInt64() }
+}

@@ -1,0 +1,46 @@
+/// One leaf of the ledger's append-only Merkle log.
+///
+/// The leaf hash of a record's entry is `SHA-256(0x00 ‖ canonical(LogEntry.record(record)))`,
+/// so an edge box can check its receipt's inclusion proof from the record alone.
+public enum LogEntry: Hashable, Sendable, CanonicalCodable {
+    /// A classified record, as signed (in its batch) by its device.
+    case record(Record)
+    /// A change to the device registry, signed by the aggregator's authority key
+    /// (``SignatureDomain/transaction``). Tag 2.
+    case registry(Signed<RegistryTransaction>)
+
+    /// The tag byte of each case; new cases take new tags, old tags never change meaning.
+    var tag: UInt8 {
+        switch self {
+        case .record: 1
+        case .registry: 2
+        }
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write("agritrace/v1/log-entry")
+        writer.write(tag)
+        switch self {
+        case .record(let record): writer.write(record)
+        case .registry(let transaction): writer.write(transaction)
+        }
+    }
+
+    public init(from reader: inout CanonicalReader) throws {
+        let domain = try reader.readString("log entry domain")
+        guard domain == "agritrace/v1/log-entry" else {
+            throw Canonical.DecodingError.nonCanonical("log entry domain \(domain)")
+        }
+        switch try reader.readUInt8("log entry tag") {
+        case 1: self = .record(try reader.read(Record.self))
+        case 2: self = .registry(try reader.read(Signed<RegistryTransaction>.self))
+        case let tag: throw Canonical.DecodingError.invalidTag(tag, context: "log entry")
+        }
+    }
+
+    /// The canonical bytes of the entry (what the log's leaf hash covers).
+    public var canonicalBytes: [UInt8] { Canonical.encode(self) }
+
+    /// The RFC 9162 leaf hash of the entry.
+    public var leafHash: Digest32 { MerkleTree.leafHash(canonicalBytes) }
+}

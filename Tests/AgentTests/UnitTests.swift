@@ -1,0 +1,117 @@
+import AgriTraceCore
+import Crypto
+import EdgeAgent
+import Foundation
+import TestSupport
+import Testing
+
+@Suite struct AgentUnitTests {
+    @Test func incrementalLogMatchesTheReferenceTree() throws {
+        var log = IncrementalMerkleLog()
+        var leaves: [Digest32] = []
+        for index in 0..<37 {
+            let leaf = MerkleTree.leafHash(Array("leaf \(index)".utf8))
+            log.append(leaf)
+            leaves.append(leaf)
+            #expect(log.root == MerkleTree.root(leafHashes: leaves))
+            for probe in Set([0, index / 2, index]) {
+                #expect(log.proof(index: probe, size: leaves.count) == (try MerkleTree.inclusionProof(index: UInt64(probe), leafHashes: leaves)))
+            }
+        }
+    }
+
+    @Test func lineFramerSplitsRefusesOversizeAndTracksOffsets() {
+        var framer = LineFramer(maxLineBytes: 8)
+        var lines = framer.append(Array("abc\n\nlong-line-here\nxy".utf8))
+        #expect(lines.map(\.number) == [1, 3])
+        #expect(lines[0].bytes == Array("abc".utf8))
+        #expect(lines[1].oversizeBytes != nil)
+        #expect(framer.consumedOffset == 4 + 1 + 15)
+        lines = framer.append(Array("z\r\n".utf8))
+        #expect(lines.count == 1 && lines[0].bytes == Array("xyz".utf8) && lines[0].number == 4)
+        #expect(framer.consumedOffset == 4 + 1 + 15 + 5)
+    }
+
+    @Test func tomlConfigurationParsesAndRefusesMistakes() throws {
+        let authority = Curve25519.Signing.PrivateKey().publicKey.hex
+        let text = """
+            [device]
+            enterprise = "ZS123"   # the firm
+            id = 'farm-7'
+            stage = "planting"
+            enrolled_at = "2026-03-01T00:00:00Z"
+            [broker]
+            port = 1_883
+            [authority]
+            public_key = "\(authority)"
+            [inputs]
+            files = [
+              "/var/log/a.jsonl",  # first
+              "b.jsonl",
+            ]
+            [[fields]]
+            stage = "planting"
+            name = "drone_survey"
+            level = "level-2"
+            kind = "text"
+            """
+        let configuration = try AgentConfiguration.parse(text, baseDirectory: "/etc/agritrace")
+        #expect(configuration.device.id == "farm-7")
+        #expect(configuration.broker.port == 1883)
+        #expect(configuration.inputs.files == ["/var/log/a.jsonl", "/etc/agritrace/b.jsonl"])
+        #expect(configuration.device.enrolledAt == Timestamp(iso8601: "2026-03-01T00:00:00Z"))
+        #expect(try configuration.catalog().field("drone_survey", in: .planting)?.level == .level2)
+        #expect(throws: ConfigurationError.missing(key: "authority.public_key")) {
+            try AgentConfiguration.parse("[device]\nenterprise = \"e\"\nid = \"d\"\n")
+        }
+        #expect(throws: ConfigurationError.self) {
+            try AgentConfiguration.parse(text.replacingOccurrences(of: "port = 1_883", with: "port = \"x\""))
+        }
+        #expect(throws: ConfigurationError.self) {
+            try AgentConfiguration.parse(text.replacingOccurrences(of: "id = 'farm-7'", with: "id = 'farm/7'"))
+        }
+    }
+
+    @Test func deviceKeyIsPrivateAndVaultRoundTrips() throws {
+        let directory = try TestSupportDirectory()
+        let path = directory.path + "/device.key"
+        let key = try DeviceKey.create(path: path)
+        var info = stat()
+        stat(path, &info)
+        #expect(info.st_mode & 0o777 == 0o600)
+        #expect(try DeviceKey.load(path: path).publicKey.hex == key.publicKey.hex)
+        #expect(throws: DeviceKey.KeyError.self) { try DeviceKey.create(path: path) }
+        chmod(path, 0o644)
+        #expect(throws: DeviceKey.KeyError.self) { try DeviceKey.load(path: path) }
+        let cipher = VaultCipher(key: key.vaultKey(enterprise: "e", device: "d"))
+        let sealed = try cipher.seal(Array("cost_price=1.85".utf8), context: [1, 2])
+        #expect(!sealed.contains(subsequence: Array("1.85".utf8)))
+        #expect(try cipher.open(sealed, context: [1, 2]) == Array("cost_price=1.85".utf8))
+        #expect(throws: (any Error).self) { try cipher.open(sealed, context: [1, 3]) }
+    }
+
+    @Test func simulatorCoversEveryStageAndLinksLots() throws {
+        for stage in Stage.allCases {
+            var simulator = ReadingSimulator(stage: stage, lots: 3)
+            for _ in 0..<6 {
+                let line = simulator.next()
+                let reading = try Reading.parse(jsonLine: Array(line.utf8))
+                #expect(reading.stage == stage)
+                if stage != .breeding { #expect(reading.inputLots.count == 1) }
+            }
+        }
+        var processing = ReadingSimulator(stage: .processing, lots: 2)
+        let reading = try Reading.parse(jsonLine: Array(processing.next().utf8))
+        #expect(reading.inputLots == [ReadingSimulator.lotID(.planting, 1)])
+    }
+}
+
+extension Array where Element: Equatable {
+    func contains(subsequence: [Element]) -> Bool {
+        guard !subsequence.isEmpty, subsequence.count <= count else { return false }
+        return (0...(count - subsequence.count)).contains { Array(self[$0..<($0 + subsequence.count)]) == subsequence }
+    }
+}
+
+/// A temporary directory (TestSupport's, named for this file).
+typealias TestSupportDirectory = TemporaryDirectory

@@ -1,0 +1,152 @@
+import AgriTraceCore
+import Crypto
+import Foundation
+import Ledger
+import MQTTClient
+import TestSupport
+import Testing
+
+/// The built `agritrace` executable next to the test bundle (swift test builds it).
+func agritraceExecutable() throws -> String {
+    var candidates: [URL] = []
+    let argument0 = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    candidates.append(argument0.deletingLastPathComponent())
+    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
+    candidates.append(Bundle.main.bundleURL)
+    for directory in candidates {
+        let path = directory.appendingPathComponent("agritrace").path
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    throw MissingExecutable(description: "agritrace not found next to \(argument0.path); run `swift build` first")
+}
+
+struct MissingExecutable: Error, CustomStringConvertible { var description: String }
+
+/// A running `agritrace serve` process.
+final class ServeProcess {
+    let process = Process()
+
+    init(executable: String, arguments: [String], log: String) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { kill() } }
+}
+
+@Suite("Aggregator killed under load", .serialized, .timeLimit(.minutes(3)))
+struct CrashTests {
+    @Test func sigkillTenTimesLosesNoReceiptedRecordAndDuplicatesNone() async throws {
+        let executable = try agritraceExecutable()
+        let broker = try await TestBroker.start()
+        defer { broker.kill() }
+        let directory = try TemporaryDirectory(prefix: "agritrace-crash")
+        let store = directory.file("ledger.sqlite")
+        let keyFile = directory.file("authority.key")
+        _ = try runCommand(executable, ["keygen", "--output", keyFile])
+        let authorityText = try String(contentsOfFile: keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let authority = try Curve25519.Signing.PrivateKey(rawRepresentation: [UInt8](hexString: authorityText)!)
+        var device = TestDevice()
+        _ = try runCommand(executable, [
+            "devices", "add", "--store", store, "--authority-key", keyFile, "--enterprise", device.enterprise,
+            "--device", device.device, "--public-key", device.key.publicKey.hex, "--wait", "0",
+        ])
+        let serveArguments = [
+            "serve", "--store", store, "--authority-key", keyFile, "--broker-port", String(broker.port),
+            "--block-max-delay-ms", "20", "--block-max-transactions", "500", "--client-id", "aggregator-crash",
+        ]
+        let listener = try await ReceiptListener("box-1", port: broker.port, topics: [device.receiptTopic])
+        defer { listener.client.disconnect() }
+
+        var published: [RecordID: Record] = [:]
+        var order: [RecordID] = []
+        var seen = 0
+        var receipts: [RecordID: Receipt] = [:]
+        func collect() throws {
+            let messages = listener.messages.values
+            while seen < messages.count {
+                let batch = try decodeReceipts(messages[seen].payload, authority: authority.publicKey)
+                #expect(batch.rejections.isEmpty, "\(batch.rejections)")
+                for receipt in batch.receipts {
+                    if let earlier = receipts[receipt.recordID] {
+                        #expect(earlier == receipt, "a record was receipted twice with different receipts")
+                    }
+                    receipts[receipt.recordID] = receipt
+                }
+                seen += 1
+            }
+        }
+        func resendUnreceipted() throws {
+            let missing = order.filter { receipts[$0] == nil }.map { published[$0]! }
+            for start in stride(from: 0, to: missing.count, by: 100) {
+                try listener.client.publish(topic: device.recordTopic, payload: device.payload(Array(missing[start..<min(start + 100, missing.count)])))
+            }
+        }
+
+        for cycle in 0..<10 {
+            let server = try ServeProcess(executable: executable, arguments: serveArguments, log: directory.file("serve.log"))
+            try await Task.sleep(for: .milliseconds(150))
+            try collect()
+            try resendUnreceipted()
+            // Load: batches of 100 new records every 10 ms for a random while, then SIGKILL.
+            let until = ContinuousClock.now + .milliseconds(Int.random(in: 200...600))
+            while ContinuousClock.now < until {
+                let records = device.records(100, lot: "PL-\(cycle)")
+                for record in records {
+                    published[record.id] = record
+                    order.append(record.id)
+                }
+                try listener.client.publish(topic: device.recordTopic, payload: device.payload(records))
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            server.kill()
+            try collect()
+        }
+        // Last run: resend until everything is receipted, then stop cleanly.
+        let server = try ServeProcess(executable: executable, arguments: serveArguments, log: directory.file("serve.log"))
+        let deadline = ContinuousClock.now + .seconds(30)
+        try await Task.sleep(for: .milliseconds(300))
+        while receipts.count < published.count && ContinuousClock.now < deadline {
+            try resendUnreceipted()
+            try await Task.sleep(for: .milliseconds(700))
+            try collect()
+        }
+        server.terminate()
+        #expect(receipts.count == published.count, "all \(published.count) records receipted in the end (got \(receipts.count))")
+
+        let reader = try LedgerStore(path: store, readOnly: true)
+        let queries = LedgerQueries(store: reader)
+        // Every receipted record is on the ledger exactly where its receipt says, under a tree head the ledger still has.
+        for (id, receipt) in receipts {
+            let location = try #require(try reader.location(of: id), "receipted record \(id) is missing")
+            #expect(location.leafIndex == receipt.leafIndex)
+            #expect(try reader.block(height: receipt.height)?.header == receipt.treeHead, "the receipt's tree head was rolled back")
+            try receipt.verify(leafEntry: LogEntry.record(published[id]!).canonicalBytes, authority: authority.publicKey)
+        }
+        // None duplicated: one row per record id, one leaf per record.
+        let status = try queries.status()
+        #expect(status.records == published.count)
+        #expect(status.logSize == UInt64(published.count) + 1)
+        let report = try LedgerVerifier.verify(store: reader, authority: authority.publicKey)
+        #expect(report.ok, "\(report.fault ?? "")")
+        #expect(try StateReplay.replay(store: reader, authority: authority.publicKey).ok)
+        #expect(published.count >= 2000, "the load was real: \(published.count) records")
+    }
+}

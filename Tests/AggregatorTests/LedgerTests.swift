@@ -1,0 +1,176 @@
+import AgriTraceCore
+import Crypto
+import Ledger
+import SQLiteStorage
+import Testing
+
+@Suite struct LedgerTests {
+    @Test func receiptsVerifyAgainstTheSignedTreeHead() throws {
+        var fixture = try LedgerFixture()
+        let records = fixture.device.records(150, lot: "PL-1")
+        let answer = try #require(fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(records)))
+        #expect(!answer.isReady, "receipts must wait for the block")
+        #expect(answer.rejections.isEmpty)
+        let committed = try #require(try fixture.ledger.cutBlock())
+        #expect(committed.block.header.value.height == 2)
+        #expect(committed.block.header.value.transactionCount == 150)
+        #expect(committed.block.header.value.logSize == 151)
+        let receipts = try #require(committed.answers.first).receipts
+        #expect(receipts.count == 150)
+        for (record, receipt) in zip(records, receipts) {
+            #expect(receipt.recordID == record.id)
+            try receipt.verify(leafEntry: LogEntry.record(record).canonicalBytes, authority: fixture.authority.publicKey)
+        }
+        // A receipt does not verify for another record, nor under another key.
+        #expect(throws: (any Error).self) {
+            try receipts[0].verify(leafEntry: LogEntry.record(records[1]).canonicalBytes, authority: fixture.authority.publicKey)
+        }
+        #expect(throws: (any Error).self) {
+            try receipts[0].verify(leafEntry: LogEntry.record(records[0]).canonicalBytes, authority: Curve25519.Signing.PrivateKey().publicKey)
+        }
+    }
+
+    @Test func resentRecordGetsItsOriginalReceiptAndIsStoredOnce() throws {
+        var fixture = try LedgerFixture()
+        let records = fixture.device.records(10, lot: "PL-1")
+        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(records))
+        let original = try #require(try fixture.ledger.cutBlock()).answers[0].receipts
+        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(5, lot: "PL-2")))
+        try fixture.ledger.cutBlock()
+        // Resend the first batch plus one new record, and the same new record twice within the batch window.
+        let extra = fixture.device.record(lot: "PL-3")
+        let answer = try #require(fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(records + [extra])))
+        #expect(answer.receipts == original, "already-committed records get their original receipts")
+        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload([extra]))
+        #expect(fixture.ledger.pendingCount == 1, "a duplicate within the pending block is not appended twice")
+        let committed = try #require(try fixture.ledger.cutBlock())
+        #expect(committed.block.header.value.transactionCount == 1)
+        #expect(committed.answers.count == 2)
+        #expect(committed.answers[1].receipts == [committed.answers[0].receipts.last!])
+        let status = try LedgerQueries(store: fixture.ledger.store).status()
+        #expect(status.records == 16)
+        #expect(status.counters["duplicates"] == 11)
+    }
+
+    @Test func badInputIsRefusedWithAReason() throws {
+        var fixture = try LedgerFixture()
+        let ledger = fixture.ledger
+        func codes(_ topic: String, _ payload: [UInt8]) -> [String] {
+            ledger.admit(topic: topic, payload: payload)?.rejections.map(\.code) ?? ["<no answer>"]
+        }
+        let good = fixture.device.records(2, lot: "PL-1")
+        // Malformed and truncated payloads.
+        #expect(codes(fixture.device.recordTopic, [1, 2, 3]) == ["malformed"])
+        let payload = fixture.device.payload(good)
+        #expect(codes(fixture.device.recordTopic, Array(payload.dropLast(5))) == ["malformed"])
+        // Unknown device.
+        var stranger = TestDevice(enterprise: "farm-1", device: "box-9")
+        #expect(codes(stranger.recordTopic, stranger.payload(stranger.records(1, lot: "PL-1"))) == ["unknown-device"])
+        // Bad signature: signed by another key.
+        let impostor = TestDevice(enterprise: "farm-1", device: "box-1")
+        #expect(codes(fixture.device.recordTopic, impostor.payload(good)) == ["bad-signature"])
+        // Tampered after signing.
+        var tampered = fixture.device.batch(good)
+        tampered.value.records[0].lot = "PL-666"
+        #expect(codes(fixture.device.recordTopic, Canonical.encode(tampered)) == ["bad-signature"])
+        // Published on another device's topic.
+        #expect(codes(Wire.recordTopic(enterprise: "farm-1", device: "box-2"), payload) == ["topic-mismatch"])
+        // A record of another device inside a correctly signed batch.
+        var foreign = stranger.record(lot: "PL-1")
+        foreign.enterprise = "farm-1"
+        let mixed = codes(fixture.device.recordTopic, fixture.device.payload([good[0], foreign]))
+        #expect(mixed == ["record-mismatch"])
+        // A record id not derived from its sequence.
+        var forged = fixture.device.record(lot: "PL-1")
+        forged.sequence += 1000
+        #expect(codes(fixture.device.recordTopic, fixture.device.payload([forged])) == ["bad-record-id"])
+        try ledger.cutBlock()
+        // Same id, other content (a replay with changed data).
+        var changed = good[0]
+        changed.lot = "PL-OTHER"
+        #expect(codes(fixture.device.recordTopic, fixture.device.payload([changed])) == ["conflicting-duplicate"])
+        // Revoked device.
+        try ledger.admit(registry: fixture.device.revocation(authority: fixture.authority))
+        try ledger.cutBlock()
+        #expect(codes(fixture.device.recordTopic, fixture.device.payload(fixture.device.records(1, lot: "PL-1"))) == ["revoked-device"])
+        try ledger.cutBlock()  // flushes the counters
+        let counters = try LedgerQueries(store: ledger.store).status().counters
+        #expect(counters["rejected.malformed"] == 2)
+        #expect(counters["rejected.bad-signature"] == 2)
+        #expect(counters["rejected.revoked-device"] == 1)
+        #expect(try LedgerQueries(store: ledger.store).status().records == 1, "only the good record of the mixed batch is on the ledger")
+    }
+
+    @Test func registryTransactionsMustBeSignedByTheAuthority() throws {
+        let fixture = try LedgerFixture()
+        let other = TestDevice(device: "box-2")
+        #expect(throws: ContractViolation.self) {
+            try fixture.ledger.admit(registry: other.registration(authority: Curve25519.Signing.PrivateKey()))
+        }
+        #expect(throws: ContractViolation.self) {
+            try fixture.ledger.admit(registry: fixture.device.registration(authority: fixture.authority))  // already registered
+        }
+    }
+
+    @Test func reopenedLedgerContinuesTheSameLogAndVerifies() throws {
+        var fixture = try LedgerFixture()
+        for lot in ["PL-1", "PL-2", "PL-3"] {
+            _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(37, lot: lot)))
+            try fixture.ledger.cutBlock()
+        }
+        let rootBefore = fixture.ledger.frontier.root
+        let reopened = try Ledger(path: fixture.path, authority: fixture.authority, configuration: .init(synchronous: .normal))
+        #expect(reopened.frontier.root == rootBefore)
+        #expect(reopened.latestBlock == fixture.ledger.latestBlock)
+        _ = reopened.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(5, lot: "PL-4")))
+        let block = try #require(try reopened.cutBlock())
+        #expect(block.block.header.value.height == 5)
+        #expect(block.block.header.value.previousHash == fixture.ledger.latestBlock!.hash)
+        let report = try LedgerVerifier.verify(store: reopened.store, authority: fixture.authority.publicKey)
+        #expect(report.ok, "\(report.fault ?? "")")
+        #expect(report.blocks == 5)
+        #expect(report.leaves == 1 + 3 * 37 + 5)
+        // A store refuses another authority key.
+        #expect(throws: LedgerStoreError.self) { try Ledger(path: fixture.path, authority: Curve25519.Signing.PrivateKey()) }
+    }
+
+    @Test func traceFollowsLotLinksBothWays() throws {
+        var fixture = try LedgerFixture()
+        var processor = TestDevice(enterprise: "proc-1", device: "line-1")
+        try fixture.ledger.admit(registry: processor.registration(authority: fixture.authority, stage: .processing))
+        try fixture.ledger.cutBlock()
+        let seed = fixture.device.record(lot: "PL-1", time: 1000)
+        let harvest = fixture.device.record(lot: "PL-1", time: 2000)
+        let other = fixture.device.record(lot: "PL-9", time: 1500)
+        let processed = processor.record(lot: "PR-1", stage: .processing, inputs: ["PL-1", "PL-9"], time: 3000)
+        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload([harvest, seed, other]))
+        _ = fixture.ledger.admit(topic: processor.recordTopic, payload: processor.payload([processed]))
+        try fixture.ledger.cutBlock()
+        let queries = LedgerQueries(store: fixture.ledger.store)
+        #expect(try queries.trace(lot: "PL-1").map(\.record.id) == [seed.id, harvest.id], "time order")
+        #expect(try queries.trace(lot: "PR-1", direction: .backward).map(\.record.id) == [seed.id, other.id, harvest.id, processed.id])
+        #expect(try queries.trace(lot: "PL-1", direction: .forward).map(\.record.id) == [seed.id, harvest.id, processed.id])
+        #expect(try queries.trace(lot: "PR-1").count == 1)
+    }
+
+    @Test func replayRebuildsTheStoredStateAndFindsATamperedStateRow() throws {
+        var fixture = try LedgerFixture()
+        var second = TestDevice(device: "box-2")
+        try fixture.ledger.admit(registry: second.registration(authority: fixture.authority))
+        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(20, lot: "PL-1")))
+        try fixture.ledger.cutBlock()
+        _ = fixture.ledger.admit(topic: second.recordTopic, payload: second.payload([second.record(lot: "PR-1", stage: .processing, inputs: ["PL-1"])]))
+        try fixture.ledger.admit(registry: second.revocation(authority: fixture.authority))
+        try fixture.ledger.cutBlock()
+        let clean = try StateReplay.replay(store: fixture.ledger.store, authority: fixture.authority.publicKey)
+        #expect(clean.ok, "\(clean.differences)")
+        #expect(clean.rows["records"] == 21)
+        #expect(clean.rows["lot_links"] == 1)
+        #expect(clean.rows["devices"] == 2)
+        try fixture.ledger.store.db.execute("UPDATE records SET lot = 'PL-FORGED' WHERE leaf_index = 5")
+        let tampered = try StateReplay.replay(store: fixture.ledger.store, authority: fixture.authority.publicKey)
+        #expect(!tampered.ok)
+        #expect(tampered.differences.first?.contains("records") == true)
+        #expect(tampered.differences.first?.contains("PL-FORGED") == true)
+    }
+}

@@ -1,0 +1,43 @@
+import AgriTraceCore
+import Ledger
+import Testing
+
+@Suite struct MerkleLogTests {
+    static func leaves(_ n: Int) -> [Digest32] { (0..<n).map { MerkleTree.leafHash(Array("leaf \($0)".utf8)) } }
+
+    @Test func frontierRootMatchesReferenceForEverySize() {
+        var frontier = LogFrontier()
+        let all = Self.leaves(130)
+        for (i, leaf) in all.enumerated() {
+            frontier.append(leaf) { _, _ in }
+            #expect(frontier.root == MerkleTree.root(leafHashes: all[0...i]), "size \(i + 1)")
+        }
+    }
+
+    @Test func storedNodeProofsMatchReference() throws {
+        let all = Self.leaves(67)
+        var nodes = InMemoryLogNodes(leafHashes: all)
+        for size in [1, 2, 3, 7, 8, 9, 31, 32, 33, 64, 67] {
+            let prefix = Array(all[0..<size])
+            #expect(try LogProofs.root(size: UInt64(size), &nodes) == MerkleTree.root(leafHashes: prefix))
+            for index in 0..<size {
+                let proof = try LogProofs.inclusionProof(index: UInt64(index), size: UInt64(size), &nodes)
+                #expect(proof == (try MerkleTree.inclusionProof(index: UInt64(index), leafHashes: prefix)), "index \(index) size \(size)")
+            }
+            for old in 1...size {
+                let proof = try LogProofs.consistencyProof(oldSize: UInt64(old), newSize: UInt64(size), &nodes)
+                #expect(proof == (try MerkleTree.consistencyProof(oldSize: UInt64(old), leafHashes: prefix)), "old \(old) new \(size)")
+            }
+        }
+    }
+
+    @Test func frontierRebuildsFromStoredNodes() throws {
+        let all = Self.leaves(45)
+        var nodes = InMemoryLogNodes(leafHashes: all)
+        var appended = LogFrontier()
+        for leaf in all { appended.append(leaf) { _, _ in } }
+        let rebuilt = try LogFrontier(size: 45, reader: &nodes)
+        #expect(rebuilt == appended)
+        #expect(rebuilt.root == MerkleTree.root(leafHashes: all))
+    }
+}

@@ -1,0 +1,270 @@
+import AgriTraceCore
+import Foundation
+import MQTTClient
+import Provisioning
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A deployment made by `EnrollmentAuthority` in a temporary directory, and a real
+/// mosquitto started with the configuration Provisioning generates (TLS listener only,
+/// client certificates, CRL, ACL), on a free loopback port.
+final class ProvisionedBroker: @unchecked Sendable {
+    let directory: TemporaryDirectory
+    let authority: EnrollmentAuthority
+    let port: Int32
+    let configFile: String
+    let logFile: String
+    let pidFile: String
+    private let lock = NSLock()
+    private var processID: pid_t?
+
+    /// Creates the CA and broker files and starts mosquitto.
+    static func start() async throws -> ProvisionedBroker {
+        let directory = try TemporaryDirectory(prefix: "agritrace-prov")
+        let port = try freeLoopbackPort()
+        let pidFile = directory.file("mosquitto.pid")
+        let authority = try EnrollmentAuthority.create(
+            at: directory.file("ca"), settings: .init(brokerPidFile: pidFile))
+        let broker = ProvisionedBroker(directory: directory, authority: authority, port: port, pidFile: pidFile)
+        var configuration = authority.brokerConfiguration(port: Int(port), bindAddress: "127.0.0.1")
+        configuration.logFile = broker.logFile
+        configuration.debugLogging = true
+        configuration.runAsUser = "root"  // tests run as root in temporary directories (platform-notes)
+        try configuration.write(to: broker.configFile)
+        try await broker.launch()
+        return broker
+    }
+
+    private init(directory: TemporaryDirectory, authority: EnrollmentAuthority, port: Int32, pidFile: String) {
+        self.directory = directory
+        self.authority = authority
+        self.port = port
+        self.configFile = directory.file("mosquitto.conf")
+        self.logFile = directory.file("mosquitto.log")
+        self.pidFile = pidFile
+    }
+
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
+    /// How many lines of the log contain `text`.
+    func logCount(_ text: String) -> Int { log.components(separatedBy: "\n").filter { $0.contains(text) }.count }
+
+    private func launch() async throws {
+        let pid = try spawnWithCleanSignalMask("/usr/sbin/mosquitto", ["-c", configFile])
+        lock.withLock { self.processID = pid }
+        try "\(pid)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                lock.withLock { self.processID = nil }
+                throw TestBrokerError.exited(status: status, log: log)
+            }
+            if log.contains("running") { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestBrokerError.notReady(log: log)
+    }
+
+    /// Sends SIGHUP and waits until mosquitto has reloaded: after this, the broker uses the
+    /// ACL and CRL as they are on disk now. (Enrollment sends SIGHUP too, but the reload is
+    /// asynchronous and signals sent close together coalesce into one reload.)
+    func settle() async throws {
+        let before = logCount("Reloading config.")
+        try authority.reloadBroker()
+        #expect(await waitForReload(count: before + 1), "the broker did not reload")
+    }
+
+    /// Waits until mosquitto has logged `Reloading config.` `count` times.
+    func waitForReload(count: Int) async -> Bool {
+        await eventually { logCount("Reloading config.") >= count }
+    }
+
+    func kill() {
+        guard let pid = lock.withLock({ self.processID }) else { return }
+        Glibc.kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        lock.withLock { self.processID = nil }
+    }
+
+    deinit { kill() }
+
+    // MARK: Principals
+
+    /// Key, request and certificate files of one enrolled (or not) party.
+    struct Credentials: Sendable {
+        var id: String
+        var keyFile: String
+        var requestFile: String
+        var certificateFile: String
+    }
+
+    /// Makes a key and CSR for `id` the way a box does (locally, only the CSR leaves).
+    func makeKey(_ id: String) throws -> Credentials {
+        let base = directory.file("principal-\(id)")
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let credentials = Credentials(
+            id: id, keyFile: base + "/\(id).key", requestFile: base + "/\(id).csr", certificateFile: base + "/\(id).crt")
+        try CertificateAuthority.makeKeyAndRequest(
+            commonName: id, keyFile: credentials.keyFile, requestFile: credentials.requestFile)
+        return credentials
+    }
+
+    /// Enrolls a device and writes its certificate next to its key.
+    func enrollDevice(
+        _ id: String, enterprise: String = "FARM1", stage: Stage = .planting,
+        validity: CertificateAuthority.Validity? = nil
+    ) async throws -> (Credentials, Enrollment) {
+        let credentials = try makeKey(id)
+        let enrollment = try authority.enrollDevice(
+            id: id, enterprise: enterprise, stage: stage, certificateRequestFile: credentials.requestFile,
+            validity: validity)
+        try enrollment.certificatePEM.write(toFile: credentials.certificateFile, atomically: true, encoding: .utf8)
+        try await settle()
+        return (credentials, enrollment)
+    }
+
+    /// Enrolls the aggregator identity.
+    func enrollAggregator() async throws -> Credentials {
+        let credentials = try makeKey("aggregator")
+        let enrollment = try authority.enrollAggregator(certificateRequestFile: credentials.requestFile)
+        try enrollment.certificatePEM.write(toFile: credentials.certificateFile, atomically: true, encoding: .utf8)
+        try await settle()
+        return credentials
+    }
+
+    /// An MQTT client for `credentials` (or no certificate at all), reconnecting quickly.
+    func client(
+        _ clientID: String, certificateFile: String?, keyFile: String?, caFile: String? = nil
+    ) throws -> ClientHarness {
+        try ClientHarness(
+            clientID,
+            options: MQTTClient.Options(
+                host: "127.0.0.1", port: port,
+                tls: .init(
+                    caFile: caFile ?? authority.certificateAuthority.certificateFile,
+                    certificateFile: certificateFile, keyFile: keyFile),
+                reconnectDelay: .init(initialSeconds: 1, maximumSeconds: 1, exponentialBackoff: false)))
+    }
+
+    func client(_ credentials: Credentials, clientID: String? = nil) throws -> ClientHarness {
+        try client(clientID ?? credentials.id, certificateFile: credentials.certificateFile, keyFile: credentials.keyFile)
+    }
+
+    /// What an `openssl s_client` TLS 1.2 handshake with these files learns from the
+    /// broker: the TLS alert text (for example `certificate expired`), or `nil` if the
+    /// handshake succeeded.
+    func tlsAlert(certificateFile: String?, keyFile: String?) throws -> String? {
+        var arguments = [
+            "s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", authority.certificateAuthority.certificateFile,
+            "-tls1_2", "-verify_return_error",
+        ]
+        if let certificateFile, let keyFile { arguments += ["-cert", certificateFile, "-key", keyFile] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = Pipe()  // closed below: s_client exits after the handshake
+        try process.run()
+        (process.standardInput as! Pipe).fileHandleForWriting.closeFile()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        for line in text.split(separator: "\n") {
+            if let range = line.range(of: "alert ") {
+                let rest = line[range.upperBound...]
+                return String(rest.prefix { $0 != ":" })
+            }
+        }
+        return nil
+    }
+}
+
+/// A client and collectors draining its three streams.
+struct ClientHarness: Sendable {
+    let client: MQTTClient
+    let messages: Collector<MQTTMessage>
+    let deliveries: Collector<MQTTDelivery>
+    let events: Collector<MQTTConnectionEvent>
+
+    init(_ id: String, options: MQTTClient.Options) throws {
+        client = try MQTTClient(clientID: id, options: options)
+        messages = Collector(client.messages)
+        deliveries = Collector(client.deliveries)
+        events = Collector(client.events)
+    }
+
+    var connectedCount: Int {
+        events.values.filter { if case .connected = $0 { true } else { false } }.count
+    }
+
+    var grantedQoS: [Int32] {
+        events.values.flatMap { event -> [Int32] in
+            if case .subscribed(_, let granted) = event { return granted }
+            return []
+        }
+    }
+
+    func payloads(on topic: String) -> [String] {
+        messages.values.filter { $0.topic == topic }.map { String(decoding: $0.payload, as: UTF8.self) }
+    }
+
+    /// Connects and waits for CONNACK success.
+    func connect() async throws -> Bool {
+        try client.connect()
+        return await eventually { connectedCount >= 1 }
+    }
+
+    /// Subscribes, connects and waits for the SUBACK.
+    func subscribeAndConnect(_ topic: String) async throws -> Bool {
+        try client.subscribe(topic: topic, qos: .atLeastOnce)
+        try client.connect()
+        return await eventually { !grantedQoS.isEmpty }
+    }
+
+    /// Publishes and waits for the broker's PUBACK; returns its reason code.
+    func publishAndWait(_ topic: String, _ text: String) async throws -> Int32? {
+        let id = try client.publish(topic: topic, payload: Array(text.utf8), qos: .atLeastOnce)
+        guard await eventually({ deliveries.values.contains { $0.messageID == id } }) else { return nil }
+        return deliveries.values.first { $0.messageID == id }?.reasonCode
+    }
+}
+
+/// Starts `path` with an empty signal mask and default signal actions.
+///
+/// Foundation's `Process` passes the test process's blocked-signal mask on to the child.
+/// mosquitto 2.0 only takes signals inside `epoll_pwait` with the mask it inherited, so a
+/// broker started by `Process` never acts on SIGHUP (reload) or SIGTERM: they stay pending.
+/// systemd starts services with an empty mask; this does the same.
+func spawnWithCleanSignalMask(_ path: String, _ arguments: [String]) throws -> pid_t {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    var all = sigset_t()
+    sigfillset(&all)
+    sigdelset(&all, SIGKILL)
+    sigdelset(&all, SIGSTOP)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+    guard rc == 0 else { throw ProvisioningError.file(path: path, reason: String(cString: strerror(rc))) }
+    return pid
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// A command-line tool failed.
+public struct CommandError: Error, CustomStringConvertible {
+    /// The command line that ran.
+    public var command: String
+    /// Its exit status.
+    public var status: Int32
+    /// What it wrote to standard error.
+    public var standardError: String
+
+    public var description: String { "`\(command)` exited with \(status): \(standardError)" }
+}
+
+/// Runs `executable` (looked up on `PATH`) with `arguments` and waits for it.
+/// - Returns: its standard output.
+/// - Throws: ``CommandError`` on a non-zero exit.
+@discardableResult
+public func runCommand(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [executable] + arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let outData = output.fileHandleForReading.readDataToEndOfFile()
+    let errData = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw CommandError(
+            command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus,
+            standardError: String(decoding: errData, as: UTF8.self))
+    }
+    return String(decoding: outData, as: UTF8.self)
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// A throwaway certificate authority with a server certificate for `localhost` /
+/// `127.0.0.1` and one client certificate, made with the `openssl` command-line tool
+/// (P-256 keys, valid two days, unencrypted PEM files).
+public struct TestCertificates: Sendable {
+    /// The CA certificate (PEM): give it to clients as `caFile` and to the broker as `cafile`.
+    public let caFile: String
+    /// The CA private key (PEM), to sign more client certificates.
+    public let caKeyFile: String
+    /// The broker's certificate (SAN `DNS:localhost`, `IP:127.0.0.1`).
+    public let serverCertificateFile: String
+    /// The broker's private key.
+    public let serverKeyFile: String
+    /// A client certificate with common name ``clientCommonName``.
+    public let clientCertificateFile: String
+    /// The client's private key.
+    public let clientKeyFile: String
+    /// The client certificate's common name (the MQTT username under `use_identity_as_username`).
+    public let clientCommonName: String
+    /// The directory holding every file.
+    public let directory: String
+
+    private static let config = """
+        [req]
+        distinguished_name = dn
+        prompt = no
+        [dn]
+        CN = unused
+        [ca]
+        basicConstraints = critical,CA:TRUE
+        keyUsage = critical,keyCertSign,cRLSign
+        subjectKeyIdentifier = hash
+        [server]
+        basicConstraints = CA:FALSE
+        keyUsage = critical,digitalSignature
+        extendedKeyUsage = serverAuth
+        subjectAltName = DNS:localhost,IP:127.0.0.1
+        [client]
+        basicConstraints = CA:FALSE
+        keyUsage = critical,digitalSignature
+        extendedKeyUsage = clientAuth
+
+        """
+
+    /// Generates a CA, a server certificate and a client certificate in `directory`.
+    /// - Throws: ``CommandError`` if `openssl` fails.
+    public static func generate(in directory: String, clientCommonName: String = "test-device-1") throws
+        -> TestCertificates
+    {
+        let configFile = directory + "/openssl-test.cnf"
+        try config.write(toFile: configFile, atomically: true, encoding: .utf8)
+        let caFile = directory + "/ca.crt"
+        let caKey = directory + "/ca.key"
+        try runCommand(
+            "openssl",
+            [
+                "req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", caKey, "-out", caFile, "-days", "2", "-subj", "/CN=AgriTrace Test CA",
+                "-config", configFile, "-extensions", "ca",
+            ])
+        let certificates = TestCertificates(
+            caFile: caFile, caKeyFile: caKey,
+            serverCertificateFile: directory + "/server.crt", serverKeyFile: directory + "/server.key",
+            clientCertificateFile: directory + "/\(clientCommonName).crt",
+            clientKeyFile: directory + "/\(clientCommonName).key",
+            clientCommonName: clientCommonName, directory: directory)
+        try certificates.issue(
+            commonName: "localhost", extensions: "server",
+            certificateFile: certificates.serverCertificateFile, keyFile: certificates.serverKeyFile)
+        try certificates.issue(
+            commonName: clientCommonName, extensions: "client",
+            certificateFile: certificates.clientCertificateFile, keyFile: certificates.clientKeyFile)
+        return certificates
+    }
+
+    /// Issues another client certificate signed by the CA.
+    /// - Returns: the certificate and key file paths.
+    public func issueClientCertificate(commonName: String) throws -> (certificateFile: String, keyFile: String) {
+        let certificate = directory + "/\(commonName).crt"
+        let key = directory + "/\(commonName).key"
+        try issue(commonName: commonName, extensions: "client", certificateFile: certificate, keyFile: key)
+        return (certificate, key)
+    }
+
+    private func issue(commonName: String, extensions: String, certificateFile: String, keyFile: String) throws {
+        let configFile = directory + "/openssl-test.cnf"
+        let request = certificateFile + ".csr"
+        try runCommand(
+            "openssl",
+            [
+                "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", keyFile, "-out", request, "-subj", "/CN=\(commonName)", "-config", configFile,
+            ])
+        try runCommand(
+            "openssl",
+            [
+                "x509", "-req", "-in", request, "-CA", caFile, "-CAkey", caKeyFile,
+                "-set_serial", String(UInt32.random(in: 1...UInt32.max)), "-days", "2",
+                "-out", certificateFile, "-extfile", configFile, "-extensions", extensions,
+            ])
+        try? FileManager.default.removeItem(atPath: request)
+    }
+}

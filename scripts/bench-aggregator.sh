@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs bench-aggregator in release with a real mosquitto and writes the figures into
+# BENCHMARKS.md between <!-- aggregator:begin --> and <!-- aggregator:end --> (the rest of
+# the file is left as it is). Extra arguments go to bench-aggregator, e.g.
+#   scripts/bench-aggregator.sh --trace-records 2000000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scratch="${SCRATCH_PATH:-.build}"
+swift build -c release --scratch-path "$scratch" --product bench-aggregator
+bin="$scratch/release/bench-aggregator"
+command -v mosquitto >/dev/null || PATH="$PATH:/usr/sbin"
+table="$(mktemp)"
+"$bin" "$@" >"$table"
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+section="$(mktemp)"
+{
+  echo "<!-- aggregator:begin -->"
+  echo "## Aggregator (ingest, ledger, trace, proofs)"
+  echo
+  echo "Command: \`scripts/bench-aggregator.sh $*\` (release build; mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') on loopback, in the loop)."
+  echo "Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr). Date: $(date -u +%Y-%m-%dT%H:%MZ)."
+  echo
+  cat "$table"
+  echo
+  echo "Receipt latency is measured at the device side: from publishing a batch to receiving the receipts of all its records, so it includes the block cut, the durable commit (synchronous=FULL), signing and the MQTT round trip."
+  echo "<!-- aggregator:end -->"
+} >"$section"
+file=BENCHMARKS.md
+[ -f "$file" ] || printf '# Benchmarks\n\n' >"$file"
+if grep -q '<!-- aggregator:begin -->' "$file"; then
+  python3 - "$file" "$section" <<'PY'
+import sys
+path, section = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
+text = open(path).read()
+start = text.index("<!-- aggregator:begin -->")
+end = text.index("<!-- aggregator:end -->") + len("<!-- aggregator:end -->")
+open(path, "w").write(text[:start] + section + text[end:])
+PY
+else
+  { echo; cat "$section"; } >>"$file"
+fi
+cat "$section"
+rm -f "$table" "$section"

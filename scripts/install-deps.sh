@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what AgriTrace needs on a Debian 12 machine, skipping what is already there.
+# Needs root (or sudo) only when a package is missing. Swift 6.3 must be on PATH or at /opt/swift.
+set -euo pipefail
+
+packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev libsqlite3-dev sqlite3 openssl pkg-config ca-certificates)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# mosquitto's package enables a system broker on port 1883; AgriTrace starts its own brokers.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
+  echo "note: the system mosquitto service is running on port 1883; AgriTrace does not use it."
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  if [ -x /opt/swift/usr/bin/swift ]; then
+    echo "note: add /opt/swift/usr/bin to PATH (export PATH=/opt/swift/usr/bin:\$PATH)"
+  else
+    echo "error: Swift 6.3 is not installed. Install it from https://www.swift.org/install/linux/ and put it on PATH." >&2
+    exit 1
+  fi
+fi
