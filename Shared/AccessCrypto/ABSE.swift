@@ -46,8 +46,8 @@ public enum ABSE {
         let dual: [[S]]
     }
 
-    /// `ASK`: a requester's attribute key for all its slot values at once: the key vector
-    /// k₀ and the two keyword-delegation vectors k₁, k₂ (G2 vectors).
+    /// `ASK`: a requester's attribute key for all its slot values at once: the
+    /// re-randomization vector k₀ and the keyword-delegation vectors k₁, k₂ (G2 vectors).
     public struct AttributeKey: Sendable, Equatable {
         public let slotCount: Int
         let main: [BLS12381.G2]
@@ -120,18 +120,21 @@ public enum ABSE {
             y[2 * i] = attributeScalar(slot: i, attributes[i])
             y[2 * i + 1] = .one
         }
-        func keyVector(sigma: S, unit: Int, eta etaValue: S) -> [BLS12381.G2] {
+        func keyVector(sigma: S, units: [Int]) -> [BLS12381.G2] {
             var coeff = [S](repeating: .zero, count: dim)
             for j in 0..<(2 * n) { coeff[j] = sigma * y[j] }
-            coeff[unit] = .one
-            coeff[eta] = etaValue
+            for u in units { coeff[u] = .one }
+            coeff[eta] = .random()
             return combineG2(coeff, master.dual)
         }
+        // k₀ carries no unit coordinate (it only re-randomizes); the ζ unit sits in k₂
+        // together with the keyword's constant coordinate, so every trapdoor that can
+        // decrypt has keyword coordinates (β, 1) and matches only when β = H(K).
         return AttributeKey(
             slotCount: n,
-            main: keyVector(sigma: .random(), unit: zeta, eta: .random()),
-            keyword0: keyVector(sigma: .random(), unit: kw, eta: .random()),
-            keyword1: keyVector(sigma: .random(), unit: kw + 1, eta: .random())
+            main: keyVector(sigma: .random(), units: []),
+            keyword0: keyVector(sigma: .random(), units: [kw]),
+            keyword1: keyVector(sigma: .random(), units: [kw + 1, zeta])
         )
     }
 
@@ -212,12 +215,12 @@ public enum ABSE {
     }
 
     /// `TrpG`: a trapdoor for keyword W from the requester's attribute key:
-    /// T = k₀ + τ·(H(W)·k₁ + k₂) with a fresh τ, so trapdoors cannot be linked or combined.
+    /// T = α·k₀ + H(W)·k₁ + k₂ with a fresh α, so trapdoors of one key are re-randomized.
     public static func trapdoor(keyword: String, attributeKey ask: AttributeKey) -> Trapdoor {
-        let tau = S.random()
-        let a = tau * keywordScalar(keyword)
+        let alpha = S.random()
+        let w = keywordScalar(keyword)
         let vector = (0..<ask.main.count).map { j in
-            ask.main[j] + ask.keyword0[j] * a + ask.keyword1[j] * tau
+            ask.main[j] * alpha + ask.keyword0[j] * w + ask.keyword1[j]
         }
         return Trapdoor(slotCount: ask.slotCount, vector: vector)
     }

@@ -125,8 +125,17 @@ struct ABSETests {
         let mixed = ABSE.AttributeKey(slotCount: 9, main: ka.main, keyword0: kb.keyword0, keyword1: kb.keyword1)
         #expect(ABSE.test(Fixture.ciphertext, ABSE.trapdoor(keyword: Fixture.keyword, attributeKey: mixed),
                           publicParameters: pp) == nil)
-        let bare = ABSE.Trapdoor(slotCount: 9, vector: Fixture.key.main)
-        #expect(ABSE.test(Fixture.ciphertext, bare, publicParameters: pp) == nil)
+        // Leaving the keyword out (keyword coordinates (0, 1) or (0, 0)) does not match.
+        let k = Fixture.key
+        let alpha = BLS12381.Scalar.random()
+        for v in [k.main, k.keyword1, zip(k.main, k.keyword1).map { $0 * alpha + $1 }] {
+            #expect(ABSE.test(Fixture.ciphertext, ABSE.Trapdoor(slotCount: 9, vector: v), publicParameters: pp) == nil)
+        }
+        // Sanity: the same combination with the right keyword does match.
+        let w = ABSE.keywordScalar(Fixture.keyword)
+        let right = (0..<k.main.count).map { k.main[$0] * alpha + k.keyword0[$0] * w + k.keyword1[$0] }
+        #expect(ABSE.test(Fixture.ciphertext, ABSE.Trapdoor(slotCount: 9, vector: right), publicParameters: pp)
+            == Fixture.token)
     }
 
     @Test func tamperedCiphertextIsRejected() throws {
