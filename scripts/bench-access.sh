@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRATCH="${SCRATCH:-.build-abse}"
-swift build --scratch-path "$SCRATCH" -c release --product bench-access >/dev/null
+# SWIFT_BUILD_FLAGS lets a caller reuse an existing build (e.g. "-Xswiftc -enable-testing").
+# shellcheck disable=SC2086
+swift build --scratch-path "$SCRATCH" -c release ${SWIFT_BUILD_FLAGS:-} --product bench-access >/dev/null
 CMD="$SCRATCH/release/bench-access $*"
 TABLE="$($CMD)"
 CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || echo unknown)"
@@ -12,7 +14,7 @@ BLOCK="$(cat <<EOB
 <!-- access:begin -->
 ## Access cryptography (ABSE with hidden policy, FAME CP-ABE)
 
-Command: \`scripts/bench-access.sh $*\` (release build; \`$CMD\`).
+Command: \`SWIFT_BUILD_FLAGS="${SWIFT_BUILD_FLAGS:-}" scripts/bench-access.sh $*\` (release build; \`$CMD\`).
 Machine: $(nproc) cores, ${CPU}. Date: $(date -u +%Y-%m-%dT%H:%MZ). Shared machine: other builds may have been running.
 Targets at 8 attributes: encrypt ≤ 5 ms, trapdoor ≤ 20 ms, TEST ≤ 8 ms (published: 2.5 / 39.8 / 8.6 ms).
 

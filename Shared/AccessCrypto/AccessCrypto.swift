@@ -15,8 +15,10 @@ public enum AccessCryptoError: Swift.Error, Equatable, Sendable {
     case slotCountMismatch(expected: Int, got: Int)
     /// A policy or attribute list has the wrong number of entries.
     case wrongAttributeCount(expected: Int, got: Int)
-    /// Authenticated decryption failed (tampered ciphertext or wrong key).
+    /// Authenticated decryption failed (tampered ciphertext or a key from another setup).
     case authenticationFailed
+    /// The CP-ABE key lacks an attribute the ciphertext's policy requires.
+    case policyNotSatisfied
     /// A slot count outside 1...64.
     case unsupportedSlotCount(Int)
 }

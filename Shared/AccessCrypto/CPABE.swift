@@ -151,15 +151,16 @@ public enum CPABE {
         return Ciphertext(policy: policy, c0: c0, rows: rows, sealed: sealed)
     }
 
-    /// Decrypt with a key holding every policy attribute; throws otherwise or if the
-    /// ciphertext was modified.
+    /// Decrypt with a key holding every policy attribute. Throws `.policyNotSatisfied` when
+    /// an attribute is missing, `.authenticationFailed` when the ciphertext was modified
+    /// (or the key belongs to another setup or was spliced from several keys).
     public static func decrypt(_ ct: Ciphertext, secretKey sk: SecretKey) throws(AccessCryptoError) -> [UInt8] {
         var index: [String: Int] = [:]
         for (i, a) in sk.attributes.enumerated() { index[a] = i }
         var sumRows = [BLS12381.G1](repeating: .identity, count: 3)
         var sumKeys = sk.kPrime
         for (i, y) in ct.policy.enumerated() {
-            guard let at = index[y] else { throw .authenticationFailed }
+            guard let at = index[y] else { throw .policyNotSatisfied }
             for l in 0..<3 {
                 sumRows[l] = sumRows[l] + ct.rows[i][l]
                 sumKeys[l] = sumKeys[l] + sk.ky[at][l]

@@ -21,13 +21,25 @@ struct CPABETests {
         let ct = try CPABE.encrypt([7, 7], policy: ["role:driver"], publicParameters: CPFixture.setup.0)
         let ok = CPABE.keyGen(master: CPFixture.setup.1, attributes: ["role:driver", "x"])
         #expect(try CPABE.decrypt(ct, secretKey: ok) == [7, 7])
-        #expect(throws: AccessCryptoError.authenticationFailed) { try CPABE.decrypt(ct, secretKey: CPFixture.key) }
+        #expect(throws: AccessCryptoError.policyNotSatisfied) { try CPABE.decrypt(ct, secretKey: CPFixture.key) }
     }
 
     @Test func failsWithAMissingAttribute() throws {
         let key = CPABE.keyGen(master: CPFixture.setup.1, attributes: Array(CPFixture.policy.dropLast()))
-        #expect(throws: AccessCryptoError.authenticationFailed) {
+        #expect(throws: AccessCryptoError.policyNotSatisfied) {
             try CPABE.decrypt(CPFixture.ciphertext, secretKey: key)
+        }
+    }
+
+    @Test func relabelledKeyComponentDoesNotDecrypt() throws {
+        // A key for {policy[0], policy[1], other} that renames "other" to policy[2].
+        let key = CPABE.keyGen(master: CPFixture.setup.1, attributes: Array(CPFixture.policy.prefix(2)) + ["zz-other"])
+        let i = key.attributes.firstIndex(of: "zz-other")!
+        var attrs = key.attributes
+        attrs[i] = CPFixture.policy[2]
+        let forged = CPABE.SecretKey(attributes: attrs, k0: key.k0, ky: key.ky, kPrime: key.kPrime)
+        #expect(throws: AccessCryptoError.authenticationFailed) {
+            try CPABE.decrypt(CPFixture.ciphertext, secretKey: forged)
         }
     }
 
