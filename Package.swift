@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: Shared (pure: domain model and cryptography)
@@ -96,10 +97,15 @@ let package = Package(
             ],
             path: "Aggregator/Ledger"
         ),
+        .target(
+            name: "LedgerAPI",
+            dependencies: ["AgriTraceCore", "Ledger", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Aggregator/API"
+        ),
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
-                "AgriTraceCore", "Ledger", "MQTTClient",
+                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -161,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "AggregatorTests",
             dependencies: [
-                "AgriTraceCore", "Ledger", "MQTTClient", "TestSupport",
+                "AgriTraceCore", "Ledger", "LedgerAPI", "MQTTClient", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/AggregatorTests"

@@ -87,7 +87,7 @@ Revoke a box:       $ENROLL revoke --ca $CA --id truck-01   (CRL + ACL rewritten
 EOF
 
 if [ "$START" -eq 1 ]; then
-    mosquitto -c "$DIR/broker/mosquitto.conf" -d
+    mosquitto -c "$DIR/broker/mosquitto.conf" -d </dev/null >/dev/null 2>&1
     sleep 0.5
     B="-h 127.0.0.1 -p $PORT -V 5 -q 1"
     box() { echo "--cafile $DIR/boxes/$1/ca.crt --cert $DIR/boxes/$1/tls.crt --key $DIR/boxes/$1/tls.key"; }

@@ -18,7 +18,7 @@ section="$(mktemp)"
   echo "## Aggregator (ingest, ledger, trace, proofs)"
   echo
   echo "Command: \`scripts/bench-aggregator.sh $*\` (release build; mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') on loopback, in the loop)."
-  echo "Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr). Date: $(date -u +%Y-%m-%dT%H:%MZ)."
+  echo "Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr). Date: $(date -u +%Y-%m-%dT%H:%MZ). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the publisher, mosquitto and the aggregator share these cores, and so does anything else running)."
   echo
   cat "$table"
   echo

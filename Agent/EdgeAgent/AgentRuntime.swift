@@ -34,7 +34,8 @@ public final class AgentRuntime: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         key = try DeviceKey.load(path: configuration.device.keyFile)
-        let cipher = VaultCipher(key: key.vaultKey(enterprise: configuration.device.enterprise, device: configuration.device.id))
+        let cipher = VaultCipher(
+            key: key.vaultKey(enterprise: configuration.device.enterprise, device: configuration.device.id))
         store = try AgentStore(
             path: configuration.storage.path, cipher: cipher, budgetBytes: configuration.storage.maxBytes,
             fullSync: configuration.storage.synchronous == "full")
@@ -42,22 +43,30 @@ public final class AgentRuntime: @unchecked Sendable {
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
         bootID = bytes.hexString
         let broker = configuration.broker
-        let tls = broker.caFile.map { MQTTClient.TLS(caFile: $0, certificateFile: broker.certificateFile, keyFile: broker.keyFile) }
+        let tls = broker.caFile.map {
+            MQTTClient.TLS(caFile: $0, certificateFile: broker.certificateFile, keyFile: broker.keyFile)
+        }
         // libmosquitto backs off as initial * n^2 up to the maximum; the initial delay gets
         // per-process jitter so a fleet does not reconnect in the same second.
-        let jitteredMaximum = broker.reconnectMaximumSeconds + UInt32.random(in: 0...max(1, broker.reconnectMaximumSeconds / 5))
+        let jitteredMaximum =
+            broker.reconnectMaximumSeconds + UInt32.random(in: 0...max(1, broker.reconnectMaximumSeconds / 5))
         let options = MQTTClient.Options(
             host: broker.host, port: broker.port, keepAliveSeconds: broker.keepAliveSeconds, credentials: nil, tls: tls,
             maxInflightMessages: broker.maxInflightMessages,
-            reconnectDelay: .init(initialSeconds: broker.reconnectInitialSeconds, maximumSeconds: jitteredMaximum, exponentialBackoff: true))
-        let client = try MQTTClient(clientID: "agritrace-agent/\(configuration.device.enterprise)/\(configuration.device.id)", cleanStart: true, options: options)
+            reconnectDelay: .init(
+                initialSeconds: broker.reconnectInitialSeconds, maximumSeconds: jitteredMaximum,
+                exponentialBackoff: true))
+        let client = try MQTTClient(
+            clientID: "agritrace-agent/\(configuration.device.enterprise)/\(configuration.device.id)", cleanStart: true,
+            options: options)
         publisher = RecordPublisher(
             client: client, store: store, key: key, authority: try configuration.authority.publicKey(),
             enterprise: configuration.device.enterprise, device: configuration.device.id,
             settings: Self.publisherSettings(configuration), metrics: metrics, logger: logger)
         let publisher = self.publisher
         gate = IntakeGate(
-            store: store, classifier: Classifier(catalog: try configuration.catalog(), identity: configuration.identity),
+            store: store,
+            classifier: Classifier(catalog: try configuration.catalog(), identity: configuration.identity),
             bootID: bootID, metrics: metrics, logger: logger, stopSignal: inputStop, onAccepted: { publisher.wake() })
     }
 
@@ -88,8 +97,9 @@ public final class AgentRuntime: @unchecked Sendable {
     public func start() throws {
         let c = configuration
         if Timestamp.now() < c.device.enrolledAt {
-            logger.warning("the wall clock is before the enrollment date; records are flagged clockTrusted=false until it is set",
-                           metadata: ["enrolled_at": "\(c.device.enrolledAt.iso8601)"])
+            logger.warning(
+                "the wall clock is before the enrollment date; records are flagged clockTrusted=false until it is set",
+                metadata: ["enrolled_at": "\(c.device.enrolledAt.iso8601)"])
         }
         try publisher.start()
         if c.operations.metricsPort > 0 {
@@ -101,11 +111,15 @@ public final class AgentRuntime: @unchecked Sendable {
         }
         let gate = self.gate
         for file in c.inputs.files {
-            let tailer = FileTailer(path: file, gate: gate, maxLineBytes: c.inputs.maxLineBytes, pollMilliseconds: c.inputs.pollMilliseconds, stopSignal: inputStop, logger: logger)
+            let tailer = FileTailer(
+                path: file, gate: gate, maxLineBytes: c.inputs.maxLineBytes,
+                pollMilliseconds: c.inputs.pollMilliseconds, stopSignal: inputStop, logger: logger)
             spawn("agent-tail") { tailer.run() }
         }
         if c.inputs.stdin {
-            let input = StreamInput(descriptor: 0, source: "stdin", gate: gate, maxLineBytes: c.inputs.maxLineBytes, stopSignal: inputStop, acknowledge: false)
+            let input = StreamInput(
+                descriptor: 0, source: "stdin", gate: gate, maxLineBytes: c.inputs.maxLineBytes, stopSignal: inputStop,
+                acknowledge: false)
             let logger = self.logger
             spawn("agent-stdin") {
                 input.run()
@@ -113,7 +127,9 @@ public final class AgentRuntime: @unchecked Sendable {
             }
         }
         if let socketPath = c.inputs.socket {
-            let listener = try SocketListener(path: socketPath, gate: gate, maxLineBytes: c.inputs.maxLineBytes, stopSignal: inputStop, logger: logger)
+            let listener = try SocketListener(
+                path: socketPath, gate: gate, maxLineBytes: c.inputs.maxLineBytes, stopSignal: inputStop, logger: logger
+            )
             spawn("agent-socket") { listener.run() }
         }
         spawn("agent-retention") { [self] in
@@ -123,7 +139,9 @@ public final class AgentRuntime: @unchecked Sendable {
                     last = Date()
                     do {
                         let deleted = try store.applyRetention(days: configuration.storage.retentionDays)
-                        if deleted > 0 { logger.info("retention deleted old receipted records", metadata: ["count": "\(deleted)"]) }
+                        if deleted > 0 {
+                            logger.info("retention deleted old receipted records", metadata: ["count": "\(deleted)"])
+                        }
                     } catch {
                         logger.error("retention failed", metadata: ["error": "\(error)"])
                     }
@@ -131,21 +149,27 @@ public final class AgentRuntime: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 0.5)
             }
         }
-        logger.info("agent started", metadata: [
-            "enterprise": "\(c.device.enterprise)", "device": "\(c.device.id)", "boot_id": "\(bootID)",
-            "device_public_key": "\(key.publicKey.hex)", "next_sequence": "\(store.nextSequence)",
-        ])
+        logger.info(
+            "agent started",
+            metadata: [
+                "enterprise": "\(c.device.enterprise)", "device": "\(c.device.id)", "boot_id": "\(bootID)",
+                "device_public_key": "\(key.publicKey.hex)", "next_sequence": "\(store.nextSequence)",
+            ])
     }
 
     func respond(_ path: String) -> (status: Int, contentType: String, body: String) {
         switch path {
         case "/metrics":
-            return (200, "text/plain; version=0.0.4", metrics.render(statistics: try? store.statistics(), budgetBytes: configuration.storage.maxBytes))
+            return (
+                200, "text/plain; version=0.0.4",
+                metrics.render(statistics: try? store.statistics(), budgetBytes: configuration.storage.maxBytes)
+            )
         case "/healthz":
             let counters = metrics.counters
             let statistics = try? store.statistics()
             let healthy = statistics != nil
-            let body = "{\"status\":\"\(healthy ? "ok" : "store-unavailable")\",\"connected\":\(counters.connected),\"disk_budget_reached\":\(counters.budgetReached),\"outbox_depth\":\(statistics?.outboxDepth ?? -1)}\n"
+            let body =
+                "{\"status\":\"\(healthy ? "ok" : "store-unavailable")\",\"connected\":\(counters.connected),\"disk_budget_reached\":\(counters.budgetReached),\"outbox_depth\":\(statistics?.outboxDepth ?? -1)}\n"
             return (healthy ? 200 : 503, "application/json", body)
         default:
             return (404, "text/plain", "try /healthz or /metrics\n")
@@ -175,10 +199,12 @@ public final class AgentRuntime: @unchecked Sendable {
         applied.storage.path = old.storage.path
         applied.authority = old.authority
         configuration = applied
-        logger.notice("configuration reloaded", metadata: [
-            "max_bytes": "\(new.storage.maxBytes)", "batch_size": "\(new.delivery.batchSize)",
-            "needs_restart": "\(restartNeeded.isEmpty ? "none" : restartNeeded.joined(separator: ","))",
-        ])
+        logger.notice(
+            "configuration reloaded",
+            metadata: [
+                "max_bytes": "\(new.storage.maxBytes)", "batch_size": "\(new.delivery.batchSize)",
+                "needs_restart": "\(restartNeeded.isEmpty ? "none" : restartNeeded.joined(separator: ","))",
+            ])
     }
 
     /// Stops the inputs (committing what was read), keeps delivering until the outbox is
@@ -202,6 +228,8 @@ public final class AgentRuntime: @unchecked Sendable {
         threadsDone.unlock()
         store.checkpoint()
         let statistics = try? store.statistics()
-        logger.info("agent stopped", metadata: ["outbox_depth": "\(statistics?.outboxDepth ?? -1)", "next_sequence": "\(store.nextSequence)"])
+        logger.info(
+            "agent stopped",
+            metadata: ["outbox_depth": "\(statistics?.outboxDepth ?? -1)", "next_sequence": "\(store.nextSequence)"])
     }
 }

@@ -5,13 +5,14 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct AgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agritrace-agent",
-        abstract: "AgriTrace edge agent: classify readings, keep private values in the vault, deliver signed records, keep receipts.",
+        abstract:
+            "AgriTrace edge agent: classify readings, keep private values in the vault, deliver signed records, keep receipts.",
         subcommands: [Run.self, Initialize.self, Rejects.self, Status.self, Simulate.self, Catalog.self],
         defaultSubcommand: Run.self)
 }
@@ -44,9 +45,15 @@ struct Run: ParsableCommand {
             do {
                 let key = try DeviceKey.load(path: configuration.device.keyFile)
                 print("configuration OK: \(config)")
-                print("device \(configuration.device.enterprise)/\(configuration.device.id), public key \(key.publicKey.hex)")
-                print("broker \(configuration.broker.host):\(configuration.broker.port) tls=\(configuration.broker.caFile != nil)")
-                print("inputs files=\(configuration.inputs.files) stdin=\(configuration.inputs.stdin) socket=\(configuration.inputs.socket ?? "-")")
+                print(
+                    "device \(configuration.device.enterprise)/\(configuration.device.id), public key \(key.publicKey.hex)"
+                )
+                print(
+                    "broker \(configuration.broker.host):\(configuration.broker.port) tls=\(configuration.broker.caFile != nil)"
+                )
+                print(
+                    "inputs files=\(configuration.inputs.files) stdin=\(configuration.inputs.stdin) socket=\(configuration.inputs.socket ?? "-")"
+                )
                 print("store \(configuration.storage.path) budget \(configuration.storage.maxBytes) bytes")
             } catch {
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))
@@ -55,6 +62,8 @@ struct Run: ParsableCommand {
             return
         }
         let logger = makeLogger(level: configuration.operations.logLevel)
+        // Before any thread starts, so every thread inherits the unblocked mask.
+        installSignalHandlers()
         let agent: AgentRuntime
         do {
             agent = try AgentRuntime(configuration: configuration, logger: logger)
@@ -63,30 +72,19 @@ struct Run: ParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { signal(signalNumber, SIG_IGN) }
-        let done = DispatchSemaphore(value: 0)
-        let queue = DispatchQueue(label: "agritrace.agent.signals")
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler { done.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
-        let path = config
-        reload.setEventHandler {
-            do {
-                agent.reload(try AgentConfiguration.load(path: path))
-            } catch {
-                logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+        while true {
+            usleep(100_000)
+            let signals = pendingSignals.exchange(0, ordering: .relaxed)
+            if signals & SignalBits.reload != 0 {
+                do {
+                    agent.reload(try AgentConfiguration.load(path: config))
+                } catch {
+                    logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+                }
             }
+            if signals & SignalBits.terminate != 0 { break }
         }
-        reload.resume()
-        sources.append(reload)
-        done.wait()
         agent.shutdown()
-        _ = sources
     }
 }
 
@@ -118,7 +116,8 @@ struct Initialize: ParsableCommand {
         do {
             let created = try DeviceKey.create(path: path)
             print(created.publicKey.hex)
-            FileHandle.standardError.write(Data("created \(path) (mode 0600); register the public key above with the aggregator\n".utf8))
+            FileHandle.standardError.write(
+                Data("created \(path) (mode 0600); register the public key above with the aggregator\n".utf8))
         } catch let error as DeviceKey.KeyError {
             if case .exists = error, let existing = try? DeviceKey.load(path: path) {
                 FileHandle.standardError.write(Data("\(path) already exists; its public key is:\n".utf8))
@@ -132,7 +131,8 @@ struct Initialize: ParsableCommand {
 }
 
 struct Rejects: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List rejected input lines and records the aggregator refused.")
+    static let configuration = CommandConfiguration(
+        abstract: "List rejected input lines and records the aggregator refused.")
 
     @Option(name: .shortAndLong, help: "The TOML configuration file.")
     var config: String = "/etc/agritrace/agent.toml"
@@ -165,11 +165,15 @@ struct Rejects: ParsableCommand {
             var subject: [String] = []
             if let field = reject.field { subject.append("field \(field)") }
             if let stage = reject.stage { subject.append("stage \(stage)") }
-            print("\(reject.at)  \(reject.source):\(reject.line)  [\(reject.kind)] \(subject.isEmpty ? "" : subject.joined(separator: ", ") + ": ")\(reject.reason)")
+            print(
+                "\(reject.at)  \(reject.source):\(reject.line)  [\(reject.kind)] \(subject.isEmpty ? "" : subject.joined(separator: ", ") + ": ")\(reject.reason)"
+            )
             print("    fix: \(reject.fix)")
         }
         for record in refused {
-            print("\(record.at)  record \(record.recordID) (sequence \(record.sequence)) refused by the aggregator [\(record.code)]: \(record.reason)")
+            print(
+                "\(record.at)  record \(record.recordID) (sequence \(record.sequence)) refused by the aggregator [\(record.code)]: \(record.reason)"
+            )
         }
     }
 }
@@ -180,9 +184,22 @@ struct Status: ParsableCommand {
     @Option(name: .shortAndLong, help: "The TOML configuration file.")
     var config: String = "/etc/agritrace/agent.toml"
 
+    @Flag(
+        help:
+            "Print one JSON object (outboxDepth, oldestUnreceiptedSeconds, receipted, rejects, refused, usedBytes, nextSequence)."
+    )
+    var json = false
+
     func run() throws {
         let store = try openStore(config)
         let statistics = try store.statistics()
+        if json {
+            let oldest = statistics.oldestUnreceiptedMillis.map { "\(Double($0) / 1000)" } ?? "null"
+            print(
+                "{\"outboxDepth\":\(statistics.outboxDepth),\"oldestUnreceiptedSeconds\":\(oldest),\"receipted\":\(statistics.receipted),\"rejects\":\(statistics.rejects),\"refused\":\(statistics.refused),\"usedBytes\":\(statistics.usedBytes),\"nextSequence\":\(statistics.nextSequence)}"
+            )
+            return
+        }
         print("next sequence      \(statistics.nextSequence)")
         print("outbox depth       \(statistics.outboxDepth)")
         print("oldest unreceipted \(statistics.oldestUnreceiptedMillis.map { "\(Double($0) / 1000) s" } ?? "-")")
@@ -198,12 +215,14 @@ func openStore(_ config: String) throws -> AgentStore {
     let key = try DeviceKey.load(path: configuration.device.keyFile)
     return try AgentStore(
         path: configuration.storage.path,
-        cipher: VaultCipher(key: key.vaultKey(enterprise: configuration.device.enterprise, device: configuration.device.id)),
+        cipher: VaultCipher(
+            key: key.vaultKey(enterprise: configuration.device.enterprise, device: configuration.device.id)),
         budgetBytes: configuration.storage.maxBytes)
 }
 
 struct Simulate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print realistic JSON-lines readings for a stage (pipe them into the agent).")
+    static let configuration = CommandConfiguration(
+        abstract: "Print realistic JSON-lines readings for a stage (pipe them into the agent).")
 
     @Option(help: "breeding, planting, processing, warehousing, transport or sales.")
     var stage: String
@@ -222,7 +241,8 @@ struct Simulate: ParsableCommand {
 
     func run() throws {
         guard let stage = Stage(name: stage) else {
-            throw ValidationError("unknown stage \(self.stage); use one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "unknown stage \(self.stage); use one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         signal(SIGPIPE, SIG_DFL)
         var simulator = ReadingSimulator(stage: stage, lots: lots, seed: seed)
@@ -248,7 +268,8 @@ struct Simulate: ParsableCommand {
 }
 
 struct Catalog: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the catalog fields with their privacy level and kind.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the catalog fields with their privacy level and kind.")
 
     @Option(help: "Only this stage.")
     var stage: String?
@@ -259,14 +280,17 @@ struct Catalog: ParsableCommand {
     func run() throws {
         var catalog = FieldCatalog.standard
         if let config { catalog = try AgentConfiguration.load(path: config).catalog() }
-        let stages = try stage.map { name -> [Stage] in
-            guard let stage = Stage(name: name) else { throw ValidationError("unknown stage \(name)") }
-            return [stage]
-        } ?? Stage.allCases
+        let stages =
+            try stage.map { name -> [Stage] in
+                guard let stage = Stage(name: name) else { throw ValidationError("unknown stage \(name)") }
+                return [stage]
+            } ?? Stage.allCases
         for stage in stages {
             print("\(stage.rawValue):")
             for field in catalog.fields(of: stage) {
-                print("  \(field.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(field.level.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(field.kind.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(field.label)")
+                print(
+                    "  \(field.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(field.level.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(field.kind.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(field.label)"
+                )
             }
         }
     }

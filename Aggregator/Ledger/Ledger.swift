@@ -33,11 +33,91 @@ public struct PendingAnswer: Sendable {
     public var rejections: [Rejection] = []
     /// Indexes into the ledger's pending transactions whose receipts are still due.
     var waiting: [Int] = []
+    /// Indexes into the block being written whose receipts are still due.
+    var waitingInFlight: [Int] = []
 
     /// Whether the answer can go out without waiting for a block.
-    public var isReady: Bool { waiting.isEmpty }
+    public var isReady: Bool { waiting.isEmpty && waitingInFlight.isEmpty }
 
     public init(topic: String) { self.topic = topic }
+}
+
+/// A device's signature over a record batch, kept so anyone can re-check later that the
+/// device signed its records (`agritrace verify --signatures`): with the records' canonical
+/// bytes from the log, it rebuilds the signed `RecordBatch` exactly.
+public struct BatchSignature: Sendable, Hashable {
+    public var enterprise: String
+    public var device: String
+    public var sentAt: Timestamp
+    public var signature: [UInt8]
+    /// The batch's records in batch order.
+    public var recordIDs: [RecordID]
+}
+
+/// A complete subtree hash of the log, to store.
+public struct LogNodeHash: Sendable {
+    public var position: LogNodePosition
+    public var hash: Digest32
+}
+
+/// A block built in memory and signed, not yet written (see ``Ledger/prepareBlock(now:)``).
+public struct PreparedBlock: Sendable {
+    public let block: StoredBlock
+    let transactions: [Ledger.PendingTransaction]
+    let newNodes: [LogNodeHash]
+    let counters: [String: Int]
+    let frontier: LogFrontier
+    let nodes: InMemoryLogNodes
+    let answers: [PendingAnswer]
+    let signatures: [BatchSignature]
+}
+
+/// A written block whose receipts are yet to be computed (see ``Ledger/finishBlockDeferringReceipts(_:)``).
+public struct WrittenBlock: Sendable {
+    public let block: StoredBlock
+    let recordIDs: [RecordID?]
+    let nodes: InMemoryLogNodes
+    /// Answers whose `waiting` indexes point into this block.
+    var answers: [PendingAnswer]
+
+    /// The receipts of some of the block's transactions.
+    func receipts(_ indexes: [Int]) throws -> [Receipt] {
+        var nodes = self.nodes
+        return try indexes.map { index in
+            let leafIndex = block.firstLeaf + UInt64(index)
+            return Receipt(
+                recordID: recordIDs[index]!, height: block.header.value.height, leafIndex: leafIndex,
+                inclusionProof: try LogProofs.inclusionProof(
+                    index: leafIndex, size: block.header.value.logSize, &nodes),
+                treeHead: block.header)
+        }
+    }
+
+    /// Computes the inclusion proofs (from the block's nodes, no I/O) and completes the answers.
+    public func resolve() throws -> CommittedBlock {
+        var nodes = self.nodes
+        let size = block.header.value.logSize
+        var receipts: [Receipt?] = Array(repeating: nil, count: recordIDs.count)
+        func receiptFor(_ index: Int) throws -> Receipt {
+            if let receipt = receipts[index] { return receipt }
+            let leafIndex = block.firstLeaf + UInt64(index)
+            let receipt = Receipt(
+                recordID: recordIDs[index]!, height: block.header.value.height, leafIndex: leafIndex,
+                inclusionProof: try LogProofs.inclusionProof(index: leafIndex, size: size, &nodes),
+                treeHead: block.header)
+            receipts[index] = receipt
+            return receipt
+        }
+        var completed: [PendingAnswer] = []
+        completed.reserveCapacity(answers.count)
+        for var answer in answers {
+            answer.receipts.reserveCapacity(answer.receipts.count + answer.waiting.count)
+            for index in answer.waiting { answer.receipts.append(try receiptFor(index)) }
+            answer.waiting = []
+            completed.append(answer)
+        }
+        return CommittedBlock(block: block, answers: completed)
+    }
 }
 
 /// A committed block and the receipts it answers.
@@ -66,23 +146,53 @@ public final class Ledger {
     /// The registry including the effect of pending transactions.
     public private(set) var registry: RegistryState
 
-    struct PendingTransaction {
-        var entry: LogEntry
+    struct PendingTransaction: Sendable {
+        /// Boxed: a decoded record is a few hundred bytes, and blocks hold thousands.
+        final class Box: Sendable {
+            let entry: LogEntry
+            init(_ entry: LogEntry) { self.entry = entry }
+        }
+
+        let box: Box
+        var entry: LogEntry { box.entry }
         var bytes: [UInt8]
         var leafHash: Digest32
         var recordID: RecordID?
         var submissionID: Int64?
+
+        init(entry: LogEntry, bytes: [UInt8], leafHash: Digest32, recordID: RecordID? = nil, submissionID: Int64? = nil)
+        {
+            self.box = Box(entry)
+            self.bytes = bytes
+            self.leafHash = leafHash
+            self.recordID = recordID
+            self.submissionID = submissionID
+        }
     }
 
     var pending: [PendingTransaction] = []
     var pendingRecords: [RecordID: Int] = [:]
+    /// The block being written (at most one), by record id.
+    var inFlightRecords: [RecordID: Int] = [:]
+    var inFlightLeafHashes: [Digest32] = []
+    /// Per device, a sequence at or above every sequence on the ledger, pending or being
+    /// written: a record above it cannot be a duplicate, so it needs no look-up.
+    var sequenceWatermarks: [RegistryState.DeviceKey: UInt64] = [:]
+    /// A read-only connection for look-ups while the writer connection commits a block.
+    let reader: LedgerStore
+    /// Whether a block is being written (the writer connection is busy).
+    public private(set) var isWriting = false
     var pendingAnswers: [PendingAnswer] = []
+    /// Signatures of the batches whose records are in the pending block.
+    var pendingSignatures: [BatchSignature] = []
     var oldestPending: ContinuousClock.Instant?
     /// Counters not yet written to the store.
     public private(set) var counters: [String: Int] = [:]
 
     /// Opens (or creates) the store at `path` and recovers the log's state from it.
-    public init(path: String, authority: Curve25519.Signing.PrivateKey, configuration: LedgerConfiguration = .init()) throws {
+    public init(path: String, authority: Curve25519.Signing.PrivateKey, configuration: LedgerConfiguration = .init())
+        throws
+    {
         let store = try LedgerStore(path: path, synchronous: configuration.synchronous)
         self.store = store
         self.configuration = configuration
@@ -90,9 +200,11 @@ public final class Ledger {
         self.authorityKey = authority.publicKey
         try store.db.transaction { try store.claimAuthority(authority.publicKey) }
         latestBlock = try store.latestBlock()
-        var reader = store.nodeReader
-        frontier = try LogFrontier(size: latestBlock?.header.value.logSize ?? 0, reader: &reader)
+        var nodes = store.nodeReader
+        frontier = try LogFrontier(size: latestBlock?.header.value.logSize ?? 0, reader: &nodes)
         registry = try Contracts.loadRegistry(from: store.db)
+        sequenceWatermarks = try Contracts.loadSequences(from: store.db)
+        reader = try LedgerStore(path: path, readOnly: true)
     }
 
     /// The number of transactions waiting for the next block.
@@ -132,15 +244,21 @@ public final class Ledger {
         do {
             batch = try BatchPayload(payload)
         } catch {
-            refuse("malformed", "the payload is not a canonical signed record batch (\(error)); publish Signed<RecordBatch> canonical bytes")
+            refuse(
+                "malformed",
+                "the payload is not a canonical signed record batch (\(error)); publish Signed<RecordBatch> canonical bytes"
+            )
             return answer
         }
         guard batch.enterprise == enterprise, batch.device == device else {
-            refuse("topic-mismatch", "the batch is from \(batch.enterprise)/\(batch.device) but was published on \(topic)")
+            refuse(
+                "topic-mismatch", "the batch is from \(batch.enterprise)/\(batch.device) but was published on \(topic)")
             return answer
         }
         guard let registered = registry.device(enterprise: enterprise, device: device) else {
-            refuse("unknown-device", "device \(enterprise)/\(device) is not registered; register it with `agritrace devices add`")
+            refuse(
+                "unknown-device",
+                "device \(enterprise)/\(device) is not registered; register it with `agritrace devices add`")
             return answer
         }
         guard registered.status == .active else {
@@ -148,12 +266,18 @@ public final class Ledger {
             return answer
         }
         guard batch.isValid(key: registered.publicKey) else {
-            refuse("bad-signature", "the batch signature does not verify under the registered key of \(enterprise)/\(device)")
+            refuse(
+                "bad-signature",
+                "the batch signature does not verify under the registered key of \(enterprise)/\(device)")
             return answer
         }
+        let pendingCountBefore = pending.count
         for (position, record) in batch.records.enumerated() {
             guard record.enterprise == enterprise, record.device == device else {
-                refuse("record-mismatch", "record \(record.id) names \(record.enterprise)/\(record.device), not the batch's device", record: record.id)
+                refuse(
+                    "record-mismatch",
+                    "record \(record.id) names \(record.enterprise)/\(record.device), not the batch's device",
+                    record: record.id)
                 continue
             }
             let entry = LogEntry.record(record)
@@ -165,26 +289,50 @@ public final class Ledger {
             let leafHash = MerkleTree.leafHash(bytes)
             if let index = pendingRecords[record.id] {
                 guard pending[index].leafHash == leafHash else {
-                    refuse("conflicting-duplicate", "record id \(record.id) is already pending with other content", record: record.id)
+                    refuse(
+                        "conflicting-duplicate", "record id \(record.id) is already pending with other content",
+                        record: record.id)
                     continue
                 }
                 count("duplicates")
                 answer.waiting.append(index)
                 continue
             }
-            do {
-                if let location = try store.location(of: record.id) {
-                    guard let stored = try store.entry(leafIndex: location.leafIndex), stored.leafHash == leafHash else {
-                        refuse("conflicting-duplicate", "record id \(record.id) is on the ledger with other content", record: record.id)
-                        continue
-                    }
-                    count("duplicates")
-                    answer.receipts.append(try receipt(for: record.id, at: location))
+            if let index = inFlightRecords[record.id] {
+                guard inFlightLeafHashes[index] == leafHash else {
+                    refuse(
+                        "conflicting-duplicate", "record id \(record.id) is being written with other content",
+                        record: record.id)
                     continue
                 }
-            } catch {
-                refuse("internal", "the ledger could not look up record \(record.id): \(error); resend later", record: record.id)
+                count("duplicates")
+                answer.waitingInFlight.append(index)
                 continue
+            }
+            let deviceKey = RegistryState.DeviceKey(enterprise: enterprise, device: device)
+            let watermark = sequenceWatermarks[deviceKey] ?? 0
+            if record.sequence > watermark {
+                sequenceWatermarks[deviceKey] = record.sequence
+            } else {
+                do {
+                    if let location = try reader.location(of: record.id) {
+                        guard let stored = try reader.entry(leafIndex: location.leafIndex), stored.leafHash == leafHash
+                        else {
+                            refuse(
+                                "conflicting-duplicate", "record id \(record.id) is on the ledger with other content",
+                                record: record.id)
+                            continue
+                        }
+                        count("duplicates")
+                        answer.receipts.append(try receipt(for: record.id, at: location))
+                        continue
+                    }
+                } catch {
+                    refuse(
+                        "internal", "the ledger could not look up record \(record.id): \(error); resend later",
+                        record: record.id)
+                    continue
+                }
             }
             pendingRecords[record.id] = pending.count
             answer.waiting.append(pending.count)
@@ -192,11 +340,22 @@ public final class Ledger {
         }
         count("records-received", batch.records.count)
         if !answer.isReady { pendingAnswers.append(answer) }
+        // Keep the device's signature with the block that holds the batch's new records;
+        // a batch with refused records cannot be rebuilt from the log, so it is not kept.
+        if answer.rejections.isEmpty && pending.count > pendingCountBefore {
+            pendingSignatures.append(
+                BatchSignature(
+                    enterprise: enterprise, device: device, sentAt: batch.sentAt, signature: batch.signature,
+                    recordIDs: batch.records.map(\.id)))
+        }
         return answer
     }
 
     func appendPending(_ transaction: PendingTransaction) {
-        if pending.isEmpty { oldestPending = .now }
+        if pending.isEmpty {
+            oldestPending = .now
+            pending.reserveCapacity(min(configuration.maxBlockTransactions, 16_384))
+        }
         pending.append(transaction)
     }
 
@@ -207,7 +366,9 @@ public final class Ledger {
         if let violation = Contracts.check(entry, registry: registry, authority: authorityKey) { throw violation }
         Contracts.apply(entry, to: &registry)
         let bytes = entry.canonicalBytes
-        appendPending(PendingTransaction(entry: entry, bytes: bytes, leafHash: MerkleTree.leafHash(bytes), submissionID: submissionID))
+        appendPending(
+            PendingTransaction(
+                entry: entry, bytes: bytes, leafHash: MerkleTree.leafHash(bytes), submissionID: submissionID))
     }
 
     /// Admits the registry transactions waiting in the store's submission queue
@@ -215,7 +376,8 @@ public final class Ledger {
     /// - Returns: how many were admitted.
     @discardableResult
     public func admitSubmissions() throws -> Int {
-        let select = try store.db.cachedStatement("SELECT id, body FROM submissions WHERE status = 'pending' ORDER BY id")
+        let select = try store.db.cachedStatement(
+            "SELECT id, body FROM submissions WHERE status = 'pending' ORDER BY id")
         var rows: [(Int64, [UInt8])] = []
         let already = Set(pending.compactMap(\.submissionID))
         while try select.step() {
@@ -229,7 +391,8 @@ public final class Ledger {
                 try admit(registry: signed, submissionID: id)
                 admitted += 1
             } catch {
-                let refuse = try store.db.cachedStatement("UPDATE submissions SET status = 'refused', reason = ? WHERE id = ?")
+                let refuse = try store.db.cachedStatement(
+                    "UPDATE submissions SET status = 'refused', reason = ? WHERE id = ?")
                 try refuse.bind("\(error)", at: 1)
                 try refuse.bind(id, at: 2)
                 try refuse.run()
@@ -246,77 +409,168 @@ public final class Ledger {
     /// - Returns: nil when nothing is pending.
     @discardableResult
     public func cutBlock(now: Timestamp = .now()) throws -> CommittedBlock? {
-        guard !pending.isEmpty else {
+        precondition(!isWriting, "cutBlock while a block is being written")
+        guard let prepared = try prepareBlock(now: now) else {
             if !counters.isEmpty {
                 try store.db.transaction { try store.addCounters(counters) }
                 counters = [:]
             }
             return nil
         }
+        do {
+            try Self.write(prepared, to: store)
+        } catch {
+            abandonBlock(prepared)
+            throw error
+        }
+        return try finishBlock(prepared)
+    }
+
+    /// Builds the next block from the pending transactions in memory: leaf indexes, new
+    /// tree nodes, the signed header. The transactions move to the block being written;
+    /// admission goes on into a new pending set. Write it with ``write(_:to:)`` (off this
+    /// thread if you like), then call ``finishBlock(_:)`` or ``abandonBlock(_:)``.
+    public func prepareBlock(now: Timestamp = .now()) throws -> PreparedBlock? {
+        precondition(!isWriting, "one block is written at a time")
+        guard !pending.isEmpty else { return nil }
         let height = (latestBlock?.header.value.height ?? 0) + 1
         let firstLeaf = frontier.size
         var frontier = self.frontier
         var nodes = InMemoryLogNodes()
+        nodes.nodes.reserveCapacity(pending.count * 2 + 64)
         for subtree in frontier.subtrees { nodes.nodes[subtree.position] = subtree.hash }
+        var newNodes: [LogNodeHash] = []
+        newNodes.reserveCapacity(pending.count)
+        for transaction in pending {
+            frontier.append(transaction.leafHash) { position, hash in
+                nodes.nodes[position] = hash
+                if position.level > 0 { newNodes.append(LogNodeHash(position: position, hash: hash)) }
+            }
+        }
         let time = Timestamp(milliseconds: max(now.milliseconds, latestBlock?.header.value.time.milliseconds ?? 0))
+        let header = BlockHeader(
+            height: height, previousHash: latestBlock?.hash ?? .zero,
+            transactionRoot: MerkleTree.root(leafHashes: pending.map(\.leafHash)),
+            transactionCount: UInt32(pending.count), logSize: frontier.size, logRoot: frontier.root,
+            time: time, proposer: configuration.proposer)
+        let signed = try Signed(header, domain: .blockHeader, key: authority)
+        let prepared = PreparedBlock(
+            block: StoredBlock(header: signed, hash: StoredBlock.hash(of: signed), firstLeaf: firstLeaf),
+            transactions: pending, newNodes: newNodes, counters: counters, frontier: frontier, nodes: nodes,
+            answers: pendingAnswers, signatures: pendingSignatures)
+        inFlightRecords = pendingRecords
+        inFlightLeafHashes = pending.map(\.leafHash)
+        isWriting = true
+        counters = [:]
+        pending = []
+        pendingRecords = [:]
+        pendingAnswers = []
+        pendingSignatures = []
+        oldestPending = nil
+        return prepared
+    }
+
+    /// Writes a prepared block in one SQLite transaction: log entries, tree nodes, world
+    /// state (contracts), the signed header and the counters. Durable when it returns.
+    /// Uses only `store` (the writer connection), so it may run on another thread while
+    /// the ledger goes on admitting.
+    public static func write(_ prepared: PreparedBlock, to store: LedgerStore) throws {
         let db = store.db
-        let block: StoredBlock = try db.transaction {
-            var newNodes: [(LogNodePosition, Digest32)] = []
-            for transaction in pending {
-                let leafIndex = frontier.size
-                frontier.append(transaction.leafHash) { position, hash in
-                    nodes.nodes[position] = hash
-                    if position.level > 0 { newNodes.append((position, hash)) }
-                }
+        let height = prepared.block.header.value.height
+        try db.transaction {
+            var leafIndex = prepared.block.firstLeaf
+            for transaction in prepared.transactions {
                 let kind: UInt8 = if case .record = transaction.entry { 1 } else { 2 }
-                try store.insertEntry(leafIndex: leafIndex, height: height, kind: kind, entry: transaction.bytes, leafHash: transaction.leafHash)
+                try store.insertEntry(
+                    leafIndex: leafIndex, height: height, kind: kind, entry: transaction.bytes,
+                    leafHash: transaction.leafHash)
                 try Contracts.write(transaction.entry, leafIndex: leafIndex, height: height, to: db)
                 if let submission = transaction.submissionID {
-                    let applied = try db.cachedStatement("UPDATE submissions SET status = 'applied', leaf_index = ? WHERE id = ?")
+                    let applied = try db.cachedStatement(
+                        "UPDATE submissions SET status = 'applied', leaf_index = ? WHERE id = ?")
                     try applied.bind(Int64(leafIndex), at: 1)
                     try applied.bind(submission, at: 2)
                     try applied.run()
                 }
+                leafIndex += 1
             }
-            for (position, hash) in newNodes { try store.insertNode(position, hash) }
-            let header = BlockHeader(
-                height: height, previousHash: latestBlock?.hash ?? .zero,
-                transactionRoot: MerkleTree.root(leafHashes: pending.map(\.leafHash)),
-                transactionCount: UInt32(pending.count), logSize: frontier.size, logRoot: frontier.root,
-                time: time, proposer: configuration.proposer)
-            let signed = try Signed(header, domain: .blockHeader, key: authority)
-            let block = StoredBlock(header: signed, hash: StoredBlock.hash(of: signed), firstLeaf: firstLeaf)
-            try store.insertBlock(block)
-            try store.addCounters(counters)
-            return block
+            try Contracts.raiseSequences(
+                prepared.transactions.lazy.compactMap {
+                    if case .record(let record) = $0.entry { record } else { nil }
+                }, in: db)
+            for node in prepared.newNodes { try store.insertNode(node.position, node.hash) }
+            for signature in prepared.signatures { try store.insertBatchSignature(signature, height: height) }
+            try store.insertBlock(prepared.block)
+            try store.addCounters(prepared.counters)
         }
-        // Committed: now the receipts may be computed and released.
-        counters = [:]
-        self.frontier = frontier
-        latestBlock = block
-        let size = frontier.size
-        var receipts: [Receipt?] = Array(repeating: nil, count: pending.count)
-        func receiptFor(_ index: Int) throws -> Receipt {
-            if let receipt = receipts[index] { return receipt }
-            let leafIndex = firstLeaf + UInt64(index)
-            let receipt = Receipt(
-                recordID: pending[index].recordID!, height: height, leafIndex: leafIndex,
-                inclusionProof: try LogProofs.inclusionProof(index: leafIndex, size: size, &nodes),
-                treeHead: block.header)
-            receipts[index] = receipt
-            return receipt
-        }
-        var answers: [PendingAnswer] = []
+    }
+
+    /// The block was written: advance the log and compute the receipts it completes
+    /// (including answers admitted while it was being written that wait on it).
+    public func finishBlock(_ prepared: PreparedBlock) throws -> CommittedBlock {
+        try finishBlockDeferringReceipts(prepared).resolve()
+    }
+
+    /// Like ``finishBlock(_:)``, but leaves computing the inclusion proofs to the caller
+    /// (``WrittenBlock/resolve()`` is `Sendable` work that can run on another task).
+    public func finishBlockDeferringReceipts(_ prepared: PreparedBlock) -> WrittenBlock {
+        frontier = prepared.frontier
+        latestBlock = prepared.block
+        isWriting = false
+        inFlightRecords = [:]
+        inFlightLeafHashes = []
+        var written = WrittenBlock(
+            block: prepared.block, recordIDs: prepared.transactions.map(\.recordID), nodes: prepared.nodes,
+            answers: prepared.answers)
+        var stillPending: [PendingAnswer] = []
         for var answer in pendingAnswers {
-            for index in answer.waiting { answer.receipts.append(try receiptFor(index)) }
-            answer.waiting = []
+            // Answers admitted during the write wait on this block through `waitingInFlight`.
+            if answer.waiting.isEmpty {
+                answer.waiting = answer.waitingInFlight
+                answer.waitingInFlight = []
+                written.answers.append(answer)
+            } else {
+                // Also waiting on the next block: take this block's receipts now (rare: a
+                // resend mixed with new records while a block was being written).
+                if let receipts = try? written.receipts(answer.waitingInFlight) {
+                    answer.receipts += receipts
+                } else {
+                    answer.rejections += answer.waitingInFlight.compactMap { index in
+                        written.recordIDs[index].map {
+                            Rejection(recordID: $0, code: "internal", reason: "no receipt could be built; resend")
+                        }
+                    }
+                }
+                answer.waitingInFlight = []
+                stillPending.append(answer)
+            }
+        }
+        pendingAnswers = stillPending
+        return written
+    }
+
+    /// The block could not be written: its transactions go back in front of the pending
+    /// ones (nothing was released), to be written again with the next block.
+    public func abandonBlock(_ prepared: PreparedBlock) {
+        isWriting = false
+        inFlightRecords = [:]
+        inFlightLeafHashes = []
+        let shift = prepared.transactions.count
+        for (name, value) in prepared.counters { counters[name, default: 0] += value }
+        var answers = prepared.answers
+        for var answer in pendingAnswers {
+            answer.waiting = answer.waitingInFlight + answer.waiting.map { $0 + shift }
+            answer.waitingInFlight = []
             answers.append(answer)
         }
-        pending = []
+        pendingAnswers = answers
+        pendingSignatures = prepared.signatures + pendingSignatures
+        pending = prepared.transactions + pending
         pendingRecords = [:]
-        pendingAnswers = []
-        oldestPending = nil
-        return CommittedBlock(block: block, answers: answers)
+        for (index, transaction) in pending.enumerated() {
+            if let id = transaction.recordID { pendingRecords[id] = index }
+        }
+        if !pending.isEmpty { oldestPending = oldestPending ?? .now }
     }
 
     // MARK: Receipts and proofs
@@ -324,10 +578,14 @@ public final class Ledger {
     /// The original receipt of a record already on the ledger: the proof against the
     /// tree head of the block that holds it.
     public func receipt(for id: RecordID, at location: LedgerStore.RecordLocation) throws -> Receipt {
-        guard let block = try store.block(height: location.height) else { throw LedgerStoreError.missing("block \(location.height)") }
-        var reader = store.nodeReader
-        let proof = try LogProofs.inclusionProof(index: location.leafIndex, size: block.header.value.logSize, &reader)
-        return Receipt(recordID: id, height: location.height, leafIndex: location.leafIndex, inclusionProof: proof, treeHead: block.header)
+        guard let block = try reader.block(height: location.height) else {
+            throw LedgerStoreError.missing("block \(location.height)")
+        }
+        var nodes = reader.nodeReader
+        let proof = try LogProofs.inclusionProof(index: location.leafIndex, size: block.header.value.logSize, &nodes)
+        return Receipt(
+            recordID: id, height: location.height, leafIndex: location.leafIndex, inclusionProof: proof,
+            treeHead: block.header)
     }
 
     /// Signs an answer for publication on its topic (``SignatureDomain/receiptBatch``).
@@ -346,6 +604,7 @@ public struct AnswerSigner: Sendable {
 
 extension PendingAnswer {
     func signed(by authority: Curve25519.Signing.PrivateKey) throws -> [UInt8] {
-        Canonical.encode(try Signed(ReceiptBatch(receipts: receipts, rejections: rejections), domain: .receiptBatch, key: authority))
+        Canonical.encode(
+            try Signed(ReceiptBatch(receipts: receipts, rejections: rejections), domain: .receiptBatch, key: authority))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Provisioning
 
 /// `agritrace`: the aggregator server and the CLI for firms and regulators.
 @main
@@ -9,9 +10,10 @@ struct Agritrace: AsyncParsableCommand {
         discussion: """
             `serve` ingests signed record batches from MQTT into signed blocks over an RFC 9162 Merkle log.
             The other commands read the ledger store read-only (--store) and verify what they show.
+            `enroll` runs the deployment's certificate authority (devices, firms, regulators, the broker's ACL).
             """,
         subcommands: [
             Serve.self, Trace.self, Proof.self, VerifyProof.self, TreeHead.self, Consistency.self,
-            Verify.self, Replay.self, Status.self, Devices.self, Keygen.self,
+            Verify.self, Replay.self, Status.self, Devices.self, Keygen.self, EnrollCommand.self,
         ])
 }

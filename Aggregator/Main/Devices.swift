@@ -6,7 +6,7 @@ import Ledger
 
 typealias Curve25519PublicKey = Curve25519.Signing.PublicKey
 
-struct Devices: ParsableCommand {
+struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The device registry: add and revoke devices (signed registry transactions), list them.",
         subcommands: [Add.self, List.self, Revoke.self])
@@ -14,7 +14,8 @@ struct Devices: ParsableCommand {
     struct Submission: ParsableArguments {
         @Option(name: .long, help: "The authority private key file that signs the registry transaction.")
         var authorityKey: String = "authority.key"
-        @Option(name: .long, help: "Seconds to wait for the server to order the transaction into a block (0: do not wait).")
+        @Option(
+            name: .long, help: "Seconds to wait for the server to order the transaction into a block (0: do not wait).")
         var wait: Double = 10
         @OptionGroup var options: StoreOptions
     }
@@ -29,7 +30,12 @@ struct Devices: ParsableCommand {
             RegistryTransaction(operation: operation, submittedAt: .now(), nonce: UInt64.random(in: 0...UInt64.max)),
             domain: .transaction, key: key)
         let id = try store.submit(transaction)
-        struct Answer: Encodable { var submission: Int64; var status: String; var reason: String?; var leafIndex: UInt64? }
+        struct Answer: Encodable {
+            var submission: Int64
+            var status: String
+            var reason: String?
+            var leafIndex: UInt64?
+        }
         var state = try store.submissionStatus(id)
         let deadline = Date().addingTimeInterval(submission.wait)
         while state.status == "pending" && Date() < deadline {
@@ -37,7 +43,9 @@ struct Devices: ParsableCommand {
             state = try store.submissionStatus(id)
         }
         if submission.options.json {
-            print(try Output.json(Answer(submission: id, status: state.status, reason: state.reason, leafIndex: state.leafIndex)))
+            print(
+                try Output.json(
+                    Answer(submission: id, status: state.status, reason: state.reason, leafIndex: state.leafIndex)))
         } else {
             switch state.status {
             case "applied": print("applied: registry transaction is leaf \(state.leafIndex ?? 0)")
@@ -49,10 +57,12 @@ struct Devices: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Register a device with its Ed25519 public key (from `agritrace-agent init`).")
+        static let configuration = CommandConfiguration(
+            abstract: "Register a device with its Ed25519 public key (from `agritrace-agent init`).")
         @Option(name: .long) var enterprise: String
         @Option(name: .long) var device: String
-        @Option(name: .long, help: "The device's public key (64 hex characters, or a file holding them).") var publicKey: String
+        @Option(name: .long, help: "The device's public key (64 hex characters, or a file holding them).")
+        var publicKey: String
         @Option(name: .long, help: "The stage the device records (informational).") var stage: String?
         @OptionGroup var submission: Submission
 
@@ -60,15 +70,22 @@ struct Devices: ParsableCommand {
             let key = try Keys.readPublicKey(publicKey)
             var parsedStage: Stage?
             if let stage {
-                guard let value = Stage(name: stage) else { throw UserError("\(stage) is not a stage (\(Stage.allCases.map(\.rawValue).joined(separator: ", ")))") }
+                guard let value = Stage(name: stage) else {
+                    throw UserError(
+                        "\(stage) is not a stage (\(Stage.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
                 parsedStage = value
             }
-            try Devices.submit(.addDevice(enterprise: enterprise, device: device, publicKey: Array(key.rawRepresentation), stage: parsedStage), submission)
+            try Devices.submit(
+                .addDevice(
+                    enterprise: enterprise, device: device, publicKey: Array(key.rawRepresentation), stage: parsedStage),
+                submission)
         }
     }
 
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a device: its batches are refused from then on.")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a device: its batches are refused from then on.")
         @Option(name: .long) var enterprise: String
         @Option(name: .long) var device: String
         @Option(name: .long) var reason: String = "revoked by the operator"
@@ -79,16 +96,30 @@ struct Devices: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List registered devices.")
         @OptionGroup var options: StoreOptions
 
-        func run() throws {
-            let devices = try LedgerQueries(store: try openReadOnly(options.store)).devices()
-            if options.json { print(try Output.json(devices)); return }
-            print(Output.table(
-                ["enterprise", "device", "stage", "status", "registered", "public key"],
-                devices.map { [$0.enterprise, $0.device, $0.stage ?? "-", $0.status, "block \($0.registeredHeight)", $0.publicKey] }))
+        func run() async throws {
+            let devices: [DeviceRow]
+            if let api = options.api {
+                devices = try await APIClient.get(api, "/v1/devices")
+            } else {
+                devices = try LedgerQueries(store: try openReadOnly(options.store)).devices()
+            }
+            if options.json {
+                print(try Output.json(devices))
+                return
+            }
+            print(
+                Output.table(
+                    ["enterprise", "device", "stage", "status", "registered", "public key"],
+                    devices.map {
+                        [
+                            $0.enterprise, $0.device, $0.stage ?? "-", $0.status, "block \($0.registeredHeight)",
+                            $0.publicKey,
+                        ]
+                    }))
         }
     }
 }

@@ -7,7 +7,8 @@ import Foundation
 enum Keys {
     static func readPrivateKey(file path: String) throws -> Curve25519.Signing.PrivateKey {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw UserError("cannot read the authority key file \(path); create one with `agritrace keygen --output \(path)`")
+            throw UserError(
+                "cannot read the authority key file \(path); create one with `agritrace keygen --output \(path)`")
         }
         guard let bytes = [UInt8](hexString: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32,
             let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
@@ -23,7 +24,9 @@ enum Keys {
         }
         guard let bytes = [UInt8](hexString: text.trimmingCharacters(in: .whitespacesAndNewlines)),
             let key = try? Curve25519.Signing.PublicKey(rawBytes: bytes)
-        else { throw UserError("\(argument) is neither 64 hex characters of an Ed25519 public key nor a file holding them") }
+        else {
+            throw UserError("\(argument) is neither 64 hex characters of an Ed25519 public key nor a file holding them")
+        }
         return key
     }
 }
@@ -52,10 +55,17 @@ struct Keygen: ParsableCommand {
         guard created else { throw UserError("cannot write \(output)") }
         try Output.write(key.publicKey.hex, to: output + ".pub")
         if json {
-            struct Answer: Encodable { var privateKeyFile: String; var publicKeyFile: String; var publicKey: String }
-            print(try Output.json(Answer(privateKeyFile: output, publicKeyFile: output + ".pub", publicKey: key.publicKey.hex)))
+            struct Answer: Encodable {
+                var privateKeyFile: String
+                var publicKeyFile: String
+                var publicKey: String
+            }
+            print(
+                try Output.json(
+                    Answer(privateKeyFile: output, publicKeyFile: output + ".pub", publicKey: key.publicKey.hex)))
         } else {
-            print("authority key written to \(output) (keep it secret); public key \(key.publicKey.hex) in \(output).pub")
+            print(
+                "authority key written to \(output) (keep it secret); public key \(key.publicKey.hex) in \(output).pub")
         }
     }
 }

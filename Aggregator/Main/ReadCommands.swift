@@ -13,51 +13,32 @@ func SQLiteConnectionSynchronous(_ name: String) -> SQLiteConnection.Options.Syn
 }
 
 func openReadOnly(_ path: String) throws -> LedgerStore {
-    guard FileManager.default.fileExists(atPath: path) else { throw UserError("no ledger store at \(path) (use --store)") }
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw UserError("no ledger store at \(path) (use --store)")
+    }
     return try LedgerStore(path: path, readOnly: true)
 }
 
-struct Trace: ParsableCommand {
+struct Trace: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Every record of a lot across stages in time order, with its public fields, commitments, block and leaf.")
+        abstract:
+            "Every record of a lot across stages in time order, with its public fields, commitments, block and leaf.")
 
     @Argument(help: "The lot id.") var lot: String
     @Flag(name: .long, help: "Follow input lots back to the origins.") var backward = false
     @Flag(name: .long, help: "Follow the lots made from this one (recall scope).") var forward = false
     @OptionGroup var options: StoreOptions
 
-    struct Row: Encodable {
-        var lot: String
-        var distance: Int
-        var recordID: String
-        var stage: String
-        var product: String
-        var enterprise: String
-        var device: String
-        var time: String
-        var clockTrusted: Bool
-        var inputLots: [String]
-        var publicFields: [String: String]
-        var commitments: [String: String]
-        var height: UInt64
-        var leafIndex: UInt64
-    }
-
-    func run() throws {
+    func run() async throws {
         guard !(backward && forward) else { throw UserError("choose --backward or --forward, not both") }
-        let queries = LedgerQueries(store: try openReadOnly(options.store))
-        let traced = try queries.trace(lot: lot, direction: backward ? .backward : forward ? .forward : .none)
-        let rows = traced.map { item in
-            let record = item.record
-            var commitments: [String: String] = [:]
-            if let level2 = record.level2 { commitments["level-2"] = "\(level2.root.hex) (\(level2.fieldCount) fields)" }
-            if let level1 = record.level1 { commitments["level-1"] = "\(level1.root.hex) (\(level1.fieldCount) fields)" }
-            return Row(
-                lot: record.lot, distance: item.distance, recordID: record.id.hex, stage: record.stage.rawValue,
-                product: record.product, enterprise: record.enterprise, device: record.device, time: record.time.iso8601,
-                clockTrusted: record.clockTrusted, inputLots: record.inputLots,
-                publicFields: Dictionary(uniqueKeysWithValues: record.publicFields.map { ($0.key, $0.value.display) }),
-                commitments: commitments, height: item.height, leafIndex: item.leafIndex)
+        let direction: LedgerQueries.Direction = backward ? .backward : forward ? .forward : .none
+        let rows: [TraceRow]
+        if let api = options.api {
+            let escaped = lot.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? lot
+            rows = try await APIClient.get(api, "/v1/trace/\(escaped)", query: ["direction": direction.rawValue])
+        } else {
+            rows = try LedgerQueries(store: try openReadOnly(options.store)).trace(lot: lot, direction: direction).map(
+                TraceRow.init)
         }
         if options.json {
             print(try Output.json(rows))
@@ -67,41 +48,62 @@ struct Trace: ParsableCommand {
             print("no records for lot \(lot)")
             return
         }
-        print(Output.table(
-            ["time", "stage", "lot", "enterprise/device", "record", "block", "leaf", "public fields", "commitments"],
-            rows.map { row in
+        print(
+            Output.table(
                 [
-                    row.time, row.stage, row.lot, "\(row.enterprise)/\(row.device)", String(row.recordID.prefix(12)),
-                    String(row.height), String(row.leafIndex),
-                    row.publicFields.sorted { $0.key < $1.key }.map { "\($0.key.split(separator: ".").last ?? "")=\($0.value)" }.joined(separator: ", "),
-                    row.commitments.keys.sorted().joined(separator: ","),
-                ]
-            }))
+                    "time", "stage", "lot", "enterprise/device", "record", "block", "leaf", "public fields",
+                    "commitments",
+                ],
+                rows.map { row in
+                    [
+                        row.time, row.stage, row.lot, "\(row.enterprise)/\(row.device)",
+                        String(row.recordID.prefix(12)),
+                        String(row.height), String(row.leafIndex),
+                        row.publicFields.sorted { $0.key < $1.key }.map {
+                            "\($0.key.split(separator: ".").last ?? "")=\($0.value)"
+                        }.joined(separator: ", "),
+                        row.commitments.keys.sorted().joined(separator: ","),
+                    ]
+                }))
         let lots = Set(rows.map(\.lot))
         print("\(rows.count) records in \(lots.count) lot(s)")
     }
 }
 
-struct Proof: ParsableCommand {
+struct Proof: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The inclusion proof of a record against the latest signed tree head (save it with --output).")
 
     @Argument(help: "The record id (32 hex characters).") var recordID: String
-    @Option(name: .long, help: "Prove against the tree head of this log size instead of the latest.") var treeSize: UInt64?
+    @Option(name: .long, help: "Prove against the tree head of this log size instead of the latest.") var treeSize:
+        UInt64?
     @Option(name: .long, help: "Write the proof (JSON) to this file.") var output: String?
     @OptionGroup var options: StoreOptions
 
-    func run() throws {
-        guard let id = RecordID(hex: recordID) else { throw UserError("\(recordID) is not a record id (32 hex characters)") }
-        let proof = try LedgerQueries(store: try openReadOnly(options.store)).inclusionProof(of: id, treeSize: treeSize)
+    func run() async throws {
+        guard let id = RecordID(hex: recordID) else {
+            throw UserError("\(recordID) is not a record id (32 hex characters)")
+        }
+        let proof: SavedInclusionProof
+        if let api = options.api {
+            proof = try await APIClient.get(api, "/v1/proof/\(id.hex)", query: ["tree-size": treeSize.map(String.init)])
+        } else {
+            proof = try LedgerQueries(store: try openReadOnly(options.store)).inclusionProof(of: id, treeSize: treeSize)
+        }
         let json = try Output.json(proof)
         if let output { try Output.write(json, to: output) }
-        if options.json || output == nil && options.json {
+        if options.json {
             print(json)
         } else {
-            print("record \(proof.recordID) is leaf \(proof.leafIndex) of the log of size \(proof.treeHead.logSize) (block \(proof.treeHead.height), root \(proof.treeHead.logRoot))")
+            print(
+                "record \(proof.recordID) is leaf \(proof.leafIndex) of the log of size \(proof.treeHead.logSize) (block \(proof.treeHead.height), root \(proof.treeHead.logRoot))"
+            )
             print("audit path: \(proof.proof.count) hashes")
-            if let output { print("saved to \(output); check it offline with `agritrace verify-proof \(output) --authority <public key>`") }
+            if let output {
+                print(
+                    "saved to \(output); check it offline with `agritrace verify-proof \(output) --authority <public key>`"
+                )
+            }
         }
     }
 }
@@ -113,67 +115,128 @@ struct VerifyProof: ParsableCommand {
 
     @Argument(help: "The proof file written by `agritrace proof --output`.") var proofFile: String
     @Option(name: .long, help: "The authority public key (hex, or a file holding it).") var authority: String
-    @Option(name: .long, help: "A saved tree head the proof must be against (from `agritrace tree-head --output`).") var treeHead: String?
+    @Option(name: .long, help: "A saved tree head the proof must be against (from `agritrace tree-head --output`).")
+    var treeHead: String?
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     func run() throws {
         let key = try Keys.readPublicKey(authority)
         let decoder = JSONDecoder()
-        guard let data = FileManager.default.contents(atPath: proofFile) else { throw UserError("cannot read \(proofFile)") }
+        guard let data = FileManager.default.contents(atPath: proofFile) else {
+            throw UserError("cannot read \(proofFile)")
+        }
         let proof: SavedInclusionProof
-        do { proof = try decoder.decode(SavedInclusionProof.self, from: data) } catch { throw UserError("\(proofFile) is not a saved proof: \(error)") }
+        do { proof = try decoder.decode(SavedInclusionProof.self, from: data) } catch {
+            throw UserError("\(proofFile) is not a saved proof: \(error)")
+        }
         var trusted: SavedTreeHead?
         if let treeHead {
-            guard let data = FileManager.default.contents(atPath: treeHead) else { throw UserError("cannot read \(treeHead)") }
-            do { trusted = try decoder.decode(SavedTreeHead.self, from: data) } catch { throw UserError("\(treeHead) is not a saved tree head: \(error)") }
+            guard let data = FileManager.default.contents(atPath: treeHead) else {
+                throw UserError("cannot read \(treeHead)")
+            }
+            do { trusted = try decoder.decode(SavedTreeHead.self, from: data) } catch {
+                throw UserError("\(treeHead) is not a saved tree head: \(error)")
+            }
         }
-        struct Answer: Encodable { var valid: Bool; var recordID: String; var leafIndex: UInt64; var logSize: UInt64; var height: UInt64; var error: String? }
+        struct Answer: Encodable {
+            var valid: Bool
+            var recordID: String
+            var leafIndex: UInt64
+            var logSize: UInt64
+            var height: UInt64
+            var error: String?
+        }
         do {
             let (record, header) = try proof.verify(authority: key, trustedTreeHead: trusted)
             if json {
-                print(try Output.json(Answer(valid: true, recordID: record.id.hex, leafIndex: proof.leafIndex, logSize: header.logSize, height: header.height)))
+                print(
+                    try Output.json(
+                        Answer(
+                            valid: true, recordID: record.id.hex, leafIndex: proof.leafIndex, logSize: header.logSize,
+                            height: header.height)))
             } else {
-                print("valid: record \(record.id) (lot \(record.lot), \(record.stage.rawValue)) is leaf \(proof.leafIndex) of the log of size \(header.logSize) signed in block \(header.height)")
+                print(
+                    "valid: record \(record.id) (lot \(record.lot), \(record.stage.rawValue)) is leaf \(proof.leafIndex) of the log of size \(header.logSize) signed in block \(header.height)"
+                )
             }
         } catch {
             if json {
-                print(try Output.json(Answer(valid: false, recordID: proof.recordID, leafIndex: proof.leafIndex, logSize: proof.treeHead.logSize, height: proof.treeHead.height, error: "\(error)")))
+                print(
+                    try Output.json(
+                        Answer(
+                            valid: false, recordID: proof.recordID, leafIndex: proof.leafIndex,
+                            logSize: proof.treeHead.logSize, height: proof.treeHead.height, error: "\(error)")))
             }
             throw UserError("INVALID proof: \(error)")
         }
     }
 }
 
-struct TreeHead: ParsableCommand {
+struct TreeHead: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tree-head", abstract: "The latest signed tree head (block header), to save and check proofs against later.")
+        commandName: "tree-head",
+        abstract: "The latest signed tree head (block header), to save and check proofs against later.")
 
     @Option(name: .long, help: "The tree head of this log size instead of the latest.") var treeSize: UInt64?
     @Option(name: .long, help: "Write it (JSON) to this file.") var output: String?
     @OptionGroup var options: StoreOptions
 
-    func run() throws {
-        let head = SavedTreeHead(try LedgerQueries(store: try openReadOnly(options.store)).treeHead(size: treeSize))
+    func run() async throws {
+        let head: SavedTreeHead
+        if let api = options.api {
+            head = try await APIClient.get(api, "/v1/tree-head", query: ["tree-size": treeSize.map(String.init)])
+        } else {
+            head = SavedTreeHead(try LedgerQueries(store: try openReadOnly(options.store)).treeHead(size: treeSize))
+        }
         let json = try Output.json(head)
         if let output { try Output.write(json, to: output) }
-        if options.json { print(json) } else {
-            print("block \(head.height): log size \(head.logSize), root \(head.logRoot), signed \(head.time)\(output.map { "; saved to \($0)" } ?? "")")
+        if options.json {
+            print(json)
+        } else {
+            print(
+                "block \(head.height): log size \(head.logSize), root \(head.logRoot), signed \(head.time)\(output.map { "; saved to \($0)" } ?? "")"
+            )
         }
     }
 }
 
-struct Consistency: ParsableCommand {
+struct Consistency: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The consistency proof that the log of <old> leaves is a prefix of the log of <new> leaves (default: latest).")
+        abstract:
+            "The consistency proof that the log of <old> leaves is a prefix of the log of <new> leaves (default: latest)."
+    )
 
     @Argument(help: "The older log size.") var old: UInt64
     @Argument(help: "The newer log size (default: the latest).") var new: UInt64?
     @OptionGroup var options: StoreOptions
 
-    func run() throws {
-        let answer = try LedgerQueries(store: try openReadOnly(options.store)).consistency(oldSize: old, newSize: new)
-        if options.json { print(try Output.json(answer)) } else {
-            print("log \(answer.oldSize) (root \(answer.oldRoot)) is a prefix of log \(answer.newSize) (root \(answer.newRoot)): proof of \(answer.proof.count) hashes verified")
+    func run() async throws {
+        let answer: ConsistencyAnswer
+        if let api = options.api {
+            answer = try await APIClient.get(
+                api, "/v1/consistency", query: ["old": String(old), "new": new.map(String.init)])
+            // Do not take the server's word: check the proof against the roots it gave.
+            let proof = answer.proof.compactMap(Digest32.init(hex:))
+            guard proof.count == answer.proof.count, let oldRoot = Digest32(hex: answer.oldRoot),
+                let newRoot = Digest32(hex: answer.newRoot)
+            else {
+                throw UserError("the API answered malformed hashes")
+            }
+            do {
+                try MerkleTree.verifyConsistency(
+                    oldSize: answer.oldSize, newSize: answer.newSize, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
+            } catch {
+                throw UserError("INVALID consistency proof from the API: \(error)")
+            }
+        } else {
+            answer = try LedgerQueries(store: try openReadOnly(options.store)).consistency(oldSize: old, newSize: new)
+        }
+        if options.json {
+            print(try Output.json(answer))
+        } else {
+            print(
+                "log \(answer.oldSize) (root \(answer.oldRoot)) is a prefix of log \(answer.newSize) (root \(answer.newRoot)): proof of \(answer.proof.count) hashes verified"
+            )
         }
     }
 }
@@ -182,45 +245,82 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Recompute the whole chain and log from the store; name the first bad block, leaf or tree node.")
 
-    @Option(name: .long, help: "The authority public key to check headers with (default: the one recorded in the store).")
+    @Option(
+        name: .long, help: "The authority public key to check headers with (default: the one recorded in the store).")
     var authority: String?
+    @Flag(name: .long, help: "Also re-check the devices' batch signatures over the records in the log.")
+    var signatures = false
     @OptionGroup var options: StoreOptions
 
     func run() throws {
         let store = try openReadOnly(options.store)
         let key: Curve25519PublicKey
-        if let authority { key = try Keys.readPublicKey(authority) } else {
-            guard let stored = try store.authorityKey() else { throw UserError("the store has no authority key yet (no block written)") }
+        if let authority {
+            key = try Keys.readPublicKey(authority)
+        } else {
+            guard let stored = try store.authorityKey() else {
+                throw UserError("the store has no authority key yet (no block written)")
+            }
             key = stored
-            if !options.json { Output.standardError("checking against the authority key recorded in the store (\(stored.hex)); pass --authority to use your own copy") }
+            if !options.json {
+                Output.standardError(
+                    "checking against the authority key recorded in the store (\(stored.hex)); pass --authority to use your own copy"
+                )
+            }
         }
         let start = ContinuousClock.now
         let report = try LedgerVerifier.verify(store: store, authority: key) { done, total in
             Output.standardError("verified \(done)/\(total) blocks")
         }
-        if options.json { print(try Output.json(report)) } else if report.ok {
-            print("OK: \(report.blocks) blocks, \(report.leaves) leaves, log root \(report.logRoot) (\(start.duration(to: .now)))")
+        if options.json {
+            print(try Output.json(report))
+        } else if report.ok {
+            print(
+                "OK: \(report.blocks) blocks, \(report.leaves) leaves, log root \(report.logRoot) (\(start.duration(to: .now)))"
+            )
         }
         if let fault = report.fault {
             if !options.json { print("FAILED: \(fault)") }
             throw ExitCode(1)
+        }
+        if signatures {
+            let signatureReport = try LedgerVerifier.verifyBatchSignatures(store: store)
+            if options.json {
+                print(try Output.json(signatureReport))
+            } else if signatureReport.ok {
+                print(
+                    "OK: \(signatureReport.batches) device batch signatures verify over \(signatureReport.recordsSigned) of \(signatureReport.records) records (the others came in batches with refused records)"
+                )
+            }
+            if let fault = signatureReport.fault {
+                if !options.json { print("FAILED: \(fault)") }
+                throw ExitCode(1)
+            }
         }
     }
 }
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Rebuild the world state from the log by running the contracts, and check it equals the stored state.")
+        abstract: "Rebuild the world state from the log by running the contracts, and check it equals the stored state."
+    )
 
-    @Option(name: .long, help: "The authority public key (default: the one recorded in the store).") var authority: String?
+    @Option(name: .long, help: "The authority public key (default: the one recorded in the store).") var authority:
+        String?
     @OptionGroup var options: StoreOptions
 
     func run() throws {
         let store = try openReadOnly(options.store)
-        guard let key = try authority.map(Keys.readPublicKey) ?? store.authorityKey() else { throw UserError("the store has no authority key yet") }
+        guard let key = try authority.map(Keys.readPublicKey) ?? store.authorityKey() else {
+            throw UserError("the store has no authority key yet")
+        }
         let report = try StateReplay.replay(store: store, authority: key)
-        if options.json { print(try Output.json(report)) } else if report.ok {
-            print("OK: \(report.transactions) transactions replayed; state equal (\(report.rows.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
+        if options.json {
+            print(try Output.json(report))
+        } else if report.ok {
+            print(
+                "OK: \(report.transactions) transactions replayed; state equal (\(report.rows.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))"
+            )
         } else {
             print("FAILED: the stored state differs from the state rebuilt from the log:")
             report.differences.forEach { print("  \($0)") }
@@ -229,26 +329,37 @@ struct Replay: ParsableCommand {
     }
 }
 
-struct Status: ParsableCommand {
+struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Height, log size, ingest rate, devices, rejections.")
     @OptionGroup var options: StoreOptions
 
-    func run() throws {
-        let status = try LedgerQueries(store: try openReadOnly(options.store)).status()
+    func run() async throws {
+        let status: LedgerStatus
+        if let api = options.api {
+            status = try await APIClient.get(api, "/v1/status")
+        } else {
+            status = try LedgerQueries(store: try openReadOnly(options.store)).status()
+        }
         if options.json {
             print(try Output.json(status))
             return
         }
-        print(Output.table(["", ""], [
-            ["height", String(status.height)],
-            ["log size", String(status.logSize)],
-            ["log root", status.logRoot ?? "-"],
-            ["last block", status.lastBlockTime ?? "-"],
-            ["records", String(status.records)],
-            ["ingest rate", String(format: "%.0f records/s (last minute of blocks)", status.ingestRatePerSecond)],
-            ["enterprises", String(status.enterprises)],
-            ["devices", "\(status.devicesActive) active, \(status.devicesRevoked) revoked"],
-            ["pending registry submissions", String(status.pendingSubmissions)],
-        ] + status.counters.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
+        print(
+            Output.table(
+                ["ledger", ""],
+                [
+                    ["height", String(status.height)],
+                    ["log size", String(status.logSize)],
+                    ["log root", status.logRoot ?? "-"],
+                    ["last block", status.lastBlockTime ?? "-"],
+                    ["records", String(status.records)],
+                    [
+                        "ingest rate",
+                        String(format: "%.0f transactions/s (last minute of blocks)", status.ingestRatePerSecond),
+                    ],
+                    ["enterprises", String(status.enterprises)],
+                    ["devices", "\(status.devicesActive) active, \(status.devicesRevoked) revoked"],
+                    ["pending registry submissions", String(status.pendingSubmissions)],
+                ] + status.counters.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
     }
 }

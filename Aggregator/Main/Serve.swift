@@ -3,6 +3,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Ledger
+import LedgerAPI
 import MQTTClient
 
 struct Serve: AsyncParsableCommand {
@@ -54,15 +55,25 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "SQLite durability: full (fsync each block, the default) or normal.")
     var synchronous: String = "full"
 
+    @Option(name: .long, help: "Serve the read-only HTTP API on this port (off when not given).")
+    var httpPort: Int?
+
+    @Option(name: .long, help: "Address the HTTP API listens on. Keep it on loopback and terminate TLS in front of it.")
+    var httpHost: String = "127.0.0.1"
+
     func run() async throws {
         let authority = try Keys.readPrivateKey(file: authorityKey)
         var broker = MQTTClient.Options(host: brokerHost, port: brokerPort)
         if let tlsCA { broker.tls = .init(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey) }
         if let username {
-            let password = try passwordFile.map { try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .newlines) }
+            let password = try passwordFile.map {
+                try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .newlines)
+            }
             broker.credentials = .init(username: username, password: password)
         }
-        guard let sync = SQLiteConnectionSynchronous(synchronous) else { throw UserError("--synchronous must be full or normal") }
+        guard let sync = SQLiteConnectionSynchronous(synchronous) else {
+            throw UserError("--synchronous must be full or normal")
+        }
         let ledger = LedgerConfiguration(
             maxBlockTransactions: blockMaxTransactions, maxBlockDelay: .milliseconds(blockMaxDelayMs),
             proposer: proposer, synchronous: sync)
@@ -70,7 +81,22 @@ struct Serve: AsyncParsableCommand {
             storePath: store, authority: authority, ledger: ledger,
             ingest: IngestConfiguration(broker: broker, clientID: clientID, shareGroup: shareGroup),
             log: { line in Output.standardError("agritrace serve: \(line)") })
-        let task = Task { try await service.run() }
+        let storePath = store
+        let httpPort = self.httpPort
+        let httpHost = self.httpHost
+        let task = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run() }
+                if let httpPort {
+                    // The store exists once the ingest service has opened it.
+                    let api = try LedgerAPI.application(storePath: storePath, host: httpHost, port: httpPort)
+                    Output.standardError("agritrace serve: HTTP API on http://\(httpHost):\(httpPort)/v1/")
+                    group.addTask { try await api.run() }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
         let signals = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

@@ -9,13 +9,17 @@ import TestSupport
 
 let arguments = CommandLine.arguments
 func option(_ name: String, _ fallback: Int) -> Int {
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else { return fallback }
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1])
+    else { return fallback }
     return value
 }
 let throughputRecords = option("--throughput-records", 300_000)
 let batchSize = option("--batch-size", 100)
 let devices = option("--devices", 8)
 let latencyRate = option("--latency-rate", 10_000)
+let latencyDelays = (arguments.firstIndex(of: "--latency-delays").map { arguments[$0 + 1] } ?? "100,25").split(
+    separator: ","
+).compactMap { Int($0) }
 let latencySeconds = option("--latency-seconds", 10)
 let traceRecords = option("--trace-records", 1_000_000)
 let recordsPerLot = option("--records-per-lot", 10)
@@ -32,7 +36,8 @@ struct Device {
     init(index: Int) {
         enterprise = "farm-\(index % 4)"
         device = "box-\(index)"
-        classifier = Classifier(identity: DeviceIdentity(enterprise: enterprise, device: device, enrolledAt: Timestamp(milliseconds: 0)))
+        classifier = Classifier(
+            identity: DeviceIdentity(enterprise: enterprise, device: device, enrolledAt: Timestamp(milliseconds: 0)))
     }
 
     var topic: String { Wire.recordTopic(enterprise: enterprise, device: device) }
@@ -49,16 +54,23 @@ struct Device {
                     "planting.variety": .text("sweet corn"), "planting.planting_origin": .text("Hebei"),
                     "planting.planted_quantity": .number(1200), "planting.cost_price": .number(3.5),
                 ])
-            records.append(classifier.classify(reading, sequence: sequence, bootID: "bench", recordedAt: Timestamp(milliseconds: 1_780_000_000_000)).record)
+            records.append(
+                classifier.classify(
+                    reading, sequence: sequence, bootID: "bench", recordedAt: Timestamp(milliseconds: 1_780_000_000_000)
+                ).record)
         }
-        let signed = try! Signed(RecordBatch(enterprise: enterprise, device: device, sentAt: .now(), records: records), domain: .recordBatch, key: key)
+        let signed = try! Signed(
+            RecordBatch(enterprise: enterprise, device: device, sentAt: .now(), records: records), domain: .recordBatch,
+            key: key)
         return (signed, Canonical.encode(signed))
     }
 
     func registration(_ authority: Curve25519.Signing.PrivateKey) -> Signed<RegistryTransaction> {
         try! Signed(
             RegistryTransaction(
-                operation: .addDevice(enterprise: enterprise, device: device, publicKey: Array(key.publicKey.rawRepresentation), stage: .planting),
+                operation: .addDevice(
+                    enterprise: enterprise, device: device, publicKey: Array(key.publicKey.rawRepresentation),
+                    stage: .planting),
                 submittedAt: .now(), nonce: UInt64.random(in: 0...UInt64.max)),
             domain: .transaction, key: authority)
     }
@@ -75,7 +87,10 @@ func milliseconds(_ duration: Duration) -> Double {
 }
 
 /// A running aggregator (in this process) on a fresh store with registered devices.
-func startAggregator(directory: TemporaryDirectory, port: Int32, authority: Curve25519.Signing.PrivateKey, devices: [Device]) async throws -> Task<Void, Error> {
+func startAggregator(
+    directory: TemporaryDirectory, port: Int32, authority: Curve25519.Signing.PrivateKey, devices: [Device],
+    configuration: LedgerConfiguration = LedgerConfiguration()
+) async throws -> Task<Void, Error> {
     let path = directory.file("ledger.sqlite")
     do {
         let ledger = try Ledger(path: path, authority: authority)
@@ -83,7 +98,7 @@ func startAggregator(directory: TemporaryDirectory, port: Int32, authority: Curv
         try ledger.cutBlock()
     }
     let service = try IngestService(
-        storePath: path, authority: authority, ledger: LedgerConfiguration(),
+        storePath: path, authority: authority, ledger: configuration,
         ingest: IngestConfiguration(broker: .init(port: port), clientID: "bench-aggregator"),
         log: { log("aggregator: \($0)") })
     let task = Task { try await service.run() }
@@ -121,7 +136,9 @@ final class Publisher: @unchecked Sendable {
                     }
                     continue
                 }
-                guard let signed = try? Canonical.decode(Signed<ReceiptBatch>.self, from: message.payload) else { continue }
+                guard let signed = try? Canonical.decode(Signed<ReceiptBatch>.self, from: message.payload) else {
+                    continue
+                }
                 lock.withLock {
                     for receipt in signed.value.receipts where firstReceipt[receipt.recordID] == nil {
                         firstReceipt[receipt.recordID] = now
@@ -137,7 +154,8 @@ final class Publisher: @unchecked Sendable {
     var receiptCount: Int { lock.withLock { receipted } }
 }
 
-let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB"
+let machine =
+    "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB"
 log("machine: \(machine)")
 let authority = Curve25519.Signing.PrivateKey()
 var results: [(String, String)] = []
@@ -157,7 +175,8 @@ do {
         let (_, bytes) = fleet[d].batch(batchSize) { "PL-\(d)-\($0 / 50)" }
         payloads.append((fleet[d].topic, bytes))
     }
-    let aggregator = try await startAggregator(directory: directory, port: broker.port, authority: authority, devices: fleet)
+    let aggregator = try await startAggregator(
+        directory: directory, port: broker.port, authority: authority, devices: fleet)
     let publisher = try await Publisher(port: broker.port, countOnly: true)
     let total = payloads.count * batchSize
     log("publishing \(total) records (signed in \(generationStart.duration(to: .now)))")
@@ -170,8 +189,15 @@ do {
     let end = publisher.lock.withLock { publisher.lastReceiptAt }
     let seconds = milliseconds(end - start) / 1000
     let rate = Double(publisher.receiptCount) / seconds
-    log(String(format: "throughput: %d records receipted in %.2f s = %.0f records/s (publishing took %.2f s)", publisher.receiptCount, seconds, rate, milliseconds(published - start) / 1000))
-    results.append(("records/s committed (\(total) records, batches of \(batchSize), \(devices) devices, QoS 1, broker in the loop, synchronous=FULL)", String(format: "%.0f", rate)))
+    log(
+        String(
+            format: "throughput: %d records receipted in %.2f s = %.0f records/s (publishing took %.2f s)",
+            publisher.receiptCount, seconds, rate, milliseconds(published - start) / 1000))
+    results.append(
+        (
+            "records/s committed (\(total) records, batches of \(batchSize), \(devices) devices, QoS 1, broker in the loop, synchronous=FULL)",
+            String(format: "%.0f", rate)
+        ))
     aggregator.cancel()
     _ = try? await aggregator.value
     publisher.client.disconnect()
@@ -179,7 +205,7 @@ do {
 
 // MARK: 2. Latency at a steady rate
 
-if latencySeconds > 0 {
+for delay in latencySeconds > 0 ? latencyDelays : [] {
     let broker = try await TestBroker.start()
     defer { broker.kill() }
     let directory = try TemporaryDirectory(prefix: "bench-aggregator")
@@ -191,7 +217,9 @@ if latencySeconds > 0 {
         let (signed, bytes) = fleet[d].batch(batchSize) { "LT-\(d)-\($0 / 50)" }
         prepared.append((fleet[d].topic, signed.value.records.map(\.id), bytes))
     }
-    let aggregator = try await startAggregator(directory: directory, port: broker.port, authority: authority, devices: fleet)
+    let aggregator = try await startAggregator(
+        directory: directory, port: broker.port, authority: authority, devices: fleet,
+        configuration: LedgerConfiguration(maxBlockDelay: .milliseconds(delay)))
     let publisher = try await Publisher(port: broker.port)
     let interval = Duration.seconds(Double(batchSize) / Double(latencyRate))
     var sentAt: [ContinuousClock.Instant] = []
@@ -210,9 +238,15 @@ if latencySeconds > 0 {
             item.1.compactMap { publisher.firstReceipt[$0] }.max().map { milliseconds($0 - sentAt[index]) }
         }
     }
-    log(String(format: "latency at %d records/s: p50 %.1f ms, p99 %.1f ms (%d batches)", latencyRate, percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.count))
-    results.append(("publish → signed block → receipt back, p50 (\(latencyRate) records/s offered, block cut at 100 ms or 10,000 tx)", String(format: "%.1f ms", percentile(latencies, 0.5))))
-    results.append(("publish → signed block → receipt back, p99", String(format: "%.1f ms", percentile(latencies, 0.99))))
+    log(
+        String(
+            format: "latency at %d records/s, block delay %d ms: p50 %.1f ms, p99 %.1f ms (%d batches)", latencyRate,
+            delay, percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.count))
+    results.append(
+        (
+            "publish → signed block → receipt back, p50 / p99 (\(latencyRate) records/s offered, block cut at \(delay) ms\(delay == 100 ? " (default)" : "") or 10,000 tx; \(latencies.count) batches)",
+            String(format: "%.1f / %.1f ms", percentile(latencies, 0.5), percentile(latencies, 0.99))
+        ))
     aggregator.cancel()
     _ = try? await aggregator.value
     publisher.client.disconnect()
@@ -235,11 +269,17 @@ if traceRecords > 0 {
         for d in 0..<devices where built < traceRecords {
             let (signed, bytes) = fleet[d].batch(batchSize) { "TR-\(d)-\($0 / UInt64(recordsPerLot))" }
             _ = ledger.admit(topic: fleet[d].topic, payload: bytes)
-            if sampleIDs.count < 2000 && Int.random(in: 0..<(max(1, traceRecords / 200_000))) == 0 { sampleIDs.append(signed.value.records[Int.random(in: 0..<batchSize)].id) }
+            if sampleIDs.count < 2000 && Int.random(in: 0..<(max(1, traceRecords / 200_000))) == 0 {
+                sampleIDs.append(signed.value.records[Int.random(in: 0..<batchSize)].id)
+            }
             built += batchSize
         }
         if ledger.isBlockDue() || ledger.pendingCount >= 10_000 { try ledger.cutBlock() }
-        if built % 200_000 == 0 { log("  \(built) records (\(String(format: "%.0f", Double(built) / (milliseconds(.now - buildStart) / 1000))) records/s)") }
+        if built % 200_000 == 0 {
+            log(
+                "  \(built) records (\(String(format: "%.0f", Double(built) / (milliseconds(.now - buildStart) / 1000))) records/s)"
+            )
+        }
     }
     try ledger.cutBlock()
     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
@@ -264,10 +304,22 @@ if traceRecords > 0 {
         precondition(proof.treeHead.logSize == head.value.logSize)
     }
     try queries.inclusionProof(of: sampleIDs[0]).verify(authority: authority.publicKey)
-    log(String(format: "trace p50 %.3f ms p99 %.3f ms (%.1f records per lot); proof p50 %.3f ms p99 %.3f ms", percentile(traceTimes, 0.5), percentile(traceTimes, 0.99), Double(traced) / 1000, percentile(proofTimes, 0.5), percentile(proofTimes, 0.99)))
+    log(
+        String(
+            format: "trace p50 %.3f ms p99 %.3f ms (%.1f records per lot); proof p50 %.3f ms p99 %.3f ms",
+            percentile(traceTimes, 0.5), percentile(traceTimes, 0.99), Double(traced) / 1000,
+            percentile(proofTimes, 0.5), percentile(proofTimes, 0.99)))
     results.append(("store size for trace/proof (records; MiB on disk)", "\(traceRecords); \(size >> 20) MiB"))
-    results.append(("`trace <lot>` p50 / p99 (\(recordsPerLot) records per lot, decoded with public fields)", String(format: "%.3f / %.3f ms", percentile(traceTimes, 0.5), percentile(traceTimes, 0.99))))
-    results.append(("inclusion proof generation p50 / p99 (from stored nodes)", String(format: "%.3f / %.3f ms", percentile(proofTimes, 0.5), percentile(proofTimes, 0.99))))
+    results.append(
+        (
+            "`trace <lot>` p50 / p99 (\(recordsPerLot) records per lot, decoded with public fields)",
+            String(format: "%.3f / %.3f ms", percentile(traceTimes, 0.5), percentile(traceTimes, 0.99))
+        ))
+    results.append(
+        (
+            "inclusion proof generation p50 / p99 (from stored nodes)",
+            String(format: "%.3f / %.3f ms", percentile(proofTimes, 0.5), percentile(proofTimes, 0.99))
+        ))
     let verifyStart = ContinuousClock.now
     let report = try LedgerVerifier.verify(store: reader, authority: authority.publicKey)
     precondition(report.ok)

@@ -81,7 +81,10 @@ public struct MosquittoConfiguration: Sendable, Hashable {
         if let runAsUser { lines.append("user \(runAsUser)") }
         if let pidFile { lines.append("pid_file \(pidFile)") }
         if let persistenceDirectory {
-            lines += ["persistence true", "persistence_location \(persistenceDirectory.hasSuffix("/") ? persistenceDirectory : persistenceDirectory + "/")"]
+            lines += [
+                "persistence true",
+                "persistence_location \(persistenceDirectory.hasSuffix("/") ? persistenceDirectory : persistenceDirectory + "/")",
+            ]
         } else {
             lines.append("persistence false")
         }

@@ -177,7 +177,9 @@ public struct CertificateAuthority: Sendable {
                 let end = start.addingTimeInterval(Double(days) * 86_400 + 3600)
                 arguments += ["-startdate", Self.generalizedTime(start), "-enddate", Self.generalizedTime(end)]
             case .window(let notBefore, let notAfter):
-                arguments += ["-startdate", Self.generalizedTime(notBefore), "-enddate", Self.generalizedTime(notAfter)]
+                arguments += [
+                    "-startdate", Self.generalizedTime(notBefore), "-enddate", Self.generalizedTime(notAfter),
+                ]
             }
             try openssl.run(arguments)
             let pem = try String(contentsOfFile: outputFile, encoding: .utf8)
@@ -196,7 +198,8 @@ public struct CertificateAuthority: Sendable {
     /// Generates a P-256 key (mode 0600) and a certificate request on the machine that will
     /// use the key: the device side of enrollment. Only the request leaves the machine.
     public static func makeKeyAndRequest(commonName: String, keyFile: String, requestFile: String) throws {
-        try makeKeyAndRequest(openssl: OpenSSLCommand(), commonName: commonName, keyFile: keyFile, requestFile: requestFile)
+        try makeKeyAndRequest(
+            openssl: OpenSSLCommand(), commonName: commonName, keyFile: keyFile, requestFile: requestFile)
     }
 
     static func makeKeyAndRequest(openssl: OpenSSLCommand, commonName: String, keyFile: String, requestFile: String)
@@ -225,7 +228,8 @@ public struct CertificateAuthority: Sendable {
                 "ca", "-config", configurationFile, "-revoke", file, "-crl_reason", reason.rawValue,
             ])
             if result.status != 0, !result.standardError.contains("Already revoked") {
-                throw ProvisioningError.openssl(command: "ca -revoke", status: result.status, message: result.standardError)
+                throw ProvisioningError.openssl(
+                    command: "ca -revoke", status: result.status, message: result.standardError)
             }
             try generateRevocationListUnlocked()
         }

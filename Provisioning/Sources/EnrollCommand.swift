@@ -11,7 +11,8 @@ import Foundation
 public struct EnrollCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "enroll",
-        abstract: "Certificate authority and enrollment of devices, firms and regulators (mTLS broker with per-device ACLs).",
+        abstract:
+            "Certificate authority and enrollment of devices, firms and regulators (mTLS broker with per-device ACLs).",
         subcommands: [
             Initialize.self, Request.self, Device.self, Firm.self, Regulator.self, Aggregator.self, Renew.self,
             Revoke.self, List.self, RefreshRevocationList.self, BrokerConfig.self, Check.self,
@@ -22,9 +23,12 @@ public struct EnrollCommand: ParsableCommand {
     /// `enroll init`: create the CA, the broker certificate, an empty registry and ACL.
     public struct Initialize: ParsableCommand {
         public static let configuration = CommandConfiguration(
-            commandName: "init", abstract: "Create a certificate authority and the broker's certificate in a directory.")
+            commandName: "init", abstract: "Create a certificate authority and the broker's certificate in a directory."
+        )
         @Option(help: "The CA directory to create.") var ca: String
-        @Option(name: .customLong("broker-name"), help: "A DNS name or IP of the broker (repeatable; default localhost and 127.0.0.1).")
+        @Option(
+            name: .customLong("broker-name"),
+            help: "A DNS name or IP of the broker (repeatable; default localhost and 127.0.0.1).")
         var brokerNames: [String] = []
         @Option(help: "The root certificate's common name.") var name: String = "AgriTrace Root CA"
         @Option(help: "Device and aggregator certificate lifetime, days.") var deviceDays: Int = 90
@@ -131,7 +135,8 @@ public struct EnrollCommand: ParsableCommand {
 
     /// `enroll aggregator`.
     public struct Aggregator: ParsableCommand {
-        public static let configuration = CommandConfiguration(abstract: "Enroll the aggregator's MQTT identity from its CSR.")
+        public static let configuration = CommandConfiguration(
+            abstract: "Enroll the aggregator's MQTT identity from its CSR.")
         @OptionGroup var common: Common
         @Option(help: "The aggregator id (MQTT username).") var id: String = "aggregator"
         public init() {}
@@ -150,7 +155,8 @@ public struct EnrollCommand: ParsableCommand {
         @OptionGroup var common: Common
         @Option(help: "The principal id.") var id: String
         @Option(help: "The principal's current certificate.") var certificate: String
-        @Option(help: "For a new key: the CSR signed with the current key (openssl dgst -sha256 -sign).") var signature: String?
+        @Option(help: "For a new key: the CSR signed with the current key (openssl dgst -sha256 -sign).") var signature:
+            String?
         public init() {}
         public func run() throws {
             let authority = try EnrollmentAuthority(directory: common.ca)
@@ -221,7 +227,8 @@ public struct EnrollCommand: ParsableCommand {
     /// `enroll broker-config`.
     public struct BrokerConfig: ParsableCommand {
         public static let configuration = CommandConfiguration(
-            commandName: "broker-config", abstract: "Write the mosquitto configuration (TLS only, client certificates, CRL, ACL).")
+            commandName: "broker-config",
+            abstract: "Write the mosquitto configuration (TLS only, client certificates, CRL, ACL).")
         @Option(help: "The CA directory.") var ca: String
         @Option(help: "The mosquitto.conf to write.") var out: String
         @Option(help: "TLS port.") var port: Int = 8883
@@ -255,7 +262,8 @@ public struct EnrollCommand: ParsableCommand {
     /// `enroll check`.
     public struct Check: ParsableCommand {
         public static let configuration = CommandConfiguration(
-            abstract: "Say whether the broker would accept a certificate: valid, expired, not yet valid, revoked, untrusted.")
+            abstract:
+                "Say whether the broker would accept a certificate: valid, expired, not yet valid, revoked, untrusted.")
         @Option(help: "The CA directory.") var ca: String
         @Option(help: "The certificate to check.") var certificate: String
         public init() {}
@@ -263,7 +271,9 @@ public struct EnrollCommand: ParsableCommand {
             let authority = try CertificateAuthority(directory: ca)
             let status = try authority.verify(certificateFile: certificate)
             let summary = try authority.summarize(certificateFile: certificate)
-            print("\(certificate): \(status) (serial \(summary.serial), CN=\(summary.commonName ?? "-"), notAfter \(ISO8601DateFormatter().string(from: summary.notAfter)))")
+            print(
+                "\(certificate): \(status) (serial \(summary.serial), CN=\(summary.commonName ?? "-"), notAfter \(ISO8601DateFormatter().string(from: summary.notAfter)))"
+            )
             if status != .valid { throw ExitCode(1) }
         }
     }
@@ -271,7 +281,8 @@ public struct EnrollCommand: ParsableCommand {
 
 private func parseRole(_ name: String) throws -> ABAC.Role {
     guard let role = ABAC.Role(rawValue: name) else {
-        throw ValidationError("unknown role \(name); use one of \(ABAC.Role.allCases.map(\.rawValue).joined(separator: ", "))")
+        throw ValidationError(
+            "unknown role \(name); use one of \(ABAC.Role.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     return role
 }

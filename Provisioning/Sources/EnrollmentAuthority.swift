@@ -93,7 +93,8 @@ public struct EnrollmentAuthority: Sendable {
     ) throws -> EnrollmentAuthority {
         let ca = try CertificateAuthority.create(at: directory, options: options)
         let data = try EnrollmentRegistry.encoder.encode(settings)
-        try CertificateAuthority.write(String(decoding: data, as: UTF8.self) + "\n", to: ca.directory + "/enrollment.json", mode: 0o644)
+        try CertificateAuthority.write(
+            String(decoding: data, as: UTF8.self) + "\n", to: ca.directory + "/enrollment.json", mode: 0o644)
         let authority = try EnrollmentAuthority(directory: ca.directory)
         try CertificateAuthority.makeDirectory(authority.brokerDirectory, mode: 0o700)
         let request = ca.directory + "/work/broker.csr"
@@ -135,7 +136,8 @@ public struct EnrollmentAuthority: Sendable {
         let role = role ?? ABAC.Role.roles(of: stage).first!
         guard role.stage == stage else {
             throw ProvisioningError.invalidIdentifier(
-                field: "role", value: role.rawValue, reason: "belongs to stage \(role.stage.rawValue), not \(stage.rawValue)")
+                field: "role", value: role.rawValue,
+                reason: "belongs to stage \(role.stage.rawValue), not \(stage.rawValue)")
         }
         let principal = try Principal(kind: .device, id: id, enterprise: enterprise, stage: stage, role: role.rawValue)
         return try enroll(
@@ -146,10 +148,12 @@ public struct EnrollmentAuthority: Sendable {
     /// Enrolls a firm's user (the `agritrace` CLI; no MQTT access). The stage is the role's stage.
     public func enrollFirm(
         id: String, enterprise: String, role: ABAC.Role, productCategory: String? = nil,
-        certificateRequestFile: String, signingPublicKeyHex: String? = nil, validity: CertificateAuthority.Validity? = nil
+        certificateRequestFile: String, signingPublicKeyHex: String? = nil,
+        validity: CertificateAuthority.Validity? = nil
     ) throws -> Enrollment {
         if let productCategory { try Principal.validate(productCategory, field: "product category") }
-        let principal = try Principal(kind: .firm, id: id, enterprise: enterprise, stage: role.stage, role: role.rawValue)
+        let principal = try Principal(
+            kind: .firm, id: id, enterprise: enterprise, stage: role.stage, role: role.rawValue)
         return try enroll(
             principal, productCategory: productCategory, certificateRequestFile: certificateRequestFile,
             signingPublicKeyHex: signingPublicKeyHex, validity: validity ?? .days(settings.userCertificateDays))
@@ -241,7 +245,8 @@ public struct EnrollmentAuthority: Sendable {
             guard record.status == .active else { throw ProvisioningError.revoked(id: id) }
             let presented = try certificateAuthority.summarize(certificateFile: presentedCertificateFile)
             guard presented.commonName == id, record.allSerials.contains(presented.serial) else {
-                throw ProvisioningError.renewalRefused(id: id, reason: "the presented certificate is not one issued to \(id)")
+                throw ProvisioningError.renewalRefused(
+                    id: id, reason: "the presented certificate is not one issued to \(id)")
             }
             let status = try certificateAuthority.verify(certificateFile: presentedCertificateFile)
             guard status == .valid else {
@@ -252,7 +257,8 @@ public struct EnrollmentAuthority: Sendable {
                 requestSignatureFile: requestSignatureFile)
             let principal = try Principal(
                 kind: record.kind, id: record.id, enterprise: record.enterprise, stage: record.stage, role: record.role)
-            let days = record.kind == .device || record.kind == .aggregator
+            let days =
+                record.kind == .device || record.kind == .aggregator
                 ? settings.deviceCertificateDays : settings.userCertificateDays
             let issued = try certificateAuthority.issue(
                 requestFile: certificateRequestFile, subject: principal.subject, profile: .client(uri: principal.uri),
@@ -368,7 +374,8 @@ public struct EnrollmentAuthority: Sendable {
         guard lowered.utf8.count == 64,
             lowered.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
         else {
-            throw ProvisioningError.invalidSigningKey("expected 64 hex digits (32 bytes), got \(hex.utf8.count) characters")
+            throw ProvisioningError.invalidSigningKey(
+                "expected 64 hex digits (32 bytes), got \(hex.utf8.count) characters")
         }
         return lowered
     }

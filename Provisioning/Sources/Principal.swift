@@ -104,7 +104,8 @@ public struct Principal: Sendable, Hashable, Codable {
                 field: field, value: value, reason: "only letters, digits, '.', '_' and '-' are allowed")
         }
         guard let first = value.utf8.first, first != UInt8(ascii: "."), first != UInt8(ascii: "-") else {
-            throw ProvisioningError.invalidIdentifier(field: field, value: value, reason: "must not start with '.' or '-'")
+            throw ProvisioningError.invalidIdentifier(
+                field: field, value: value, reason: "must not start with '.' or '-'")
         }
     }
 }

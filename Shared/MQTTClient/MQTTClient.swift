@@ -10,8 +10,9 @@ private let libraryInitialization: Int32 = mosquitto_lib_init()
 
 /// An MQTT v5 client over libmosquitto, shared by the edge agent and the aggregator.
 ///
-/// libmosquitto's own network thread (`mosquitto_loop_start`) does the I/O, keepalive
-/// and automatic reconnects with backoff. Results come back as three `AsyncStream`s:
+/// A network thread (``NetworkLoop``, running `mosquitto_loop_forever` and restarting it
+/// when libmosquitto gives up after a TLS peer vanished) does the I/O, keepalive and
+/// automatic reconnects with backoff. Results come back as three `AsyncStream`s:
 /// ``messages`` (incoming publishes), ``deliveries`` (PUBACKs for your publishes) and
 /// ``events`` (connected, refused, disconnected, subscribed). Each stream supports one
 /// consumer and buffers without limit, so iterate every stream whose elements you may
@@ -195,10 +196,7 @@ public final class MQTTClient: Sendable {
 
     deinit {
         lifecycle.withLock { phase in
-            if case .running = phase {
-                mosquitto_disconnect_v5(handle.pointer, 0, nil)
-                mosquitto_loop_stop(handle.pointer, false)
-            }
+            if case .running(let loop) = phase { loop.stop() }
             phase = .idle
         }
         mosquitto_destroy(handle.pointer)
@@ -211,15 +209,15 @@ public final class MQTTClient: Sendable {
         case idle
         /// The first connection attempt failed; a task retries with this generation number.
         case retrying(generation: Int)
-        /// libmosquitto's network thread runs and handles every later reconnect itself.
-        case running
+        /// The network thread runs and handles every later reconnect (see ``NetworkLoop``).
+        case running(NetworkLoop)
     }
 
     private let lifecycle = Mutex<Phase>(.idle)
     private let retryGenerations = Atomic<Int>(0)
 
     /// Starts connecting in the background and returns at once
-    /// (`mosquitto_connect_async` + `mosquitto_loop_start`). Watch ``events`` for
+    /// (`mosquitto_connect_async` + the ``NetworkLoop`` thread). Watch ``events`` for
     /// ``MQTTConnectionEvent/connected(sessionPresent:)``.
     ///
     /// If the broker is unreachable now, connecting is retried in the background with
@@ -231,8 +229,8 @@ public final class MQTTClient: Sendable {
     public func connect() throws {
         try lifecycle.withLock { phase in
             guard case .idle = phase else { return }
-            if try attemptConnection() {
-                phase = .running
+            if let loop = try attemptConnection() {
+                phase = .running(loop)
             } else {
                 let generation = retryGenerations.add(1, ordering: .relaxed).newValue
                 phase = .retrying(generation: generation)
@@ -241,20 +239,23 @@ public final class MQTTClient: Sendable {
         }
     }
 
-    /// One `connect_async`; on success starts the loop thread.
-    /// - Returns: `true` if the loop runs, `false` for a network failure worth retrying.
-    private func attemptConnection() throws -> Bool {
+    /// One `connect_async`; on success starts the network thread.
+    /// - Returns: the running loop, or nil for a network failure worth retrying.
+    private func attemptConnection() throws -> NetworkLoop? {
         let rc = mosquitto_connect_async(handle.pointer, options.host, options.port, options.keepAliveSeconds)
         let errnoValue = errno
         switch rc {
         case MOSQ_ERR_SUCCESS.rawValue:
-            let loop = mosquitto_loop_start(handle.pointer)
-            if loop != MOSQ_ERR_SUCCESS.rawValue { throw MQTTError(code: loop) }
-            return true
+            let context = self.context
+            let loop = NetworkLoop(handle: handle, delay: options.reconnectDelay) {
+                context.state.withLock { $0.connectionCount }
+            }
+            loop.start()
+            return loop
         case MOSQ_ERR_ERRNO.rawValue, MOSQ_ERR_EAI.rawValue, MOSQ_ERR_CONN_REFUSED.rawValue,
             MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_CONN_LOST.rawValue, MOSQ_ERR_TLS.rawValue,
             MOSQ_ERR_TLS_HANDSHAKE.rawValue, MOSQ_ERR_LOOKUP.rawValue:
-            return false
+            return nil
         default:
             throw MQTTError(code: rc, errno: errnoValue)
         }
@@ -275,12 +276,16 @@ public final class MQTTClient: Sendable {
                 guard let self else { return }
                 let finished: Bool = self.lifecycle.withLock { phase in
                     guard case .retrying(let current) = phase, current == generation else { return true }
-                    guard let running = try? self.attemptConnection() else {
+                    let attempt: NetworkLoop?
+                    do {
+                        attempt = try self.attemptConnection()
+                    } catch {
                         phase = .idle  // a permanent error (bad option): give up
                         return true
                     }
-                    if running { phase = .running }
-                    return running
+                    guard let loop = attempt else { return false }
+                    phase = .running(loop)
+                    return true
                 }
                 if finished { return }
             }
@@ -293,10 +298,7 @@ public final class MQTTClient: Sendable {
     /// stay open.
     public func disconnect() {
         lifecycle.withLock { phase in
-            if case .running = phase {
-                mosquitto_disconnect_v5(handle.pointer, 0, nil)
-                mosquitto_loop_stop(handle.pointer, false)
-            }
+            if case .running(let loop) = phase { loop.stop() }
             phase = .idle
         }
     }

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import SQLiteStorage
 import TestSupport
+import Testing
 
 /// A device directory for one test: key, configuration, store path, input file.
 struct DeviceFixture {
@@ -28,8 +29,10 @@ struct DeviceFixture {
     /// Writes the configuration; `extra` lines are appended inside the matching sections.
     @discardableResult
     func writeConfiguration(
-        brokerPort: Int32, authorityHex: String, files: [String]? = nil, socket: Bool = false, maxBytes: Int64 = 1 << 30,
-        batchSize: Int = 200, resendTimeoutMs: Int = 2000, maxLineBytes: Int = 65536, metricsPort: Int = 0, maxUnreceipted: Int = 20000
+        brokerPort: Int32, authorityHex: String, files: [String]? = nil, socket: Bool = false,
+        maxBytes: Int64 = 1 << 30,
+        batchSize: Int = 200, resendTimeoutMs: Int = 2000, maxLineBytes: Int = 65536, metricsPort: Int = 0,
+        maxUnreceipted: Int = 20000
     ) throws -> AgentConfiguration {
         let fileList = (files ?? [inputPath]).map { "\"\($0)\"" }.joined(separator: ", ")
         let text = """
@@ -76,7 +79,9 @@ struct DeviceFixture {
 
     func appendLines(_ lines: [String], to path: String? = nil) throws {
         let target = path ?? inputPath
-        if !FileManager.default.fileExists(atPath: target) { FileManager.default.createFile(atPath: target, contents: nil) }
+        if !FileManager.default.fileExists(atPath: target) {
+            FileManager.default.createFile(atPath: target, contents: nil)
+        }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: target))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(lines.map { $0 + "\n" }.joined().utf8))
@@ -100,7 +105,9 @@ struct DeviceFixture {
         let db = try SQLiteConnection(path: storePath, readOnly: true, create: false)
         let statement = try db.prepare("SELECT record_id FROM receipted ORDER BY sequence")
         var ids: [RecordID] = []
-        while try statement.step() { ids.append(try Canonical.decode(RecordID.self, from: statement.bytes(at: 0) ?? [])) }
+        while try statement.step() {
+            ids.append(try Canonical.decode(RecordID.self, from: statement.bytes(at: 0) ?? []))
+        }
         return ids
     }
 }
@@ -138,3 +145,7 @@ func agentExecutable() -> String? {
     }
     return nil
 }
+
+/// The integration suites (real broker, real SQLite, child processes), run one at a time so
+/// they do not compete for the two cores.
+@Suite(.serialized) enum AgentIntegration {}

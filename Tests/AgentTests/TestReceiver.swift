@@ -76,6 +76,8 @@ final class TestReceiver: Sendable {
         var badSignatures = 0
         var height: UInt64 = 0
         var answering = true
+        /// Sequences to refuse with a `Rejection` instead of appending.
+        var refuse: Set<UInt64> = []
     }
 
     let authority = Curve25519.Signing.PrivateKey()
@@ -92,7 +94,9 @@ final class TestReceiver: Sendable {
         self.enforceOrder = enforceOrder
         client = try MQTTClient(
             clientID: "test-receiver-\(UInt32.random(in: 0...UInt32.max))",
-            options: .init(host: "127.0.0.1", port: port, reconnectDelay: .init(initialSeconds: 1, maximumSeconds: 1, exponentialBackoff: false)))
+            options: .init(
+                host: "127.0.0.1", port: port,
+                reconnectDelay: .init(initialSeconds: 1, maximumSeconds: 1, exponentialBackoff: false)))
     }
 
     func start() async throws {
@@ -110,13 +114,18 @@ final class TestReceiver: Sendable {
         }
         try client.connect()
         let deadline = ContinuousClock.now + .seconds(10)
-        while !subscribed.withLock({ $0 }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while !subscribed.withLock({ $0 }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     func stop() { client.disconnect() }
 
     /// Stop or resume answering (records are still logged).
     func setAnswering(_ answering: Bool) { state.withLock { $0.answering = answering } }
+
+    /// Refuse these sequence numbers (answer with a rejection naming the record).
+    func refuse(_ sequences: Set<UInt64>) { state.withLock { $0.refuse = sequences } }
 
     var snapshot: State { state.withLock { $0 } }
 
@@ -133,8 +142,14 @@ final class TestReceiver: Sendable {
         let answer: ReceiptBatch? = state.withLock { state in
             state.batches += 1
             var indices: [(Record, Int)] = []
+            var rejections: [Rejection] = []
             for record in signed.value.records {
                 state.recordsSeen += 1
+                if state.refuse.contains(record.sequence) {
+                    rejections.append(
+                        Rejection(recordID: record.id, code: "test-refused", reason: "refused by the test receiver"))
+                    continue
+                }
                 let body = Canonical.encode(record)
                 if let index = state.leafIndex[record.id] {
                     state.duplicates += 1
@@ -155,19 +170,24 @@ final class TestReceiver: Sendable {
                 state.ledgerSequences.append((deviceKey, record.sequence))
                 indices.append((record, index))
             }
-            guard state.answering, !indices.isEmpty else { return nil }
+            guard state.answering, !indices.isEmpty || !rejections.isEmpty else { return nil }
             state.height += 1
             let size = state.log.size
             let header = BlockHeader(
-                height: state.height, previousHash: .zero, transactionRoot: .zero, transactionCount: UInt32(indices.count),
+                height: state.height, previousHash: .zero, transactionRoot: .zero,
+                transactionCount: UInt32(indices.count),
                 logSize: UInt64(size), logRoot: state.log.root, time: .now(), proposer: "test-receiver")
             guard let head = try? Signed(header, domain: .blockHeader, key: authority) else { return nil }
             let receipts = indices.map { record, index in
-                Receipt(recordID: record.id, height: state.height, leafIndex: UInt64(index), inclusionProof: state.log.proof(index: index, size: size), treeHead: head)
+                Receipt(
+                    recordID: record.id, height: state.height, leafIndex: UInt64(index),
+                    inclusionProof: state.log.proof(index: index, size: size), treeHead: head)
             }
-            return ReceiptBatch(receipts: receipts, rejections: [])
+            return ReceiptBatch(receipts: receipts, rejections: rejections)
         }
         guard let answer, let signedAnswer = try? Signed(answer, domain: .receiptBatch, key: authority) else { return }
-        _ = try? client.publish(topic: Wire.receiptTopic(enterprise: enterprise, device: device), payload: Canonical.encode(signedAnswer), qos: .atLeastOnce)
+        _ = try? client.publish(
+            topic: Wire.receiptTopic(enterprise: enterprise, device: device), payload: Canonical.encode(signedAnswer),
+            qos: .atLeastOnce)
     }
 }

@@ -1,9 +1,10 @@
 import AgriTraceCore
 import Crypto
-import EdgeAgent
 import Foundation
 import TestSupport
 import Testing
+
+@testable import EdgeAgent
 
 @Suite struct AgentUnitTests {
     @Test func incrementalLogMatchesTheReferenceTree() throws {
@@ -15,7 +16,9 @@ import Testing
             leaves.append(leaf)
             #expect(log.root == MerkleTree.root(leafHashes: leaves))
             for probe in Set([0, index / 2, index]) {
-                #expect(log.proof(index: probe, size: leaves.count) == (try MerkleTree.inclusionProof(index: UInt64(probe), leafHashes: leaves)))
+                #expect(
+                    log.proof(index: probe, size: leaves.count)
+                        == (try MerkleTree.inclusionProof(index: UInt64(probe), leafHashes: leaves)))
             }
         }
     }
@@ -115,3 +118,65 @@ extension Array where Element: Equatable {
 
 /// A temporary directory (TestSupport's, named for this file).
 typealias TestSupportDirectory = TemporaryDirectory
+
+@Suite struct JSONLineParserTests {
+    @Test func agreesWithFoundationOnReadingsAndRefusesMalformedText() throws {
+        for stage in Stage.allCases {
+            var simulator = ReadingSimulator(stage: stage, lots: 4, seed: 9)
+            for _ in 0..<5 {
+                let line = Array(simulator.next().utf8)
+                // The JSON layer alone gives what Foundation gives (times then differ by at most 1 ms, see below).
+                #expect(try Reading.parse(json: JSONLineParser.parse(line)) == Reading.parse(jsonLine: line))
+                #expect(
+                    try JSONLineParser.reading(line, catalog: .standard).fields.count
+                        == Reading.parse(jsonLine: line).fields.count)
+            }
+        }
+        let tricky = #"{"a":[1,-2.5e3,0,true,false,null],"s":"q\"\\\/\b\f\n\r\t\u00e9\ud83c\udf3d","o":{}}"#
+        #expect(
+            try JSONLineParser.parse(Array(tricky.utf8))
+                == (try JSONDecoder().decode(JSONValue.self, from: Data(tricky.utf8))))
+        for bad in [
+            "", "{", "{\"a\":}", "[1,]", "{\"a\":1,}", "01", "1.", "\"\u{01}\"", "{\"a\":1} x", "tru", "\"\\ud800\"",
+            String(repeating: "[", count: 100),
+        ] {
+            #expect(throws: JSONLineParser.SyntaxError.self, "\(bad)") { try JSONLineParser.parse(Array(bad.utf8)) }
+        }
+        #expect(throws: ReadingError.self) { try JSONLineParser.reading(Array("{bad".utf8), catalog: .standard) }
+    }
+}
+
+@Suite struct TimeFastPathTests {
+    @Test func agreesWithTheSharedParserOrDefersToIt() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let time = Timestamp(
+                milliseconds: Int64.random(in: -2_000_000_000_000...4_000_000_000_000, using: &generator))
+            let text = time.iso8601
+            // The shared formatter and parser go through a Double and may be 1 ms off; the
+            // fast path reads the digits exactly.
+            let fast = try #require(TimeFastPath.milliseconds(text))
+            let shared = try #require(Timestamp(iso8601: text)?.milliseconds)
+            #expect(abs(fast - shared) <= 1, "\(text)")
+            #expect(abs(fast - time.milliseconds) <= 1, "\(text)")
+            #expect(
+                fast % 1000 == Int64(text.dropLast().suffix(3))!
+                    || fast % 1000 == Int64(text.dropLast().suffix(3))! - 1000, "\(text)")
+        }
+        let exact: [(String, Int64)] = [
+            ("2026-05-01T08:00:00Z", 1_777_622_400_000), ("2026-05-01T08:00:00+08:00", 1_777_593_600_000),
+            ("2026-05-01T08:00:00.250-05:30", 1_777_642_200_250), ("2024-02-29T23:59:59Z", 1_709_251_199_000),
+            ("1969-12-31T23:59:59.999Z", -1),
+        ]
+        for (text, milliseconds) in exact {
+            #expect(TimeFastPath.milliseconds(text) == milliseconds, "\(text)")
+            #expect(abs((Timestamp(iso8601: text)?.milliseconds ?? 0) - milliseconds) <= 1, "\(text)")
+        }
+        for text in [
+            "2026-02-30T00:00:00Z", "2026-05-01T24:00:00Z", "2026-05-01 08:00:00Z", "2026-05-01T08:00:00",
+            "2026-05-01T08:00:00.1Z", "x",
+        ] {
+            #expect(TimeFastPath.milliseconds(text) == nil, "\(text)")
+        }
+    }
+}

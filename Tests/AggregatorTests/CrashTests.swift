@@ -61,13 +61,16 @@ struct CrashTests {
         let store = directory.file("ledger.sqlite")
         let keyFile = directory.file("authority.key")
         _ = try runCommand(executable, ["keygen", "--output", keyFile])
-        let authorityText = try String(contentsOfFile: keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let authorityText = try String(contentsOfFile: keyFile, encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let authority = try Curve25519.Signing.PrivateKey(rawRepresentation: [UInt8](hexString: authorityText)!)
         var device = TestDevice()
-        _ = try runCommand(executable, [
-            "devices", "add", "--store", store, "--authority-key", keyFile, "--enterprise", device.enterprise,
-            "--device", device.device, "--public-key", device.key.publicKey.hex, "--wait", "0",
-        ])
+        _ = try runCommand(
+            executable,
+            [
+                "devices", "add", "--store", store, "--authority-key", keyFile, "--enterprise", device.enterprise,
+                "--device", device.device, "--public-key", device.key.publicKey.hex, "--wait", "0",
+            ])
         let serveArguments = [
             "serve", "--store", store, "--authority-key", keyFile, "--broker-port", String(broker.port),
             "--block-max-delay-ms", "20", "--block-max-transactions", "500", "--client-id", "aggregator-crash",
@@ -96,12 +99,15 @@ struct CrashTests {
         func resendUnreceipted() throws {
             let missing = order.filter { receipts[$0] == nil }.map { published[$0]! }
             for start in stride(from: 0, to: missing.count, by: 100) {
-                try listener.client.publish(topic: device.recordTopic, payload: device.payload(Array(missing[start..<min(start + 100, missing.count)])))
+                try listener.client.publish(
+                    topic: device.recordTopic,
+                    payload: device.payload(Array(missing[start..<min(start + 100, missing.count)])))
             }
         }
 
         for cycle in 0..<10 {
-            let server = try ServeProcess(executable: executable, arguments: serveArguments, log: directory.file("serve.log"))
+            let server = try ServeProcess(
+                executable: executable, arguments: serveArguments, log: directory.file("serve.log"))
             try await Task.sleep(for: .milliseconds(150))
             try collect()
             try resendUnreceipted()
@@ -120,7 +126,8 @@ struct CrashTests {
             try collect()
         }
         // Last run: resend until everything is receipted, then stop cleanly.
-        let server = try ServeProcess(executable: executable, arguments: serveArguments, log: directory.file("serve.log"))
+        let server = try ServeProcess(
+            executable: executable, arguments: serveArguments, log: directory.file("serve.log"))
         let deadline = ContinuousClock.now + .seconds(30)
         try await Task.sleep(for: .milliseconds(300))
         while receipts.count < published.count && ContinuousClock.now < deadline {
@@ -129,7 +136,9 @@ struct CrashTests {
             try collect()
         }
         server.terminate()
-        #expect(receipts.count == published.count, "all \(published.count) records receipted in the end (got \(receipts.count))")
+        #expect(
+            receipts.count == published.count,
+            "all \(published.count) records receipted in the end (got \(receipts.count))")
 
         let reader = try LedgerStore(path: store, readOnly: true)
         let queries = LedgerQueries(store: reader)
@@ -137,8 +146,11 @@ struct CrashTests {
         for (id, receipt) in receipts {
             let location = try #require(try reader.location(of: id), "receipted record \(id) is missing")
             #expect(location.leafIndex == receipt.leafIndex)
-            #expect(try reader.block(height: receipt.height)?.header == receipt.treeHead, "the receipt's tree head was rolled back")
-            try receipt.verify(leafEntry: LogEntry.record(published[id]!).canonicalBytes, authority: authority.publicKey)
+            #expect(
+                try reader.block(height: receipt.height)?.header == receipt.treeHead,
+                "the receipt's tree head was rolled back")
+            try receipt.verify(
+                leafEntry: LogEntry.record(published[id]!).canonicalBytes, authority: authority.publicKey)
         }
         // None duplicated: one row per record id, one leaf per record.
         let status = try queries.status()

@@ -18,7 +18,8 @@ struct TestDevice {
     }
 
     var classifier: Classifier {
-        Classifier(identity: DeviceIdentity(enterprise: enterprise, device: device, enrolledAt: Timestamp(milliseconds: 0)))
+        Classifier(
+            identity: DeviceIdentity(enterprise: enterprise, device: device, enrolledAt: Timestamp(milliseconds: 0)))
     }
 
     /// A classified record of `stage` for `lot` (with public, level-2 and level-1 fields for planting).
@@ -33,14 +34,19 @@ struct TestDevice {
             : ["\(stage.rawValue).variety": .text("sweet corn")]
         let reading = Reading(
             stage: stage, lot: lot, product: "fresh corn",
-            time: Timestamp(milliseconds: time ?? (1_780_000_000_000 + Int64(sequence))), inputLots: inputs, fields: fields)
-        return classifier.classify(reading, sequence: sequence, bootID: "boot-1", recordedAt: Timestamp(milliseconds: 1_780_000_000_000)).record
+            time: Timestamp(milliseconds: time ?? (1_780_000_000_000 + Int64(sequence))), inputLots: inputs,
+            fields: fields)
+        return classifier.classify(
+            reading, sequence: sequence, bootID: "boot-1", recordedAt: Timestamp(milliseconds: 1_780_000_000_000)
+        ).record
     }
 
     mutating func records(_ count: Int, lot: String) -> [Record] { (0..<count).map { _ in record(lot: lot) } }
 
     func batch(_ records: [Record]) -> Signed<RecordBatch> {
-        try! Signed(RecordBatch(enterprise: enterprise, device: device, sentAt: .now(), records: records), domain: .recordBatch, key: key)
+        try! Signed(
+            RecordBatch(enterprise: enterprise, device: device, sentAt: .now(), records: records), domain: .recordBatch,
+            key: key)
     }
 
     func payload(_ records: [Record]) -> [UInt8] { Canonical.encode(batch(records)) }
@@ -48,17 +54,23 @@ struct TestDevice {
     var recordTopic: String { Wire.recordTopic(enterprise: enterprise, device: device) }
     var receiptTopic: String { Wire.receiptTopic(enterprise: enterprise, device: device) }
 
-    func registration(authority: Curve25519.Signing.PrivateKey, stage: Stage? = .planting) -> Signed<RegistryTransaction> {
+    func registration(authority: Curve25519.Signing.PrivateKey, stage: Stage? = .planting) -> Signed<
+        RegistryTransaction
+    > {
         try! Signed(
             RegistryTransaction(
-                operation: .addDevice(enterprise: enterprise, device: device, publicKey: Array(key.publicKey.rawRepresentation), stage: stage),
+                operation: .addDevice(
+                    enterprise: enterprise, device: device, publicKey: Array(key.publicKey.rawRepresentation),
+                    stage: stage),
                 submittedAt: .now(), nonce: UInt64.random(in: 0...UInt64.max)),
             domain: .transaction, key: authority)
     }
 
     func revocation(authority: Curve25519.Signing.PrivateKey) -> Signed<RegistryTransaction> {
         try! Signed(
-            RegistryTransaction(operation: .revokeDevice(enterprise: enterprise, device: device, reason: "stolen"), submittedAt: .now(), nonce: 1),
+            RegistryTransaction(
+                operation: .revokeDevice(enterprise: enterprise, device: device, reason: "stolen"), submittedAt: .now(),
+                nonce: 1),
             domain: .transaction, key: authority)
     }
 }

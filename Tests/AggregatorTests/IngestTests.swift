@@ -14,7 +14,10 @@ struct ReceiptListener {
     let events: Collector<MQTTConnectionEvent>
 
     init(_ id: String, port: Int32, topics: [String]) async throws {
-        client = try MQTTClient(clientID: id, options: .init(port: port, reconnectDelay: .init(initialSeconds: 1, maximumSeconds: 1, exponentialBackoff: false)))
+        client = try MQTTClient(
+            clientID: id,
+            options: .init(
+                port: port, reconnectDelay: .init(initialSeconds: 1, maximumSeconds: 1, exponentialBackoff: false)))
         messages = Collector(client.messages)
         deliveries = Collector(client.deliveries)
         events = Collector(client.events)
@@ -22,7 +25,10 @@ struct ReceiptListener {
         try client.connect()
         let expected = topics.count
         let events = self.events
-        #expect(await eventually { events.values.filter { if case .subscribed = $0 { true } else { false } }.count >= expected })
+        #expect(
+            await eventually {
+                events.values.filter { if case .subscribed = $0 { true } else { false } }.count >= expected
+            })
     }
 
     /// Every receipt batch received on `topic`, checked against the authority key.
@@ -54,7 +60,9 @@ struct IngestTests {
         let service = try IngestService(
             storePath: path, authority: authority,
             ledger: .init(maxBlockTransactions: 1000, maxBlockDelay: .milliseconds(50), synchronous: .normal),
-            ingest: .init(broker: .init(port: broker.port), clientID: "aggregator-test", submissionPollInterval: .milliseconds(50)))
+            ingest: .init(
+                broker: .init(port: broker.port), clientID: "aggregator-test", submissionPollInterval: .milliseconds(50)
+            ))
         let serving = Task { try await service.run() }
         defer { serving.cancel() }
         // Register the device through the CLI's submission queue.
@@ -62,16 +70,21 @@ struct IngestTests {
         let submission = try cli.submit(device.registration(authority: authority))
         #expect(try await waitForSubmission(cli, submission) == "applied")
 
-        let listener = try await ReceiptListener("box-1", port: broker.port, topics: [device.receiptTopic, stranger.receiptTopic])
+        let listener = try await ReceiptListener(
+            "box-1", port: broker.port, topics: [device.receiptTopic, stranger.receiptTopic])
         defer { listener.client.disconnect() }
         let records = device.records(250, lot: "PL-1")
         try listener.client.publish(topic: device.recordTopic, payload: device.payload(Array(records[0..<100])))
         try listener.client.publish(topic: device.recordTopic, payload: device.payload(Array(records[100...])))
         try listener.client.publish(topic: device.recordTopic, payload: [0xde, 0xad])
-        try listener.client.publish(topic: device.recordTopic, payload: TestDevice(enterprise: "farm-1", device: "box-1").payload(device.records(3, lot: "PL-1")))
+        try listener.client.publish(
+            topic: device.recordTopic,
+            payload: TestDevice(enterprise: "farm-1", device: "box-1").payload(device.records(3, lot: "PL-1")))
         var strangerCopy = stranger
-        try listener.client.publish(topic: stranger.recordTopic, payload: stranger.payload([strangerCopy.record(lot: "X")]))
-        #expect(await eventually { listener.messages.count >= 5 }, "receipt batches arrived: \(listener.messages.count)")
+        try listener.client.publish(
+            topic: stranger.recordTopic, payload: stranger.payload([strangerCopy.record(lot: "X")]))
+        #expect(
+            await eventually { listener.messages.count >= 5 }, "receipt batches arrived: \(listener.messages.count)")
 
         let answers = try listener.batches(on: device.receiptTopic, authority: authority.publicKey)
         let receipts = answers.flatMap(\.receipts)

@@ -8,7 +8,8 @@ import Testing
     @Test func receiptsVerifyAgainstTheSignedTreeHead() throws {
         var fixture = try LedgerFixture()
         let records = fixture.device.records(150, lot: "PL-1")
-        let answer = try #require(fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(records)))
+        let answer = try #require(
+            fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(records)))
         #expect(!answer.isReady, "receipts must wait for the block")
         #expect(answer.rejections.isEmpty)
         let committed = try #require(try fixture.ledger.cutBlock())
@@ -19,14 +20,18 @@ import Testing
         #expect(receipts.count == 150)
         for (record, receipt) in zip(records, receipts) {
             #expect(receipt.recordID == record.id)
-            try receipt.verify(leafEntry: LogEntry.record(record).canonicalBytes, authority: fixture.authority.publicKey)
+            try receipt.verify(
+                leafEntry: LogEntry.record(record).canonicalBytes, authority: fixture.authority.publicKey)
         }
         // A receipt does not verify for another record, nor under another key.
         #expect(throws: (any Error).self) {
-            try receipts[0].verify(leafEntry: LogEntry.record(records[1]).canonicalBytes, authority: fixture.authority.publicKey)
+            try receipts[0].verify(
+                leafEntry: LogEntry.record(records[1]).canonicalBytes, authority: fixture.authority.publicKey)
         }
         #expect(throws: (any Error).self) {
-            try receipts[0].verify(leafEntry: LogEntry.record(records[0]).canonicalBytes, authority: Curve25519.Signing.PrivateKey().publicKey)
+            try receipts[0].verify(
+                leafEntry: LogEntry.record(records[0]).canonicalBytes,
+                authority: Curve25519.Signing.PrivateKey().publicKey)
         }
     }
 
@@ -35,11 +40,13 @@ import Testing
         let records = fixture.device.records(10, lot: "PL-1")
         _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(records))
         let original = try #require(try fixture.ledger.cutBlock()).answers[0].receipts
-        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(5, lot: "PL-2")))
+        _ = fixture.ledger.admit(
+            topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(5, lot: "PL-2")))
         try fixture.ledger.cutBlock()
         // Resend the first batch plus one new record, and the same new record twice within the batch window.
         let extra = fixture.device.record(lot: "PL-3")
-        let answer = try #require(fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(records + [extra])))
+        let answer = try #require(
+            fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(records + [extra])))
         #expect(answer.receipts == original, "already-committed records get their original receipts")
         _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload([extra]))
         #expect(fixture.ledger.pendingCount == 1, "a duplicate within the pending block is not appended twice")
@@ -50,6 +57,69 @@ import Testing
         let status = try LedgerQueries(store: fixture.ledger.store).status()
         #expect(status.records == 16)
         #expect(status.counters["duplicates"] == 11)
+    }
+
+    @Test func lookupsSeeBlocksCommittedAfterAnEarlierHit() throws {
+        // The de-duplication look-ups use a second, read-only connection: a statement left
+        // open after a hit would pin an old snapshot and let a later resend be appended twice.
+        var fixture = try LedgerFixture()
+        let first = fixture.device.records(3, lot: "PL-1")
+        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(first))
+        try fixture.ledger.cutBlock()
+        #expect(
+            fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(first))?.receipts
+                .count == 3)
+        let later = fixture.device.records(2, lot: "PL-2")
+        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(later))
+        try fixture.ledger.cutBlock()
+        let again = try #require(
+            fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(later)))
+        #expect(again.isReady && again.receipts.count == 2, "records of the newer block are found")
+        #expect(fixture.ledger.pendingCount == 0)
+    }
+
+    @Test func admissionGoesOnWhileABlockIsWrittenAndAFailedWriteLosesNothing() throws {
+        var fixture = try LedgerFixture()
+        let ledger = fixture.ledger
+        let a = fixture.device.records(4, lot: "PL-1")
+        _ = ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(a))
+        let prepared = try #require(try ledger.prepareBlock())
+        #expect(ledger.isWriting)
+        // While block 2 is being written: a resend of one of its records and new records.
+        let b = fixture.device.records(3, lot: "PL-2")
+        let resend = try #require(
+            ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload([a[1]] + b)))
+        #expect(!resend.isReady)
+        #expect(ledger.pendingCount == 3)
+        // The write fails (e.g. disk full): everything goes back to pending, nothing is released.
+        ledger.abandonBlock(prepared)
+        #expect(!ledger.isWriting)
+        #expect(ledger.pendingCount == 7)
+        let committed = try #require(try ledger.cutBlock())
+        #expect(committed.block.header.value.height == 2)
+        #expect(committed.block.header.value.transactionCount == 7)
+        let receipts = committed.answers.flatMap(\.receipts)
+        #expect(receipts.count == 4 + 4)
+        #expect(Set(receipts.map(\.recordID)) == Set((a + b).map(\.id)))
+        for answer in committed.answers {
+            for receipt in answer.receipts {
+                let record = (a + b).first { $0.id == receipt.recordID }!
+                try receipt.verify(
+                    leafEntry: LogEntry.record(record).canonicalBytes, authority: fixture.authority.publicKey)
+            }
+        }
+        // And the pipelined path: prepare, write, then finish with an answer that waited on it.
+        let c = fixture.device.records(2, lot: "PL-3")
+        _ = ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(c))
+        let next = try #require(try ledger.prepareBlock())
+        let waiting = try #require(
+            ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload([c[0]])))
+        #expect(!waiting.isReady)
+        try Ledger.write(next, to: ledger.store)
+        let done = try ledger.finishBlock(next)
+        #expect(done.answers.count == 2, "the answer that waited on the block in flight completes with it")
+        #expect(done.answers[1].receipts == [done.answers[0].receipts[0]])
+        #expect(try LedgerVerifier.verify(store: ledger.store, authority: fixture.authority.publicKey).ok)
     }
 
     @Test func badInputIsRefusedWithAReason() throws {
@@ -92,13 +162,18 @@ import Testing
         // Revoked device.
         try ledger.admit(registry: fixture.device.revocation(authority: fixture.authority))
         try ledger.cutBlock()
-        #expect(codes(fixture.device.recordTopic, fixture.device.payload(fixture.device.records(1, lot: "PL-1"))) == ["revoked-device"])
+        #expect(
+            codes(fixture.device.recordTopic, fixture.device.payload(fixture.device.records(1, lot: "PL-1"))) == [
+                "revoked-device"
+            ])
         try ledger.cutBlock()  // flushes the counters
         let counters = try LedgerQueries(store: ledger.store).status().counters
         #expect(counters["rejected.malformed"] == 2)
         #expect(counters["rejected.bad-signature"] == 2)
         #expect(counters["rejected.revoked-device"] == 1)
-        #expect(try LedgerQueries(store: ledger.store).status().records == 1, "only the good record of the mixed batch is on the ledger")
+        #expect(
+            try LedgerQueries(store: ledger.store).status().records == 1,
+            "only the good record of the mixed batch is on the ledger")
     }
 
     @Test func registryTransactionsMustBeSignedByTheAuthority() throws {
@@ -115,14 +190,18 @@ import Testing
     @Test func reopenedLedgerContinuesTheSameLogAndVerifies() throws {
         var fixture = try LedgerFixture()
         for lot in ["PL-1", "PL-2", "PL-3"] {
-            _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(37, lot: lot)))
+            _ = fixture.ledger.admit(
+                topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(37, lot: lot))
+            )
             try fixture.ledger.cutBlock()
         }
         let rootBefore = fixture.ledger.frontier.root
-        let reopened = try Ledger(path: fixture.path, authority: fixture.authority, configuration: .init(synchronous: .normal))
+        let reopened = try Ledger(
+            path: fixture.path, authority: fixture.authority, configuration: .init(synchronous: .normal))
         #expect(reopened.frontier.root == rootBefore)
         #expect(reopened.latestBlock == fixture.ledger.latestBlock)
-        _ = reopened.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(5, lot: "PL-4")))
+        _ = reopened.admit(
+            topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(5, lot: "PL-4")))
         let block = try #require(try reopened.cutBlock())
         #expect(block.block.header.value.height == 5)
         #expect(block.block.header.value.previousHash == fixture.ledger.latestBlock!.hash)
@@ -131,7 +210,9 @@ import Testing
         #expect(report.blocks == 5)
         #expect(report.leaves == 1 + 3 * 37 + 5)
         // A store refuses another authority key.
-        #expect(throws: LedgerStoreError.self) { try Ledger(path: fixture.path, authority: Curve25519.Signing.PrivateKey()) }
+        #expect(throws: LedgerStoreError.self) {
+            try Ledger(path: fixture.path, authority: Curve25519.Signing.PrivateKey())
+        }
     }
 
     @Test func traceFollowsLotLinksBothWays() throws {
@@ -143,13 +224,18 @@ import Testing
         let harvest = fixture.device.record(lot: "PL-1", time: 2000)
         let other = fixture.device.record(lot: "PL-9", time: 1500)
         let processed = processor.record(lot: "PR-1", stage: .processing, inputs: ["PL-1", "PL-9"], time: 3000)
-        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload([harvest, seed, other]))
+        _ = fixture.ledger.admit(
+            topic: fixture.device.recordTopic, payload: fixture.device.payload([harvest, seed, other]))
         _ = fixture.ledger.admit(topic: processor.recordTopic, payload: processor.payload([processed]))
         try fixture.ledger.cutBlock()
         let queries = LedgerQueries(store: fixture.ledger.store)
         #expect(try queries.trace(lot: "PL-1").map(\.record.id) == [seed.id, harvest.id], "time order")
-        #expect(try queries.trace(lot: "PR-1", direction: .backward).map(\.record.id) == [seed.id, other.id, harvest.id, processed.id])
-        #expect(try queries.trace(lot: "PL-1", direction: .forward).map(\.record.id) == [seed.id, harvest.id, processed.id])
+        #expect(
+            try queries.trace(lot: "PR-1", direction: .backward).map(\.record.id) == [
+                seed.id, other.id, harvest.id, processed.id,
+            ])
+        #expect(
+            try queries.trace(lot: "PL-1", direction: .forward).map(\.record.id) == [seed.id, harvest.id, processed.id])
         #expect(try queries.trace(lot: "PR-1").count == 1)
     }
 
@@ -157,9 +243,12 @@ import Testing
         var fixture = try LedgerFixture()
         var second = TestDevice(device: "box-2")
         try fixture.ledger.admit(registry: second.registration(authority: fixture.authority))
-        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(20, lot: "PL-1")))
+        _ = fixture.ledger.admit(
+            topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(20, lot: "PL-1")))
         try fixture.ledger.cutBlock()
-        _ = fixture.ledger.admit(topic: second.recordTopic, payload: second.payload([second.record(lot: "PR-1", stage: .processing, inputs: ["PL-1"])]))
+        _ = fixture.ledger.admit(
+            topic: second.recordTopic,
+            payload: second.payload([second.record(lot: "PR-1", stage: .processing, inputs: ["PL-1"])]))
         try fixture.ledger.admit(registry: second.revocation(authority: fixture.authority))
         try fixture.ledger.cutBlock()
         let clean = try StateReplay.replay(store: fixture.ledger.store, authority: fixture.authority.publicKey)

@@ -22,11 +22,15 @@ import Testing
             #expect(try LogProofs.root(size: UInt64(size), &nodes) == MerkleTree.root(leafHashes: prefix))
             for index in 0..<size {
                 let proof = try LogProofs.inclusionProof(index: UInt64(index), size: UInt64(size), &nodes)
-                #expect(proof == (try MerkleTree.inclusionProof(index: UInt64(index), leafHashes: prefix)), "index \(index) size \(size)")
+                #expect(
+                    proof == (try MerkleTree.inclusionProof(index: UInt64(index), leafHashes: prefix)),
+                    "index \(index) size \(size)")
             }
             for old in 1...size {
                 let proof = try LogProofs.consistencyProof(oldSize: UInt64(old), newSize: UInt64(size), &nodes)
-                #expect(proof == (try MerkleTree.consistencyProof(oldSize: UInt64(old), leafHashes: prefix)), "old \(old) new \(size)")
+                #expect(
+                    proof == (try MerkleTree.consistencyProof(oldSize: UInt64(old), leafHashes: prefix)),
+                    "old \(old) new \(size)")
             }
         }
     }

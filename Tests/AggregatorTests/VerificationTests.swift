@@ -9,7 +9,9 @@ import Testing
 func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixture {
     var fixture = try LedgerFixture()
     for block in 0..<blocks {
-        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(perBlock, lot: "PL-\(block)")))
+        _ = fixture.ledger.admit(
+            topic: fixture.device.recordTopic,
+            payload: fixture.device.payload(fixture.device.records(perBlock, lot: "PL-\(block)")))
         try fixture.ledger.cutBlock()
     }
     return fixture
@@ -17,7 +19,8 @@ func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixtur
 
 @Suite struct TamperTests {
     func verify(_ fixture: LedgerFixture) throws -> VerificationReport {
-        try LedgerVerifier.verify(store: LedgerStore(path: fixture.path, readOnly: true), authority: fixture.authority.publicKey)
+        try LedgerVerifier.verify(
+            store: LedgerStore(path: fixture.path, readOnly: true), authority: fixture.authority.publicKey)
     }
 
     @Test func cleanStoreVerifies() throws {
@@ -47,10 +50,14 @@ func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixtur
     @Test func recordWithRecomputedLeafHashIsCaughtByTheTree() throws {
         let fixture = try populatedLedger()
         let db = fixture.ledger.store.db
-        var record = try #require({ () -> Record? in
-            guard case .record(let r) = try Canonical.decode(LogEntry.self, from: try fixture.ledger.store.entry(leafIndex: 60)!.entry) else { return nil }
-            return r
-        }())
+        var record = try #require(
+            { () -> Record? in
+                guard
+                    case .record(let r) = try Canonical.decode(
+                        LogEntry.self, from: try fixture.ledger.store.entry(leafIndex: 60)!.entry)
+                else { return nil }
+                return r
+            }())
         record.lot = "PL-FORGED"
         let bytes = LogEntry.record(record).canonicalBytes
         let update = try db.prepare("UPDATE log_entries SET entry = ?, leaf_hash = ? WHERE leaf_index = 60")
@@ -123,7 +130,9 @@ func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixtur
         #expect(record.lot == "PL-1")
         #expect(header.logSize == 64)
         // Also against the same tree head saved separately.
-        try decoded.verify(authority: s.key, trustedTreeHead: SavedTreeHead(try LedgerQueries(store: s.fixture.ledger.store).treeHead()))
+        try decoded.verify(
+            authority: s.key,
+            trustedTreeHead: SavedTreeHead(try LedgerQueries(store: s.fixture.ledger.store).treeHead()))
     }
 
     @Test func everyProofForEveryLeafAndEveryBlockSizeVerifies() throws {
@@ -134,7 +143,9 @@ func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixtur
                 try queries.inclusionProof(of: record.record.id, treeSize: size).verify(authority: s.key)
             }
         }
-        #expect(throws: (any Error).self) { try queries.inclusionProof(of: try queries.trace(lot: "PL-2")[0].record.id, treeSize: 22) }
+        #expect(throws: (any Error).self) {
+            try queries.inclusionProof(of: try queries.trace(lot: "PL-2")[0].record.id, treeSize: 22)
+        }
     }
 
     @Test func forgedProofsAreRejected() throws {
@@ -181,9 +192,12 @@ func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixtur
         cases.append(("a tree head with a changed size (signature no longer valid)", p))
         p = genuine
         p.treeHead.signedHeader = {
-            var header = try! Canonical.decode(Signed<BlockHeader>.self, from: [UInt8](hexString: genuine.treeHead.signedHeader)!)
+            var header = try! Canonical.decode(
+                Signed<BlockHeader>.self, from: [UInt8](hexString: genuine.treeHead.signedHeader)!)
             header.value.logRoot = Digest32.sha256([2]).hex.isEmpty ? .zero : Digest32.sha256([2])
-            return Canonical.encode(try! Signed(header.value, domain: .blockHeader, key: Curve25519.Signing.PrivateKey())).hexString
+            return Canonical.encode(
+                try! Signed(header.value, domain: .blockHeader, key: Curve25519.Signing.PrivateKey())
+            ).hexString
         }()
         cases.append(("a tree head signed by another key", p))
         p = genuine
@@ -191,7 +205,10 @@ func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixtur
         cases.append(("a truncated tree head", p))
         p = genuine
         p.entry = {
-            guard case .record(var record) = try! Canonical.decode(LogEntry.self, from: [UInt8](hexString: genuine.entry)!) else { fatalError() }
+            guard
+                case .record(var record) = try! Canonical.decode(
+                    LogEntry.self, from: [UInt8](hexString: genuine.entry)!)
+            else { fatalError() }
             record.lot = "PL-FORGED"
             return LogEntry.record(record).canonicalBytes.hexString
         }()
@@ -213,9 +230,13 @@ func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixtur
             #expect(throws: (any Error).self, "accepted \(name)") { try forged.verify(authority: s.key) }
         }
         // The genuine proof under another key, or against another tree head, is refused too.
-        #expect(throws: ProofCheckError.treeHeadSignature) { try genuine.verify(authority: Curve25519.Signing.PrivateKey().publicKey) }
+        #expect(throws: ProofCheckError.treeHeadSignature) {
+            try genuine.verify(authority: Curve25519.Signing.PrivateKey().publicKey)
+        }
         let older = SavedTreeHead(try LedgerQueries(store: s.fixture.ledger.store).treeHead(size: 43))
-        #expect(throws: ProofCheckError.differentTreeHead(proofSize: 64, savedSize: 43)) { try genuine.verify(authority: s.key, trustedTreeHead: older) }
+        #expect(throws: ProofCheckError.differentTreeHead(proofSize: 64, savedSize: 43)) {
+            try genuine.verify(authority: s.key, trustedTreeHead: older)
+        }
     }
 
     @Test func consistencyProofsBetweenBlockSizesVerify() throws {
@@ -224,12 +245,16 @@ func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixtur
         for old in 1...64 as ClosedRange<UInt64> {
             let answer = try queries.consistency(oldSize: old)
             let proof = answer.proof.map { Digest32(hex: $0)! }
-            try MerkleTree.verifyConsistency(oldSize: old, newSize: 64, oldRoot: Digest32(hex: answer.oldRoot)!, newRoot: Digest32(hex: answer.newRoot)!, proof: proof)
+            try MerkleTree.verifyConsistency(
+                oldSize: old, newSize: 64, oldRoot: Digest32(hex: answer.oldRoot)!,
+                newRoot: Digest32(hex: answer.newRoot)!, proof: proof)
             if !proof.isEmpty {
                 var bad = proof
                 bad[0] = Digest32.sha256([3])
                 #expect(throws: (any Error).self) {
-                    try MerkleTree.verifyConsistency(oldSize: old, newSize: 64, oldRoot: Digest32(hex: answer.oldRoot)!, newRoot: Digest32(hex: answer.newRoot)!, proof: bad)
+                    try MerkleTree.verifyConsistency(
+                        oldSize: old, newSize: 64, oldRoot: Digest32(hex: answer.oldRoot)!,
+                        newRoot: Digest32(hex: answer.newRoot)!, proof: bad)
                 }
             }
         }
@@ -238,5 +263,41 @@ func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixtur
         #expect(try queries.consistency(oldSize: 43).oldRoot == head.value.logRoot.hex)
         #expect(throws: (any Error).self) { try queries.consistency(oldSize: 0) }
         #expect(throws: (any Error).self) { try queries.consistency(oldSize: 65) }
+    }
+}
+
+@Suite struct BatchSignatureTests {
+    @Test func deviceSignaturesAreKeptAndReverifyFromTheLog() throws {
+        var fixture = try populatedLedger(blocks: 3, perBlock: 20)
+        // A batch with a refused record is not kept (it cannot be rebuilt from the log).
+        var forged = fixture.device.record(lot: "PL-X")
+        forged.sequence += 100
+        _ = fixture.ledger.admit(
+            topic: fixture.device.recordTopic,
+            payload: fixture.device.payload([fixture.device.record(lot: "PL-X"), forged]))
+        try fixture.ledger.cutBlock()
+        let report = try LedgerVerifier.verifyBatchSignatures(store: fixture.ledger.store)
+        #expect(report.ok, "\(report.fault ?? "")")
+        #expect(report.batches == 3)
+        #expect(report.recordsSigned == 60)
+        #expect(report.records == 61)
+
+        // A record changed in the log (with its leaf hash) no longer matches its device's signature.
+        guard
+            case .record(var record) = try Canonical.decode(
+                LogEntry.self, from: try fixture.ledger.store.entry(leafIndex: 30)!.entry)
+        else {
+            Issue.record("leaf 30 is not a record")
+            return
+        }
+        record.lot = "PL-FORGED"
+        let bytes = LogEntry.record(record).canonicalBytes
+        let update = try fixture.ledger.store.db.prepare(
+            "UPDATE log_entries SET entry = ?, leaf_hash = ? WHERE leaf_index = 30")
+        try update.bind(bytes, at: 1)
+        try update.bind(MerkleTree.leafHash(bytes).bytes, at: 2)
+        try update.run()
+        let tampered = try LedgerVerifier.verifyBatchSignatures(store: fixture.ledger.store)
+        #expect(tampered.fault?.contains("batch signature 2") == true, "\(tampered.fault ?? "no fault")")
     }
 }

@@ -20,9 +20,14 @@ struct EndToEndTests {
 
         // The aggregator: an authority key, then the server.
         _ = try runCommand(cli, ["keygen", "--output", directory.file("authority.key")])
-        let authority = try String(contentsOfFile: directory.file("authority.key.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let authority = try String(contentsOfFile: directory.file("authority.key.pub"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         let server = try BackgroundProcess(
-            cli, ["serve", "--store", store, "--authority-key", directory.file("authority.key"), "--broker-port", "\(broker.port)", "--block-max-delay-ms", "50"],
+            cli,
+            [
+                "serve", "--store", store, "--authority-key", directory.file("authority.key"), "--broker-port",
+                "\(broker.port)", "--block-max-delay-ms", "50",
+            ],
             logFile: directory.file("serve.log"))
         defer { server.terminate() }
         #expect(await eventually(timeout: .seconds(20)) { FileManager.default.fileExists(atPath: store) })
@@ -30,7 +35,8 @@ struct EndToEndTests {
         // Two boxes: the farm sends the first three stages' examples, the truck the rest plus
         // simulated transport readings (their lots, TR-2026-000x, do not collide with the examples').
         let lines = try String(contentsOfFile: Self.examples, encoding: .utf8).split(separator: "\n").map(String.init)
-        let simulated = try runCommand(agent, ["simulate", "--stage", "transport", "--rate", "0", "--lots", "5", "--count", "300", "--seed", "7"])
+        let simulated = try runCommand(
+            agent, ["simulate", "--stage", "transport", "--rate", "0", "--lots", "5", "--count", "300", "--seed", "7"])
         let boxes: [(id: String, enterprise: String, lines: [String])] = [
             ("farm-box-01", "FARM1", Array(lines[0..<3])),
             ("truck-01", "LOGI1", Array(lines[3...]) + simulated.split(separator: "\n").map(String.init)),
@@ -46,47 +52,57 @@ struct EndToEndTests {
             accepted += box.lines.count
             let config = home + "/agent.toml"
             try """
-                [device]
-                enterprise = "\(box.enterprise)"
-                id = "\(box.id)"
-                enrolled_at = "2026-01-01T00:00:00Z"
-                key_file = "device.key"
+            [device]
+            enterprise = "\(box.enterprise)"
+            id = "\(box.id)"
+            enrolled_at = "2026-01-01T00:00:00Z"
+            key_file = "device.key"
 
-                [broker]
-                port = \(broker.port)
+            [broker]
+            port = \(broker.port)
 
-                [authority]
-                public_key = "\(authority)"
+            [authority]
+            public_key = "\(authority)"
 
-                [inputs]
-                files = ["readings.jsonl"]
+            [inputs]
+            files = ["readings.jsonl"]
 
-                [storage]
-                path = "agent.sqlite"
+            [storage]
+            path = "agent.sqlite"
 
-                [delivery]
-                batch_size = 100
-                resend_timeout_ms = 3000
+            [delivery]
+            batch_size = 100
+            resend_timeout_ms = 3000
 
-                [operations]
-                metrics_port = 0
-                """.write(toFile: config, atomically: true, encoding: .utf8)
-            let publicKey = try runCommand(agent, ["init", "--config", config]).trimmingCharacters(in: .whitespacesAndNewlines)
-            _ = try runCommand(cli, ["devices", "add", "--enterprise", box.enterprise, "--device", box.id, "--public-key", publicKey,
-                                     "--authority-key", directory.file("authority.key"), "--store", store, "--wait", "20"])
+            [operations]
+            metrics_port = 0
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            let publicKey = try runCommand(agent, ["init", "--config", config]).trimmingCharacters(
+                in: .whitespacesAndNewlines)
+            _ = try runCommand(
+                cli,
+                [
+                    "devices", "add", "--enterprise", box.enterprise, "--device", box.id, "--public-key", publicKey,
+                    "--authority-key", directory.file("authority.key"), "--store", store, "--wait", "20",
+                ])
             agents.append(try BackgroundProcess(agent, ["run", "--config", config], logFile: home + "/agent.log"))
         }
 
         // Every reading accepted is receipted once and leaves the outboxes.
         let drained = await eventually(timeout: .seconds(90)) {
             boxes.allSatisfy { box in
-                guard let status = try? runCommand(agent, ["status", "--config", directory.file(box.id) + "/agent.toml", "--json"]),
+                guard
+                    let status = try? runCommand(
+                        agent, ["status", "--config", directory.file(box.id) + "/agent.toml", "--json"]),
                     let object = try? JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any]
                 else { return false }
                 return (object["outboxDepth"] as? Int) == 0 && (object["receipted"] as? Int) == box.lines.count
             }
         }
-        #expect(drained, "agents did not drain: \(agents.map(\.log).joined(separator: "\n---\n").suffix(3000))\nserver: \(server.log.suffix(2000))")
+        #expect(
+            drained,
+            "agents did not drain: \(agents.map(\.log).joined(separator: "\n---\n").suffix(3000))\nserver: \(server.log.suffix(2000))"
+        )
 
         // The ledger holds each record once.
         let status = try json(runCommand(cli, ["status", "--store", store, "--json"]))
@@ -105,18 +121,31 @@ struct EndToEndTests {
         let recordID = try #require(planting["recordID"] as? String)
         _ = try runCommand(cli, ["proof", recordID, "--store", store, "--output", directory.file("proof.json")])
         _ = try runCommand(cli, ["tree-head", "--store", store, "--output", directory.file("head.json")])
-        _ = try runCommand(cli, ["verify-proof", directory.file("proof.json"), "--authority", authority, "--tree-head", directory.file("head.json")])
+        _ = try runCommand(
+            cli,
+            [
+                "verify-proof", directory.file("proof.json"), "--authority", authority, "--tree-head",
+                directory.file("head.json"),
+            ])
         _ = try runCommand(cli, ["verify", "--store", store])
 
         // Nobody with the aggregator's database finds a private value in the clear; nor in the box's vault.
         let secrets = ["Li Wei, farm manager", "Zhang Lei, driver", "SL-2026-112", "NPK 15-15-15"]
-        for file in [store, directory.file("farm-box-01") + "/agent.sqlite", directory.file("truck-01") + "/agent.sqlite"] {
-            let bytes = try Data(contentsOf: URL(fileURLWithPath: file)) + ((try? Data(contentsOf: URL(fileURLWithPath: file + "-wal"))) ?? Data())
-            for secret in secrets { #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) in the clear in \(file)") }
+        for file in [
+            store, directory.file("farm-box-01") + "/agent.sqlite", directory.file("truck-01") + "/agent.sqlite",
+        ] {
+            let bytes =
+                try Data(contentsOf: URL(fileURLWithPath: file))
+                + ((try? Data(contentsOf: URL(fileURLWithPath: file + "-wal"))) ?? Data())
+            for secret in secrets {
+                #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) in the clear in \(file)")
+            }
         }
     }
 
     func json(_ text: String) throws -> [String: Any] {
-        try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON object: \(text.prefix(500))")
+        try #require(
+            JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            "not a JSON object: \(text.prefix(500))")
     }
 }

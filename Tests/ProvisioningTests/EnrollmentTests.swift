@@ -60,10 +60,12 @@ struct EnrollmentTests {
         subjectAltName = DNS:evil.example
         """.write(toFile: evilConfig, atomically: true, encoding: .utf8)
         let csr = directory.file("evil.csr")
-        try runCommand("openssl", [
-            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc",
-            "-keyout", directory.file("evil.key"), "-out", csr, "-config", evilConfig,
-        ])
+        try runCommand(
+            "openssl",
+            [
+                "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc",
+                "-keyout", directory.file("evil.key"), "-out", csr, "-config", evilConfig,
+            ])
         let signingKey = String(repeating: "ab", count: 32)
         let enrollment = try authority.enrollDevice(
             id: "farm-box-01", enterprise: "FARM1", stage: .planting, role: .planter, certificateRequestFile: csr,
@@ -120,7 +122,8 @@ struct EnrollmentTests {
             ("", "FARM1"), ("-box", "FARM1"), (String(repeating: "x", count: 65), "FARM1"),
         ] {
             #expect(throws: ProvisioningError.self, "\(id) / \(enterprise)") {
-                try authority.enrollDevice(id: id, enterprise: enterprise, stage: .planting, certificateRequestFile: csr)
+                try authority.enrollDevice(
+                    id: id, enterprise: enterprise, stage: .planting, certificateRequestFile: csr)
             }
         }
         // A role of another stage, a malformed signing key, a duplicate id, a corrupt CSR.
@@ -130,7 +133,8 @@ struct EnrollmentTests {
         }
         #expect(throws: ProvisioningError.self) {
             try authority.enrollDevice(
-                id: "box", enterprise: "FARM1", stage: .planting, certificateRequestFile: csr, signingPublicKeyHex: "abcd")
+                id: "box", enterprise: "FARM1", stage: .planting, certificateRequestFile: csr,
+                signingPublicKeyHex: "abcd")
         }
         _ = try authority.enrollDevice(id: "box", enterprise: "FARM1", stage: .planting, certificateRequestFile: csr)
         #expect(throws: ProvisioningError.alreadyEnrolled(id: "box")) {
@@ -142,7 +146,8 @@ struct EnrollmentTests {
         pem.replaceSubrange(middle...middle, with: pem[middle] == "A" ? "B" : "A")
         try pem.write(toFile: corrupt, atomically: true, encoding: .utf8)
         #expect(throws: ProvisioningError.self) {
-            try authority.enrollDevice(id: "box2", enterprise: "FARM1", stage: .planting, certificateRequestFile: corrupt)
+            try authority.enrollDevice(
+                id: "box2", enterprise: "FARM1", stage: .planting, certificateRequestFile: corrupt)
         }
         #expect(try authority.registry().enrollments.map(\.id) == ["box"])
     }
@@ -158,16 +163,20 @@ struct EnrollmentTests {
         _ = try authority.enrollFirm(
             id: "alice", enterprise: "RETAIL1", role: .salesperson, certificateRequestFile: request(directory, "d"))
         var acl = try String(contentsOfFile: authority.aclFile, encoding: .utf8)
-        #expect(acl.contains("""
-            user farm-box-01
-            topic write agritrace/v1/FARM1/farm-box-01/records
-            topic read agritrace/v1/FARM1/farm-box-01/receipts
-            """))
-        #expect(acl.contains("""
-            user aggregator
-            topic write agritrace/v1/+/+/receipts
-            topic read agritrace/v1/+/+/records
-            """))
+        #expect(
+            acl.contains(
+                """
+                user farm-box-01
+                topic write agritrace/v1/FARM1/farm-box-01/records
+                topic read agritrace/v1/FARM1/farm-box-01/receipts
+                """))
+        #expect(
+            acl.contains(
+                """
+                user aggregator
+                topic write agritrace/v1/+/+/receipts
+                topic read agritrace/v1/+/+/records
+                """))
         #expect(acl.contains("user truck-07"))
         #expect(!acl.contains("alice"), "firms have no MQTT access")
         #expect(!acl.contains("pattern"))
@@ -175,10 +184,34 @@ struct EnrollmentTests {
         acl = try String(contentsOfFile: authority.aclFile, encoding: .utf8)
         #expect(!acl.contains("truck-07"))
         #expect(acl.contains("user farm-box-01"))
-        let crl = try runCommand("openssl", ["crl", "-in", authority.certificateAuthority.revocationListFile, "-noout", "-text"])
+        let crl = try runCommand(
+            "openssl", ["crl", "-in", authority.certificateAuthority.revocationListFile, "-noout", "-text"])
         let serial = try #require(authority.registry().record(id: "truck-07")?.certificateSerial)
         #expect(crl.contains("Serial Number: \(serial)"))
         #expect(crl.contains("Cessation Of Operation"))
+    }
+
+    /// Enrollments running at the same time (several operators, several processes) never
+    /// lose a registry entry or reuse a serial: the CA and registry are guarded by `flock`.
+    @Test func concurrentEnrollmentsKeepEveryRecordAndUniqueSerials() async throws {
+        let directory = try TemporaryDirectory()
+        let authority = try makeAuthority(directory)
+        let ids = (1...6).map { "box-\($0)" }
+        let requests = try ids.map { try request(directory, $0) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (id, csr) in zip(ids, requests) {
+                group.addTask {
+                    _ = try authority.enrollDevice(
+                        id: id, enterprise: "FARM1", stage: .planting, certificateRequestFile: csr)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let records = try authority.registry().enrollments
+        #expect(Set(records.map(\.id)) == Set(ids))
+        #expect(Set(records.map(\.certificateSerial)).count == ids.count)
+        let acl = try String(contentsOfFile: authority.aclFile, encoding: .utf8)
+        #expect(ids.allSatisfy { acl.contains("user \($0)\n") })
     }
 
     @Test func theBrokerConfigurationIsTLSOnlyWithClientCertificates() throws {

@@ -101,7 +101,8 @@ struct InstallScriptTests {
         let config = try String(contentsOfFile: r + "/etc/agritrace-agent/agent.toml", encoding: .utf8)
         for line in [
             "id = \"farm-box-01\"", "enterprise = \"FARM1\"", "stage = \"planting\"", "port = \(broker.port)",
-            "ca_file = \"/etc/agritrace-agent/tls/ca.crt\"", "certificate_file = \"/etc/agritrace-agent/tls/device.crt\"",
+            "ca_file = \"/etc/agritrace-agent/tls/ca.crt\"",
+            "certificate_file = \"/etc/agritrace-agent/tls/device.crt\"",
             "key_file = \"/etc/agritrace-agent/tls/device.key\"", "public_key = \"\(authorityKey)\"",
             "path = \"/var/lib/agritrace-agent/agent.sqlite\"",
         ] {
@@ -128,14 +129,19 @@ struct InstallScriptTests {
         let enrollment = try broker.authority.enrollDevice(
             id: "farm-box-01", enterprise: "FARM1", stage: .planting,
             certificateRequestFile: r + "/etc/agritrace-agent/tls/device.csr",
-            signingPublicKeyHex: try String(contentsOfFile: r + "/etc/agritrace-agent/signing-public-key.hex", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines))
-        #expect(enrollment.record.signingPublicKeyHex == "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
+            signingPublicKeyHex: try String(
+                contentsOfFile: r + "/etc/agritrace-agent/signing-public-key.hex", encoding: .utf8
+            )
+            .trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(
+            enrollment.record.signingPublicKeyHex == "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
         let issued = stubs.file("issued.crt")
         try enrollment.certificatePEM.write(toFile: issued, atomically: true, encoding: .utf8)
         try runCommand(
             script,
-            arguments + ["--certificate", issued, "--ca-certificate", broker.authority.certificateAuthority.certificateFile])
+            arguments + [
+                "--certificate", issued, "--ca-certificate", broker.authority.certificateAuthority.certificateFile,
+            ])
         #expect(try Data(contentsOf: URL(fileURLWithPath: r + "/etc/agritrace-agent/tls/device.key")) == keyBefore)
         #expect(try String(contentsOfFile: r + "/etc/agritrace-agent/agent.toml", encoding: .utf8) == config)
 
@@ -152,7 +158,8 @@ struct InstallScriptTests {
         #expect(await eventually { aggregator.payloads(on: records) == ["from-installed-box"] })
 
         // Uninstall keeps keys, configuration and data; purge removes them.
-        try "queued readings".write(toFile: r + "/var/lib/agritrace-agent/agent.sqlite", atomically: true, encoding: .utf8)
+        try "queued readings".write(
+            toFile: r + "/var/lib/agritrace-agent/agent.sqlite", atomically: true, encoding: .utf8)
         try runCommand(script, ["--root", r, "--uninstall"])
         #expect(!FileManager.default.fileExists(atPath: r + "/usr/local/bin/agritrace-agent"))
         #expect(!FileManager.default.fileExists(atPath: r + "/etc/systemd/system/agritrace-agent.service"))
@@ -172,7 +179,10 @@ struct InstallScriptTests {
         let error = #expect(throws: CommandError.self) {
             try runCommand(
                 Self.provisioningDirectory + "/install-agent.sh",
-                ["--root", root.path, "--binary", agent, "--device-id", "box/+", "--enterprise", "FARM1", "--stage", "planting"])
+                [
+                    "--root", root.path, "--binary", agent, "--device-id", "box/+", "--enterprise", "FARM1", "--stage",
+                    "planting",
+                ])
         }
         #expect(error?.standardError.contains("may only use letters") == true)
         #expect(!FileManager.default.fileExists(atPath: root.path + "/usr/local/bin/agritrace-agent"))
@@ -196,11 +206,15 @@ struct InstallScriptTests {
         #expect(Self.mode(r + "/etc/agritrace/tls/aggregator.key") == 0o640)
         #expect(Self.owner(r + "/etc/agritrace/tls/aggregator.key").gid == aggregatorAccount.gid)
         #expect(Self.mode(r + "/var/lib/agritrace") == 0o700)
-        for unit in ["agritrace.service", "agritrace-mosquitto.service", "agritrace-crl.timer", "agritrace-crl.service"] {
+        for unit in [
+            "agritrace.service", "agritrace-mosquitto.service", "agritrace-crl.timer", "agritrace-crl.service",
+        ] {
             #expect(FileManager.default.fileExists(atPath: r + "/etc/systemd/system/" + unit), "\(unit) missing")
         }
         let aggregatorUnit = try String(contentsOfFile: r + "/etc/systemd/system/agritrace.service", encoding: .utf8)
-        #expect(aggregatorUnit.contains("ProtectSystem=strict") && aggregatorUnit.contains("ReadWritePaths=/var/lib/agritrace"))
+        #expect(
+            aggregatorUnit.contains("ProtectSystem=strict")
+                && aggregatorUnit.contains("ReadWritePaths=/var/lib/agritrace"))
         #expect(aggregatorUnit.contains("--tls-cert /etc/agritrace/tls/aggregator.crt"))
         let configuration = try String(contentsOfFile: r + "/etc/agritrace/mosquitto.conf", encoding: .utf8)
         #expect(configuration.contains("acl_file /var/lib/agritrace-ca/broker/acl"), "paths are the target's paths")
@@ -242,5 +256,86 @@ struct InstallScriptTests {
         try runCommand(script, ["--root", r, "--uninstall", "--purge"])
         #expect(!FileManager.default.fileExists(atPath: ca))
         #expect(!FileManager.default.fileExists(atPath: r + "/var/lib/agritrace"))
+    }
+}
+
+/// `demo-deployment.sh`: the deployment the README demo runs on.
+@Suite("Demo deployment script", .timeLimit(.minutes(2)))
+struct DemoDeploymentTests {
+    @Test func theDemoDeploymentEnrollsEveryoneAndItsBrokerEnforcesTheACL() async throws {
+        let directory = try TemporaryDirectory(prefix: "agritrace-demo")
+        let demo = directory.file("demo")
+        let port = try freeLoopbackPort()
+        let enroll = InstallScriptTests.enrollExecutable
+        // (Without --start: a broker daemonized by the script would outlive the test. The
+        // test starts the generated configuration itself and does the same smoke check.)
+        let text = try runCommand(
+            "env",
+            [
+                "AGRITRACE_ENROLL=\(enroll)", "AGRITRACE_AGENT=/nonexistent/agritrace-agent",
+                InstallScriptTests.provisioningDirectory + "/demo-deployment.sh", demo, "--port", String(port),
+            ])
+        #expect(text.contains("AgriTrace demo deployment in") && text.contains("broker config"))
+
+        let registry = try EnrollmentRegistry.load(from: demo + "/ca/registry.json")
+        #expect(
+            registry.enrollments.map(\.principalName) == [
+                "EdgeNode/planting/farm-box-01@FARM1", "EdgeNode/warehousing/warehouse-box-01@WARE1",
+                "EdgeNode/transport/truck-01@LOGI1", "Aggregator/aggregator@AGRITRACE", "Firm/sales/alice@RETAIL1",
+                "Firm/processing/bob@PROC1", "Regulator/inspector@FOODAGENCY",
+            ])
+        for box in ["farm-box-01", "warehouse-box-01", "truck-01"] {
+            let record = try EnrollmentRegistry.decoder.decode(
+                EnrollmentRecord.self,
+                from: Data(contentsOf: URL(fileURLWithPath: demo + "/boxes/\(box)/enrollment.json")))
+            #expect(record.id == box && record.status == .active)
+        }
+        let configuration = try String(contentsOfFile: demo + "/broker/mosquitto.conf", encoding: .utf8)
+        #expect(configuration.contains("listener \(port) 127.0.0.1"))
+
+        // Start the generated configuration; mosquitto writes its pid where the CA's settings
+        // point, so `enroll revoke` reloads it.
+        let pid = try spawnWithCleanSignalMask("/usr/sbin/mosquitto", ["-c", demo + "/broker/mosquitto.conf"])
+        defer {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        let log = { (try? String(contentsOfFile: demo + "/broker/mosquitto.log", encoding: .utf8)) ?? "" }
+        #expect(
+            await eventually {
+                log().contains("running") && FileManager.default.fileExists(atPath: demo + "/broker/mosquitto.pid")
+            })
+        func client(_ home: String, _ id: String) throws -> ClientHarness {
+            try ClientHarness(
+                id,
+                options: .init(
+                    host: "127.0.0.1", port: port,
+                    tls: .init(
+                        caFile: home + "/ca.crt", certificateFile: home + "/tls.crt", keyFile: home + "/tls.key"),
+                    reconnectDelay: .init(initialSeconds: 1, maximumSeconds: 1, exponentialBackoff: false)))
+        }
+        let aggregator = try client(demo + "/cloud/aggregator", "aggregator")
+        let farm = try client(demo + "/boxes/farm-box-01", "farm-box-01")
+        let truck = try client(demo + "/boxes/truck-01", "truck-01")
+        defer { [aggregator, farm, truck].forEach { $0.client.disconnect() } }
+        let farmRecords = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
+        #expect(try await aggregator.subscribeAndConnect(Wire.allRecordsFilter))
+        #expect(try await farm.connect())
+        #expect(try await truck.connect())
+        #expect(try await truck.publishAndWait(farmRecords, "forged") == 0x87)
+        #expect(try await farm.publishAndWait(farmRecords, "hello") == 0)
+        #expect(await eventually { aggregator.payloads(on: farmRecords) == ["hello"] })
+
+        // Revocation through the command line reaches the running broker (CRL, ACL, SIGHUP).
+        let revoked = try runCommand(enroll, ["revoke", "--ca", demo + "/ca", "--id", "truck-01"])
+        #expect(revoked.contains("\"status\" : \"revoked\""))
+        #expect(await eventually { log().contains("Reloading config.") })
+        let truckRecords = Wire.recordTopic(enterprise: "LOGI1", device: "truck-01")
+        #expect(try await truck.publishAndWait(truckRecords, "after-revocation") == 0x87)
+        let check = #expect(throws: CommandError.self) {
+            try runCommand(enroll, ["check", "--ca", demo + "/ca", "--certificate", demo + "/boxes/truck-01/tls.crt"])
+        }
+        #expect(check?.status == 1)
     }
 }

@@ -75,8 +75,14 @@ final class ProvisionedBroker: @unchecked Sendable {
     /// asynchronous and signals sent close together coalesce into one reload.)
     func settle() async throws {
         let before = logCount("Reloading config.")
-        try authority.reloadBroker()
-        #expect(await waitForReload(count: before + 1), "the broker did not reload")
+        // Re-send until a reload is logged: mosquitto logs "Reloading config." when a reload
+        // starts, and a SIGHUP that arrives before that reload ends is absorbed by it
+        // (seen about once in 50 runs).
+        for _ in 0..<20 {
+            try authority.reloadBroker()
+            if await eventually(timeout: .milliseconds(500), { logCount("Reloading config.") > before }) { return }
+        }
+        Issue.record("the broker did not reload:\n\(log)")
     }
 
     /// Waits until mosquitto has logged `Reloading config.` `count` times.
@@ -90,6 +96,28 @@ final class ProvisionedBroker: @unchecked Sendable {
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         lock.withLock { self.processID = nil }
+    }
+
+    /// Kills the broker with SIGKILL (a crash: no TLS close_notify) and starts it again.
+    func crashAndRestart() async throws {
+        let starts = logCount("running")
+        kill()
+        try await launch()
+        #expect(await eventually { logCount("running") > starts })
+    }
+
+    /// Stops the broker with SIGTERM (clients get a clean TLS close), waits for it to exit,
+    /// and starts it again on the same port and files: what `systemctl restart` does.
+    func restart() async throws {
+        if let pid = lock.withLock({ self.processID }) {
+            Glibc.kill(pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            lock.withLock { self.processID = nil }
+        }
+        let starts = logCount("running")
+        try await launch()
+        #expect(await eventually { logCount("running") > starts })
     }
 
     deinit { kill() }
@@ -109,7 +137,8 @@ final class ProvisionedBroker: @unchecked Sendable {
         let base = directory.file("principal-\(id)")
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let credentials = Credentials(
-            id: id, keyFile: base + "/\(id).key", requestFile: base + "/\(id).csr", certificateFile: base + "/\(id).crt")
+            id: id, keyFile: base + "/\(id).key", requestFile: base + "/\(id).csr", certificateFile: base + "/\(id).crt"
+        )
         try CertificateAuthority.makeKeyAndRequest(
             commonName: id, keyFile: credentials.keyFile, requestFile: credentials.requestFile)
         return credentials
@@ -153,7 +182,8 @@ final class ProvisionedBroker: @unchecked Sendable {
     }
 
     func client(_ credentials: Credentials, clientID: String? = nil) throws -> ClientHarness {
-        try client(clientID ?? credentials.id, certificateFile: credentials.certificateFile, keyFile: credentials.keyFile)
+        try client(
+            clientID ?? credentials.id, certificateFile: credentials.certificateFile, keyFile: credentials.keyFile)
     }
 
     /// What an `openssl s_client` TLS 1.2 handshake with these files learns from the

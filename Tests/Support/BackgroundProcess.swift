@@ -1,25 +1,22 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A child process that runs in the background with its output in a log file, stopped (or
-/// killed) when the test is done.
-public final class BackgroundProcess: @unchecked Sendable {
-    public let process = Process()
+/// killed) when the test is done. Started with a clean signal mask (``SpawnedProcess``).
+public final class BackgroundProcess: Sendable {
+    public let process: SpawnedProcess
     /// Where standard output and standard error go.
     public let logFile: String
 
     /// Starts `executable` with `arguments`; output is appended to `logFile`.
-    public init(_ executable: String, _ arguments: [String], logFile: String, environment: [String: String]? = nil) throws {
+    public init(_ executable: String, _ arguments: [String], logFile: String, environment: [String: String]? = nil)
+        throws
+    {
         self.logFile = logFile
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        FileManager.default.createFile(atPath: logFile, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try SpawnedProcess(executable, arguments, outputFile: logFile, environment: environment)
     }
 
     /// What the process has written so far.
@@ -27,17 +24,14 @@ public final class BackgroundProcess: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
-    /// SIGTERM, then wait for the exit.
-    public func terminate() {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+    /// SIGTERM, then wait for the exit (SIGKILL after `timeout`).
+    public func terminate(timeout: Duration = .seconds(20)) {
+        process.terminate()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
+        process.kill()
     }
 
     /// SIGKILL, then wait for the exit.
-    public func kill() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
-    deinit { if process.isRunning { kill() } }
+    public func kill() { process.kill() }
 }

@@ -48,7 +48,7 @@ public final class TestBroker: @unchecked Sendable {
 
     private let directory: TemporaryDirectory
     private let lock = NSLock()
-    private var process: Process?
+    private var process: SpawnedProcess?
 
     private init(directory: TemporaryDirectory, port: Int32, tlsPort: Int32?) {
         self.directory = directory
@@ -137,20 +137,12 @@ public final class TestBroker: @unchecked Sendable {
     }
 
     deinit {
-        if let process, process.isRunning {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process?.kill()
     }
 
     private func launch() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.mosquittoPath)
-        process.arguments = ["-c", configFile]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        // A clean signal mask, so SIGTERM (stop) and SIGHUP (reload) reach the broker.
+        let process = try SpawnedProcess(Self.mosquittoPath, ["-c", configFile])
         lock.withLock { self.process = process }
         let deadline = ContinuousClock.now + .seconds(10)
         // After a restart on the same port the old socket may linger briefly; keep trying.
@@ -177,7 +169,7 @@ public final class TestBroker: @unchecked Sendable {
         return "/usr/sbin/mosquitto"
     }()
 
-    private static func waitForExit(_ process: Process) async {
+    private static func waitForExit(_ process: SpawnedProcess) async {
         let deadline = ContinuousClock.now + .seconds(10)
         while process.isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))

@@ -40,7 +40,9 @@ public struct AgentConfiguration: Sendable, Equatable {
 
         /// The parsed key.
         public func publicKey() throws -> Curve25519.Signing.PublicKey {
-            guard let bytes = [UInt8](hexString: publicKeyHex) else { throw ConfigurationError.invalid(key: "authority.public_key", reason: "not hex") }
+            guard let bytes = [UInt8](hexString: publicKeyHex) else {
+                throw ConfigurationError.invalid(key: "authority.public_key", reason: "not hex")
+            }
             return try Curve25519.Signing.PublicKey(rawBytes: bytes)
         }
     }
@@ -143,7 +145,9 @@ extension AgentConfiguration {
     }
 
     /// Parses and validates configuration text.
-    public static func parse(_ text: String, baseDirectory: String = FileManager.default.currentDirectoryPath) throws -> AgentConfiguration {
+    public static func parse(_ text: String, baseDirectory: String = FileManager.default.currentDirectoryPath) throws
+        -> AgentConfiguration
+    {
         let document: TOMLDocument
         do {
             document = try TOMLDocument(parsing: text)
@@ -153,20 +157,27 @@ extension AgentConfiguration {
         let reader = Reader(document: document, baseDirectory: baseDirectory)
         let enrolledText = try reader.string("device.enrolled_at", default: "2026-01-01T00:00:00Z")
         guard let enrolledAt = Timestamp(iso8601: enrolledText) else {
-            throw ConfigurationError.invalid(key: "device.enrolled_at", reason: "\"\(enrolledText)\" is not an ISO 8601 date-time such as 2026-01-01T00:00:00Z")
+            throw ConfigurationError.invalid(
+                key: "device.enrolled_at",
+                reason: "\"\(enrolledText)\" is not an ISO 8601 date-time such as 2026-01-01T00:00:00Z")
         }
         var stage: Stage?
         if let stageName = try reader.optionalString("device.stage") {
             guard let parsed = Stage(name: stageName) else {
-                throw ConfigurationError.invalid(key: "device.stage", reason: "use one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ConfigurationError.invalid(
+                    key: "device.stage", reason: "use one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             stage = parsed
         }
         let enterprise = try reader.requiredString("device.enterprise")
         let deviceID = try reader.requiredString("device.id")
         for (key, value) in [("device.enterprise", enterprise), ("device.id", deviceID)] {
-            guard !value.isEmpty, value.utf8.count <= 64, !value.contains(where: { "/+#".contains($0) || $0.isWhitespace }) else {
-                throw ConfigurationError.invalid(key: key, reason: "use 1-64 characters without spaces, '/', '+' or '#' (it is part of the MQTT topic)")
+            guard !value.isEmpty, value.utf8.count <= 64,
+                !value.contains(where: { "/+#".contains($0) || $0.isWhitespace })
+            else {
+                throw ConfigurationError.invalid(
+                    key: key,
+                    reason: "use 1-64 characters without spaces, '/', '+' or '#' (it is part of the MQTT topic)")
             }
         }
         let configuration = AgentConfiguration(
@@ -181,8 +192,10 @@ extension AgentConfiguration {
                 keyFile: try reader.optionalPath("broker.key_file"),
                 keepAliveSeconds: Int32(try reader.integer("broker.keepalive_seconds", default: 30, range: 5...3600)),
                 maxInflightMessages: Int32(try reader.integer("broker.max_inflight", default: 100, range: 1...65535)),
-                reconnectInitialSeconds: UInt32(try reader.integer("broker.reconnect_initial_seconds", default: 1, range: 1...3600)),
-                reconnectMaximumSeconds: UInt32(try reader.integer("broker.reconnect_maximum_seconds", default: 30, range: 1...86400))),
+                reconnectInitialSeconds: UInt32(
+                    try reader.integer("broker.reconnect_initial_seconds", default: 1, range: 1...3600)),
+                reconnectMaximumSeconds: UInt32(
+                    try reader.integer("broker.reconnect_maximum_seconds", default: 30, range: 1...86400))),
             authority: Authority(publicKeyHex: try reader.requiredString("authority.public_key")),
             inputs: Inputs(
                 files: try reader.stringArray("inputs.files").map { reader.resolve($0) },
@@ -197,12 +210,17 @@ extension AgentConfiguration {
                 synchronous: try reader.choice("storage.synchronous", default: "normal", among: ["normal", "full"])),
             delivery: Delivery(
                 batchSize: Int(try reader.integer("delivery.batch_size", default: 200, range: 1...5000)),
-                resendTimeoutMilliseconds: Int(try reader.integer("delivery.resend_timeout_ms", default: 30000, range: 100...86_400_000)),
-                maxUnreceipted: Int(try reader.integer("delivery.max_unreceipted", default: 20000, range: 1...10_000_000)),
-                drainTimeoutMilliseconds: Int(try reader.integer("delivery.drain_timeout_ms", default: 10000, range: 0...3_600_000))),
+                resendTimeoutMilliseconds: Int(
+                    try reader.integer("delivery.resend_timeout_ms", default: 30000, range: 100...86_400_000)),
+                maxUnreceipted: Int(
+                    try reader.integer("delivery.max_unreceipted", default: 20000, range: 1...10_000_000)),
+                drainTimeoutMilliseconds: Int(
+                    try reader.integer("delivery.drain_timeout_ms", default: 10000, range: 0...3_600_000))),
             operations: Operations(
                 metricsPort: Int(try reader.integer("operations.metrics_port", default: 9464, range: 0...65535)),
-                logLevel: try reader.choice("operations.log_level", default: "info", among: ["trace", "debug", "info", "notice", "warning", "error", "critical"])),
+                logLevel: try reader.choice(
+                    "operations.log_level", default: "info",
+                    among: ["trace", "debug", "info", "notice", "warning", "error", "critical"])),
             siteFields: try reader.siteFields())
         try configuration.validate()
         return configuration
@@ -217,15 +235,21 @@ extension AgentConfiguration {
             throw ConfigurationError.invalid(key: "fields", reason: "\(error)")
         }
         if (broker.certificateFile == nil) != (broker.keyFile == nil) {
-            throw ConfigurationError.invalid(key: "broker.certificate_file", reason: "give both certificate_file and key_file for mutual TLS, or neither")
+            throw ConfigurationError.invalid(
+                key: "broker.certificate_file",
+                reason: "give both certificate_file and key_file for mutual TLS, or neither")
         }
-        for (key, file) in [("broker.ca_file", broker.caFile), ("broker.certificate_file", broker.certificateFile), ("broker.key_file", broker.keyFile)] {
+        for (key, file) in [
+            ("broker.ca_file", broker.caFile), ("broker.certificate_file", broker.certificateFile),
+            ("broker.key_file", broker.keyFile),
+        ] {
             if let file, !FileManager.default.fileExists(atPath: file) {
                 throw ConfigurationError.invalid(key: key, reason: "\(file) does not exist")
             }
         }
         if broker.caFile == nil, broker.certificateFile != nil {
-            throw ConfigurationError.invalid(key: "broker.ca_file", reason: "TLS needs the CA file that signed the broker's certificate")
+            throw ConfigurationError.invalid(
+                key: "broker.ca_file", reason: "TLS needs the CA file that signed the broker's certificate")
         }
     }
 
@@ -234,7 +258,8 @@ extension AgentConfiguration {
         var baseDirectory: String
 
         func resolve(_ path: String) -> String {
-            path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardizedFileURL.path
+            path.hasPrefix("/")
+                ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardizedFileURL.path
         }
 
         func optionalString(_ key: String) throws -> String? {
@@ -251,10 +276,14 @@ extension AgentConfiguration {
         func string(_ key: String, default fallback: String) throws -> String { try optionalString(key) ?? fallback }
         func choice(_ key: String, default fallback: String, among choices: [String]) throws -> String {
             let value = try string(key, default: fallback)
-            guard choices.contains(value) else { throw ConfigurationError.invalid(key: key, reason: "use one of \(choices.joined(separator: ", "))") }
+            guard choices.contains(value) else {
+                throw ConfigurationError.invalid(key: key, reason: "use one of \(choices.joined(separator: ", "))")
+            }
             return value
         }
-        func path(_ key: String, default fallback: String) throws -> String { resolve(try string(key, default: fallback)) }
+        func path(_ key: String, default fallback: String) throws -> String {
+            resolve(try string(key, default: fallback))
+        }
         func optionalPath(_ key: String) throws -> String? { try optionalString(key).map(resolve) }
         func integer(_ key: String, default fallback: Int64, range: ClosedRange<Int64>) throws -> Int64 {
             let value: Int64
@@ -263,14 +292,18 @@ extension AgentConfiguration {
             case .integer(let number)?: value = number
             case let other?: throw ConfigurationError.invalid(key: key, reason: "expected an integer, found \(other)")
             }
-            guard range.contains(value) else { throw ConfigurationError.invalid(key: key, reason: "\(value) is outside \(range.lowerBound)...\(range.upperBound)") }
+            guard range.contains(value) else {
+                throw ConfigurationError.invalid(
+                    key: key, reason: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+            }
             return value
         }
         func bool(_ key: String, default fallback: Bool) throws -> Bool {
             switch document.value(key) {
             case nil: return fallback
             case .bool(let flag)?: return flag
-            case let other?: throw ConfigurationError.invalid(key: key, reason: "expected true or false, found \(other)")
+            case let other?:
+                throw ConfigurationError.invalid(key: key, reason: "expected true or false, found \(other)")
             }
         }
         func stringArray(_ key: String) throws -> [String] {
@@ -278,26 +311,39 @@ extension AgentConfiguration {
             case nil: return []
             case .array(let items)?:
                 return try items.map {
-                    guard case .string(let text) = $0 else { throw ConfigurationError.invalid(key: key, reason: "expected an array of strings") }
+                    guard case .string(let text) = $0 else {
+                        throw ConfigurationError.invalid(key: key, reason: "expected an array of strings")
+                    }
                     return text
                 }
-            case let other?: throw ConfigurationError.invalid(key: key, reason: "expected an array of strings, found \(other)")
+            case let other?:
+                throw ConfigurationError.invalid(key: key, reason: "expected an array of strings, found \(other)")
             }
         }
         func siteFields() throws -> [FieldDefinition] {
             guard let value = document.value("fields") else { return [] }
             guard case .tableArray(let tables) = value else {
-                throw ConfigurationError.invalid(key: "fields", reason: "declare site fields as [[fields]] tables with stage, name, level and kind")
+                throw ConfigurationError.invalid(
+                    key: "fields", reason: "declare site fields as [[fields]] tables with stage, name, level and kind")
             }
             return try tables.enumerated().map { index, table in
                 func text(_ name: String) throws -> String {
-                    guard case .string(let value)? = table[name] else { throw ConfigurationError.missing(key: "fields[\(index)].\(name)") }
+                    guard case .string(let value)? = table[name] else {
+                        throw ConfigurationError.missing(key: "fields[\(index)].\(name)")
+                    }
                     return value
                 }
-                guard let stage = Stage(name: try text("stage")) else { throw ConfigurationError.invalid(key: "fields[\(index)].stage", reason: "not a stage") }
-                guard let level = PrivacyLevel(name: try text("level")) else { throw ConfigurationError.invalid(key: "fields[\(index)].level", reason: "use public, level-2 or level-1") }
+                guard let stage = Stage(name: try text("stage")) else {
+                    throw ConfigurationError.invalid(key: "fields[\(index)].stage", reason: "not a stage")
+                }
+                guard let level = PrivacyLevel(name: try text("level")) else {
+                    throw ConfigurationError.invalid(
+                        key: "fields[\(index)].level", reason: "use public, level-2 or level-1")
+                }
                 guard let kind = FieldKind(rawValue: try text("kind")) else {
-                    throw ConfigurationError.invalid(key: "fields[\(index)].kind", reason: "use one of \(FieldKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw ConfigurationError.invalid(
+                        key: "fields[\(index)].kind",
+                        reason: "use one of \(FieldKind.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 let name = try text("name")
                 let label = (try? text("label")) ?? name

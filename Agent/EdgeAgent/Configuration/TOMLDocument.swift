@@ -40,7 +40,9 @@ public struct TOMLDocument: Sendable {
             index += 1
             if line.isEmpty { continue }
             if line.hasPrefix("[[") {
-                guard line.hasSuffix("]]") else { throw SyntaxError(line: lineNumber, reason: "unterminated [[table]] header") }
+                guard line.hasSuffix("]]") else {
+                    throw SyntaxError(line: lineNumber, reason: "unterminated [[table]] header")
+                }
                 let path = try Self.parseKeyPath(String(line.dropFirst(2).dropLast(2)), line: lineNumber)
                 try Self.appendTableArrayElement(&root, path: path, line: lineNumber)
                 currentPath = path
@@ -48,7 +50,9 @@ public struct TOMLDocument: Sendable {
                 continue
             }
             if line.hasPrefix("[") {
-                guard line.hasSuffix("]") else { throw SyntaxError(line: lineNumber, reason: "unterminated [table] header") }
+                guard line.hasSuffix("]") else {
+                    throw SyntaxError(line: lineNumber, reason: "unterminated [table] header")
+                }
                 currentPath = try Self.parseKeyPath(String(line.dropFirst().dropLast()), line: lineNumber)
                 currentIsArrayElement = false
                 try Self.ensureTable(&root, path: currentPath, line: lineNumber)
@@ -68,7 +72,9 @@ public struct TOMLDocument: Sendable {
             let value = try scanner.parseValue()
             scanner.skipSpaces()
             guard scanner.atEnd else { throw SyntaxError(line: lineNumber, reason: "unexpected text after the value") }
-            try Self.assign(&root, tablePath: currentPath, arrayElement: currentIsArrayElement, keyPath: keyPath, value: value, line: lineNumber)
+            try Self.assign(
+                &root, tablePath: currentPath, arrayElement: currentIsArrayElement, keyPath: keyPath, value: value,
+                line: lineNumber)
             line = ""
         }
         self.root = root
@@ -185,7 +191,10 @@ public struct TOMLDocument: Sendable {
         table[first] = .table(child)
     }
 
-    static func assign(_ root: inout [String: Value], tablePath: [String], arrayElement: Bool, keyPath: [String], value: Value, line: Int) throws {
+    static func assign(
+        _ root: inout [String: Value], tablePath: [String], arrayElement: Bool, keyPath: [String], value: Value,
+        line: Int
+    ) throws {
         func set(_ table: inout [String: Value], _ path: ArraySlice<String>) throws {
             let key = path.first!
             if path.count == 1 {
@@ -257,7 +266,9 @@ public struct TOMLDocument: Sendable {
             if current == "\"" { return try parseBasicString() }
             if current == "'" { return try parseLiteralString() }
             var key = ""
-            while let character = current, character.isLetter || character.isNumber || character == "_" || character == "-" {
+            while let character = current,
+                character.isLetter || character.isNumber || character == "_" || character == "-"
+            {
                 key.append(character)
                 position += 1
             }
@@ -303,14 +314,20 @@ public struct TOMLDocument: Sendable {
 
         mutating func parseNumber() throws -> Value {
             var text = ""
-            while let character = current, !(character == " " || character == "\t" || character == "," || character == "]") {
+            while let character = current,
+                !(character == " " || character == "\t" || character == "," || character == "]")
+            {
                 text.append(character)
                 position += 1
             }
             let cleaned = text.replacingOccurrences(of: "_", with: "")
             if let integer = Int64(cleaned) { return .integer(integer) }
-            if cleaned.hasPrefix("0x"), let integer = Int64(cleaned.dropFirst(2), radix: 16) { return .integer(integer) }
-            if let float = Double(cleaned), cleaned.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) { return .float(float) }
+            if cleaned.hasPrefix("0x"), let integer = Int64(cleaned.dropFirst(2), radix: 16) {
+                return .integer(integer)
+            }
+            if let float = Double(cleaned), cleaned.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) {
+                return .float(float)
+            }
             throw error("invalid value \"\(text)\" (strings need quotes; dates are written as strings)")
         }
 

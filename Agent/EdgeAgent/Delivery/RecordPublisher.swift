@@ -23,7 +23,10 @@ public final class RecordPublisher: Sendable {
         public var maxUnreceipted: Int
         public var resendTimeoutMilliseconds: Int64
 
-        public init(batchSize: Int = 200, maxInflight: Int = 100, maxUnreceipted: Int = 20000, resendTimeoutMilliseconds: Int64 = 30000) {
+        public init(
+            batchSize: Int = 200, maxInflight: Int = 100, maxUnreceipted: Int = 20000,
+            resendTimeoutMilliseconds: Int64 = 30000
+        ) {
             self.batchSize = batchSize
             self.maxInflight = maxInflight
             self.maxUnreceipted = maxUnreceipted
@@ -114,6 +117,9 @@ public final class RecordPublisher: Sendable {
         condition.unlock()
     }
 
+    /// Whether every publish so far has its PUBACK.
+    public var allAcknowledged: Bool { state.withLock { $0.awaitingAck.isEmpty } }
+
     /// Whether the client is connected to the broker.
     public var isConnected: Bool { state.withLock { $0.connected } }
 
@@ -150,17 +156,24 @@ public final class RecordPublisher: Sendable {
             } catch {
                 logger.error("cannot reset the outbox send marks", metadata: ["error": "\(error)"])
             }
-            logger.info(reconnect ? "reconnected to the broker" : "connected to the broker", metadata: ["host": "\(client.options.host)", "port": "\(client.options.port)"])
+            logger.info(
+                reconnect ? "reconnected to the broker" : "connected to the broker",
+                metadata: ["host": "\(client.options.host)", "port": "\(client.options.port)"])
             wake()
         case .connectionRefused(let code, let reason):
             logger.error("broker refused the connection", metadata: ["code": "\(code)", "reason": "\(reason)"])
         case .disconnected(let code, let reason):
             state.withLock { $0.connected = false }
             metrics.update { $0.connected = false }
-            if code != 0 { logger.warning("disconnected from the broker; reconnecting with backoff", metadata: ["reason": "\(reason)"]) }
+            if code != 0 {
+                logger.warning(
+                    "disconnected from the broker; reconnecting with backoff", metadata: ["reason": "\(reason)"])
+            }
         case .subscribed(_, let granted):
             if granted.contains(where: { $0 >= 0x80 }) {
-                logger.error("the broker refused the receipt subscription (check the ACL)", metadata: ["topic": "\(receiptTopic)"])
+                logger.error(
+                    "the broker refused the receipt subscription (check the ACL)",
+                    metadata: ["topic": "\(receiptTopic)"])
             }
         }
     }
@@ -170,7 +183,9 @@ public final class RecordPublisher: Sendable {
             if state.awaitingAck.remove(delivery.messageID) == nil { state.earlyAcks.insert(delivery.messageID) }
         }
         if !delivery.isAccepted {
-            logger.error("the broker refused a record batch (check the ACL for the record topic)", metadata: ["reason": "\(delivery.reasonCode)"])
+            logger.error(
+                "the broker refused a record batch (check the ACL for the record topic)",
+                metadata: ["reason": "\(delivery.reasonCode)"])
         }
         wake()
     }
@@ -183,13 +198,17 @@ public final class RecordPublisher: Sendable {
             try signed.verify(domain: .receiptBatch, key: authority)
         } catch {
             metrics.update { $0.invalidReceipts += 1 }
-            logger.error("ignored a receipt batch that does not verify under the authority key", metadata: ["error": "\(error)"])
+            logger.error(
+                "ignored a receipt batch that does not verify under the authority key", metadata: ["error": "\(error)"])
             return
         }
         for rejection in signed.value.rejections {
-            logger.warning("the aggregator refused", metadata: [
-                "record": "\(rejection.recordID?.hex ?? "whole batch")", "code": "\(rejection.code)", "reason": "\(rejection.reason)",
-            ])
+            logger.warning(
+                "the aggregator refused",
+                metadata: [
+                    "record": "\(rejection.recordID?.hex ?? "whole batch")", "code": "\(rejection.code)",
+                    "reason": "\(rejection.reason)",
+                ])
         }
         do {
             let outcome = try store.apply(signed.value, authority: authority)
@@ -199,11 +218,13 @@ public final class RecordPublisher: Sendable {
                 $0.refused += Int64(outcome.refused)
             }
             for reason in outcome.invalidReasons.prefix(3) {
-                logger.error("a receipt failed verification; the record stays in the outbox", metadata: ["detail": "\(reason)"])
+                logger.error(
+                    "a receipt failed verification; the record stays in the outbox", metadata: ["detail": "\(reason)"])
             }
         } catch {
             metrics.update { $0.storeErrors += 1 }
-            logger.error("cannot store receipts; they will come again after the resend timeout", metadata: ["error": "\(error)"])
+            logger.error(
+                "cannot store receipts; they will come again after the resend timeout", metadata: ["error": "\(error)"])
         }
         wake()
     }
@@ -233,7 +254,9 @@ public final class RecordPublisher: Sendable {
             do {
                 let outstanding = try store.outstandingCount(sentSince: cutoff)
                 guard outstanding < settings.maxUnreceipted else { return }
-                rows = try store.takeBatch(limit: min(settings.batchSize, settings.maxUnreceipted - outstanding), resendCutoff: cutoff, now: now)
+                rows = try store.takeBatch(
+                    limit: min(settings.batchSize, settings.maxUnreceipted - outstanding), resendCutoff: cutoff,
+                    now: now)
             } catch {
                 metrics.update { $0.storeErrors += 1 }
                 logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
@@ -242,7 +265,8 @@ public final class RecordPublisher: Sendable {
             guard !rows.isEmpty else { return }
             do {
                 let records = try rows.map { try Canonical.decode(Record.self, from: $0.body) }
-                let batch = RecordBatch(enterprise: enterprise, device: device, sentAt: Timestamp(milliseconds: now), records: records)
+                let batch = RecordBatch(
+                    enterprise: enterprise, device: device, sentAt: Timestamp(milliseconds: now), records: records)
                 let payload = Canonical.encode(try Signed(batch, domain: .recordBatch, key: key.privateKey))
                 let messageID = try client.publish(topic: recordTopic, payload: payload, qos: .atLeastOnce)
                 state.withLock { state in
@@ -253,9 +277,13 @@ public final class RecordPublisher: Sendable {
                     $0.publishedRecords += Int64(records.count)
                     $0.publishedBytes += Int64(payload.count)
                 }
-                logger.trace("published a record batch", metadata: ["first": "\(rows.first!.sequence)", "count": "\(rows.count)"])
+                logger.trace(
+                    "published a record batch",
+                    metadata: ["first": "\(rows.first!.sequence)", "count": "\(rows.count)"])
             } catch {
-                logger.error("publish failed; the records are sent again after the resend timeout", metadata: ["error": "\(error)"])
+                logger.error(
+                    "publish failed; the records are sent again after the resend timeout",
+                    metadata: ["error": "\(error)"])
                 return
             }
         }

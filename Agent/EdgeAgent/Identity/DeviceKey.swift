@@ -23,9 +23,11 @@ public struct DeviceKey: Sendable {
 
         public var description: String {
             switch self {
-            case .missing(let path): "device key \(path) does not exist; create it with `agritrace-agent init --config ...`"
+            case .missing(let path):
+                "device key \(path) does not exist; create it with `agritrace-agent init --config ...`"
             case .malformed(let path): "device key \(path) is not 64 hex characters of an Ed25519 private key"
-            case .tooOpen(let path, let mode): "device key \(path) has mode \(String(mode, radix: 8)); run `chmod 600 \(path)`"
+            case .tooOpen(let path, let mode):
+                "device key \(path) has mode \(String(mode, radix: 8)); run `chmod 600 \(path)`"
             case .exists(let path): "device key \(path) already exists; refusing to overwrite it"
             case .io(let path, let code): "device key \(path): \(String(cString: strerror(code)))"
             }

@@ -17,7 +17,9 @@ public final class FileTailer: Sendable {
     /// Bytes read per group commit at most.
     static let maxGroupBytes = 256 * 1024
 
-    public init(path: String, gate: IntakeGate, maxLineBytes: Int, pollMilliseconds: Int, stopSignal: StopSignal, logger: Logger) {
+    public init(
+        path: String, gate: IntakeGate, maxLineBytes: Int, pollMilliseconds: Int, stopSignal: StopSignal, logger: Logger
+    ) {
         self.path = path
         self.gate = gate
         self.maxLineBytes = maxLineBytes
@@ -58,7 +60,9 @@ public final class FileTailer: Sendable {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
         for entry in entries where entry.hasPrefix(name) && entry != name {
             let candidate = directory + "/" + entry
-            if let identity = Self.identity(of: candidate), identity.device == device, identity.inode == inode { return candidate }
+            if let identity = Self.identity(of: candidate), identity.device == device, identity.inode == inode {
+                return candidate
+            }
         }
         return nil
     }
@@ -72,14 +76,20 @@ public final class FileTailer: Sendable {
                 if identity.size >= saved.offset {
                     current = open(path, offset: saved.offset, line: saved.line)
                 } else {
-                    logger.warning("tailed file shrank while the agent was stopped; reading it from the start", metadata: ["path": "\(path)"])
+                    logger.warning(
+                        "tailed file shrank while the agent was stopped; reading it from the start",
+                        metadata: ["path": "\(path)"])
                     current = open(path, offset: 0, line: 0)
                 }
             } else if let rotated = rotatedFile(device: saved.device, inode: saved.inode) {
-                logger.info("tailed file was rotated while the agent was stopped; finishing the rotated file first", metadata: ["path": "\(rotated)"])
+                logger.info(
+                    "tailed file was rotated while the agent was stopped; finishing the rotated file first",
+                    metadata: ["path": "\(rotated)"])
                 current = open(rotated, offset: saved.offset, line: saved.line)
             } else if Self.identity(of: path) != nil {
-                logger.warning("tailed file was replaced while the agent was stopped and the old file is gone; reading the new file from the start", metadata: ["path": "\(path)"])
+                logger.warning(
+                    "tailed file was replaced while the agent was stopped and the old file is gone; reading the new file from the start",
+                    metadata: ["path": "\(path)"])
             }
         }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -110,7 +120,9 @@ public final class FileTailer: Sendable {
                 lines += file.framer.append(buffer[0..<count])
             }
             if !lines.isEmpty || readBytes > 0 {
-                let position = InputPosition(source: source, device: file.device, inode: file.inode, offset: file.framer.consumedOffset, line: file.framer.lineNumber)
+                let position = InputPosition(
+                    source: source, device: file.device, inode: file.inode, offset: file.framer.consumedOffset,
+                    line: file.framer.lineNumber)
                 if !lines.isEmpty {
                     guard gate.submit(lines, source: source, position: position) != nil else { break }
                 }
@@ -129,7 +141,9 @@ public final class FileTailer: Sendable {
                 }
                 let tail = rest + file.framer.finish()
                 if !tail.isEmpty {
-                    let position = InputPosition(source: source, device: file.device, inode: file.inode, offset: file.framer.consumedOffset, line: file.framer.lineNumber)
+                    let position = InputPosition(
+                        source: source, device: file.device, inode: file.inode, offset: file.framer.consumedOffset,
+                        line: file.framer.lineNumber)
                     guard gate.submit(tail, source: source, position: position) != nil else { break }
                 }
                 close(file.descriptor)
@@ -137,7 +151,10 @@ public final class FileTailer: Sendable {
                 current = open(path, offset: 0, line: 0)
                 if let new = current {
                     // Store the switch now, so a restart resumes in the new file.
-                    _ = gate.submit([], source: source, position: InputPosition(source: source, device: new.device, inode: new.inode, offset: 0, line: 0))
+                    _ = gate.submit(
+                        [], source: source,
+                        position: InputPosition(
+                            source: source, device: new.device, inode: new.inode, offset: 0, line: 0))
                 }
                 continue
             }
@@ -147,7 +164,9 @@ public final class FileTailer: Sendable {
                 lseek(file.descriptor, 0, SEEK_SET)
                 file.framer = LineFramer(maxLineBytes: maxLineBytes)
                 current = file
-                _ = gate.submit([], source: source, position: InputPosition(source: source, device: file.device, inode: file.inode, offset: 0, line: 0))
+                _ = gate.submit(
+                    [], source: source,
+                    position: InputPosition(source: source, device: file.device, inode: file.inode, offset: 0, line: 0))
                 continue
             }
             current = file

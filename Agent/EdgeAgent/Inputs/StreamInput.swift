@@ -15,7 +15,10 @@ public struct StreamInput: Sendable {
     /// Write `{"accepted":N,"rejected":M,"line":L}` back after each durable group.
     let acknowledge: Bool
 
-    public init(descriptor: Int32, source: String, gate: IntakeGate, maxLineBytes: Int, stopSignal: StopSignal, acknowledge: Bool) {
+    public init(
+        descriptor: Int32, source: String, gate: IntakeGate, maxLineBytes: Int, stopSignal: StopSignal,
+        acknowledge: Bool
+    ) {
         self.descriptor = descriptor
         self.source = source
         self.gate = gate
@@ -56,8 +59,12 @@ public struct StreamInput: Sendable {
             guard !lines.isEmpty else { continue }
             guard let result = gate.submit(lines, source: source) else { break }
             if acknowledge {
-                let ack = Array("{\"accepted\":\(result.accepted),\"rejected\":\(result.rejected),\"line\":\(framer.lineNumber)}\n".utf8)
-                _ = ack.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+                let ack = Array(
+                    "{\"accepted\":\(result.accepted),\"rejected\":\(result.rejected),\"line\":\(framer.lineNumber)}\n"
+                        .utf8)
+                _ = ack.withUnsafeBytes {
+                    send(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                }
             }
         }
     }
@@ -94,7 +101,9 @@ public final class SocketListener: Sendable {
             raw[pathBytes.count] = 0
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0, listen(descriptor, 16) == 0 else {
             let code = errno

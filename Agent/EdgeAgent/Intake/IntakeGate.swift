@@ -47,7 +47,8 @@ public final class IntakeGate: Sendable {
         var waiting = false
         while true {
             do {
-                let result = try store.ingest(lines, source: source, position: position, classifier: classifier, bootID: bootID)
+                let result = try store.ingest(
+                    lines, source: source, position: position, classifier: classifier, bootID: bootID)
                 metrics.update {
                     $0.accepted += Int64(result.accepted)
                     $0.rejected += Int64(result.rejected)
@@ -59,7 +60,11 @@ public final class IntakeGate: Sendable {
                     logger.notice("storage below budget again: intake resumed", metadata: ["source": "\(source)"])
                 }
                 if result.rejected > 0 {
-                    logger.warning("rejected input lines", metadata: ["source": "\(source)", "count": "\(result.rejected)", "hint": "agritrace-agent rejects"])
+                    logger.warning(
+                        "rejected input lines",
+                        metadata: [
+                            "source": "\(source)", "count": "\(result.rejected)", "hint": "agritrace-agent rejects",
+                        ])
                 }
                 if result.accepted > 0 { onAccepted() }
                 return result

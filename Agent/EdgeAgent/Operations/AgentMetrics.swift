@@ -43,29 +43,52 @@ public final class AgentMetrics: Sendable {
         func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
         }
-        metric("agritrace_agent_readings_accepted_total", "counter", "Readings accepted and durably stored.", "\(c.accepted)")
-        metric("agritrace_agent_readings_rejected_total", "counter", "Input lines rejected (kept in the rejects table).", "\(c.rejected)")
-        metric("agritrace_agent_published_messages_total", "counter", "Record batches published.", "\(c.publishedMessages)")
-        metric("agritrace_agent_published_records_total", "counter", "Records published (including re-sends); rate() gives the publish rate.", "\(c.publishedRecords)")
+        metric(
+            "agritrace_agent_readings_accepted_total", "counter", "Readings accepted and durably stored.",
+            "\(c.accepted)")
+        metric(
+            "agritrace_agent_readings_rejected_total", "counter", "Input lines rejected (kept in the rejects table).",
+            "\(c.rejected)")
+        metric(
+            "agritrace_agent_published_messages_total", "counter", "Record batches published.", "\(c.publishedMessages)"
+        )
+        metric(
+            "agritrace_agent_published_records_total", "counter",
+            "Records published (including re-sends); rate() gives the publish rate.", "\(c.publishedRecords)")
         metric("agritrace_agent_published_bytes_total", "counter", "Payload bytes published.", "\(c.publishedBytes)")
-        metric("agritrace_agent_receipts_total", "counter", "Records receipted by the aggregator (verified).", "\(c.receipted)")
-        metric("agritrace_agent_invalid_receipts_total", "counter", "Receipts or receipt batches that failed verification.", "\(c.invalidReceipts)")
+        metric(
+            "agritrace_agent_receipts_total", "counter", "Records receipted by the aggregator (verified).",
+            "\(c.receipted)")
+        metric(
+            "agritrace_agent_invalid_receipts_total", "counter",
+            "Receipts or receipt batches that failed verification.", "\(c.invalidReceipts)")
         metric("agritrace_agent_refused_records_total", "counter", "Records the aggregator refused.", "\(c.refused)")
         metric("agritrace_agent_reconnects_total", "counter", "Broker connections after the first.", "\(c.reconnects)")
         metric("agritrace_agent_connected", "gauge", "1 while connected to the broker.", c.connected ? "1" : "0")
-        metric("agritrace_agent_disk_budget_reached", "gauge", "1 while intake is paused at the storage budget.", c.budgetReached ? "1" : "0")
-        metric("agritrace_agent_disk_budget_alarms_total", "counter", "Times the storage budget was reached.", "\(c.budgetAlarms)")
+        metric(
+            "agritrace_agent_disk_budget_reached", "gauge", "1 while intake is paused at the storage budget.",
+            c.budgetReached ? "1" : "0")
+        metric(
+            "agritrace_agent_disk_budget_alarms_total", "counter", "Times the storage budget was reached.",
+            "\(c.budgetAlarms)")
         metric("agritrace_agent_store_errors_total", "counter", "Store operations that failed.", "\(c.storeErrors)")
         metric("agritrace_agent_store_budget_bytes", "gauge", "The configured storage budget.", "\(budgetBytes)")
         if let statistics {
-            metric("agritrace_agent_outbox_depth", "gauge", "Records waiting for a receipt.", "\(statistics.outboxDepth)")
-            metric("agritrace_agent_oldest_unreceipted_age_seconds", "gauge", "Age of the oldest record without a receipt.",
-                   String(format: "%.3f", Double(statistics.oldestUnreceiptedMillis ?? 0) / 1000))
+            metric(
+                "agritrace_agent_outbox_depth", "gauge", "Records waiting for a receipt.", "\(statistics.outboxDepth)")
+            metric(
+                "agritrace_agent_oldest_unreceipted_age_seconds", "gauge",
+                "Age of the oldest record without a receipt.",
+                String(format: "%.3f", Double(statistics.oldestUnreceiptedMillis ?? 0) / 1000))
             metric("agritrace_agent_store_used_bytes", "gauge", "Bytes used by the store.", "\(statistics.usedBytes)")
             metric("agritrace_agent_receipted_records", "gauge", "Receipted records kept.", "\(statistics.receipted)")
-            metric("agritrace_agent_next_sequence", "gauge", "The next record sequence number.", "\(statistics.nextSequence)")
+            metric(
+                "agritrace_agent_next_sequence", "gauge", "The next record sequence number.",
+                "\(statistics.nextSequence)")
         }
-        metric("agritrace_agent_uptime_seconds", "gauge", "Seconds since start.", String(format: "%.0f", Date().timeIntervalSince(startedAt)))
+        metric(
+            "agritrace_agent_uptime_seconds", "gauge", "Seconds since start.",
+            String(format: "%.0f", Date().timeIntervalSince(startedAt)))
         return out
     }
 }

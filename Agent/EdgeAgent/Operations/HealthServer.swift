@@ -24,7 +24,9 @@ public final class HealthServer: Sendable {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(descriptor, 16) == 0 else {
             let code = errno
@@ -75,9 +77,11 @@ public final class HealthServer: Sendable {
         } else {
             answer = (405, "text/plain", "only GET /healthz and GET /metrics\n")
         }
-        let reason = [200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"][answer.status] ?? "OK"
+        let reason =
+            [200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"][answer.status] ?? "OK"
         let body = Array(answer.body.utf8)
-        let head = "HTTP/1.1 \(answer.status) \(reason)\r\nContent-Type: \(answer.contentType)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        let head =
+            "HTTP/1.1 \(answer.status) \(reason)\r\nContent-Type: \(answer.contentType)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         let bytes = Array(head.utf8) + (firstLine.first == "HEAD" ? [] : body)
         var sent = 0
         while sent < bytes.count {

@@ -37,7 +37,8 @@ public struct ReadingSimulator: Sendable {
     }
 
     static let previousStage: [Stage: Stage] = [
-        .planting: .breeding, .processing: .planting, .warehousing: .processing, .transport: .warehousing, .sales: .transport,
+        .planting: .breeding, .processing: .planting, .warehousing: .processing, .transport: .warehousing,
+        .sales: .transport,
     ]
 
     static let products = ["fresh corn", "rice", "wheat", "soybean", "apple"]
@@ -61,7 +62,11 @@ public struct ReadingSimulator: Sendable {
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
             default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""
@@ -72,7 +77,9 @@ public struct ReadingSimulator: Sendable {
     }
 
     /// A temperature and humidity series of `count` samples ending at `time`.
-    mutating func climateSeries(at time: Timestamp, count: Int, temperature: ClosedRange<Double>, humidity: ClosedRange<Double>) -> String {
+    mutating func climateSeries(
+        at time: Timestamp, count: Int, temperature: ClosedRange<Double>, humidity: ClosedRange<Double>
+    ) -> String {
         var samples: [String] = []
         var t = uniform(temperature)
         var h = uniform(humidity)
@@ -80,8 +87,12 @@ public struct ReadingSimulator: Sendable {
             let sampleTime = Timestamp(milliseconds: time.milliseconds - Int64(count - 1 - index) * 60_000).iso8601
             t = min(temperature.upperBound, max(temperature.lowerBound, t + uniform(-0.4...0.4)))
             h = min(humidity.upperBound, max(humidity.lowerBound, h + uniform(-1.5...1.5)))
-            samples.append("{\"time\":\(Self.quote(sampleTime)),\"type\":\"temperature\",\"value\":\((t * 10).rounded() / 10),\"unit\":\"Cel\"}")
-            samples.append("{\"time\":\(Self.quote(sampleTime)),\"type\":\"relative_humidity\",\"value\":\((h * 10).rounded() / 10),\"unit\":\"%RH\"}")
+            samples.append(
+                "{\"time\":\(Self.quote(sampleTime)),\"type\":\"temperature\",\"value\":\((t * 10).rounded() / 10),\"unit\":\"Cel\"}"
+            )
+            samples.append(
+                "{\"time\":\(Self.quote(sampleTime)),\"type\":\"relative_humidity\",\"value\":\((h * 10).rounded() / 10),\"unit\":\"%RH\"}"
+            )
         }
         return "[" + samples.joined(separator: ",") + "]"
     }
@@ -95,7 +106,9 @@ public struct ReadingSimulator: Sendable {
             let fixTime = Timestamp(milliseconds: time.milliseconds - Int64(count - 1 - index) * 30_000).iso8601
             latitude += uniform(0.0005...0.003)
             longitude += uniform(0.0005...0.003)
-            fixes.append("{\"time\":\(Self.quote(fixTime)),\"lat\":\((latitude * 1e5).rounded() / 1e5),\"lon\":\((longitude * 1e5).rounded() / 1e5)}")
+            fixes.append(
+                "{\"time\":\(Self.quote(fixTime)),\"lat\":\((latitude * 1e5).rounded() / 1e5),\"lon\":\((longitude * 1e5).rounded() / 1e5)}"
+            )
         }
         return "[" + fixes.joined(separator: ",") + "]"
     }
@@ -115,7 +128,8 @@ public struct ReadingSimulator: Sendable {
         switch stage {
         case .breeding:
             text("breeding_enterprise", "BR-ENT-01"); text("breeding_number", "B\(lotIndex)")
-            text("growth_cycle", "\(Int(uniform(90...130))) days"); text("disease_resistance", pick(["high", "medium"]))
+            text("growth_cycle", "\(Int(uniform(90...130))) days");
+            text("disease_resistance", pick(["high", "medium"]))
             text("genetic_traits", "drought tolerance, yield +\(Int(uniform(3...12)))%")
             text("trait_data", "plant height \(Int(uniform(180...260))) cm")
             num("seed_cost", rounded(2...9, 100)); text("personnel", pick(Self.people))
@@ -130,33 +144,40 @@ public struct ReadingSimulator: Sendable {
             num("cost_price", rounded(1.2...2.4, 100)); text("personnel", pick(Self.people))
         case .processing:
             text("processing_enterprise", "PR-ENT-02"); text("processing_number", "X\(counter)")
-            raw("processing_time", Self.quote(iso)); text("processing_method", pick(["washing, cutting, vacuum packing", "drying, milling"]))
+            raw("processing_time", Self.quote(iso));
+            text("processing_method", pick(["washing, cutting, vacuum packing", "drying, milling"]))
             text("quality_check_result", pick(["pass", "pass", "pass", "recheck"]))
             num("processed_quantity", rounded(500...1200, 1)); text("sterilization_test", "coliforms < 10 CFU/g")
             text("equipment_monitoring", "line \(lotIndex % 3 + 1) vibration \(rounded(0.5...2.0)) mm/s")
-            num("processing_cost", rounded(0.3...0.9, 100)); num("order_price", rounded(3...6, 100)); text("personnel", pick(Self.people))
+            num("processing_cost", rounded(0.3...0.9, 100)); num("order_price", rounded(3...6, 100));
+            text("personnel", pick(Self.people))
         case .warehousing:
             text("warehousing_enterprise", "WH-ENT-03"); text("warehouse_number", "W\(lotIndex % 4 + 1)")
-            text("storage_method", pick(["cold storage", "ambient, ventilated"])); text("storage_location", "bay \(lotIndex % 12 + 1)")
+            text("storage_method", pick(["cold storage", "ambient, ventilated"]));
+            text("storage_location", "bay \(lotIndex % 12 + 1)")
             text("inventory_status", "\(Int(uniform(200...900))) cases")
             raw("temperature_humidity", climateSeries(at: time, count: 6, temperature: 1...6, humidity: 80...95))
             num("mycotoxin_content", rounded(0...4, 100))
-            num("warehouse_cost", rounded(0.05...0.2, 1000)); num("inventory_turnover_rate", rounded(4...12)); text("personnel", pick(Self.people))
+            num("warehouse_cost", rounded(0.05...0.2, 1000)); num("inventory_turnover_rate", rounded(4...12));
+            text("personnel", pick(Self.people))
         case .transport:
             text("transport_enterprise", "TR-ENT-04"); text("transport_number", "T\(counter)")
-            text("route", pick(["Jinan - Beijing", "Jinan - Tianjin", "Qingdao - Beijing"])); raw("transport_time", Self.quote(iso))
+            text("route", pick(["Jinan - Beijing", "Jinan - Tianjin", "Qingdao - Beijing"]));
+            raw("transport_time", Self.quote(iso))
             text("transport_mode", "refrigerated truck")
             num("transported_quantity", rounded(300...900, 1))
             raw("positioning_track", track(at: time, count: 8, lot: lotIndex))
             raw("temperature_humidity", climateSeries(at: time, count: 4, temperature: 2...7, humidity: 75...92))
             num("transport_cost", rounded(800...2400, 1)); text("personnel", pick(Self.people))
         case .sales:
-            text("sales_channel", pick(["supermarket", "online", "wholesale market"])); text("sales_number", "S\(counter)")
+            text("sales_channel", pick(["supermarket", "online", "wholesale market"]));
+            text("sales_number", "S\(counter)")
             raw("sale_time", Self.quote(iso)); num("sold_quantity", rounded(20...300, 1))
             text("sales_location", pick(["Beijing Chaoyang store 12", "Tianjin Hexi store 3"]))
             num("purchase_price", rounded(3.5...7, 100)); text("personnel", pick(Self.people))
         }
-        var line = "{\"stage\":\(Self.quote(stage.rawValue)),\"lot\":\(Self.quote(lot)),\"product\":\(Self.quote(product)),\"time\":\(Self.quote(iso))"
+        var line =
+            "{\"stage\":\(Self.quote(stage.rawValue)),\"lot\":\(Self.quote(lot)),\"product\":\(Self.quote(product)),\"time\":\(Self.quote(iso))"
         if let previous = Self.previousStage[stage] {
             line += ",\"inputs\":[\(Self.quote(Self.lotID(previous, lotIndex, year: year)))]"
         }

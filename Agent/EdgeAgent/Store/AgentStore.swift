@@ -88,7 +88,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .budgetReached(let used, let budget): "storage budget reached (\(used) of \(budget) bytes); intake paused until space returns"
+        case .budgetReached(let used, let budget):
+            "storage budget reached (\(used) of \(budget) bytes); intake paused until space returns"
         case .corrupt(let detail): "store is corrupt: \(detail)"
         }
     }
@@ -265,8 +266,10 @@ public final class AgentStore: @unchecked Sendable {
         var result = IntakeResult()
         do {
             try db.transaction {
-                let insertOutbox = try db.cachedStatement("INSERT INTO outbox(sequence, record_id, body, accepted_at) VALUES (?, ?, ?, ?)")
-                let insertVault = try db.cachedStatement("INSERT INTO vault(record_id, level, sealed, accepted_at) VALUES (?, ?, ?, ?)")
+                let insertOutbox = try db.cachedStatement(
+                    "INSERT INTO outbox(sequence, record_id, body, accepted_at) VALUES (?, ?, ?, ?)")
+                let insertVault = try db.cachedStatement(
+                    "INSERT INTO vault(record_id, level, sealed, accepted_at) VALUES (?, ?, ?, ?)")
                 for line in lines {
                     let reading: Reading
                     do {
@@ -274,9 +277,11 @@ public final class AgentStore: @unchecked Sendable {
                             throw ReadingError(
                                 kind: .oversize, field: nil, stage: nil,
                                 reason: "the line has \(size) bytes or more, over the limit",
-                                fix: "keep one reading per line under inputs.max_line_bytes; split long series into several readings")
+                                fix:
+                                    "keep one reading per line under inputs.max_line_bytes; split long series into several readings"
+                            )
                         }
-                        reading = try Reading.parse(jsonLine: line.bytes, catalog: classifier.catalog)
+                        reading = try JSONLineParser.reading(line.bytes, catalog: classifier.catalog)
                     } catch {
                         try insertRejectLocked(error, source: source, line: line, now: now)
                         result.rejected += 1
@@ -293,22 +298,30 @@ public final class AgentStore: @unchecked Sendable {
                         guard let fields else { continue }
                         try insertVault.bind(idBytes, at: 1)
                         try insertVault.bind(Int64(fields.level.number), at: 2)
-                        try insertVault.bind(try cipher.seal(Canonical.encode(fields), context: idBytes + [fields.level.number]), at: 3)
+                        try insertVault.bind(
+                            try cipher.seal(Canonical.encode(fields), context: idBytes + [fields.level.number]), at: 3)
                         try insertVault.bind(now.milliseconds, at: 4)
                         try insertVault.run()
                     }
-                    if result.sequences == nil { result.sequences = sequence...sequence } else { result.sequences = result.sequences!.lowerBound...sequence }
+                    if result.sequences == nil {
+                        result.sequences = sequence...sequence
+                    } else {
+                        result.sequences = result.sequences!.lowerBound...sequence
+                    }
                     sequence += 1
                     result.accepted += 1
                 }
                 if result.accepted > 0 {
-                    let state = try db.cachedStatement("INSERT INTO agent_state(name, value) VALUES ('next_sequence', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value")
+                    let state = try db.cachedStatement(
+                        "INSERT INTO agent_state(name, value) VALUES ('next_sequence', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value"
+                    )
                     try state.bind(Int64(bitPattern: sequence), at: 1)
                     try state.run()
                 }
                 if let position {
                     let save = try db.cachedStatement(
-                        "INSERT INTO input_positions(source, device, inode, offset, line) VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode, offset = excluded.offset, line = excluded.line")
+                        "INSERT INTO input_positions(source, device, inode, offset, line) VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode, offset = excluded.offset, line = excluded.line"
+                    )
                     try save.bind(position.source, at: 1)
                     try save.bind(Int64(bitPattern: position.device), at: 2)
                     try save.bind(Int64(bitPattern: position.inode), at: 3)
@@ -325,10 +338,14 @@ public final class AgentStore: @unchecked Sendable {
     }
 
     private func insertRejectLocked(_ error: any Error, source: String, line: InputLine, now: Timestamp) throws {
-        let readingError = (error as? ReadingError)
-            ?? ReadingError(kind: .invalidValue, field: nil, stage: nil, reason: "\(error)", fix: "check the reading format (docs/reading-format.md)")
+        let readingError =
+            (error as? ReadingError)
+            ?? ReadingError(
+                kind: .invalidValue, field: nil, stage: nil, reason: "\(error)",
+                fix: "check the reading format (docs/reading-format.md)")
         let insert = try db.cachedStatement(
-            "INSERT INTO rejects(at, source, line, kind, field, stage, reason, fix, sealed_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            "INSERT INTO rejects(at, source, line, kind, field, stage, reason, fix, sealed_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         try insert.bind(now.milliseconds, at: 1)
         try insert.bind(source, at: 2)
         try insert.bind(line.number, at: 3)
@@ -355,7 +372,8 @@ public final class AgentStore: @unchecked Sendable {
         defer { select.reset() }
         guard try select.step() else { return nil }
         return InputPosition(
-            source: source, device: UInt64(bitPattern: select.int64(at: 0)), inode: UInt64(bitPattern: select.int64(at: 1)),
+            source: source, device: UInt64(bitPattern: select.int64(at: 0)),
+            inode: UInt64(bitPattern: select.int64(at: 1)),
             offset: select.int64(at: 2), line: select.int64(at: 3))
     }
 
@@ -381,7 +399,9 @@ public final class AgentStore: @unchecked Sendable {
 
     /// Takes the oldest records never sent or sent before `cutoff`, marks them sent at `now`.
     /// - Returns: `(sequence, canonical record bytes)`, oldest first.
-    public func takeBatch(limit: Int, resendCutoff cutoff: Int64, now: Int64) throws -> [(sequence: UInt64, body: [UInt8])] {
+    public func takeBatch(limit: Int, resendCutoff cutoff: Int64, now: Int64) throws -> [(
+        sequence: UInt64, body: [UInt8]
+    )] {
         lock.lock()
         defer { lock.unlock() }
         return try db.transaction {
@@ -392,7 +412,8 @@ public final class AgentStore: @unchecked Sendable {
             let hasExpired = try expired.step()
             expired.reset()
             if hasExpired { try db.execute("UPDATE outbox SET sent_at = 0 WHERE sent_at != 0") }
-            let select = try db.cachedStatement("SELECT sequence, body FROM outbox WHERE sent_at < ? ORDER BY sequence LIMIT ?")
+            let select = try db.cachedStatement(
+                "SELECT sequence, body FROM outbox WHERE sent_at < ? ORDER BY sequence LIMIT ?")
             try select.bind(cutoff, at: 1)
             try select.bind(limit, at: 2)
             var rows: [(UInt64, [UInt8])] = []
@@ -401,7 +422,8 @@ public final class AgentStore: @unchecked Sendable {
             }
             select.reset()
             guard let first = rows.first, let last = rows.last else { return [] }
-            let mark = try db.cachedStatement("UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE sequence BETWEEN ? AND ? AND sent_at < ?")
+            let mark = try db.cachedStatement(
+                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE sequence BETWEEN ? AND ? AND sent_at < ?")
             try mark.bind(now, at: 1)
             try mark.bind(Int64(bitPattern: first.0), at: 2)
             try mark.bind(Int64(bitPattern: last.0), at: 3)
@@ -423,7 +445,9 @@ public final class AgentStore: @unchecked Sendable {
     /// Verifies each receipt against the stored record and the authority, then moves the
     /// record from the outbox to `receipted`; applies record rejections (record moved to `refused`).
     /// The receipt batch's own signature must have been checked by the caller.
-    public func apply(_ batch: ReceiptBatch, authority: Curve25519.Signing.PublicKey, now: Timestamp = .now()) throws -> ReceiptOutcome {
+    public func apply(_ batch: ReceiptBatch, authority: Curve25519.Signing.PublicKey, now: Timestamp = .now()) throws
+        -> ReceiptOutcome
+    {
         lock.lock()
         defer { lock.unlock() }
         var outcome = ReceiptOutcome()
@@ -432,7 +456,8 @@ public final class AgentStore: @unchecked Sendable {
             let find = try db.cachedStatement("SELECT sequence, body FROM outbox WHERE record_id = ?")
             let delete = try db.cachedStatement("DELETE FROM outbox WHERE sequence = ?")
             let insert = try db.cachedStatement(
-                "INSERT INTO receipted(sequence, record_id, body, height, leaf_index, proof, receipted_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                "INSERT INTO receipted(sequence, record_id, body, height, leaf_index, proof, receipted_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            )
             let head = try db.cachedStatement("INSERT OR IGNORE INTO tree_heads(height, signed) VALUES (?, ?)")
             for receipt in batch.receipts {
                 let idBytes = Canonical.encode(receipt.recordID)
@@ -454,7 +479,8 @@ public final class AgentStore: @unchecked Sendable {
                     let record = try Canonical.decode(Record.self, from: body)
                     let leaf = LogEntry.record(record).canonicalBytes
                     try MerkleTree.verifyInclusion(
-                        leafHash: MerkleTree.leafHash(leaf), index: receipt.leafIndex, treeSize: receipt.treeHead.value.logSize,
+                        leafHash: MerkleTree.leafHash(leaf), index: receipt.leafIndex,
+                        treeSize: receipt.treeHead.value.logSize,
                         proof: receipt.inclusionProof, root: receipt.treeHead.value.logRoot)
                 } catch {
                     outcome.invalid += 1
@@ -479,7 +505,8 @@ public final class AgentStore: @unchecked Sendable {
                 outcome.receipted += 1
             }
             let refuse = try db.cachedStatement(
-                "INSERT OR IGNORE INTO refused(sequence, record_id, body, code, reason, refused_at) SELECT sequence, record_id, body, ?, ?, ? FROM outbox WHERE record_id = ?")
+                "INSERT OR IGNORE INTO refused(sequence, record_id, body, code, reason, refused_at) SELECT sequence, record_id, body, ?, ?, ? FROM outbox WHERE record_id = ?"
+            )
             let deleteByID = try db.cachedStatement("DELETE FROM outbox WHERE record_id = ?")
             for rejection in batch.rejections {
                 guard let id = rejection.recordID else { continue }
@@ -527,14 +554,18 @@ public final class AgentStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let select = try db.prepare(
-            "SELECT id, at, source, line, kind, field, stage, reason, fix FROM (SELECT * FROM rejects ORDER BY id DESC LIMIT ?) ORDER BY id")
+            "SELECT id, at, source, line, kind, field, stage, reason, fix FROM (SELECT * FROM rejects ORDER BY id DESC LIMIT ?) ORDER BY id"
+        )
         try select.bind(limit, at: 1)
         var rows: [RejectedLine] = []
         while try select.step() {
-            rows.append(RejectedLine(
-                id: select.int64(at: 0), at: Timestamp(milliseconds: select.int64(at: 1)).iso8601, source: select.string(at: 2) ?? "",
-                line: select.int64(at: 3), kind: select.string(at: 4) ?? "", field: select.string(at: 5), stage: select.string(at: 6),
-                reason: select.string(at: 7) ?? "", fix: select.string(at: 8) ?? ""))
+            rows.append(
+                RejectedLine(
+                    id: select.int64(at: 0), at: Timestamp(milliseconds: select.int64(at: 1)).iso8601,
+                    source: select.string(at: 2) ?? "",
+                    line: select.int64(at: 3), kind: select.string(at: 4) ?? "", field: select.string(at: 5),
+                    stage: select.string(at: 6),
+                    reason: select.string(at: 7) ?? "", fix: select.string(at: 8) ?? ""))
         }
         return rows
     }
@@ -543,14 +574,16 @@ public final class AgentStore: @unchecked Sendable {
     public func refusedRecords(limit: Int = 1000) throws -> [RefusedRecord] {
         lock.lock()
         defer { lock.unlock() }
-        let select = try db.prepare("SELECT record_id, sequence, code, reason, refused_at FROM refused ORDER BY sequence LIMIT ?")
+        let select = try db.prepare(
+            "SELECT record_id, sequence, code, reason, refused_at FROM refused ORDER BY sequence LIMIT ?")
         try select.bind(limit, at: 1)
         var rows: [RefusedRecord] = []
         while try select.step() {
             let id = (try? Canonical.decode(RecordID.self, from: select.bytes(at: 0) ?? []))?.hex ?? "?"
-            rows.append(RefusedRecord(
-                recordID: id, sequence: UInt64(bitPattern: select.int64(at: 1)), code: select.string(at: 2) ?? "",
-                reason: select.string(at: 3) ?? "", at: Timestamp(milliseconds: select.int64(at: 4)).iso8601))
+            rows.append(
+                RefusedRecord(
+                    recordID: id, sequence: UInt64(bitPattern: select.int64(at: 1)), code: select.string(at: 2) ?? "",
+                    reason: select.string(at: 3) ?? "", at: Timestamp(milliseconds: select.int64(at: 4)).iso8601))
         }
         return rows
     }
@@ -570,16 +603,21 @@ public final class AgentStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let select = try db.prepare(
-            "SELECT r.body, r.height, r.leaf_index, r.proof, h.signed FROM receipted r JOIN tree_heads h ON h.height = r.height WHERE r.record_id = ?")
+            "SELECT r.body, r.height, r.leaf_index, r.proof, h.signed FROM receipted r JOIN tree_heads h ON h.height = r.height WHERE r.record_id = ?"
+        )
         try select.bind(Canonical.encode(id), at: 1)
         guard try select.step() else { return nil }
         let record = try Canonical.decode(Record.self, from: select.bytes(at: 0) ?? [])
         var proofReader = CanonicalReader(select.bytes(at: 3) ?? [])
         let proof = try proofReader.readArray(Digest32.self, "proof")
         let head = try Canonical.decode(Signed<BlockHeader>.self, from: select.bytes(at: 4) ?? [])
-        return (record, Receipt(
-            recordID: id, height: UInt64(bitPattern: select.int64(at: 1)), leafIndex: UInt64(bitPattern: select.int64(at: 2)),
-            inclusionProof: proof, treeHead: head))
+        return (
+            record,
+            Receipt(
+                recordID: id, height: UInt64(bitPattern: select.int64(at: 1)),
+                leafIndex: UInt64(bitPattern: select.int64(at: 2)),
+                inclusionProof: proof, treeHead: head)
+        )
     }
 
     /// The private values of a record from the vault, decrypted.
@@ -607,7 +645,8 @@ public final class AgentStore: @unchecked Sendable {
         defer { lock.unlock() }
         let cutoff = now.milliseconds - Int64(days) * 86_400_000
         return try db.transaction {
-            let vault = try db.prepare("DELETE FROM vault WHERE accepted_at < ? AND record_id NOT IN (SELECT record_id FROM outbox)")
+            let vault = try db.prepare(
+                "DELETE FROM vault WHERE accepted_at < ? AND record_id NOT IN (SELECT record_id FROM outbox)")
             try vault.bind(cutoff, at: 1)
             try vault.run()
             let receipts = try db.prepare("DELETE FROM receipted WHERE receipted_at < ?")

@@ -70,43 +70,58 @@ public struct ContractViolation: Error, Sendable, Hashable, CustomStringConverti
 public enum Contracts {
     /// Checks that `entry` may be applied to the state now.
     /// - Parameter authority: the key registry transactions must be signed with.
-    public static func check(_ entry: LogEntry, registry: RegistryState, authority: Curve25519.Signing.PublicKey) -> ContractViolation? {
+    public static func check(_ entry: LogEntry, registry: RegistryState, authority: Curve25519.Signing.PublicKey)
+        -> ContractViolation?
+    {
         switch entry {
         case .record(let record):
             guard let device = registry.device(enterprise: record.enterprise, device: record.device) else {
-                return ContractViolation(code: "unknown-device", reason: "device \(record.enterprise)/\(record.device) is not registered")
+                return ContractViolation(
+                    code: "unknown-device", reason: "device \(record.enterprise)/\(record.device) is not registered")
             }
             guard device.status == .active else {
-                return ContractViolation(code: "revoked-device", reason: "device \(record.enterprise)/\(record.device) is revoked")
+                return ContractViolation(
+                    code: "revoked-device", reason: "device \(record.enterprise)/\(record.device) is revoked")
             }
-            guard record.id == RecordID.derive(enterprise: record.enterprise, device: record.device, sequence: record.sequence) else {
-                return ContractViolation(code: "bad-record-id", reason: "record id \(record.id) is not the id of sequence \(record.sequence)")
+            guard
+                record.id
+                    == RecordID.derive(enterprise: record.enterprise, device: record.device, sequence: record.sequence)
+            else {
+                return ContractViolation(
+                    code: "bad-record-id", reason: "record id \(record.id) is not the id of sequence \(record.sequence)"
+                )
             }
             return nil
         case .registry(let signed):
             guard signed.isValid(domain: .transaction, key: authority) else {
-                return ContractViolation(code: "bad-signature", reason: "the registry transaction is not signed by the authority key")
+                return ContractViolation(
+                    code: "bad-signature", reason: "the registry transaction is not signed by the authority key")
             }
             switch signed.value.operation {
             case .addDevice(let enterprise, let device, let publicKey, _):
                 guard !enterprise.isEmpty, !device.isEmpty, !enterprise.contains("/"), !device.contains("/"),
                     !enterprise.contains("+"), !enterprise.contains("#"), !device.contains("+"), !device.contains("#")
                 else {
-                    return ContractViolation(code: "invalid-name", reason: "enterprise and device ids must be non-empty MQTT topic levels (no /, +, #)")
+                    return ContractViolation(
+                        code: "invalid-name",
+                        reason: "enterprise and device ids must be non-empty MQTT topic levels (no /, +, #)")
                 }
                 guard (try? Curve25519.Signing.PublicKey(rawBytes: publicKey)) != nil else {
                     return ContractViolation(code: "bad-key", reason: "the public key is not an Ed25519 key")
                 }
                 if registry.device(enterprise: enterprise, device: device) != nil {
-                    return ContractViolation(code: "device-exists", reason: "device \(enterprise)/\(device) is already registered")
+                    return ContractViolation(
+                        code: "device-exists", reason: "device \(enterprise)/\(device) is already registered")
                 }
                 return nil
             case .revokeDevice(let enterprise, let device, _):
                 guard let existing = registry.device(enterprise: enterprise, device: device) else {
-                    return ContractViolation(code: "unknown-device", reason: "device \(enterprise)/\(device) is not registered")
+                    return ContractViolation(
+                        code: "unknown-device", reason: "device \(enterprise)/\(device) is not registered")
                 }
                 guard existing.status == .active else {
-                    return ContractViolation(code: "revoked-device", reason: "device \(enterprise)/\(device) is already revoked")
+                    return ContractViolation(
+                        code: "revoked-device", reason: "device \(enterprise)/\(device) is already revoked")
                 }
                 return nil
             }
@@ -133,7 +148,8 @@ public enum Contracts {
         switch entry {
         case .record(let record):
             let insert = try db.cachedStatement(
-                "INSERT INTO records(leaf_index, record_id, height, lot, product, stage, enterprise, device, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                "INSERT INTO records(leaf_index, record_id, height, lot, product, stage, enterprise, device, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            )
             try insert.bind(Int64(leafIndex), at: 1)
             try insert.bind(Canonical.encode(record.id), at: 2)
             try insert.bind(Int64(height), at: 3)
@@ -145,7 +161,8 @@ public enum Contracts {
             try insert.bind(record.time.milliseconds, at: 9)
             try insert.run()
             if !record.inputLots.isEmpty {
-                let link = try db.cachedStatement("INSERT OR IGNORE INTO lot_links(lot, input_lot, leaf_index) VALUES (?, ?, ?)")
+                let link = try db.cachedStatement(
+                    "INSERT OR IGNORE INTO lot_links(lot, input_lot, leaf_index) VALUES (?, ?, ?)")
                 for input in record.inputLots {
                     try link.bind(record.lot, at: 1)
                     try link.bind(input, at: 2)
@@ -156,12 +173,14 @@ public enum Contracts {
         case .registry(let signed):
             switch signed.value.operation {
             case .addDevice(let enterprise, let device, let publicKey, let stage):
-                let addEnterprise = try db.cachedStatement("INSERT OR IGNORE INTO enterprises(id, registered_height) VALUES (?, ?)")
+                let addEnterprise = try db.cachedStatement(
+                    "INSERT OR IGNORE INTO enterprises(id, registered_height) VALUES (?, ?)")
                 try addEnterprise.bind(enterprise, at: 1)
                 try addEnterprise.bind(Int64(height), at: 2)
                 try addEnterprise.run()
                 let addDevice = try db.cachedStatement(
-                    "INSERT INTO devices(enterprise, device, public_key, stage, status, registered_height) VALUES (?, ?, ?, ?, 'active', ?)")
+                    "INSERT INTO devices(enterprise, device, public_key, stage, status, registered_height) VALUES (?, ?, ?, ?, 'active', ?)"
+                )
                 try addDevice.bind(enterprise, at: 1)
                 try addDevice.bind(device, at: 2)
                 try addDevice.bind(publicKey, at: 3)
@@ -170,7 +189,8 @@ public enum Contracts {
                 try addDevice.run()
             case .revokeDevice(let enterprise, let device, let reason):
                 let revoke = try db.cachedStatement(
-                    "UPDATE devices SET status = 'revoked', revoked_height = ?, revoked_reason = ? WHERE enterprise = ? AND device = ?")
+                    "UPDATE devices SET status = 'revoked', revoked_height = ?, revoked_reason = ? WHERE enterprise = ? AND device = ?"
+                )
                 try revoke.bind(Int64(height), at: 1)
                 try revoke.bind(reason, at: 2)
                 try revoke.bind(enterprise, at: 3)
@@ -178,6 +198,38 @@ public enum Contracts {
                 try revoke.run()
             }
         }
+    }
+
+    /// Raises each device's `last_sequence` (the highest record sequence on the ledger) to
+    /// the highest sequence among `records`. Part of the record contract: the ledger calls
+    /// it once per block, `replay` once per record; the resulting state is the same.
+    static func raiseSequences(_ records: some Sequence<Record>, in db: SQLiteConnection) throws {
+        var highest: [RegistryState.DeviceKey: UInt64] = [:]
+        for record in records {
+            let key = RegistryState.DeviceKey(enterprise: record.enterprise, device: record.device)
+            highest[key] = max(highest[key] ?? 0, record.sequence)
+        }
+        let update = try db.cachedStatement(
+            "UPDATE devices SET last_sequence = ?1 WHERE enterprise = ?2 AND device = ?3 AND last_sequence < ?1")
+        for (key, sequence) in highest.sorted(by: {
+            ($0.key.enterprise, $0.key.device) < ($1.key.enterprise, $1.key.device)
+        }) {
+            try update.bind(Int64(bitPattern: sequence), at: 1)
+            try update.bind(key.enterprise, at: 2)
+            try update.bind(key.device, at: 3)
+            try update.run()
+        }
+    }
+
+    /// The highest record sequence on the ledger per device.
+    static func loadSequences(from db: SQLiteConnection) throws -> [RegistryState.DeviceKey: UInt64] {
+        let select = try db.prepare("SELECT enterprise, device, last_sequence FROM devices")
+        var result: [RegistryState.DeviceKey: UInt64] = [:]
+        while try select.step() {
+            result[.init(enterprise: select.string(at: 0) ?? "", device: select.string(at: 1) ?? "")] = UInt64(
+                bitPattern: select.int64(at: 2))
+        }
+        return result
     }
 
     /// Loads the registry from the state tables.

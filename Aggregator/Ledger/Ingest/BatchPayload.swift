@@ -7,6 +7,7 @@ import Crypto
 struct BatchPayload {
     var enterprise: String
     var device: String
+    var sentAt: Timestamp
     var records: [Record]
     /// The canonical bytes of each record (slices of the payload).
     var recordBytes: [ArraySlice<UInt8>]
@@ -20,7 +21,7 @@ struct BatchPayload {
         func offset() -> Int { payload.count - reader.remaining }
         enterprise = try reader.readString("enterprise")
         device = try reader.readString("device")
-        _ = try reader.read(Timestamp.self)
+        sentAt = try reader.read(Timestamp.self)
         let count = Int(try reader.readUInt32("records"))
         if count > reader.remaining { throw Canonical.DecodingError.lengthTooLarge(count, context: "records") }
         records = []
@@ -34,7 +35,9 @@ struct BatchPayload {
         }
         signedValue = payload[0..<offset()]
         signature = try reader.readBytes("signature")
-        guard signature.count == 64 else { throw Canonical.DecodingError.nonCanonical("signature of \(signature.count) bytes") }
+        guard signature.count == 64 else {
+            throw Canonical.DecodingError.nonCanonical("signature of \(signature.count) bytes")
+        }
         try reader.finish()
     }
 

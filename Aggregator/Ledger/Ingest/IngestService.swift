@@ -1,5 +1,6 @@
 import AgriTraceCore
 import Crypto
+import Dispatch
 import MQTTClient
 
 /// What `agritrace serve` runs: MQTT ingest into the ledger, blocks cut by size or time,
@@ -38,8 +39,10 @@ public actor IngestService {
     let configuration: IngestConfiguration
     let client: MQTTClient
     let log: IngestLog
+    let writer: BlockWriter
     var lastSubmissionPoll: ContinuousClock.Instant = .now - .seconds(3600)
     var failures = 0
+    var cutScheduled = false
     /// Blocks committed since start.
     public private(set) var blocksCommitted = 0
     /// Transactions committed since start.
@@ -50,7 +53,9 @@ public actor IngestService {
         storePath: String, authority: Curve25519.Signing.PrivateKey, ledger ledgerConfiguration: LedgerConfiguration,
         ingest configuration: IngestConfiguration, log: @escaping IngestLog = { _ in }
     ) throws {
-        self.ledger = try Ledger(path: storePath, authority: authority, configuration: ledgerConfiguration)
+        let ledger = try Ledger(path: storePath, authority: authority, configuration: ledgerConfiguration)
+        self.ledger = ledger
+        self.writer = BlockWriter(store: ledger.store)
         self.configuration = configuration
         self.client = try MQTTClient(clientID: configuration.clientID, options: configuration.broker)
         self.log = log
@@ -87,7 +92,9 @@ public actor IngestService {
             }
         }
         defer { ticker.cancel() }
-        log("ingesting \(configuration.subscription) into \(ledger.store.path) at height \(ledger.latestBlock?.header.value.height ?? 0), log size \(ledger.frontier.size)")
+        log(
+            "ingesting \(configuration.subscription) into \(ledger.store.path) at height \(ledger.latestBlock?.header.value.height ?? 0), log size \(ledger.frontier.size)"
+        )
         await withTaskCancellationHandler {
             for await message in client.messages {
                 if Task.isCancelled { break }
@@ -96,19 +103,25 @@ public actor IngestService {
         } onCancel: {
             client.disconnect()
         }
-        tick(force: true)
+        await tick(force: true)
         client.disconnect()
     }
 
     func handle(_ message: MQTTMessage) {
         guard let answer = ledger.admit(topic: message.topic, payload: message.payload) else { return }
         if answer.isReady { publish(answer) }
-        if ledger.isBlockDue() { cut() }
+        if ledger.isBlockDue() && !ledger.isWriting && !cutScheduled {
+            cutScheduled = true
+            Task { await self.cut() }
+        }
     }
 
     /// Picks up registry submissions and cuts a block if one is due.
-    func tick(force: Bool = false) {
-        if ContinuousClock.now - lastSubmissionPoll >= configuration.submissionPollInterval {
+    func tick(force: Bool = false) async {
+        if force {
+            while ledger.isWriting { try? await Task.sleep(for: .milliseconds(5)) }
+        }
+        if !ledger.isWriting && ContinuousClock.now - lastSubmissionPoll >= configuration.submissionPollInterval {
             lastSubmissionPoll = .now
             do {
                 let admitted = try ledger.admitSubmissions()
@@ -117,27 +130,55 @@ public actor IngestService {
                 log("could not read registry submissions: \(error)")
             }
         }
-        if force || ledger.isBlockDue() { cut() }
+        if force || ledger.isBlockDue() { await cut() }
     }
 
-    func cut() {
-        do {
-            guard let committed = try ledger.cutBlock() else { return }
-            failures = 0
-            blocksCommitted += 1
-            transactionsCommitted += Int(committed.block.header.value.transactionCount)
-            // Signing and publishing the receipts happens off the ledger's actor, after the commit.
-            let signer = ledger.answerSigner
-            let client = self.client
-            let log = self.log
-            let answers = committed.answers
-            Task.detached {
-                for answer in answers { Self.publish(answer, signer: signer, client: client, log: log) }
+    /// Writes blocks while one is due. The SQLite commit runs on the writer's own thread;
+    /// meanwhile this actor goes on admitting into the next block.
+    func cut() async {
+        cutScheduled = false
+        while !ledger.isWriting, let prepared = prepareBlock() {
+            let result = await writer.write(prepared)
+            switch result {
+            case .success:
+                finish(prepared)
+            case .failure(let error):
+                ledger.abandonBlock(prepared)
+                failures += 1
+                // The transactions stay pending; devices resend what is not receipted.
+                log("block commit failed (attempt \(failures)): \(error)")
+                return
             }
+            if !ledger.isBlockDue() { return }
+        }
+    }
+
+    func prepareBlock() -> PreparedBlock? {
+        do {
+            return try ledger.prepareBlock()
         } catch {
-            failures += 1
-            // The transactions stay pending; devices resend what is not receipted.
-            log("block commit failed (attempt \(failures)): \(error)")
+            log("could not prepare a block: \(error)")
+            return nil
+        }
+    }
+
+    func finish(_ prepared: PreparedBlock) {
+        let written = ledger.finishBlockDeferringReceipts(prepared)
+        failures = 0
+        blocksCommitted += 1
+        transactionsCommitted += Int(written.block.header.value.transactionCount)
+        // Proofs, signing and publishing happen off the ledger's actor, after the commit.
+        let signer = ledger.answerSigner
+        let client = self.client
+        let log = self.log
+        Task.detached {
+            do {
+                for answer in try written.resolve().answers {
+                    Self.publish(answer, signer: signer, client: client, log: log)
+                }
+            } catch {
+                log("could not build receipts for block \(written.block.header.value.height): \(error)")
+            }
         }
     }
 
@@ -150,6 +191,26 @@ public actor IngestService {
             try client.publish(topic: answer.topic, payload: try signer.sign(answer), qos: .atLeastOnce)
         } catch {
             log("could not publish receipts to \(answer.topic): \(error)")
+        }
+    }
+}
+
+/// Writes prepared blocks with the ledger's writer connection on a thread of its own, so
+/// the fsync of a commit does not stop admission.
+///
+/// `@unchecked Sendable`: the connection is used only on `queue`, and the ingest service
+/// never touches the writer connection while a write is in flight (`Ledger.isWriting`).
+final class BlockWriter: @unchecked Sendable {
+    let store: LedgerStore
+    let queue = DispatchQueue(label: "agritrace.ledger.writer")
+
+    init(store: LedgerStore) { self.store = store }
+
+    func write(_ prepared: PreparedBlock) async -> Result<Void, Error> {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: Result { try Ledger.write(prepared, to: self.store) })
+            }
         }
     }
 }

@@ -58,7 +58,9 @@ public enum LogProofs {
     }
 
     /// The audit path of leaf `index` in the tree of the first `size` leaves, leaf to root.
-    public static func inclusionProof(index: UInt64, size: UInt64, _ reader: inout some LogNodeReader) throws -> [Digest32] {
+    public static func inclusionProof(index: UInt64, size: UInt64, _ reader: inout some LogNodeReader) throws
+        -> [Digest32]
+    {
         guard index < size else { throw MerkleTree.ProofError.indexOutOfRange(index: index, size: size) }
         var proof: [Digest32] = []
         var lo: UInt64 = 0
@@ -77,20 +79,30 @@ public enum LogProofs {
     }
 
     /// The consistency proof between the first `oldSize` and the first `newSize` leaves.
-    public static func consistencyProof(oldSize: UInt64, newSize: UInt64, _ reader: inout some LogNodeReader) throws -> [Digest32] {
-        guard oldSize > 0, oldSize <= newSize else { throw MerkleTree.ProofError.invalidSizes(old: oldSize, new: newSize) }
+    public static func consistencyProof(oldSize: UInt64, newSize: UInt64, _ reader: inout some LogNodeReader) throws
+        -> [Digest32]
+    {
+        guard oldSize > 0, oldSize <= newSize else {
+            throw MerkleTree.ProofError.invalidSizes(old: oldSize, new: newSize)
+        }
         if oldSize == newSize { return [] }
         return try subproof(m: oldSize, lo: 0, hi: newSize, complete: true, &reader)
     }
 
-    static func subproof(m: UInt64, lo: UInt64, hi: UInt64, complete: Bool, _ reader: inout some LogNodeReader) throws -> [Digest32] {
+    static func subproof(m: UInt64, lo: UInt64, hi: UInt64, complete: Bool, _ reader: inout some LogNodeReader) throws
+        -> [Digest32]
+    {
         let n = hi - lo
         if m == n { return complete ? [] : [try subtreeRoot(lo, hi, &reader)] }
         let k = largestPowerOfTwo(below: n)
         if m <= k {
-            return try subproof(m: m, lo: lo, hi: lo + k, complete: complete, &reader) + [subtreeRoot(lo + k, hi, &reader)]
+            return try subproof(m: m, lo: lo, hi: lo + k, complete: complete, &reader) + [
+                subtreeRoot(lo + k, hi, &reader)
+            ]
         } else {
-            return try subproof(m: m - k, lo: lo + k, hi: hi, complete: false, &reader) + [subtreeRoot(lo, lo + k, &reader)]
+            return try subproof(m: m - k, lo: lo + k, hi: hi, complete: false, &reader) + [
+                subtreeRoot(lo, lo + k, &reader)
+            ]
         }
     }
 
@@ -102,7 +114,7 @@ public enum LogProofs {
 }
 
 /// Complete-subtree hashes held in memory (a block being cut, or a test).
-public struct InMemoryLogNodes: LogNodeReader {
+public struct InMemoryLogNodes: LogNodeReader, Sendable {
     public var nodes: [LogNodePosition: Digest32]
 
     public init(nodes: [LogNodePosition: Digest32] = [:]) { self.nodes = nodes }

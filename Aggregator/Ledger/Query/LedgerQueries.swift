@@ -12,6 +12,46 @@ public struct TracedRecord: Sendable {
     public var distance: Int
 }
 
+/// One trace row as the API and `agritrace trace --json` print it.
+public struct TraceRow: Codable, Sendable {
+    public var lot: String
+    public var distance: Int
+    public var recordID: String
+    public var stage: String
+    public var product: String
+    public var enterprise: String
+    public var device: String
+    public var time: String
+    public var clockTrusted: Bool
+    public var inputLots: [String]
+    public var publicFields: [String: String]
+    /// Level commitments: `level-2` / `level-1` → root hex and field count.
+    public var commitments: [String: String]
+    public var height: UInt64
+    public var leafIndex: UInt64
+
+    public init(_ item: TracedRecord) {
+        let record = item.record
+        var commitments: [String: String] = [:]
+        if let level2 = record.level2 { commitments["level-2"] = "\(level2.root.hex) (\(level2.fieldCount) fields)" }
+        if let level1 = record.level1 { commitments["level-1"] = "\(level1.root.hex) (\(level1.fieldCount) fields)" }
+        lot = record.lot
+        distance = item.distance
+        recordID = record.id.hex
+        stage = record.stage.rawValue
+        product = record.product
+        enterprise = record.enterprise
+        device = record.device
+        time = record.time.iso8601
+        clockTrusted = record.clockTrusted
+        inputLots = record.inputLots
+        publicFields = Dictionary(uniqueKeysWithValues: record.publicFields.map { ($0.key, $0.value.display) })
+        self.commitments = commitments
+        height = item.height
+        leafIndex = item.leafIndex
+    }
+}
+
 /// The device registry as stored.
 public struct DeviceRow: Sendable, Codable {
     public var enterprise: String
@@ -63,18 +103,26 @@ public struct LedgerQueries {
         var frontier = [lot]
         var distance = 0
         let select = try store.db.cachedStatement(
-            "SELECT e.leaf_index, e.height, e.entry FROM records r JOIN log_entries e ON e.leaf_index = r.leaf_index WHERE r.lot = ? ORDER BY r.time, r.leaf_index")
+            "SELECT e.leaf_index, e.height, e.entry FROM records r JOIN log_entries e ON e.leaf_index = r.leaf_index WHERE r.lot = ? ORDER BY r.time, r.leaf_index"
+        )
+        defer { select.reset() }
         while !frontier.isEmpty {
             var next: [String] = []
             for current in frontier {
                 select.reset()
                 try select.bind(current, at: 1)
                 while try select.step() {
-                    guard case .record(let record) = try Canonical.decode(LogEntry.self, from: select.bytes(at: 2) ?? []) else { continue }
-                    result.append(TracedRecord(record: record, leafIndex: UInt64(select.int64(at: 0)), height: UInt64(select.int64(at: 1)), distance: distance))
+                    guard
+                        case .record(let record) = try Canonical.decode(LogEntry.self, from: select.bytes(at: 2) ?? [])
+                    else { continue }
+                    result.append(
+                        TracedRecord(
+                            record: record, leafIndex: UInt64(select.int64(at: 0)), height: UInt64(select.int64(at: 1)),
+                            distance: distance))
                 }
                 if direction != .none {
-                    for linked in try links(of: current, direction: direction) where !seen.contains(linked) && seen.count < maximumLots {
+                    for linked in try links(of: current, direction: direction)
+                    where !seen.contains(linked) && seen.count < maximumLots {
                         seen.insert(linked)
                         next.append(linked)
                     }
@@ -87,10 +135,12 @@ public struct LedgerQueries {
     }
 
     func links(of lot: String, direction: Direction) throws -> [String] {
-        let sql = direction == .backward
+        let sql =
+            direction == .backward
             ? "SELECT DISTINCT input_lot FROM lot_links WHERE lot = ? ORDER BY input_lot"
             : "SELECT DISTINCT lot FROM lot_links WHERE input_lot = ? ORDER BY lot"
         let statement = try store.db.cachedStatement(sql)
+        defer { statement.reset() }
         try statement.bind(lot, at: 1)
         var lots: [String] = []
         while try statement.step() { lots.append(statement.string(at: 0) ?? "") }
@@ -100,9 +150,13 @@ public struct LedgerQueries {
     /// The signed header of the block whose log size is exactly `size`, or the latest if nil.
     public func treeHead(size: UInt64? = nil) throws -> Signed<BlockHeader> {
         if let size {
-            let statement = try store.db.cachedStatement("SELECT height FROM blocks WHERE first_leaf < ? ORDER BY height DESC LIMIT 1")
+            let statement = try store.db.cachedStatement(
+                "SELECT height FROM blocks WHERE first_leaf < ? ORDER BY height DESC LIMIT 1")
+            defer { statement.reset() }
             try statement.bind(Int64(size), at: 1)
-            guard try statement.step(), let block = try store.block(height: UInt64(statement.int64(at: 0))), block.header.value.logSize == size else {
+            guard try statement.step(), let block = try store.block(height: UInt64(statement.int64(at: 0))),
+                block.header.value.logSize == size
+            else {
                 throw LedgerStoreError.missing("signed tree head of log size \(size) (sizes are those at block ends)")
             }
             return block.header
@@ -116,12 +170,16 @@ public struct LedgerQueries {
         guard let location = try store.location(of: id) else { throw LedgerStoreError.missing("record \(id)") }
         let head = try treeHead(size: treeSize)
         guard location.leafIndex < head.value.logSize else {
-            throw LedgerStoreError.missing("record \(id) in the log of size \(head.value.logSize) (it is leaf \(location.leafIndex))")
+            throw LedgerStoreError.missing(
+                "record \(id) in the log of size \(head.value.logSize) (it is leaf \(location.leafIndex))")
         }
-        guard let entry = try store.entry(leafIndex: location.leafIndex) else { throw LedgerStoreError.missing("leaf \(location.leafIndex)") }
+        guard let entry = try store.entry(leafIndex: location.leafIndex) else {
+            throw LedgerStoreError.missing("leaf \(location.leafIndex)")
+        }
         var reader = store.nodeReader
         let proof = try LogProofs.inclusionProof(index: location.leafIndex, size: head.value.logSize, &reader)
-        return SavedInclusionProof(recordID: id, leafIndex: location.leafIndex, entry: entry.entry, proof: proof, treeHead: head)
+        return SavedInclusionProof(
+            recordID: id, leafIndex: location.leafIndex, entry: entry.entry, proof: proof, treeHead: head)
     }
 
     /// The consistency proof between two log sizes, checked against the roots before it is returned.
@@ -134,21 +192,27 @@ public struct LedgerQueries {
         let proof = try LogProofs.consistencyProof(oldSize: oldSize, newSize: newSize, &reader)
         let oldRoot = try LogProofs.root(size: oldSize, &reader)
         let newRoot = try LogProofs.root(size: newSize, &reader)
-        try MerkleTree.verifyConsistency(oldSize: oldSize, newSize: newSize, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
-        return ConsistencyAnswer(oldSize: oldSize, newSize: newSize, oldRoot: oldRoot.hex, newRoot: newRoot.hex, proof: proof.map(\.hex), verified: true)
+        try MerkleTree.verifyConsistency(
+            oldSize: oldSize, newSize: newSize, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
+        return ConsistencyAnswer(
+            oldSize: oldSize, newSize: newSize, oldRoot: oldRoot.hex, newRoot: newRoot.hex, proof: proof.map(\.hex),
+            verified: true)
     }
 
     /// The registry's devices.
     public func devices() throws -> [DeviceRow] {
         let statement = try store.db.cachedStatement(
-            "SELECT enterprise, device, public_key, stage, status, registered_height, revoked_height FROM devices ORDER BY enterprise, device")
+            "SELECT enterprise, device, public_key, stage, status, registered_height, revoked_height FROM devices ORDER BY enterprise, device"
+        )
+        defer { statement.reset() }
         var rows: [DeviceRow] = []
         while try statement.step() {
-            rows.append(DeviceRow(
-                enterprise: statement.string(at: 0) ?? "", device: statement.string(at: 1) ?? "",
-                publicKey: (statement.bytes(at: 2) ?? []).hexString, stage: statement.string(at: 3),
-                status: statement.string(at: 4) ?? "", registeredHeight: UInt64(statement.int64(at: 5)),
-                revokedHeight: statement.isNull(at: 6) ? nil : UInt64(statement.int64(at: 6))))
+            rows.append(
+                DeviceRow(
+                    enterprise: statement.string(at: 0) ?? "", device: statement.string(at: 1) ?? "",
+                    publicKey: (statement.bytes(at: 2) ?? []).hexString, stage: statement.string(at: 3),
+                    status: statement.string(at: 4) ?? "", registeredHeight: UInt64(statement.int64(at: 5)),
+                    revokedHeight: statement.isNull(at: 6) ? nil : UInt64(statement.int64(at: 6))))
         }
         return rows
     }
@@ -160,6 +224,7 @@ public struct LedgerQueries {
         if let latest {
             let end = latest.header.value.time.milliseconds
             let statement = try store.db.cachedStatement("SELECT min(first_leaf), min(time) FROM blocks WHERE time > ?")
+            defer { statement.reset() }
             try statement.bind(end - 60_000, at: 1)
             if try statement.step(), !statement.isNull(at: 0) {
                 let leaves = Double(Int64(latest.header.value.logSize) - statement.int64(at: 0))
@@ -194,8 +259,11 @@ extension LedgerStore {
     /// `pending`, `applied` or `refused` (with the reason).
     public func submissionStatus(_ id: Int64) throws -> (status: String, reason: String?, leafIndex: UInt64?) {
         let select = try db.cachedStatement("SELECT status, reason, leaf_index FROM submissions WHERE id = ?")
+        defer { select.reset() }
         try select.bind(id, at: 1)
         guard try select.step() else { throw LedgerStoreError.missing("submission \(id)") }
-        return (select.string(at: 0) ?? "", select.string(at: 1), select.isNull(at: 2) ? nil : UInt64(select.int64(at: 2)))
+        return (
+            select.string(at: 0) ?? "", select.string(at: 1), select.isNull(at: 2) ? nil : UInt64(select.int64(at: 2))
+        )
     }
 }

@@ -31,9 +31,11 @@ public enum LedgerFault: Error, Sendable, Hashable, CustomStringConvertible {
         case .firstLeaf(let h, let e, let f): "block \(h): first leaf \(f), expected \(e)"
         case .missingLeaf(let i, let h): "leaf \(i) of block \(h) is missing"
         case .leafHeight(let i, let e, let f): "leaf \(i) is stored in block \(f) but belongs to block \(e)"
-        case .leafHash(let i, let h): "leaf \(i) (block \(h)): the entry does not hash to its stored leaf hash (the record or the hash was altered)"
+        case .leafHash(let i, let h):
+            "leaf \(i) (block \(h)): the entry does not hash to its stored leaf hash (the record or the hash was altered)"
         case .entryUndecodable(let i, let h, let r): "leaf \(i) (block \(h)): the entry does not decode: \(r)"
-        case .node(let p, let h): "log node \(p) (written by block \(h)) does not match the hash recomputed from the leaves"
+        case .node(let p, let h):
+            "log node \(p) (written by block \(h)) does not match the hash recomputed from the leaves"
         case .transactionRoot(let h): "block \(h): the transaction root does not match its leaves"
         case .transactionCount(let h): "block \(h): the transaction count does not match its leaves"
         case .logSize(let h): "block \(h): the log size does not match the leaves"
@@ -63,14 +65,19 @@ public enum LedgerVerifier {
     ) throws -> VerificationReport {
         let total = UInt64(try scalar(store.db, "SELECT count(*) FROM blocks"))
         let blocks = try store.db.prepare("SELECT height, header, hash, first_leaf FROM blocks ORDER BY height")
-        let leaves = try store.db.prepare("SELECT leaf_index, height, entry, leaf_hash FROM log_entries ORDER BY leaf_index")
+        defer { blocks.reset() }
+        let leaves = try store.db.prepare(
+            "SELECT leaf_index, height, entry, leaf_hash FROM log_entries ORDER BY leaf_index")
+        defer { leaves.reset() }
         let nodeLookup = try store.db.prepare("SELECT hash FROM log_nodes WHERE key = ?")
+        defer { nodeLookup.reset() }
         var frontier = LogFrontier()
         var previousHash = Digest32.zero
         var expectedHeight: UInt64 = 1
         var done: UInt64 = 0
         func report(_ fault: LedgerFault?) -> VerificationReport {
-            VerificationReport(blocks: done, leaves: frontier.size, logRoot: frontier.root.hex, fault: fault?.description)
+            VerificationReport(
+                blocks: done, leaves: frontier.size, logRoot: frontier.root.hex, fault: fault?.description)
         }
         while try blocks.step() {
             let height = UInt64(blocks.int64(at: 0))
@@ -81,23 +88,33 @@ public enum LedgerVerifier {
             }
             let header = signed.value
             guard header.height == height else { return report(.heightGap(expected: height, found: header.height)) }
-            guard signed.isValid(domain: .blockHeader, key: authority) else { return report(.headerSignature(height: height)) }
+            guard signed.isValid(domain: .blockHeader, key: authority) else {
+                return report(.headerSignature(height: height))
+            }
             let hash = StoredBlock.hash(of: signed)
             guard Digest32(bytes: blocks.bytes(at: 2) ?? []) == hash else { return report(.blockHash(height: height)) }
             guard header.previousHash == previousHash else { return report(.previousHash(height: height)) }
             let firstLeaf = UInt64(blocks.int64(at: 3))
-            guard firstLeaf == frontier.size else { return report(.firstLeaf(height: height, expected: frontier.size, found: firstLeaf)) }
+            guard firstLeaf == frontier.size else {
+                return report(.firstLeaf(height: height, expected: frontier.size, found: firstLeaf))
+            }
             var blockLeaves: [Digest32] = []
             blockLeaves.reserveCapacity(Int(header.transactionCount))
             var badNode: LogNodePosition?
             for _ in 0..<header.transactionCount {
                 let index = frontier.size
-                guard try leaves.step(), UInt64(leaves.int64(at: 0)) == index else { return report(.missingLeaf(index: index, height: height)) }
+                guard try leaves.step(), UInt64(leaves.int64(at: 0)) == index else {
+                    return report(.missingLeaf(index: index, height: height))
+                }
                 let storedHeight = UInt64(leaves.int64(at: 1))
-                guard storedHeight == height else { return report(.leafHeight(index: index, expected: height, found: storedHeight)) }
+                guard storedHeight == height else {
+                    return report(.leafHeight(index: index, expected: height, found: storedHeight))
+                }
                 let entry = leaves.bytes(at: 2) ?? []
                 let leafHash = MerkleTree.leafHash(entry)
-                guard Digest32(bytes: leaves.bytes(at: 3) ?? []) == leafHash else { return report(.leafHash(index: index, height: height)) }
+                guard Digest32(bytes: leaves.bytes(at: 3) ?? []) == leafHash else {
+                    return report(.leafHash(index: index, height: height))
+                }
                 do {
                     _ = try Canonical.decode(LogEntry.self, from: entry)
                 } catch {
@@ -110,7 +127,9 @@ public enum LedgerVerifier {
                     do {
                         nodeLookup.reset()
                         try nodeLookup.bind(position.storageKey, at: 1)
-                        if try !nodeLookup.step() || Digest32(bytes: nodeLookup.bytes(at: 0) ?? []) != hash { badNode = position }
+                        if try !nodeLookup.step() || Digest32(bytes: nodeLookup.bytes(at: 0) ?? []) != hash {
+                            badNode = position
+                        }
                     } catch {
                         lookupError = error
                     }
@@ -118,7 +137,9 @@ public enum LedgerVerifier {
                 if let lookupError { throw lookupError }
                 if let badNode { return report(.node(badNode, height: height)) }
             }
-            guard MerkleTree.root(leafHashes: blockLeaves) == header.transactionRoot else { return report(.transactionRoot(height: height)) }
+            guard MerkleTree.root(leafHashes: blockLeaves) == header.transactionRoot else {
+                return report(.transactionRoot(height: height))
+            }
             guard header.logSize == frontier.size else { return report(.logSize(height: height)) }
             guard header.logRoot == frontier.root else { return report(.logRoot(height: height)) }
             previousHash = hash
@@ -134,5 +155,78 @@ public enum LedgerVerifier {
 
 func scalar(_ db: SQLiteConnection, _ sql: String) throws -> Int64 {
     let statement = try db.prepare(sql)
+    defer { statement.reset() }
     return try statement.step() ? statement.int64(at: 0) : 0
+}
+
+/// What `verify --signatures` found.
+public struct SignatureReport: Sendable, Codable {
+    public var batches: Int
+    /// Records covered by a kept device signature.
+    public var recordsSigned: Int
+    /// Records on the ledger (those not covered came in batches with refused records).
+    public var records: Int
+    public var fault: String?
+    public var ok: Bool { fault == nil }
+}
+
+extension LedgerVerifier {
+    /// Re-checks every kept device batch signature: rebuilds each signed `RecordBatch` from
+    /// the records' canonical bytes in the log and verifies it under the device's registered key.
+    public static func verifyBatchSignatures(store: LedgerStore) throws -> SignatureReport {
+        let batches = try store.db.prepare(
+            "SELECT id, enterprise, device, sent_at, signature, record_ids FROM batch_signatures ORDER BY id")
+        defer { batches.reset() }
+        let keyOf = try store.db.prepare("SELECT public_key FROM devices WHERE enterprise = ? AND device = ?")
+        var signed = Set<RecordID>()
+        var count = 0
+        let records = Int(try scalar(store.db, "SELECT count(*) FROM records"))
+        func report(_ fault: String?) -> SignatureReport {
+            SignatureReport(batches: count, recordsSigned: signed.count, records: records, fault: fault)
+        }
+        while try batches.step() {
+            let id = batches.int64(at: 0)
+            let enterprise = batches.string(at: 1) ?? ""
+            let device = batches.string(at: 2) ?? ""
+            let sentAt = Timestamp(milliseconds: batches.int64(at: 3))
+            let signature = batches.bytes(at: 4) ?? []
+            var reader = CanonicalReader(batches.bytes(at: 5) ?? [])
+            var ids: [RecordID] = []
+            while reader.remaining >= 16 { ids.append(try reader.read(RecordID.self)) }
+            keyOf.reset()
+            try keyOf.bind(enterprise, at: 1)
+            try keyOf.bind(device, at: 2)
+            guard try keyOf.step(), let key = try? Curve25519.Signing.PublicKey(rawBytes: keyOf.bytes(at: 0) ?? [])
+            else {
+                return report("batch signature \(id): device \(enterprise)/\(device) is not registered")
+            }
+            keyOf.reset()
+            var message = CanonicalWriter(capacity: 64 + ids.count * 300)
+            message.write(SignatureDomain.recordBatch.rawValue)
+            message.write(enterprise)
+            message.write(device)
+            message.write(sentAt)
+            message.write(UInt32(ids.count))
+            for recordID in ids {
+                guard let location = try store.location(of: recordID),
+                    let entry = try store.entry(leafIndex: location.leafIndex)
+                else {
+                    return report("batch signature \(id): record \(recordID) is not on the ledger")
+                }
+                let prefix = BatchPayload.recordEntryPrefix
+                guard entry.entry.count > prefix.count, Array(entry.entry.prefix(prefix.count)) == prefix else {
+                    return report("batch signature \(id): leaf \(location.leafIndex) is not a record entry")
+                }
+                message.writeRaw(entry.entry.dropFirst(prefix.count))
+            }
+            guard key.isValidSignature(signature, for: message.bytes) else {
+                return report(
+                    "batch signature \(id) (\(enterprise)/\(device), \(ids.count) records): the device's signature does not verify over the records in the log"
+                )
+            }
+            signed.formUnion(ids)
+            count += 1
+        }
+        return report(nil)
+    }
 }

@@ -44,7 +44,8 @@ public struct SavedInclusionProof: Codable, Sendable, Equatable {
     /// The signed tree head the proof is against.
     public var treeHead: SavedTreeHead
 
-    public init(recordID: RecordID, leafIndex: UInt64, entry: [UInt8], proof: [Digest32], treeHead: Signed<BlockHeader>) {
+    public init(recordID: RecordID, leafIndex: UInt64, entry: [UInt8], proof: [Digest32], treeHead: Signed<BlockHeader>)
+    {
         self.recordID = recordID.hex
         self.leafIndex = leafIndex
         self.entry = entry.hexString
@@ -58,23 +59,32 @@ public struct SavedInclusionProof: Codable, Sendable, Equatable {
     /// must be against exactly that tree head.
     /// - Returns: the record and the verified tree head.
     @discardableResult
-    public func verify(authority: Curve25519.Signing.PublicKey, trustedTreeHead: SavedTreeHead? = nil) throws -> (Record, BlockHeader) {
+    public func verify(authority: Curve25519.Signing.PublicKey, trustedTreeHead: SavedTreeHead? = nil) throws -> (
+        Record, BlockHeader
+    ) {
         guard format == "agritrace-inclusion-proof/v1" else { throw ProofCheckError.format(format) }
         let header = try treeHead.verified(authority: authority)
         if let trustedTreeHead {
             let trusted = try trustedTreeHead.verified(authority: authority)
             guard trusted == header else {
-                throw ProofCheckError.differentTreeHead(proofSize: header.value.logSize, savedSize: trusted.value.logSize)
+                throw ProofCheckError.differentTreeHead(
+                    proofSize: header.value.logSize, savedSize: trusted.value.logSize)
             }
         }
-        guard let id = RecordID(hex: recordID) else { throw ProofCheckError.malformed("record id \(recordID) is not 32 hex characters") }
-        guard let entryBytes = [UInt8](hexString: entry), let logEntry = try? Canonical.decode(LogEntry.self, from: entryBytes) else {
+        guard let id = RecordID(hex: recordID) else {
+            throw ProofCheckError.malformed("record id \(recordID) is not 32 hex characters")
+        }
+        guard let entryBytes = [UInt8](hexString: entry),
+            let logEntry = try? Canonical.decode(LogEntry.self, from: entryBytes)
+        else {
             throw ProofCheckError.malformed("the entry is not a canonical log entry")
         }
         guard case .record(let record) = logEntry, record.id == id else { throw ProofCheckError.entryMismatch }
         var path: [Digest32] = []
         for hex in proof {
-            guard let digest = Digest32(hex: hex) else { throw ProofCheckError.malformed("proof hash \(hex) is not 64 hex characters") }
+            guard let digest = Digest32(hex: hex) else {
+                throw ProofCheckError.malformed("proof hash \(hex) is not 64 hex characters")
+            }
             path.append(digest)
         }
         do {

@@ -28,12 +28,14 @@ public enum StateReplay {
                 let height = UInt64(entries.int64(at: 1))
                 let entry = try Canonical.decode(LogEntry.self, from: entries.bytes(at: 2) ?? [])
                 if let violation = Contracts.check(entry, registry: registry, authority: authority) {
-                    differences.append("leaf \(leafIndex): the contract refuses the transaction on replay (\(violation))")
+                    differences.append(
+                        "leaf \(leafIndex): the contract refuses the transaction on replay (\(violation))")
                     if differences.count >= 10 { break }
                     continue
                 }
                 Contracts.apply(entry, to: &registry)
                 try Contracts.write(entry, leafIndex: leafIndex, height: height, to: scratch)
+                if case .record(let record) = entry { try Contracts.raiseSequences([record], in: scratch) }
                 transactions += 1
             }
         }
@@ -53,7 +55,8 @@ public enum StateReplay {
                 if storedRow != rebuiltRow {
                     tableDifferences += 1
                     if tableDifferences <= 3 {
-                        differences.append("\(table): stored \(describe(storedRow)) but the log gives \(describe(rebuiltRow))")
+                        differences.append(
+                            "\(table): stored \(describe(storedRow)) but the log gives \(describe(rebuiltRow))")
                     }
                     // Rows are out of step after a missing or extra row; one report per table is enough.
                     break
@@ -70,14 +73,15 @@ public enum StateReplay {
 
     static func describe(_ row: [SQLiteValue]?) -> String {
         guard let row else { return "no row" }
-        return "(" + row.map { value -> String in
-            switch value {
-            case .integer(let v): String(v)
-            case .real(let v): String(v)
-            case .text(let v): "'\(v)'"
-            case .blob(let v): "x'\(v.hexString)'"
-            case .null: "NULL"
-            }
-        }.joined(separator: ", ") + ")"
+        return "("
+            + row.map { value -> String in
+                switch value {
+                case .integer(let v): String(v)
+                case .real(let v): String(v)
+                case .text(let v): "'\(v)'"
+                case .blob(let v): "x'\(v.hexString)'"
+                case .null: "NULL"
+                }
+            }.joined(separator: ", ") + ")"
     }
 }

@@ -27,6 +27,7 @@ enum LedgerSchema {
             registered_height INTEGER NOT NULL,
             revoked_height INTEGER,
             revoked_reason TEXT,
+            last_sequence INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY(enterprise, device)
         ) WITHOUT ROWID;
         CREATE TABLE records(
@@ -78,6 +79,15 @@ enum LedgerSchema {
             leaf_index INTEGER
         );
         CREATE TABLE ingest_counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-        """ + stateDDL,
+        CREATE TABLE batch_signatures(
+            id INTEGER PRIMARY KEY,
+            height INTEGER NOT NULL,
+            enterprise TEXT NOT NULL,
+            device TEXT NOT NULL,
+            sent_at INTEGER NOT NULL,
+            signature BLOB NOT NULL,
+            record_ids BLOB NOT NULL
+        );
+        """ + stateDDL
     ]
 }

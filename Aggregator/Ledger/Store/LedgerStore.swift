@@ -51,7 +51,8 @@ public final class LedgerStore {
     public let isReadOnly: Bool
 
     /// Opens (creating if needed) a store for writing, or read-only for the CLI.
-    public init(path: String, readOnly: Bool = false, synchronous: SQLiteConnection.Options.Synchronous = .full) throws {
+    public init(path: String, readOnly: Bool = false, synchronous: SQLiteConnection.Options.Synchronous = .full) throws
+    {
         self.path = path
         self.isReadOnly = readOnly
         db = try SQLiteConnection(
@@ -60,7 +61,9 @@ public final class LedgerStore {
             try db.migrate(LedgerSchema.migrations)
             try db.execute("PRAGMA cache_size = -65536")
         } else {
-            guard try db.userVersion() >= 1 else { throw LedgerStoreError.missing("schema (is \(path) a ledger store?)") }
+            guard try db.userVersion() >= 1 else {
+                throw LedgerStoreError.missing("schema (is \(path) a ledger store?)")
+            }
         }
     }
 
@@ -68,6 +71,7 @@ public final class LedgerStore {
 
     func meta(_ key: String) throws -> [UInt8]? {
         let statement = try db.cachedStatement("SELECT value FROM meta WHERE key = ?")
+        defer { statement.reset() }
         try statement.bind(key, at: 1)
         return try statement.step() ? statement.bytes(at: 0) : nil
     }
@@ -100,7 +104,9 @@ public final class LedgerStore {
 
     /// The last block, if any.
     public func latestBlock() throws -> StoredBlock? {
-        let statement = try db.cachedStatement("SELECT header, hash, first_leaf FROM blocks ORDER BY height DESC LIMIT 1")
+        let statement = try db.cachedStatement(
+            "SELECT header, hash, first_leaf FROM blocks ORDER BY height DESC LIMIT 1")
+        defer { statement.reset() }
         guard try statement.step() else { return nil }
         return try storedBlock(statement)
     }
@@ -108,6 +114,7 @@ public final class LedgerStore {
     /// The block at `height`.
     public func block(height: UInt64) throws -> StoredBlock? {
         let statement = try db.cachedStatement("SELECT header, hash, first_leaf FROM blocks WHERE height = ?")
+        defer { statement.reset() }
         try statement.bind(Int64(height), at: 1)
         guard try statement.step() else { return nil }
         return try storedBlock(statement)
@@ -118,6 +125,7 @@ public final class LedgerStore {
         // log size after block h = first_leaf + transaction count; find the first block with first_leaf >= size - count.
         let statement = try db.cachedStatement(
             "SELECT header, hash, first_leaf FROM blocks WHERE first_leaf < ? ORDER BY height DESC LIMIT 1")
+        defer { statement.reset() }
         try statement.bind(Int64(size), at: 1)
         guard try statement.step() else { return nil }
         return try storedBlock(statement)
@@ -137,6 +145,7 @@ public final class LedgerStore {
     func insertBlock(_ block: StoredBlock) throws {
         let statement = try db.cachedStatement(
             "INSERT INTO blocks(height, header, hash, first_leaf, time) VALUES (?, ?, ?, ?, ?)")
+        defer { statement.reset() }
         try statement.bind(Int64(block.header.value.height), at: 1)
         try statement.bind(Canonical.encode(block.header), at: 2)
         try statement.bind(block.hash.bytes, at: 3)
@@ -150,6 +159,7 @@ public final class LedgerStore {
     func insertEntry(leafIndex: UInt64, height: UInt64, kind: UInt8, entry: [UInt8], leafHash: Digest32) throws {
         let statement = try db.cachedStatement(
             "INSERT INTO log_entries(leaf_index, height, kind, entry, leaf_hash) VALUES (?, ?, ?, ?, ?)")
+        defer { statement.reset() }
         try statement.bind(Int64(leafIndex), at: 1)
         try statement.bind(Int64(height), at: 2)
         try statement.bind(Int64(kind), at: 3)
@@ -168,9 +178,13 @@ public final class LedgerStore {
     /// The canonical bytes of the log entry at `leafIndex` and its height.
     public func entry(leafIndex: UInt64) throws -> (entry: [UInt8], height: UInt64, leafHash: Digest32)? {
         let statement = try db.cachedStatement("SELECT entry, height, leaf_hash FROM log_entries WHERE leaf_index = ?")
+        defer { statement.reset() }
         try statement.bind(Int64(leafIndex), at: 1)
         guard try statement.step() else { return nil }
-        return (statement.bytes(at: 0) ?? [], UInt64(statement.int64(at: 1)), Digest32(bytes: statement.bytes(at: 2) ?? []) ?? .zero)
+        return (
+            statement.bytes(at: 0) ?? [], UInt64(statement.int64(at: 1)),
+            Digest32(bytes: statement.bytes(at: 2) ?? []) ?? .zero
+        )
     }
 
     /// Reads complete-subtree hashes from the store: leaves from `log_entries`, higher levels from `log_nodes`.
@@ -186,6 +200,7 @@ public final class LedgerStore {
                 statement = try store.db.cachedStatement("SELECT hash FROM log_nodes WHERE key = ?")
                 try statement.bind(position.storageKey, at: 1)
             }
+            defer { statement.reset() }
             guard try statement.step(), let hash = Digest32(bytes: statement.bytes(at: 0) ?? []) else {
                 throw LedgerStoreError.missing("log node \(position)")
             }
@@ -210,9 +225,27 @@ public final class LedgerStore {
     /// The location of the record with `id`, if it is on the ledger.
     public func location(of id: RecordID) throws -> RecordLocation? {
         let statement = try db.cachedStatement("SELECT leaf_index, height FROM records WHERE record_id = ?")
+        defer { statement.reset() }
         try statement.bind(Canonical.encode(id), at: 1)
         guard try statement.step() else { return nil }
         return RecordLocation(leafIndex: UInt64(statement.int64(at: 0)), height: UInt64(statement.int64(at: 1)))
+    }
+
+    // MARK: Batch signatures
+
+    func insertBatchSignature(_ signature: BatchSignature, height: UInt64) throws {
+        let statement = try db.cachedStatement(
+            "INSERT INTO batch_signatures(height, enterprise, device, sent_at, signature, record_ids) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        try statement.bind(Int64(height), at: 1)
+        try statement.bind(signature.enterprise, at: 2)
+        try statement.bind(signature.device, at: 3)
+        try statement.bind(signature.sentAt.milliseconds, at: 4)
+        try statement.bind(signature.signature, at: 5)
+        var ids = CanonicalWriter(capacity: signature.recordIDs.count * 16)
+        for id in signature.recordIDs { ids.write(id) }
+        try statement.bind(ids.bytes, at: 6)
+        try statement.run()
     }
 
     // MARK: Counters
@@ -220,7 +253,9 @@ public final class LedgerStore {
     /// Adds to the ingest counters (rejections by code, records received).
     func addCounters(_ counters: [String: Int]) throws {
         let statement = try db.cachedStatement(
-            "INSERT INTO ingest_counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value")
+            "INSERT INTO ingest_counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value"
+        )
+        defer { statement.reset() }
         for (name, value) in counters.sorted(by: { $0.key < $1.key }) where value != 0 {
             try statement.bind(name, at: 1)
             try statement.bind(Int64(value), at: 2)
@@ -231,6 +266,7 @@ public final class LedgerStore {
     /// The ingest counters.
     public func counters() throws -> [String: Int] {
         let statement = try db.cachedStatement("SELECT name, value FROM ingest_counters")
+        defer { statement.reset() }
         var result: [String: Int] = [:]
         while try statement.step() { result[statement.string(at: 0) ?? ""] = Int(statement.int64(at: 1)) }
         return result

@@ -46,8 +46,7 @@ public enum CommitmentError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case .levelMismatch(let expected, let actual):
-            "commitment is for \(expected.rawValue), values are \(actual.rawValue)"
+        case .levelMismatch(let expected, let actual): "commitment is for \(expected.rawValue), values are \(actual.rawValue)"
         case .fieldCountMismatch(let expected, let actual): "commitment covers \(expected) fields, \(actual) were given"
         case .rootMismatch(let level): "the \(level.rawValue) values do not match the on-ledger commitment"
         case .unknownField(let key): "no field \(key) in these private values"
@@ -70,9 +69,14 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
     /// Creates private fields with a fresh random salt.
     public init(level: PrivacyLevel, entries: [FieldEntry]) {
         var generator = SystemRandomNumberGenerator()
-        self.init(
-            level: level, entries: entries,
-            salt: (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        // Four 64-bit draws (one getrandom call each) instead of 32 one-byte draws.
+        var salt: [UInt8] = []
+        salt.reserveCapacity(32)
+        for _ in 0..<4 {
+            let word = generator.next()
+            for shift in stride(from: 0, to: 64, by: 8) { salt.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        }
+        self.init(level: level, entries: entries, salt: salt)
     }
 
     /// Creates private fields with a given salt (for tests and for re-opening stored values).
@@ -112,15 +116,13 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
     /// The leaf hashes of the commitment tree, in entry order.
     func leafHashes() -> [Digest32] {
         entries.map { entry in
-            MerkleTree.leafHash(
-                ofDigest: Self.fieldCommitment(level: level, entry: entry, fieldSalt: fieldSalt(for: entry.key)))
+            MerkleTree.leafHash(ofDigest: Self.fieldCommitment(level: level, entry: entry, fieldSalt: fieldSalt(for: entry.key)))
         }
     }
 
     /// The commitment that goes on the ledger.
     public func commitment() -> LevelCommitment {
-        LevelCommitment(
-            level: level, root: MerkleTree.root(leafHashes: leafHashes()), fieldCount: UInt32(entries.count))
+        LevelCommitment(level: level, root: MerkleTree.root(leafHashes: leafHashes()), fieldCount: UInt32(entries.count))
     }
 
     /// Checks these values and salt against an on-ledger commitment.
@@ -142,8 +144,7 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
         } catch {
             throw .invalidProof("\(error)")
         }
-        return FieldDisclosure(
-            level: level, entry: entries[index], fieldSalt: fieldSalt(for: key), index: UInt32(index), path: path)
+        return FieldDisclosure(level: level, entry: entries[index], fieldSalt: fieldSalt(for: key), index: UInt32(index), path: path)
     }
 
     public func encode(to writer: inout CanonicalWriter) {
@@ -183,12 +184,9 @@ public struct FieldDisclosure: Hashable, Sendable, CanonicalCodable {
     public func verify(against commitment: LevelCommitment) throws(CommitmentError) {
         guard commitment.level == level else { throw .levelMismatch(expected: commitment.level, actual: level) }
         guard fieldSalt.count == 32 else { throw .invalidSalt }
-        let leaf = MerkleTree.leafHash(
-            ofDigest: PrivateFields.fieldCommitment(level: level, entry: entry, fieldSalt: fieldSalt))
+        let leaf = MerkleTree.leafHash(ofDigest: PrivateFields.fieldCommitment(level: level, entry: entry, fieldSalt: fieldSalt))
         do {
-            try MerkleTree.verifyInclusion(
-                leafHash: leaf, index: UInt64(index), treeSize: UInt64(commitment.fieldCount), proof: path,
-                root: commitment.root)
+            try MerkleTree.verifyInclusion(leafHash: leaf, index: UInt64(index), treeSize: UInt64(commitment.fieldCount), proof: path, root: commitment.root)
         } catch {
             throw .invalidProof("\(error)")
         }

@@ -54,7 +54,9 @@ public struct RegistryTransaction: Hashable, Sendable, CanonicalCodable {
             let enterprise = try reader.readString("enterprise")
             let device = try reader.readString("device")
             let publicKey = try reader.readBytes("public key")
-            guard publicKey.count == 32 else { throw Canonical.DecodingError.nonCanonical("public key of \(publicKey.count) bytes") }
+            guard publicKey.count == 32 else {
+                throw Canonical.DecodingError.nonCanonical("public key of \(publicKey.count) bytes")
+            }
             let stage = try reader.readOptional(Stage.self, "stage")
             operation = .addDevice(enterprise: enterprise, device: device, publicKey: publicKey, stage: stage)
         case 2:

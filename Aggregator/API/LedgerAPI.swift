@@ -1,0 +1,83 @@
+import AgriTraceCore
+import Foundation
+import Hummingbird
+import Ledger
+
+/// The read-only HTTP API over a ledger store (described in `docs/api/openapi.yaml`).
+///
+/// Serves JSON: status, tree heads, traces, inclusion and consistency proofs, devices.
+/// It opens the store read-only; every answer can be checked offline with the authority
+/// public key (`agritrace verify-proof`), so the API itself need not be trusted.
+/// Plain HTTP: bind it to loopback and put TLS termination in front of it (see docs/aggregator.md).
+public enum LedgerAPI {
+    /// Builds the application serving `storePath` on `host:port`.
+    public static func application(storePath: String, host: String, port: Int) throws -> some ApplicationProtocol {
+        let reader = try StoreReader(path: storePath)
+        let router = Router()
+        router.get("/v1/status") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).status()) } }
+        router.get("/v1/tree-head") { request, _ in
+            let size = request.uri.queryParameters.get("tree-size", as: UInt64.self)
+            return try await reader.read { try JSON(SavedTreeHead(LedgerQueries(store: $0).treeHead(size: size))) }
+        }
+        router.get("/v1/trace/:lot") { request, context in
+            let lot = try context.parameters.require("lot")
+            let direction =
+                LedgerQueries.Direction(rawValue: request.uri.queryParameters.get("direction") ?? "none") ?? .none
+            return try await reader.read { store in
+                try JSON(LedgerQueries(store: store).trace(lot: lot, direction: direction).map(TraceRow.init))
+            }
+        }
+        router.get("/v1/proof/:record") { request, context in
+            guard let id = RecordID(hex: try context.parameters.require("record")) else {
+                throw HTTPError(.badRequest, message: "the record id is 32 hex characters")
+            }
+            let size = request.uri.queryParameters.get("tree-size", as: UInt64.self)
+            return try await reader.read { try JSON(LedgerQueries(store: $0).inclusionProof(of: id, treeSize: size)) }
+        }
+        router.get("/v1/consistency") { request, _ in
+            guard let old = request.uri.queryParameters.get("old", as: UInt64.self) else {
+                throw HTTPError(.badRequest, message: "give ?old=<size>[&new=<size>]")
+            }
+            let new = request.uri.queryParameters.get("new", as: UInt64.self)
+            return try await reader.read { try JSON(LedgerQueries(store: $0).consistency(oldSize: old, newSize: new)) }
+        }
+        router.get("/v1/devices") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).devices()) } }
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "agritrace"))
+    }
+}
+
+/// A JSON response body (sorted keys, the same encoding as the CLI's `--json`).
+struct JSON: ResponseGenerator {
+    let data: Data
+
+    init<Value: Encodable>(_ value: Value) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        data = try encoder.encode(value)
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Owns the read-only store connection; requests take turns on it.
+actor StoreReader {
+    let store: LedgerStore
+
+    init(path: String) throws { store = try LedgerStore(path: path, readOnly: true) }
+
+    func read<T: Sendable>(_ body: (LedgerStore) throws -> T) throws -> T {
+        do {
+            return try body(store)
+        } catch let error as LedgerStoreError {
+            if case .missing(let what) = error { throw HTTPError(.notFound, message: "no \(what)") }
+            throw HTTPError(.internalServerError, message: "\(error)")
+        } catch let error as MerkleTree.ProofError {
+            throw HTTPError(.badRequest, message: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Edge agent benchmarks (release build): intake readings/s on one core, publish throughput
+# to a local mosquitto, RSS idle and under 5,000 readings/s. Writes the figures into
+# BENCHMARKS.md between <!-- agent:begin --> and <!-- agent:end -->.
+#   scripts/bench-agent.sh            # SCRATCH=.build-bench to choose the build folder
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCRATCH="${SCRATCH:-.build}"
+# BUILD_FLAGS, e.g. "-Xswiftc -enable-testing", reuses a build made for `swift test -c release`.
+read -r -a EXTRA <<< "${BUILD_FLAGS:-}"
+swift build -c release --scratch-path "$SCRATCH" "${EXTRA[@]}" --product bench-agent >&2
+swift build -c release --scratch-path "$SCRATCH" "${EXTRA[@]}" --product agritrace-agent >&2
+BIN="$SCRATCH/release"
+WORK="$(mktemp -d /tmp/bench-agent.XXXXXX)"
+cleanup() {
+  [[ -n "${AGENT_PID:-}" ]] && kill "$AGENT_PID" 2>/dev/null || true
+  [[ -n "${FEED_PID:-}" ]] && kill "$FEED_PID" 2>/dev/null || true
+  [[ -n "${BROKER_PID:-}" ]] && kill "$BROKER_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT="$(free_port)"
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\n' "$PORT" > "$WORK/mosquitto.conf"
+mosquitto -c "$WORK/mosquitto.conf" > "$WORK/mosquitto.log" 2>&1 &
+BROKER_PID=$!
+sleep 0.5
+
+echo "intake..." >&2
+INTAKE="$(taskset -c 0 "$BIN/bench-agent" intake --readings 50000 --group 500)"
+echo "publish..." >&2
+PUBLISH="$("$BIN/bench-agent" publish --port "$PORT" --records 50000 --batch 200)"
+
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+"$BIN/agritrace-agent" init --key "$WORK/device.key" > /dev/null 2>&1
+AUTH="$(python3 -c 'print("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")')"
+METRICS_PORT="$(free_port)"
+write_config() { # $1 = stdin true/false
+  cat > "$WORK/agent.toml" <<TOML
+[device]
+enterprise = "ZS123"
+id = "bench-box"
+key_file = "device.key"
+[broker]
+port = $PORT
+[authority]
+public_key = "$AUTH"
+[inputs]
+stdin = $1
+[storage]
+path = "agent-$1.sqlite"
+[operations]
+metrics_port = $METRICS_PORT
+log_level = "warning"
+TOML
+}
+
+echo "RSS idle..." >&2
+write_config false
+"$BIN/agritrace-agent" run --config "$WORK/agent.toml" 2> "$WORK/agent-idle.log" &
+AGENT_PID=$!
+sleep 5
+RSS_IDLE="$(rss_kb "$AGENT_PID")"
+kill -TERM "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
+
+echo "RSS under 5,000 readings/s for 20 s..." >&2
+write_config true
+mkfifo "$WORK/feed"
+"$BIN/agritrace-agent" run --config "$WORK/agent.toml" < "$WORK/feed" 2> "$WORK/agent-load.log" &
+AGENT_PID=$!
+"$BIN/agritrace-agent" simulate --stage transport --rate 5000 --count 100000 --lots 20 > "$WORK/feed" &
+FEED_PID=$!
+RSS_MAX=0
+for _ in $(seq 1 40); do
+  sleep 0.5
+  r="$(rss_kb "$AGENT_PID")"; (( r > RSS_MAX )) && RSS_MAX=$r
+done
+ACCEPTED="$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk '/^agritrace_agent_readings_accepted_total/ {print $2}')"
+kill "$FEED_PID" 2>/dev/null || true; FEED_PID=""
+kill -TERM "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
+
+CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+{
+  echo "<!-- agent:begin -->"
+  echo "## Edge agent (\`scripts/bench-agent.sh\`)"
+  echo
+  echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, ${CPU}; release build; mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') on loopback."
+  echo
+  echo "| figure | value | target |"
+  echo "|---|---|---|"
+  while read -r line; do
+    target=""; [[ "$line" == intake* ]] && target=">= 20,000 readings/s"
+    echo "| $(echo "$line" | awk '{print $1}' | tr '_' ' '): $(echo "$line" | cut -d' ' -f4-) | $(echo "$line" | awk '{print $2, $3}') | $target |"
+  done <<< "$INTAKE"$'\n'"$PUBLISH"
+  echo "| RSS idle (connected, no input, after 5 s) | $((RSS_IDLE / 1024)) MB | <= 15 MB |"
+  echo "| RSS peak under 5,000 readings/s for 20 s (transport readings on stdin; ${ACCEPTED:-?} accepted) | $((RSS_MAX / 1024)) MB | <= 30 MB |"
+  echo
+  echo "Load average when measured: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine lowers the wall-clock figures; the per-CPU-second figure is less sensitive to it)."
+  echo
+  echo "Command: \`scripts/bench-agent.sh\`${BUILD_FLAGS:+ with BUILD_FLAGS=\"$BUILD_FLAGS\"} (intake pinned with \`taskset -c 0\`)."
+  echo "<!-- agent:end -->"
+} > "$WORK/section.md"
+cat "$WORK/section.md"
+python3 - "$WORK/section.md" <<'PY'
+import sys, os, re
+section = open(sys.argv[1]).read().rstrip("\n")
+path = "BENCHMARKS.md"
+text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+pattern = re.compile(r"<!-- agent:begin -->.*?<!-- agent:end -->", re.S)
+text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
+open(path, "w").write(text if text.endswith("\n") else text + "\n")
+PY
