@@ -40,9 +40,9 @@ def field(name, mod, n):
     emit("extension %s {" % name)
     emit("    /// The modulus, little-endian limbs.")
     for i in range(n):
-        emit("    static let m%d: UInt64 = %s" % (i, hx(ml[i])))
+        emit("    @inline(__always) static var m%d: UInt64 { %s }" % (i, hx(ml[i])))
     emit("    /// -modulus^-1 mod 2^64")
-    emit("    static let inv: UInt64 = %s" % hx(inv))
+    emit("    @inline(__always) static var inv: UInt64 { %s }" % hx(inv))
     emit("    /// Zero.")
     emit("    static var zero: %s { %s(%s) }" % (name, name, ", ".join("0" for _ in range(n))))
     emit("    /// One (R mod modulus in Montgomery form).")

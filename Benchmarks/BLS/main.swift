@@ -32,7 +32,7 @@ func measure(_ perBatch: Int, batches: Int = 7, _ body: () -> Void) -> Double {
     return samples[samples.count / 2]
 }
 
-nonisolated(unsafe) let json = CommandLine.arguments.contains("--json")
+let json = CommandLine.arguments.contains("--json")
 nonisolated(unsafe) var results: [(String, Double)] = []
 
 func report(_ name: String, _ ns: Double) {
@@ -40,40 +40,58 @@ func report(_ name: String, _ ns: Double) {
     if !json {
         let us = ns / 1000
         let label = name + String(repeating: " ", count: max(1, 28 - name.count))
-        print(label + (us < 10 ? "\(Double(Int(ns)) / 1000) us" : "\(Int(us.rounded())) us"))
+        print(label + (us < 10 ? "\(Double(Int(ns * 10)) / 10) ns" : "\(Int(us.rounded())) us"))
     }
 }
 
-let a = BLS12381.Scalar.random()
-let b = BLS12381.Scalar.random()
-let p = BLS12381.G1.generator * a
-let q = BLS12381.G2.generator * b
-let msg = Array("AgriTrace benchmark message".utf8)
+// Two inputs per operation, alternated, so that the optimizer cannot hoist a pure call
+// with loop-invariant arguments out of the timing loop.
+nonisolated(unsafe) var tick = 0
+func next() -> Int {
+    tick &+= 1
+    return tick & 1
+}
 
-report("fp_mul", measure(1) { sink &+= BLS12381._Bench.fpMulChain(100_000) } / 100_000)
+let a = [BLS12381.Scalar.random(), BLS12381.Scalar.random()]
+let b = [BLS12381.Scalar.random(), BLS12381.Scalar.random()]
+let p = [BLS12381.G1.generator * a[0], BLS12381.G1.generator * a[1]]
+let q = [BLS12381.G2.generator * b[0], BLS12381.G2.generator * b[1]]
+let msg = [Array("AgriTrace benchmark message 0".utf8), Array("AgriTrace benchmark message 1".utf8)]
+let ml = [BLS12381.millerLoopValue(p[0], q[0]), BLS12381.millerLoopValue(p[1], q[1])]
+
+func digest(_ g: BLS12381.GT) -> UInt64 { g.isIdentity ? 1 : 0 }
+func digest(_ g: BLS12381.G1) -> UInt64 { g.isIdentity ? 1 : 0 }
+func digest(_ g: BLS12381.G2) -> UInt64 { g.isIdentity ? 1 : 0 }
+
+report("fp_mul", measure(1) { sink &+= BLS12381._Bench.fpMulChain(100_000, seed: sink) } / 100_000)
+report("fp_square", measure(1) { sink &+= BLS12381._Bench.fpSquareChain(100_000, seed: sink) } / 100_000)
 report("fp12_mul", measure(1) { sink &+= BLS12381._Bench.fp12MulChain(2_000) } / 2_000)
-report("pairing", measure(40) { sink &+= UInt64(BLS12381.pairing(p, q).bytes[0]) })
-let ml = BLS12381.millerLoopValue(p, q)
-report("miller_loop", measure(40) { _ = BLS12381.millerLoopValue(p, q) })
-report("final_exponentiation", measure(40) { sink &+= UInt64(ml.finalExponentiation().isIdentity ? 1 : 0) })
+report("pairing", measure(40) { let i = next(); sink &+= digest(BLS12381.pairing(p[i], q[i])) })
+report("miller_loop", measure(40) { let i = next(); sink &+= BLS12381._Bench.millerLoop(p[i], q[i]) })
+report("final_exponentiation", measure(40) { sink &+= digest(ml[next()].finalExponentiation()) })
 for n in [8, 32] {
-    var pairs: [(BLS12381.G1, BLS12381.G2)] = []
+    var pairs: [[(BLS12381.G1, BLS12381.G2)]] = [[], []]
     for i in 0..<n {
-        let s1 = BLS12381.Scalar(UInt64(i + 3))
-        let s2 = BLS12381.Scalar(UInt64(2 * i + 5))
-        pairs.append((BLS12381.G1.generator * s1, BLS12381.G2.generator * s2))
+        for k in 0..<2 {
+            let s1 = BLS12381.Scalar(UInt64(i + 3 + k))
+            let s2 = BLS12381.Scalar(UInt64(2 * i + 5))
+            pairs[k].append((BLS12381.G1.generator * s1, BLS12381.G2.generator * s2))
+        }
     }
-    report("multi_pairing_\(n)", measure(n == 8 ? 10 : 3) { sink &+= UInt64(BLS12381.multiPairing(pairs).isIdentity ? 1 : 0) })
+    report("multi_pairing_\(n)", measure(n == 8 ? 10 : 3) { sink &+= digest(BLS12381.multiPairing(pairs[next()])) })
 }
-report("g1_mul", measure(100) { sink &+= UInt64((p * b).isIdentity ? 1 : 0) })
-report("g2_mul", measure(40) { sink &+= UInt64((q * a).isIdentity ? 1 : 0) })
-report("g1_mul_generator", measure(200) { sink &+= UInt64(BLS12381.G1.generatorMultiple(b).isIdentity ? 1 : 0) })
-report("g2_mul_generator", measure(100) { sink &+= UInt64(BLS12381.G2.generatorMultiple(b).isIdentity ? 1 : 0) })
-report("hash_to_g1", measure(100) { sink &+= UInt64(BLS12381.G1.hash(toCurve: msg, domain: BLS12381.defaultG1Domain).isIdentity ? 1 : 0) })
-report("hash_to_g2", measure(40) { sink &+= UInt64(BLS12381.G2.hash(toCurve: msg, domain: BLS12381.defaultG2Domain).isIdentity ? 1 : 0) })
-report("g1_decompress", measure(200) { sink &+= UInt64((try? BLS12381.G1(bytes: p.compressed))?.isIdentity == true ? 1 : 0) })
-report("g2_decompress", measure(100) { sink &+= UInt64((try? BLS12381.G2(bytes: q.compressed))?.isIdentity == true ? 1 : 0) })
-report("gt_pow", measure(40) { sink &+= UInt64(BLS12381.GT.generator.power(a).isIdentity ? 1 : 0) })
+report("g1_mul", measure(100) { let i = next(); sink &+= digest(p[i] * b[i]) })
+report("g2_mul", measure(40) { let i = next(); sink &+= digest(q[i] * a[i]) })
+report("g1_mul_generator", measure(200) { sink &+= digest(BLS12381.G1.generatorMultiple(b[next()])) })
+report("g2_mul_generator", measure(100) { sink &+= digest(BLS12381.G2.generatorMultiple(b[next()])) })
+report("hash_to_g1", measure(100) { sink &+= digest(BLS12381.G1.hash(toCurve: msg[next()], domain: BLS12381.defaultG1Domain)) })
+report("hash_to_g2", measure(40) { sink &+= digest(BLS12381.G2.hash(toCurve: msg[next()], domain: BLS12381.defaultG2Domain)) })
+let pc = [p[0].compressed, p[1].compressed]
+let qc = [q[0].compressed, q[1].compressed]
+report("g1_decompress", measure(200) { sink &+= (try? BLS12381.G1(bytes: pc[next()]))?.isIdentity == false ? 1 : 0 })
+report("g2_decompress", measure(100) { sink &+= (try? BLS12381.G2(bytes: qc[next()]))?.isIdentity == false ? 1 : 0 })
+let gen = BLS12381.GT.generator
+report("gt_pow", measure(40) { sink &+= digest(gen.power(a[next()])) })
 
 if json {
     print("{" + results.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")

@@ -57,17 +57,21 @@ extension BLS12381 {
     /// Internal measurement hooks for the benchmark executable; not part of the stable API.
     public enum _Bench {
         /// Runs `n` chained Fp multiplications and returns a value derived from the result.
-        public static func fpMulChain(_ n: Int) -> UInt64 {
-            var a = Fp(0x1234_5678)
-            let b = Fp(0x9abc_def0)
+        public static func fpMulChain(_ n: Int, seed: UInt64) -> UInt64 {
+            var a = Fp(seed | 1)
+            let b = Fp(seed &* 0x9abc_def0 | 3)
             for _ in 0..<n { a = a * b }
             return a.l0
         }
         /// Runs `n` chained Fp squarings.
-        public static func fpSquareChain(_ n: Int) -> UInt64 {
-            var a = Fp(0x1234_5678)
+        public static func fpSquareChain(_ n: Int, seed: UInt64) -> UInt64 {
+            var a = Fp(seed | 1)
             for _ in 0..<n { a = a.square() }
             return a.l0
+        }
+        /// Runs one Miller loop and returns a limb of its value.
+        public static func millerLoop(_ p: G1, _ q: G2) -> UInt64 {
+            BLS12381.millerLoopValue(p, q).f.c0.c0.c0.l0
         }
         /// Runs `n` chained Fp12 multiplications.
         public static func fp12MulChain(_ n: Int) -> UInt64 {

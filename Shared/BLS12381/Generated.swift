@@ -3,14 +3,14 @@
 
 extension Fp {
     /// The modulus, little-endian limbs.
-    static let m0: UInt64 = 0xb9feffffffffaaab
-    static let m1: UInt64 = 0x1eabfffeb153ffff
-    static let m2: UInt64 = 0x6730d2a0f6b0f624
-    static let m3: UInt64 = 0x64774b84f38512bf
-    static let m4: UInt64 = 0x4b1ba7b6434bacd7
-    static let m5: UInt64 = 0x1a0111ea397fe69a
+    @inline(__always) static var m0: UInt64 { 0xb9feffffffffaaab }
+    @inline(__always) static var m1: UInt64 { 0x1eabfffeb153ffff }
+    @inline(__always) static var m2: UInt64 { 0x6730d2a0f6b0f624 }
+    @inline(__always) static var m3: UInt64 { 0x64774b84f38512bf }
+    @inline(__always) static var m4: UInt64 { 0x4b1ba7b6434bacd7 }
+    @inline(__always) static var m5: UInt64 { 0x1a0111ea397fe69a }
     /// -modulus^-1 mod 2^64
-    static let inv: UInt64 = 0x89f3fffcfffcfffd
+    @inline(__always) static var inv: UInt64 { 0x89f3fffcfffcfffd }
     /// Zero.
     static var zero: Fp { Fp(0, 0, 0, 0, 0, 0) }
     /// One (R mod modulus in Montgomery form).
@@ -192,12 +192,12 @@ extension Fp {
 
 extension Fr {
     /// The modulus, little-endian limbs.
-    static let m0: UInt64 = 0xffffffff00000001
-    static let m1: UInt64 = 0x53bda402fffe5bfe
-    static let m2: UInt64 = 0x3339d80809a1d805
-    static let m3: UInt64 = 0x73eda753299d7d48
+    @inline(__always) static var m0: UInt64 { 0xffffffff00000001 }
+    @inline(__always) static var m1: UInt64 { 0x53bda402fffe5bfe }
+    @inline(__always) static var m2: UInt64 { 0x3339d80809a1d805 }
+    @inline(__always) static var m3: UInt64 { 0x73eda753299d7d48 }
     /// -modulus^-1 mod 2^64
-    static let inv: UInt64 = 0xfffffffeffffffff
+    @inline(__always) static var inv: UInt64 { 0xfffffffeffffffff }
     /// Zero.
     static var zero: Fr { Fr(0, 0, 0, 0) }
     /// One (R mod modulus in Montgomery form).
