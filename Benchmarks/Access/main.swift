@@ -49,7 +49,9 @@ for n in [4, 8, 16] {
     let key = try ABSE.issueAttributeKey(master: mk, attributes: values)
     var td = ABSE.trapdoor(keyword: "kw", attributeKey: key)
     let r = n >= 16 ? max(3, runs / 3) : runs
-    let tEnc = try medianMs(r) { ct = try ABSE.encrypt(keyword: "kw", token: token, policy: values, publicParameters: pp) }
+    let tEnc = try medianMs(r) {
+        ct = try ABSE.encrypt(keyword: "kw", token: token, policy: values, publicParameters: pp)
+    }
     let tTd = medianMs(r) { td = ABSE.trapdoor(keyword: "kw", attributeKey: key) }
     var ok = true
     let tTest = medianMs(r) { ok = ABSE.test(ct, td, publicParameters: pp) == token && ok }
@@ -77,10 +79,14 @@ do {
         let key = try ABSE.issueAttributeKey(master: mk, attributes: values)
         var ct = try ABSE.encrypt(keyword: "kw", token: [1], policy: values, publicParameters: pp)
         var td = ABSE.trapdoor(keyword: "kw", attributeKey: key)
-        let tEnc = try medianMs(runs) { ct = try ABSE.encrypt(keyword: "kw", token: [1], policy: values, publicParameters: pp) }
+        let tEnc = try medianMs(runs) {
+            ct = try ABSE.encrypt(keyword: "kw", token: [1], policy: values, publicParameters: pp)
+        }
         let tTd = medianMs(runs) { td = ABSE.trapdoor(keyword: "kw", attributeKey: key) }
         let tTest = medianMs(runs) { precondition(ABSE.test(ct, td, publicParameters: pp) == [1]) }
-        print("| ABSE | 8 | \(universe) | encrypt / trapdoor / TEST | \(fmt(tEnc)) / \(fmt(tTd)) / \(fmt(tTest)) | \(ct.serialized.count) / \(td.serialized.count) |")
+        print(
+            "| ABSE | 8 | \(universe) | encrypt / trapdoor / TEST | \(fmt(tEnc)) / \(fmt(tTd)) / \(fmt(tTest)) | \(ct.serialized.count) / \(td.serialized.count) |"
+        )
     }
 }
 
@@ -93,7 +99,9 @@ for k in [4, 8, 16] {
     let sk = CPABE.keyGen(master: cmk, attributes: policy)
     let r = k >= 16 ? max(3, runs / 3) : runs
     let tEnc = try medianMs(r) { ct = try CPABE.encrypt(msg, policy: policy, publicParameters: cpp) }
-    let tDec = try medianMs(r) { let out = try CPABE.decrypt(ct, secretKey: sk); precondition(out == msg) }
+    let tDec = try medianMs(r) {
+        let out = try CPABE.decrypt(ct, secretKey: sk); precondition(out == msg)
+    }
     let tKey = medianMs(max(1, r / 3)) { _ = CPABE.keyGen(master: cmk, attributes: policy) }
     print("| CP-ABE | \(k) | | encrypt (32 B message) | \(fmt(tEnc)) | \(ct.serialized.count) |")
     print("| CP-ABE | \(k) | | decrypt | \(fmt(tDec)) | |")

@@ -210,8 +210,9 @@ public enum ABSE {
     public static func encrypt(
         keyword: String, token: [UInt8], policy: [String?], publicParameters pp: PublicParameters
     ) throws(AccessCryptoError) -> SearchableCiphertext {
-        try encrypt(keyword: keyword, token: token, indexToken: indexToken(policy: policy, publicParameters: pp),
-                    publicParameters: pp)
+        try encrypt(
+            keyword: keyword, token: token, indexToken: indexToken(policy: policy, publicParameters: pp),
+            publicParameters: pp)
     }
 
     /// `TrpG`: a trapdoor for keyword W from the requester's attribute key:
@@ -232,7 +233,8 @@ public enum ABSE {
     ) -> [UInt8]? {
         let dim = pp.dimension
         guard ciphertext.slotCount == pp.slotCount, trapdoor.slotCount == pp.slotCount,
-              ciphertext.vector.count == dim, trapdoor.vector.count == dim else { return nil }
+            ciphertext.vector.count == dim, trapdoor.vector.count == dim
+        else { return nil }
         let pairs = (0..<dim).map { (ciphertext.vector[$0], trapdoor.vector[$0]) }
         let gt = BLS12381.multiPairing(pairs)
         let aad = vectorBytes(ciphertext.vector)

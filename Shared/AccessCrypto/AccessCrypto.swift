@@ -111,7 +111,8 @@ enum Hashing {
 
     static func open(_ sealed: [UInt8], key: SymmetricKey, aad: [UInt8]) -> [UInt8]? {
         guard let box = try? AES.GCM.SealedBox(combined: sealed),
-              let plain = try? AES.GCM.open(box, using: key, authenticating: aad) else { return nil }
+            let plain = try? AES.GCM.open(box, using: key, authenticating: aad)
+        else { return nil }
         return Array(plain)
     }
 }

@@ -136,14 +136,15 @@ public enum CPABE {
         let columns = (1...k).map { j in (1...3).map { l in hashColumn(j, l, 1) * s1 + hashColumn(j, l, 2) * s2 } }
         var rows: [[BLS12381.G1]] = []
         for i in 0..<k {
-            rows.append((1...3).map { l -> BLS12381.G1 in
-                var c = hashAttribute(policy[i], l, 1) * s1 + hashAttribute(policy[i], l, 2) * s2
-                // Row i of M: +1 at column i+1 (and at column 1 for i = 0), −1 at column i (i ≥ 1).
-                if i == 0 { c = c + columns[0][l - 1] }
-                if i + 1 < k { c = c + columns[i + 1][l - 1] }
-                if i >= 1 { c = c - columns[i][l - 1] }
-                return c
-            })
+            rows.append(
+                (1...3).map { l -> BLS12381.G1 in
+                    var c = hashAttribute(policy[i], l, 1) * s1 + hashAttribute(policy[i], l, 2) * s2
+                    // Row i of M: +1 at column i+1 (and at column 1 for i = 0), −1 at column i (i ≥ 1).
+                    if i == 0 { c = c + columns[0][l - 1] }
+                    if i + 1 < k { c = c + columns[i + 1][l - 1] }
+                    if i >= 1 { c = c - columns[i][l - 1] }
+                    return c
+                })
         }
         let kem = pp.t1.power(s1) * pp.t2.power(s2)
         let header = headerBytes(policy: policy, c0: c0, rows: rows)

@@ -38,8 +38,9 @@ struct ABSEPropertyTests {
             if changes & 128 != 0 { request.object.sensitivity = .level1 }
             if changes & 256 != 0 { request.region = "Shanghai"; request.sourceAddress = "10.9.9.9" }
             let expected = policy.permits(request) && sameKeyword
-            let e = try! ABSE.encrypt(keyword: "kw-A", token: [42], policy: PolicySlots.conditions(of: policy),
-                                      publicParameters: Fixture.pp)
+            let e = try! ABSE.encrypt(
+                keyword: "kw-A", token: [42], policy: PolicySlots.conditions(of: policy),
+                publicParameters: Fixture.pp)
             let key = try! ABSE.issueAttributeKey(master: Fixture.mk, attributes: PolicySlots.attributes(of: request))
             let t = ABSE.trapdoor(keyword: sameKeyword ? "kw-A" : "kw-B", attributeKey: key)
             let got = ABSE.test(e, t, publicParameters: Fixture.pp)

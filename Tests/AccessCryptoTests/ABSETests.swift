@@ -21,8 +21,9 @@ enum Fixture {
         actions: [.read]
     )
     static let request = ABAC.Request(
-        subject: .init(enterprise: "ZS123", role: .processingAdministrator, stage: .processing,
-                       productCategory: "fresh corn"),
+        subject: .init(
+            enterprise: "ZS123", role: .processingAdministrator, stage: .processing,
+            productCategory: "fresh corn"),
         object: .init(productType: "fresh corn", lot: "20240203A001", stage: .planting, sensitivity: .level2),
         sourceAddress: "10.1.2.3", region: "Beijing", time: Timestamp(milliseconds: 0), action: .read
     )
@@ -102,8 +103,9 @@ struct ABSETests {
         }
         #expect(!contains(a, Array(Fixture.keyword.utf8)))
         // Two encryptions of the same policy share no component (fresh randomness).
-        let a2 = try ABSE.encrypt(keyword: Fixture.keyword, token: Fixture.token,
-                                  policy: PolicySlots.conditions(of: Fixture.policy), publicParameters: pp)
+        let a2 = try ABSE.encrypt(
+            keyword: Fixture.keyword, token: Fixture.token,
+            policy: PolicySlots.conditions(of: Fixture.policy), publicParameters: pp)
         #expect(zip(a2.vector, Fixture.ciphertext.vector).allSatisfy { $0 != $1 })
     }
 
@@ -123,8 +125,10 @@ struct ABSETests {
         let ka = try ABSE.issueAttributeKey(master: Fixture.mk, attributes: a)
         let kb = try ABSE.issueAttributeKey(master: Fixture.mk, attributes: b)
         let mixed = ABSE.AttributeKey(slotCount: 9, main: ka.main, keyword0: kb.keyword0, keyword1: kb.keyword1)
-        #expect(ABSE.test(Fixture.ciphertext, ABSE.trapdoor(keyword: Fixture.keyword, attributeKey: mixed),
-                          publicParameters: pp) == nil)
+        #expect(
+            ABSE.test(
+                Fixture.ciphertext, ABSE.trapdoor(keyword: Fixture.keyword, attributeKey: mixed),
+                publicParameters: pp) == nil)
         // Leaving the keyword out (keyword coordinates (0, 1) or (0, 0)) does not match.
         let k = Fixture.key
         let alpha = BLS12381.Scalar.random()
@@ -134,8 +138,9 @@ struct ABSETests {
         // Sanity: the same combination with the right keyword does match.
         let w = ABSE.keywordScalar(Fixture.keyword)
         let right = (0..<k.main.count).map { k.main[$0] * alpha + k.keyword0[$0] * w + k.keyword1[$0] }
-        #expect(ABSE.test(Fixture.ciphertext, ABSE.Trapdoor(slotCount: 9, vector: right), publicParameters: pp)
-            == Fixture.token)
+        #expect(
+            ABSE.test(Fixture.ciphertext, ABSE.Trapdoor(slotCount: 9, vector: right), publicParameters: pp)
+                == Fixture.token)
     }
 
     @Test func tamperedCiphertextIsRejected() throws {
@@ -171,7 +176,9 @@ struct ABSETests {
         let ct = Fixture.ciphertext.serialized
         #expect(throws: AccessCryptoError.invalidLength) { try ABSE.SearchableCiphertext(serialized: ct.dropLast()) }
         #expect(throws: AccessCryptoError.invalidLength) { try ABSE.SearchableCiphertext(serialized: ct + [0]) }
-        #expect(throws: AccessCryptoError.invalidMagic) { try ABSE.SearchableCiphertext(serialized: [0] + ct.dropFirst()) }
+        #expect(throws: AccessCryptoError.invalidMagic) {
+            try ABSE.SearchableCiphertext(serialized: [0] + ct.dropFirst())
+        }
         // A point that is on the curve but outside the subgroup is rejected.
         var bad = ct
         bad.replaceSubrange(10..<58, with: nonSubgroupG1)

@@ -77,8 +77,9 @@ struct CPABETests {
         let t2 = CPABE.Ciphertext(policy: ct.policy, c0: ct.c0, rows: rows, sealed: ct.sealed)
         #expect(throws: AccessCryptoError.authenticationFailed) { try CPABE.decrypt(t2, secretKey: CPFixture.key) }
         // Changing the stated policy (dropping an attribute) is also detected.
-        let t3 = CPABE.Ciphertext(policy: Array(ct.policy.prefix(2)), c0: ct.c0, rows: Array(ct.rows.prefix(2)),
-                                  sealed: ct.sealed)
+        let t3 = CPABE.Ciphertext(
+            policy: Array(ct.policy.prefix(2)), c0: ct.c0, rows: Array(ct.rows.prefix(2)),
+            sealed: ct.sealed)
         #expect(throws: AccessCryptoError.authenticationFailed) { try CPABE.decrypt(t3, secretKey: CPFixture.key) }
     }
 
