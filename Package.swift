@@ -35,6 +35,17 @@ let package = Package(
             dependencies: ["BLS12381"],
             path: "Benchmarks/BLS"
         ),
+        // Attribute-based cryptography (hidden-policy ABSE, CP-ABE) on BLS12-381.
+        .target(
+            name: "AccessCrypto",
+            dependencies: ["BLS12381", "AgriTraceCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/AccessCrypto"
+        ),
+        .executableTarget(
+            name: "bench-access",
+            dependencies: ["AccessCrypto", "BLS12381", "AgriTraceCore"],
+            path: "Benchmarks/Access"
+        ),
 
         // MARK: Shared I/O wrappers (libmosquitto, SQLite)
         .systemLibrary(
@@ -128,6 +139,14 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/CoreTests"
+        ),
+        .testTarget(
+            name: "AccessCryptoTests",
+            dependencies: [
+                "AccessCrypto", "BLS12381", "AgriTraceCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            path: "Tests/AccessCryptoTests"
         ),
 
         .testTarget(

@@ -147,7 +147,8 @@ struct MQTTClientTests {
             await eventually(timeout: .seconds(15)) {
                 subscriber.client.connectionCount == 2 && publisher.client.connectionCount == 2
             })
-        #expect(subscriber.connectedCount == 2)
+        // The event stream is consumed by another task: wait for it to see the reconnect too.
+        #expect(await eventually { subscriber.connectedCount == 2 })
         // The fresh broker has no session: only the automatic re-subscribe brings messages back.
         #expect(await eventually { subscriber.subscribedCount == 2 })
 

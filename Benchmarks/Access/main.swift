@@ -1,0 +1,110 @@
+// bench-access: timings and sizes of the hidden-policy ABSE and the FAME CP-ABE (release).
+//
+//   swift build -c release --product bench-access && .build/release/bench-access [--quick]
+//
+// Prints a Markdown table. Each figure is the median over `runs` calls after one warm-up.
+
+import AccessCrypto
+import BLS12381
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+func nowNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+func medianMs(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    try body()
+    var samples: [Double] = []
+    for _ in 0..<runs {
+        let t0 = nowNanos()
+        try body()
+        samples.append(Double(nowNanos() - t0) / 1e6)
+    }
+    samples.sort()
+    return samples[samples.count / 2]
+}
+
+func fmt(_ ms: Double) -> String {
+    ms < 10 ? String(Double(Int(ms * 100)) / 100) : String(Double(Int(ms * 10)) / 10)
+}
+
+let quick = CommandLine.arguments.contains("--quick")
+let runs = quick ? 3 : 9
+
+print("| scheme | attributes | universe | operation | median ms | size (bytes) |")
+print("|---|---:|---:|---|---:|---:|")
+
+// ABSE: all slots required (worst case for the encryptor; wildcards cost the same).
+for n in [4, 8, 16] {
+    let (pp, mk) = try ABSE.setup(slotCount: n)
+    let universe = 1000
+    let values = (0..<n).map { "v\($0 * 7919 % universe)" }
+    let token = [UInt8](repeating: 0xAB, count: 256)
+    var ct = try ABSE.encrypt(keyword: "kw", token: token, policy: values, publicParameters: pp)
+    let key = try ABSE.issueAttributeKey(master: mk, attributes: values)
+    var td = ABSE.trapdoor(keyword: "kw", attributeKey: key)
+    let r = n >= 16 ? max(3, runs / 3) : runs
+    let tEnc = try medianMs(r) {
+        ct = try ABSE.encrypt(keyword: "kw", token: token, policy: values, publicParameters: pp)
+    }
+    let tTd = medianMs(r) { td = ABSE.trapdoor(keyword: "kw", attributeKey: key) }
+    var ok = true
+    let tTest = medianMs(r) { ok = ABSE.test(ct, td, publicParameters: pp) == token && ok }
+    var miss = true
+    let badTd = ABSE.trapdoor(keyword: "other", attributeKey: key)
+    let tMiss = medianMs(r) { miss = ABSE.test(ct, badTd, publicParameters: pp) == nil && miss }
+    let tKey = try medianMs(max(1, r / 3)) { _ = try ABSE.issueAttributeKey(master: mk, attributes: values) }
+    precondition(ok && miss, "ABSE benchmark: TEST gave a wrong answer")
+    print("| ABSE | \(n) | \(universe) | encrypt (PrdIT+ABSE), D = 256 B | \(fmt(tEnc)) | \(ct.serialized.count) |")
+    print("| ABSE | \(n) | \(universe) | trapdoor (TrpG) | \(fmt(tTd)) | \(td.serialized.count) |")
+    print("| ABSE | \(n) | \(universe) | TEST, match | \(fmt(tTest)) | |")
+    print("| ABSE | \(n) | \(universe) | TEST, no match | \(fmt(tMiss)) | |")
+    print("| ABSE | \(n) | \(universe) | attribute key (AttG) | \(fmt(tKey)) | \(key.serialized.count) |")
+    print("| ABSE | \(n) | | public parameters | | \(pp.serialized.count) |")
+}
+
+// ABSE over universes of 200…1,000 values at 8 attributes: values are hashed to Fr, so
+// the universe size never enters the computation.
+do {
+    let n = 8
+    let (pp, mk) = try ABSE.setup(slotCount: n)
+    for universe in [200, 500, 1000] {
+        var g = SystemRandomNumberGenerator()
+        let values = (0..<n).map { _ in "attr-\(Int.random(in: 0..<universe, using: &g))" }
+        let key = try ABSE.issueAttributeKey(master: mk, attributes: values)
+        var ct = try ABSE.encrypt(keyword: "kw", token: [1], policy: values, publicParameters: pp)
+        var td = ABSE.trapdoor(keyword: "kw", attributeKey: key)
+        let tEnc = try medianMs(runs) {
+            ct = try ABSE.encrypt(keyword: "kw", token: [1], policy: values, publicParameters: pp)
+        }
+        let tTd = medianMs(runs) { td = ABSE.trapdoor(keyword: "kw", attributeKey: key) }
+        let tTest = medianMs(runs) { precondition(ABSE.test(ct, td, publicParameters: pp) == [1]) }
+        print(
+            "| ABSE | 8 | \(universe) | encrypt / trapdoor / TEST | \(fmt(tEnc)) / \(fmt(tTd)) / \(fmt(tTest)) | \(ct.serialized.count) / \(td.serialized.count) |"
+        )
+    }
+}
+
+// CP-ABE (FAME), AND of k attributes, 32-byte message.
+let (cpp, cmk) = CPABE.setup()
+for k in [4, 8, 16] {
+    let policy = (0..<k).map { "attribute-\($0)" }
+    let msg = [UInt8](repeating: 7, count: 32)
+    var ct = try CPABE.encrypt(msg, policy: policy, publicParameters: cpp)
+    let sk = CPABE.keyGen(master: cmk, attributes: policy)
+    let r = k >= 16 ? max(3, runs / 3) : runs
+    let tEnc = try medianMs(r) { ct = try CPABE.encrypt(msg, policy: policy, publicParameters: cpp) }
+    let tDec = try medianMs(r) {
+        let out = try CPABE.decrypt(ct, secretKey: sk); precondition(out == msg)
+    }
+    let tKey = medianMs(max(1, r / 3)) { _ = CPABE.keyGen(master: cmk, attributes: policy) }
+    print("| CP-ABE | \(k) | | encrypt (32 B message) | \(fmt(tEnc)) | \(ct.serialized.count) |")
+    print("| CP-ABE | \(k) | | decrypt | \(fmt(tDec)) | |")
+    print("| CP-ABE | \(k) | | keyGen | \(fmt(tKey)) | \(sk.serialized.count) |")
+}
+print("| CP-ABE | | | public parameters | | \(cpp.serialized.count) |")

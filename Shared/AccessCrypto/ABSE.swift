@@ -1,0 +1,391 @@
+import BLS12381
+import Crypto
+
+/// Attribute-based searchable encryption with a fully hidden AND-gate policy.
+///
+/// The owner's policy is a list of `slotCount` attribute conditions (a required value or a
+/// wildcard) plus a keyword. It is encoded as a hidden vector (Katz–Sahai–Waters) and
+/// encrypted with an attribute-hiding inner-product predicate encryption over a dual pairing
+/// vector space (Okamoto–Takashima). A requester's trapdoor encodes its certified attribute
+/// values and a keyword; TEST (the regulator) recovers the access token D exactly when every
+/// non-wildcard slot equals the requester's value and the keywords are equal, and otherwise
+/// learns nothing but "no match". See `docs/crypto.md` for the exact scheme.
+///
+/// Published algorithm names map as follows: `TSetup` → ``setup(slotCount:)``;
+/// `AddUser` + `ASetup` + `AttG` → ``issueAttributeKey(master:attributes:)`` (attribute keys
+/// are issued as one inseparable vector; there are no per-attribute keys, see the docs);
+/// `PrdIT` → ``indexToken(policy:publicParameters:)``; `PrdST` →
+/// ``searchToken(attributes:)``; `ABSE` → ``encrypt(keyword:token:indexToken:publicParameters:)``;
+/// `TrpG` → ``trapdoor(keyword:attributeKey:)``; `TEST` → ``test(_:_:publicParameters:)``.
+public enum ABSE {
+    typealias S = BLS12381.Scalar
+
+    static let attributeTag = "AgriTrace-ABSE-v1-attribute"
+    static let keywordTag = "AgriTrace-ABSE-v1-keyword"
+    static let kemTag = "AgriTrace-ABSE-v1-kem"
+
+    /// Dimension of the vector space for `n` attribute slots: two coordinates per slot,
+    /// two for the keyword, and three for the scheme (ζ, η, δ).
+    static func dimension(_ n: Int) -> Int { 2 * (n + 1) + 3 }
+
+    // MARK: Types
+
+    /// `CP`: the public basis B (N vectors of N points of G1) and e(g1, g2)^ψ.
+    public struct PublicParameters: Sendable, Equatable {
+        public let slotCount: Int
+        /// basis[i][j]: component j of basis vector b_i.
+        let basis: [[BLS12381.G1]]
+        let gtPsi: BLS12381.GT
+
+        var dimension: Int { ABSE.dimension(slotCount) }
+    }
+
+    /// `UMK`: the dual basis B* as scalars (ψ · (X⁻¹)ᵀ); held by the regulator only.
+    public struct MasterKey: Sendable, Equatable {
+        public let slotCount: Int
+        let dual: [[S]]
+    }
+
+    /// `ASK`: a requester's attribute key for all its slot values at once: the
+    /// re-randomization vector k₀ and the keyword-delegation vectors k₁, k₂ (G2 vectors).
+    public struct AttributeKey: Sendable, Equatable {
+        public let slotCount: Int
+        let main: [BLS12381.G2]
+        let keyword0: [BLS12381.G2]
+        let keyword1: [BLS12381.G2]
+    }
+
+    /// `IT`: the owner's secret hidden-vector encoding of its policy (random per-slot
+    /// coefficients). Never published; one per ciphertext.
+    public struct IndexToken: Sendable {
+        public let slotCount: Int
+        /// x_0 … x_{2n−1}: (r_i, −r_i·H(a_i)) per required slot, (0, 0) per wildcard.
+        let coefficients: [S]
+    }
+
+    /// `E`: the searchable ciphertext: one G1 vector and the sealed token D.
+    public struct SearchableCiphertext: Sendable, Equatable {
+        public let slotCount: Int
+        let vector: [BLS12381.G1]
+        let sealedToken: [UInt8]
+    }
+
+    /// `T`: a trapdoor, one G2 vector.
+    public struct Trapdoor: Sendable, Equatable {
+        public let slotCount: Int
+        let vector: [BLS12381.G2]
+    }
+
+    // MARK: Algorithms
+
+    /// `TSetup`: a fresh dual pairing vector space for `slotCount` attribute slots.
+    ///
+    /// The regulator runs this once and publishes the public parameters.
+    public static func setup(slotCount: Int) throws(AccessCryptoError) -> (PublicParameters, MasterKey) {
+        guard (1...64).contains(slotCount) else { throw .unsupportedSlotCount(slotCount) }
+        let n = dimension(slotCount)
+        let (x, dualT) = FrMatrix.randomDualPair(n)
+        let psi = S.random()
+        let basis = x.map { row in row.map { BLS12381.G1.generatorMultiple($0) } }
+        let dual = dualT.map { row in row.map { $0 * psi } }
+        let gtPsi = BLS12381.GT.generator.power(psi)
+        return (
+            PublicParameters(slotCount: slotCount, basis: basis, gtPsi: gtPsi),
+            MasterKey(slotCount: slotCount, dual: dual)
+        )
+    }
+
+    /// The Fr value of attribute `value` in slot `slot` (hash with a domain tag).
+    static func attributeScalar(slot: Int, _ value: String) -> S {
+        Hashing.scalar(tag: attributeTag, slot: slot, value: value)
+    }
+
+    static func keywordScalar(_ keyword: String) -> S {
+        Hashing.scalar(tag: keywordTag, slot: 0, value: keyword)
+    }
+
+    /// `AddUser` + `AttG`: the regulator issues a requester's key for its attribute values
+    /// (one per slot, in slot order). Fresh randomness every call: keys issued twice for the
+    /// same requester cannot be combined into a key for other values.
+    public static func issueAttributeKey(
+        master: MasterKey, attributes: [String]
+    ) throws(AccessCryptoError) -> AttributeKey {
+        let n = master.slotCount
+        guard attributes.count == n else { throw .wrongAttributeCount(expected: n, got: attributes.count) }
+        let dim = dimension(n)
+        let kw = 2 * n, zeta = 2 * n + 2, eta = 2 * n + 3
+        // y: (b_i, 1) per slot.
+        var y = [S](repeating: .zero, count: 2 * n)
+        for i in 0..<n {
+            y[2 * i] = attributeScalar(slot: i, attributes[i])
+            y[2 * i + 1] = .one
+        }
+        func keyVector(sigma: S, units: [Int]) -> [BLS12381.G2] {
+            var coeff = [S](repeating: .zero, count: dim)
+            for j in 0..<(2 * n) { coeff[j] = sigma * y[j] }
+            for u in units { coeff[u] = .one }
+            coeff[eta] = .random()
+            return combineG2(coeff, master.dual)
+        }
+        // k₀ carries no unit coordinate (it only re-randomizes); the ζ unit sits in k₂
+        // together with the keyword's constant coordinate, so every trapdoor that can
+        // decrypt has keyword coordinates (β, 1) and matches only when β = H(K).
+        return AttributeKey(
+            slotCount: n,
+            main: keyVector(sigma: .random(), units: []),
+            keyword0: keyVector(sigma: .random(), units: [kw]),
+            keyword1: keyVector(sigma: .random(), units: [kw + 1, zeta])
+        )
+    }
+
+    /// Σ_i coeff_i · b*_i computed in the exponent: component j is g2^(Σ_i coeff_i·B*[i][j])
+    /// (constant-time fixed-base multiplication).
+    static func combineG2(_ coeff: [S], _ dual: [[S]]) -> [BLS12381.G2] {
+        let dim = coeff.count
+        return (0..<dim).map { j in
+            var acc = S.zero
+            for i in 0..<dim { acc = acc + coeff[i] * dual[i][j] }
+            return BLS12381.G2.generatorMultiple(acc)
+        }
+    }
+
+    /// `PrdIT`: the owner's hidden-vector encoding of a policy: one entry per slot, nil for
+    /// a wildcard. Each required slot gets a fresh random coefficient r_i.
+    public static func indexToken(
+        policy: [String?], publicParameters pp: PublicParameters
+    ) throws(AccessCryptoError) -> IndexToken {
+        let n = pp.slotCount
+        guard policy.count == n else { throw .wrongAttributeCount(expected: n, got: policy.count) }
+        var x = [S](repeating: .zero, count: 2 * n)
+        for (i, condition) in policy.enumerated() {
+            guard let value = condition else { continue }
+            let r = S.random()
+            x[2 * i] = r
+            x[2 * i + 1] = -(r * attributeScalar(slot: i, value))
+        }
+        return IndexToken(slotCount: n, coefficients: x)
+    }
+
+    /// `PrdST`: the requester's encoding of its attribute values. Returned for
+    /// completeness: the values are already bound into the ``AttributeKey`` the regulator
+    /// issued, so a requester cannot choose them (``trapdoor(keyword:attributeKey:)`` needs
+    /// only the key).
+    public static func searchToken(attributes: [String]) -> [BLS12381.Scalar] {
+        attributes.enumerated().map { attributeScalar(slot: $0.offset, $0.element) }
+    }
+
+    /// `ABSE`: the searchable ciphertext E of the access token D under the policy encoded in
+    /// `indexToken` and the keyword K.
+    ///
+    /// E is one vector c = Σ x_j b_j + ζ b_ζ + δ b_δ of G1 points plus AES-256-GCM(D) under
+    /// a key derived from e(g1, g2)^(ψζ). Its size depends only on the slot count and |D|.
+    public static func encrypt(
+        keyword: String, token: [UInt8], indexToken it: IndexToken, publicParameters pp: PublicParameters
+    ) throws(AccessCryptoError) -> SearchableCiphertext {
+        let n = pp.slotCount
+        guard it.slotCount == n else { throw .slotCountMismatch(expected: n, got: it.slotCount) }
+        let dim = pp.dimension
+        let kw = 2 * n, zeta = 2 * n + 2, delta = 2 * n + 4
+        var coeff = [S](repeating: .zero, count: dim)
+        for j in 0..<(2 * n) { coeff[j] = it.coefficients[j] }
+        let rk = S.random()
+        coeff[kw] = rk
+        coeff[kw + 1] = -(rk * keywordScalar(keyword))
+        let z = S.random()
+        coeff[zeta] = z
+        coeff[delta] = S.random()
+        // Every coordinate but η (always 0 in a ciphertext, public structure) is multiplied,
+        // zero or not, so the running time does not depend on the wildcard pattern.
+        var vector = [BLS12381.G1](repeating: .identity, count: dim)
+        for i in 0..<dim where i != zeta + 1 {
+            let bi = pp.basis[i]
+            for j in 0..<dim { vector[j] = vector[j] + bi[j] * coeff[i] }
+        }
+        let key = Hashing.kemKey(tag: kemTag, pp.gtPsi.power(z), context: vectorBytes(vector))
+        let sealed = Hashing.seal(token, key: key, aad: vectorBytes(vector))
+        return SearchableCiphertext(slotCount: n, vector: vector, sealedToken: sealed)
+    }
+
+    /// `PrdIT` + `ABSE` in one call.
+    public static func encrypt(
+        keyword: String, token: [UInt8], policy: [String?], publicParameters pp: PublicParameters
+    ) throws(AccessCryptoError) -> SearchableCiphertext {
+        try encrypt(
+            keyword: keyword, token: token, indexToken: indexToken(policy: policy, publicParameters: pp),
+            publicParameters: pp)
+    }
+
+    /// `TrpG`: a trapdoor for keyword W from the requester's attribute key:
+    /// T = α·k₀ + H(W)·k₁ + k₂ with a fresh α, so trapdoors of one key are re-randomized.
+    public static func trapdoor(keyword: String, attributeKey ask: AttributeKey) -> Trapdoor {
+        let alpha = S.random()
+        let w = keywordScalar(keyword)
+        let vector = (0..<ask.main.count).map { j in
+            ask.main[j] * alpha + ask.keyword0[j] * w + ask.keyword1[j]
+        }
+        return Trapdoor(slotCount: ask.slotCount, vector: vector)
+    }
+
+    /// `TEST`: run by the regulator. Returns D when the trapdoor's attributes satisfy the
+    /// hidden policy and the keywords are equal, nil otherwise (or on a layout mismatch).
+    public static func test(
+        _ ciphertext: SearchableCiphertext, _ trapdoor: Trapdoor, publicParameters pp: PublicParameters
+    ) -> [UInt8]? {
+        let dim = pp.dimension
+        guard ciphertext.slotCount == pp.slotCount, trapdoor.slotCount == pp.slotCount,
+            ciphertext.vector.count == dim, trapdoor.vector.count == dim
+        else { return nil }
+        let pairs = (0..<dim).map { (ciphertext.vector[$0], trapdoor.vector[$0]) }
+        let gt = BLS12381.multiPairing(pairs)
+        let aad = vectorBytes(ciphertext.vector)
+        let key = Hashing.kemKey(tag: kemTag, gt, context: aad)
+        return Hashing.open(ciphertext.sealedToken, key: key, aad: aad)
+    }
+
+    static func vectorBytes(_ v: [BLS12381.G1]) -> [UInt8] { v.flatMap(\.compressed) }
+}
+
+// MARK: - Serialization
+
+extension ABSE.PublicParameters {
+    static let magic = Array("ABSE-PP1".utf8)
+
+    /// Canonical encoding: "ABSE-PP1" ‖ u16 n ‖ N² compressed G1 (row-major) ‖ GT (576 bytes).
+    public var serialized: [UInt8] {
+        var w = ByteWriter()
+        w.append(Self.magic)
+        w.u16(slotCount)
+        for row in basis { for p in row { w.append(p.compressed) } }
+        w.append(gtPsi.bytes)
+        return w.bytes
+    }
+
+    /// Decodes and checks every point (curve, subgroup).
+    public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
+        var r = ByteReader(bytes)
+        try r.magic(Self.magic)
+        let n = try r.u16()
+        guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
+        let dim = ABSE.dimension(n)
+        var basis: [[BLS12381.G1]] = []
+        for _ in 0..<dim {
+            var row: [BLS12381.G1] = []
+            for _ in 0..<dim { row.append(try r.g1()) }
+            basis.append(row)
+        }
+        let gt = try r.gt()
+        try r.finish()
+        self.init(slotCount: n, basis: basis, gtPsi: gt)
+    }
+}
+
+extension ABSE.MasterKey {
+    static let magic = Array("ABSE-MK1".utf8)
+
+    /// Canonical encoding: "ABSE-MK1" ‖ u16 n ‖ N² scalars (32 bytes each, row-major).
+    public var serialized: [UInt8] {
+        var w = ByteWriter()
+        w.append(Self.magic)
+        w.u16(slotCount)
+        for row in dual { for s in row { w.append(s.bytes) } }
+        return w.bytes
+    }
+
+    public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
+        var r = ByteReader(bytes)
+        try r.magic(Self.magic)
+        let n = try r.u16()
+        guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
+        let dim = ABSE.dimension(n)
+        var dual: [[BLS12381.Scalar]] = []
+        for _ in 0..<dim {
+            var row: [BLS12381.Scalar] = []
+            for _ in 0..<dim { row.append(try r.scalar()) }
+            dual.append(row)
+        }
+        try r.finish()
+        self.init(slotCount: n, dual: dual)
+    }
+}
+
+extension ABSE.AttributeKey {
+    static let magic = Array("ABSE-AK1".utf8)
+
+    /// Canonical encoding: "ABSE-AK1" ‖ u16 n ‖ 3·N compressed G2 (k₀, k₁, k₂).
+    public var serialized: [UInt8] {
+        var w = ByteWriter()
+        w.append(Self.magic)
+        w.u16(slotCount)
+        for v in [main, keyword0, keyword1] { for p in v { w.append(p.compressed) } }
+        return w.bytes
+    }
+
+    public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
+        var r = ByteReader(bytes)
+        try r.magic(Self.magic)
+        let n = try r.u16()
+        guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
+        let dim = ABSE.dimension(n)
+        var vs: [[BLS12381.G2]] = []
+        for _ in 0..<3 {
+            var v: [BLS12381.G2] = []
+            for _ in 0..<dim { v.append(try r.g2()) }
+            vs.append(v)
+        }
+        try r.finish()
+        self.init(slotCount: n, main: vs[0], keyword0: vs[1], keyword1: vs[2])
+    }
+}
+
+extension ABSE.SearchableCiphertext {
+    static let magic = Array("ABSE-CT1".utf8)
+
+    /// Canonical encoding: "ABSE-CT1" ‖ u16 n ‖ N compressed G1 ‖ u32 len ‖ nonce ‖ AES-GCM ciphertext ‖ tag.
+    public var serialized: [UInt8] {
+        var w = ByteWriter()
+        w.append(Self.magic)
+        w.u16(slotCount)
+        for p in vector { w.append(p.compressed) }
+        w.u32(sealedToken.count)
+        w.append(sealedToken)
+        return w.bytes
+    }
+
+    public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
+        var r = ByteReader(bytes)
+        try r.magic(Self.magic)
+        let n = try r.u16()
+        guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
+        var v: [BLS12381.G1] = []
+        for _ in 0..<ABSE.dimension(n) { v.append(try r.g1()) }
+        let len = try r.u32()
+        guard len >= 28 else { throw .invalidLength }
+        let sealed = Array(try r.take(len))
+        try r.finish()
+        self.init(slotCount: n, vector: v, sealedToken: sealed)
+    }
+}
+
+extension ABSE.Trapdoor {
+    static let magic = Array("ABSE-TD1".utf8)
+
+    /// Canonical encoding: "ABSE-TD1" ‖ u16 n ‖ N compressed G2.
+    public var serialized: [UInt8] {
+        var w = ByteWriter()
+        w.append(Self.magic)
+        w.u16(slotCount)
+        for p in vector { w.append(p.compressed) }
+        return w.bytes
+    }
+
+    public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
+        var r = ByteReader(bytes)
+        try r.magic(Self.magic)
+        let n = try r.u16()
+        guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
+        var v: [BLS12381.G2] = []
+        for _ in 0..<ABSE.dimension(n) { v.append(try r.g2()) }
+        try r.finish()
+        self.init(slotCount: n, vector: v)
+    }
+}

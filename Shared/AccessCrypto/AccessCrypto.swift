@@ -1,0 +1,159 @@
+import BLS12381
+import Crypto
+import Foundation
+
+/// Errors of the attribute-based cryptography in this module (decoding and parameter
+/// mismatches). A non-matching TEST is not an error: ``ABSE/test(_:_:_:)`` returns nil.
+public enum AccessCryptoError: Swift.Error, Equatable, Sendable {
+    /// The bytes do not start with the expected magic / version tag.
+    case invalidMagic
+    /// The encoding is shorter or longer than its header says.
+    case invalidLength
+    /// A group element or scalar failed to decode (off curve, outside the subgroup, ≥ r, …).
+    case invalidElement(BLS12381.Error)
+    /// Two objects were made for different slot layouts (number of attribute slots).
+    case slotCountMismatch(expected: Int, got: Int)
+    /// A policy or attribute list has the wrong number of entries.
+    case wrongAttributeCount(expected: Int, got: Int)
+    /// Authenticated decryption failed (tampered ciphertext or a key from another setup).
+    case authenticationFailed
+    /// The CP-ABE key lacks an attribute the ciphertext's policy requires.
+    case policyNotSatisfied
+    /// A slot count outside 1...64.
+    case unsupportedSlotCount(Int)
+}
+
+// MARK: - Byte helpers (canonical encodings)
+
+struct ByteWriter {
+    var bytes: [UInt8] = []
+    mutating func append(_ b: [UInt8]) { bytes += b }
+    mutating func u16(_ v: Int) { bytes += [UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }
+    mutating func u32(_ v: Int) {
+        bytes += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v >> $0) }
+    }
+}
+
+struct ByteReader {
+    let bytes: [UInt8]
+    var offset = 0
+    init(_ b: some Collection<UInt8>) { bytes = Array(b) }
+
+    mutating func take(_ n: Int) throws(AccessCryptoError) -> ArraySlice<UInt8> {
+        guard n >= 0, offset + n <= bytes.count else { throw .invalidLength }
+        defer { offset += n }
+        return bytes[offset..<offset + n]
+    }
+    mutating func magic(_ m: [UInt8]) throws(AccessCryptoError) {
+        guard offset + m.count <= bytes.count, Array(bytes[offset..<offset + m.count]) == m else { throw .invalidMagic }
+        offset += m.count
+    }
+    mutating func u16() throws(AccessCryptoError) -> Int {
+        let b = try take(2)
+        return Int(b[b.startIndex]) << 8 | Int(b[b.startIndex + 1])
+    }
+    mutating func u32() throws(AccessCryptoError) -> Int {
+        let b = Array(try take(4))
+        return Int(b[0]) << 24 | Int(b[1]) << 16 | Int(b[2]) << 8 | Int(b[3])
+    }
+    mutating func g1() throws(AccessCryptoError) -> BLS12381.G1 {
+        let b = try take(48)
+        do { return try BLS12381.G1(bytes: b) } catch { throw .invalidElement(error) }
+    }
+    mutating func g2() throws(AccessCryptoError) -> BLS12381.G2 {
+        let b = try take(96)
+        do { return try BLS12381.G2(bytes: b) } catch { throw .invalidElement(error) }
+    }
+    mutating func gt() throws(AccessCryptoError) -> BLS12381.GT {
+        let b = try take(576)
+        do { return try BLS12381.GT(bytes: b) } catch { throw .invalidElement(error) }
+    }
+    mutating func scalar() throws(AccessCryptoError) -> BLS12381.Scalar {
+        let b = try take(32)
+        do { return try BLS12381.Scalar(bytes: b) } catch { throw .invalidElement(error) }
+    }
+    func finish() throws(AccessCryptoError) {
+        guard offset == bytes.count else { throw .invalidLength }
+    }
+}
+
+// MARK: - Hashing and symmetric layer
+
+enum Hashing {
+    /// An attribute value of slot `slot` hashed to Fr: SHA-512(tag ‖ u16 slot ‖ u32 len ‖ value) mod r.
+    static func scalar(tag: String, slot: Int, value: String) -> BLS12381.Scalar {
+        var w = ByteWriter()
+        let t = Array(tag.utf8)
+        w.u16(t.count)
+        w.append(t)
+        w.u16(slot)
+        let v = Array(value.utf8)
+        w.u32(v.count)
+        w.append(v)
+        return BLS12381.Scalar(reducing: Array(SHA512.hash(data: w.bytes)))
+    }
+
+    /// A 256-bit key from a GT element and a context: SHA-256(tag ‖ GT ‖ context).
+    static func kemKey(tag: String, _ gt: BLS12381.GT, context: [UInt8]) -> SymmetricKey {
+        var h = SHA256()
+        h.update(data: Array(tag.utf8))
+        h.update(data: gt.bytes)
+        h.update(data: context)
+        return SymmetricKey(data: Array(h.finalize()))
+    }
+
+    /// AES-256-GCM seal; output is nonce ‖ ciphertext ‖ tag.
+    static func seal(_ message: [UInt8], key: SymmetricKey, aad: [UInt8]) -> [UInt8] {
+        // AES.GCM.seal only throws for invalid nonce/key sizes, which cannot happen here.
+        let box = try! AES.GCM.seal(message, using: key, authenticating: aad)
+        return Array(box.combined!)
+    }
+
+    static func open(_ sealed: [UInt8], key: SymmetricKey, aad: [UInt8]) -> [UInt8]? {
+        guard let box = try? AES.GCM.SealedBox(combined: sealed),
+            let plain = try? AES.GCM.open(box, using: key, authenticating: aad)
+        else { return nil }
+        return Array(plain)
+    }
+}
+
+// MARK: - Linear algebra over Fr
+
+enum FrMatrix {
+    typealias S = BLS12381.Scalar
+
+    /// A uniformly random invertible N×N matrix and the transpose of its inverse.
+    static func randomDualPair(_ n: Int) -> (x: [[S]], dualT: [[S]]) {
+        while true {
+            let x = (0..<n).map { _ in (0..<n).map { _ in S.random() } }
+            if let inv = inverse(x) {
+                let t = (0..<n).map { i in (0..<n).map { j in inv[j][i] } }
+                return (x, t)
+            }
+        }
+    }
+
+    /// Gauss–Jordan inverse (nil if singular). Runs on secret data; pivot choice depends
+    /// only on whether entries are zero, which for a random matrix happens with
+    /// probability ~N/r (negligible), so the control flow is data-independent in practice.
+    static func inverse(_ m: [[S]]) -> [[S]]? {
+        let n = m.count
+        var a = m
+        var inv = (0..<n).map { i in (0..<n).map { j in i == j ? S.one : S.zero } }
+        for col in 0..<n {
+            guard let p = (col..<n).first(where: { !a[$0][col].isZero }) else { return nil }
+            if p != col { a.swapAt(p, col); inv.swapAt(p, col) }
+            let f = a[col][col].inverse!
+            for j in 0..<n { a[col][j] = a[col][j] * f; inv[col][j] = inv[col][j] * f }
+            for r in 0..<n where r != col {
+                let g = a[r][col]
+                if g.isZero { continue }
+                for j in 0..<n {
+                    a[r][j] = a[r][j] - g * a[col][j]
+                    inv[r][j] = inv[r][j] - g * inv[col][j]
+                }
+            }
+        }
+        return inv
+    }
+}
