@@ -122,7 +122,7 @@ say "Trace the supermarket lot SA-2026-5521 back to its seed lot (all six stages
 agritrace trace SA-2026-5521 --backward --store "$STORE"
 
 say "Proof: the planting record's inclusion proof, checked offline against a saved signed tree head"
-RECORD=$(agritrace trace PL-2026-0001 --store "$STORE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["recordID"])')
+RECORD=$(agritrace trace PL-2026-0417 --store "$STORE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["recordID"])')
 agritrace tree-head --store "$STORE" --output "$DEMO/tree-head.json"
 SIZE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["logSize"])' "$DEMO/tree-head.json")
 agritrace proof "$RECORD" --tree-size "$SIZE" --store "$STORE" --output "$DEMO/proof.json"
