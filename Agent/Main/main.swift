@@ -27,7 +27,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the agent (the default command).")
 
     @Option(name: .shortAndLong, help: "The TOML configuration file.")
-    var config: String = "/etc/agritrace/agent.toml"
+    var config: String = "/etc/agritrace-agent/agent.toml"
 
     @Flag(name: .customLong("check-config"), help: "Validate the configuration and the device key, then exit.")
     var checkConfig = false
@@ -135,7 +135,7 @@ struct Rejects: ParsableCommand {
         abstract: "List rejected input lines and records the aggregator refused.")
 
     @Option(name: .shortAndLong, help: "The TOML configuration file.")
-    var config: String = "/etc/agritrace/agent.toml"
+    var config: String = "/etc/agritrace-agent/agent.toml"
 
     @Flag(help: "Print JSON (one object with `rejects` and `refused`).")
     var json = false
@@ -182,7 +182,7 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the store's counts (outbox, receipts, rejects).")
 
     @Option(name: .shortAndLong, help: "The TOML configuration file.")
-    var config: String = "/etc/agritrace/agent.toml"
+    var config: String = "/etc/agritrace-agent/agent.toml"
 
     @Flag(
         help:

@@ -134,17 +134,9 @@ func waitUntil(timeout: Duration, _ condition: () throws -> Bool) async rethrows
     return try condition()
 }
 
-/// The built `agritrace-agent` executable next to the test bundle.
-func agentExecutable() -> String? {
-    if let path = ProcessInfo.processInfo.environment["AGRITRACE_AGENT_BINARY"] { return path }
-    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("agritrace-agent").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    return nil
-}
+/// The built `agritrace-agent` executable next to the test bundle (``builtProduct(named:)``;
+/// `AGRITRACE_AGENT_BINARY` overrides).
+func agentExecutable() -> String? { try? builtProduct(named: "agritrace-agent") }
 
 /// The integration suites (real broker, real SQLite, child processes), run one at a time so
 /// they do not compete for the two cores.

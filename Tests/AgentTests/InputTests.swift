@@ -88,7 +88,8 @@ extension AgentIntegration {
             #expect(rejects.allSatisfy { $0.source.hasPrefix("socket:") && !$0.reason.isEmpty && !$0.fix.isEmpty })
 
             // `agritrace-agent rejects --json` lists the same (the CLI reads the same store).
-            if let executable = agentExecutable() {
+            do {
+                let executable = try builtProduct(named: "agritrace-agent")
                 let output = try runCommand(executable, ["rejects", "--config", fixture.configPath, "--json"])
                 struct Listing: Decodable {
                     struct Line: Decodable { var line: Int64; var kind: String; var field: String? }

@@ -6,21 +6,8 @@ import MQTTClient
 import TestSupport
 import Testing
 
-/// The built `agritrace` executable next to the test bundle (swift test builds it).
-func agritraceExecutable() throws -> String {
-    var candidates: [URL] = []
-    let argument0 = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-    candidates.append(argument0.deletingLastPathComponent())
-    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
-    candidates.append(Bundle.main.bundleURL)
-    for directory in candidates {
-        let path = directory.appendingPathComponent("agritrace").path
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    throw MissingExecutable(description: "agritrace not found next to \(argument0.path); run `swift build` first")
-}
-
-struct MissingExecutable: Error, CustomStringConvertible { var description: String }
+/// The built `agritrace` executable next to the test bundle (``builtProduct(named:)``).
+func agritraceExecutable() throws -> String { try builtProduct(named: "agritrace") }
 
 /// A running `agritrace serve` process.
 final class ServeProcess {
