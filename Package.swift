@@ -102,10 +102,20 @@ let package = Package(
             dependencies: ["AgriTraceCore", "Ledger", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Aggregator/API"
         ),
+        // The parties of the access-control flow (regulator, owner, requester) on top of the
+        // ledger's contracts and the attribute-based cryptography.
+        .target(
+            name: "AccessFlow",
+            dependencies: [
+                "AgriTraceCore", "AccessCrypto", "Ledger", "SQLiteStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Aggregator/Access"
+        ),
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
-                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient",
+                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -162,6 +172,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/AggregatorTests"
+        ),
+
+        .testTarget(
+            name: "AccessFlowTests",
+            dependencies: [
+                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "SQLiteStorage", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            path: "Tests/AccessFlowTests"
         ),
 
         // MARK: Tests: I/O wrappers and the real-broker harness

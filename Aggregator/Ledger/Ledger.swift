@@ -371,6 +371,18 @@ public final class Ledger {
                 entry: entry, bytes: bytes, leafHash: MerkleTree.leafHash(bytes), submissionID: submissionID))
     }
 
+    /// Admits an access-control transaction (from the submission queue, the API or a test).
+    /// - Throws: ``ContractViolation`` if it is not signed by an active registered principal
+    ///   allowed to call the method.
+    public func admit(access signed: Signed<AccessTransaction>, submissionID: Int64? = nil) throws {
+        let entry = LogEntry.access(signed)
+        if let violation = Contracts.check(entry, registry: registry, authority: authorityKey) { throw violation }
+        let bytes = entry.canonicalBytes
+        appendPending(
+            PendingTransaction(
+                entry: entry, bytes: bytes, leafHash: MerkleTree.leafHash(bytes), submissionID: submissionID))
+    }
+
     /// Admits the registry transactions waiting in the store's submission queue
     /// (written by `agritrace devices add|revoke`); refused ones are marked with the reason.
     /// - Returns: how many were admitted.
@@ -387,8 +399,12 @@ public final class Ledger {
         var admitted = 0
         for (id, body) in rows {
             do {
-                let signed = try Canonical.decode(Signed<RegistryTransaction>.self, from: body)
-                try admit(registry: signed, submissionID: id)
+                if let signed = try? Canonical.decode(Signed<AccessTransaction>.self, from: body) {
+                    try admit(access: signed, submissionID: id)
+                } else {
+                    let signed = try Canonical.decode(Signed<RegistryTransaction>.self, from: body)
+                    try admit(registry: signed, submissionID: id)
+                }
                 admitted += 1
             } catch {
                 let refuse = try store.db.cachedStatement(
@@ -485,11 +501,12 @@ public final class Ledger {
         try db.transaction {
             var leafIndex = prepared.block.firstLeaf
             for transaction in prepared.transactions {
-                let kind: UInt8 = if case .record = transaction.entry { 1 } else { 2 }
                 try store.insertEntry(
-                    leafIndex: leafIndex, height: height, kind: kind, entry: transaction.bytes,
+                    leafIndex: leafIndex, height: height, kind: transaction.entry.tag, entry: transaction.bytes,
                     leafHash: transaction.leafHash)
-                try Contracts.write(transaction.entry, leafIndex: leafIndex, height: height, to: db)
+                try Contracts.write(
+                    transaction.entry, leafIndex: leafIndex, height: height, time: prepared.block.header.value.time,
+                    to: db)
                 if let submission = transaction.submissionID {
                     let applied = try db.cachedStatement(
                         "UPDATE submissions SET status = 'applied', leaf_index = ? WHERE id = ?")

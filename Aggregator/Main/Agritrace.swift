@@ -14,6 +14,7 @@ struct Agritrace: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, Trace.self, Proof.self, VerifyProof.self, TreeHead.self, Consistency.self,
-            Verify.self, Replay.self, Status.self, Devices.self, Keygen.self, EnrollCommand.self,
+            Verify.self, Replay.self, Status.self, Devices.self, Principals.self, Keygen.self, EnrollCommand.self,
+            Policy.self, Request.self, Regulator.self, Audit.self,
         ])
 }

@@ -22,38 +22,15 @@ struct Devices: AsyncParsableCommand {
 
     static func submit(_ operation: RegistryTransaction.Operation, _ submission: Submission) throws {
         let key = try Keys.readPrivateKey(file: submission.authorityKey)
-        let store = try LedgerStore(path: submission.options.store)
-        if let stored = try store.authorityKey(), stored.rawRepresentation != key.publicKey.rawRepresentation {
+        if let stored = try LedgerStore(path: submission.options.store).authorityKey(),
+            stored.rawRepresentation != key.publicKey.rawRepresentation
+        {
             throw UserError("\(submission.authorityKey) is not the authority key of \(submission.options.store)")
         }
         let transaction = try Signed(
             RegistryTransaction(operation: operation, submittedAt: .now(), nonce: UInt64.random(in: 0...UInt64.max)),
             domain: .transaction, key: key)
-        let id = try store.submit(transaction)
-        struct Answer: Encodable {
-            var submission: Int64
-            var status: String
-            var reason: String?
-            var leafIndex: UInt64?
-        }
-        var state = try store.submissionStatus(id)
-        let deadline = Date().addingTimeInterval(submission.wait)
-        while state.status == "pending" && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.1)
-            state = try store.submissionStatus(id)
-        }
-        if submission.options.json {
-            print(
-                try Output.json(
-                    Answer(submission: id, status: state.status, reason: state.reason, leafIndex: state.leafIndex)))
-        } else {
-            switch state.status {
-            case "applied": print("applied: registry transaction is leaf \(state.leafIndex ?? 0)")
-            case "refused": print("refused: \(state.reason ?? "")")
-            default: print("submitted (\(id)); `agritrace serve` orders it into the next block")
-            }
-        }
-        if state.status == "refused" { throw ExitCode(1) }
+        try Submitter.submitAndReport(transaction, options: submission.options, wait: submission.wait)
     }
 
     struct Add: ParsableCommand {

@@ -8,7 +8,7 @@ enum Keys {
     static func readPrivateKey(file path: String) throws -> Curve25519.Signing.PrivateKey {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw UserError(
-                "cannot read the authority key file \(path); create one with `agritrace keygen --output \(path)`")
+                "cannot read the key file \(path); create one with `agritrace keygen --output \(path)`")
         }
         guard let bytes = [UInt8](hexString: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32,
             let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes)

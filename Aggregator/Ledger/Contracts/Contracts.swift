@@ -32,6 +32,8 @@ public struct RegistryState: Sendable {
     /// Devices by `(enterprise, device)`.
     public var devices: [DeviceKey: RegisteredDevice] = [:]
     public var enterprises: Set<String> = []
+    /// Principals by name (firms, regulators, ...), with their signing keys.
+    public var principals: [String: RegisteredPrincipal] = [:]
 
     /// A device's registry key.
     public struct DeviceKey: Hashable, Sendable {
@@ -50,6 +52,13 @@ public struct RegistryState: Sendable {
     public func device(enterprise: String, device: String) -> RegisteredDevice? {
         devices[DeviceKey(enterprise: enterprise, device: device)]
     }
+}
+
+/// A principal as the registry knows it.
+public struct RegisteredPrincipal: Sendable {
+    public var entry: PrincipalEntry
+    public var publicKey: Curve25519.Signing.PublicKey
+    public var isActive: Bool
 }
 
 /// Why a contract refused a transaction. The `code` is what rejections carry.
@@ -124,7 +133,30 @@ public enum Contracts {
                         code: "revoked-device", reason: "device \(enterprise)/\(device) is already revoked")
                 }
                 return nil
+            case .addPrincipal(let principal):
+                guard !principal.name.isEmpty, principal.name.utf8.count <= 256, !principal.enterprise.isEmpty else {
+                    return ContractViolation(
+                        code: "invalid-name", reason: "a principal needs a name (at most 256 bytes) and an enterprise")
+                }
+                guard (try? Curve25519.Signing.PublicKey(rawBytes: principal.publicKey)) != nil else {
+                    return ContractViolation(code: "bad-key", reason: "the public key is not an Ed25519 key")
+                }
+                if registry.principals[principal.name] != nil {
+                    return ContractViolation(
+                        code: "principal-exists", reason: "principal \(principal.name) is already registered")
+                }
+                return nil
+            case .revokePrincipal(let name, _):
+                guard let existing = registry.principals[name] else {
+                    return ContractViolation(code: "unknown-principal", reason: "principal \(name) is not registered")
+                }
+                guard existing.isActive else {
+                    return ContractViolation(code: "revoked-principal", reason: "principal \(name) is already revoked")
+                }
+                return nil
             }
+        case .access(let signed):
+            return AccessContracts.check(signed, registry: registry)
         }
     }
 
@@ -140,12 +172,23 @@ public enum Contracts {
                 stage: stage, status: .active)
         case .revokeDevice(let enterprise, let device, _):
             registry.devices[.init(enterprise: enterprise, device: device)]?.status = .revoked
+        case .addPrincipal(let principal):
+            registry.enterprises.insert(principal.enterprise)
+            registry.principals[principal.name] = RegisteredPrincipal(
+                entry: principal, publicKey: try! Curve25519.Signing.PublicKey(rawBytes: principal.publicKey),  // checked
+                isActive: true)
+        case .revokePrincipal(let name, _):
+            registry.principals[name]?.isActive = false
         }
     }
 
     /// Writes the state rows of a checked entry.
-    static func write(_ entry: LogEntry, leafIndex: UInt64, height: UInt64, to db: SQLiteConnection) throws {
+    static func write(_ entry: LogEntry, leafIndex: UInt64, height: UInt64, time: Timestamp, to db: SQLiteConnection)
+        throws
+    {
         switch entry {
+        case .access(let signed):
+            try AccessContracts.write(signed.value, leafIndex: leafIndex, height: height, time: time, to: db)
         case .record(let record):
             let insert = try db.cachedStatement(
                 "INSERT INTO records(leaf_index, record_id, height, lot, product, stage, enterprise, device, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -195,6 +238,30 @@ public enum Contracts {
                 try revoke.bind(reason, at: 2)
                 try revoke.bind(enterprise, at: 3)
                 try revoke.bind(device, at: 4)
+                try revoke.run()
+            case .addPrincipal(let principal):
+                let addEnterprise = try db.cachedStatement(
+                    "INSERT OR IGNORE INTO enterprises(id, registered_height) VALUES (?, ?)")
+                try addEnterprise.bind(principal.enterprise, at: 1)
+                try addEnterprise.bind(Int64(height), at: 2)
+                try addEnterprise.run()
+                let add = try db.cachedStatement(
+                    "INSERT INTO principals(name, kind, enterprise, role, stage, public_key, status, registered_height) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)"
+                )
+                try add.bind(principal.name, at: 1)
+                try add.bind(principal.kind.rawValue, at: 2)
+                try add.bind(principal.enterprise, at: 3)
+                try add.bind(principal.role, at: 4)
+                if let stage = principal.stage { try add.bind(stage.rawValue, at: 5) } else { try add.bindNull(at: 5) }
+                try add.bind(principal.publicKey, at: 6)
+                try add.bind(Int64(height), at: 7)
+                try add.run()
+            case .revokePrincipal(let name, let reason):
+                let revoke = try db.cachedStatement(
+                    "UPDATE principals SET status = 'revoked', revoked_height = ?, revoked_reason = ? WHERE name = ?")
+                try revoke.bind(Int64(height), at: 1)
+                try revoke.bind(reason, at: 2)
+                try revoke.bind(name, at: 3)
                 try revoke.run()
             }
         }
@@ -248,6 +315,23 @@ public enum Contracts {
                 enterprise: enterprise, device: device, publicKey: key,
                 stage: devices.string(at: 3).flatMap(Stage.init(name:)),
                 status: RegisteredDevice.Status(rawValue: devices.string(at: 4) ?? "") ?? .revoked)
+        }
+        let principals = try db.prepare(
+            "SELECT name, kind, enterprise, role, stage, public_key, status FROM principals")
+        while try principals.step() {
+            let name = principals.string(at: 0) ?? ""
+            let bytes = principals.bytes(at: 5) ?? []
+            guard let kind = PrincipalEntry.Kind(rawValue: principals.string(at: 1) ?? ""),
+                let key = try? Curve25519.Signing.PublicKey(rawBytes: bytes)
+            else {
+                throw LedgerStoreError.corrupt("principal \(name) has a malformed kind or key")
+            }
+            let entry = PrincipalEntry(
+                name: name, kind: kind, enterprise: principals.string(at: 2) ?? "",
+                role: principals.string(at: 3) ?? "",
+                stage: principals.string(at: 4).flatMap(Stage.init(name:)), publicKey: bytes)
+            registry.principals[name] = RegisteredPrincipal(
+                entry: entry, publicKey: key, isActive: principals.string(at: 6) == "active")
         }
         return registry
     }

@@ -248,7 +248,7 @@ public struct LedgerQueries {
 extension LedgerStore {
     /// Queues a signed registry transaction for the server to order into the next block.
     /// - Returns: the submission id (watch it with ``submissionStatus(_:)``).
-    public func submit(_ transaction: Signed<RegistryTransaction>) throws -> Int64 {
+    public func submit<Transaction: CanonicalEncodable>(_ transaction: Transaction) throws -> Int64 {
         let insert = try db.cachedStatement("INSERT INTO submissions(body, submitted_at) VALUES (?, ?)")
         try insert.bind(Canonical.encode(transaction), at: 1)
         try insert.bind(Timestamp.now().milliseconds, at: 2)

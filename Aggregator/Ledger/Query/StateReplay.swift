@@ -21,7 +21,9 @@ public enum StateReplay {
         var registry = RegistryState()
         var transactions: UInt64 = 0
         var differences: [String] = []
-        let entries = try store.db.prepare("SELECT leaf_index, height, entry FROM log_entries ORDER BY leaf_index")
+        let entries = try store.db.prepare(
+            "SELECT e.leaf_index, e.height, e.entry, b.time FROM log_entries e JOIN blocks b ON b.height = e.height ORDER BY e.leaf_index"
+        )
         try scratch.transaction {
             while try entries.step() {
                 let leafIndex = UInt64(entries.int64(at: 0))
@@ -34,7 +36,8 @@ public enum StateReplay {
                     continue
                 }
                 Contracts.apply(entry, to: &registry)
-                try Contracts.write(entry, leafIndex: leafIndex, height: height, to: scratch)
+                let time = Timestamp(milliseconds: entries.int64(at: 3))
+                try Contracts.write(entry, leafIndex: leafIndex, height: height, time: time, to: scratch)
                 if case .record(let record) = entry { try Contracts.raiseSequences([record], in: scratch) }
                 transactions += 1
             }

@@ -10,10 +10,108 @@ enum LedgerSchema {
         ("devices", "enterprise, device"),
         ("records", "leaf_index"),
         ("lot_links", "lot, input_lot, leaf_index"),
+        ("principals", "name"),
+        ("access_parameters", "leaf_index"),
+        ("attribute_grants", "principal"),
+        ("encrypted_data", "data_id"),
+        ("access_requests", "request_id"),
+        ("blacklist", "source"),
+        ("access_events", "leaf_index"),
     ]
 
-    /// The DDL of the world state (also used to build a scratch state for `replay`).
-    static let stateDDL = """
+    /// The DDL of the whole world state (used to build a scratch state for `replay`).
+    static var stateDDL: String { registryDDL + accessDDL }
+
+    /// The access-control contracts' state (migration 2): principals, the regulator's
+    /// parameters, attribute grants, encrypted-data entries, requests and their outcomes,
+    /// the blacklist, and one audit row per access transaction.
+    static let accessDDL = """
+        CREATE TABLE principals(
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            enterprise TEXT NOT NULL,
+            role TEXT NOT NULL,
+            stage TEXT,
+            public_key BLOB NOT NULL,
+            status TEXT NOT NULL,
+            registered_height INTEGER NOT NULL,
+            revoked_height INTEGER,
+            revoked_reason TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE access_parameters(
+            leaf_index INTEGER PRIMARY KEY,
+            regulator TEXT NOT NULL,
+            searchable BLOB NOT NULL,
+            token_encryption BLOB NOT NULL,
+            trapdoor_key BLOB NOT NULL,
+            maximum_strikes INTEGER NOT NULL,
+            block_ms INTEGER NOT NULL,
+            trapdoors_per_minute INTEGER NOT NULL
+        );
+        CREATE TABLE attribute_grants(
+            principal TEXT PRIMARY KEY,
+            enterprise TEXT NOT NULL,
+            role TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            category TEXT NOT NULL,
+            region TEXT NOT NULL,
+            status TEXT NOT NULL,
+            leaf_index INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE encrypted_data(
+            data_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            enterprise TEXT NOT NULL,
+            lot TEXT NOT NULL,
+            level TEXT NOT NULL,
+            time_window TEXT,
+            actions TEXT NOT NULL,
+            ciphertext BLOB NOT NULL,
+            token_digest BLOB NOT NULL,
+            status TEXT NOT NULL,
+            leaf_index INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX encrypted_data_by_lot ON encrypted_data(lot, level);
+        CREATE TABLE access_requests(
+            request_id TEXT PRIMARY KEY,
+            requester TEXT NOT NULL,
+            lot TEXT NOT NULL,
+            level TEXT NOT NULL,
+            action TEXT NOT NULL,
+            source TEXT NOT NULL,
+            trapdoor BLOB NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT,
+            data_id TEXT,
+            token BLOB,
+            request_leaf INTEGER NOT NULL,
+            request_time INTEGER NOT NULL,
+            result_leaf INTEGER,
+            result_time INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX access_requests_by_status ON access_requests(status, request_leaf);
+        CREATE INDEX access_requests_by_requester ON access_requests(requester, request_time);
+        CREATE TABLE blacklist(
+            source TEXT PRIMARY KEY,
+            strikes INTEGER NOT NULL,
+            blocked_until INTEGER,
+            last_strike INTEGER NOT NULL,
+            last_leaf INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE access_events(
+            leaf_index INTEGER PRIMARY KEY,
+            height INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            submitter TEXT NOT NULL,
+            method TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            detail TEXT NOT NULL
+        );
+        """
+
+    /// The DDL of the registry and record state (part of migration 1).
+    static let registryDDL = """
         CREATE TABLE enterprises(
             id TEXT PRIMARY KEY,
             registered_height INTEGER NOT NULL
@@ -88,6 +186,7 @@ enum LedgerSchema {
             signature BLOB NOT NULL,
             record_ids BLOB NOT NULL
         );
-        """ + stateDDL
+        """ + registryDDL,
+        accessDDL,
     ]
 }

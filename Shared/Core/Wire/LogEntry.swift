@@ -8,12 +8,16 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
     /// A change to the device registry, signed by the aggregator's authority key
     /// (``SignatureDomain/transaction``). Tag 2.
     case registry(Signed<RegistryTransaction>)
+    /// A transaction of the access-control contracts, signed by its submitter's registered
+    /// principal key (``SignatureDomain/transaction``). Tag 3.
+    case access(Signed<AccessTransaction>)
 
     /// The tag byte of each case; new cases take new tags, old tags never change meaning.
-    var tag: UInt8 {
+    public var tag: UInt8 {
         switch self {
         case .record: 1
         case .registry: 2
+        case .access: 3
         }
     }
 
@@ -23,6 +27,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
         switch self {
         case .record(let record): writer.write(record)
         case .registry(let transaction): writer.write(transaction)
+        case .access(let transaction): writer.write(transaction)
         }
     }
 
@@ -34,6 +39,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
         switch try reader.readUInt8("log entry tag") {
         case 1: self = .record(try reader.read(Record.self))
         case 2: self = .registry(try reader.read(Signed<RegistryTransaction>.self))
+        case 3: self = .access(try reader.read(Signed<AccessTransaction>.self))
         case let tag: throw Canonical.DecodingError.invalidTag(tag, context: "log entry")
         }
     }

@@ -11,6 +11,11 @@ public struct RegistryTransaction: Hashable, Sendable, CanonicalCodable {
         case addDevice(enterprise: String, device: String, publicKey: [UInt8], stage: Stage?)
         /// Revokes a device: its batches are refused from the next transaction on.
         case revokeDevice(enterprise: String, device: String, reason: String)
+        /// Registers a principal (a firm's user, a regulator, a device's owner) with its
+        /// Ed25519 transaction-signing key: the enrollment record on the ledger.
+        case addPrincipal(PrincipalEntry)
+        /// Revokes a principal: its transactions are refused from the next one on.
+        case revokePrincipal(name: String, reason: String)
     }
 
     public var operation: Operation
@@ -39,6 +44,13 @@ public struct RegistryTransaction: Hashable, Sendable, CanonicalCodable {
             writer.write(enterprise)
             writer.write(device)
             writer.write(reason)
+        case .addPrincipal(let principal):
+            writer.write(UInt8(3))
+            writer.write(principal)
+        case .revokePrincipal(let name, let reason):
+            writer.write(UInt8(4))
+            writer.write(name)
+            writer.write(reason)
         }
         writer.write(submittedAt)
         writer.write(nonce)
@@ -63,10 +75,67 @@ public struct RegistryTransaction: Hashable, Sendable, CanonicalCodable {
             operation = .revokeDevice(
                 enterprise: try reader.readString("enterprise"), device: try reader.readString("device"),
                 reason: try reader.readString("reason"))
+        case 3:
+            operation = .addPrincipal(try reader.read(PrincipalEntry.self))
+        case 4:
+            operation = .revokePrincipal(name: try reader.readString("name"), reason: try reader.readString("reason"))
         case let tag:
             throw Canonical.DecodingError.invalidTag(tag, context: "registry operation")
         }
         submittedAt = try reader.read(Timestamp.self)
         nonce = try reader.readUInt64("nonce")
+    }
+}
+
+/// A principal as the registry holds it: the Kerberos-style name of the published method
+/// (`Firm/alice@ZS123`, `Regulator/inspector@FOODAGENCY`), its kind, enterprise and role, and
+/// the Ed25519 key its transactions are signed with.
+public struct PrincipalEntry: Hashable, Sendable, CanonicalCodable {
+    /// `device`, `firm`, `regulator` or `aggregator`.
+    public enum Kind: String, Sendable, CaseIterable, Codable {
+        case device, firm, regulator, aggregator
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var enterprise: String
+    /// An ABAC role name for devices and firms, or `regulator` / `aggregator`.
+    public var role: String
+    public var stage: Stage?
+    /// Ed25519 public key, 32 raw bytes.
+    public var publicKey: [UInt8]
+
+    public init(name: String, kind: Kind, enterprise: String, role: String, stage: Stage?, publicKey: [UInt8]) {
+        self.name = name
+        self.kind = kind
+        self.enterprise = enterprise
+        self.role = role
+        self.stage = stage
+        self.publicKey = publicKey
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(name)
+        writer.write(kind.rawValue)
+        writer.write(enterprise)
+        writer.write(role)
+        writer.write(stage)
+        writer.writeBytes(publicKey)
+    }
+
+    public init(from reader: inout CanonicalReader) throws {
+        name = try reader.readString("principal name")
+        let kindName = try reader.readString("principal kind")
+        guard let kind = Kind(rawValue: kindName) else {
+            throw Canonical.DecodingError.nonCanonical("unknown principal kind \(kindName)")
+        }
+        self.kind = kind
+        enterprise = try reader.readString("enterprise")
+        role = try reader.readString("role")
+        stage = try reader.readOptional(Stage.self, "stage")
+        publicKey = try reader.readBytes("public key")
+        guard publicKey.count == 32 else {
+            throw Canonical.DecodingError.nonCanonical("public key of \(publicKey.count) bytes")
+        }
     }
 }

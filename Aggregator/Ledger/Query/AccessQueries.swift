@@ -1,0 +1,247 @@
+import AgriTraceCore
+import Foundation
+import SQLiteStorage
+
+/// One access request and its outcome, as the audit and the requester see it.
+public struct AccessRequestRow: Codable, Sendable, Equatable {
+    public var requestID: String
+    public var requester: String
+    public var lot: String
+    public var level: String
+    public var action: String
+    public var source: String
+    /// `pending` (awaiting the regulator's match), `granted` or `denied`.
+    public var status: String
+    public var reason: String?
+    public var dataID: String?
+    /// The released D (CP-ABE ciphertext, hex) on a grant.
+    public var token: String?
+    public var requestLeaf: UInt64
+    public var requestTime: String
+    public var resultLeaf: UInt64?
+    public var resultTime: String?
+}
+
+/// One blacklist entry.
+public struct BlacklistRow: Codable, Sendable, Equatable {
+    public var source: String
+    public var strikes: Int
+    /// Nil when the block is permanent.
+    public var blockedUntil: String?
+    public var permanent: Bool
+    public var lastStrike: String
+    /// The leaf of the transaction that added the last strike.
+    public var lastLeaf: UInt64
+}
+
+/// One access transaction's outcome (the contracts' audit trail).
+public struct AccessEventRow: Codable, Sendable, Equatable {
+    public var leafIndex: UInt64
+    public var height: UInt64
+    public var time: String
+    public var submitter: String
+    public var method: String
+    public var subject: String
+    public var outcome: String
+    public var detail: String
+}
+
+/// One encrypted-data entry (its ciphertext left out).
+public struct EncryptedDataRow: Codable, Sendable, Equatable {
+    public var dataID: String
+    public var owner: String
+    public var enterprise: String
+    public var lot: String
+    public var level: String
+    /// `HH:MM-HH:MM ±HH:MM`, or nil for any time.
+    public var window: String?
+    public var actions: [String]
+    public var status: String
+    public var leafIndex: UInt64
+    public var ciphertextBytes: Int
+}
+
+/// A leaf's inclusion proof against the latest signed tree head, checked before it is returned.
+public struct LeafProof: Codable, Sendable, Equatable {
+    public var leafIndex: UInt64
+    public var leafHash: String
+    public var treeSize: UInt64
+    public var treeHeight: UInt64
+    public var root: String
+    public var proof: [String]
+    public var verified: Bool
+}
+
+/// The public parts of a lot that the access flow needs (its keyword).
+public struct LotSummary: Sendable, Equatable {
+    public var product: String
+    public var stage: Stage
+    public var enterprise: String
+}
+
+extension LedgerQueries {
+    /// The regulator's parameters in force and who published them.
+    public func accessParameters() throws -> (parameters: AccessParameters, regulator: String)? {
+        let select = try store.db.cachedStatement(
+            "SELECT regulator, searchable, token_encryption, trapdoor_key, maximum_strikes, block_ms, trapdoors_per_minute FROM access_parameters ORDER BY leaf_index DESC LIMIT 1"
+        )
+        defer { select.reset() }
+        guard try select.step() else { return nil }
+        return (
+            AccessParameters(
+                searchable: select.bytes(at: 1) ?? [], tokenEncryption: select.bytes(at: 2) ?? [],
+                trapdoorKey: select.bytes(at: 3) ?? [], maximumStrikes: UInt32(select.int64(at: 4)),
+                blockMilliseconds: select.int64(at: 5), trapdoorsPerMinute: UInt32(select.int64(at: 6))),
+            select.string(at: 0) ?? ""
+        )
+    }
+
+    /// The product, stage and enterprise of a lot's first record (what its keyword uses).
+    public func lotSummary(_ lot: String) throws -> LotSummary? {
+        let select = try store.db.cachedStatement(
+            "SELECT product, stage, enterprise FROM records WHERE lot = ? ORDER BY time, leaf_index LIMIT 1")
+        defer { select.reset() }
+        try select.bind(lot, at: 1)
+        guard try select.step(), let stage = Stage(name: select.string(at: 1) ?? "") else { return nil }
+        return LotSummary(product: select.string(at: 0) ?? "", stage: stage, enterprise: select.string(at: 2) ?? "")
+    }
+
+    /// Requests awaiting the regulator's match, oldest first, with their sealed trapdoors.
+    public func pendingRequests(limit: Int = 100) throws -> [(row: AccessRequestRow, trapdoor: SealedMessage)] {
+        let select = try store.db.prepare(
+            "SELECT \(Self.requestColumns), trapdoor FROM access_requests WHERE status = 'pending' ORDER BY request_leaf LIMIT ?"
+        )
+        try select.bind(Int64(limit), at: 1)
+        var result: [(AccessRequestRow, SealedMessage)] = []
+        while try select.step() {
+            let sealed = try Canonical.decode(SealedMessage.self, from: select.bytes(at: 14) ?? [])
+            result.append((Self.requestRow(select), sealed))
+        }
+        return result
+    }
+
+    /// The active entries a request for `lot` and `level` is tested against.
+    public func candidates(lot: String, level: String) throws -> [(dataID: String, ciphertext: [UInt8])] {
+        let select = try store.db.prepare(
+            "SELECT data_id, ciphertext FROM encrypted_data WHERE lot = ? AND level = ? AND status = 'active' ORDER BY leaf_index"
+        )
+        try select.bind(lot, at: 1)
+        try select.bind(level, at: 2)
+        var result: [(String, [UInt8])] = []
+        while try select.step() { result.append((select.string(at: 0) ?? "", select.bytes(at: 1) ?? [])) }
+        return result
+    }
+
+    /// One request, or nil.
+    public func accessRequest(_ id: String) throws -> AccessRequestRow? {
+        let select = try store.db.prepare(
+            "SELECT \(Self.requestColumns) FROM access_requests WHERE request_id = ?")
+        try select.bind(id, at: 1)
+        return try select.step() ? Self.requestRow(select) : nil
+    }
+
+    /// Every request (the regulator's `audit matches`), newest first, optionally of one lot or requester.
+    public func accessRequests(lot: String? = nil, requester: String? = nil, limit: Int = 1000) throws
+        -> [AccessRequestRow]
+    {
+        let select = try store.db.prepare(
+            "SELECT \(Self.requestColumns) FROM access_requests WHERE (?1 IS NULL OR lot = ?1) AND (?2 IS NULL OR requester = ?2) ORDER BY request_leaf DESC LIMIT ?3"
+        )
+        if let lot { try select.bind(lot, at: 1) } else { try select.bindNull(at: 1) }
+        if let requester { try select.bind(requester, at: 2) } else { try select.bindNull(at: 2) }
+        try select.bind(Int64(limit), at: 3)
+        var rows: [AccessRequestRow] = []
+        while try select.step() { rows.append(Self.requestRow(select)) }
+        return rows
+    }
+
+    static let requestColumns =
+        "request_id, requester, lot, level, action, source, status, reason, data_id, token, request_leaf, request_time, result_leaf, result_time"
+
+    static func requestRow(_ s: Statement) -> AccessRequestRow {
+        AccessRequestRow(
+            requestID: s.string(at: 0) ?? "", requester: s.string(at: 1) ?? "", lot: s.string(at: 2) ?? "",
+            level: s.string(at: 3) ?? "", action: s.string(at: 4) ?? "", source: s.string(at: 5) ?? "",
+            status: s.string(at: 6) ?? "", reason: s.string(at: 7), dataID: s.string(at: 8),
+            token: s.bytes(at: 9)?.hexString, requestLeaf: UInt64(s.int64(at: 10)),
+            requestTime: Timestamp(milliseconds: s.int64(at: 11)).iso8601,
+            resultLeaf: s.isNull(at: 12) ? nil : UInt64(s.int64(at: 12)),
+            resultTime: s.isNull(at: 13) ? nil : Timestamp(milliseconds: s.int64(at: 13)).iso8601)
+    }
+
+    /// The blacklist, most strikes first.
+    public func blacklist() throws -> [BlacklistRow] {
+        let select = try store.db.prepare(
+            "SELECT source, strikes, blocked_until, last_strike, last_leaf FROM blacklist ORDER BY strikes DESC, source"
+        )
+        var rows: [BlacklistRow] = []
+        while try select.step() {
+            let permanent = select.isNull(at: 2)
+            rows.append(
+                BlacklistRow(
+                    source: select.string(at: 0) ?? "", strikes: Int(select.int64(at: 1)),
+                    blockedUntil: permanent ? nil : Timestamp(milliseconds: select.int64(at: 2)).iso8601,
+                    permanent: permanent, lastStrike: Timestamp(milliseconds: select.int64(at: 3)).iso8601,
+                    lastLeaf: UInt64(select.int64(at: 4))))
+        }
+        return rows
+    }
+
+    /// The contracts' audit trail, newest first, optionally of one method.
+    public func accessEvents(method: String? = nil, limit: Int = 1000) throws -> [AccessEventRow] {
+        let select = try store.db.prepare(
+            "SELECT leaf_index, height, time, submitter, method, subject, outcome, detail FROM access_events WHERE (?1 IS NULL OR method = ?1) ORDER BY leaf_index DESC LIMIT ?2"
+        )
+        if let method { try select.bind(method, at: 1) } else { try select.bindNull(at: 1) }
+        try select.bind(Int64(limit), at: 2)
+        var rows: [AccessEventRow] = []
+        while try select.step() {
+            rows.append(
+                AccessEventRow(
+                    leafIndex: UInt64(select.int64(at: 0)), height: UInt64(select.int64(at: 1)),
+                    time: Timestamp(milliseconds: select.int64(at: 2)).iso8601, submitter: select.string(at: 3) ?? "",
+                    method: select.string(at: 4) ?? "", subject: select.string(at: 5) ?? "",
+                    outcome: select.string(at: 6) ?? "", detail: select.string(at: 7) ?? ""))
+        }
+        return rows
+    }
+
+    /// Encrypted-data entries, optionally of one owner or lot.
+    public func encryptedData(owner: String? = nil, lot: String? = nil) throws -> [EncryptedDataRow] {
+        let select = try store.db.prepare(
+            "SELECT data_id, owner, enterprise, lot, level, time_window, actions, status, leaf_index, length(ciphertext) FROM encrypted_data WHERE (?1 IS NULL OR owner = ?1) AND (?2 IS NULL OR lot = ?2) ORDER BY leaf_index"
+        )
+        if let owner { try select.bind(owner, at: 1) } else { try select.bindNull(at: 1) }
+        if let lot { try select.bind(lot, at: 2) } else { try select.bindNull(at: 2) }
+        var rows: [EncryptedDataRow] = []
+        while try select.step() {
+            rows.append(
+                EncryptedDataRow(
+                    dataID: select.string(at: 0) ?? "", owner: select.string(at: 1) ?? "",
+                    enterprise: select.string(at: 2) ?? "", lot: select.string(at: 3) ?? "",
+                    level: select.string(at: 4) ?? "",
+                    window: select.string(at: 5).flatMap(AccessContracts.decodeWindow).map(\.description),
+                    actions: (select.string(at: 6) ?? "").split(separator: ",").map(String.init),
+                    status: select.string(at: 7) ?? "", leafIndex: UInt64(select.int64(at: 8)),
+                    ciphertextBytes: Int(select.int64(at: 9))))
+        }
+        return rows
+    }
+
+    /// The inclusion proof of any leaf against the latest signed tree head, verified here
+    /// (the audit attaches one to every row it shows).
+    public func leafProof(_ leafIndex: UInt64) throws -> LeafProof {
+        let head = try treeHead()
+        guard leafIndex < head.value.logSize, let entry = try store.entry(leafIndex: leafIndex) else {
+            throw LedgerStoreError.missing("leaf \(leafIndex) in the log of size \(head.value.logSize)")
+        }
+        var reader = store.nodeReader
+        let proof = try LogProofs.inclusionProof(index: leafIndex, size: head.value.logSize, &reader)
+        let leafHash = MerkleTree.leafHash(entry.entry)
+        try MerkleTree.verifyInclusion(
+            leafHash: leafHash, index: leafIndex, treeSize: head.value.logSize, proof: proof, root: head.value.logRoot)
+        return LeafProof(
+            leafIndex: leafIndex, leafHash: leafHash.hex, treeSize: head.value.logSize, treeHeight: head.value.height,
+            root: head.value.logRoot.hex, proof: proof.map(\.hex), verified: true)
+    }
+}

@@ -1,0 +1,538 @@
+import AccessFlow
+import AgriTraceCore
+import ArgumentParser
+import Crypto
+import Foundation
+import Ledger
+
+/// Who signs: a registered principal's name and its Ed25519 key file (`agritrace keygen`).
+struct PrincipalOptions: ParsableArguments {
+    @Option(name: .customLong("as"), help: "Your principal name as registered (e.g. Firm/zhang@ZS123).")
+    var principal: String
+    @Option(name: .long, help: "Your Ed25519 signing key file (from `agritrace keygen`).")
+    var key: String
+    @Option(name: .long, help: "Seconds to wait for the server to order each transaction (0: do not wait).")
+    var wait: Double = 20
+    @OptionGroup var options: StoreOptions
+
+    func sign(_ operation: AccessTransaction.Operation) throws -> Signed<AccessTransaction> {
+        try Signed(
+            AccessTransaction(submitter: principal, operation: operation), domain: .transaction,
+            key: try Keys.readPrivateKey(file: key))
+    }
+
+    /// Signs, submits, waits; prints unless `quiet`.
+    @discardableResult
+    func submit(_ operation: AccessTransaction.Operation, quiet: Bool = false) throws -> Submitter.Answer {
+        try Submitter.submitAndReport(try sign(operation), options: options, wait: wait, quiet: quiet)
+    }
+
+    func queries() throws -> LedgerQueries { LedgerQueries(store: try openReadOnly(options.store)) }
+}
+
+/// Secret files: written with mode 0600, never printed.
+enum SecretFile {
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data((bytes.hexString + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else { throw UserError("cannot write \(path)") }
+    }
+
+    static func read(_ path: String, what: String) throws -> [UInt8] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let bytes = [UInt8](hexString: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { throw UserError("cannot read the \(what) file \(path)") }
+        return bytes
+    }
+}
+
+func parseLevel(_ text: String) throws -> ABAC.Sensitivity {
+    guard let level = ABAC.Sensitivity(rawValue: text) else {
+        throw UserError("\(text) is not a level; use level-2 or level-1")
+    }
+    return level
+}
+
+func accessParameters(_ queries: LedgerQueries) throws -> AccessParameters {
+    guard let parameters = try queries.accessParameters()?.parameters else {
+        throw UserError("the regulator has not published its parameters yet (agritrace regulator setup)")
+    }
+    return parameters
+}
+
+// MARK: - principals
+
+struct Principals: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The principal registry: firms and regulators with their transaction-signing keys.",
+        subcommands: [Add.self, List.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a principal (signed by the authority key): the enrollment record on the ledger.")
+        @Option(name: .long, help: "Principal name, e.g. Firm/zhang@ZS123 or Regulator/inspector@AGENCY.")
+        var name: String
+        @Option(name: .long, help: "firm, regulator or device.") var kind: String
+        @Option(name: .long) var enterprise: String
+        @Option(name: .long, help: "ABAC role (firms, devices) or `regulator`.") var role: String
+        @Option(name: .long) var stage: String?
+        @Option(name: .long, help: "The principal's Ed25519 public key (hex, or a file holding it).")
+        var publicKey: String
+        @OptionGroup var submission: Devices.Submission
+
+        func run() throws {
+            guard let kind = PrincipalEntry.Kind(rawValue: kind) else {
+                throw UserError("\(self.kind) is not a principal kind (firm, regulator, device, aggregator)")
+            }
+            let stage = try stage.map { name in
+                guard let stage = Stage(name: name) else { throw UserError("\(name) is not a stage") }
+                return stage
+            }
+            try Devices.submit(
+                .addPrincipal(
+                    PrincipalEntry(
+                        name: name, kind: kind, enterprise: enterprise, role: role, stage: stage,
+                        publicKey: Array(try Keys.readPublicKey(publicKey).rawRepresentation))), submission)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List registered principals.")
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            struct Row: Encodable {
+                var name, kind, enterprise, role, status: String
+                var stage: String?
+            }
+            let store = try openReadOnly(options.store)
+            let select = try store.db.prepare(
+                "SELECT name, kind, enterprise, role, stage, status FROM principals ORDER BY name")
+            var rows: [Row] = []
+            while try select.step() {
+                rows.append(
+                    Row(
+                        name: select.string(at: 0) ?? "", kind: select.string(at: 1) ?? "",
+                        enterprise: select.string(at: 2) ?? "", role: select.string(at: 3) ?? "",
+                        status: select.string(at: 5) ?? "", stage: select.string(at: 4)))
+            }
+            if options.json { return print(try Output.json(rows)) }
+            print(
+                Output.table(
+                    ["name", "kind", "enterprise", "role", "stage", "status"],
+                    rows.map { [$0.name, $0.kind, $0.enterprise, $0.role, $0.stage ?? "-", $0.status] }))
+        }
+    }
+}
+
+// MARK: - regulator
+
+struct Regulator: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The regulator: scheme setup, attribute grants, the matcher service, manual strikes.",
+        subcommands: [Setup.self, Attributes.self, Match.self, Strike.self])
+
+    struct SecretsOption: ParsableArguments {
+        @Option(name: .long, help: "The regulator's secrets file (master keys; mode 0600).")
+        var secrets: String = "regulator.secrets"
+
+        func load() throws -> RegulatorSecrets {
+            do {
+                return try RegulatorSecrets(serialized: try SecretFile.read(secrets, what: "regulator secrets"))
+            } catch let error as UserError {
+                throw error
+            } catch {
+                throw UserError("\(secrets) is not a regulator secrets file: \(error)")
+            }
+        }
+    }
+
+    struct Setup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "TSetup: fresh ABSE and CP-ABE master keys and a trapdoor key (kept in --secrets); publish the public parameters and the punishment rules on the ledger."
+        )
+        @OptionGroup var secrets: SecretsOption
+        @Option(name: .long, help: "Strikes before a permanent block.") var maximumStrikes: UInt32 = 5
+        @Option(name: .long, help: "Minutes each strike blocks a source.") var blockMinutes: Int64 = 10
+        @Option(name: .long, help: "Trapdoors one principal may submit per minute.") var trapdoorsPerMinute: UInt32 = 10
+        @Flag(name: .long, help: "Keep existing secrets (republish their parameters with new rules).")
+        var reuse = false
+        @OptionGroup var signer: PrincipalOptions
+
+        func run() throws {
+            let regulator: RegulatorSecrets
+            if reuse {
+                regulator = try secrets.load()
+            } else {
+                if FileManager.default.fileExists(atPath: secrets.secrets) {
+                    throw UserError("\(secrets.secrets) exists; use --reuse to keep it, or remove it first")
+                }
+                regulator = try RegulatorSecrets.generate()
+                try SecretFile.write(regulator.serialized, to: secrets.secrets)
+            }
+            try signer.submit(
+                .publishParameters(
+                    regulator.publicParameters(
+                        maximumStrikes: maximumStrikes, blockMinutes: blockMinutes,
+                        trapdoorsPerMinute: trapdoorsPerMinute)))
+        }
+    }
+
+    struct Attributes: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Certify a principal's attributes (AttG) or withdraw them.",
+            subcommands: [Grant.self, Revoke.self])
+
+        struct Grant: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract:
+                    "Grant attributes: record them on the ledger and write the principal's attribute keys to --output (hand it over out of band)."
+            )
+            @Option(name: .long, help: "The principal the attributes are for.") var principal: String
+            @Option(name: .long) var enterprise: String
+            @Option(name: .long) var role: String
+            @Option(name: .long) var stage: String
+            @Option(name: .long, help: "Product category, e.g. \"fresh corn\".") var category: String
+            @Option(name: .long, help: "The region its requests come from, e.g. Beijing.") var region: String
+            @Option(name: .long, help: "Where to write the principal's attribute keys (mode 0600).") var output: String
+            @OptionGroup var secrets: SecretsOption
+            @OptionGroup var signer: PrincipalOptions
+
+            func run() throws {
+                guard let role = ABAC.Role(rawValue: role) else {
+                    throw UserError(
+                        "\(role) is not a role (\(ABAC.Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                guard let stage = Stage(name: stage) else { throw UserError("\(stage) is not a stage") }
+                let grant = AttributeGrant(
+                    principal: principal, enterprise: enterprise, role: role, stage: stage, productCategory: category,
+                    region: region)
+                let keys = try secrets.load().issueKeys(for: grant)
+                try signer.submit(.grantAttributes(grant))
+                try SecretFile.write(keys.serialized, to: output)
+            }
+        }
+
+        struct Revoke: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Withdraw a principal's attributes: its trapdoors are denied from the next block on.")
+            @Option(name: .long) var principal: String
+            @Option(name: .long) var reason: String = "withdrawn by the regulator"
+            @OptionGroup var signer: PrincipalOptions
+
+            func run() throws { try signer.submit(.revokeAttributes(principal: principal, reason: reason)) }
+        }
+    }
+
+    struct Match: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "The matcher service: runs TEST on every pending request and records the result (addResult). --follow keeps it running."
+        )
+        @OptionGroup var secrets: SecretsOption
+        @Flag(name: .long, help: "Keep running, picking up new trapdoors as they arrive.") var follow = false
+        @Option(name: .long, help: "Seconds between polls with --follow.") var interval: Double = 0.2
+        @OptionGroup var signer: PrincipalOptions
+
+        func run() throws {
+            let regulator = try secrets.load()
+            var submitted: Set<String> = []
+            repeat {
+                let queries = try signer.queries()
+                for (row, sealed) in try queries.pendingRequests() where !submitted.contains(row.requestID) {
+                    let match = regulator.match(
+                        sealed, candidates: try queries.candidates(lot: row.lot, level: row.level))
+                    submitted.insert(row.requestID)
+                    let answer = try signer.submit(
+                        .addResult(requestID: row.requestID, dataID: match?.dataID, token: match?.token), quiet: true)
+                    if !signer.options.json {
+                        print(
+                            "request \(row.requestID) from \(row.requester) for \(row.lot) \(row.level): "
+                                + (match == nil ? "no match" : "match") + " → \(answer.outcome ?? answer.status)")
+                    }
+                }
+                if follow { Thread.sleep(forTimeInterval: interval) }
+            } while follow
+        }
+    }
+
+    struct Strike: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "addToBlacklist by hand: one strike (and a block) for a source address.")
+        @Argument(help: "The source address.") var source: String
+        @Option(name: .long) var reason: String = "added by the regulator"
+        @OptionGroup var signer: PrincipalOptions
+
+        func run() throws { try signer.submit(.addToBlacklist(source: source, reason: reason)) }
+    }
+}
+
+// MARK: - policy (owner)
+
+struct Policy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Owner: protect a lot's private data under hidden policies (addEncryptedData), list and revoke them.",
+        subcommands: [Create.self, List.self, Revoke.self, Check.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Encrypt an access token under each policy of --file (CP-ABE), hide the policy in a searchable ciphertext (ABSE) and put it on the ledger."
+        )
+        @Option(name: .long, help: "The lot the policies protect.") var lot: String
+        @Option(name: .long, help: "level-2 or level-1.") var level: String = "level-2"
+        @Option(name: .long, help: "The policy file (docs/access-control.md).") var file: String
+        @Option(
+            name: .long,
+            help: "The owner's token file (JSON, mode 0600): each entry's access token, for the transfer service.")
+        var tokens: String = "owner-tokens.json"
+        @OptionGroup var signer: PrincipalOptions
+
+        func run() throws {
+            let level = try parseLevel(level)
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw UserError("cannot read the policy file \(file)")
+            }
+            let policies = try PolicySyntax.parse(text)
+            let queries = try signer.queries()
+            guard let lot = try queries.lotSummary(self.lot) else {
+                throw UserError("lot \(self.lot) has no record on the ledger yet; protect it once its records are in")
+            }
+            let parameters = try accessParameters(queries)
+            var saved: [String: String] = [:]
+            if let data = FileManager.default.contents(atPath: tokens) {
+                saved = (try? JSONDecoder().decode([String: String].self, from: data)) ?? [:]
+            }
+            for policy in policies {
+                let (entry, token) = try DataOwner.protect(
+                    lot: self.lot, product: lot.product, stage: lot.stage, level: level, policy: policy,
+                    parameters: parameters)
+                saved[entry.dataID] = token.hexString
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                guard
+                    FileManager.default.createFile(
+                        atPath: tokens, contents: try encoder.encode(saved), attributes: [.posixPermissions: 0o600])
+                else { throw UserError("cannot write \(tokens)") }
+                if !signer.options.json {
+                    print(
+                        "policy \(policy.id): entry \(entry.dataID) for \(self.lot) \(level.rawValue) (\(entry.searchableCiphertext.count)-byte hidden-policy ciphertext)"
+                    )
+                }
+                try signer.submit(.addEncryptedData(entry))
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Encrypted-data entries on the ledger (the policies stay hidden).")
+        @Option(name: .long, help: "Only this owner's.") var owner: String?
+        @Option(name: .long, help: "Only this lot's.") var lot: String?
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let rows = try LedgerQueries(store: try openReadOnly(options.store)).encryptedData(owner: owner, lot: lot)
+            if options.json { return print(try Output.json(rows)) }
+            print(
+                Output.table(
+                    ["entry", "owner", "lot", "level", "window", "actions", "status", "leaf", "bytes"],
+                    rows.map {
+                        [
+                            $0.dataID, $0.owner, $0.lot, $0.level, $0.window ?? "any time",
+                            $0.actions.joined(separator: ","), $0.status, String($0.leafIndex),
+                            String($0.ciphertextBytes),
+                        ]
+                    }))
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Withdraw an entry: requests for it are no longer matched.")
+        @Argument(help: "The entry id.") var dataID: String
+        @Option(name: .long) var reason: String = "revoked by the owner"
+        @OptionGroup var signer: PrincipalOptions
+
+        func run() throws { try signer.submit(.revokeEncryptedData(dataID: dataID, reason: reason)) }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a policy file and print it back in canonical form (nothing is submitted).")
+        @Argument(help: "The policy file.") var file: String
+
+        func run() throws {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw UserError("cannot read the policy file \(file)")
+            }
+            do {
+                print(PolicySyntax.format(try PolicySyntax.parse(text)), terminator: "")
+            } catch {
+                throw UserError("\(file): \(error)")
+            }
+        }
+    }
+}
+
+// MARK: - request (requester)
+
+struct Request: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Ask for a lot's private data: make a trapdoor with your attribute keys, wait for the decision and the regulator's match, and open the released access token."
+    )
+    @Argument(help: "The lot.") var lot: String
+    @Option(name: .long, help: "level-2 or level-1.") var level: String = "level-2"
+    @Option(name: .long, help: "read, write, edit, copy or delete.") var action: String = "read"
+    @Option(name: .long, help: "This request's source address (as your edge node reports it).") var source: String
+    @Option(name: .long, help: "Your attribute keys file (from the regulator).") var keys: String
+    @Option(name: .long, help: "Seconds to wait for the match.") var timeout: Double = 30
+    @Option(name: .long, help: "Write the access token (hex, mode 0600) here on a grant.") var tokenOut: String?
+    @OptionGroup var signer: PrincipalOptions
+
+    func run() throws {
+        let level = try parseLevel(level)
+        guard let action = ABAC.Action(rawValue: action) else { throw UserError("\(action) is not an action") }
+        let keys: RequesterKeys
+        do {
+            keys = try RequesterKeys(serialized: try SecretFile.read(self.keys, what: "attribute keys"))
+        } catch let error as UserError {
+            throw error
+        } catch {
+            throw UserError("\(self.keys) is not an attribute keys file: \(error)")
+        }
+        let queries = try signer.queries()
+        guard let summary = try queries.lotSummary(lot) else { throw UserError("lot \(lot) is not on the ledger") }
+        let request = try keys.trapdoorRequest(
+            lot: lot, product: summary.product, stage: summary.stage, level: level, action: action, source: source,
+            parameters: try accessParameters(queries))
+        let answer = try signer.submit(.addTrapdoor(request), quiet: true)
+        guard answer.status == "applied" else {
+            throw UserError("the request was not ordered in time (\(answer.status)); check `agritrace serve`")
+        }
+        var row = try signer.queries().accessRequest(request.requestID)
+        let deadline = Date().addingTimeInterval(timeout)
+        while row?.status == "pending" && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+            row = try signer.queries().accessRequest(request.requestID)
+        }
+        guard let row else { throw UserError("request \(request.requestID) is not on the ledger") }
+        struct Answer: Encodable {
+            var request: AccessRequestRow
+            var tokenDigest: String?
+        }
+        var digest: String?
+        if row.status == "granted", let hex = row.token, let released = [UInt8](hexString: hex) {
+            let token = try keys.openToken(released)
+            digest = Digest32.sha256(token).hex
+            if let tokenOut { try SecretFile.write(token, to: tokenOut) }
+        }
+        if signer.options.json {
+            print(try Output.json(Answer(request: row, tokenDigest: digest)))
+        } else {
+            print("request \(row.requestID) for \(lot) \(level.rawValue) from \(source): \(row.status)")
+            if let reason = row.reason { print("  \(reason)") }
+            if let digest {
+                print(
+                    "  access token opened with your attribute keys (SHA-256 \(digest.prefix(16))…)"
+                        + (tokenOut.map { ", written to \($0)" } ?? ""))
+            }
+        }
+        if row.status != "granted" { throw ExitCode(row.status == "pending" ? 2 : 1) }
+    }
+}
+
+// MARK: - audit (regulator)
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "The regulator's audit: the blacklist, match results, every access transaction; each with its ledger proof.",
+        subcommands: [Blacklist.self, Matches.self, Events.self])
+
+    struct Blacklist: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Blocked sources: strikes, until when, and the proof of the last strike.")
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let queries = LedgerQueries(store: try openReadOnly(options.store))
+            struct Row: Encodable {
+                var entry: BlacklistRow
+                var proof: LeafProof
+            }
+            let rows = try queries.blacklist().map { Row(entry: $0, proof: try queries.leafProof($0.lastLeaf)) }
+            if options.json { return print(try Output.json(rows)) }
+            print(
+                Output.table(
+                    ["source", "strikes", "blocked until", "last strike", "leaf", "proof"],
+                    rows.map {
+                        [
+                            $0.entry.source, String($0.entry.strikes), $0.entry.blockedUntil ?? "permanently",
+                            $0.entry.lastStrike, String($0.entry.lastLeaf),
+                            $0.proof.verified ? "verified (size \($0.proof.treeSize))" : "FAILED",
+                        ]
+                    }))
+        }
+    }
+
+    struct Matches: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Who asked for what, when, from where, and the outcome, with proofs of the request and result leaves.")
+        @Option(name: .long) var lot: String?
+        @Option(name: .long) var requester: String?
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let queries = LedgerQueries(store: try openReadOnly(options.store))
+            struct Row: Encodable {
+                var request: AccessRequestRow
+                var requestProof: LeafProof
+                var resultProof: LeafProof?
+            }
+            let rows = try queries.accessRequests(lot: lot, requester: requester).map {
+                Row(
+                    request: $0, requestProof: try queries.leafProof($0.requestLeaf),
+                    resultProof: try $0.resultLeaf.map { try queries.leafProof($0) })
+            }
+            if options.json { return print(try Output.json(rows)) }
+            print(
+                Output.table(
+                    ["time", "requester", "lot", "level", "action", "source", "outcome", "leaves", "proofs", "reason"],
+                    rows.map { row in
+                        let r = row.request
+                        let verified = row.requestProof.verified && (row.resultProof?.verified ?? true)
+                        return [
+                            r.requestTime, r.requester, r.lot, r.level, r.action, r.source, r.status,
+                            "\(r.requestLeaf)" + (r.resultLeaf.map { "→\($0)" } ?? ""),
+                            verified ? "verified" : "FAILED",
+                            String((r.reason ?? "").prefix(60)),
+                        ]
+                    }))
+        }
+    }
+
+    struct Events: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every access-control transaction and its outcome.")
+        @Option(name: .long, help: "Only this method (addTrapdoor, addResult, ...).") var method: String?
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let rows = try LedgerQueries(store: try openReadOnly(options.store)).accessEvents(method: method)
+            if options.json { return print(try Output.json(rows)) }
+            print(
+                Output.table(
+                    ["leaf", "time", "submitter", "method", "subject", "outcome", "detail"],
+                    rows.map {
+                        [
+                            String($0.leafIndex), $0.time, $0.submitter, $0.method, String($0.subject.prefix(32)),
+                            $0.outcome, String($0.detail.prefix(80)),
+                        ]
+                    }))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import AgriTraceCore
+import ArgumentParser
+import Foundation
+import Ledger
+
+/// Queues signed transactions for `agritrace serve` and waits for them to be ordered.
+enum Submitter {
+    /// What became of a submission.
+    struct Answer: Encodable {
+        var submission: Int64
+        /// `pending` (not yet ordered), `applied` (in a block) or `refused` (by admission).
+        var status: String
+        var reason: String?
+        var leafIndex: UInt64?
+        /// For access transactions: the contract's outcome at block time.
+        var outcome: String?
+        var detail: String?
+    }
+
+    /// Queues `transaction` in the store's submission queue and waits up to `wait` seconds
+    /// for the server to order it into a block (or refuse it).
+    static func submit<Transaction: CanonicalEncodable>(_ transaction: Transaction, options: StoreOptions, wait: Double)
+        throws -> Answer
+    {
+        guard options.api == nil else {
+            throw UserError("submitting transactions goes through the server's store (--store) in this version")
+        }
+        guard FileManager.default.fileExists(atPath: options.store) else {
+            throw UserError("no ledger store at \(options.store) (use --store, and run `agritrace serve` on it)")
+        }
+        let store = try LedgerStore(path: options.store)
+        let id = try store.submit(transaction)
+        var state = try store.submissionStatus(id)
+        let deadline = Date().addingTimeInterval(wait)
+        while state.status == "pending" && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            state = try store.submissionStatus(id)
+        }
+        var answer = Answer(submission: id, status: state.status, reason: state.reason, leafIndex: state.leafIndex)
+        if let leaf = state.leafIndex {
+            let select = try store.db.prepare("SELECT outcome, detail FROM access_events WHERE leaf_index = ?")
+            try select.bind(Int64(leaf), at: 1)
+            if try select.step() {
+                answer.outcome = select.string(at: 0)
+                answer.detail = select.string(at: 1)
+            }
+        }
+        return answer
+    }
+
+    /// ``submit(_:options:wait:)``, then prints the answer; exits non-zero when refused.
+    @discardableResult
+    static func submitAndReport<Transaction: CanonicalEncodable>(
+        _ transaction: Transaction, options: StoreOptions, wait: Double, quiet: Bool = false
+    ) throws -> Answer {
+        let answer = try submit(transaction, options: options, wait: wait)
+        if options.json && !quiet {
+            print(try Output.json(answer))
+        } else if !quiet || answer.status != "applied" {
+            switch answer.status {
+            case "applied":
+                let outcome = answer.outcome.map { " (\($0): \(answer.detail ?? ""))" } ?? ""
+                print("applied: transaction is leaf \(answer.leafIndex ?? 0)\(outcome)")
+            case "refused": print("refused: \(answer.reason ?? "")")
+            default: print("submitted (\(answer.submission)); `agritrace serve` orders it into the next block")
+            }
+        }
+        if answer.status == "refused" || answer.outcome == "refused" { throw ExitCode(1) }
+        return answer
+    }
+}

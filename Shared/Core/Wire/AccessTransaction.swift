@@ -1,0 +1,435 @@
+import Crypto
+import Foundation
+
+/// A transaction of the access-control contracts (data upload, policy decision, policy match,
+/// punishment), signed by its submitter's registered principal key in
+/// ``SignatureDomain/transaction``. Appended to the log as ``LogEntry/access(_:)``.
+///
+/// The contracts are deterministic: the outcome of each transaction (granted, denied, the
+/// strike it adds) is computed from the log and the block time alone, so `replay` rebuilds it.
+public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
+    /// What the transaction does.
+    public enum Operation: Hashable, Sendable {
+        /// The regulator publishes the public parameters: the ABSE public parameters `CP`,
+        /// the CP-ABE public parameters, and the X25519 key requesters seal trapdoors to
+        /// (so only the regulator can run TEST). The latest one is in force.
+        case publishParameters(AccessParameters)
+        /// The regulator certifies a principal's subject attributes and region (`AttG`).
+        case grantAttributes(AttributeGrant)
+        /// The regulator withdraws a principal's attributes: its trapdoors are denied from now on.
+        case revokeAttributes(principal: String, reason: String)
+        /// `addEncryptedData`: an owner puts the searchable ciphertext E of one lot and level on the ledger.
+        case addEncryptedData(EncryptedDataEntry)
+        /// An owner withdraws one of its encrypted-data entries (a policy revocation).
+        case revokeEncryptedData(dataID: String, reason: String)
+        /// `addTrapdoor`: a requester asks for one lot and level (policy decision).
+        case addTrapdoor(TrapdoorRequest)
+        /// `addResult`: the regulator records TEST's outcome for a request: the entry that
+        /// matched and its released token D, or nil for no match.
+        case addResult(requestID: String, dataID: String?, token: [UInt8]?)
+        /// `addToBlacklist`: the regulator adds a strike to a source by hand.
+        case addToBlacklist(source: String, reason: String)
+    }
+
+    /// The submitter's principal name (`Firm/alice@ZS123`), registered on the ledger.
+    public var submitter: String
+    public var operation: Operation
+    /// When the submitter signed it (its clock; informational: contracts use the block time).
+    public var submittedAt: Timestamp
+    /// A random nonce, so two identical operations are distinct transactions.
+    public var nonce: UInt64
+
+    public init(submitter: String, operation: Operation, submittedAt: Timestamp = .now(), nonce: UInt64? = nil) {
+        self.submitter = submitter
+        self.operation = operation
+        self.submittedAt = submittedAt
+        self.nonce = nonce ?? UInt64.random(in: 0...UInt64.max)
+    }
+
+    /// The operation's contract method name, as the audit shows it.
+    public var method: String {
+        switch operation {
+        case .publishParameters: "publishParameters"
+        case .grantAttributes: "grantAttributes"
+        case .revokeAttributes: "revokeAttributes"
+        case .addEncryptedData: "addEncryptedData"
+        case .revokeEncryptedData: "revokeEncryptedData"
+        case .addTrapdoor: "addTrapdoor"
+        case .addResult: "addResult"
+        case .addToBlacklist: "addToBlacklist"
+        }
+    }
+
+    static let domain = "agritrace/v1/access-transaction"
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(Self.domain)
+        writer.write(submitter)
+        switch operation {
+        case .publishParameters(let parameters):
+            writer.write(UInt8(1))
+            writer.write(parameters)
+        case .grantAttributes(let grant):
+            writer.write(UInt8(2))
+            writer.write(grant)
+        case .revokeAttributes(let principal, let reason):
+            writer.write(UInt8(3))
+            writer.write(principal)
+            writer.write(reason)
+        case .addEncryptedData(let entry):
+            writer.write(UInt8(4))
+            writer.write(entry)
+        case .revokeEncryptedData(let dataID, let reason):
+            writer.write(UInt8(5))
+            writer.write(dataID)
+            writer.write(reason)
+        case .addTrapdoor(let request):
+            writer.write(UInt8(6))
+            writer.write(request)
+        case .addResult(let requestID, let dataID, let token):
+            writer.write(UInt8(7))
+            writer.write(requestID)
+            writer.write(dataID)
+            writer.write(token != nil)
+            if let token { writer.writeBytes(token) }
+        case .addToBlacklist(let source, let reason):
+            writer.write(UInt8(8))
+            writer.write(source)
+            writer.write(reason)
+        }
+        writer.write(submittedAt)
+        writer.write(nonce)
+    }
+
+    public init(from reader: inout CanonicalReader) throws {
+        let domain = try reader.readString("access transaction domain")
+        guard domain == Self.domain else {
+            throw Canonical.DecodingError.nonCanonical("access transaction domain \(domain)")
+        }
+        submitter = try reader.readString("submitter")
+        switch try reader.readUInt8("access operation") {
+        case 1: operation = .publishParameters(try reader.read(AccessParameters.self))
+        case 2: operation = .grantAttributes(try reader.read(AttributeGrant.self))
+        case 3:
+            operation = .revokeAttributes(
+                principal: try reader.readString("principal"), reason: try reader.readString("reason"))
+        case 4: operation = .addEncryptedData(try reader.read(EncryptedDataEntry.self))
+        case 5:
+            operation = .revokeEncryptedData(
+                dataID: try reader.readString("data id"), reason: try reader.readString("reason"))
+        case 6: operation = .addTrapdoor(try reader.read(TrapdoorRequest.self))
+        case 7:
+            let requestID = try reader.readString("request id")
+            let dataID = try reader.readOptional(String.self, "data id")
+            let token = try reader.readBool("token present") ? try reader.readBytes("token") : nil
+            operation = .addResult(requestID: requestID, dataID: dataID, token: token)
+        case 8:
+            operation = .addToBlacklist(
+                source: try reader.readString("source"), reason: try reader.readString("reason"))
+        case let tag:
+            throw Canonical.DecodingError.invalidTag(tag, context: "access operation")
+        }
+        submittedAt = try reader.read(Timestamp.self)
+        nonce = try reader.readUInt64("nonce")
+    }
+}
+
+/// What the regulator publishes: the public parameters of the schemes, the key trapdoors are
+/// sealed to, and the punishment and rate-limit rules the contracts apply (on the ledger, so
+/// every node and every replay applies the same ones).
+public struct AccessParameters: Hashable, Sendable, CanonicalCodable {
+    /// The serialized ABSE public parameters `CP`.
+    public var searchable: [UInt8]
+    /// The serialized CP-ABE public parameters.
+    public var tokenEncryption: [UInt8]
+    /// The regulator's X25519 public key (32 bytes) requesters seal trapdoors to.
+    public var trapdoorKey: [UInt8]
+    /// Strikes before a permanent block (published default 5).
+    public var maximumStrikes: UInt32
+    /// How long each strike blocks a source (published default 10 minutes).
+    public var blockMilliseconds: Int64
+    /// Trapdoors one principal may submit per minute of block time (against keyword guessing).
+    public var trapdoorsPerMinute: UInt32
+
+    public init(
+        searchable: [UInt8], tokenEncryption: [UInt8], trapdoorKey: [UInt8], maximumStrikes: UInt32 = 5,
+        blockMilliseconds: Int64 = 10 * 60 * 1000, trapdoorsPerMinute: UInt32 = 10
+    ) {
+        self.searchable = searchable
+        self.tokenEncryption = tokenEncryption
+        self.trapdoorKey = trapdoorKey
+        self.maximumStrikes = maximumStrikes
+        self.blockMilliseconds = blockMilliseconds
+        self.trapdoorsPerMinute = trapdoorsPerMinute
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.writeBytes(searchable)
+        writer.writeBytes(tokenEncryption)
+        writer.writeBytes(trapdoorKey)
+        writer.write(maximumStrikes)
+        writer.write(blockMilliseconds)
+        writer.write(trapdoorsPerMinute)
+    }
+
+    public init(from reader: inout CanonicalReader) throws {
+        searchable = try reader.readBytes("searchable parameters")
+        tokenEncryption = try reader.readBytes("token-encryption parameters")
+        trapdoorKey = try reader.readBytes("trapdoor key")
+        maximumStrikes = try reader.readUInt32("maximum strikes")
+        blockMilliseconds = try reader.readInt64("block duration")
+        trapdoorsPerMinute = try reader.readUInt32("trapdoors per minute")
+    }
+}
+
+/// The subject attributes and region the regulator certifies for one principal. They are the
+/// values bound into the principal's ABSE attribute key and CP-ABE key.
+public struct AttributeGrant: Hashable, Sendable, CanonicalCodable, Codable {
+    public var principal: String
+    public var enterprise: String
+    public var role: ABAC.Role
+    public var stage: Stage
+    public var productCategory: String
+    /// The region the requester's requests come from (the ABSE `environment.source` slot).
+    public var region: String
+
+    public init(
+        principal: String, enterprise: String, role: ABAC.Role, stage: Stage, productCategory: String, region: String
+    ) {
+        self.principal = principal
+        self.enterprise = enterprise
+        self.role = role
+        self.stage = stage
+        self.productCategory = productCategory
+        self.region = region
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(principal)
+        writer.write(enterprise)
+        writer.write(role.rawValue)
+        writer.write(stage)
+        writer.write(productCategory)
+        writer.write(region)
+    }
+
+    public init(from reader: inout CanonicalReader) throws {
+        principal = try reader.readString("principal")
+        enterprise = try reader.readString("enterprise")
+        let roleName = try reader.readString("role")
+        guard let role = ABAC.Role(rawValue: roleName) else {
+            throw Canonical.DecodingError.nonCanonical("unknown role \(roleName)")
+        }
+        self.role = role
+        stage = try reader.read(Stage.self)
+        productCategory = try reader.readString("product category")
+        region = try reader.readString("region")
+    }
+}
+
+/// `addEncryptedData`: the searchable ciphertext of one lot and level, with the parts of the
+/// policy that are not hidden (the daily time window and the actions, which the decision
+/// contract checks against the block time) and the SHA-256 of the access token D carries.
+public struct EncryptedDataEntry: Hashable, Sendable, CanonicalCodable {
+    /// A random id (32 hex characters) chosen by the owner.
+    public var dataID: String
+    public var lot: String
+    public var level: ABAC.Sensitivity
+    public var window: TimeWindow?
+    /// Sorted by raw value.
+    public var actions: [ABAC.Action]
+    /// The serialized ABSE ciphertext E (hidden policy and keyword, sealed D).
+    public var searchableCiphertext: [UInt8]
+    /// SHA-256 of the access token, so the transfer service can check a presented token.
+    public var tokenDigest: Digest32
+
+    public init(
+        dataID: String, lot: String, level: ABAC.Sensitivity, window: TimeWindow?, actions: Set<ABAC.Action>,
+        searchableCiphertext: [UInt8], tokenDigest: Digest32
+    ) {
+        self.dataID = dataID
+        self.lot = lot
+        self.level = level
+        self.window = window
+        self.actions = actions.sorted { $0.rawValue < $1.rawValue }
+        self.searchableCiphertext = searchableCiphertext
+        self.tokenDigest = tokenDigest
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(dataID)
+        writer.write(lot)
+        writer.write(level.rawValue)
+        writer.write(window != nil)
+        if let window { window.encodeCanonical(to: &writer) }
+        writer.write(UInt32(actions.count))
+        for action in actions { writer.write(action.rawValue) }
+        writer.writeBytes(searchableCiphertext)
+        writer.write(tokenDigest)
+    }
+
+    public init(from reader: inout CanonicalReader) throws {
+        dataID = try reader.readString("data id")
+        lot = try reader.readString("lot")
+        level = try ABAC.Sensitivity.decode(try reader.readString("level"))
+        window = try reader.readBool("window present") ? try TimeWindow.decodeCanonical(from: &reader) : nil
+        let count = Int(try reader.readUInt32("actions"))
+        guard count <= ABAC.Action.allCases.count else {
+            throw Canonical.DecodingError.nonCanonical("\(count) actions")
+        }
+        var actions: [ABAC.Action] = []
+        for _ in 0..<count {
+            let name = try reader.readString("action")
+            guard let action = ABAC.Action(rawValue: name) else {
+                throw Canonical.DecodingError.nonCanonical("unknown action \(name)")
+            }
+            if let last = actions.last, last.rawValue >= action.rawValue {
+                throw Canonical.DecodingError.nonCanonical("actions out of order")
+            }
+            actions.append(action)
+        }
+        self.actions = actions
+        searchableCiphertext = try reader.readBytes("searchable ciphertext")
+        tokenDigest = try reader.read(Digest32.self)
+    }
+}
+
+/// `addTrapdoor`: a request for one lot and level. The trapdoor T is sealed to the
+/// regulator's trapdoor key, so only the regulator can run TEST with it.
+public struct TrapdoorRequest: Hashable, Sendable, CanonicalCodable {
+    /// A random id (32 hex characters) chosen by the requester.
+    public var requestID: String
+    public var lot: String
+    public var level: ABAC.Sensitivity
+    public var action: ABAC.Action
+    /// The request's source address as the requester's edge node reports it (the punishment
+    /// contract's key).
+    public var source: String
+    /// The trapdoor, HPKE-sealed to the regulator (``SealedMessage``).
+    public var sealedTrapdoor: SealedMessage
+
+    public init(
+        requestID: String, lot: String, level: ABAC.Sensitivity, action: ABAC.Action, source: String,
+        sealedTrapdoor: SealedMessage
+    ) {
+        self.requestID = requestID
+        self.lot = lot
+        self.level = level
+        self.action = action
+        self.source = source
+        self.sealedTrapdoor = sealedTrapdoor
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(requestID)
+        writer.write(lot)
+        writer.write(level.rawValue)
+        writer.write(action.rawValue)
+        writer.write(source)
+        writer.write(sealedTrapdoor)
+    }
+
+    public init(from reader: inout CanonicalReader) throws {
+        requestID = try reader.readString("request id")
+        lot = try reader.readString("lot")
+        level = try ABAC.Sensitivity.decode(try reader.readString("level"))
+        let actionName = try reader.readString("action")
+        guard let action = ABAC.Action(rawValue: actionName) else {
+            throw Canonical.DecodingError.nonCanonical("unknown action \(actionName)")
+        }
+        self.action = action
+        source = try reader.readString("source")
+        sealedTrapdoor = try reader.read(SealedMessage.self)
+    }
+}
+
+/// A message HPKE-sealed (RFC 9180 base mode, the ``Sealing/ciphersuite``) to one X25519 key,
+/// bound to a purpose label.
+public struct SealedMessage: Hashable, Sendable, CanonicalCodable {
+    public var encapsulatedKey: [UInt8]
+    public var ciphertext: [UInt8]
+
+    public init(encapsulatedKey: [UInt8], ciphertext: [UInt8]) {
+        self.encapsulatedKey = encapsulatedKey
+        self.ciphertext = ciphertext
+    }
+
+    /// Seals `plaintext` to `recipient` for `purpose` (e.g. `agritrace/v1/trapdoor`).
+    public static func seal(
+        _ plaintext: [UInt8], to recipient: Curve25519.KeyAgreement.PublicKey, purpose: String
+    ) throws -> SealedMessage {
+        var sender = try HPKE.Sender(
+            recipientKey: recipient, ciphersuite: Sealing.ciphersuite, info: Data(purpose.utf8))
+        let ciphertext = try sender.seal(Data(plaintext))
+        return SealedMessage(encapsulatedKey: Array(sender.encapsulatedKey), ciphertext: Array(ciphertext))
+    }
+
+    /// Opens the message with the recipient's private key.
+    public func open(with privateKey: Curve25519.KeyAgreement.PrivateKey, purpose: String) throws(Sealing.Error)
+        -> [UInt8]
+    {
+        do {
+            var recipient = try HPKE.Recipient(
+                privateKey: privateKey, ciphersuite: Sealing.ciphersuite, info: Data(purpose.utf8),
+                encapsulatedKey: Data(encapsulatedKey))
+            return Array(try recipient.open(Data(ciphertext)))
+        } catch {
+            throw .decryptionFailed
+        }
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.writeBytes(encapsulatedKey)
+        writer.writeBytes(ciphertext)
+    }
+
+    public init(from reader: inout CanonicalReader) throws {
+        encapsulatedKey = try reader.readBytes("encapsulated key")
+        ciphertext = try reader.readBytes("sealed ciphertext")
+    }
+}
+
+extension ABAC.Sensitivity {
+    static func decode(_ name: String) throws -> ABAC.Sensitivity {
+        guard let level = ABAC.Sensitivity(rawValue: name) else {
+            throw Canonical.DecodingError.nonCanonical("unknown sensitivity level \(name)")
+        }
+        return level
+    }
+}
+
+extension TimeWindow {
+    func encodeCanonical(to writer: inout CanonicalWriter) {
+        writer.write(UInt32(start.minutes))
+        writer.write(UInt32(end.minutes))
+        writer.write(Int64(utcOffsetMinutes))
+    }
+
+    static func decodeCanonical(from reader: inout CanonicalReader) throws -> TimeWindow {
+        let start = Int(try reader.readUInt32("window start"))
+        let end = Int(try reader.readUInt32("window end"))
+        let offset = try reader.readInt64("window offset")
+        guard start < 24 * 60, end < 24 * 60, abs(offset) <= 14 * 60 else {
+            throw Canonical.DecodingError.nonCanonical("time window out of range")
+        }
+        return TimeWindow(
+            start: ABAC.TimeOfDay(hour: start / 60, minute: start % 60),
+            end: ABAC.TimeOfDay(hour: end / 60, minute: end % 60), utcOffsetMinutes: Int(offset))
+    }
+}
+
+/// How the deployment names the object a request is for: the ABSE keyword both the owner
+/// (at `addEncryptedData`) and the requester (in its trapdoor) derive from the lot's public
+/// ledger data, so a trapdoor matches only the lot, product, stage and level it asks for.
+public enum AccessKeyword {
+    /// `agritrace/v1/object` ‖ product ‖ lot ‖ stage ‖ level, canonically encoded, in hex.
+    public static func keyword(product: String, lot: String, stage: Stage, level: ABAC.Sensitivity) -> String {
+        var writer = CanonicalWriter(capacity: 96)
+        writer.write("agritrace/v1/object")
+        writer.write(product)
+        writer.write(lot)
+        writer.write(stage)
+        writer.write(level.rawValue)
+        return writer.bytes.hexString
+    }
+}
