@@ -8,7 +8,8 @@
 # --start also starts mosquitto on 127.0.0.1:PORT (default 8883) and checks that the farm box
 # can publish its records to the aggregator and the truck box cannot publish as the farm box.
 # Enrollment runs $AGRITRACE_ENROLL (default: agritrace-enroll, then `agritrace enroll`).
-# Box signing keys are made with $AGRITRACE_AGENT init (default: agritrace-agent) when available.
+# Box signing keys are made with $AGRITRACE_AGENT init (default: agritrace-agent) when available;
+# firm and regulator signing keys with $AGRITRACE_CLI keygen (default: agritrace) when available.
 set -eu
 
 [ $# -ge 1 ] || { sed -n '2,12p' "$0"; exit 2; }
@@ -27,6 +28,7 @@ if [ -n "${AGRITRACE_ENROLL:-}" ]; then ENROLL="$AGRITRACE_ENROLL"
 elif command -v agritrace-enroll >/dev/null 2>&1; then ENROLL=agritrace-enroll
 else ENROLL="agritrace enroll"; fi
 AGENT="${AGRITRACE_AGENT:-agritrace-agent}"
+CLI="${AGRITRACE_CLI:-agritrace}"
 
 [ -e "$DIR/ca/ca.crt" ] && { echo "$DIR already holds a deployment" >&2; exit 1; }
 mkdir -p "$DIR"
@@ -47,6 +49,10 @@ enroll() { # kind id enroll-options...
     if [ "$kind" = boxes ] && command -v "$AGENT" >/dev/null 2>&1; then
         signing=$("$AGENT" init --key "$home/device.key" 2>/dev/null || true)
     fi
+    if { [ "$kind" = firms ] || [ "$kind" = regulators ]; } && command -v "$CLI" >/dev/null 2>&1; then
+        # Firms and regulators sign ledger transactions with their own Ed25519 key.
+        "$CLI" keygen --output "$home/signing.key" >/dev/null && signing=$(cat "$home/signing.key.pub")
+    fi
     if [ -n "$signing" ]; then set -- "$@" --signing-key "$signing"; fi
     $ENROLL "$@" --ca "$CA" --id "$id" --csr "$home/tls.csr" --out "$home/tls.crt" > "$home/enrollment.json"
 }
@@ -55,8 +61,9 @@ enroll boxes farm-box-01      device --enterprise FARM1 --stage planting    --ro
 enroll boxes warehouse-box-01 device --enterprise WARE1 --stage warehousing --role storekeeper
 enroll boxes truck-01         device --enterprise LOGI1 --stage transport   --role driver
 enroll cloud aggregator       aggregator
-enroll firms alice            firm --enterprise RETAIL1 --role supermarket-administrator --product-category rice
-enroll firms bob              firm --enterprise PROC1   --role processing-administrator  --product-category rice
+enroll firms farmer           firm --enterprise FARM1   --role farm-administrator        --product-category fresh-corn
+enroll firms alice            firm --enterprise RETAIL1 --role supermarket-administrator --product-category fresh-corn
+enroll firms bob              firm --enterprise PROC1   --role processing-administrator  --product-category fresh-corn
 enroll regulators inspector   regulator --agency FOODAGENCY
 
 mkdir -p "$DIR/broker"
@@ -75,8 +82,8 @@ AgriTrace demo deployment in $DIR
   revocation list    $CA/crl.pem
   boxes              $DIR/boxes/{farm-box-01,warehouse-box-01,truck-01}/{tls.key,tls.crt,ca.crt}
   aggregator         $DIR/cloud/aggregator/{tls.key,tls.crt,ca.crt}
-  firms              $DIR/firms/{alice,bob}/{tls.key,tls.crt}
-  regulator          $DIR/regulators/inspector/{tls.key,tls.crt}
+  firms              $DIR/firms/{farmer,alice,bob}/{tls.key,tls.crt,signing.key}
+  regulator          $DIR/regulators/inspector/{tls.key,tls.crt,signing.key}
 
 Start the broker:   mosquitto -c $DIR/broker/mosquitto.conf -d
 Aggregator:         agritrace serve --broker-host 127.0.0.1 --broker-port $PORT --tls-ca $CA/ca.crt \\

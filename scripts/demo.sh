@@ -135,4 +135,63 @@ say "No private value in the clear on the aggregator"
 if grep -a -q "Li Wei" "$STORE" "$STORE-wal" 2>/dev/null; then echo "FOUND a private value in the ledger store" >&2; exit 1; fi
 echo "searched $STORE for the farm's personnel record: not there (only salted commitments)"
 
+say "Access control: the firms and the regulator enrolled on the ledger (principal registry)"
+for principal in firms/farmer firms/alice firms/bob regulators/inspector; do
+    agritrace principals add --enrollment "$DEMO/$principal/enrollment.json" \
+        --authority-key "$CLOUD/authority.key" --store "$STORE" --wait 20
+done
+agritrace principals list --store "$STORE"
+
+REG="Regulator/inspector@FOODAGENCY"
+RDIR="$DEMO/regulators/inspector"
+AS_REGULATOR=(--as "$REG" --key "$RDIR/signing.key" --store "$STORE")
+say "Regulator: ABSE and CP-ABE setup (public parameters and punishment rules on the ledger), attributes for two firms"
+agritrace regulator setup --secrets "$RDIR/regulator.secrets" "${AS_REGULATOR[@]}"
+agritrace regulator attributes grant --principal "Firm/processing/bob@PROC1" --enterprise PROC1 \
+    --role processing-administrator --stage processing --category fresh-corn --region Beijing \
+    --output "$DEMO/firms/bob/attributes.keys" --secrets "$RDIR/regulator.secrets" "${AS_REGULATOR[@]}"
+agritrace regulator attributes grant --principal "Firm/sales/alice@RETAIL1" --enterprise RETAIL1 \
+    --role supermarket-administrator --stage sales --category fresh-corn --region Shanghai \
+    --output "$DEMO/firms/alice/attributes.keys" --secrets "$RDIR/regulator.secrets" "${AS_REGULATOR[@]}"
+agritrace regulator match --follow --secrets "$RDIR/regulator.secrets" "${AS_REGULATOR[@]}" > "$RDIR/matcher.log" 2>&1 &
+PIDS+=($!)
+echo "the regulator's matcher runs as a service (log: $RDIR/matcher.log)"
+
+say "The farm protects lot PL-2026-0417's level-2 data under a hidden policy (processors in Beijing, read, a daily window)"
+# A window around now (UTC), so the demo's requests fall inside it whenever it runs.
+WINDOW=$(python3 -c 'import datetime as d; n=d.datetime.now(d.timezone.utc); f=lambda t: t.strftime("%H:%M"); print(f(n-d.timedelta(hours=1))+"-"+f(n+d.timedelta(hours=3))+" +00:00")')
+cat > "$DEMO/firms/farmer/policy.txt" <<POLICY
+policy processors-in-beijing
+  subject.enterprise = PROC1
+  subject.role       = processing-administrator
+  subject.stage      = processing
+  subject.category   = fresh-corn
+  object.product     = fresh corn
+  object.lot         = PL-2026-0417
+  object.stage       = planting
+  object.level       = level-2
+  environment.source = Beijing
+  environment.time   = $WINDOW
+  action             = read
+POLICY
+agritrace policy create --lot PL-2026-0417 --level level-2 --file "$DEMO/firms/farmer/policy.txt" \
+    --tokens "$DEMO/firms/farmer/owner-tokens.json" \
+    --as "Firm/planting/farmer@FARM1" --key "$DEMO/firms/farmer/signing.key" --store "$STORE"
+agritrace policy list --store "$STORE"
+
+say "Bob (processing administrator, Beijing) requests the lot's level-2 data: granted"
+agritrace request PL-2026-0417 --level level-2 --source 10.20.0.5 --keys "$DEMO/firms/bob/attributes.keys" \
+    --token-out "$DEMO/firms/bob/PL-2026-0417.token" \
+    --as "Firm/processing/bob@PROC1" --key "$DEMO/firms/bob/signing.key" --store "$STORE"
+
+say "Alice (supermarket, Shanghai) requests it: no match, refused, and her source gets a strike"
+if agritrace request PL-2026-0417 --level level-2 --source 10.30.0.9 --keys "$DEMO/firms/alice/attributes.keys" \
+    --as "Firm/sales/alice@RETAIL1" --key "$DEMO/firms/alice/signing.key" --store "$STORE"; then
+    echo "Alice was granted: the hidden policy was not enforced" >&2; exit 1
+fi
+
+say "Regulator's audit: match results and the blacklist, each row with a verified ledger proof"
+agritrace audit matches --store "$STORE"
+agritrace audit blacklist --store "$STORE"
+
 say "Done. Everything is in $DEMO; the broker, the aggregator and the agents stop now."

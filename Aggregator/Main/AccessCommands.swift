@@ -4,6 +4,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import Ledger
+import Provisioning
 
 /// Who signs: a registered principal's name and its Ed25519 key file (`agritrace keygen`).
 struct PrincipalOptions: ParsableArguments {
@@ -70,30 +71,60 @@ struct Principals: AsyncParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register a principal (signed by the authority key): the enrollment record on the ledger.")
+            abstract:
+                "Register a principal (signed by the authority key): the enrollment record on the ledger. Give --enrollment (the JSON `agritrace enroll` wrote) or every field."
+        )
+        @Option(name: .long, help: "An enrollment record from `agritrace enroll firm|regulator|device`.")
+        var enrollment: String?
         @Option(name: .long, help: "Principal name, e.g. Firm/zhang@ZS123 or Regulator/inspector@AGENCY.")
-        var name: String
-        @Option(name: .long, help: "firm, regulator or device.") var kind: String
-        @Option(name: .long) var enterprise: String
-        @Option(name: .long, help: "ABAC role (firms, devices) or `regulator`.") var role: String
+        var name: String?
+        @Option(name: .long, help: "firm, regulator or device.") var kind: String?
+        @Option(name: .long) var enterprise: String?
+        @Option(name: .long, help: "ABAC role (firms, devices) or `regulator`.") var role: String?
         @Option(name: .long) var stage: String?
         @Option(name: .long, help: "The principal's Ed25519 public key (hex, or a file holding it).")
-        var publicKey: String
+        var publicKey: String?
         @OptionGroup var submission: Devices.Submission
 
         func run() throws {
-            guard let kind = PrincipalEntry.Kind(rawValue: kind) else {
-                throw UserError("\(self.kind) is not a principal kind (firm, regulator, device, aggregator)")
+            var entry: PrincipalEntry
+            if let enrollment {
+                guard let data = FileManager.default.contents(atPath: enrollment) else {
+                    throw UserError("cannot read the enrollment record \(enrollment)")
+                }
+                let decoder = JSONDecoder()
+                decoder.dateDecodingStrategy = .iso8601
+                let record: EnrollmentRecord
+                do {
+                    record = try decoder.decode(EnrollmentRecord.self, from: data)
+                } catch {
+                    throw UserError("\(enrollment) is not an enrollment record: \(error)")
+                }
+                guard record.status == .active else { throw UserError("\(record.principalName) is revoked") }
+                guard let hex = record.signingPublicKeyHex ?? publicKey else {
+                    throw UserError(
+                        "\(enrollment) has no signing key: enroll with --signing-key, or give --public-key")
+                }
+                entry = PrincipalEntry(
+                    name: record.principalName, kind: PrincipalEntry.Kind(rawValue: record.kind.rawValue) ?? .firm,
+                    enterprise: record.enterprise, role: record.role, stage: record.stage,
+                    publicKey: Array(try Keys.readPublicKey(hex).rawRepresentation))
+            } else {
+                guard let name, let kind, let enterprise, let role, let publicKey else {
+                    throw UserError("give --enrollment, or all of --name, --kind, --enterprise, --role, --public-key")
+                }
+                guard let parsed = PrincipalEntry.Kind(rawValue: kind) else {
+                    throw UserError("\(kind) is not a principal kind (firm, regulator, device, aggregator)")
+                }
+                entry = PrincipalEntry(
+                    name: name, kind: parsed, enterprise: enterprise, role: role, stage: nil,
+                    publicKey: Array(try Keys.readPublicKey(publicKey).rawRepresentation))
             }
-            let stage = try stage.map { name in
-                guard let stage = Stage(name: name) else { throw UserError("\(name) is not a stage") }
-                return stage
+            if let stage {
+                guard let value = Stage(name: stage) else { throw UserError("\(stage) is not a stage") }
+                entry.stage = value
             }
-            try Devices.submit(
-                .addPrincipal(
-                    PrincipalEntry(
-                        name: name, kind: kind, enterprise: enterprise, role: role, stage: stage,
-                        publicKey: Array(try Keys.readPublicKey(publicKey).rawRepresentation))), submission)
+            try Devices.submit(.addPrincipal(entry), submission)
         }
     }
 

@@ -273,6 +273,7 @@ struct DemoDeploymentTests {
             "env",
             [
                 "AGRITRACE_ENROLL=\(enroll)", "AGRITRACE_AGENT=/nonexistent/agritrace-agent",
+                "AGRITRACE_CLI=/nonexistent/agritrace",
                 InstallScriptTests.provisioningDirectory + "/demo-deployment.sh", demo, "--port", String(port),
             ])
         #expect(text.contains("AgriTrace demo deployment in") && text.contains("broker config"))
@@ -281,7 +282,8 @@ struct DemoDeploymentTests {
         #expect(
             registry.enrollments.map(\.principalName) == [
                 "EdgeNode/planting/farm-box-01@FARM1", "EdgeNode/warehousing/warehouse-box-01@WARE1",
-                "EdgeNode/transport/truck-01@LOGI1", "Aggregator/aggregator@AGRITRACE", "Firm/sales/alice@RETAIL1",
+                "EdgeNode/transport/truck-01@LOGI1", "Aggregator/aggregator@AGRITRACE", "Firm/planting/farmer@FARM1",
+                "Firm/sales/alice@RETAIL1",
                 "Firm/processing/bob@PROC1", "Regulator/inspector@FOODAGENCY",
             ])
         for box in ["farm-box-01", "warehouse-box-01", "truck-01"] {
