@@ -113,6 +113,11 @@ let package = Package(
             path: "Aggregator/Access"
         ),
         .executableTarget(
+            name: "bench-access-flow",
+            dependencies: ["AccessFlow", "AccessCrypto", "AgriTraceCore", "Ledger", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/AccessFlow"
+        ),
+        .executableTarget(
             name: "AggregatorMain",
             dependencies: [
                 "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow",
