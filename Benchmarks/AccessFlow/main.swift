@@ -32,13 +32,15 @@ var clock = Timestamp(milliseconds: 1_772_413_200_000)  // 09:00 +08:00
                 operation: .addPrincipal(
                     PrincipalEntry(
                         name: name, kind: kind, enterprise: enterprise, role: role, stage: nil,
-                        publicKey: Array(key.publicKey.rawRepresentation))), submittedAt: .now(), nonce: .random(in: 0...UInt64.max)),
+                        publicKey: Array(key.publicKey.rawRepresentation))), submittedAt: .now(),
+                nonce: .random(in: 0...UInt64.max)),
             domain: .transaction, key: authority))
 }
 
 @MainActor func submit(_ name: String, _ operation: AccessTransaction.Operation) throws {
     try ledger.admit(
-        access: try Signed(AccessTransaction(submitter: name, operation: operation), domain: .transaction, key: keys[name]!))
+        access: try Signed(
+            AccessTransaction(submitter: name, operation: operation), domain: .transaction, key: keys[name]!))
     clock = Timestamp(milliseconds: clock.milliseconds + 10)
     try ledger.cutBlock(now: clock)
 }
@@ -56,7 +58,8 @@ try ledger.admit(
     registry: try Signed(
         RegistryTransaction(
             operation: .addDevice(
-                enterprise: "PLANT1", device: "box", publicKey: Array(box.publicKey.rawRepresentation), stage: .planting),
+                enterprise: "PLANT1", device: "box", publicKey: Array(box.publicKey.rawRepresentation), stage: .planting
+            ),
             submittedAt: .now(), nonce: 1), domain: .transaction, key: authority))
 try register(owner, .firm, "PLANT1", "farm-administrator")
 try register(regulator, .regulator, "AGENCY", "regulator")
@@ -107,7 +110,8 @@ for run in 0..<runs {
     if run < 3 {
         let ((entry, _), ms) = try time {
             try DataOwner.protect(
-                lot: lot, product: "fresh corn", stage: .planting, level: .level2, policy: policy, parameters: parameters)
+                lot: lot, product: "fresh corn", stage: .planting, level: .level2, policy: policy,
+                parameters: parameters)
         }
         protect.append(ms)
         upload.append(try time { try submit(owner, .addEncryptedData(entry)) }.1)
@@ -116,7 +120,8 @@ for run in 0..<runs {
     let start = ContinuousClock.now
     let (request, trapdoorMs) = try time {
         try requesterKeys.trapdoorRequest(
-            lot: lot, product: "fresh corn", stage: .planting, level: .level2, action: .read, source: "10.0.0.\(run % 250)",
+            lot: lot, product: "fresh corn", stage: .planting, level: .level2, action: .read,
+            source: "10.0.0.\(run % 250)",
             parameters: parameters)
     }
     trapdoor.append(trapdoorMs)
@@ -128,7 +133,9 @@ for run in 0..<runs {
     guard let match else { fatalError("the worked example did not match") }
     sizes.d = match.token.count
     result.append(
-        try time { try submit(regulator, .addResult(requestID: request.requestID, dataID: match.dataID, token: match.token)) }.1)
+        try time {
+            try submit(regulator, .addResult(requestID: request.requestID, dataID: match.dataID, token: match.token))
+        }.1)
     guard let row = try queries.accessRequest(request.requestID), row.status == "granted",
         let released = row.token.flatMap({ [UInt8](hexString: $0) })
     else { fatalError("not granted") }
@@ -143,15 +150,22 @@ func p(_ values: [Double], _ q: Double) -> String {
 }
 print("| step | who | p50 ms | p99 ms | size (bytes) |")
 print("|---|---|---:|---:|---:|")
-print("| TSetup + CP-ABE setup (5 slots) | regulator | \(String(format: "%.0f", setupMs)) | | \(parameters.searchable.count + parameters.tokenEncryption.count) |")
-print("| AttG (ABSE key + CP-ABE key) | regulator | \(String(format: "%.1f", attgMs)) | | \(requesterKeys.serialized.count) |")
+print(
+    "| TSetup + CP-ABE setup (5 slots) | regulator | \(String(format: "%.0f", setupMs)) | | \(parameters.searchable.count + parameters.tokenEncryption.count) |"
+)
+print(
+    "| AttG (ABSE key + CP-ABE key) | regulator | \(String(format: "%.1f", attgMs)) | | \(requesterKeys.serialized.count) |"
+)
 print("| protect: CP-ABE(D) + ABSE(E) | owner | \(p(protect, 0.5)) | \(p(protect, 0.99)) | E: \(sizes.e) |")
 print("| addEncryptedData → block (SQLite FULL) | ledger | \(p(upload, 0.5)) | \(p(upload, 0.99)) | |")
-print("| TrpG + seal to the regulator | requester | \(p(trapdoor, 0.5)) | \(p(trapdoor, 0.99)) | T sealed: \(sizes.t) |")
+print(
+    "| TrpG + seal to the regulator | requester | \(p(trapdoor, 0.5)) | \(p(trapdoor, 0.99)) | T sealed: \(sizes.t) |")
 print("| addTrapdoor → decision in a block | ledger | \(p(decision, 0.5)) | \(p(decision, 0.99)) | |")
 print("| TEST (open T, pair with E) | regulator | \(p(test, 0.5)) | \(p(test, 0.99)) | |")
 print("| addResult → block | ledger | \(p(result, 0.5)) | \(p(result, 0.99)) | D: \(sizes.d) |")
 print("| open D (CP-ABE decrypt) | requester | \(p(open, 0.5)) | \(p(open, 0.99)) | |")
 print("| **request → decision, end to end** | all | **\(p(total, 0.5))** | **\(p(total, 0.99))** | |")
 print("")
-print("\(runs) requests; blocks cut at once (the server's block interval, default 100 ms, and its poll interval add to the end-to-end figure in a deployment).")
+print(
+    "\(runs) requests; blocks cut at once (the server's block interval, default 100 ms, and its poll interval add to the end-to-end figure in a deployment)."
+)
