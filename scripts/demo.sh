@@ -53,7 +53,7 @@ BOXES=(
     "warehouse-box-01 WARE1 warehousing 3,4 warehousing"
     "truck-01 LOGI1 transport 5,6 transport"
 )
-say "Edge agents: register each box's signing key on the ledger, then run it on example + simulated readings"
+say "Edge agents: register each box's enrollment (signing key) on the ledger, then run it on example + simulated readings"
 for spec in "${BOXES[@]}"; do
     read -r id enterprise stage examples simulated <<<"$spec"
     home="$DEMO/boxes/$id"
@@ -84,8 +84,10 @@ path = "agent.sqlite"
 [operations]
 metrics_port = 0
 TOML
-    key=$(agritrace-agent init --config "$home/agent.toml")
-    agritrace devices add --enterprise "$enterprise" --device "$id" --stage "$stage" --public-key "$key" \
+    # The box's signing key was made on the box at enrollment (agritrace-agent init); its
+    # enrollment record carries the public key, and goes on the ledger as a registry transaction.
+    agritrace-agent init --config "$home/agent.toml" > /dev/null
+    agritrace devices add --enrollment "$home/enrollment.json" \
         --authority-key "$CLOUD/authority.key" --store "$STORE" --wait 20
     sed -n "${examples%,*}p;${examples#*,}p" examples/readings.jsonl > "$home/readings.jsonl"
     agritrace-agent simulate --stage "$simulated" --rate 0 --lots 20 --count 2000 --seed 42 >> "$home/readings.jsonl"

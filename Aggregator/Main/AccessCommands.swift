@@ -31,6 +31,22 @@ struct PrincipalOptions: ParsableArguments {
     func queries() throws -> LedgerQueries { LedgerQueries(store: try openReadOnly(options.store)) }
 }
 
+/// Enrollment records written by `agritrace enroll` (JSON).
+enum EnrollmentFile {
+    static func read(_ path: String) throws -> EnrollmentRecord {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UserError("cannot read the enrollment record \(path)")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(EnrollmentRecord.self, from: data)
+        } catch {
+            throw UserError("\(path) is not an enrollment record: \(error)")
+        }
+    }
+}
+
 /// Secret files: written with mode 0600, never printed.
 enum SecretFile {
     static func write(_ bytes: [UInt8], to path: String) throws {
@@ -89,17 +105,7 @@ struct Principals: AsyncParsableCommand {
         func run() throws {
             var entry: PrincipalEntry
             if let enrollment {
-                guard let data = FileManager.default.contents(atPath: enrollment) else {
-                    throw UserError("cannot read the enrollment record \(enrollment)")
-                }
-                let decoder = JSONDecoder()
-                decoder.dateDecodingStrategy = .iso8601
-                let record: EnrollmentRecord
-                do {
-                    record = try decoder.decode(EnrollmentRecord.self, from: data)
-                } catch {
-                    throw UserError("\(enrollment) is not an enrollment record: \(error)")
-                }
+                let record = try EnrollmentFile.read(enrollment)
                 guard record.status == .active else { throw UserError("\(record.principalName) is revoked") }
                 guard let hex = record.signingPublicKeyHex ?? publicKey else {
                     throw UserError(

@@ -3,6 +3,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import Ledger
+import Provisioning
 
 typealias Curve25519PublicKey = Curve25519.Signing.PublicKey
 
@@ -35,15 +36,33 @@ struct Devices: AsyncParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register a device with its Ed25519 public key (from `agritrace-agent init`).")
-        @Option(name: .long) var enterprise: String
-        @Option(name: .long) var device: String
+            abstract:
+                "Register a device with its Ed25519 public key (from `agritrace-agent init`), or from its enrollment record."
+        )
+        @Option(name: .long, help: "The device's enrollment record (from `agritrace enroll device --signing-key ...`).")
+        var enrollment: String?
+        @Option(name: .long) var enterprise: String?
+        @Option(name: .long) var device: String?
         @Option(name: .long, help: "The device's public key (64 hex characters, or a file holding them).")
-        var publicKey: String
-        @Option(name: .long, help: "The stage the device records (informational).") var stage: String?
+        var publicKey: String?
+        @Option(name: .long, help: "The stage the device records.") var stage: String?
         @OptionGroup var submission: Submission
 
         func run() throws {
+            var enterprise = enterprise, device = device, publicKey = publicKey, stage = stage
+            if let enrollment {
+                let record = try EnrollmentFile.read(enrollment)
+                guard record.kind == .device else {
+                    throw UserError("\(enrollment) enrolls a \(record.kind.rawValue), not a device")
+                }
+                enterprise = enterprise ?? record.enterprise
+                device = device ?? record.id
+                publicKey = publicKey ?? record.signingPublicKeyHex
+                stage = stage ?? record.stage?.rawValue
+            }
+            guard let enterprise, let device, let publicKey else {
+                throw UserError("give --enrollment, or --enterprise, --device and --public-key")
+            }
             let key = try Keys.readPublicKey(publicKey)
             var parsedStage: Stage?
             if let stage {
