@@ -42,6 +42,7 @@ public enum LedgerAPI {
             return try await reader.read { try JSON(LedgerQueries(store: $0).consistency(oldSize: old, newSize: new)) }
         }
         router.get("/v1/devices") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).devices()) } }
+        AccessRoutes.add(to: router, reader: reader, submissions: try SubmissionQueue(path: storePath))
         return Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "agritrace"))
     }

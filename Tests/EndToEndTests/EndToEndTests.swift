@@ -124,7 +124,8 @@ struct EndToEndTests {
         let head = try json(String(contentsOfFile: directory.file("head.json"), encoding: .utf8))
         let size = try #require(head["logSize"] as? Int)
         _ = try runCommand(
-            cli, ["proof", recordID, "--tree-size", "\(size)", "--store", store, "--output", directory.file("proof.json")])
+            cli,
+            ["proof", recordID, "--tree-size", "\(size)", "--store", store, "--output", directory.file("proof.json")])
         _ = try runCommand(
             cli,
             [
@@ -145,6 +146,92 @@ struct EndToEndTests {
                 #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) in the clear in \(file)")
             }
         }
+
+        // Access control through the CLI against the running server: principals on the ledger,
+        // the regulator's setup and grants, its matcher as a service, a hidden policy on the
+        // farm's planting lot, one granted and one refused request, and the audit.
+        func principal(_ name: String, _ kind: String, _ enterprise: String, _ role: String) throws -> [String] {
+            let key = directory.file(name.replacingOccurrences(of: "/", with: "_") + ".key")
+            _ = try runCommand(cli, ["keygen", "--output", key])
+            _ = try runCommand(
+                cli,
+                [
+                    "principals", "add", "--name", name, "--kind", kind, "--enterprise", enterprise, "--role", role,
+                    "--public-key", key + ".pub", "--authority-key", directory.file("authority.key"), "--store", store,
+                ])
+            return ["--as", name, "--key", key, "--store", store]
+        }
+        let farmer = try principal("Firm/farmer@FARM1", "firm", "FARM1", "farm-administrator")
+        let bob = try principal("Firm/bob@PROC1", "firm", "PROC1", "processing-administrator")
+        let alice = try principal("Firm/alice@RETAIL1", "firm", "RETAIL1", "supermarket-administrator")
+        let regulator = try principal("Regulator/inspector@AGENCY", "regulator", "AGENCY", "regulator")
+        let secretsFile = directory.file("regulator.secrets")
+        _ = try runCommand(cli, ["regulator", "setup", "--secrets", secretsFile] + regulator)
+        for (name, enterprise, role, stage, region) in [
+            ("Firm/bob@PROC1", "PROC1", "processing-administrator", "processing", "Beijing"),
+            ("Firm/alice@RETAIL1", "RETAIL1", "supermarket-administrator", "sales", "Shanghai"),
+        ] {
+            _ = try runCommand(
+                cli,
+                [
+                    "regulator", "attributes", "grant", "--principal", name, "--enterprise", enterprise, "--role", role,
+                    "--stage", stage, "--category", "fresh-corn", "--region", region, "--output",
+                    directory.file(enterprise + ".keys"), "--secrets", secretsFile,
+                ] + regulator)
+        }
+        let matcher = try BackgroundProcess(
+            cli, ["regulator", "match", "--follow", "--secrets", secretsFile] + regulator,
+            logFile: directory.file("matcher.log"))
+        defer { matcher.terminate() }
+        let policy = directory.file("policy.txt")
+        try """
+        policy processors-in-beijing
+          subject.enterprise = PROC1
+          subject.role       = processing-administrator
+          subject.stage      = processing
+          subject.category   = fresh-corn
+          object.product     = *
+          object.lot         = PL-2026-0417
+          object.stage       = planting
+          object.level       = level-2
+          environment.source = Beijing
+          environment.time   = *
+          action             = read
+        """.write(toFile: policy, atomically: true, encoding: .utf8)
+        _ = try runCommand(
+            cli,
+            ["policy", "create", "--lot", "PL-2026-0417", "--file", policy, "--tokens", directory.file("tokens.json")]
+                + farmer)
+        let granted = try json(
+            runCommand(
+                cli,
+                [
+                    "request", "PL-2026-0417", "--source", "10.20.0.5", "--keys", directory.file("PROC1.keys"),
+                    "--token-out", directory.file("bob.token"), "--json",
+                ] + bob))
+        let grantedRequest = try #require(granted["request"] as? [String: Any])
+        #expect(grantedRequest["status"] as? String == "granted", "\(granted)\nmatcher: \(matcher.log)")
+        // The token bob opened is the one the farm put under the policy.
+        let tokens = try #require(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.file("tokens.json"))))
+                as? [String: String])
+        let opened = try String(contentsOfFile: directory.file("bob.token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(tokens[grantedRequest["dataID"] as? String ?? ""] == opened)
+        let refusal = #expect(throws: CommandError.self) {
+            try runCommand(
+                cli,
+                ["request", "PL-2026-0417", "--source", "10.30.0.9", "--keys", directory.file("RETAIL1.keys")] + alice)
+        }
+        #expect(refusal?.status == 1)
+        let blacklist = try #require(
+            JSONSerialization.jsonObject(
+                with: Data(runCommand(cli, ["audit", "blacklist", "--store", store, "--json"]).utf8))
+                as? [[String: Any]])
+        let entry = try #require(blacklist.first)
+        #expect((entry["entry"] as? [String: Any])?["source"] as? String == "10.30.0.9")
+        #expect((entry["proof"] as? [String: Any])?["verified"] as? Bool == true)
+        _ = try runCommand(cli, ["replay", "--store", store, "--authority", authority])
     }
 
     func json(_ text: String) throws -> [String: Any] {

@@ -1,0 +1,136 @@
+import AgriTraceCore
+import Foundation
+import Hummingbird
+import Ledger
+
+/// The access-control routes: submitting signed transactions (the only write the API
+/// accepts: it queues them for `serve`, which checks them like any other), and reading the
+/// access state the CLI's `request`, `regulator match`, `policy` and `audit` need.
+enum AccessRoutes {
+    static func add(to router: Router<BasicRequestContext>, reader: StoreReader, submissions: SubmissionQueue) {
+        router.post("/v1/transactions") { request, _ in
+            let body = try await request.body.collect(upTo: 2 << 20)
+            let bytes = [UInt8](buffer: body)
+            guard
+                (try? Canonical.decode(Signed<AccessTransaction>.self, from: bytes)) != nil
+                    || (try? Canonical.decode(Signed<RegistryTransaction>.self, from: bytes)) != nil
+            else {
+                throw HTTPError(
+                    .badRequest,
+                    message:
+                        "the body is not a canonical signed access or registry transaction (application/octet-stream)")
+            }
+            return try JSON(SubmissionAnswer(submission: try await submissions.submit(bytes)))
+        }
+        router.get("/v1/submissions/:id") { _, context in
+            guard let id = Int64(try context.parameters.require("id")) else {
+                throw HTTPError(.badRequest, message: "the submission id is a number")
+            }
+            return try await reader.read { store in
+                let state = try store.submissionStatus(id)
+                return try JSON(SubmissionState(status: state.status, reason: state.reason, leafIndex: state.leafIndex))
+            }
+        }
+        router.get("/v1/access/parameters") { _, _ in
+            try await reader.read { store in
+                guard let found = try LedgerQueries(store: store).accessParameters() else {
+                    throw LedgerStoreError.missing("published access parameters")
+                }
+                return try JSON(
+                    ParametersAnswer(
+                        regulator: found.regulator, parameters: Canonical.encode(found.parameters).hexString))
+            }
+        }
+        router.get("/v1/access/lots/:lot") { _, context in
+            let lot = try context.parameters.require("lot")
+            return try await reader.read { store in
+                guard let summary = try LedgerQueries(store: store).lotSummary(lot) else {
+                    throw LedgerStoreError.missing("lot \(lot)")
+                }
+                return try JSON(
+                    LotAnswer(product: summary.product, stage: summary.stage.rawValue, enterprise: summary.enterprise))
+            }
+        }
+        router.get("/v1/access/requests/:id") { _, context in
+            let id = try context.parameters.require("id")
+            return try await reader.read { store in
+                guard let row = try LedgerQueries(store: store).accessRequest(id) else {
+                    throw LedgerStoreError.missing("request \(id)")
+                }
+                return try JSON(row)
+            }
+        }
+        router.get("/v1/access/requests") { request, _ in
+            let lot = request.uri.queryParameters.get("lot")
+            let requester = request.uri.queryParameters.get("requester")
+            return try await reader.read {
+                try JSON(LedgerQueries(store: $0).accessRequests(lot: lot, requester: requester))
+            }
+        }
+        router.get("/v1/access/pending") { _, _ in
+            try await reader.read { store in
+                let queries = LedgerQueries(store: store)
+                return try JSON(
+                    try queries.pendingRequests().map { row, sealed in
+                        PendingAnswer(
+                            request: row, sealedTrapdoor: Canonical.encode(sealed).hexString,
+                            candidates: try queries.candidates(lot: row.lot, level: row.level).map {
+                                Candidate(dataID: $0.dataID, ciphertext: $0.ciphertext.hexString)
+                            })
+                    })
+            }
+        }
+        router.get("/v1/access/entries") { request, _ in
+            let owner = request.uri.queryParameters.get("owner")
+            let lot = request.uri.queryParameters.get("lot")
+            return try await reader.read { try JSON(LedgerQueries(store: $0).encryptedData(owner: owner, lot: lot)) }
+        }
+        router.get("/v1/access/blacklist") { _, _ in
+            try await reader.read { try JSON(LedgerQueries(store: $0).blacklist()) }
+        }
+        router.get("/v1/access/events") { request, _ in
+            let method = request.uri.queryParameters.get("method")
+            return try await reader.read { try JSON(LedgerQueries(store: $0).accessEvents(method: method)) }
+        }
+        router.get("/v1/leaves/:leaf/proof") { _, context in
+            guard let leaf = UInt64(try context.parameters.require("leaf")) else {
+                throw HTTPError(.badRequest, message: "the leaf index is a number")
+            }
+            return try await reader.read { try JSON(LedgerQueries(store: $0).leafProof(leaf)) }
+        }
+    }
+
+    struct SubmissionAnswer: Codable { var submission: Int64 }
+    struct SubmissionState: Codable {
+        var status: String
+        var reason: String?
+        var leafIndex: UInt64?
+    }
+    struct ParametersAnswer: Codable {
+        var regulator: String
+        /// The canonical ``AccessParameters`` in hex.
+        var parameters: String
+    }
+    struct LotAnswer: Codable { var product, stage, enterprise: String }
+    struct Candidate: Codable { var dataID, ciphertext: String }
+    struct PendingAnswer: Codable {
+        var request: AccessRequestRow
+        var sealedTrapdoor: String
+        var candidates: [Candidate]
+    }
+}
+
+/// The one writable connection the API holds: it only appends to the submission queue.
+actor SubmissionQueue {
+    let store: LedgerStore
+
+    init(path: String) throws { store = try LedgerStore(path: path) }
+
+    func submit(_ bytes: [UInt8]) throws -> Int64 {
+        let insert = try store.db.cachedStatement("INSERT INTO submissions(body, submitted_at) VALUES (?, ?)")
+        try insert.bind(bytes, at: 1)
+        try insert.bind(Timestamp.now().milliseconds, at: 2)
+        try insert.run()
+        return store.db.lastInsertRowID
+    }
+}
