@@ -6,7 +6,7 @@ import Ledger
 /// The access-control routes: submitting signed transactions (the only write the API
 /// accepts: it queues them for `serve`, which checks them like any other), and reading the
 /// access state the CLI's `request`, `regulator match`, `policy` and `audit` need.
-enum AccessRoutes {
+public enum AccessRoutes {
     static func add(to router: Router<BasicRequestContext>, reader: StoreReader, submissions: SubmissionQueue) {
         router.post("/v1/transactions") { request, _ in
             let body = try await request.body.collect(upTo: 2 << 20)
@@ -90,7 +90,8 @@ enum AccessRoutes {
         }
         router.get("/v1/access/events") { request, _ in
             let method = request.uri.queryParameters.get("method")
-            return try await reader.read { try JSON(LedgerQueries(store: $0).accessEvents(method: method)) }
+            let leaf = request.uri.queryParameters.get("leaf", as: UInt64.self)
+            return try await reader.read { try JSON(LedgerQueries(store: $0).accessEvents(method: method, leaf: leaf)) }
         }
         router.get("/v1/leaves/:leaf/proof") { _, context in
             guard let leaf = UInt64(try context.parameters.require("leaf")) else {
@@ -100,23 +101,31 @@ enum AccessRoutes {
         }
     }
 
-    struct SubmissionAnswer: Codable { var submission: Int64 }
-    struct SubmissionState: Codable {
-        var status: String
-        var reason: String?
-        var leafIndex: UInt64?
+    /// The answer to a submission.
+    public struct SubmissionAnswer: Codable, Sendable {
+        public var submission: Int64
     }
-    struct ParametersAnswer: Codable {
-        var regulator: String
+    /// A submission's state.
+    public struct SubmissionState: Codable, Sendable {
+        public var status: String
+        public var reason: String?
+        public var leafIndex: UInt64?
+    }
+    /// The regulator's parameters in force.
+    public struct ParametersAnswer: Codable, Sendable {
+        public var regulator: String
         /// The canonical ``AccessParameters`` in hex.
-        var parameters: String
+        public var parameters: String
     }
-    struct LotAnswer: Codable { var product, stage, enterprise: String }
-    struct Candidate: Codable { var dataID, ciphertext: String }
-    struct PendingAnswer: Codable {
-        var request: AccessRequestRow
-        var sealedTrapdoor: String
-        var candidates: [Candidate]
+    /// A lot's public product, stage and enterprise.
+    public struct LotAnswer: Codable, Sendable { public var product, stage, enterprise: String }
+    /// An active entry a pending request is tested against.
+    public struct Candidate: Codable, Sendable { public var dataID, ciphertext: String }
+    /// A pending request with its sealed trapdoor and candidates.
+    public struct PendingAnswer: Codable, Sendable {
+        public var request: AccessRequestRow
+        public var sealedTrapdoor: String
+        public var candidates: [Candidate]
     }
 }
 
@@ -126,11 +135,5 @@ actor SubmissionQueue {
 
     init(path: String) throws { store = try LedgerStore(path: path) }
 
-    func submit(_ bytes: [UInt8]) throws -> Int64 {
-        let insert = try store.db.cachedStatement("INSERT INTO submissions(body, submitted_at) VALUES (?, ?)")
-        try insert.bind(bytes, at: 1)
-        try insert.bind(Timestamp.now().milliseconds, at: 2)
-        try insert.run()
-        return store.db.lastInsertRowID
-    }
+    func submit(_ bytes: [UInt8]) throws -> Int64 { try store.submit(bytes: bytes) }
 }

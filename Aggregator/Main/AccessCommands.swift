@@ -22,13 +22,16 @@ struct PrincipalOptions: ParsableArguments {
             key: try Keys.readPrivateKey(file: key))
     }
 
+    /// The ledger: the store on the server, or the API.
+    var ledger: AccessLedger { AccessLedger(options: options) }
+
     /// Signs, submits, waits; prints unless `quiet`.
     @discardableResult
-    func submit(_ operation: AccessTransaction.Operation, quiet: Bool = false) throws -> Submitter.Answer {
-        try Submitter.submitAndReport(try sign(operation), options: options, wait: wait, quiet: quiet)
+    func submit(_ operation: AccessTransaction.Operation, quiet: Bool = false) async throws -> Submitter.Answer {
+        let answer = try await ledger.submit(Canonical.encode(try sign(operation)), wait: wait)
+        try Submitter.report(answer, options: options, quiet: quiet)
+        return answer
     }
-
-    func queries() throws -> LedgerQueries { LedgerQueries(store: try openReadOnly(options.store)) }
 }
 
 /// Enrollment records written by `agritrace enroll` (JSON).
@@ -185,7 +188,7 @@ struct Regulator: AsyncParsableCommand {
         }
     }
 
-    struct Setup: ParsableCommand {
+    struct Setup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "TSetup: fresh ABSE and CP-ABE master keys and a trapdoor key (kept in --secrets); publish the public parameters and the punishment rules on the ledger."
@@ -198,7 +201,7 @@ struct Regulator: AsyncParsableCommand {
         var reuse = false
         @OptionGroup var signer: PrincipalOptions
 
-        func run() throws {
+        func run() async throws {
             let regulator: RegulatorSecrets
             if reuse {
                 regulator = try secrets.load()
@@ -209,7 +212,7 @@ struct Regulator: AsyncParsableCommand {
                 regulator = try RegulatorSecrets.generate()
                 try SecretFile.write(regulator.serialized, to: secrets.secrets)
             }
-            try signer.submit(
+            try await signer.submit(
                 .publishParameters(
                     regulator.publicParameters(
                         maximumStrikes: maximumStrikes, blockMinutes: blockMinutes,
@@ -217,12 +220,12 @@ struct Regulator: AsyncParsableCommand {
         }
     }
 
-    struct Attributes: ParsableCommand {
+    struct Attributes: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Certify a principal's attributes (AttG) or withdraw them.",
             subcommands: [Grant.self, Revoke.self])
 
-        struct Grant: ParsableCommand {
+        struct Grant: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract:
                     "Grant attributes: record them on the ledger and write the principal's attribute keys to --output (hand it over out of band)."
@@ -237,7 +240,7 @@ struct Regulator: AsyncParsableCommand {
             @OptionGroup var secrets: SecretsOption
             @OptionGroup var signer: PrincipalOptions
 
-            func run() throws {
+            func run() async throws {
                 guard let role = ABAC.Role(rawValue: role) else {
                     throw UserError(
                         "\(role) is not a role (\(ABAC.Role.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -247,23 +250,23 @@ struct Regulator: AsyncParsableCommand {
                     principal: principal, enterprise: enterprise, role: role, stage: stage, productCategory: category,
                     region: region)
                 let keys = try secrets.load().issueKeys(for: grant)
-                try signer.submit(.grantAttributes(grant))
+                try await signer.submit(.grantAttributes(grant))
                 try SecretFile.write(keys.serialized, to: output)
             }
         }
 
-        struct Revoke: ParsableCommand {
+        struct Revoke: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Withdraw a principal's attributes: its trapdoors are denied from the next block on.")
             @Option(name: .long) var principal: String
             @Option(name: .long) var reason: String = "withdrawn by the regulator"
             @OptionGroup var signer: PrincipalOptions
 
-            func run() throws { try signer.submit(.revokeAttributes(principal: principal, reason: reason)) }
+            func run() async throws { try await signer.submit(.revokeAttributes(principal: principal, reason: reason)) }
         }
     }
 
-    struct Match: ParsableCommand {
+    struct Match: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "The matcher service: runs TEST on every pending request and records the result (addResult). --follow keeps it running."
@@ -273,16 +276,15 @@ struct Regulator: AsyncParsableCommand {
         @Option(name: .long, help: "Seconds between polls with --follow.") var interval: Double = 0.2
         @OptionGroup var signer: PrincipalOptions
 
-        func run() throws {
+        func run() async throws {
             let regulator = try secrets.load()
             var submitted: Set<String> = []
             repeat {
-                let queries = try signer.queries()
-                for (row, sealed) in try queries.pendingRequests() where !submitted.contains(row.requestID) {
-                    let match = regulator.match(
-                        sealed, candidates: try queries.candidates(lot: row.lot, level: row.level))
+                for pending in try await signer.ledger.pending() where !submitted.contains(pending.row.requestID) {
+                    let row = pending.row
+                    let match = regulator.match(pending.trapdoor, candidates: pending.candidates)
                     submitted.insert(row.requestID)
-                    let answer = try signer.submit(
+                    let answer = try await signer.submit(
                         .addResult(requestID: row.requestID, dataID: match?.dataID, token: match?.token), quiet: true)
                     if !signer.options.json {
                         print(
@@ -290,19 +292,19 @@ struct Regulator: AsyncParsableCommand {
                                 + (match == nil ? "no match" : "match") + " → \(answer.outcome ?? answer.status)")
                     }
                 }
-                if follow { Thread.sleep(forTimeInterval: interval) }
+                if follow { try await Task.sleep(for: .milliseconds(Int(interval * 1000))) }
             } while follow
         }
     }
 
-    struct Strike: ParsableCommand {
+    struct Strike: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "addToBlacklist by hand: one strike (and a block) for a source address.")
         @Argument(help: "The source address.") var source: String
         @Option(name: .long) var reason: String = "added by the regulator"
         @OptionGroup var signer: PrincipalOptions
 
-        func run() throws { try signer.submit(.addToBlacklist(source: source, reason: reason)) }
+        func run() async throws { try await signer.submit(.addToBlacklist(source: source, reason: reason)) }
     }
 }
 
@@ -313,7 +315,7 @@ struct Policy: AsyncParsableCommand {
         abstract: "Owner: protect a lot's private data under hidden policies (addEncryptedData), list and revoke them.",
         subcommands: [Create.self, List.self, Revoke.self, Check.self])
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "Encrypt an access token under each policy of --file (CP-ABE), hide the policy in a searchable ciphertext (ABSE) and put it on the ledger."
@@ -327,17 +329,16 @@ struct Policy: AsyncParsableCommand {
         var tokens: String = "owner-tokens.json"
         @OptionGroup var signer: PrincipalOptions
 
-        func run() throws {
+        func run() async throws {
             let level = try parseLevel(level)
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw UserError("cannot read the policy file \(file)")
             }
             let policies = try PolicySyntax.parse(text)
-            let queries = try signer.queries()
-            guard let lot = try queries.lotSummary(self.lot) else {
+            guard let lot = try await signer.ledger.lotSummary(self.lot) else {
                 throw UserError("lot \(self.lot) has no record on the ledger yet; protect it once its records are in")
             }
-            let parameters = try accessParameters(queries)
+            let parameters = try await signer.ledger.parameters()
             var saved: [String: String] = [:]
             if let data = FileManager.default.contents(atPath: tokens) {
                 saved = (try? JSONDecoder().decode([String: String].self, from: data)) ?? [:]
@@ -358,20 +359,25 @@ struct Policy: AsyncParsableCommand {
                         "policy \(policy.id): entry \(entry.dataID) for \(self.lot) \(level.rawValue) (\(entry.searchableCiphertext.count)-byte hidden-policy ciphertext)"
                     )
                 }
-                try signer.submit(.addEncryptedData(entry))
+                try await signer.submit(.addEncryptedData(entry))
             }
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Encrypted-data entries on the ledger (the policies stay hidden).")
         @Option(name: .long, help: "Only this owner's.") var owner: String?
         @Option(name: .long, help: "Only this lot's.") var lot: String?
         @OptionGroup var options: StoreOptions
 
-        func run() throws {
-            let rows = try LedgerQueries(store: try openReadOnly(options.store)).encryptedData(owner: owner, lot: lot)
+        func run() async throws {
+            let rows: [EncryptedDataRow] =
+                if let api = options.api {
+                    try await APIClient.get(api, "/v1/access/entries", query: ["owner": owner, "lot": lot])
+                } else {
+                    try LedgerQueries(store: try openReadOnly(options.store)).encryptedData(owner: owner, lot: lot)
+                }
             if options.json { return print(try Output.json(rows)) }
             print(
                 Output.table(
@@ -386,14 +392,14 @@ struct Policy: AsyncParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Withdraw an entry: requests for it are no longer matched.")
         @Argument(help: "The entry id.") var dataID: String
         @Option(name: .long) var reason: String = "revoked by the owner"
         @OptionGroup var signer: PrincipalOptions
 
-        func run() throws { try signer.submit(.revokeEncryptedData(dataID: dataID, reason: reason)) }
+        func run() async throws { try await signer.submit(.revokeEncryptedData(dataID: dataID, reason: reason)) }
     }
 
     struct Check: ParsableCommand {
@@ -416,7 +422,7 @@ struct Policy: AsyncParsableCommand {
 
 // MARK: - request (requester)
 
-struct Request: ParsableCommand {
+struct Request: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "Ask for a lot's private data: make a trapdoor with your attribute keys, wait for the decision and the regulator's match, and open the released access token."
@@ -430,7 +436,7 @@ struct Request: ParsableCommand {
     @Option(name: .long, help: "Write the access token (hex, mode 0600) here on a grant.") var tokenOut: String?
     @OptionGroup var signer: PrincipalOptions
 
-    func run() throws {
+    func run() async throws {
         let level = try parseLevel(level)
         guard let action = ABAC.Action(rawValue: action) else { throw UserError("\(action) is not an action") }
         let keys: RequesterKeys
@@ -441,20 +447,20 @@ struct Request: ParsableCommand {
         } catch {
             throw UserError("\(self.keys) is not an attribute keys file: \(error)")
         }
-        let queries = try signer.queries()
-        guard let summary = try queries.lotSummary(lot) else { throw UserError("lot \(lot) is not on the ledger") }
+        let ledger = signer.ledger
+        guard let summary = try await ledger.lotSummary(lot) else { throw UserError("lot \(lot) is not on the ledger") }
         let request = try keys.trapdoorRequest(
             lot: lot, product: summary.product, stage: summary.stage, level: level, action: action, source: source,
-            parameters: try accessParameters(queries))
-        let answer = try signer.submit(.addTrapdoor(request), quiet: true)
+            parameters: try await ledger.parameters())
+        let answer = try await signer.submit(.addTrapdoor(request), quiet: true)
         guard answer.status == "applied" else {
             throw UserError("the request was not ordered in time (\(answer.status)); check `agritrace serve`")
         }
-        var row = try signer.queries().accessRequest(request.requestID)
+        var row = try await ledger.request(request.requestID)
         let deadline = Date().addingTimeInterval(timeout)
         while row?.status == "pending" && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.1)
-            row = try signer.queries().accessRequest(request.requestID)
+            try await Task.sleep(for: .milliseconds(100))
+            row = try await ledger.request(request.requestID)
         }
         guard let row else { throw UserError("request \(request.requestID) is not on the ledger") }
         struct Answer: Encodable {
@@ -490,18 +496,21 @@ struct Audit: ParsableCommand {
             "The regulator's audit: the blacklist, match results, every access transaction; each with its ledger proof.",
         subcommands: [Blacklist.self, Matches.self, Events.self])
 
-    struct Blacklist: ParsableCommand {
+    struct Blacklist: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Blocked sources: strikes, until when, and the proof of the last strike.")
         @OptionGroup var options: StoreOptions
 
-        func run() throws {
-            let queries = LedgerQueries(store: try openReadOnly(options.store))
+        func run() async throws {
             struct Row: Encodable {
                 var entry: BlacklistRow
                 var proof: LeafProof
             }
-            let rows = try queries.blacklist().map { Row(entry: $0, proof: try queries.leafProof($0.lastLeaf)) }
+            let audit = AuditSource(options: options)
+            var rows: [Row] = []
+            for entry in try await audit.blacklist() {
+                rows.append(Row(entry: entry, proof: try await audit.proof(entry.lastLeaf)))
+            }
             if options.json { return print(try Output.json(rows)) }
             print(
                 Output.table(
@@ -516,7 +525,7 @@ struct Audit: ParsableCommand {
         }
     }
 
-    struct Matches: ParsableCommand {
+    struct Matches: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "Who asked for what, when, from where, and the outcome, with proofs of the request and result leaves.")
@@ -524,17 +533,21 @@ struct Audit: ParsableCommand {
         @Option(name: .long) var requester: String?
         @OptionGroup var options: StoreOptions
 
-        func run() throws {
-            let queries = LedgerQueries(store: try openReadOnly(options.store))
+        func run() async throws {
             struct Row: Encodable {
                 var request: AccessRequestRow
                 var requestProof: LeafProof
                 var resultProof: LeafProof?
             }
-            let rows = try queries.accessRequests(lot: lot, requester: requester).map {
-                Row(
-                    request: $0, requestProof: try queries.leafProof($0.requestLeaf),
-                    resultProof: try $0.resultLeaf.map { try queries.leafProof($0) })
+            let audit = AuditSource(options: options)
+            var rows: [Row] = []
+            for request in try await audit.requests(lot: lot, requester: requester) {
+                var resultProof: LeafProof?
+                if let leaf = request.resultLeaf { resultProof = try await audit.proof(leaf) }
+                rows.append(
+                    Row(
+                        request: request, requestProof: try await audit.proof(request.requestLeaf),
+                        resultProof: resultProof))
             }
             if options.json { return print(try Output.json(rows)) }
             print(
@@ -553,13 +566,18 @@ struct Audit: ParsableCommand {
         }
     }
 
-    struct Events: ParsableCommand {
+    struct Events: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every access-control transaction and its outcome.")
         @Option(name: .long, help: "Only this method (addTrapdoor, addResult, ...).") var method: String?
         @OptionGroup var options: StoreOptions
 
-        func run() throws {
-            let rows = try LedgerQueries(store: try openReadOnly(options.store)).accessEvents(method: method)
+        func run() async throws {
+            let rows: [AccessEventRow] =
+                if let api = options.api {
+                    try await APIClient.get(api, "/v1/access/events", query: ["method": method])
+                } else {
+                    try LedgerQueries(store: try openReadOnly(options.store)).accessEvents(method: method)
+                }
             if options.json { return print(try Output.json(rows)) }
             print(
                 Output.table(
@@ -571,5 +589,42 @@ struct Audit: ParsableCommand {
                         ]
                     }))
         }
+    }
+}
+
+/// The audit's reads: the store, or the API. Proofs from the API are checked here again
+/// (the audit path from the leaf hash to the root it names); check the root itself against a
+/// signed tree head with `agritrace tree-head` and `verify-proof`.
+struct AuditSource {
+    let options: StoreOptions
+
+    func blacklist() async throws -> [BlacklistRow] {
+        if let api = options.api { return try await APIClient.get(api, "/v1/access/blacklist") }
+        return try LedgerQueries(store: try openReadOnly(options.store)).blacklist()
+    }
+
+    func requests(lot: String?, requester: String?) async throws -> [AccessRequestRow] {
+        if let api = options.api {
+            return try await APIClient.get(api, "/v1/access/requests", query: ["lot": lot, "requester": requester])
+        }
+        return try LedgerQueries(store: try openReadOnly(options.store)).accessRequests(lot: lot, requester: requester)
+    }
+
+    func proof(_ leaf: UInt64) async throws -> LeafProof {
+        guard let api = options.api else {
+            return try LedgerQueries(store: try openReadOnly(options.store)).leafProof(leaf)
+        }
+        var proof: LeafProof = try await APIClient.get(api, "/v1/leaves/\(leaf)/proof")
+        let path = proof.proof.compactMap(Digest32.init(hex:))
+        if let leafHash = Digest32(hex: proof.leafHash), let root = Digest32(hex: proof.root),
+            path.count == proof.proof.count
+        {
+            proof.verified =
+                (try? MerkleTree.verifyInclusion(
+                    leafHash: leafHash, index: leaf, treeSize: proof.treeSize, proof: path, root: root)) != nil
+        } else {
+            proof.verified = false
+        }
+        return proof
     }
 }

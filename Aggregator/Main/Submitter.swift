@@ -23,13 +23,18 @@ enum Submitter {
         throws -> Answer
     {
         guard options.api == nil else {
-            throw UserError("submitting transactions goes through the server's store (--store) in this version")
+            throw UserError("registry transactions are signed with the authority key on the server: use --store")
         }
+        return try submit(bytes: Canonical.encode(transaction), options: options, wait: wait)
+    }
+
+    /// Queues canonical signed transaction bytes in the store's submission queue and waits.
+    static func submit(bytes: [UInt8], options: StoreOptions, wait: Double) throws -> Answer {
         guard FileManager.default.fileExists(atPath: options.store) else {
             throw UserError("no ledger store at \(options.store) (use --store, and run `agritrace serve` on it)")
         }
         let store = try LedgerStore(path: options.store)
-        let id = try store.submit(transaction)
+        let id = try store.submit(bytes: bytes)
         var state = try store.submissionStatus(id)
         let deadline = Date().addingTimeInterval(wait)
         while state.status == "pending" && Date() < deadline {
@@ -54,6 +59,12 @@ enum Submitter {
         _ transaction: Transaction, options: StoreOptions, wait: Double, quiet: Bool = false
     ) throws -> Answer {
         let answer = try submit(transaction, options: options, wait: wait)
+        try report(answer, options: options, quiet: quiet)
+        return answer
+    }
+
+    /// Prints an answer (unless `quiet` and applied); throws `ExitCode(1)` when it was refused.
+    static func report(_ answer: Answer, options: StoreOptions, quiet: Bool) throws {
         if options.json && !quiet {
             print(try Output.json(answer))
         } else if !quiet || answer.status != "applied" {
@@ -66,6 +77,5 @@ enum Submitter {
             }
         }
         if answer.status == "refused" || answer.outcome == "refused" { throw ExitCode(1) }
-        return answer
     }
 }

@@ -17,6 +17,8 @@ struct EndToEndTests {
         defer { broker.kill() }
         let directory = try TemporaryDirectory(prefix: "agritrace-e2e")
         let store = directory.file("ledger.sqlite")
+        let httpPort = try freeLoopbackPort()
+        let api = ["--api", "http://127.0.0.1:\(httpPort)"]
 
         // The aggregator: an authority key, then the server.
         _ = try runCommand(cli, ["keygen", "--output", directory.file("authority.key")])
@@ -26,7 +28,7 @@ struct EndToEndTests {
             cli,
             [
                 "serve", "--store", store, "--authority-key", directory.file("authority.key"), "--broker-port",
-                "\(broker.port)", "--block-max-delay-ms", "50",
+                "\(broker.port)", "--block-max-delay-ms", "50", "--http-port", "\(httpPort)",
             ],
             logFile: directory.file("serve.log"))
         defer { server.terminate() }
@@ -147,7 +149,8 @@ struct EndToEndTests {
             }
         }
 
-        // Access control through the CLI against the running server: principals on the ledger,
+        // Access control through the CLI against the running server (bob and the audit through
+        // its HTTP API, the others on the server's store): principals on the ledger,
         // the regulator's setup and grants, its matcher as a service, a hidden policy on the
         // farm's planting lot, one granted and one refused request, and the audit.
         func principal(_ name: String, _ kind: String, _ enterprise: String, _ role: String) throws -> [String] {
@@ -208,7 +211,7 @@ struct EndToEndTests {
                 [
                     "request", "PL-2026-0417", "--source", "10.20.0.5", "--keys", directory.file("PROC1.keys"),
                     "--token-out", directory.file("bob.token"), "--json",
-                ] + bob))
+                ] + bob + api))
         let grantedRequest = try #require(granted["request"] as? [String: Any])
         #expect(grantedRequest["status"] as? String == "granted", "\(granted)\nmatcher: \(matcher.log)")
         // The token bob opened is the one the farm put under the policy.
@@ -226,7 +229,7 @@ struct EndToEndTests {
         #expect(refusal?.status == 1)
         let blacklist = try #require(
             JSONSerialization.jsonObject(
-                with: Data(runCommand(cli, ["audit", "blacklist", "--store", store, "--json"]).utf8))
+                with: Data(runCommand(cli, ["audit", "blacklist", "--json"] + api).utf8))
                 as? [[String: Any]])
         let entry = try #require(blacklist.first)
         #expect((entry["entry"] as? [String: Any])?["source"] as? String == "10.30.0.9")

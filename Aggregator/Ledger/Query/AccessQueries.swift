@@ -77,6 +77,12 @@ public struct LotSummary: Sendable, Equatable {
     public var product: String
     public var stage: Stage
     public var enterprise: String
+
+    public init(product: String, stage: Stage, enterprise: String) {
+        self.product = product
+        self.stage = stage
+        self.enterprise = enterprise
+    }
 }
 
 extension LedgerQueries {
@@ -188,12 +194,13 @@ extension LedgerQueries {
     }
 
     /// The contracts' audit trail, newest first, optionally of one method.
-    public func accessEvents(method: String? = nil, limit: Int = 1000) throws -> [AccessEventRow] {
+    public func accessEvents(method: String? = nil, leaf: UInt64? = nil, limit: Int = 1000) throws -> [AccessEventRow] {
         let select = try store.db.prepare(
-            "SELECT leaf_index, height, time, submitter, method, subject, outcome, detail FROM access_events WHERE (?1 IS NULL OR method = ?1) ORDER BY leaf_index DESC LIMIT ?2"
+            "SELECT leaf_index, height, time, submitter, method, subject, outcome, detail FROM access_events WHERE (?1 IS NULL OR method = ?1) AND (?3 IS NULL OR leaf_index = ?3) ORDER BY leaf_index DESC LIMIT ?2"
         )
         if let method { try select.bind(method, at: 1) } else { try select.bindNull(at: 1) }
         try select.bind(Int64(limit), at: 2)
+        if let leaf { try select.bind(Int64(leaf), at: 3) } else { try select.bindNull(at: 3) }
         var rows: [AccessEventRow] = []
         while try select.step() {
             rows.append(
@@ -204,6 +211,11 @@ extension LedgerQueries {
                     outcome: select.string(at: 6) ?? "", detail: select.string(at: 7) ?? ""))
         }
         return rows
+    }
+
+    /// The outcome of the access transaction at `leaf`, if it is one.
+    public func accessEvent(leaf: UInt64) throws -> AccessEventRow? {
+        try accessEvents(leaf: leaf, limit: 1).first
     }
 
     /// Encrypted-data entries, optionally of one owner or lot.

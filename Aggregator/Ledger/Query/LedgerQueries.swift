@@ -249,8 +249,13 @@ extension LedgerStore {
     /// Queues a signed registry transaction for the server to order into the next block.
     /// - Returns: the submission id (watch it with ``submissionStatus(_:)``).
     public func submit<Transaction: CanonicalEncodable>(_ transaction: Transaction) throws -> Int64 {
+        try submit(bytes: Canonical.encode(transaction))
+    }
+
+    /// Queues canonical signed transaction bytes (the server decodes and checks them).
+    public func submit(bytes: [UInt8]) throws -> Int64 {
         let insert = try db.cachedStatement("INSERT INTO submissions(body, submitted_at) VALUES (?, ?)")
-        try insert.bind(Canonical.encode(transaction), at: 1)
+        try insert.bind(bytes, at: 1)
         try insert.bind(Timestamp.now().milliseconds, at: 2)
         try insert.run()
         return db.lastInsertRowID

@@ -1,0 +1,103 @@
+import AgriTraceCore
+import Foundation
+import Ledger
+import LedgerAPI
+
+/// Where the access commands read the ledger and submit transactions: the store on the
+/// server itself (`--store`), or the server's API (`--api URL`) from anywhere.
+struct AccessLedger {
+    let options: StoreOptions
+
+    /// A pending request with what TEST needs.
+    struct Pending {
+        var row: AccessRequestRow
+        var trapdoor: SealedMessage
+        var candidates: [(dataID: String, ciphertext: [UInt8])]
+    }
+
+    private func queries() throws -> LedgerQueries { LedgerQueries(store: try openReadOnly(options.store)) }
+
+    func parameters() async throws -> AccessParameters {
+        if let api = options.api {
+            let answer: AccessRoutes.ParametersAnswer
+            do {
+                answer = try await APIClient.get(api, "/v1/access/parameters")
+            } catch {
+                throw UserError(
+                    "the regulator has not published its parameters yet (agritrace regulator setup), or \(error)")
+            }
+            guard let bytes = [UInt8](hexString: answer.parameters),
+                let parameters = try? Canonical.decode(AccessParameters.self, from: bytes)
+            else { throw UserError("\(api) answered malformed access parameters") }
+            return parameters
+        }
+        return try accessParameters(try queries())
+    }
+
+    func lotSummary(_ lot: String) async throws -> LotSummary? {
+        if let api = options.api {
+            guard
+                let answer: AccessRoutes.LotAnswer = try? await APIClient.get(
+                    api, "/v1/access/lots/\(Self.escape(lot))"),
+                let stage = Stage(name: answer.stage)
+            else { return nil }
+            return LotSummary(product: answer.product, stage: stage, enterprise: answer.enterprise)
+        }
+        return try queries().lotSummary(lot)
+    }
+
+    func request(_ id: String) async throws -> AccessRequestRow? {
+        if let api = options.api { return try? await APIClient.get(api, "/v1/access/requests/\(id)") }
+        return try queries().accessRequest(id)
+    }
+
+    func pending() async throws -> [Pending] {
+        if let api = options.api {
+            let answers: [AccessRoutes.PendingAnswer] = try await APIClient.get(api, "/v1/access/pending")
+            return try answers.map { answer in
+                guard let sealed = [UInt8](hexString: answer.sealedTrapdoor),
+                    let trapdoor = try? Canonical.decode(SealedMessage.self, from: sealed)
+                else { throw UserError("\(api) answered a malformed trapdoor") }
+                return Pending(
+                    row: answer.request, trapdoor: trapdoor,
+                    candidates: answer.candidates.compactMap { candidate in
+                        [UInt8](hexString: candidate.ciphertext).map { (candidate.dataID, $0) }
+                    })
+            }
+        }
+        let queries = try queries()
+        return try queries.pendingRequests().map { row, trapdoor in
+            Pending(row: row, trapdoor: trapdoor, candidates: try queries.candidates(lot: row.lot, level: row.level))
+        }
+    }
+
+    /// Submits signed transaction bytes and waits up to `wait` seconds for the block.
+    func submit(_ bytes: [UInt8], wait: Double) async throws -> Submitter.Answer {
+        guard let api = options.api else { return try Submitter.submit(bytes: bytes, options: options, wait: wait) }
+        let data = try await APIClient.post(api, "/v1/transactions", body: bytes)
+        guard let submitted = try? JSONDecoder().decode(AccessRoutes.SubmissionAnswer.self, from: data) else {
+            throw UserError(
+                "\(api) did not accept the transaction: \(String(decoding: data.prefix(300), as: UTF8.self))")
+        }
+        var state: AccessRoutes.SubmissionState = try await APIClient.get(
+            api, "/v1/submissions/\(submitted.submission)")
+        let deadline = Date().addingTimeInterval(wait)
+        while state.status == "pending" && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            state = try await APIClient.get(api, "/v1/submissions/\(submitted.submission)")
+        }
+        var answer = Submitter.Answer(
+            submission: submitted.submission, status: state.status, reason: state.reason, leafIndex: state.leafIndex)
+        if let leaf = state.leafIndex {
+            let events: [AccessEventRow] = try await APIClient.get(
+                api, "/v1/access/events", query: ["leaf": String(leaf)])
+            answer.outcome = events.first?.outcome
+            answer.detail = events.first?.detail
+        }
+        return answer
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? text
+    }
+}
