@@ -86,7 +86,17 @@ func accessParameters(_ queries: LedgerQueries) throws -> AccessParameters {
 struct Principals: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The principal registry: firms and regulators with their transaction-signing keys.",
-        subcommands: [Add.self, List.self])
+        subcommands: [Add.self, List.self, Revoke.self])
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a principal (signed by the authority key): its transactions are refused from then on.")
+        @Option(name: .long, help: "The principal name.") var name: String
+        @Option(name: .long) var reason: String = "revoked by the operator"
+        @OptionGroup var submission: Devices.Submission
+
+        func run() throws { try Devices.submit(.revokePrincipal(name: name, reason: reason), submission) }
+    }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -174,6 +174,29 @@ struct AccessFlowTests {
         }
     }
 
+    @Test("a revoked principal's transactions are refused at admission, and replay agrees")
+    func revokedPrincipal() throws {
+        let deployment = try Deployment()
+        try deployment.protect()
+        let keys = try deployment.enrollRequester(Deployment.requesterGrant)
+        try deployment.ledger.admit(
+            registry: try Signed(
+                RegistryTransaction(
+                    operation: .revokePrincipal(name: keys.grant.principal, reason: "left the firm"),
+                    submittedAt: .now(), nonce: 7), domain: .transaction, key: deployment.authority))
+        try deployment.cut()
+        do {
+            _ = try deployment.request(keys)
+            Issue.record("a revoked principal's trapdoor was admitted")
+        } catch let violation as ContractViolation {
+            #expect(violation.code == "revoked-principal")
+        }
+        // The registry survives a restart (loaded from the state tables) and a replay.
+        let reopened = try Ledger(path: deployment.ledger.store.path, authority: deployment.authority)
+        #expect(reopened.registry.principals[keys.grant.principal]?.isActive == false)
+        #expect(try StateReplay.replay(store: deployment.ledger.store, authority: deployment.authority.publicKey).ok)
+    }
+
     @Test("revoked attributes and revoked entries stop grants; the owner alone protects its lot")
     func revocations() throws {
         let deployment = try Deployment()
