@@ -85,7 +85,9 @@ path = "agent.sqlite"
 metrics_port = 0
 TOML
     key=$(agritrace-agent init --config "$home/agent.toml")
-    agritrace devices add --enterprise "$enterprise" --device "$id" --stage "$stage" --public-key "$key" \
+    # No --stage: each demo box also carries a neighbouring stage of the example chain, and a
+    # device registered with a stage may only send records of that stage (rejection wrong-stage).
+    agritrace devices add --enterprise "$enterprise" --device "$id" --public-key "$key" \
         --authority-key "$CLOUD/authority.key" --store "$STORE" --wait 20
     sed -n "${examples%,*}p;${examples#*,}p" examples/readings.jsonl > "$home/readings.jsonl"
     agritrace-agent simulate --stage "$simulated" --rate 0 --lots 20 --count 2000 --seed 42 >> "$home/readings.jsonl"
