@@ -3,7 +3,8 @@
 #   a CA and an mTLS mosquitto with per-device ACLs (Provisioning/demo-deployment.sh),
 #   the aggregator (agritrace serve) with its authority key,
 #   three edge agents (farm, warehouse, truck) fed with example and simulated readings,
-#   then the CLI: status, a trace of one lot across all six stages, a proof checked offline,
+#   then the CLI over the HTTPS API (mutual TLS with a firm's certificate): status, a trace of one
+#   lot across all six stages, a proof checked offline,
 #   a full verification of the chain, and the agents' outboxes emptied by signed receipts.
 # Everything lives in ./demo-data (removed at the start of each run); processes stop at the end.
 set -euo pipefail
@@ -30,19 +31,22 @@ cleanup() {
 trap cleanup EXIT
 [ -f "$DEMO/broker/mosquitto.pid" ] && kill "$(cat "$DEMO/broker/mosquitto.pid")" 2>/dev/null || true
 rm -rf "$DEMO"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+API_PORT=$(free_port)
 
 say "Provisioning: CA, three boxes, the aggregator, two firms, a regulator; mTLS broker with per-device ACLs"
 Provisioning/demo-deployment.sh "$DEMO" --port "$PORT" --start
 
 CLOUD="$DEMO/cloud/aggregator"
 STORE="$CLOUD/ledger.sqlite"
-say "Aggregator: authority key, then agritrace serve (MQTT over mTLS, blocks every 100 ms)"
+say "Aggregator: authority key, then agritrace serve (MQTT over mTLS, blocks every 100 ms, HTTPS API with client certificates)"
 agritrace keygen --output "$CLOUD/authority.key"
 AUTHORITY=$(cat "$CLOUD/authority.key.pub")
 agritrace serve --store "$STORE" --authority-key "$CLOUD/authority.key" \
     --broker-host 127.0.0.1 --broker-port "$PORT" --client-id aggregator \
     --tls-ca "$CLOUD/ca.crt" --tls-cert "$CLOUD/tls.crt" --tls-key "$CLOUD/tls.key" \
+    --http-port "$API_PORT" --api-cert "$CLOUD/api.crt" --api-key "$CLOUD/api.key" --api-client-ca "$CLOUD/ca.crt" \
     > "$CLOUD/serve.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -f "$STORE" ] && break; sleep 0.1; done
@@ -117,17 +121,26 @@ done
 say "The farm box's rejected line"
 agritrace-agent rejects --config "$DEMO/boxes/farm-box-01/agent.toml"
 
-say "Ledger status"
-agritrace status --store "$STORE"
+# The firm alice reads the ledger over the HTTPS API: the server's certificate is checked
+# against the deployment CA, and alice presents her enrolled client certificate (mutual TLS).
+API=(--api "https://127.0.0.1:$API_PORT" --tls-ca "$DEMO/firms/alice/ca.crt"
+    --tls-cert "$DEMO/firms/alice/tls.crt" --tls-key "$DEMO/firms/alice/tls.key")
+say "Ledger status, as the firm alice over the HTTPS API (mutual TLS)"
+agritrace status "${API[@]}"
 
-say "Trace the supermarket lot SA-2026-5521 back to its seed lot (all six stages, public fields only)"
-agritrace trace SA-2026-5521 --backward --store "$STORE"
+say "Trace the supermarket lot SA-2026-5521 back to its seed lot over HTTPS (all six stages, public fields only)"
+agritrace trace SA-2026-5521 --backward "${API[@]}"
+
+say "Without a client certificate the API refuses the connection"
+if agritrace status --api "https://127.0.0.1:$API_PORT" --tls-ca "$DEMO/firms/alice/ca.crt" 2>&1; then
+    echo "the API answered a client without a certificate" >&2; exit 1
+fi
 
 say "Proof: the planting record's inclusion proof, checked offline against a saved signed tree head"
-RECORD=$(agritrace trace PL-2026-0417 --store "$STORE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["recordID"])')
-agritrace tree-head --store "$STORE" --output "$DEMO/tree-head.json"
+RECORD=$(agritrace trace PL-2026-0417 "${API[@]}" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["recordID"])')
+agritrace tree-head "${API[@]}" --output "$DEMO/tree-head.json"
 SIZE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["logSize"])' "$DEMO/tree-head.json")
-agritrace proof "$RECORD" --tree-size "$SIZE" --store "$STORE" --output "$DEMO/proof.json"
+agritrace proof "$RECORD" --tree-size "$SIZE" "${API[@]}" --output "$DEMO/proof.json"
 agritrace verify-proof "$DEMO/proof.json" --authority "$AUTHORITY" --tree-head "$DEMO/tree-head.json"
 
 say "Verify the whole chain and log from the store"
