@@ -61,21 +61,8 @@ public enum LogProofs {
     public static func inclusionProof(index: UInt64, size: UInt64, _ reader: inout some LogNodeReader) throws
         -> [Digest32]
     {
-        guard index < size else { throw MerkleTree.ProofError.indexOutOfRange(index: index, size: size) }
-        var proof: [Digest32] = []
-        var lo: UInt64 = 0
-        var hi = size
-        while hi - lo > 1 {
-            let k = largestPowerOfTwo(below: hi - lo)
-            if index < lo + k {
-                proof.append(try subtreeRoot(lo + k, hi, &reader))
-                hi = lo + k
-            } else {
-                proof.append(try subtreeRoot(lo, lo + k, &reader))
-                lo += k
-            }
-        }
-        return proof.reversed()
+        var edge = RightEdge(size: size)
+        return try inclusionProof(index: index, &edge, &reader)
     }
 
     /// The roots of the right edge of one log size, `[lo, size)` for the `lo` the proofs
