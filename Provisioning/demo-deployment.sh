@@ -66,6 +66,16 @@ enroll firms alice            firm --enterprise RETAIL1 --role supermarket-admin
 enroll firms bob              firm --enterprise PROC1   --role processing-administrator  --product-category fresh-corn
 enroll regulators inspector   regulator --agency FOODAGENCY
 
+# The aggregator's HTTPS API: a server certificate (serverAuth; localhost, 127.0.0.1) from the same
+# CA, signed with openssl directly: it is a server name, not an enrolled principal.
+API="$DIR/cloud/aggregator"
+printf 'basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost,IP:127.0.0.1\n' > "$API/api.ext"
+(umask 077; openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$API/api.key" \
+    -subj /CN=localhost -out "$API/api.csr" 2>/dev/null)
+openssl x509 -req -in "$API/api.csr" -CA "$CA/ca.crt" -CAkey "$CA/private/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+    -days 825 -sha256 -extfile "$API/api.ext" -out "$API/api.crt" 2>/dev/null
+rm -f "$API/api.csr" "$API/api.ext"
+
 mkdir -p "$DIR/broker"
 USER_LINE=
 [ "$(id -u)" -eq 0 ] && USER_LINE="--user root"   # a demo as root keeps files where they are
@@ -81,13 +91,16 @@ AgriTrace demo deployment in $DIR
   broker ACL         $CA/broker/acl
   revocation list    $CA/crl.pem
   boxes              $DIR/boxes/{farm-box-01,warehouse-box-01,truck-01}/{tls.key,tls.crt,ca.crt}
-  aggregator         $DIR/cloud/aggregator/{tls.key,tls.crt,ca.crt}
+  aggregator         $DIR/cloud/aggregator/{tls.key,tls.crt,ca.crt}  (HTTPS API: api.crt, api.key)
   firms              $DIR/firms/{farmer,alice,bob}/{tls.key,tls.crt,signing.key}
   regulator          $DIR/regulators/inspector/{tls.key,tls.crt,signing.key}
 
 Start the broker:   mosquitto -c $DIR/broker/mosquitto.conf -d
 Aggregator:         agritrace serve --broker-host 127.0.0.1 --broker-port $PORT --tls-ca $CA/ca.crt \\
                       --tls-cert $DIR/cloud/aggregator/tls.crt --tls-key $DIR/cloud/aggregator/tls.key
+HTTPS API (mTLS):   add --http-port 8443 --api-cert $DIR/cloud/aggregator/api.crt --api-key $DIR/cloud/aggregator/api.key --api-client-ca $CA/ca.crt
+                    agritrace status --api https://127.0.0.1:8443 --tls-ca $CA/ca.crt \\
+                      --tls-cert $DIR/firms/alice/tls.crt --tls-key $DIR/firms/alice/tls.key
 Agent (farm box):   [broker] host = "127.0.0.1", port = $PORT, ca_file = "$DIR/boxes/farm-box-01/ca.crt",
                     certificate_file = "$DIR/boxes/farm-box-01/tls.crt", key_file = "$DIR/boxes/farm-box-01/tls.key"
 Revoke a box:       $ENROLL revoke --ca $CA --id truck-01   (CRL + ACL rewritten, broker reloaded by SIGHUP)

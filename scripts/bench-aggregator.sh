@@ -5,8 +5,11 @@
 #   scripts/bench-aggregator.sh --trace-records 2000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# SCRATCH_PATH and BENCH_BUILD_FLAGS (e.g. "-Xswiftc -enable-testing", the flags of
+# scripts/test.sh) reuse an existing build folder instead of building another configuration.
 scratch="${SCRATCH_PATH:-.build}"
-swift build -c release --scratch-path "$scratch" --product bench-aggregator
+# shellcheck disable=SC2086
+swift build -c release ${BENCH_BUILD_FLAGS:-} --scratch-path "$scratch" --product bench-aggregator
 bin="$scratch/release/bench-aggregator"
 command -v mosquitto >/dev/null || PATH="$PATH:/usr/sbin"
 table="$(mktemp)"

@@ -3,7 +3,8 @@
 #   a CA and an mTLS mosquitto with per-device ACLs (Provisioning/demo-deployment.sh),
 #   the aggregator (agritrace serve) with its authority key,
 #   three edge agents (farm, warehouse, truck) fed with example and simulated readings,
-#   then the CLI: status, a trace of one lot across all six stages, a proof checked offline,
+#   then the CLI over the HTTPS API (mutual TLS with a firm's certificate): status, a trace of one
+#   lot across all six stages, a proof checked offline,
 #   a full verification of the chain, and the agents' outboxes emptied by signed receipts.
 # Everything lives in ./demo-data (removed at the start of each run); processes stop at the end.
 set -euo pipefail
@@ -30,19 +31,22 @@ cleanup() {
 trap cleanup EXIT
 [ -f "$DEMO/broker/mosquitto.pid" ] && kill "$(cat "$DEMO/broker/mosquitto.pid")" 2>/dev/null || true
 rm -rf "$DEMO"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+API_PORT=$(free_port)
 
 say "Provisioning: CA, three boxes, the aggregator, two firms, a regulator; mTLS broker with per-device ACLs"
 Provisioning/demo-deployment.sh "$DEMO" --port "$PORT" --start
 
 CLOUD="$DEMO/cloud/aggregator"
 STORE="$CLOUD/ledger.sqlite"
-say "Aggregator: authority key, then agritrace serve (MQTT over mTLS, blocks every 100 ms)"
+say "Aggregator: authority key, then agritrace serve (MQTT over mTLS, blocks every 100 ms, HTTPS API with client certificates)"
 agritrace keygen --output "$CLOUD/authority.key"
 AUTHORITY=$(cat "$CLOUD/authority.key.pub")
 agritrace serve --store "$STORE" --authority-key "$CLOUD/authority.key" \
     --broker-host 127.0.0.1 --broker-port "$PORT" --client-id aggregator \
     --tls-ca "$CLOUD/ca.crt" --tls-cert "$CLOUD/tls.crt" --tls-key "$CLOUD/tls.key" \
+    --http-port "$API_PORT" --api-cert "$CLOUD/api.crt" --api-key "$CLOUD/api.key" --api-client-ca "$CLOUD/ca.crt" \
     > "$CLOUD/serve.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -f "$STORE" ] && break; sleep 0.1; done
@@ -86,8 +90,10 @@ metrics_port = 0
 TOML
     # The box's signing key was made on the box at enrollment (agritrace-agent init); its
     # enrollment record carries the public key, and goes on the ledger as a registry transaction.
+    # --any-stage: each demo box also carries a neighbouring stage of the example chain, and a
+    # device registered with a stage may only send records of that stage (rejection wrong-stage).
     agritrace-agent init --config "$home/agent.toml" > /dev/null
-    agritrace devices add --enrollment "$home/enrollment.json" \
+    agritrace devices add --enrollment "$home/enrollment.json" --any-stage \
         --authority-key "$CLOUD/authority.key" --store "$STORE" --wait 20
     sed -n "${examples%,*}p;${examples#*,}p" examples/readings.jsonl > "$home/readings.jsonl"
     agritrace-agent simulate --stage "$simulated" --rate 0 --lots 20 --count 2000 --seed 42 >> "$home/readings.jsonl"
@@ -117,17 +123,26 @@ done
 say "The farm box's rejected line"
 agritrace-agent rejects --config "$DEMO/boxes/farm-box-01/agent.toml"
 
-say "Ledger status"
-agritrace status --store "$STORE"
+# The firm alice reads the ledger over the HTTPS API: the server's certificate is checked
+# against the deployment CA, and alice presents her enrolled client certificate (mutual TLS).
+API=(--api "https://127.0.0.1:$API_PORT" --tls-ca "$DEMO/firms/alice/ca.crt"
+    --tls-cert "$DEMO/firms/alice/tls.crt" --tls-key "$DEMO/firms/alice/tls.key")
+say "Ledger status, as the firm alice over the HTTPS API (mutual TLS)"
+agritrace status "${API[@]}"
 
-say "Trace the supermarket lot SA-2026-5521 back to its seed lot (all six stages, public fields only)"
-agritrace trace SA-2026-5521 --backward --store "$STORE"
+say "Trace the supermarket lot SA-2026-5521 back to its seed lot over HTTPS (all six stages, public fields only)"
+agritrace trace SA-2026-5521 --backward "${API[@]}"
+
+say "Without a client certificate the API refuses the connection"
+if agritrace status --api "https://127.0.0.1:$API_PORT" --tls-ca "$DEMO/firms/alice/ca.crt" 2>&1; then
+    echo "the API answered a client without a certificate" >&2; exit 1
+fi
 
 say "Proof: the planting record's inclusion proof, checked offline against a saved signed tree head"
-RECORD=$(agritrace trace PL-2026-0417 --store "$STORE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["recordID"])')
-agritrace tree-head --store "$STORE" --output "$DEMO/tree-head.json"
+RECORD=$(agritrace trace PL-2026-0417 "${API[@]}" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["recordID"])')
+agritrace tree-head "${API[@]}" --output "$DEMO/tree-head.json"
 SIZE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["logSize"])' "$DEMO/tree-head.json")
-agritrace proof "$RECORD" --tree-size "$SIZE" --store "$STORE" --output "$DEMO/proof.json"
+agritrace proof "$RECORD" --tree-size "$SIZE" "${API[@]}" --output "$DEMO/proof.json"
 agritrace verify-proof "$DEMO/proof.json" --authority "$AUTHORITY" --tree-head "$DEMO/tree-head.json"
 
 say "Verify the whole chain and log from the store"
@@ -144,9 +159,15 @@ for principal in firms/farmer firms/alice firms/bob regulators/inspector; do
 done
 agritrace principals list --store "$STORE"
 
+# From here on each party works from its own folder through the HTTPS API with its enrolled
+# client certificate (mutual TLS), and signs its transactions with its own key.
+over_api() { # folder
+    echo --api "https://127.0.0.1:$API_PORT" --tls-ca "$1/ca.crt" --tls-cert "$1/tls.crt" --tls-key "$1/tls.key"
+}
 REG="Regulator/inspector@FOODAGENCY"
 RDIR="$DEMO/regulators/inspector"
-AS_REGULATOR=(--as "$REG" --key "$RDIR/signing.key" --store "$STORE")
+read -r -a REG_API <<<"$(over_api "$RDIR")"
+AS_REGULATOR=(--as "$REG" --key "$RDIR/signing.key" "${REG_API[@]}")
 say "Regulator: ABSE and CP-ABE setup (public parameters and punishment rules on the ledger), attributes for two firms"
 agritrace regulator setup --secrets "$RDIR/regulator.secrets" "${AS_REGULATOR[@]}"
 agritrace regulator attributes grant --principal "Firm/processing/bob@PROC1" --enterprise PROC1 \
@@ -178,22 +199,22 @@ policy processors-in-beijing
 POLICY
 agritrace policy create --lot PL-2026-0417 --level level-2 --file "$DEMO/firms/farmer/policy.txt" \
     --tokens "$DEMO/firms/farmer/owner-tokens.json" \
-    --as "Firm/planting/farmer@FARM1" --key "$DEMO/firms/farmer/signing.key" --store "$STORE"
-agritrace policy list --store "$STORE"
+    --as "Firm/planting/farmer@FARM1" --key "$DEMO/firms/farmer/signing.key" $(over_api "$DEMO/firms/farmer")
+agritrace policy list $(over_api "$DEMO/firms/farmer")
 
 say "Bob (processing administrator, Beijing) requests the lot's level-2 data: granted"
 agritrace request PL-2026-0417 --level level-2 --source 10.20.0.5 --keys "$DEMO/firms/bob/attributes.keys" \
     --token-out "$DEMO/firms/bob/PL-2026-0417.token" \
-    --as "Firm/processing/bob@PROC1" --key "$DEMO/firms/bob/signing.key" --store "$STORE"
+    --as "Firm/processing/bob@PROC1" --key "$DEMO/firms/bob/signing.key" $(over_api "$DEMO/firms/bob")
 
 say "Alice (supermarket, Shanghai) requests it: no match, refused, and her source gets a strike"
 if agritrace request PL-2026-0417 --level level-2 --source 10.30.0.9 --keys "$DEMO/firms/alice/attributes.keys" \
-    --as "Firm/sales/alice@RETAIL1" --key "$DEMO/firms/alice/signing.key" --store "$STORE"; then
+    --as "Firm/sales/alice@RETAIL1" --key "$DEMO/firms/alice/signing.key" $(over_api "$DEMO/firms/alice"); then
     echo "Alice was granted: the hidden policy was not enforced" >&2; exit 1
 fi
 
 say "Regulator's audit: match results and the blacklist, each row with a verified ledger proof"
-agritrace audit matches --store "$STORE"
-agritrace audit blacklist --store "$STORE"
+agritrace audit matches "${REG_API[@]}"
+agritrace audit blacklist "${REG_API[@]}"
 
 say "Done. Everything is in $DEMO; the broker, the aggregator and the agents stop now."

@@ -1,17 +1,53 @@
 import AgriTraceCore
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Ledger
+import NIOSSL
 
 /// The read-only HTTP API over a ledger store (described in `docs/api/openapi.yaml`).
 ///
 /// Serves JSON: status, tree heads, traces, inclusion and consistency proofs, devices.
 /// It opens the store read-only; every answer can be checked offline with the authority
 /// public key (`agritrace verify-proof`), so the API itself need not be trusted.
-/// Plain HTTP: bind it to loopback and put TLS termination in front of it (see docs/aggregator.md).
+/// Served over HTTPS with a certificate from the deployment CA (``TLSFiles``), optionally
+/// requiring client certificates (mutual TLS); plain HTTP only when asked, for loopback.
 public enum LedgerAPI {
-    /// Builds the application serving `storePath` on `host:port`.
-    public static func application(storePath: String, host: String, port: Int) throws -> some ApplicationProtocol {
+    /// The server's TLS files.
+    public struct TLSFiles: Sendable {
+        /// PEM certificate chain of the server (leaf first), issued by the deployment CA.
+        public var certificateChainFile: String
+        /// PEM private key of the server certificate.
+        public var privateKeyFile: String
+        /// PEM CA file: when set, every client must present a certificate that chains to it (mutual TLS).
+        public var clientCAFile: String?
+
+        public init(certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil) {
+            self.certificateChainFile = certificateChainFile
+            self.privateKeyFile = privateKeyFile
+            self.clientCAFile = clientCAFile
+        }
+
+        /// TLS 1.2 or later with the server certificate; with ``clientCAFile``, a client
+        /// certificate is required and verified against that CA (no host-name check on clients).
+        public func configuration() throws -> TLSConfiguration {
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificateChainFile).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: privateKeyFile, format: .pem)))
+            configuration.minimumTLSVersion = .tlsv12
+            if let clientCAFile {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCAFile))
+                configuration.certificateVerification = .noHostnameVerification
+            }
+            return configuration
+        }
+    }
+
+    /// Builds the application serving `storePath` on `host:port`: over TLS with `tls`,
+    /// plain HTTP when `tls` is nil (the caller keeps that to loopback).
+    public static func application(storePath: String, host: String, port: Int, tls: TLSFiles? = nil) throws
+        -> some ApplicationProtocol
+    {
         let reader = try StoreReader(path: storePath)
         let router = Router()
         router.get("/v1/status") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).status()) } }
@@ -44,7 +80,9 @@ public enum LedgerAPI {
         router.get("/v1/devices") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).devices()) } }
         AccessRoutes.add(to: router, reader: reader, submissions: try SubmissionQueue(path: storePath))
         return Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "agritrace"))
+            router: router,
+            server: try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "agritrace"))
     }
 }
 

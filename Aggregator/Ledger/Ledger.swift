@@ -83,12 +83,12 @@ public struct WrittenBlock: Sendable {
     /// The receipts of some of the block's transactions.
     func receipts(_ indexes: [Int]) throws -> [Receipt] {
         var nodes = self.nodes
+        var edge = LogProofs.RightEdge(size: block.header.value.logSize)
         return try indexes.map { index in
             let leafIndex = block.firstLeaf + UInt64(index)
             return Receipt(
                 recordID: recordIDs[index]!, height: block.header.value.height, leafIndex: leafIndex,
-                inclusionProof: try LogProofs.inclusionProof(
-                    index: leafIndex, size: block.header.value.logSize, &nodes),
+                inclusionProof: try LogProofs.inclusionProof(index: leafIndex, &edge, &nodes),
                 treeHead: block.header)
         }
     }
@@ -96,14 +96,14 @@ public struct WrittenBlock: Sendable {
     /// Computes the inclusion proofs (from the block's nodes, no I/O) and completes the answers.
     public func resolve() throws -> CommittedBlock {
         var nodes = self.nodes
-        let size = block.header.value.logSize
+        var edge = LogProofs.RightEdge(size: block.header.value.logSize)
         var receipts: [Receipt?] = Array(repeating: nil, count: recordIDs.count)
         func receiptFor(_ index: Int) throws -> Receipt {
             if let receipt = receipts[index] { return receipt }
             let leafIndex = block.firstLeaf + UInt64(index)
             let receipt = Receipt(
                 recordID: recordIDs[index]!, height: block.header.value.height, leafIndex: leafIndex,
-                inclusionProof: try LogProofs.inclusionProof(index: leafIndex, size: size, &nodes),
+                inclusionProof: try LogProofs.inclusionProof(index: leafIndex, &edge, &nodes),
                 treeHead: block.header)
             receipts[index] = receipt
             return receipt

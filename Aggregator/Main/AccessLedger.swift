@@ -74,7 +74,7 @@ struct AccessLedger {
     /// Submits signed transaction bytes and waits up to `wait` seconds for the block.
     func submit(_ bytes: [UInt8], wait: Double) async throws -> Submitter.Answer {
         guard let api = options.api else { return try Submitter.submit(bytes: bytes, options: options, wait: wait) }
-        let data = try await APIClient.post(api, "/v1/transactions", body: bytes)
+        let data = try await APIClient.post(api, "/v1/transactions", body: Data(bytes))
         guard let submitted = try? JSONDecoder().decode(AccessRoutes.SubmissionAnswer.self, from: data) else {
             throw UserError(
                 "\(api) did not accept the transaction: \(String(decoding: data.prefix(300), as: UTF8.self))")

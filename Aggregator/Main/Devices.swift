@@ -46,6 +46,12 @@ struct Devices: AsyncParsableCommand {
         @Option(name: .long, help: "The device's public key (64 hex characters, or a file holding them).")
         var publicKey: String?
         @Option(name: .long, help: "The stage the device records.") var stage: String?
+        @Flag(
+            name: .long,
+            help:
+                "Register without a stage (the device may send records of any stage), even if its enrollment names one."
+        )
+        var anyStage = false
         @OptionGroup var submission: Submission
 
         func run() throws {
@@ -65,7 +71,7 @@ struct Devices: AsyncParsableCommand {
             }
             let key = try Keys.readPublicKey(publicKey)
             var parsedStage: Stage?
-            if let stage {
+            if let stage, !anyStage {
                 guard let value = Stage(name: stage) else {
                     throw UserError(
                         "\(stage) is not a stage (\(Stage.allCases.map(\.rawValue).joined(separator: ", ")))")

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+import NIOHTTP1
 
 /// Options every reading command shares.
 struct StoreOptions: ParsableArguments {
@@ -12,18 +9,66 @@ struct StoreOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "Read from the server's HTTP API at this base URL (e.g. https://ledger.example) instead of the store.")
+        help:
+            "Read from the server's HTTPS API at this base URL (e.g. https://ledger.example:8443) instead of the store."
+    )
     var api: String?
+
+    @Option(name: .long, help: "With --api: the CA file (PEM) the server's certificate must chain to.")
+    var tlsCA: String?
+
+    @Option(name: .long, help: "With --api: client certificate (PEM) for servers that require mutual TLS.")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "With --api: the client certificate's private key (PEM).")
+    var tlsKey: String?
+
+    @Flag(name: .long, help: "With --api: allow a plain http:// URL on loopback (no TLS).")
+    var insecureHTTP = false
 
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        // Every `--api` request of this process uses these settings (APIClient).
+        APIConnection.current = APIConnection(
+            caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey, insecureHTTP: insecureHTTP)
+    }
 }
 
-/// Fetches JSON from the HTTP API (`docs/api/openapi.yaml`).
+/// Talks to the server's API (`docs/api/openapi.yaml`) over HTTPS, verifying the server
+/// against `--tls-ca` and presenting `--tls-cert` / `--tls-key` (``APIConnection/current``).
 enum APIClient {
+    /// GETs `base + path` and decodes the JSON answer.
     static func get<Value: Decodable>(_ base: String, _ path: String, query: [String: String?] = [:]) async throws
         -> Value
     {
+        let url = try url(base, path, query: query)
+        let data = try await send(.GET, url, body: nil)
+        do {
+            return try JSONDecoder().decode(Value.self, from: data)
+        } catch {
+            throw UserError("\(url) did not answer the expected JSON: \(error)")
+        }
+    }
+
+    /// POSTs `body` (JSON bytes) to `base + path` and returns the answer's bytes (status 200 to 299).
+    static func post(_ base: String, _ path: String, body: Data) async throws -> Data {
+        try await send(.POST, try url(base, path, query: [:]), body: body)
+    }
+
+    private static func send(_ method: HTTPMethod, _ url: URL, body: Data?) async throws -> Data {
+        let response = try await APITransport.send(
+            method: method, url: url, body: body, connection: APIConnection.current)
+        guard (200..<300).contains(response.status) else {
+            throw UserError(
+                "\(url) answered \(response.status): \(String(decoding: response.body.prefix(500), as: UTF8.self))")
+        }
+        return response.body
+    }
+
+    private static func url(_ base: String, _ path: String, query: [String: String?]) throws -> URL {
         guard var components = URLComponents(string: base.hasSuffix("/") ? String(base.dropLast()) + path : base + path)
         else {
             throw UserError("\(base) is not a URL")
@@ -31,16 +76,7 @@ enum APIClient {
         let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }
         if !items.isEmpty { components.queryItems = items.sorted { $0.name < $1.name } }
         guard let url = components.url else { throw UserError("cannot build a URL from \(base)\(path)") }
-        let (data, response) = try await URLSession.shared.data(from: url)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard status == 200 else {
-            throw UserError("\(url) answered \(status): \(String(decoding: data.prefix(500), as: UTF8.self))")
-        }
-        do {
-            return try JSONDecoder().decode(Value.self, from: data)
-        } catch {
-            throw UserError("\(url) did not answer the expected JSON: \(error)")
-        }
+        return url
     }
 }
 

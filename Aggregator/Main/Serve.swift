@@ -55,11 +55,38 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "SQLite durability: full (fsync each block, the default) or normal.")
     var synchronous: String = "full"
 
-    @Option(name: .long, help: "Serve the read-only HTTP API on this port (off when not given).")
+    @Option(name: .long, help: "Serve the read-only HTTPS API on this port (off when not given).")
     var httpPort: Int?
 
-    @Option(name: .long, help: "Address the HTTP API listens on. Keep it on loopback and terminate TLS in front of it.")
+    @Option(name: .long, help: "Address the API listens on.")
     var httpHost: String = "127.0.0.1"
+
+    @Option(name: .long, help: "The API's server certificate (PEM chain, from the deployment CA).")
+    var apiCert: String?
+
+    @Option(name: .long, help: "The API's server private key (PEM).")
+    var apiKey: String?
+
+    @Option(name: .long, help: "Require API clients to present a certificate from this CA (PEM): mutual TLS.")
+    var apiClientCA: String?
+
+    @Flag(name: .long, help: "Serve the API over plain HTTP instead of HTTPS (loopback only).")
+    var insecureHTTP = false
+
+    func validate() throws {
+        guard httpPort != nil else { return }
+        if insecureHTTP {
+            guard apiCert == nil, apiKey == nil, apiClientCA == nil else {
+                throw ValidationError("--insecure-http serves plain HTTP: drop --api-cert, --api-key, --api-client-ca")
+            }
+            guard APITransport.isLoopback(httpHost) else {
+                throw ValidationError("--insecure-http is allowed on loopback only (--http-host 127.0.0.1)")
+            }
+        } else if apiCert == nil || apiKey == nil {
+            throw ValidationError(
+                "the API is served over HTTPS: give --api-cert and --api-key (or --insecure-http on loopback)")
+        }
+    }
 
     func run() async throws {
         let authority = try Keys.readPrivateKey(file: authorityKey)
@@ -84,13 +111,23 @@ struct Serve: AsyncParsableCommand {
         let storePath = store
         let httpPort = self.httpPort
         let httpHost = self.httpHost
+        let apiTLS = apiCert.flatMap { cert in
+            apiKey.map { LedgerAPI.TLSFiles(certificateChainFile: cert, privateKeyFile: $0, clientCAFile: apiClientCA) }
+        }
+        if let apiTLS {
+            // Fail at start, not at the first connection, on an unreadable certificate or key.
+            do { _ = try apiTLS.configuration() } catch { throw UserError("API certificate or key: \(error)") }
+        }
         let task = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 if let httpPort {
                     // The store exists once the ingest service has opened it.
-                    let api = try LedgerAPI.application(storePath: storePath, host: httpHost, port: httpPort)
-                    Output.standardError("agritrace serve: HTTP API on http://\(httpHost):\(httpPort)/v1/")
+                    let api = try LedgerAPI.application(
+                        storePath: storePath, host: httpHost, port: httpPort, tls: apiTLS)
+                    let scheme = apiTLS == nil ? "http" : "https"
+                    let clients = apiTLS?.clientCAFile == nil ? "" : " (client certificates required)"
+                    Output.standardError("agritrace serve: API on \(scheme)://\(httpHost):\(httpPort)/v1/\(clients)")
                     group.addTask { try await api.run() }
                 }
                 try await group.next()

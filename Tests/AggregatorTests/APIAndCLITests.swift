@@ -106,3 +106,109 @@ struct APIAndCLITests {
         #expect(result.output.contains("FAILED: log node level 2 index 3"), "\(result.output)")
     }
 }
+
+/// The CLI's `--api` against `LedgerAPI` served over HTTPS with certificates from a test CA.
+@Suite("HTTPS API and the CLI", .serialized, .timeLimit(.minutes(3)))
+struct HTTPSAPITests {
+    /// Starts the API over TLS on a free port; returns the base URL and the server task.
+    func serve(_ fixture: LedgerFixture, tls: LedgerAPI.TLSFiles?, host: String = "127.0.0.1") throws -> (
+        String, Task<Void, any Error>
+    ) {
+        let port = Int(try freeLoopbackPort())
+        let app = try LedgerAPI.application(storePath: fixture.path, host: "127.0.0.1", port: port, tls: tls)
+        return ("\(tls == nil ? "http" : "https")://\(host):\(port)", Task { try await app.run() })
+    }
+
+    /// Runs the CLI until the server answers (it may still be starting), then returns that answer.
+    func firstAnswer(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while true {
+            let result = try runAgritrace(arguments)
+            if !result.output.contains("cannot connect") || ContinuousClock.now > deadline { return result }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    @Test func cliTracesAndProvesOverMutualTLS() async throws {
+        let fixture = try populatedLedger(blocks: 3, perBlock: 10)
+        let certificates = try TestCertificates.generate(in: fixture.directory.path, clientCommonName: "firm-alice")
+        let (base, server) = try serve(
+            fixture,
+            tls: .init(
+                certificateChainFile: certificates.serverCertificateFile,
+                privateKeyFile: certificates.serverKeyFile, clientCAFile: certificates.caFile))
+        defer { server.cancel() }
+        let client = [
+            "--tls-ca", certificates.caFile, "--tls-cert", certificates.clientCertificateFile, "--tls-key",
+            certificates.clientKeyFile,
+        ]
+        var result = try await firstAnswer(["trace", "PL-1", "--api", base, "--json"] + client)
+        #expect(result.status == 0, "\(result.output)")
+        let rows = try JSONDecoder().decode([TraceRow].self, from: Data(result.output.utf8))
+        #expect(rows.count == 10 && rows.allSatisfy { $0.lot == "PL-1" && $0.commitments["level-1"] != nil })
+
+        // The server certificate names localhost too: host-name verification by DNS name.
+        let byName = base.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+        result = try runAgritrace(["status", "--api", byName, "--json"] + client)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(try JSONDecoder().decode(LedgerStatus.self, from: Data(result.output.utf8)).records == 30)
+
+        // A proof fetched over HTTPS verifies offline.
+        let proofFile = fixture.directory.file("proof.json")
+        result = try runAgritrace(["proof", rows[2].recordID, "--api", base, "--output", proofFile] + client)
+        #expect(result.status == 0, "\(result.output)")
+        result = try runAgritrace(["verify-proof", proofFile, "--authority", fixture.authority.publicKey.hex])
+        #expect(result.status == 0 && result.output.contains("valid: record \(rows[2].recordID)"), "\(result.output)")
+
+        // Without a client certificate the server refuses the connection.
+        result = try runAgritrace(["status", "--api", base, "--tls-ca", certificates.caFile])
+        #expect(result.status != 0)
+        #expect(result.output.contains("TLS failed"), "\(result.output)")
+        #expect(!result.output.contains("\"records\""))
+
+        // A client certificate from another CA is refused too.
+        let stranger = try TemporaryDirectory(prefix: "agritrace-stranger")
+        let other = try TestCertificates.generate(in: stranger.path, clientCommonName: "mallory")
+        result = try runAgritrace([
+            "status", "--api", base, "--tls-ca", certificates.caFile, "--tls-cert", other.clientCertificateFile,
+            "--tls-key", other.clientKeyFile,
+        ])
+        #expect(result.status != 0)
+        #expect(result.output.contains("TLS failed"), "\(result.output)")
+    }
+
+    @Test func cliRefusesAServerNotSignedByItsCAAndPlainHTTPUnlessAsked() async throws {
+        let fixture = try populatedLedger(blocks: 1, perBlock: 5)
+        let certificates = try TestCertificates.generate(in: fixture.directory.path)
+        let stranger = try TemporaryDirectory(prefix: "agritrace-stranger")
+        let other = try TestCertificates.generate(in: stranger.path)
+        let (base, server) = try serve(
+            fixture,
+            tls: .init(
+                certificateChainFile: certificates.serverCertificateFile,
+                privateKeyFile: certificates.serverKeyFile))
+        defer { server.cancel() }
+        var result = try await firstAnswer(["status", "--api", base, "--tls-ca", certificates.caFile, "--json"])
+        #expect(result.status == 0, "\(result.output)")  // no client certificate needed without --api-client-ca
+
+        // The wrong CA: the server's certificate does not verify, nothing is read.
+        result = try runAgritrace(["trace", "PL-0", "--api", base, "--tls-ca", other.caFile, "--json"])
+        #expect(result.status != 0)
+        #expect(result.output.contains("TLS failed"), "\(result.output)")
+        #expect(!result.output.contains("recordID"))
+        // No --tls-ca: the system's roots do not know the deployment CA either.
+        result = try runAgritrace(["trace", "PL-0", "--api", base])
+        #expect(result.status != 0)
+        #expect(result.output.contains("TLS failed"), "\(result.output)")
+
+        // Plain HTTP: refused by the client unless --insecure-http, and then on loopback only.
+        let (plainBase, plain) = try serve(fixture, tls: nil)
+        defer { plain.cancel() }
+        result = try runAgritrace(["status", "--api", plainBase])
+        #expect(result.status != 0 && result.output.contains("--insecure-http"), "\(result.output)")
+        result = try await firstAnswer(["status", "--api", plainBase, "--insecure-http", "--json"])
+        #expect(result.status == 0, "\(result.output)")
+        result = try runAgritrace(["status", "--api", "http://192.0.2.1:8080", "--insecure-http"])
+        #expect(result.status != 0 && result.output.contains("loopback only"), "\(result.output)")
+    }
+}

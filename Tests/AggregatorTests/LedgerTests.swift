@@ -176,6 +176,32 @@ import Testing
             "only the good record of the mixed batch is on the ledger")
     }
 
+    @Test func aRecordOfAnotherStageThanTheDevicesIsRefused() throws {
+        var fixture = try LedgerFixture()  // box-1 is registered for planting
+        var free = TestDevice(device: "box-any")  // registered without a stage
+        try fixture.ledger.admit(registry: free.registration(authority: fixture.authority, stage: nil))
+        try fixture.ledger.cutBlock()
+        let planting = fixture.device.record(lot: "PL-1")
+        let processing = fixture.device.record(lot: "PR-1", stage: .processing, inputs: ["PL-1"])
+        let answer = try #require(
+            fixture.ledger.admit(
+                topic: fixture.device.recordTopic, payload: fixture.device.payload([planting, processing])))
+        #expect(answer.rejections.map(\.code) == ["wrong-stage"])
+        #expect(answer.rejections.first?.recordID == processing.id)
+        #expect(answer.rejections.first?.reason.contains("registered for planting") == true)
+        // A device registered without a stage may send any stage.
+        let anyStage = free.record(lot: "WH-1", stage: .warehousing)
+        #expect(
+            fixture.ledger.admit(topic: free.recordTopic, payload: free.payload([anyStage]))?.rejections.isEmpty == true
+        )
+        try fixture.ledger.cutBlock()
+        let status = try LedgerQueries(store: fixture.ledger.store).status()
+        #expect(status.records == 2, "the planting record and the unrestricted device's record")
+        #expect(status.counters["rejected.wrong-stage"] == 1)
+        #expect(try LedgerQueries(store: fixture.ledger.store).trace(lot: "PR-1").isEmpty)
+        #expect(try StateReplay.replay(store: fixture.ledger.store, authority: fixture.authority.publicKey).ok)
+    }
+
     @Test func registryTransactionsMustBeSignedByTheAuthority() throws {
         let fixture = try LedgerFixture()
         let other = TestDevice(device: "box-2")
@@ -242,7 +268,7 @@ import Testing
     @Test func replayRebuildsTheStoredStateAndFindsATamperedStateRow() throws {
         var fixture = try LedgerFixture()
         var second = TestDevice(device: "box-2")
-        try fixture.ledger.admit(registry: second.registration(authority: fixture.authority))
+        try fixture.ledger.admit(registry: second.registration(authority: fixture.authority, stage: .processing))
         _ = fixture.ledger.admit(
             topic: fixture.device.recordTopic, payload: fixture.device.payload(fixture.device.records(20, lot: "PL-1")))
         try fixture.ledger.cutBlock()

@@ -20,11 +20,14 @@ import Testing
         for size in [1, 2, 3, 7, 8, 9, 31, 32, 33, 64, 67] {
             let prefix = Array(all[0..<size])
             #expect(try LogProofs.root(size: UInt64(size), &nodes) == MerkleTree.root(leafHashes: prefix))
+            var edge = LogProofs.RightEdge(size: UInt64(size))  // shared by every proof of this size
             for index in 0..<size {
                 let proof = try LogProofs.inclusionProof(index: UInt64(index), size: UInt64(size), &nodes)
+                let reference = try MerkleTree.inclusionProof(index: UInt64(index), leafHashes: prefix)
+                #expect(proof == reference, "index \(index) size \(size)")
                 #expect(
-                    proof == (try MerkleTree.inclusionProof(index: UInt64(index), leafHashes: prefix)),
-                    "index \(index) size \(size)")
+                    try LogProofs.inclusionProof(index: UInt64(index), &edge, &nodes) == reference,
+                    "memoized right edge: index \(index) size \(size)")
             }
             for old in 1...size {
                 let proof = try LogProofs.consistencyProof(oldSize: UInt64(old), newSize: UInt64(size), &nodes)

@@ -18,7 +18,7 @@ struct EndToEndTests {
         let directory = try TemporaryDirectory(prefix: "agritrace-e2e")
         let store = directory.file("ledger.sqlite")
         let httpPort = try freeLoopbackPort()
-        let api = ["--api", "http://127.0.0.1:\(httpPort)"]
+        let api = ["--api", "http://127.0.0.1:\(httpPort)", "--insecure-http"]
 
         // The aggregator: an authority key, then the server.
         _ = try runCommand(cli, ["keygen", "--output", directory.file("authority.key")])
@@ -28,7 +28,7 @@ struct EndToEndTests {
             cli,
             [
                 "serve", "--store", store, "--authority-key", directory.file("authority.key"), "--broker-port",
-                "\(broker.port)", "--block-max-delay-ms", "50", "--http-port", "\(httpPort)",
+                "\(broker.port)", "--block-max-delay-ms", "50", "--http-port", "\(httpPort)", "--insecure-http",
             ],
             logFile: directory.file("serve.log"))
         defer { server.terminate() }

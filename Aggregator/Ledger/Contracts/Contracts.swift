@@ -100,6 +100,13 @@ public enum Contracts {
                     code: "bad-record-id", reason: "record id \(record.id) is not the id of sequence \(record.sequence)"
                 )
             }
+            if let registered = device.stage, record.stage != registered {
+                return ContractViolation(
+                    code: "wrong-stage",
+                    reason:
+                        "record \(record.id) is a \(record.stage.rawValue) record but \(record.enterprise)/\(record.device) is registered for \(registered.rawValue)"
+                )
+            }
             return nil
         case .registry(let signed):
             guard signed.isValid(domain: .transaction, key: authority) else {

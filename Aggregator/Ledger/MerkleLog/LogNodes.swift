@@ -61,6 +61,25 @@ public enum LogProofs {
     public static func inclusionProof(index: UInt64, size: UInt64, _ reader: inout some LogNodeReader) throws
         -> [Digest32]
     {
+        var edge = RightEdge(size: size)
+        return try inclusionProof(index: index, &edge, &reader)
+    }
+
+    /// The roots of the right edge of one log size, `[lo, size)` for the `lo` the proofs
+    /// visit: every inclusion proof against that size shares them, so the receipts of a
+    /// block (all against the block's tree head) compute each once instead of once per record.
+    public struct RightEdge: Sendable {
+        public let size: UInt64
+        var roots: [UInt64: Digest32] = [:]
+
+        public init(size: UInt64) { self.size = size }
+    }
+
+    /// ``inclusionProof(index:size:_:)`` against `edge.size`, with the right-edge roots memoized in `edge`.
+    public static func inclusionProof(index: UInt64, _ edge: inout RightEdge, _ reader: inout some LogNodeReader)
+        throws -> [Digest32]
+    {
+        let size = edge.size
         guard index < size else { throw MerkleTree.ProofError.indexOutOfRange(index: index, size: size) }
         var proof: [Digest32] = []
         var lo: UInt64 = 0
@@ -68,7 +87,9 @@ public enum LogProofs {
         while hi - lo > 1 {
             let k = largestPowerOfTwo(below: hi - lo)
             if index < lo + k {
-                proof.append(try subtreeRoot(lo + k, hi, &reader))
+                // [lo + k, hi) is on the right edge when hi is the size; otherwise complete.
+                proof.append(
+                    hi == size ? try rightEdgeRoot(lo + k, &edge, &reader) : try subtreeRoot(lo + k, hi, &reader))
                 hi = lo + k
             } else {
                 proof.append(try subtreeRoot(lo, lo + k, &reader))
@@ -76,6 +97,23 @@ public enum LogProofs {
             }
         }
         return proof.reversed()
+    }
+
+    static func rightEdgeRoot(_ lo: UInt64, _ edge: inout RightEdge, _ reader: inout some LogNodeReader) throws
+        -> Digest32
+    {
+        if let root = edge.roots[lo] { return root }
+        let count = edge.size - lo
+        let root: Digest32
+        if count & (count - 1) == 0 {
+            root = try subtreeRoot(lo, edge.size, &reader)
+        } else {
+            let k = largestPowerOfTwo(below: count)
+            root = MerkleTree.nodeHash(
+                try subtreeRoot(lo, lo + k, &reader), try rightEdgeRoot(lo + k, &edge, &reader))
+        }
+        edge.roots[lo] = root
+        return root
     }
 
     /// The consistency proof between the first `oldSize` and the first `newSize` leaves.

@@ -1,0 +1,189 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// How the CLI reaches the server's API: the CA that must have signed the server's
+/// certificate, the client certificate for mutual TLS, and whether plain HTTP is allowed.
+struct APIConnection: Sendable {
+    /// PEM file of the CA the server's certificate must chain to (nil: the system's roots).
+    var caFile: String?
+    /// PEM client certificate (chain) presented when the server asks for one.
+    var certificateFile: String?
+    /// PEM private key of ``certificateFile``.
+    var keyFile: String?
+    /// Allows `http://` URLs on loopback.
+    var insecureHTTP = false
+
+    /// The connection settings of this process, set from the command line (``StoreOptions``).
+    static var current: APIConnection {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var stored = APIConnection()
+
+    /// The client TLS configuration: TLS 1.2 or later, the server verified against
+    /// ``caFile`` only (chain and host name or IP address), the client certificate if given.
+    func tlsConfiguration() throws -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.certificateVerification = .fullVerification
+        if let caFile {
+            do {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            } catch {
+                throw UserError("--tls-ca \(caFile): not a readable PEM certificate file (\(error))")
+            }
+        }
+        switch (certificateFile, keyFile) {
+        case (nil, nil): break
+        case (let certificate?, let key?):
+            do {
+                configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            } catch {
+                throw UserError("--tls-cert / --tls-key: cannot read \(certificate) or \(key) (\(error))")
+            }
+        default: throw UserError("--tls-cert and --tls-key go together")
+        }
+        return configuration
+    }
+}
+
+/// A minimal HTTP/1.1 client on SwiftNIO and NIOSSL: one request per connection.
+///
+/// URLSession on Linux can neither trust a private CA alone nor present a client
+/// certificate, which the deployment's API needs (server certificates from the deployment
+/// CA, firms and regulators enrolled with client certificates).
+enum APITransport {
+    struct Response {
+        var status: Int
+        var body: Data
+    }
+
+    /// Sends one request and reads the whole response.
+    /// - Parameters:
+    ///   - url: an `https://` URL (or `http://` on loopback with ``APIConnection/insecureHTTP``).
+    ///   - body: the request body (sent with `Content-Type: application/json`), nil for none.
+    static func send(
+        method: HTTPMethod, url: URL, body: Data?, connection: APIConnection, timeout: TimeAmount = .seconds(30)
+    ) async throws -> Response {
+        guard let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
+            throw UserError("\(url) is not an http(s) URL")
+        }
+        let secure: Bool
+        switch scheme {
+        case "https": secure = true
+        case "http":
+            guard connection.insecureHTTP else {
+                throw UserError("\(url): the API is served over HTTPS; plain http only with --insecure-http (loopback)")
+            }
+            guard isLoopback(host) else {
+                throw UserError("\(url): --insecure-http is allowed on loopback only (localhost, 127.0.0.1, ::1)")
+            }
+            secure = false
+        default: throw UserError("\(url): the scheme must be https")
+        }
+        let port = url.port ?? (secure ? 443 : 80)
+        let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        let sslContext = secure ? try NIOSSLContext(configuration: connection.tlsConfiguration()) : nil
+        // SNI and host-name checks take a name; for an IP address NIOSSL checks the
+        // certificate's IP subject alternative names against the connected address.
+        let serverName = isIPAddress(bareHost) ? nil : bareHost
+
+        var target = url.path.isEmpty ? "/" : url.path
+        if let query = url.query { target += "?" + query }
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: url.port.map { "\(host):\($0)" } ?? host)
+        headers.add(name: "User-Agent", value: "agritrace-cli")
+        headers.add(name: "Accept", value: "application/json")
+        headers.add(name: "Connection", value: "close")
+        if let body {
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Content-Length", value: String(body.count))
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
+
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
+                .connect(host: bareHost, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let sslContext {
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
+                        }
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                            wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw UserError("cannot connect to \(host):\(port): \(error)")
+        }
+        // A server that stops answering is cut off after `timeout`.
+        let underlying = channel.channel
+        let deadline = underlying.eventLoop.scheduleTask(in: timeout) { underlying.close(promise: nil) }
+        defer { deadline.cancel() }
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(.head(head))
+                if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                try await outbound.write(.end(nil))
+                var status = 0
+                var data = Data()
+                for try await part in inbound {
+                    switch part {
+                    case .head(let responseHead): status = Int(responseHead.status.code)
+                    case .body(let buffer): data.append(contentsOf: buffer.readableBytesView)
+                    case .end: return Response(status: status, body: data)
+                    }
+                }
+                throw UserError(
+                    "\(url): the connection closed before a complete response (or no answer within \(timeout.nanoseconds / 1_000_000_000) s)"
+                )
+            }
+        } catch let error as UserError {
+            throw error
+        } catch let error as NIOSSLError {
+            throw UserError("\(url): TLS failed: \(error)\(hint(for: error))")
+        } catch let error as BoringSSLError {
+            throw UserError("\(url): TLS failed: \(error)\(hint(for: error))")
+        } catch let error as NIOSSLExtraError {
+            throw UserError("\(url): TLS failed: \(error)\(hint(for: error))")
+        } catch {
+            throw UserError("\(url): \(error)")
+        }
+    }
+
+    /// What to check, from the TLS error's text.
+    private static func hint(for error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("CERTIFICATE_REQUIRED") || text.contains("uncleanShutdown") {
+            return " (the server requires a client certificate: give --tls-cert and --tls-key)"
+        }
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("UNKNOWN_CA") || text.contains("BAD_CERTIFICATE")
+        {
+            return
+                " (a certificate did not verify: is --tls-ca the CA of the server's certificate, and is the client certificate from the CA the server trusts?)"
+        }
+        if text.contains("failedToValidateHostname") {
+            return " (the server's certificate does not name this host)"
+        }
+        return ""
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+}
