@@ -143,6 +143,14 @@ for key, label in rows:
     o = ours.get(key)
     lines.append("| %s | %s | %s | %s | %s | %s |" % (
         label, fmt(o), fmt(blst.get(key)), ratio(o, blst.get(key)), fmt(arkw.get(key)), ratio(o, arkw.get(key))))
+speed = []
+for g, sizes in (("g1", (23, 64, 256)), ("g2", (23, 64))):
+    for n in sizes:
+        naive = ours.get("%s_msm_naive_%d" % (g, n))
+        parts = ["%s %s" % (k, ratio(naive, ours.get("%s_msm_%s_%d" % (g, k, n))))
+                 for k in ("ct", "vt", "pippenger", "fixed4") if ("%s_msm_%s_%d" % (g, k, n)) in ours]
+        speed.append("%s n = %d: %s" % (g.upper(), n, ", ".join(parts)))
+lines += ["", "MSM speed-up over the naive sum (before / after, same run): " + "; ".join(speed) + "."]
 lines += ["", "n/a: the Python binding does not expose the operation. MSM rows: the arkworks column is",
           "`G1Point/G2Point.multiexp_unchecked` (variable-time Pippenger) on random points and scalars of",
           "the same size, repeated on each of our rows of that size; blspy has no MSM or point multiplication.",
