@@ -124,9 +124,9 @@ struct MSMTests {
       #expect(
         G2.multiScalarMultiply(points: points, scalars: scalars, timing: .variableTime) == expected)
     }
-    // the bucket path for G2
-    let pts = (0..<50).map { G2.generatorMultiple(Scalar(UInt64(3 * $0 + 1))) }
-    let ks = (0..<50).map { Scalar(UInt64($0 * $0 + 7)) * Scalar(0x1_0000_0001) }
+    // the bucket path for G2 (70 points: above the 64-point threshold)
+    let pts = (0..<70).map { G2.generatorMultiple(Scalar(UInt64(3 * $0 + 1))) }
+    let ks = (0..<70).map { Scalar(UInt64($0 * $0 + 7)) * Scalar(0x1_0000_0001) }
     #expect(
       G2.multiScalarMultiply(points: pts, scalars: ks, timing: .variableTime) == Self.naive(pts, ks)
     )
