@@ -129,6 +129,59 @@ report(
 report(
   "g2_decompress",
   measure(100) { sink &+= (try? BLS12381.G2(bytes: qc[next()]))?.isIdentity == false ? 1 : 0 })
+// Multi-scalar multiplication, n points (random multiples of the generator) and scalars.
+for n in [23, 64, 256] {
+  let pts = (0..<n).map { _ in BLS12381.G1.generatorMultiple(.random()) }
+  let ks = [
+    (0..<n).map { _ in BLS12381.Scalar.random() }, (0..<n).map { _ in BLS12381.Scalar.random() },
+  ]
+  let reps = n >= 256 ? 2 : (n >= 64 ? 4 : 10)
+  report(
+    "g1_msm_naive_\(n)",
+    measure(max(1, reps / 4)) {
+      let k = ks[next()]
+      var acc = BLS12381.G1.identity
+      for i in 0..<n { acc = acc + pts[i] * k[i] }
+      sink &+= digest(acc)
+    })
+  report(
+    "g1_msm_ct_\(n)",
+    measure(reps) {
+      sink &+= digest(BLS12381.G1.multiScalarMultiply(points: pts, scalars: ks[next()]))
+    })
+  report(
+    "g1_msm_vt_\(n)",
+    measure(reps) {
+      sink &+= digest(
+        BLS12381.G1.multiScalarMultiply(points: pts, scalars: ks[next()], timing: .variableTime))
+    })
+  report(
+    "g1_msm_pippenger_\(n)",
+    measure(reps) { sink &+= digest(BLS12381._Bench.pippengerG1(pts, ks[next()])) })
+  let fixed = BLS12381.G1.FixedBases(points: pts, parts: 4)
+  report("g1_msm_fixed4_\(n)", measure(reps) { sink &+= digest(fixed.multiply(ks[next()])) })
+  if !json { print("  fixed-base table, 4 parts, n = \(n): \(fixed.tableBytes) bytes") }
+}
+for n in [23, 64] {
+  let pts = (0..<n).map { _ in BLS12381.G2.generatorMultiple(.random()) }
+  let ks = [
+    (0..<n).map { _ in BLS12381.Scalar.random() }, (0..<n).map { _ in BLS12381.Scalar.random() },
+  ]
+  report(
+    "g2_msm_naive_\(n)",
+    measure(1) {
+      let k = ks[next()]
+      var acc = BLS12381.G2.identity
+      for i in 0..<n { acc = acc + pts[i] * k[i] }
+      sink &+= digest(acc)
+    })
+  report(
+    "g2_msm_ct_\(n)",
+    measure(3) {
+      sink &+= digest(BLS12381.G2.multiScalarMultiply(points: pts, scalars: ks[next()]))
+    })
+}
+
 let gen = BLS12381.GT.generator
 report("gt_pow", measure(40) { sink &+= digest(gen.power(a[next()])) })
 

@@ -1,5 +1,6 @@
 import BLS12381
 import Crypto
+import Foundation
 
 /// Attribute-based searchable encryption with a fully hidden AND-gate policy.
 ///
@@ -36,8 +37,57 @@ public enum ABSE {
         /// basis[i][j]: component j of basis vector b_i.
         let basis: [[BLS12381.G1]]
         let gtPsi: BLS12381.GT
+        /// Fixed-base tables for `encrypt`, built on first use (see ``BasisTables``).
+        let tables: BasisTables
+
+        init(slotCount: Int, basis: [[BLS12381.G1]], gtPsi: BLS12381.GT) {
+            self.slotCount = slotCount
+            self.basis = basis
+            self.gtPsi = gtPsi
+            self.tables = BasisTables()
+        }
 
         var dimension: Int { ABSE.dimension(slotCount) }
+
+        public static func == (a: PublicParameters, b: PublicParameters) -> Bool {
+            a.slotCount == b.slotCount && a.basis == b.basis && a.gtPsi == b.gtPsi
+        }
+    }
+
+    /// Per-column fixed-base MSM tables over the public basis, built once per
+    /// ``PublicParameters`` value on the first `encrypt` and shared by its copies.
+    ///
+    /// Column j holds the points basis[i][j] for every row i but η (a ciphertext's η
+    /// coefficient is always zero). Memory: N·(N−1)·17·parts affine points of 104 bytes;
+    /// `parts` is 4 while that stays within `tableBudget`, else 2, else 1 (see docs/crypto.md).
+    final class BasisTables: @unchecked Sendable {
+        static let tableBudget = 16 << 20
+        private let lock = NSLock()
+        private var columns: [BLS12381.G1.FixedBases]?
+
+        static func parts(dimension n: Int) -> Int {
+            let perPart = n * (n - 1) * 17 * 104
+            if 4 * perPart <= tableBudget { return 4 }
+            if 2 * perPart <= tableBudget { return 2 }
+            return 1
+        }
+
+        /// The tables for `pp` (built under the lock on first use; the lock guards only this
+        /// one-time build and the cached reference).
+        func columns(for pp: PublicParameters) -> [BLS12381.G1.FixedBases] {
+            lock.lock()
+            defer { lock.unlock() }
+            if let c = columns { return c }
+            let dim = pp.dimension
+            let eta = 2 * pp.slotCount + 3
+            let parts = Self.parts(dimension: dim)
+            let built = (0..<dim).map { j in
+                BLS12381.G1.FixedBases(
+                    points: (0..<dim).filter { $0 != eta }.map { pp.basis[$0][j] }, parts: parts)
+            }
+            columns = built
+            return built
+        }
     }
 
     /// `UMK`: the dual basis B* as scalars (ψ · (X⁻¹)ᵀ); held by the regulator only.
@@ -194,13 +244,12 @@ public enum ABSE {
         let z = S.random()
         coeff[zeta] = z
         coeff[delta] = S.random()
-        // Every coordinate but η (always 0 in a ciphertext, public structure) is multiplied,
-        // zero or not, so the running time does not depend on the wildcard pattern.
-        var vector = [BLS12381.G1](repeating: .identity, count: dim)
-        for i in 0..<dim where i != zeta + 1 {
-            let bi = pp.basis[i]
-            for j in 0..<dim { vector[j] = vector[j] + bi[j] * coeff[i] }
-        }
+        // Column j of c is the MSM sum_i coeff_i * basis[i][j] over every row but η (always 0
+        // in a ciphertext, public structure), computed with constant-time fixed-base tables:
+        // every coefficient, zero or not, costs the same, so the running time depends neither
+        // on the secret coefficients nor on the wildcard pattern.
+        let scalars = (0..<dim).filter { $0 != zeta + 1 }.map { coeff[$0] }
+        let vector = pp.tables.columns(for: pp).map { $0.multiply(scalars) }
         let key = Hashing.kemKey(tag: kemTag, pp.gtPsi.power(z), context: vectorBytes(vector))
         let sealed = Hashing.seal(token, key: key, aad: vectorBytes(vector))
         return SearchableCiphertext(slotCount: n, vector: vector, sealedToken: sealed)
@@ -220,8 +269,10 @@ public enum ABSE {
     public static func trapdoor(keyword: String, attributeKey ask: AttributeKey) -> Trapdoor {
         let alpha = S.random()
         let w = keywordScalar(keyword)
+        // Constant-time two-point MSM per coordinate (α and H(W) are secret).
         let vector = (0..<ask.main.count).map { j in
-            ask.main[j] * alpha + ask.keyword0[j] * w + ask.keyword1[j]
+            BLS12381.G2.multiScalarMultiply(points: [ask.main[j], ask.keyword0[j]], scalars: [alpha, w])
+                + ask.keyword1[j]
         }
         return Trapdoor(slotCount: ask.slotCount, vector: vector)
     }
