@@ -141,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "bench-aggregator",
             dependencies: [
-                "AgriTraceCore", "Ledger", "MQTTClient", "TestSupport",
+                "AgriTraceCore", "Ledger", "MQTTClient", "SQLiteStorage", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Aggregator"

@@ -77,6 +77,28 @@ public enum LedgerAPI {
             let new = request.uri.queryParameters.get("new", as: UInt64.self)
             return try await reader.read { try JSON(LedgerQueries(store: $0).consistency(oldSize: old, newSize: new)) }
         }
+        router.get("/v1/records") { request, _ in
+            let query = request.uri.queryParameters
+            func time(_ name: String) throws -> Timestamp? {
+                guard let text = query.get(name) else { return nil }
+                guard let time = Timestamp(iso8601: text) else {
+                    throw HTTPError(.badRequest, message: "\(name) is not an RFC 3339 time")
+                }
+                return time
+            }
+            var stage: Stage?
+            if let name = query.get("stage") {
+                guard let known = Stage(rawValue: name) else {
+                    throw HTTPError(.badRequest, message: "\(name) is not a stage")
+                }
+                stage = known
+            }
+            let filter = LedgerQueries.RecordFilter(
+                enterprise: query.get("enterprise"), stage: stage, product: query.get("product"),
+                since: try time("since"), until: try time("until"),
+                limit: min(query.get("limit", as: Int.self) ?? 1000, 10_000))
+            return try await reader.read { try JSON(LedgerQueries(store: $0).records(filter).map(TraceRow.init)) }
+        }
         router.get("/v1/devices") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).devices()) } }
         AccessRoutes.add(to: router, reader: reader, submissions: try SubmissionQueue(path: storePath))
         return Application(

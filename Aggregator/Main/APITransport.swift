@@ -130,9 +130,16 @@ enum APITransport {
         defer { deadline.cancel() }
         do {
             return try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(.head(head))
-                if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-                try await outbound.write(.end(nil))
+                do {
+                    try await outbound.write(.head(head))
+                    if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                    try await outbound.write(.end(nil))
+                } catch {
+                    // A failed TLS handshake closes the channel under the writes; its reason
+                    // comes out of the inbound side.
+                    for try await _ in inbound {}
+                    throw error
+                }
                 var status = 0
                 var data = Data()
                 for try await part in inbound {

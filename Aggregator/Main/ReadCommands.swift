@@ -363,3 +363,61 @@ struct Status: AsyncParsableCommand {
                 ] + status.counters.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
     }
 }
+
+struct Records: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Records by enterprise, stage, product and time window, in time order (from the record index).")
+
+    @Option(name: .long, help: "Only this enterprise's records.") var enterprise: String?
+    @Option(name: .long, help: "Only records of this stage.") var stage: String?
+    @Option(name: .long, help: "Only records of this product.") var product: String?
+    @Option(name: .long, help: "Record time at or after this RFC 3339 time.") var since: String?
+    @Option(name: .long, help: "Record time before this RFC 3339 time.") var until: String?
+    @Option(name: .long, help: "At most this many records, the earliest first.") var limit: Int = 1000
+    @OptionGroup var options: StoreOptions
+
+    func run() async throws {
+        func time(_ text: String?, _ name: String) throws -> Timestamp? {
+            guard let text else { return nil }
+            guard let time = Timestamp(iso8601: text) else {
+                throw UserError("--\(name) \(text) is not an RFC 3339 time (e.g. 2026-07-28T00:00:00Z)")
+            }
+            return time
+        }
+        let stage = try self.stage.map { name in
+            guard let stage = Stage(rawValue: name) else {
+                throw UserError(
+                    "--stage \(name) is not a stage (\(Stage.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return stage
+        }
+        let filter = LedgerQueries.RecordFilter(
+            enterprise: enterprise, stage: stage, product: product, since: try time(since, "since"),
+            until: try time(until, "until"), limit: limit)
+        let rows: [TraceRow]
+        if let api = options.api {
+            rows = try await APIClient.get(
+                api, "/v1/records",
+                query: [
+                    "enterprise": enterprise, "stage": self.stage, "product": product, "since": since, "until": until,
+                    "limit": String(limit),
+                ])
+        } else {
+            rows = try LedgerQueries(store: try openReadOnly(options.store)).records(filter).map(TraceRow.init)
+        }
+        if options.json {
+            print(try Output.json(rows))
+            return
+        }
+        print(
+            Output.table(
+                ["time", "stage", "lot", "product", "enterprise/device", "record", "block", "leaf"],
+                rows.map {
+                    [
+                        $0.time, $0.stage, $0.lot, $0.product, "\($0.enterprise)/\($0.device)",
+                        String($0.recordID.prefix(12)), String($0.height), String($0.leafIndex),
+                    ]
+                }))
+        print("\(rows.count) records\(rows.count == limit ? " (the first \(limit); raise --limit for more)" : "")")
+    }
+}

@@ -289,3 +289,33 @@ import Testing
         #expect(tampered.differences.first?.contains("PL-FORGED") == true)
     }
 }
+
+@Suite struct RecordQueryTests {
+    @Test func recordsByEnterpriseStageProductAndTimeWindow() throws {
+        var fixture = try LedgerFixture()  // farm-1/box-1, planting
+        var processor = TestDevice(enterprise: "proc-1", device: "line-1")
+        try fixture.ledger.admit(registry: processor.registration(authority: fixture.authority, stage: .processing))
+        try fixture.ledger.cutBlock()
+        let planted = (0..<5).map { fixture.device.record(lot: "PL-\($0)", time: 1_000 + Int64($0)) }
+        let processed = (0..<3).map {
+            processor.record(lot: "PR-\($0)", stage: .processing, inputs: ["PL-\($0)"], time: 2_000 + Int64($0))
+        }
+        _ = fixture.ledger.admit(topic: fixture.device.recordTopic, payload: fixture.device.payload(planted))
+        _ = fixture.ledger.admit(topic: processor.recordTopic, payload: processor.payload(processed))
+        try fixture.ledger.cutBlock()
+        let queries = LedgerQueries(store: fixture.ledger.store)
+        func lots(_ filter: LedgerQueries.RecordFilter) throws -> [String] {
+            try queries.records(filter).map(\.record.lot)
+        }
+        #expect(try lots(.init(enterprise: "farm-1")) == ["PL-0", "PL-1", "PL-2", "PL-3", "PL-4"])
+        #expect(try lots(.init(stage: .processing)) == ["PR-0", "PR-1", "PR-2"])
+        #expect(try lots(.init(enterprise: "proc-1", stage: .planting)).isEmpty)
+        #expect(try lots(.init(product: "fresh corn", limit: 3)) == ["PL-0", "PL-1", "PL-2"])
+        #expect(try lots(.init(product: "rice")).isEmpty)
+        #expect(
+            try lots(.init(since: Timestamp(milliseconds: 1_003), until: Timestamp(milliseconds: 2_001)))
+                == ["PL-3", "PL-4", "PR-0"])
+        let first = try #require(try queries.records(.init(enterprise: "proc-1", limit: 1)).first)
+        #expect(first.record.inputLots == ["PL-0"] && first.height == 3)  // 1, 2: registrations
+    }
+}

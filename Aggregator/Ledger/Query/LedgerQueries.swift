@@ -134,6 +134,68 @@ public struct LedgerQueries {
         return result.sorted { ($0.record.time, $0.leafIndex) < ($1.record.time, $1.leafIndex) }
     }
 
+    /// Which records ``records(_:)`` returns: every condition given must hold.
+    public struct RecordFilter: Sendable {
+        public var enterprise: String?
+        public var stage: Stage?
+        public var product: String?
+        /// Record time at or after (inclusive), milliseconds since 1970.
+        public var since: Timestamp?
+        /// Record time before (exclusive).
+        public var until: Timestamp?
+        /// At most this many records, the earliest first.
+        public var limit: Int
+
+        public init(
+            enterprise: String? = nil, stage: Stage? = nil, product: String? = nil, since: Timestamp? = nil,
+            until: Timestamp? = nil, limit: Int = 1000
+        ) {
+            self.enterprise = enterprise
+            self.stage = stage
+            self.product = product
+            self.since = since
+            self.until = until
+            self.limit = limit
+        }
+    }
+
+    /// The records matching `filter` in time order, from the record index: with an
+    /// enterprise (and a stage) the search runs on `records_by_enterprise(enterprise, stage,
+    /// time)`; product and a stage without enterprise filter the rows found.
+    public func records(_ filter: RecordFilter) throws -> [TracedRecord] {
+        var conditions: [String] = []
+        var values: [String] = []
+        if let enterprise = filter.enterprise {
+            conditions.append("r.enterprise = ?")
+            values.append(enterprise)
+        }
+        if let stage = filter.stage {
+            conditions.append("r.stage = ?")
+            values.append(stage.rawValue)
+        }
+        if let product = filter.product {
+            conditions.append("r.product = ?")
+            values.append(product)
+        }
+        if let since = filter.since { conditions.append("r.time >= \(since.milliseconds)") }
+        if let until = filter.until { conditions.append("r.time < \(until.milliseconds)") }
+        let select = try store.db.prepare(
+            "SELECT e.leaf_index, e.height, e.entry FROM records r JOIN log_entries e ON e.leaf_index = r.leaf_index"
+                + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+                + " ORDER BY r.time, r.leaf_index LIMIT \(max(0, filter.limit))")
+        for (position, value) in values.enumerated() { try select.bind(value, at: Int32(position + 1)) }
+        var result: [TracedRecord] = []
+        while try select.step() {
+            guard case .record(let record) = try Canonical.decode(LogEntry.self, from: select.bytes(at: 2) ?? [])
+            else { continue }
+            result.append(
+                TracedRecord(
+                    record: record, leafIndex: UInt64(select.int64(at: 0)), height: UInt64(select.int64(at: 1)),
+                    distance: 0))
+        }
+        return result
+    }
+
     func links(of lot: String, direction: Direction) throws -> [String] {
         let sql =
             direction == .backward
