@@ -478,11 +478,28 @@ public final class AgentStore: @unchecked Sendable {
     /// Verifies each receipt against the stored record and the authority, then moves the
     /// record from the outbox to `receipted`; applies record rejections (record moved to `refused`).
     /// The receipt batch's own signature must have been checked by the caller.
+    ///
+    /// At the disk budget, a receipt must still retire its record, or the store could never
+    /// drain: a receipted row (record plus inclusion proof) is larger than the outbox row it
+    /// replaces. When the batch does not fit, it is applied again in compact form: the
+    /// record leaves the outbox and `receipted` keeps its id, sequence, height and leaf index
+    /// but not its copy of the record and proof (the ledger has both; `agritrace proof`
+    /// gives the proof again). The freed outbox pages return to the budget.
     public func apply(_ batch: ReceiptBatch, authority: Curve25519.Signing.PublicKey, now: Timestamp = .now()) throws
         -> ReceiptOutcome
     {
         lock.lock()
         defer { lock.unlock() }
+        do {
+            return try applyLocked(batch, authority: authority, now: now, compact: false)
+        } catch let error as SQLiteError where error.isDiskFull {
+            return try applyLocked(batch, authority: authority, now: now, compact: true)
+        }
+    }
+
+    private func applyLocked(
+        _ batch: ReceiptBatch, authority: Curve25519.Signing.PublicKey, now: Timestamp, compact: Bool
+    ) throws -> ReceiptOutcome {
         var outcome = ReceiptOutcome()
         var verifiedHeads: [UInt64: [UInt8]] = [:]
         try db.transaction {
@@ -520,17 +537,19 @@ public final class AgentStore: @unchecked Sendable {
                     outcome.invalidReasons.append("\(receipt.recordID): \(error)")
                     continue
                 }
-                try head.bind(Int64(bitPattern: receipt.treeHead.value.height), at: 1)
-                try head.bind(Canonical.encode(receipt.treeHead), at: 2)
-                try head.run()
+                if !compact {
+                    try head.bind(Int64(bitPattern: receipt.treeHead.value.height), at: 1)
+                    try head.bind(Canonical.encode(receipt.treeHead), at: 2)
+                    try head.run()
+                }
                 try insert.bind(sequence, at: 1)
                 try insert.bind(idBytes, at: 2)
-                try insert.bind(body, at: 3)
+                try insert.bind(compact ? [] : body, at: 3)
                 try insert.bind(Int64(bitPattern: receipt.height), at: 4)
                 try insert.bind(Int64(bitPattern: receipt.leafIndex), at: 5)
                 var proofWriter = CanonicalWriter(capacity: 32 * receipt.inclusionProof.count + 8)
                 proofWriter.write(receipt.inclusionProof)
-                try insert.bind(proofWriter.bytes, at: 6)
+                try insert.bind(compact ? [] : proofWriter.bytes, at: 6)
                 try insert.bind(now.milliseconds, at: 7)
                 try insert.run()
                 try delete.bind(sequence, at: 1)
@@ -631,7 +650,8 @@ public final class AgentStore: @unchecked Sendable {
         return ids
     }
 
-    /// The stored receipt of a record, rebuilt from the tables, to prove inclusion later.
+    /// The stored receipt of a record, rebuilt from the tables, to prove inclusion later (nil
+    /// when not receipted, or receipted in compact form at the disk budget).
     public func receipt(for id: RecordID) throws -> (record: Record, receipt: Receipt)? {
         lock.lock()
         defer { lock.unlock() }
@@ -640,7 +660,10 @@ public final class AgentStore: @unchecked Sendable {
         )
         try select.bind(Canonical.encode(id), at: 1)
         guard try select.step() else { return nil }
-        let record = try Canonical.decode(Record.self, from: select.bytes(at: 0) ?? [])
+        // Receipted at the disk budget: the record and proof were not kept (see `apply`).
+        let body = select.bytes(at: 0) ?? []
+        guard !body.isEmpty else { return nil }
+        let record = try Canonical.decode(Record.self, from: body)
         var proofReader = CanonicalReader(select.bytes(at: 3) ?? [])
         let proof = try proofReader.readArray(Digest32.self, "proof")
         let head = try Canonical.decode(Signed<BlockHeader>.self, from: select.bytes(at: 4) ?? [])
