@@ -95,22 +95,10 @@ public struct Record: Hashable, Sendable, CanonicalCodable {
         clockTrusted: Bool, inputLots: [String], publicFields: [FieldEntry],
         level2: LevelCommitment?, level1: LevelCommitment?
     ) {
-        self.id = id
-        self.stage = stage
-        self.lot = lot
-        self.product = product
-        self.enterprise = enterprise
-        self.device = device
-        self.source = source
-        self.time = time
-        self.recordedAt = recordedAt
-        self.sequence = sequence
-        self.bootID = bootID
-        self.clockTrusted = clockTrusted
-        self.inputLots = inputLots
-        self.publicFields = publicFields.canonicallySorted()
-        self.level2 = level2
-        self.level1 = level1
+        self.init(
+            id: id, stage: stage, lot: lot, product: product, enterprise: enterprise, device: device, source: source,
+            time: time, recordedAt: recordedAt, sequence: sequence, bootID: bootID, clockTrusted: clockTrusted,
+            inputLots: inputLots, sortedPublicFields: publicFields.canonicallySorted(), level2: level2, level1: level1)
     }
 
     /// The memberwise form for public fields already in canonical key order (the classifier).
