@@ -28,6 +28,8 @@ public final class AgentRuntime: @unchecked Sendable {
     var runningThreads = 0
     /// The health endpoint's port once started (0 when disabled).
     public private(set) var metricsPort = 0
+    /// SHA-256 of the CA, certificate and key files the current MQTT client was made with.
+    var tlsFingerprint: Digest32?
 
     /// Loads the device key, opens the store and prepares the MQTT client (no I/O to the broker yet).
     public init(configuration: AgentConfiguration, logger: Logger) throws {
@@ -42,6 +44,21 @@ public final class AgentRuntime: @unchecked Sendable {
         var bytes = [UInt8](repeating: 0, count: 8)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
         bootID = bytes.hexString
+        let client = try Self.makeClient(configuration)
+        tlsFingerprint = Self.tlsFingerprint(configuration.broker)
+        publisher = RecordPublisher(
+            client: client, store: store, key: key, authority: try configuration.authority.publicKey(),
+            enterprise: configuration.device.enterprise, device: configuration.device.id,
+            settings: Self.publisherSettings(configuration), metrics: metrics, logger: logger)
+        let publisher = self.publisher
+        gate = IntakeGate(
+            store: store,
+            classifier: Classifier(catalog: try configuration.catalog(), identity: configuration.identity),
+            bootID: bootID, metrics: metrics, logger: logger, stopSignal: inputStop, onAccepted: { publisher.wake() })
+    }
+
+    /// The MQTT client for `configuration`'s broker settings (TLS files are read when it connects).
+    static func makeClient(_ configuration: AgentConfiguration) throws -> MQTTClient {
         let broker = configuration.broker
         let tls = broker.caFile.map {
             MQTTClient.TLS(caFile: $0, certificateFile: broker.certificateFile, keyFile: broker.keyFile)
@@ -56,18 +73,45 @@ public final class AgentRuntime: @unchecked Sendable {
             reconnectDelay: .init(
                 initialSeconds: broker.reconnectInitialSeconds, maximumSeconds: jitteredMaximum,
                 exponentialBackoff: true))
-        let client = try MQTTClient(
+        return try MQTTClient(
             clientID: "agritrace-agent/\(configuration.device.enterprise)/\(configuration.device.id)", cleanStart: true,
             options: options)
-        publisher = RecordPublisher(
-            client: client, store: store, key: key, authority: try configuration.authority.publicKey(),
-            enterprise: configuration.device.enterprise, device: configuration.device.id,
-            settings: Self.publisherSettings(configuration), metrics: metrics, logger: logger)
-        let publisher = self.publisher
-        gate = IntakeGate(
-            store: store,
-            classifier: Classifier(catalog: try configuration.catalog(), identity: configuration.identity),
-            bootID: bootID, metrics: metrics, logger: logger, stopSignal: inputStop, onAccepted: { publisher.wake() })
+    }
+
+    /// A digest of the TLS files' contents (nil without TLS): a renewed certificate or key
+    /// changes it even when the paths stay the same.
+    static func tlsFingerprint(_ broker: AgentConfiguration.Broker) -> Digest32? {
+        guard let caFile = broker.caFile else { return nil }
+        var hasher = SHA256()
+        for path in [caFile, broker.certificateFile, broker.keyFile] {
+            let bytes = path.flatMap { FileManager.default.contents(atPath: $0) } ?? Data()
+            withUnsafeBytes(of: UInt64(bytes.count).bigEndian) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: bytes)
+        }
+        return Digest32(hasher.finalize())
+    }
+
+    /// Checks that the TLS files of `broker` can be read and look like PEM certificates and a
+    /// key, so a half-written renewal is refused before the working connection is dropped.
+    static func checkTLSFiles(_ broker: AgentConfiguration.Broker) throws {
+        guard let caFile = broker.caFile else { return }
+        func check(_ path: String?, _ marker: String, _ what: String) throws {
+            guard let path else { return }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ReloadError("cannot read the \(what) \(path)")
+            }
+            guard String(decoding: data, as: UTF8.self).contains(marker) else {
+                throw ReloadError("the \(what) \(path) holds no PEM \(marker)")
+            }
+        }
+        try check(caFile, "-----BEGIN CERTIFICATE-----", "CA file")
+        try check(broker.certificateFile, "-----BEGIN CERTIFICATE-----", "certificate file")
+        try check(broker.keyFile, "PRIVATE KEY-----", "key file")
+    }
+
+    struct ReloadError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
     }
 
     static func publisherSettings(_ configuration: AgentConfiguration) -> RecordPublisher.Settings {
@@ -177,12 +221,37 @@ public final class AgentRuntime: @unchecked Sendable {
     }
 
     /// Applies what can change without a restart: limits, batch size, timeouts, log level
-    /// (the caller swaps the log handler). Other changes are logged as needing a restart.
+    /// (the caller swaps the log handler), and the broker settings: when they or the
+    /// contents of the TLS files changed (a renewed certificate and key), the agent
+    /// reconnects with a new MQTT client; records in flight on the old connection are sent
+    /// again on the new one, none is lost and the aggregator keeps one copy of each. Other
+    /// changes are logged as needing a restart.
     public func reload(_ new: AgentConfiguration) {
         let old = configuration
         var restartNeeded: [String] = []
+        var brokerApplied = old.broker
         if new.device != old.device { restartNeeded.append("device") }
-        if new.broker != old.broker { restartNeeded.append("broker") }
+        let fingerprint = Self.tlsFingerprint(new.broker)
+        if new.broker != old.broker || fingerprint != tlsFingerprint {
+            do {
+                try Self.checkTLSFiles(new.broker)
+                var next = new
+                next.device = old.device  // the client id follows the running identity
+                try publisher.replaceClient(try Self.makeClient(next))
+                tlsFingerprint = fingerprint
+                brokerApplied = new.broker
+                logger.notice(
+                    "reconnecting to the broker with the reloaded broker settings and TLS files",
+                    metadata: [
+                        "host": "\(new.broker.host)", "port": "\(new.broker.port)",
+                        "certificate": "\(new.broker.certificateFile ?? "-")",
+                    ])
+            } catch {
+                logger.error(
+                    "cannot apply the new broker settings; keeping the current connection",
+                    metadata: ["error": "\(error)"])
+            }
+        }
         if new.inputs != old.inputs { restartNeeded.append("inputs") }
         if new.storage.path != old.storage.path { restartNeeded.append("storage.path") }
         if new.authority != old.authority { restartNeeded.append("authority") }
@@ -194,7 +263,7 @@ public final class AgentRuntime: @unchecked Sendable {
         publisher.update(settings: Self.publisherSettings(new))
         var applied = new
         applied.device = old.device
-        applied.broker = old.broker
+        applied.broker = brokerApplied
         applied.inputs = old.inputs
         applied.storage.path = old.storage.path
         applied.authority = old.authority

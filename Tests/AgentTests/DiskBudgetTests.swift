@@ -2,6 +2,7 @@ import AgriTraceCore
 import Crypto
 import EdgeAgent
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -42,6 +43,168 @@ extension AgentIntegration {
             let statistics = try agent.store.statistics()
             #expect(statistics.nextSequence == 2_000 && statistics.outboxDepth == 2_000)
             #expect(try agent.store.integrityCheck() == "ok")
+        }
+
+        @Test func deletedReceiptedRowsReturnTheBudgetAndIntakeResumes() async throws {
+            let broker = try await TestBroker.start()
+            defer { broker.kill() }
+            let fixture = try DeviceFixture()
+            let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys)
+            try await receiver.start()
+            defer { receiver.stop() }
+            let small: Int64 = 1024 * 1024
+            let configuration = try fixture.writeConfiguration(
+                brokerPort: broker.port, authorityHex: receiver.authorityHex, maxBytes: small)
+            let total = 4_000
+            try fixture.appendLines(simulatedLines(total, seed: 5))
+            let agent = try AgentRuntime(configuration: configuration, logger: quietLogger())
+            try agent.start()
+            defer { agent.shutdown() }
+            #expect(await waitUntil(timeout: .seconds(30)) { agent.metrics.counters.budgetReached })
+            // Receipts still retire records at the budget (a receipted row is larger than the
+            // outbox row it replaces, so there they are kept compact) and the freed outbox
+            // pages go back to the budget; the vault keeps every private value, so the store
+            // ends up full of vault entries, receipted, with intake paused.
+            let settled = try await waitUntil(timeout: .seconds(90)) {
+                let statistics = try agent.store.statistics()
+                return statistics.outboxDepth == 0 && statistics.receipted == agent.metrics.counters.accepted
+                    && agent.metrics.counters.budgetReached
+            }
+            let pausedAt = agent.metrics.counters.accepted
+            let statistics = try agent.store.statistics()
+            #expect(settled, "receipts could not drain the outbox at the budget: \(statistics)")
+            #expect(pausedAt > 0 && pausedAt < Int64(total))
+            #expect(agent.metrics.counters.rejected == 0)
+            // Retention deletes the receipted rows and their vault entries (a clock two days on,
+            // one day of retention): their pages return to the budget and intake resumes.
+            let later = Timestamp(milliseconds: Timestamp.now().milliseconds + 2 * 86_400_000)
+            let deleted = try agent.store.applyRetention(days: 1, now: later)
+            #expect(deleted > 0)
+            #expect(agent.store.usedBytes < agent.store.intakeLimitBytes)
+            #expect(
+                await waitUntil(timeout: .seconds(20)) {
+                    agent.metrics.counters.accepted > pausedAt
+                })
+            // Keep deleting what gets receipted, as retention would: every line arrives once, none dropped.
+            let finished = await waitUntil(timeout: .seconds(120)) {
+                _ = try? agent.store.applyRetention(
+                    days: 1, now: Timestamp(milliseconds: Timestamp.now().milliseconds + 2 * 86_400_000))
+                return agent.metrics.counters.accepted == Int64(total)
+            }
+            #expect(finished, "accepted \(agent.metrics.counters.accepted) of \(total)")
+            #expect(agent.metrics.counters.rejected == 0)
+            #expect(await waitUntil(timeout: .seconds(60)) { receiver.snapshot.ledger.count == total })
+            #expect(Set(receiver.snapshot.ledger).count == total)
+            #expect(agent.store.usedBytes <= small)
+            #expect(try agent.store.integrityCheck() == "ok")
+        }
+
+        @Test func socketWritersAreBlockedNotDroppedAtTheBudget() async throws {
+            let fixture = try DeviceFixture()
+            let port = try freeLoopbackPort()  // no broker: nothing drains
+            let small: Int64 = 512 * 1024
+            let configuration = try fixture.writeConfiguration(
+                brokerPort: port, authorityHex: TestReceiverKeys.authorityHex, files: [], socket: true, maxBytes: small)
+            let agent = try AgentRuntime(configuration: configuration, logger: quietLogger())
+            try agent.start()
+            defer { agent.shutdown() }
+            let total = 3_000
+            let payload = Array(simulatedLines(total, seed: 13).map { $0 + "\n" }.joined().utf8)
+            let descriptor = try InputTests().connect(fixture.socketPath)
+            defer { close(descriptor) }
+            // The writer writes everything with blocking writes on its own thread.
+            let written = WrittenBytes()
+            let writer = Thread {
+                var offset = 0
+                while offset < payload.count {
+                    let count = payload[offset...].withUnsafeBytes {
+                        send(descriptor, $0.baseAddress, min($0.count, 16_384), Int32(MSG_NOSIGNAL))
+                    }
+                    if count <= 0 { break }
+                    offset += count
+                    written.value.withLock { $0 = offset }
+                }
+            }
+            writer.start()
+            #expect(await waitUntil(timeout: .seconds(30)) { agent.metrics.counters.budgetReached })
+            try await Task.sleep(for: .milliseconds(1500))
+            // Back-pressure: the agent stopped reading, the writer is blocked part-way, nothing was dropped.
+            let pausedAt = agent.metrics.counters.accepted
+            let writtenAtPause = written.value.withLock { $0 }
+            #expect(pausedAt < Int64(total))
+            #expect(writtenAtPause < payload.count, "the writer was never blocked")
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(written.value.withLock { $0 } == writtenAtPause)
+            #expect(agent.metrics.counters.accepted == pausedAt)
+            #expect(agent.metrics.counters.rejected == 0)
+            // Space returns: the writer unblocks and every line is accepted.
+            var bigger = configuration
+            bigger.storage.maxBytes = 64 << 20
+            agent.reload(bigger)
+            #expect(await waitUntil(timeout: .seconds(60)) { agent.metrics.counters.accepted == Int64(total) })
+            #expect(written.value.withLock { $0 } == payload.count)
+            #expect(agent.metrics.counters.rejected == 0)
+            #expect(try agent.store.statistics().nextSequence == UInt64(total))
+        }
+
+        @Test func receiptsAtTheBudgetRetireRecordsAndReturnTheirSpace() throws {
+            let directory = try TemporaryDirectory()
+            let key = try DeviceKey.create(path: directory.file("device.key"))
+            let cipher = VaultCipher(key: key.vaultKey(enterprise: "e", device: "d"))
+            let budget: Int64 = 400 * 1024
+            let store = try AgentStore(path: directory.file("store.sqlite"), cipher: cipher, budgetBytes: budget)
+            let classifier = Classifier(
+                identity: DeviceIdentity(enterprise: "e", device: "d", enrolledAt: Timestamp(milliseconds: 0)))
+            // Fill to the intake limit, 20 readings per group.
+            var lines = simulatedLines(2_000, seed: 17)[...]
+            var number: Int64 = 0
+            while !lines.isEmpty {
+                let group = lines.prefix(20).map { line -> InputLine in
+                    number += 1
+                    return InputLine(bytes: Array(line.utf8), number: number)
+                }
+                do {
+                    _ = try store.ingest(group, source: "t", position: nil, classifier: classifier, bootID: "b")
+                } catch is StoreError {
+                    break
+                }
+                lines = lines.dropFirst(20)
+            }
+            #expect(store.isAtBudget())
+            // The aggregator receipts everything in the outbox, as the test receiver does.
+            let authority = Curve25519.Signing.PrivateKey()
+            let rows = try store.takeBatch(limit: 10_000, resendCutoff: 1, now: 2)
+            let records = try rows.map { try Canonical.decode(Record.self, from: $0.body) }
+            var log = IncrementalMerkleLog()
+            for record in records { log.append(LogEntry.record(record).leafHash) }
+            let head = try Signed(
+                BlockHeader(
+                    height: 1, previousHash: .zero, transactionRoot: .zero, transactionCount: UInt32(records.count),
+                    logSize: UInt64(log.size), logRoot: log.root, time: .now(), proposer: "test"),
+                domain: .blockHeader, key: authority)
+            let receipts = records.enumerated().map { index, record in
+                Receipt(
+                    recordID: record.id, height: 1, leafIndex: UInt64(index),
+                    inclusionProof: log.proof(index: index, size: log.size), treeHead: head)
+            }
+            let usedBefore = store.usedBytes
+            let outcome = try store.apply(
+                ReceiptBatch(receipts: receipts, rejections: []), authority: authority.publicKey)
+            // Every record retired (the full copies did not fit: they are kept compact), the
+            // outbox pages are free again and intake can go on.
+            #expect(outcome.receipted == records.count && outcome.invalid == 0)
+            let statistics = try store.statistics()
+            #expect(statistics.outboxDepth == 0 && statistics.receipted == Int64(records.count))
+            #expect(store.usedBytes < usedBefore)
+            #expect(!store.isAtBudget())
+            #expect(try store.receipt(for: records[0].id) == nil)
+            #expect(try store.privateFields(of: records[0].id).count == 2)
+            #expect(try store.integrityCheck() == "ok")
+            let next = try #require(lines.first)
+            let more = try store.ingest(
+                [InputLine(bytes: Array(next.utf8), number: number + 1)], source: "t", position: nil,
+                classifier: classifier, bootID: "b")
+            #expect(more.accepted == 1)
         }
 
         @Test func sqliteFullInTheMiddleOfAGroupRollsBackTheWholeGroup() throws {
@@ -90,4 +253,9 @@ extension AgentIntegration {
             #expect(records.map(\.bootID) == ["boot-a", "boot-b"])
         }
     }
+}
+
+/// How far the socket writer of a test got.
+final class WrittenBytes: Sendable {
+    let value = Mutex(0)
 }

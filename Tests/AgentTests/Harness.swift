@@ -32,7 +32,7 @@ struct DeviceFixture {
         brokerPort: Int32, authorityHex: String, files: [String]? = nil, socket: Bool = false,
         maxBytes: Int64 = 1 << 30,
         batchSize: Int = 200, resendTimeoutMs: Int = 2000, maxLineBytes: Int = 65536, metricsPort: Int = 0,
-        maxUnreceipted: Int = 20000
+        maxUnreceipted: Int = 20000, brokerExtra: String = "", logLevel: String = "warning"
     ) throws -> AgentConfiguration {
         let fileList = (files ?? [inputPath]).map { "\"\($0)\"" }.joined(separator: ", ")
         let text = """
@@ -49,6 +49,7 @@ struct DeviceFixture {
             port = \(brokerPort)
             reconnect_initial_seconds = 1
             reconnect_maximum_seconds = 2
+            \(brokerExtra)
 
             [authority]
             public_key = "\(authorityHex)"
@@ -71,7 +72,7 @@ struct DeviceFixture {
 
             [operations]
             metrics_port = \(metricsPort)
-            log_level = "warning"
+            log_level = "\(logLevel)"
             """
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
         return try AgentConfiguration.load(path: configPath)

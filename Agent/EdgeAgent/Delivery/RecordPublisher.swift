@@ -15,6 +15,9 @@ import Synchronization
 ///   record, arrives on the device's receipt topic.
 /// - A record without a receipt after `resendTimeout` is sent again; after a (re)connect
 ///   every unreceipted record is sent again, oldest first.
+/// - ``replaceClient(_:)`` swaps the MQTT client (new TLS files or broker address on
+///   SIGHUP) without stopping delivery: what the old connection had in flight stays in the
+///   outbox and goes again on the new one.
 public final class RecordPublisher: Sendable {
     /// Tuning.
     public struct Settings: Sendable {
@@ -43,7 +46,12 @@ public final class RecordPublisher: Sendable {
         var settings: Settings
     }
 
-    let client: MQTTClient
+    let clientSlot: Mutex<MQTTClient>
+    /// Bumped by each ``replaceClient(_:)``: events and PUBACKs of an older client are ignored.
+    let generation = Atomic<Int>(0)
+    /// Held while a batch is taken and published, and while the client is swapped, so no
+    /// batch is marked sent on a client that is going away.
+    let publishLock = NSLock()
     let store: AgentStore
     let key: DeviceKey
     let authority: Curve25519.Signing.PublicKey
@@ -66,7 +74,7 @@ public final class RecordPublisher: Sendable {
         client: MQTTClient, store: AgentStore, key: DeviceKey, authority: Curve25519.Signing.PublicKey,
         enterprise: String, device: String, settings: Settings, metrics: AgentMetrics, logger: Logger
     ) {
-        self.client = client
+        self.clientSlot = Mutex(client)
         self.store = store
         self.key = key
         self.authority = authority
@@ -77,6 +85,9 @@ public final class RecordPublisher: Sendable {
         self.state = Mutex(State(settings: settings))
     }
 
+    /// The current MQTT client.
+    public var client: MQTTClient { clientSlot.withLock { $0 } }
+
     /// Changes the tuning (on reload).
     public func update(settings: Settings) {
         state.withLock { $0.settings = settings }
@@ -86,18 +97,7 @@ public final class RecordPublisher: Sendable {
     /// Subscribes to the receipt topic, connects, and starts the delivery loop.
     public func start() throws {
         try store.markAllUnsent()
-        try client.subscribe(topic: receiptTopic, qos: .atLeastOnce)
-        let events = client.events, deliveries = client.deliveries, messages = client.messages
-        Task.detached { [self] in
-            for await event in events { handle(event) }
-        }
-        Task.detached { [self] in
-            for await delivery in deliveries { handle(delivery) }
-        }
-        Task.detached { [self] in
-            for await message in messages { handle(message) }
-        }
-        try client.connect()
+        try attach(client, generation: generation.load(ordering: .acquiring))
         let thread = Thread { [self] in
             loop()
             finished.store(true, ordering: .releasing)
@@ -107,6 +107,52 @@ public final class RecordPublisher: Sendable {
         }
         thread.name = "agent-publisher"
         thread.start()
+    }
+
+    /// Subscribes `client` to the receipt topic, follows its streams and connects it.
+    private func attach(_ client: MQTTClient, generation: Int) throws {
+        try client.subscribe(topic: receiptTopic, qos: .atLeastOnce)
+        let events = client.events, deliveries = client.deliveries, messages = client.messages
+        Task.detached { [self] in
+            for await event in events where self.generation.load(ordering: .acquiring) == generation {
+                handle(event)
+            }
+        }
+        Task.detached { [self] in
+            for await delivery in deliveries where self.generation.load(ordering: .acquiring) == generation {
+                handle(delivery)
+            }
+        }
+        // Receipts that arrive on the old connection after a swap are still good receipts.
+        Task.detached { [self] in
+            for await message in messages { handle(message) }
+        }
+        try client.connect()
+    }
+
+    /// Disconnects the current client and goes on with `newClient` (reloaded TLS files or
+    /// broker settings), in the same process and with the same outbox. Batches the old
+    /// connection had not had acknowledged and receipted are sent again on the new one
+    /// (every connect re-sends the unreceipted records, oldest first); the aggregator keeps
+    /// one copy of each record id and the outbox retires each record once.
+    /// - Throws: ``MQTTError`` if the new client cannot subscribe or start connecting; the
+    ///   old client is then already disconnected and libmosquitto-style retries do not apply,
+    ///   so the caller should report it (the next SIGHUP tries again).
+    public func replaceClient(_ newClient: MQTTClient) throws {
+        publishLock.lock()
+        defer { publishLock.unlock() }
+        let old = client
+        let next = generation.add(1, ordering: .acquiringAndReleasing).newValue
+        old.disconnect()
+        state.withLock { state in
+            state.connected = false
+            state.awaitingAck.removeAll()
+            state.earlyAcks.removeAll()
+        }
+        metrics.update { $0.connected = false }
+        clientSlot.withLock { $0 = newClient }
+        try attach(newClient, generation: next)
+        wake()
     }
 
     /// Wakes the delivery loop (new records, a receipt, a PUBACK).
@@ -246,6 +292,8 @@ public final class RecordPublisher: Sendable {
     /// Publishes batches while the window allows.
     func publishAvailable() {
         while !stopSignal.isStopped {
+            publishLock.lock()
+            defer { publishLock.unlock() }
             let (connected, inflight, settings) = state.withLock { ($0.connected, $0.awaitingAck.count, $0.settings) }
             guard connected, inflight < settings.maxInflight else { return }
             let now = Timestamp.now().milliseconds

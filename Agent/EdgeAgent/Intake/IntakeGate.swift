@@ -21,6 +21,7 @@ public final class StopSignal: Sendable {
 public final class IntakeGate: Sendable {
     let store: AgentStore
     let classifier: Classifier
+    let fastPath: ReadingFastPath
     let bootID: String
     let metrics: AgentMetrics
     let logger: Logger
@@ -34,6 +35,7 @@ public final class IntakeGate: Sendable {
     ) {
         self.store = store
         self.classifier = classifier
+        self.fastPath = ReadingFastPath(catalog: classifier.catalog)
         self.bootID = bootID
         self.metrics = metrics
         self.logger = logger
@@ -48,7 +50,8 @@ public final class IntakeGate: Sendable {
         while true {
             do {
                 let result = try store.ingest(
-                    lines, source: source, position: position, classifier: classifier, bootID: bootID)
+                    lines, source: source, position: position, classifier: classifier, bootID: bootID,
+                    fastPath: fastPath)
                 metrics.update {
                     $0.accepted += Int64(result.accepted)
                     $0.rejected += Int64(result.rejected)

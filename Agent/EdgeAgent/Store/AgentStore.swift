@@ -170,7 +170,28 @@ public final class AgentStore: @unchecked Sendable {
             offset INTEGER NOT NULL,
             line INTEGER NOT NULL
         ) WITHOUT ROWID;
+        """,
+        // Version 2: the vault keyed by sequence number. Record ids are hashes, so a vault
+        // keyed by them took every insert to a random leaf of a large B-tree (a page read
+        // and a whole page written to the WAL per row once the vault outgrew the cache);
+        // sequence numbers only ever append. The record id stays the key of the outbox,
+        // `receipted` and `refused`, which give the sequence of a record id.
         """
+        CREATE TABLE vault_by_sequence(
+            sequence INTEGER NOT NULL,
+            level INTEGER NOT NULL,
+            sealed BLOB NOT NULL,
+            accepted_at INTEGER NOT NULL,
+            PRIMARY KEY(sequence, level)
+        ) WITHOUT ROWID;
+        INSERT INTO vault_by_sequence(sequence, level, sealed, accepted_at)
+            SELECT s.sequence, v.level, v.sealed, v.accepted_at FROM vault v
+            JOIN (SELECT sequence, record_id FROM outbox UNION ALL SELECT sequence, record_id FROM receipted
+                  UNION ALL SELECT sequence, record_id FROM refused) s ON s.record_id = v.record_id;
+        DROP TABLE vault;
+        ALTER TABLE vault_by_sequence RENAME TO vault;
+        CREATE INDEX vault_accepted_at ON vault(accepted_at);
+        """,
     ]
 
     /// Opens (creating if needed) the store.
@@ -254,10 +275,13 @@ public final class AgentStore: @unchecked Sendable {
     ///   - now: the wall clock.
     /// - Returns: how many lines were accepted and rejected; nothing is durable before this returns.
     /// - Throws: ``StoreError/budgetReached(usedBytes:budgetBytes:)`` (nothing written) or a SQLite error (rolled back).
+    ///   - fastPath: the direct parser of `classifier`'s catalog (built once by the caller;
+    ///     nil builds one for this call).
     public func ingest(
         _ lines: [InputLine], source: String, position: InputPosition?, classifier: Classifier,
-        bootID: String, now: Timestamp = .now()
+        bootID: String, now: Timestamp = .now(), fastPath: ReadingFastPath? = nil
     ) throws -> IntakeResult {
+        let fastPath = fastPath ?? ReadingFastPath(catalog: classifier.catalog)
         lock.lock()
         defer { lock.unlock() }
         let used = try usedBytesLocked()
@@ -269,25 +293,34 @@ public final class AgentStore: @unchecked Sendable {
                 let insertOutbox = try db.cachedStatement(
                     "INSERT INTO outbox(sequence, record_id, body, accepted_at) VALUES (?, ?, ?, ?)")
                 let insertVault = try db.cachedStatement(
-                    "INSERT INTO vault(record_id, level, sealed, accepted_at) VALUES (?, ?, ?, ?)")
+                    "INSERT INTO vault(sequence, level, sealed, accepted_at) VALUES (?, ?, ?, ?)")
                 for line in lines {
-                    let reading: Reading
-                    do {
-                        if let size = line.oversizeBytes {
-                            throw ReadingError(
-                                kind: .oversize, field: nil, stage: nil,
-                                reason: "the line has \(size) bytes or more, over the limit",
-                                fix:
-                                    "keep one reading per line under inputs.max_line_bytes; split long series into several readings"
-                            )
+                    let classified: ClassifiedReading
+                    if line.oversizeBytes == nil,
+                        let direct = fastPath.classify(
+                            line.bytes, classifier: classifier, sequence: sequence, bootID: bootID, recordedAt: now)
+                    {
+                        classified = direct
+                    } else {
+                        let reading: Reading
+                        do {
+                            if let size = line.oversizeBytes {
+                                throw ReadingError(
+                                    kind: .oversize, field: nil, stage: nil,
+                                    reason: "the line has \(size) bytes or more, over the limit",
+                                    fix:
+                                        "keep one reading per line under inputs.max_line_bytes; split long series into several readings"
+                                )
+                            }
+                            reading = try JSONLineParser.reading(line.bytes, catalog: classifier.catalog)
+                        } catch {
+                            try insertRejectLocked(error, source: source, line: line, now: now)
+                            result.rejected += 1
+                            continue
                         }
-                        reading = try JSONLineParser.reading(line.bytes, catalog: classifier.catalog)
-                    } catch {
-                        try insertRejectLocked(error, source: source, line: line, now: now)
-                        result.rejected += 1
-                        continue
+                        classified = classifier.classify(
+                            reading, sequence: sequence, bootID: bootID, recordedAt: now)
                     }
-                    let classified = classifier.classify(reading, sequence: sequence, bootID: bootID, recordedAt: now)
                     let idBytes = Canonical.encode(classified.record.id)
                     try insertOutbox.bind(Int64(bitPattern: sequence), at: 1)
                     try insertOutbox.bind(idBytes, at: 2)
@@ -296,7 +329,7 @@ public final class AgentStore: @unchecked Sendable {
                     try insertOutbox.run()
                     for fields in [classified.level2, classified.level1] {
                         guard let fields else { continue }
-                        try insertVault.bind(idBytes, at: 1)
+                        try insertVault.bind(Int64(bitPattern: sequence), at: 1)
                         try insertVault.bind(Int64(fields.level.number), at: 2)
                         try insertVault.bind(
                             try cipher.seal(Canonical.encode(fields), context: idBytes + [fields.level.number]), at: 3)
@@ -445,11 +478,28 @@ public final class AgentStore: @unchecked Sendable {
     /// Verifies each receipt against the stored record and the authority, then moves the
     /// record from the outbox to `receipted`; applies record rejections (record moved to `refused`).
     /// The receipt batch's own signature must have been checked by the caller.
+    ///
+    /// At the disk budget, a receipt must still retire its record, or the store could never
+    /// drain: a receipted row (record plus inclusion proof) is larger than the outbox row it
+    /// replaces. When the batch does not fit, it is applied again in compact form: the
+    /// record leaves the outbox and `receipted` keeps its id, sequence, height and leaf index
+    /// but not its copy of the record and proof (the ledger has both; `agritrace proof`
+    /// gives the proof again). The freed outbox pages return to the budget.
     public func apply(_ batch: ReceiptBatch, authority: Curve25519.Signing.PublicKey, now: Timestamp = .now()) throws
         -> ReceiptOutcome
     {
         lock.lock()
         defer { lock.unlock() }
+        do {
+            return try applyLocked(batch, authority: authority, now: now, compact: false)
+        } catch let error as SQLiteError where error.isDiskFull {
+            return try applyLocked(batch, authority: authority, now: now, compact: true)
+        }
+    }
+
+    private func applyLocked(
+        _ batch: ReceiptBatch, authority: Curve25519.Signing.PublicKey, now: Timestamp, compact: Bool
+    ) throws -> ReceiptOutcome {
         var outcome = ReceiptOutcome()
         var verifiedHeads: [UInt64: [UInt8]] = [:]
         try db.transaction {
@@ -487,17 +537,19 @@ public final class AgentStore: @unchecked Sendable {
                     outcome.invalidReasons.append("\(receipt.recordID): \(error)")
                     continue
                 }
-                try head.bind(Int64(bitPattern: receipt.treeHead.value.height), at: 1)
-                try head.bind(Canonical.encode(receipt.treeHead), at: 2)
-                try head.run()
+                if !compact {
+                    try head.bind(Int64(bitPattern: receipt.treeHead.value.height), at: 1)
+                    try head.bind(Canonical.encode(receipt.treeHead), at: 2)
+                    try head.run()
+                }
                 try insert.bind(sequence, at: 1)
                 try insert.bind(idBytes, at: 2)
-                try insert.bind(body, at: 3)
+                try insert.bind(compact ? [] : body, at: 3)
                 try insert.bind(Int64(bitPattern: receipt.height), at: 4)
                 try insert.bind(Int64(bitPattern: receipt.leafIndex), at: 5)
                 var proofWriter = CanonicalWriter(capacity: 32 * receipt.inclusionProof.count + 8)
                 proofWriter.write(receipt.inclusionProof)
-                try insert.bind(proofWriter.bytes, at: 6)
+                try insert.bind(compact ? [] : proofWriter.bytes, at: 6)
                 try insert.bind(now.milliseconds, at: 7)
                 try insert.run()
                 try delete.bind(sequence, at: 1)
@@ -598,7 +650,8 @@ public final class AgentStore: @unchecked Sendable {
         return ids
     }
 
-    /// The stored receipt of a record, rebuilt from the tables, to prove inclusion later.
+    /// The stored receipt of a record, rebuilt from the tables, to prove inclusion later (nil
+    /// when not receipted, or receipted in compact form at the disk budget).
     public func receipt(for id: RecordID) throws -> (record: Record, receipt: Receipt)? {
         lock.lock()
         defer { lock.unlock() }
@@ -607,7 +660,10 @@ public final class AgentStore: @unchecked Sendable {
         )
         try select.bind(Canonical.encode(id), at: 1)
         guard try select.step() else { return nil }
-        let record = try Canonical.decode(Record.self, from: select.bytes(at: 0) ?? [])
+        // Receipted at the disk budget: the record and proof were not kept (see `apply`).
+        let body = select.bytes(at: 0) ?? []
+        guard !body.isEmpty else { return nil }
+        let record = try Canonical.decode(Record.self, from: body)
         var proofReader = CanonicalReader(select.bytes(at: 3) ?? [])
         let proof = try proofReader.readArray(Digest32.self, "proof")
         let head = try Canonical.decode(Signed<BlockHeader>.self, from: select.bytes(at: 4) ?? [])
@@ -624,9 +680,14 @@ public final class AgentStore: @unchecked Sendable {
     public func privateFields(of id: RecordID) throws -> [PrivateFields] {
         lock.lock()
         defer { lock.unlock() }
-        let select = try db.prepare("SELECT level, sealed FROM vault WHERE record_id = ? ORDER BY level DESC")
         let idBytes = Canonical.encode(id)
-        try select.bind(idBytes, at: 1)
+        let find = try db.prepare(
+            "SELECT sequence FROM outbox WHERE record_id = ?1 UNION ALL SELECT sequence FROM receipted WHERE record_id = ?1 UNION ALL SELECT sequence FROM refused WHERE record_id = ?1 LIMIT 1"
+        )
+        try find.bind(idBytes, at: 1)
+        guard try find.step() else { return [] }
+        let select = try db.prepare("SELECT level, sealed FROM vault WHERE sequence = ? ORDER BY level DESC")
+        try select.bind(find.int64(at: 0), at: 1)
         var result: [PrivateFields] = []
         while try select.step() {
             let plain = try cipher.open(select.bytes(at: 1) ?? [], context: idBytes + [UInt8(select.int64(at: 0))])
@@ -646,7 +707,7 @@ public final class AgentStore: @unchecked Sendable {
         let cutoff = now.milliseconds - Int64(days) * 86_400_000
         return try db.transaction {
             let vault = try db.prepare(
-                "DELETE FROM vault WHERE accepted_at < ? AND record_id NOT IN (SELECT record_id FROM outbox)")
+                "DELETE FROM vault WHERE accepted_at < ? AND sequence NOT IN (SELECT sequence FROM outbox)")
             try vault.bind(cutoff, at: 1)
             try vault.run()
             let receipts = try db.prepare("DELETE FROM receipted WHERE receipted_at < ?")

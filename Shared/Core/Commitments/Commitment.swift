@@ -46,7 +46,8 @@ public enum CommitmentError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case .levelMismatch(let expected, let actual): "commitment is for \(expected.rawValue), values are \(actual.rawValue)"
+        case .levelMismatch(let expected, let actual):
+            "commitment is for \(expected.rawValue), values are \(actual.rawValue)"
         case .fieldCountMismatch(let expected, let actual): "commitment covers \(expected) fields, \(actual) were given"
         case .rootMismatch(let level): "the \(level.rawValue) values do not match the on-ledger commitment"
         case .unknownField(let key): "no field \(key) in these private values"
@@ -68,23 +69,27 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
 
     /// Creates private fields with a fresh random salt.
     public init(level: PrivacyLevel, entries: [FieldEntry]) {
-        var generator = SystemRandomNumberGenerator()
-        // Four 64-bit draws (one getrandom call each) instead of 32 one-byte draws.
-        var salt: [UInt8] = []
-        salt.reserveCapacity(32)
-        for _ in 0..<4 {
-            let word = generator.next()
-            for shift in stride(from: 0, to: 64, by: 8) { salt.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
-        }
-        self.init(level: level, entries: entries, salt: salt)
+        self.init(level: level, sortedEntries: entries.canonicallySorted(), salt: Self.freshSalt())
     }
 
     /// Creates private fields with a given salt (for tests and for re-opening stored values).
     public init(level: PrivacyLevel, entries: [FieldEntry], salt: [UInt8]) {
+        self.init(level: level, sortedEntries: entries.canonicallySorted(), salt: salt)
+    }
+
+    /// Creates private fields from entries already in canonical key order (the classifier's
+    /// path: it sorts once for all levels).
+    init(level: PrivacyLevel, sortedEntries: [FieldEntry], salt: [UInt8]) {
         precondition(salt.count == 32, "salt must be 32 bytes")
         self.level = level
         self.salt = salt
-        self.entries = entries.canonicallySorted()
+        self.entries = sortedEntries
+    }
+
+    /// 32 random bytes from swift-crypto's generator (BoringSSL's `RAND_bytes`: seeded from
+    /// the system, no system call per salt).
+    static func freshSalt() -> [UInt8] {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
     }
 
     static let fieldSaltDomain = Array("agritrace/v1/field-salt".utf8)
@@ -97,32 +102,60 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
 
     static func fieldSalt(levelSalt: [UInt8], key: String) -> [UInt8] {
         var writer = CanonicalWriter(capacity: 64)
+        return fieldSalt(keyed: HMAC<SHA256>(key: SymmetricKey(data: levelSalt)), key: key, scratch: &writer)
+    }
+
+    /// `HMAC-SHA256(levelSalt, domain ‖ key)` from an HMAC already keyed with the level salt
+    /// (the key schedule is done once per record and level, not once per field).
+    static func fieldSalt(keyed: HMAC<SHA256>, key: String, scratch writer: inout CanonicalWriter) -> [UInt8] {
+        writer.bytes.removeAll(keepingCapacity: true)
         writer.writeRaw(fieldSaltDomain)
         writer.write(key)
-        let mac = HMAC<SHA256>.authenticationCode(for: writer.bytes, using: SymmetricKey(data: levelSalt))
-        return Array(mac)
+        var mac = keyed
+        writer.bytes.withUnsafeBytes { mac.update(data: $0) }
+        return mac.finalize().withUnsafeBytes { Array($0) }
     }
 
     /// The commitment of one field value under its field salt.
     public static func fieldCommitment(level: PrivacyLevel, entry: FieldEntry, fieldSalt: [UInt8]) -> Digest32 {
         var writer = CanonicalWriter(capacity: 128)
+        return fieldCommitment(level: level, entry: entry, fieldSalt: fieldSalt, scratch: &writer)
+    }
+
+    /// ``fieldCommitment(level:entry:fieldSalt:)`` reusing `writer`'s buffer.
+    static func fieldCommitment(
+        level: PrivacyLevel, entry: FieldEntry, fieldSalt: [UInt8], scratch writer: inout CanonicalWriter
+    ) -> Digest32 {
+        writer.bytes.removeAll(keepingCapacity: true)
         writer.writeRaw(fieldCommitmentDomain)
         writer.write(level)
         writer.write(entry)
         writer.writeBytes(fieldSalt)
-        return Digest32.sha256(writer.bytes)
+        return writer.bytes.withUnsafeBytes { Digest32(SHA256.hash(data: $0)) }
     }
 
-    /// The leaf hashes of the commitment tree, in entry order.
+    /// The leaf hashes of the commitment tree, in entry order: the level salt is keyed into
+    /// HMAC once, and one scratch buffer serves every field.
     func leafHashes() -> [Digest32] {
-        entries.map { entry in
-            MerkleTree.leafHash(ofDigest: Self.fieldCommitment(level: level, entry: entry, fieldSalt: fieldSalt(for: entry.key)))
+        let keyed = HMAC<SHA256>(key: SymmetricKey(data: salt))
+        var saltScratch = CanonicalWriter(capacity: 64)
+        var scratch = CanonicalWriter(capacity: 256)
+        var hashes: [Digest32] = []
+        hashes.reserveCapacity(entries.count)
+        for entry in entries {
+            let fieldSalt = Self.fieldSalt(keyed: keyed, key: entry.key, scratch: &saltScratch)
+            hashes.append(
+                MerkleTree.leafHash(
+                    ofDigest: Self.fieldCommitment(level: level, entry: entry, fieldSalt: fieldSalt, scratch: &scratch))
+            )
         }
+        return hashes
     }
 
     /// The commitment that goes on the ledger.
     public func commitment() -> LevelCommitment {
-        LevelCommitment(level: level, root: MerkleTree.root(leafHashes: leafHashes()), fieldCount: UInt32(entries.count))
+        LevelCommitment(
+            level: level, root: MerkleTree.root(leafHashes: leafHashes()), fieldCount: UInt32(entries.count))
     }
 
     /// Checks these values and salt against an on-ledger commitment.
@@ -144,7 +177,8 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
         } catch {
             throw .invalidProof("\(error)")
         }
-        return FieldDisclosure(level: level, entry: entries[index], fieldSalt: fieldSalt(for: key), index: UInt32(index), path: path)
+        return FieldDisclosure(
+            level: level, entry: entries[index], fieldSalt: fieldSalt(for: key), index: UInt32(index), path: path)
     }
 
     public func encode(to writer: inout CanonicalWriter) {
@@ -184,9 +218,12 @@ public struct FieldDisclosure: Hashable, Sendable, CanonicalCodable {
     public func verify(against commitment: LevelCommitment) throws(CommitmentError) {
         guard commitment.level == level else { throw .levelMismatch(expected: commitment.level, actual: level) }
         guard fieldSalt.count == 32 else { throw .invalidSalt }
-        let leaf = MerkleTree.leafHash(ofDigest: PrivateFields.fieldCommitment(level: level, entry: entry, fieldSalt: fieldSalt))
+        let leaf = MerkleTree.leafHash(
+            ofDigest: PrivateFields.fieldCommitment(level: level, entry: entry, fieldSalt: fieldSalt))
         do {
-            try MerkleTree.verifyInclusion(leafHash: leaf, index: UInt64(index), treeSize: UInt64(commitment.fieldCount), proof: path, root: commitment.root)
+            try MerkleTree.verifyInclusion(
+                leafHash: leaf, index: UInt64(index), treeSize: UInt64(commitment.fieldCount), proof: path,
+                root: commitment.root)
         } catch {
             throw .invalidProof("\(error)")
         }

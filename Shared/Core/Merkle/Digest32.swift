@@ -32,7 +32,12 @@ public struct Digest32: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     /// Creates a digest from a swift-crypto SHA-256 digest.
     public init(_ digest: SHA256.Digest) {
-        self = digest.withUnsafeBytes { Digest32(bytes: $0)! }
+        self = digest.withUnsafeBytes { raw in
+            func word(_ offset: Int) -> UInt64 {
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            }
+            return Digest32(w0: word(0), w1: word(8), w2: word(16), w3: word(24))
+        }
     }
 
     /// Parses 64 hexadecimal characters.

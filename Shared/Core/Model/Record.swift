@@ -95,6 +95,19 @@ public struct Record: Hashable, Sendable, CanonicalCodable {
         clockTrusted: Bool, inputLots: [String], publicFields: [FieldEntry],
         level2: LevelCommitment?, level1: LevelCommitment?
     ) {
+        self.init(
+            id: id, stage: stage, lot: lot, product: product, enterprise: enterprise, device: device, source: source,
+            time: time, recordedAt: recordedAt, sequence: sequence, bootID: bootID, clockTrusted: clockTrusted,
+            inputLots: inputLots, sortedPublicFields: publicFields.canonicallySorted(), level2: level2, level1: level1)
+    }
+
+    /// The memberwise form for public fields already in canonical key order (the classifier).
+    init(
+        id: RecordID, stage: Stage, lot: String, product: String, enterprise: String, device: String,
+        source: String?, time: Timestamp, recordedAt: Timestamp, sequence: UInt64, bootID: String,
+        clockTrusted: Bool, inputLots: [String], sortedPublicFields: [FieldEntry],
+        level2: LevelCommitment?, level1: LevelCommitment?
+    ) {
         self.id = id
         self.stage = stage
         self.lot = lot
@@ -108,7 +121,7 @@ public struct Record: Hashable, Sendable, CanonicalCodable {
         self.bootID = bootID
         self.clockTrusted = clockTrusted
         self.inputLots = inputLots
-        self.publicFields = publicFields.canonicallySorted()
+        self.publicFields = sortedPublicFields
         self.level2 = level2
         self.level1 = level1
     }
@@ -242,15 +255,35 @@ public struct Classifier: Sendable {
             case .level1: level1.append(entry)
             }
         }
-        let private2 = level2.isEmpty ? nil : PrivateFields(level: .level2, entries: level2)
-        let private1 = level1.isEmpty ? nil : PrivateFields(level: .level1, entries: level1)
+        return classify(
+            stage: reading.stage, lot: reading.lot, product: reading.product, source: reading.device,
+            time: reading.time, inputLots: reading.inputLots, sortedPublicFields: publicFields.canonicallySorted(),
+            sortedLevel2: level2.canonicallySorted(), sortedLevel1: level1.canonicallySorted(), sequence: sequence,
+            bootID: bootID, recordedAt: recordedAt)
+    }
+
+    /// Classifies a reading whose fields are already split by level, each list in canonical
+    /// key order (the agent's direct parser splits them from the catalog as it reads the
+    /// line). Same record and private values as ``classify(_:sequence:bootID:recordedAt:)``
+    /// on the equivalent ``Reading`` (fresh salts aside).
+    public func classify(
+        stage: Stage, lot: String, product: String, source: String?, time: Timestamp, inputLots: [String],
+        sortedPublicFields: [FieldEntry], sortedLevel2: [FieldEntry], sortedLevel1: [FieldEntry],
+        sequence: UInt64, bootID: String, recordedAt: Timestamp
+    ) -> ClassifiedReading {
+        let private2 =
+            sortedLevel2.isEmpty
+            ? nil : PrivateFields(level: .level2, sortedEntries: sortedLevel2, salt: PrivateFields.freshSalt())
+        let private1 =
+            sortedLevel1.isEmpty
+            ? nil : PrivateFields(level: .level1, sortedEntries: sortedLevel1, salt: PrivateFields.freshSalt())
         let record = Record(
             id: .derive(enterprise: identity.enterprise, device: identity.device, sequence: sequence),
-            stage: reading.stage, lot: reading.lot, product: reading.product,
-            enterprise: identity.enterprise, device: identity.device, source: reading.device,
-            time: reading.time, recordedAt: recordedAt, sequence: sequence, bootID: bootID,
+            stage: stage, lot: lot, product: product,
+            enterprise: identity.enterprise, device: identity.device, source: source,
+            time: time, recordedAt: recordedAt, sequence: sequence, bootID: bootID,
             clockTrusted: recordedAt >= identity.enrolledAt,
-            inputLots: reading.inputLots, publicFields: publicFields,
+            inputLots: inputLots, sortedPublicFields: sortedPublicFields,
             level2: private2?.commitment(), level1: private1?.commitment())
         return ClassifiedReading(record: record, level2: private2, level1: private1)
     }

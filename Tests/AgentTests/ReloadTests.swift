@@ -1,0 +1,126 @@
+import AgriTraceCore
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// SIGHUP with a renewed device certificate: the running agent reconnects with the new
+/// certificate and key, in the same process, and every reading reaches the ledger once.
+extension AgentIntegration {
+    @Suite struct ReloadTests {
+        /// Issues a client certificate for `commonName` signed by the test CA, with an
+        /// organizational unit that tells renewals apart in the broker's log.
+        func issue(
+            _ certificates: TestCertificates, commonName: String, unit: String, certificateFile: String,
+            keyFile: String
+        ) throws {
+            let configFile = certificates.directory + "/openssl-test.cnf"
+            let request = certificateFile + ".csr"
+            try runCommand(
+                "openssl",
+                [
+                    "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", keyFile + ".new", "-out", request, "-subj", "/OU=\(unit)/CN=\(commonName)",
+                    "-config", configFile,
+                ])
+            try runCommand(
+                "openssl",
+                [
+                    "x509", "-req", "-in", request, "-CA", certificates.caFile, "-CAkey", certificates.caKeyFile,
+                    "-set_serial", String(UInt32.random(in: 1...UInt32.max)), "-days", "2",
+                    "-out", certificateFile + ".new", "-extfile", configFile, "-extensions", "client",
+                ])
+            // Renewal tools replace the files whole (rename), as the agent may read them at any time.
+            chmod(keyFile + ".new", 0o600)
+            rename(keyFile + ".new", keyFile)
+            rename(certificateFile + ".new", certificateFile)
+        }
+
+        @Test func sighupReloadsARenewedCertificateAndLosesOrDuplicatesNothing() async throws {
+            let executable = try #require(
+                agentExecutable(), "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
+            let fixture = try DeviceFixture()
+            let certificates = try TestCertificates.generate(
+                in: fixture.directory.path, clientCommonName: "\(fixture.enterprise).\(fixture.device)")
+            // The subject (with the OU) becomes the MQTT username: the broker log shows which
+            // certificate each connection presented.
+            let broker = try await TestBroker.start(
+                tls: .init(certificates: certificates, requireCertificate: true),
+                extraConfiguration: "use_subject_as_username true")
+            defer { broker.kill() }
+            let tlsPort = try #require(broker.tlsPort)
+            let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys)
+            try await receiver.start()
+            defer { receiver.stop() }
+            let certificateFile = fixture.directory.file("tls.crt")
+            let keyFile = fixture.directory.file("tls.key")
+            let commonName = "\(fixture.enterprise).\(fixture.device)"
+            try issue(
+                certificates, commonName: commonName, unit: "issue-1", certificateFile: certificateFile,
+                keyFile: keyFile)
+            FileManager.default.createFile(atPath: fixture.inputPath, contents: nil)
+            try fixture.writeConfiguration(
+                brokerPort: tlsPort, authorityHex: receiver.authorityHex, batchSize: 50, resendTimeoutMs: 3000,
+                brokerExtra: """
+                    ca_file = "\(certificates.caFile)"
+                    certificate_file = "tls.crt"
+                    key_file = "tls.key"
+                    """, logLevel: "info")
+            let agent = try BackgroundProcess(
+                executable, ["run", "--config", fixture.configPath], logFile: fixture.directory.file("agent.log"))
+            defer { agent.kill() }
+            let pid = agent.process.processIdentifier
+
+            let lines = simulatedLines(3_000, seed: 31)
+            try fixture.appendLines(Array(lines[0..<1_000]))
+            let flowing = try await waitUntil(timeout: .seconds(60)) { try fixture.storeCounts().receipted >= 500 }
+            #expect(flowing, "no receipts before the renewal; agent log: \(agent.log.suffix(2000))")
+
+            // Renew while readings keep coming, then SIGHUP.
+            try fixture.appendLines(Array(lines[1_000..<1_500]))
+            try issue(
+                certificates, commonName: commonName, unit: "renewal-2", certificateFile: certificateFile,
+                keyFile: keyFile)
+            kill(pid, SIGHUP)
+            try fixture.appendLines(Array(lines[1_500..<2_000]))
+            let reconnected = await waitUntil(timeout: .seconds(30)) { broker.log.contains("renewal-2") }
+            #expect(reconnected, "no connection with the renewed certificate; broker log: \(broker.log.suffix(2000))")
+            try fixture.appendLines(Array(lines[2_000..<3_000]))
+
+            let drained = try await waitUntil(timeout: .seconds(90)) {
+                let counts = try fixture.storeCounts()
+                return counts.receipted == 3_000 && counts.outbox == 0
+            }
+            let counts = try fixture.storeCounts()
+            #expect(drained, "receipted \(counts.receipted), outbox \(counts.outbox); log: \(agent.log.suffix(2000))")
+            // Same process all along: never restarted, still running.
+            #expect(agent.isRunning && agent.process.processIdentifier == pid)
+            #expect(agent.log.components(separatedBy: "agent started").count == 2)
+            #expect(agent.log.contains("reconnecting to the broker with the reloaded broker settings and TLS files"))
+            // Every reading accepted once and on the ledger once.
+            let receipted = try fixture.receiptedIDs()
+            let snapshot = receiver.snapshot
+            #expect(receipted.count == 3_000)
+            #expect(Set(receipted).count == 3_000)
+            #expect(Set(receipted) == Set(snapshot.ledger))
+            #expect(snapshot.ledger.count == 3_000)
+            #expect(snapshot.conflicts == 0)
+            #expect(snapshot.badSignatures == 0)
+            #expect(
+                snapshot.ledgerSequences.map(\.1).sorted() == (0..<UInt64(3_000)).map { $0 }, "a sequence is missing")
+            #expect(counts.rejects == 0)
+            // After the renewal, connections present the new certificate only.
+            let connections = broker.log.split(separator: "\n").filter {
+                $0.contains("New client connected") && $0.contains("agritrace-agent/")
+            }
+            let renewedAt = try #require(connections.firstIndex { $0.contains("renewal-2") })
+            #expect(connections[renewedAt...].allSatisfy { $0.contains("renewal-2") })
+            #expect(connections[..<renewedAt].allSatisfy { $0.contains("issue-1") })
+            agent.terminate()
+            #expect(!agent.isRunning)
+        }
+    }
+}
