@@ -22,6 +22,8 @@ public final class AgentRuntime: @unchecked Sendable {
     let inputStop = StopSignal()
     let serviceStop = StopSignal()
     let publisher: RecordPublisher
+    /// Uploads sealed private values when `[sharing]` is configured (docs/transfer.md).
+    public let uploader: BlobUploader?
     let gate: IntakeGate
     var threads: [Thread] = []
     let threadsDone = NSCondition()
@@ -64,6 +66,18 @@ public final class AgentRuntime: @unchecked Sendable {
             enterprise: configuration.device.enterprise, device: configuration.device.id,
             settings: Self.publisherSettings(configuration), metrics: metrics, logger: logger)
         let publisher = self.publisher
+        if let sharing = configuration.sharing {
+            uploader = try BlobUploader(
+                storePath: configuration.storage.path, store: store,
+                client: try MQTTClient(
+                    clientID: "agritrace-agent/\(configuration.device.enterprise)/\(configuration.device.id)/blobs",
+                    cleanStart: true, options: options),
+                key: key.privateKey, authority: try configuration.authority.publicKey(), owner: try sharing.ownerKey(),
+                enterprise: configuration.device.enterprise, device: configuration.device.id,
+                resendTimeoutMilliseconds: sharing.resendTimeoutMilliseconds, logger: logger)
+        } else {
+            uploader = nil
+        }
         gate = IntakeGate(
             store: store,
             classifier: Classifier(catalog: try configuration.catalog(), identity: configuration.identity),
@@ -102,6 +116,7 @@ public final class AgentRuntime: @unchecked Sendable {
                 metadata: ["enrolled_at": "\(c.device.enrolledAt.iso8601)"])
         }
         try publisher.start()
+        try uploader?.start()
         if c.operations.metricsPort > 0 {
             let server = try HealthServer(port: c.operations.metricsPort, stopSignal: serviceStop) { [self] path in
                 respond(path)
@@ -218,6 +233,7 @@ public final class AgentRuntime: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.05)
         }
         publisher.stop()
+        uploader?.stop()
         serviceStop.stop()
         threadsDone.lock()
         let waitUntil = Date().addingTimeInterval(5)
