@@ -62,6 +62,8 @@ public final class BlobUploader: @unchecked Sendable {
     let resendTimeoutMilliseconds: Int64
     let logger: Logger
     let stopSignal = StopSignal()
+    /// Serializes the use of `db` (one SQLite connection; the loop thread and the ack handler).
+    let dbLock = NSLock()
     let condition = NSCondition()
     var wakeups = 0
     var thread: Thread?
@@ -110,7 +112,9 @@ public final class BlobUploader: @unchecked Sendable {
             Task { [self] in
                 for await event in client.events {
                     if case .connected = event {
-                        _ = try? db.execute("UPDATE blob_uploads SET sent_at = 0 WHERE status = 'pending'")
+                        dbLock.withLock {
+                            _ = try? db.execute("UPDATE blob_uploads SET sent_at = 0 WHERE status = 'pending'")
+                        }
                         wake()
                     }
                 }
@@ -157,6 +161,8 @@ public final class BlobUploader: @unchecked Sendable {
     /// Seals the private values of receipted records that have no upload yet.
     @discardableResult
     func prepare(limit: Int = 256) throws -> Int {
+        dbLock.lock()
+        defer { dbLock.unlock() }
         let select = try db.prepare(
             "SELECT record_id FROM receipted r WHERE NOT EXISTS (SELECT 1 FROM blob_uploads u WHERE u.record_id = r.record_id) ORDER BY sequence LIMIT ?"
         )
@@ -197,6 +203,8 @@ public final class BlobUploader: @unchecked Sendable {
     /// Publishes pending uploads never sent, or sent longer ago than the resend timeout.
     @discardableResult
     func sendDue(limit: Int = 256) throws -> Int {
+        dbLock.lock()
+        defer { dbLock.unlock() }
         let now = Timestamp.now().milliseconds
         let select = try db.prepare(
             "SELECT record_id, level, body FROM blob_uploads WHERE status = 'pending' AND sent_at <= ? ORDER BY sent_at LIMIT ?"
@@ -229,6 +237,8 @@ public final class BlobUploader: @unchecked Sendable {
             logger.error("ignored a blob ack that does not verify under the authority key")
             return
         }
+        dbLock.lock()
+        defer { dbLock.unlock() }
         do {
             try db.transaction {
                 let stored = try db.prepare(
@@ -255,6 +265,8 @@ public final class BlobUploader: @unchecked Sendable {
 
     /// Upload counts by status (`pending`, `uploaded`, `refused`, `none`).
     public func counts() throws -> [String: Int] {
+        dbLock.lock()
+        defer { dbLock.unlock() }
         let select = try db.prepare("SELECT status, count(*) FROM blob_uploads GROUP BY status")
         var counts: [String: Int] = [:]
         while try select.step() { counts[select.string(at: 0) ?? ""] = Int(select.int64(at: 1)) }
