@@ -79,6 +79,20 @@ struct TransferTests {
         #expect(token == nil)
     }
 
+    @Test("a level-1 grant opens exactly the level-1 values, verified against the level-1 commitments")
+    func level1Grant() async throws {
+        let d = try await TransferDeployment()
+        let (_, transfer, key) = try await d.grantedTransfer(level: .level1)
+        #expect(transfer.level == "level-1")
+        let fetched = try TransferRequester.fetch(transfer: transfer, key: key, queries: d.queries, blobs: d.blobStore)
+        #expect(fetched.count == d.classified.count)
+        for item in fetched {
+            #expect(item.fields.level == .level1)
+            #expect(item.fields == d.classified.first { $0.record.id == item.record.id }?.level1)
+        }
+        #expect(try d.queries.transferKeys(redeemLeaf: transfer.redeemLeaf).allSatisfy { $0.level == .level1 })
+    }
+
     @Test("a flipped byte in the blob store is detected against the ledger, naming the record")
     func tamperedBlob() async throws {
         let d = try await TransferDeployment()
