@@ -263,6 +263,18 @@ public final class BlobUploader: @unchecked Sendable {
         }
     }
 
+    /// Upload counts by status in an agent store (empty when nothing was ever uploaded), for
+    /// `agritrace-agent status`.
+    public static func counts(storePath: String) -> [String: Int] {
+        guard
+            let db = try? SQLiteConnection(path: storePath, options: .init(readOnly: true, create: false)),
+            let select = try? db.prepare("SELECT status, count(*) FROM blob_uploads GROUP BY status")
+        else { return [:] }
+        var counts: [String: Int] = [:]
+        while (try? select.step()) == true { counts[select.string(at: 0) ?? ""] = Int(select.int64(at: 1)) }
+        return counts
+    }
+
     /// Upload counts by status (`pending`, `uploaded`, `refused`, `none`).
     public func counts() throws -> [String: Int] {
         dbLock.lock()
