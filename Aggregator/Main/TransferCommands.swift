@@ -78,7 +78,9 @@ struct Transfer: AsyncParsableCommand {
                 where !answered.contains(redemption.leafIndex) {
                     answered.insert(redemption.leafIndex)
                     let operation = try service.answer(redemption, store: store)
-                    let answer = try signer.submit(operation, quiet: true)
+                    // Not submitAndReport: a refusal (e.g. a revocation in between) must not stop the service.
+                    let answer = try Submitter.submit(
+                        try signer.sign(operation), options: signer.options, wait: signer.wait)
                     if !signer.options.json, case .addTransfer(let transfer) = operation {
                         print(
                             "redemption \(redemption.leafIndex) of request \(redemption.requestID) by \(redemption.requester): \(transfer.status) \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue)"
@@ -121,7 +123,7 @@ struct Fetch: ParsableCommand {
         let token = try SecretFile.read(self.token, what: "access token")
         let selected = fields.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         let (operation, key) = TransferRequester.redeem(requestID: requestID, token: token, purpose: purpose)
-        let redeemed = try signer.submit(operation, quiet: true)
+        let redeemed = try Submitter.submit(try signer.sign(operation), options: signer.options, wait: signer.wait)
         guard redeemed.status == "applied", redeemed.outcome == "accepted", let redeemLeaf = redeemed.leafIndex else {
             throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status)")
         }
@@ -165,11 +167,13 @@ struct Fetch: ParsableCommand {
                 fields: Dictionary(uniqueKeysWithValues: shown.map { ($0.key, $0.value.display) }),
                 disclosed: selected == nil ? nil : item.disclosures.map(\.entry.key))
         }
-        let read = try signer.submit(
-            .recordRead(
-                ReadRecord(
-                    requestID: requestID, transferLeaf: row.leafIndex, recordCount: UInt32(fetched.count),
-                    fields: selected ?? [], outcome: "verified", detail: "")), quiet: true)
+        let read = try Submitter.submit(
+            try signer.sign(
+                .recordRead(
+                    ReadRecord(
+                        requestID: requestID, transferLeaf: row.leafIndex, recordCount: UInt32(fetched.count),
+                        fields: selected ?? [], outcome: "verified", detail: ""))), options: signer.options,
+            wait: signer.wait)
         if let out {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

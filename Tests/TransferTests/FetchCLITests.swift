@@ -36,7 +36,8 @@ struct FetchCLITests {
         return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
-    @Test("fetch verifies the lot's level-2 values; after a blob is tampered it fails naming the record")
+    @Test(
+        "fetch verifies the lot's level-2 values; a tampered blob fails naming the record; a revoked grant is refused")
     func fetchVerifiesThenFailsLoudly() async throws {
         let d = try await TransferDeployment()
         try await d.uploadAll()
@@ -81,5 +82,12 @@ struct FetchCLITests {
         try d.cut()
         let reads = try d.queries.provenance(lot: TransferDeployment.lot).filter { $0.kind == "read" }
         #expect(reads.map(\.status) == ["verified", "mismatch"])
+
+        // The owner revokes the grant: the next fetch's redemption is refused, and says why.
+        try d.submit(TransferDeployment.owner, .revokeGrant(requestID: row.requestID, reason: "contract ended"))
+        try d.cut()
+        let revoked = try runFetch(d, common)
+        #expect(revoked.status != 0)
+        #expect(revoked.output.contains("redemption refused: revoked"), "\(revoked.output)")
     }
 }
