@@ -124,9 +124,23 @@ public actor BlobService {
     public func tick() {
         guard !awaiting.isEmpty else { return }
         let queries = LedgerQueries(store: store)
+        // One query for the submissions that are done (not one per waiting blob).
+        let bySubmission = Dictionary(uniqueKeysWithValues: awaiting.map { ($0.value.submission, $0.key) })
+        var done: [(Digest32, (status: String, reason: String?))] = []
+        if let select = try? store.db.prepare(
+            "SELECT id, status, reason FROM submissions WHERE id BETWEEN ? AND ? AND status != 'pending'")
+        {
+            try? select.bind(bySubmission.keys.min() ?? 0, at: 1)
+            try? select.bind(bySubmission.keys.max() ?? 0, at: 2)
+            while (try? select.step()) == true {
+                if let id = bySubmission[select.int64(at: 0)] {
+                    done.append((id, (select.string(at: 1) ?? "", select.string(at: 2))))
+                }
+            }
+        }
         var acks: [String: BlobAck] = [:]
-        for (id, waiting) in awaiting {
-            guard let state = try? store.submissionStatus(waiting.submission) else { continue }
+        for (id, state) in done {
+            guard let waiting = awaiting[id] else { continue }
             let key = "\(waiting.enterprise)/\(waiting.device)"
             var ack = acks[key] ?? BlobAck(enterprise: waiting.enterprise, device: waiting.device, stored: [])
             switch state.status {
