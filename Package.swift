@@ -201,6 +201,24 @@ let package = Package(
             path: "Tests/AccessFlowTests"
         ),
 
+        // The off-chain transfer of private data (docs/transfer.md): real ledger, blob store, broker.
+        .testTarget(
+            name: "TransferTests",
+            dependencies: [
+                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "SQLiteStorage", "TestSupport", "EdgeAgent",
+                "MQTTClient", "AggregatorMain", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TransferTests"
+        ),
+        .executableTarget(
+            name: "bench-transfer",
+            dependencies: [
+                "AgriTraceCore", "AccessFlow", "Ledger", .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Benchmarks/Transfer"
+        ),
+
         // MARK: Tests: I/O wrappers and the real-broker harness
         .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(

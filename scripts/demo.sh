@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "Building (release; the same build flags as scripts/test.sh, so one build serves both)"
 BUILD_FLAGS=(-c release -Xswiftc -enable-testing)
+# AGRITRACE_SCRATCH: build in another folder than .build (e.g. one per worktree).
+[ -n "${AGRITRACE_SCRATCH:-}" ] && BUILD_FLAGS+=(--scratch-path "$AGRITRACE_SCRATCH")
 swift build "${BUILD_FLAGS[@]}" --product agritrace 2>&1 | tail -1
 swift build "${BUILD_FLAGS[@]}" --product agritrace-agent 2>&1 | tail -1
 BIN="$(swift build "${BUILD_FLAGS[@]}" --show-bin-path)"
@@ -57,6 +59,9 @@ BOXES=(
     "warehouse-box-01 WARE1 warehousing 3,4 warehousing"
     "truck-01 LOGI1 transport 5,6 transport"
 )
+say "The farmer firm's transfer key (X25519): the farm box wraps the data keys of its sealed private values to it"
+agritrace transfer keygen --output "$DEMO/firms/farmer/transfer.key"
+
 say "Edge agents: register each box's enrollment (signing key) on the ledger, then run it on example + simulated readings"
 for spec in "${BOXES[@]}"; do
     read -r id enterprise stage examples simulated <<<"$spec"
@@ -88,6 +93,10 @@ path = "agent.sqlite"
 [operations]
 metrics_port = 0
 TOML
+    if [ "$id" = farm-box-01 ]; then
+        # The farm box uploads each record's sealed level-2 / level-1 values (docs/transfer.md).
+        printf '\n[sharing]\nowner_key = "%s"\n' "$(cat "$DEMO/firms/farmer/transfer.key.pub")" >> "$home/agent.toml"
+    fi
     # The box's signing key was made on the box at enrollment (agritrace-agent init); its
     # enrollment record carries the public key, and goes on the ledger as a registry transaction.
     # --any-stage: each demo box also carries a neighbouring stage of the example chain, and a
@@ -205,7 +214,8 @@ agritrace policy list $(over_api "$DEMO/firms/farmer")
 say "Bob (processing administrator, Beijing) requests the lot's level-2 data: granted"
 agritrace request PL-2026-0417 --level level-2 --source 10.20.0.5 --keys "$DEMO/firms/bob/attributes.keys" \
     --token-out "$DEMO/firms/bob/PL-2026-0417.token" \
-    --as "Firm/processing/bob@PROC1" --key "$DEMO/firms/bob/signing.key" $(over_api "$DEMO/firms/bob")
+    --as "Firm/processing/bob@PROC1" --key "$DEMO/firms/bob/signing.key" $(over_api "$DEMO/firms/bob") | tee "$DEMO/firms/bob/request.txt"
+BOB_REQUEST=$(awk '/^request /{print $2; exit}' "$DEMO/firms/bob/request.txt")
 
 say "Alice (supermarket, Shanghai) requests it: no match, refused, and her source gets a strike"
 if agritrace request PL-2026-0417 --level level-2 --source 10.30.0.9 --keys "$DEMO/firms/alice/attributes.keys" \
@@ -216,5 +226,54 @@ fi
 say "Regulator's audit: match results and the blacklist, each row with a verified ledger proof"
 agritrace audit matches "${REG_API[@]}"
 agritrace audit blacklist "${REG_API[@]}"
+
+say "Transfer: the farm box's sealed values are in the aggregator's blob store (hashes on the ledger)"
+FARM_DB="$DEMO/boxes/farm-box-01/agent.sqlite"
+# The example lines are the farm box's first two records (PL-2026-0417's is one of them):
+# wait until their uploads are acknowledged; the simulated records' uploads go on meanwhile.
+python3 - "$FARM_DB" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=10)
+query = """SELECT count(*), sum(u.status = 'uploaded') FROM blob_uploads u
+           JOIN receipted r ON r.record_id = u.record_id WHERE r.sequence <= 2 AND u.status != 'none'"""
+for _ in range(600):
+    try:
+        total, uploaded = db.execute(query).fetchone()
+        if total and total == uploaded:
+            break
+    except sqlite3.OperationalError:
+        pass
+    time.sleep(0.2)
+else:
+    sys.exit("the farm box's first uploads were not acknowledged in 2 minutes")
+counts = dict(db.execute("SELECT status, count(*) FROM blob_uploads GROUP BY status").fetchall())
+print("farm-box-01 uploads so far (pending ones are re-sent until acknowledged):", counts)
+PY
+echo "blob files under $STORE.blobs: $(find "$STORE.blobs" -type f | wc -l)"
+if grep -r -a -q -e "Li Wei" -e "NPK 15-15-15" "$STORE.blobs" "$STORE" "$STORE-wal" 2>/dev/null; then
+    echo "FOUND a private value in the clear at the aggregator" >&2; exit 1
+fi
+echo "searched the ledger store and the blob store for the lot's level-2 and level-1 values: not there"
+
+say "The farmer's transfer service runs (re-wraps data keys for granted redemptions)"
+agritrace transfer serve --follow --owner-key "$DEMO/firms/farmer/transfer.key" \
+    --tokens "$DEMO/firms/farmer/owner-tokens.json" \
+    --as "Firm/planting/farmer@FARM1" --key "$DEMO/firms/farmer/signing.key" --store "$STORE" \
+    > "$DEMO/firms/farmer/transfer.log" 2>&1 &
+PIDS+=($!)
+echo "log: $DEMO/firms/farmer/transfer.log"
+
+say "Bob fetches PL-2026-0417's level-2 data and verifies every value against the ledger"
+agritrace fetch "$BOB_REQUEST" --token "$DEMO/firms/bob/PL-2026-0417.token" --purpose "processing intake check" \
+    --out "$DEMO/firms/bob/PL-2026-0417.level-2.json" \
+    --as "Firm/processing/bob@PROC1" --key "$DEMO/firms/bob/signing.key" --store "$STORE"
+say "Bob shows one field only, with its disclosure proof checked against the commitment"
+agritrace fetch "$BOB_REQUEST" --token "$DEMO/firms/bob/PL-2026-0417.token" --purpose "quantity check" \
+    --fields planting.planted_quantity \
+    --as "Firm/processing/bob@PROC1" --key "$DEMO/firms/bob/signing.key" --store "$STORE"
+
+say "Provenance of PL-2026-0417: who received what, when, for what purpose"
+agritrace provenance PL-2026-0417 --store "$STORE"
+agritrace grants list --as "Firm/planting/farmer@FARM1" --store "$STORE"
 
 say "Done. Everything is in $DEMO; the broker, the aggregator and the agents stop now."

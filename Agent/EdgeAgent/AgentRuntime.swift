@@ -22,6 +22,8 @@ public final class AgentRuntime: @unchecked Sendable {
     let inputStop = StopSignal()
     let serviceStop = StopSignal()
     let publisher: RecordPublisher
+    /// Uploads sealed private values when `[sharing]` is configured (docs/transfer.md).
+    public let uploader: BlobUploader?
     let gate: IntakeGate
     var threads: [Thread] = []
     let threadsDone = NSCondition()
@@ -51,6 +53,16 @@ public final class AgentRuntime: @unchecked Sendable {
             enterprise: configuration.device.enterprise, device: configuration.device.id,
             settings: Self.publisherSettings(configuration), metrics: metrics, logger: logger)
         let publisher = self.publisher
+        if let sharing = configuration.sharing {
+            uploader = try BlobUploader(
+                storePath: configuration.storage.path, store: store,
+                client: try Self.makeClient(configuration, clientIDSuffix: "/blobs"),
+                key: key.privateKey, authority: try configuration.authority.publicKey(), owner: try sharing.ownerKey(),
+                enterprise: configuration.device.enterprise, device: configuration.device.id,
+                resendTimeoutMilliseconds: sharing.resendTimeoutMilliseconds, logger: logger)
+        } else {
+            uploader = nil
+        }
         gate = IntakeGate(
             store: store,
             classifier: Classifier(catalog: try configuration.catalog(), identity: configuration.identity),
@@ -58,7 +70,7 @@ public final class AgentRuntime: @unchecked Sendable {
     }
 
     /// The MQTT client for `configuration`'s broker settings (TLS files are read when it connects).
-    static func makeClient(_ configuration: AgentConfiguration) throws -> MQTTClient {
+    static func makeClient(_ configuration: AgentConfiguration, clientIDSuffix: String = "") throws -> MQTTClient {
         let broker = configuration.broker
         let tls = broker.caFile.map {
             MQTTClient.TLS(caFile: $0, certificateFile: broker.certificateFile, keyFile: broker.keyFile)
@@ -74,7 +86,8 @@ public final class AgentRuntime: @unchecked Sendable {
                 initialSeconds: broker.reconnectInitialSeconds, maximumSeconds: jitteredMaximum,
                 exponentialBackoff: true))
         return try MQTTClient(
-            clientID: "agritrace-agent/\(configuration.device.enterprise)/\(configuration.device.id)", cleanStart: true,
+            clientID: "agritrace-agent/\(configuration.device.enterprise)/\(configuration.device.id)\(clientIDSuffix)",
+            cleanStart: true,
             options: options)
     }
 
@@ -146,6 +159,7 @@ public final class AgentRuntime: @unchecked Sendable {
                 metadata: ["enrolled_at": "\(c.device.enrolledAt.iso8601)"])
         }
         try publisher.start()
+        try uploader?.start()
         if c.operations.metricsPort > 0 {
             let server = try HealthServer(port: c.operations.metricsPort, stopSignal: serviceStop) { [self] path in
                 respond(path)
@@ -287,6 +301,7 @@ public final class AgentRuntime: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.05)
         }
         publisher.stop()
+        uploader?.stop()
         serviceStop.stop()
         threadsDone.lock()
         let waitUntil = Date().addingTimeInterval(5)

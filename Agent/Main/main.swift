@@ -193,10 +193,14 @@ struct Status: ParsableCommand {
     func run() throws {
         let store = try openStore(config)
         let statistics = try store.statistics()
+        // Sealed uploads for the owner (docs/transfer.md): pending until the aggregator acknowledges.
+        let uploads = BlobUploader.counts(storePath: try AgentConfiguration.load(path: config).storage.path)
         if json {
             let oldest = statistics.oldestUnreceiptedMillis.map { "\(Double($0) / 1000)" } ?? "null"
+            let blobs = ["pending", "uploaded", "refused"].map { "\"\($0)\":\(uploads[$0] ?? 0)" }.joined(
+                separator: ",")
             print(
-                "{\"outboxDepth\":\(statistics.outboxDepth),\"oldestUnreceiptedSeconds\":\(oldest),\"receipted\":\(statistics.receipted),\"rejects\":\(statistics.rejects),\"refused\":\(statistics.refused),\"usedBytes\":\(statistics.usedBytes),\"nextSequence\":\(statistics.nextSequence)}"
+                "{\"outboxDepth\":\(statistics.outboxDepth),\"oldestUnreceiptedSeconds\":\(oldest),\"receipted\":\(statistics.receipted),\"rejects\":\(statistics.rejects),\"refused\":\(statistics.refused),\"usedBytes\":\(statistics.usedBytes),\"nextSequence\":\(statistics.nextSequence),\"blobUploads\":{\(blobs)}}"
             )
             return
         }
@@ -207,6 +211,11 @@ struct Status: ParsableCommand {
         print("rejected lines     \(statistics.rejects)")
         print("refused records    \(statistics.refused)")
         print("store used bytes   \(statistics.usedBytes)")
+        if !uploads.isEmpty {
+            print(
+                "blob uploads       pending \(uploads["pending"] ?? 0), uploaded \(uploads["uploaded"] ?? 0), refused \(uploads["refused"] ?? 0)"
+            )
+        }
     }
 }
 

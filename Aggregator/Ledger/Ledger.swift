@@ -383,6 +383,17 @@ public final class Ledger {
                 entry: entry, bytes: bytes, leafHash: MerkleTree.leafHash(bytes), submissionID: submissionID))
     }
 
+    /// Admits a blob reference (queued by the blob service, or a test).
+    /// - Throws: ``ContractViolation`` if the device is unknown, revoked, or did not sign it.
+    public func admit(blob signed: Signed<BlobReference>, submissionID: Int64? = nil) throws {
+        let entry = LogEntry.blob(signed)
+        if let violation = Contracts.check(entry, registry: registry, authority: authorityKey) { throw violation }
+        let bytes = entry.canonicalBytes
+        appendPending(
+            PendingTransaction(
+                entry: entry, bytes: bytes, leafHash: MerkleTree.leafHash(bytes), submissionID: submissionID))
+    }
+
     /// Admits the registry transactions waiting in the store's submission queue
     /// (written by `agritrace devices add|revoke`); refused ones are marked with the reason.
     /// - Returns: how many were admitted.
@@ -401,6 +412,8 @@ public final class Ledger {
             do {
                 if let signed = try? Canonical.decode(Signed<AccessTransaction>.self, from: body) {
                     try admit(access: signed, submissionID: id)
+                } else if let signed = try? Canonical.decode(Signed<BlobReference>.self, from: body) {
+                    try admit(blob: signed, submissionID: id)
                 } else {
                     let signed = try Canonical.decode(Signed<RegistryTransaction>.self, from: body)
                     try admit(registry: signed, submissionID: id)

@@ -16,5 +16,6 @@ struct Agritrace: AsyncParsableCommand {
             Serve.self, Trace.self, Records.self, Proof.self, VerifyProof.self, TreeHead.self, Consistency.self,
             Verify.self, Replay.self, Status.self, Devices.self, Principals.self, Keygen.self, EnrollCommand.self,
             Policy.self, Request.self, Regulator.self, Audit.self,
+            Transfer.self, Fetch.self, Grants.self, Provenance.self,
         ])
 }

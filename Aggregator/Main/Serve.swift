@@ -108,6 +108,9 @@ struct Serve: AsyncParsableCommand {
             storePath: store, authority: authority, ledger: ledger,
             ingest: IngestConfiguration(broker: broker, clientID: clientID, shareGroup: shareGroup),
             log: { line in Output.standardError("agritrace serve: \(line)") })
+        let blobService = try BlobService(
+            storePath: store, authority: authority, broker: broker, clientID: clientID + "-blobs",
+            shareGroup: shareGroup, log: { line in Output.standardError("agritrace serve: \(line)") })
         let storePath = store
         let httpPort = self.httpPort
         let httpHost = self.httpHost
@@ -121,6 +124,7 @@ struct Serve: AsyncParsableCommand {
         let task = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
+                group.addTask { try await blobService.run() }
                 if let httpPort {
                     // The store exists once the ingest service has opened it.
                     let api = try LedgerAPI.application(

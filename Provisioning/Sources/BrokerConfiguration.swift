@@ -127,7 +127,8 @@ public struct MosquittoConfiguration: Sendable, Hashable {
 ///
 /// mosquitto denies everything a user has no `topic` line for, so:
 /// - an active device gets `topic write agritrace/v1/<enterprise>/<id>/records` and
-///   `topic read agritrace/v1/<enterprise>/<id>/receipts`: it cannot publish as another
+///   `topic read agritrace/v1/<enterprise>/<id>/receipts` (and the same for its `blobs` and
+///   `blob-acks`, docs/transfer.md): it cannot publish as another
 ///   device, nor receive another device's receipts (read is checked on delivery, so a
 ///   device subscribing to `#` still only gets its own);
 /// - the aggregator gets `topic read agritrace/v1/+/+/records` (this also covers the
@@ -160,11 +161,19 @@ public struct AccessControlList: Sendable, Hashable {
             case .device:
                 return Entry(
                     username: record.id,
-                    write: [Wire.recordTopic(enterprise: record.enterprise, device: record.id)],
-                    read: [Wire.receiptTopic(enterprise: record.enterprise, device: record.id)])
+                    write: [
+                        Wire.recordTopic(enterprise: record.enterprise, device: record.id),
+                        Wire.blobTopic(enterprise: record.enterprise, device: record.id),
+                    ],
+                    read: [
+                        Wire.receiptTopic(enterprise: record.enterprise, device: record.id),
+                        Wire.blobAckTopic(enterprise: record.enterprise, device: record.id),
+                    ])
             case .aggregator:
                 return Entry(
-                    username: record.id, write: ["\(Wire.topicPrefix)/+/+/receipts"], read: [Wire.allRecordsFilter])
+                    username: record.id,
+                    write: ["\(Wire.topicPrefix)/+/+/receipts", "\(Wire.topicPrefix)/+/+/blob-acks"],
+                    read: [Wire.allRecordsFilter, Wire.allBlobsFilter])
             case .firm, .regulator:
                 return nil
             }

@@ -168,14 +168,18 @@ struct EnrollmentTests {
                 """
                 user farm-box-01
                 topic write agritrace/v1/FARM1/farm-box-01/records
+                topic write agritrace/v1/FARM1/farm-box-01/blobs
                 topic read agritrace/v1/FARM1/farm-box-01/receipts
+                topic read agritrace/v1/FARM1/farm-box-01/blob-acks
                 """))
         #expect(
             acl.contains(
                 """
                 user aggregator
                 topic write agritrace/v1/+/+/receipts
+                topic write agritrace/v1/+/+/blob-acks
                 topic read agritrace/v1/+/+/records
+                topic read agritrace/v1/+/+/blobs
                 """))
         #expect(acl.contains("user truck-07"))
         #expect(!acl.contains("alice"), "firms have no MQTT access")

@@ -102,6 +102,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var operations: Operations
     /// Site-specific fields added to the standard catalog.
     public var siteFields: [FieldDefinition]
+    /// `[sharing]`: upload sealed private values for the owner (docs/transfer.md); nil: off.
+    public var sharing: Sharing? = nil
 
     /// The catalog: the standard one plus site fields.
     public func catalog() throws -> FieldCatalog {
@@ -180,7 +182,7 @@ extension AgentConfiguration {
                     reason: "use 1-64 characters without spaces, '/', '+' or '#' (it is part of the MQTT topic)")
             }
         }
-        let configuration = AgentConfiguration(
+        var configuration = AgentConfiguration(
             device: Device(
                 enterprise: enterprise, id: deviceID, stage: stage, enrolledAt: enrolledAt,
                 keyFile: try reader.path("device.key_file", default: "device.key")),
@@ -222,6 +224,7 @@ extension AgentConfiguration {
                     "operations.log_level", default: "info",
                     among: ["trace", "debug", "info", "notice", "warning", "error", "critical"])),
             siteFields: try reader.siteFields())
+        configuration.sharing = try reader.sharing()
         try configuration.validate()
         return configuration
     }

@@ -20,6 +20,7 @@ public enum AccessContracts {
         switch operation {
         case .publishParameters, .grantAttributes, .revokeAttributes, .addResult, .addToBlacklist: [.regulator]
         case .addEncryptedData, .revokeEncryptedData, .addTrapdoor: [.firm]
+        case .redeem, .addTransfer, .revokeGrant, .recordRead: [.firm]
         }
     }
 
@@ -110,6 +111,8 @@ public enum AccessContracts {
             if let dataID, !isValidID(dataID) { return malformed("data id must be 32 lower-case hex characters") }
         case .addToBlacklist(let source, _):
             guard isValidName(source) else { return malformed("source must be 1-128 printable bytes") }
+        case .redeem, .addTransfer, .revokeGrant, .recordRead:
+            if let reason = TransferContracts.malformation(transaction.operation) { return malformed(reason) }
         }
         return nil
     }
@@ -324,6 +327,8 @@ public enum AccessContracts {
         case .addToBlacklist(let source, let reason):
             event.subject = source
             event.detail = reason + "; " + (try strike(source, time: time, leaf: leaf, db))
+        case .redeem, .addTransfer, .revokeGrant, .recordRead:
+            event = try TransferContracts.write(transaction, leaf: leaf, time: time, db)
         }
         let insert = try db.cachedStatement(
             "INSERT INTO access_events(leaf_index, height, time, submitter, method, subject, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"

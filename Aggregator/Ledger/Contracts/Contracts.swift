@@ -164,6 +164,8 @@ public enum Contracts {
             }
         case .access(let signed):
             return AccessContracts.check(signed, registry: registry)
+        case .blob(let signed):
+            return TransferContracts.check(signed, registry: registry)
         }
     }
 
@@ -196,6 +198,8 @@ public enum Contracts {
         switch entry {
         case .access(let signed):
             try AccessContracts.write(signed.value, leafIndex: leafIndex, height: height, time: time, to: db)
+        case .blob(let signed):
+            try TransferContracts.write(signed.value, leafIndex: leafIndex, to: db)
         case .record(let record):
             let insert = try db.cachedStatement(
                 "INSERT INTO records(leaf_index, record_id, height, lot, product, stage, enterprise, device, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"

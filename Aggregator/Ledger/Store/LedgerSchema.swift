@@ -17,10 +17,15 @@ enum LedgerSchema {
         ("access_requests", "request_id"),
         ("blacklist", "source"),
         ("access_events", "leaf_index"),
+        ("blobs", "leaf_index"),
+        ("redemptions", "leaf_index"),
+        ("grant_revocations", "request_id"),
+        ("transfers", "leaf_index"),
+        ("transfer_reads", "leaf_index"),
     ]
 
     /// The DDL of the whole world state (used to build a scratch state for `replay`).
-    static var stateDDL: String { registryDDL + accessDDL }
+    static var stateDDL: String { registryDDL + accessDDL + transferDDL }
 
     /// The access-control contracts' state (migration 2): principals, the regulator's
     /// parameters, attribute grants, encrypted-data entries, requests and their outcomes,
@@ -188,5 +193,6 @@ enum LedgerSchema {
         );
         """ + registryDDL,
         accessDDL,
+        transferDDL + transferKeysDDL,
     ]
 }

@@ -8,6 +8,8 @@ public enum SignatureDomain: String, Sendable, CaseIterable {
     case blockHeader = "agritrace/v1/sig/block-header"
     case receiptBatch = "agritrace/v1/sig/receipt-batch"
     case transaction = "agritrace/v1/sig/transaction"
+    case blobReference = "agritrace/v1/sig/blob-reference"
+    case blobAck = "agritrace/v1/sig/blob-ack"
 }
 
 /// Errors from signature checks.

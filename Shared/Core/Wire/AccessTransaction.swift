@@ -29,6 +29,14 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case addResult(requestID: String, dataID: String?, token: [UInt8]?)
         /// `addToBlacklist`: the regulator adds a strike to a source by hand.
         case addToBlacklist(source: String, reason: String)
+        /// `redeem`: the requester of a granted request asks for the data (docs/transfer.md).
+        case redeem(RedeemRequest)
+        /// `addTransfer`: the owner's transfer service records a transfer (the 4Wh record).
+        case addTransfer(TransferRecord)
+        /// `revokeGrant`: the owner revokes a granted request; later redemptions are refused.
+        case revokeGrant(requestID: String, reason: String)
+        /// `recordRead`: the requester records a fetch (provenance).
+        case recordRead(ReadRecord)
     }
 
     /// The submitter's principal name (`Firm/alice@ZS123`), registered on the ledger.
@@ -57,6 +65,10 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case .addTrapdoor: "addTrapdoor"
         case .addResult: "addResult"
         case .addToBlacklist: "addToBlacklist"
+        case .redeem: "redeem"
+        case .addTransfer: "addTransfer"
+        case .revokeGrant: "revokeGrant"
+        case .recordRead: "recordRead"
         }
     }
 
@@ -96,6 +108,19 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             writer.write(UInt8(8))
             writer.write(source)
             writer.write(reason)
+        case .redeem(let request):
+            writer.write(UInt8(9))
+            writer.write(request)
+        case .addTransfer(let transfer):
+            writer.write(UInt8(10))
+            writer.write(transfer)
+        case .revokeGrant(let requestID, let reason):
+            writer.write(UInt8(11))
+            writer.write(requestID)
+            writer.write(reason)
+        case .recordRead(let read):
+            writer.write(UInt8(12))
+            writer.write(read)
         }
         writer.write(submittedAt)
         writer.write(nonce)
@@ -126,6 +151,12 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case 8:
             operation = .addToBlacklist(
                 source: try reader.readString("source"), reason: try reader.readString("reason"))
+        case 9: operation = .redeem(try reader.read(RedeemRequest.self))
+        case 10: operation = .addTransfer(try reader.read(TransferRecord.self))
+        case 11:
+            operation = .revokeGrant(
+                requestID: try reader.readString("request id"), reason: try reader.readString("reason"))
+        case 12: operation = .recordRead(try reader.read(ReadRecord.self))
         case let tag:
             throw Canonical.DecodingError.invalidTag(tag, context: "access operation")
         }

@@ -11,6 +11,9 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
     /// A transaction of the access-control contracts, signed by its submitter's registered
     /// principal key (``SignatureDomain/transaction``). Tag 3.
     case access(Signed<AccessTransaction>)
+    /// A sealed blob's reference (hash, size, key wrapped to the owner), signed by the
+    /// uploading device (``SignatureDomain/blobReference``). Tag 4.
+    case blob(Signed<BlobReference>)
 
     /// The tag byte of each case; new cases take new tags, old tags never change meaning.
     public var tag: UInt8 {
@@ -18,6 +21,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
         case .record: 1
         case .registry: 2
         case .access: 3
+        case .blob: 4
         }
     }
 
@@ -28,6 +32,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
         case .record(let record): writer.write(record)
         case .registry(let transaction): writer.write(transaction)
         case .access(let transaction): writer.write(transaction)
+        case .blob(let reference): writer.write(reference)
         }
     }
 
@@ -40,6 +45,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
         case 1: self = .record(try reader.read(Record.self))
         case 2: self = .registry(try reader.read(Signed<RegistryTransaction>.self))
         case 3: self = .access(try reader.read(Signed<AccessTransaction>.self))
+        case 4: self = .blob(try reader.read(Signed<BlobReference>.self))
         case let tag: throw Canonical.DecodingError.invalidTag(tag, context: "log entry")
         }
     }

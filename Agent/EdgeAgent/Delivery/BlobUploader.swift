@@ -1,0 +1,287 @@
+import AgriTraceCore
+import Crypto
+import Foundation
+import Logging
+import MQTTClient
+import SQLiteStorage
+
+extension AgentConfiguration {
+    /// `[sharing]`: the owning enterprise's X25519 key the agent wraps data keys to
+    /// (docs/transfer.md). Without it, nothing is uploaded.
+    public struct Sharing: Sendable, Equatable {
+        /// 64 hex characters (`agritrace transfer keygen` writes them to FILE.pub).
+        public var ownerKeyHex: String
+        /// Unacknowledged uploads are sent again after this long.
+        public var resendTimeoutMilliseconds: Int
+
+        public init(ownerKeyHex: String, resendTimeoutMilliseconds: Int = 10_000) {
+            self.ownerKeyHex = ownerKeyHex
+            self.resendTimeoutMilliseconds = resendTimeoutMilliseconds
+        }
+
+        public func ownerKey() throws -> Curve25519.KeyAgreement.PublicKey {
+            guard let bytes = [UInt8](hexString: ownerKeyHex), bytes.count == 32,
+                let key = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: bytes)
+            else {
+                throw ConfigurationError.invalid(
+                    key: "sharing.owner_key", reason: "not 64 hex characters of an X25519 public key")
+            }
+            return key
+        }
+    }
+}
+
+extension AgentConfiguration.Reader {
+    func sharing() throws -> AgentConfiguration.Sharing? {
+        guard let hex = try optionalString("sharing.owner_key") else { return nil }
+        let sharing = AgentConfiguration.Sharing(
+            ownerKeyHex: hex,
+            resendTimeoutMilliseconds: Int(
+                try integer("sharing.resend_timeout_ms", default: 10_000, range: 100...86_400_000)))
+        _ = try sharing.ownerKey()
+        return sharing
+    }
+}
+
+/// Uploads the sealed private values of receipted records to the aggregator's blob store
+/// (docs/transfer.md), off the intake path: a loop reads the vault, seals each level under a
+/// fresh data key, wraps the key to the owner, and publishes a device-signed ``BlobUpload``
+/// on `agritrace/v1/<enterprise>/<device>/blobs`. Each upload is kept in `blob_uploads` as
+/// `pending` until the aggregator's signed ``BlobAck`` arrives (then `uploaded`); pending
+/// uploads are sent again after the resend timeout and after every reconnect, the same bytes
+/// each time (the aggregator de-duplicates by blob id).
+public final class BlobUploader: @unchecked Sendable {
+    let db: SQLiteConnection
+    let store: AgentStore
+    let client: MQTTClient
+    let key: Curve25519.Signing.PrivateKey
+    let authority: Curve25519.Signing.PublicKey
+    let owner: Curve25519.KeyAgreement.PublicKey
+    let enterprise: String
+    let device: String
+    let resendTimeoutMilliseconds: Int64
+    let logger: Logger
+    let stopSignal = StopSignal()
+    /// Serializes the use of `db` (one SQLite connection; the loop thread and the ack handler).
+    let dbLock = NSLock()
+    let condition = NSCondition()
+    var wakeups = 0
+    var thread: Thread?
+    var tasks: [Task<Void, Never>] = []
+
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS blob_uploads(
+            record_id BLOB NOT NULL,
+            level TEXT NOT NULL,
+            blob_id BLOB,
+            body BLOB,
+            status TEXT NOT NULL,
+            reason TEXT,
+            sent_at INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY(record_id, level)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS blob_uploads_status ON blob_uploads(status, sent_at);
+        """
+
+    public init(
+        storePath: String, store: AgentStore, client: MQTTClient, key: Curve25519.Signing.PrivateKey,
+        authority: Curve25519.Signing.PublicKey, owner: Curve25519.KeyAgreement.PublicKey, enterprise: String,
+        device: String, resendTimeoutMilliseconds: Int, logger: Logger
+    ) throws {
+        db = try SQLiteConnection(path: storePath, options: .init(synchronous: .normal))
+        try db.execute(Self.schema)
+        self.store = store
+        self.client = client
+        self.key = key
+        self.authority = authority
+        self.owner = owner
+        self.enterprise = enterprise
+        self.device = device
+        self.resendTimeoutMilliseconds = Int64(resendTimeoutMilliseconds)
+        self.logger = logger
+    }
+
+    var ackTopic: String { Wire.blobAckTopic(enterprise: enterprise, device: device) }
+
+    /// Connects and starts the upload loop.
+    public func start() throws {
+        let client = self.client
+        tasks.append(Task { [self] in for await message in client.messages { handle(message) } })
+        tasks.append(
+            Task { [self] in
+                for await event in client.events {
+                    if case .connected = event {
+                        dbLock.withLock {
+                            _ = try? db.execute("UPDATE blob_uploads SET sent_at = 0 WHERE status = 'pending'")
+                        }
+                        wake()
+                    }
+                }
+            })
+        tasks.append(Task { for await _ in client.deliveries {} })
+        try client.subscribe(topic: ackTopic, qos: .atLeastOnce)
+        try client.connect()
+        let thread = Thread { [self] in loop() }
+        thread.name = "agent-blob-uploader"
+        thread.start()
+        self.thread = thread
+    }
+
+    public func stop() {
+        stopSignal.stop()
+        wake()
+        client.disconnect()
+        for task in tasks { task.cancel() }
+    }
+
+    public func wake() {
+        condition.lock()
+        wakeups += 1
+        condition.signal()
+        condition.unlock()
+    }
+
+    func loop() {
+        while !stopSignal.isStopped {
+            var busy = false
+            do {
+                busy = try prepare() > 0
+                if client.isConnected { busy = try sendDue() > 0 || busy }
+            } catch {
+                logger.error("blob upload round failed", metadata: ["error": "\(error)"])
+            }
+            condition.lock()
+            if !busy && wakeups == 0 { _ = condition.wait(until: Date().addingTimeInterval(0.5)) }
+            wakeups = 0
+            condition.unlock()
+        }
+    }
+
+    /// Seals the private values of receipted records that have no upload yet.
+    @discardableResult
+    func prepare(limit: Int = 256) throws -> Int {
+        dbLock.lock()
+        defer { dbLock.unlock() }
+        let select = try db.prepare(
+            "SELECT record_id FROM receipted r WHERE NOT EXISTS (SELECT 1 FROM blob_uploads u WHERE u.record_id = r.record_id) ORDER BY sequence LIMIT ?"
+        )
+        try select.bind(Int64(limit), at: 1)
+        var ids: [[UInt8]] = []
+        while try select.step() { ids.append(select.bytes(at: 0) ?? []) }
+        guard !ids.isEmpty else { return 0 }
+        var rows: [(id: [UInt8], level: String, blobID: [UInt8]?, body: [UInt8]?, status: String)] = []
+        for idBytes in ids {
+            let id = try Canonical.decode(RecordID.self, from: idBytes)
+            let levels = try store.privateFields(of: id).filter { $0.level != .public && !$0.entries.isEmpty }
+            if levels.isEmpty { rows.append((idBytes, "none", nil, nil, "none")) }
+            for fields in levels {
+                let upload = try BlobUpload.make(
+                    fields, record: id, enterprise: enterprise, device: device, owner: owner, deviceKey: key)
+                rows.append(
+                    (
+                        idBytes, fields.level.rawValue, upload.reference.value.blobID.bytes, Canonical.encode(upload),
+                        "pending"
+                    ))
+            }
+        }
+        try db.transaction {
+            let insert = try db.prepare(
+                "INSERT OR IGNORE INTO blob_uploads(record_id, level, blob_id, body, status) VALUES (?, ?, ?, ?, ?)")
+            for row in rows {
+                try insert.bind(row.id, at: 1)
+                try insert.bind(row.level, at: 2)
+                if let blobID = row.blobID { try insert.bind(blobID, at: 3) } else { try insert.bindNull(at: 3) }
+                if let body = row.body { try insert.bind(body, at: 4) } else { try insert.bindNull(at: 4) }
+                try insert.bind(row.status, at: 5)
+                try insert.run()
+            }
+        }
+        return ids.count
+    }
+
+    /// Publishes pending uploads never sent, or sent longer ago than the resend timeout.
+    @discardableResult
+    func sendDue(limit: Int = 256) throws -> Int {
+        dbLock.lock()
+        defer { dbLock.unlock() }
+        let now = Timestamp.now().milliseconds
+        let select = try db.prepare(
+            "SELECT record_id, level, body FROM blob_uploads WHERE status = 'pending' AND sent_at <= ? ORDER BY sent_at LIMIT ?"
+        )
+        try select.bind(now - resendTimeoutMilliseconds, at: 1)
+        try select.bind(Int64(limit), at: 2)
+        var due: [([UInt8], String, [UInt8])] = []
+        while try select.step() {
+            due.append((select.bytes(at: 0) ?? [], select.string(at: 1) ?? "", select.bytes(at: 2) ?? []))
+        }
+        guard !due.isEmpty else { return 0 }
+        let topic = Wire.blobTopic(enterprise: enterprise, device: device)
+        let mark = try db.prepare(
+            "UPDATE blob_uploads SET sent_at = ?, attempts = attempts + 1 WHERE record_id = ? AND level = ?")
+        for (id, level, body) in due {
+            try client.publish(topic: topic, payload: body, qos: .atLeastOnce)
+            try mark.bind(now, at: 1)
+            try mark.bind(id, at: 2)
+            try mark.bind(level, at: 3)
+            try mark.run()
+        }
+        return due.count
+    }
+
+    func handle(_ message: MQTTMessage) {
+        guard message.topic == ackTopic else { return }
+        guard let signed = try? Canonical.decode(Signed<BlobAck>.self, from: message.payload),
+            signed.isValid(domain: .blobAck, key: authority)
+        else {
+            logger.error("ignored a blob ack that does not verify under the authority key")
+            return
+        }
+        dbLock.lock()
+        defer { dbLock.unlock() }
+        do {
+            try db.transaction {
+                let stored = try db.prepare(
+                    "UPDATE blob_uploads SET status = 'uploaded', body = NULL WHERE blob_id = ? AND status = 'pending'")
+                for id in signed.value.stored {
+                    try stored.bind(id.bytes, at: 1)
+                    try stored.run()
+                }
+                let refused = try db.prepare(
+                    "UPDATE blob_uploads SET status = 'refused', reason = ? WHERE blob_id = ? AND status = 'pending'")
+                for refusal in signed.value.refused {
+                    try refused.bind(refusal.reason, at: 1)
+                    try refused.bind(refusal.blobID.bytes, at: 2)
+                    try refused.run()
+                    logger.warning(
+                        "the aggregator refused a blob",
+                        metadata: ["blob": "\(refusal.blobID)", "reason": "\(refusal.reason)"])
+                }
+            }
+        } catch {
+            logger.error("cannot record blob acks; the uploads will be sent again", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Upload counts by status in an agent store (empty when nothing was ever uploaded), for
+    /// `agritrace-agent status`.
+    public static func counts(storePath: String) -> [String: Int] {
+        guard
+            let db = try? SQLiteConnection(path: storePath, options: .init(readOnly: true, create: false)),
+            let select = try? db.prepare("SELECT status, count(*) FROM blob_uploads GROUP BY status")
+        else { return [:] }
+        var counts: [String: Int] = [:]
+        while (try? select.step()) == true { counts[select.string(at: 0) ?? ""] = Int(select.int64(at: 1)) }
+        return counts
+    }
+
+    /// Upload counts by status (`pending`, `uploaded`, `refused`, `none`).
+    public func counts() throws -> [String: Int] {
+        dbLock.lock()
+        defer { dbLock.unlock() }
+        let select = try db.prepare("SELECT status, count(*) FROM blob_uploads GROUP BY status")
+        var counts: [String: Int] = [:]
+        while try select.step() { counts[select.string(at: 0) ?? ""] = Int(select.int64(at: 1)) }
+        return counts
+    }
+}

@@ -1,0 +1,170 @@
+import AgriTraceCore
+import Crypto
+import Foundation
+import Ledger
+import SQLiteStorage
+
+/// The owner's transfer service (docs/transfer.md): it answers accepted redemptions of its
+/// entries by re-wrapping the data keys of the lot's blobs, at the granted level, from its own
+/// X25519 key to the requester's ephemeral key. The aggregator only relays ciphertexts.
+public struct TransferOwner: Sendable {
+    /// The owner's principal (the entries' owner on the ledger).
+    public var principal: String
+    /// The enterprise's X25519 private key the agents wrap data keys to.
+    public var ownerKey: Curve25519.KeyAgreement.PrivateKey
+    /// The access tokens of the owner's entries, by data id (`owner-tokens.json`).
+    public var tokens: [String: [UInt8]]
+
+    public init(principal: String, ownerKey: Curve25519.KeyAgreement.PrivateKey, tokens: [String: [UInt8]]) {
+        self.principal = principal
+        self.ownerKey = ownerKey
+        self.tokens = tokens
+    }
+
+    /// Answers one redemption: checks the token proof, re-wraps the keys into the store's
+    /// `transfer_keys` table (through `store`, a writer connection) and returns the
+    /// `addTransfer` operation to submit (status delivered, or refused with the reason).
+    public func answer(_ redemption: RedemptionRow, store: LedgerStore) throws -> AccessTransaction.Operation {
+        let queries = LedgerQueries(store: store)
+        guard let request = try queries.accessRequest(redemption.requestID),
+            let sensitivity = ABAC.Sensitivity(rawValue: request.level)
+        else { throw AccessFlowError("redemption \(redemption.leafIndex) names an unknown request") }
+        func refuse(_ reason: String) -> AccessTransaction.Operation {
+            .addTransfer(
+                TransferRecord(
+                    requestID: request.requestID, redeemLeaf: redemption.leafIndex, receiver: redemption.requester,
+                    lot: request.lot, level: sensitivity, recordCount: 0, blobDigest: TransferRecord.digest(of: []),
+                    source: request.source, status: "refused", purpose: redemption.purpose, reason: reason))
+        }
+        guard let dataID = request.dataID, let token = tokens[dataID] else {
+            return refuse("the owner has no token for entry \(request.dataID ?? "?")")
+        }
+        let redeem = RedeemRequest(
+            requestID: redemption.requestID, requesterKey: redemption.requesterKey, proof: redemption.proof,
+            purpose: redemption.purpose)
+        guard redeem.isProven(by: token) else {
+            return refuse("the token proof does not verify: the requester does not hold the access token")
+        }
+        guard let requesterKey = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: redemption.requesterKey)
+        else { return refuse("the requester key is not an X25519 key") }
+        let level: PrivacyLevel = sensitivity == .level1 ? .level1 : .level2
+        let ownerPublic = Array(ownerKey.publicKey.rawRepresentation)
+        var rewrapped: [WrappedDataKey] = []
+        var blobIDs: [Digest32] = []
+        for blob in try queries.blobs(lot: request.lot, level: level) where blob.ownerKey == ownerPublic {
+            let dataKey = try blob.wrappedKey.unwrap(with: ownerKey)
+            rewrapped.append(try WrappedDataKey.wrap(dataKey, recordID: blob.recordID, level: level, for: requesterKey))
+            blobIDs.append(blob.blobID)
+        }
+        try store.db.transaction {
+            let insert = try store.db.prepare(
+                "INSERT OR REPLACE INTO transfer_keys(redeem_leaf, record_id, level, wrapped) VALUES (?, ?, ?, ?)")
+            for key in rewrapped {
+                try insert.bind(Int64(redemption.leafIndex), at: 1)
+                try insert.bind(Canonical.encode(key.recordID), at: 2)
+                try insert.bind(key.level.rawValue, at: 3)
+                try insert.bind(Canonical.encode(key), at: 4)
+                try insert.run()
+            }
+        }
+        return .addTransfer(
+            TransferRecord(
+                requestID: request.requestID, redeemLeaf: redemption.leafIndex, receiver: redemption.requester,
+                lot: request.lot, level: sensitivity, recordCount: UInt32(rewrapped.count),
+                blobDigest: TransferRecord.digest(of: blobIDs), source: request.source, status: "delivered",
+                purpose: redemption.purpose))
+    }
+}
+
+/// One record's private values as fetched and verified.
+public struct FetchedRecord: Sendable {
+    public var record: Record
+    public var blobID: Digest32
+    public var fields: PrivateFields
+    /// With `--fields`: one disclosure per selected field, each checked against the commitment.
+    public var disclosures: [FieldDisclosure]
+}
+
+/// The requester's side: redeem a granted request with a fresh key, then fetch and verify.
+public enum TransferRequester {
+    /// The `redeem` operation for `requestID`, with a fresh ephemeral key (keep it to fetch).
+    public static func redeem(requestID: String, token: [UInt8], purpose: String) -> (
+        operation: AccessTransaction.Operation, key: Curve25519.KeyAgreement.PrivateKey
+    ) {
+        let key = Curve25519.KeyAgreement.PrivateKey()
+        let raw = Array(key.publicKey.rawRepresentation)
+        let request = RedeemRequest(
+            requestID: requestID, requesterKey: raw,
+            proof: RedeemRequest.proof(token: token, requestID: requestID, requesterKey: raw), purpose: purpose)
+        return (.redeem(request), key)
+    }
+
+    /// Opens every transferred blob and checks it against the ledger: the blob's hash against
+    /// the blob id on the ledger, the transfer's digest of blob ids, and every value against
+    /// the record's commitment; with `fields`, each selected field's disclosure proof too.
+    /// Throws naming the record on the first mismatch.
+    public static func fetch(
+        transfer: TransferRow, key: Curve25519.KeyAgreement.PrivateKey, queries: LedgerQueries, blobs: BlobStore,
+        fields selected: [String]? = nil
+    ) throws -> [FetchedRecord] {
+        guard transfer.status == "delivered" else {
+            throw AccessFlowError("the owner refused the transfer: \(transfer.reason)")
+        }
+        let keys = try queries.transferKeys(redeemLeaf: transfer.redeemLeaf)
+        guard keys.count == transfer.recordCount else {
+            throw AccessFlowError(
+                "the transfer on the ledger has \(transfer.recordCount) records but \(keys.count) keys were relayed")
+        }
+        var result: [FetchedRecord] = []
+        var blobIDs: [Digest32] = []
+        for wrapped in keys {
+            func fail(_ reason: String) -> AccessFlowError {
+                AccessFlowError("record \(wrapped.recordID) \(wrapped.level.rawValue): \(reason)")
+            }
+            guard let record = try queries.record(wrapped.recordID) else { throw fail("not on the ledger") }
+            guard record.lot == transfer.lot else { throw fail("belongs to lot \(record.lot), not \(transfer.lot)") }
+            guard let reference = try queries.blob(record: wrapped.recordID, level: wrapped.level) else {
+                throw fail("no blob reference on the ledger")
+            }
+            let dataKey: SymmetricKey
+            do {
+                dataKey = try wrapped.unwrap(with: key)
+            } catch {
+                throw fail("the re-wrapped data key does not open with this redemption's key (\(error))")
+            }
+            let bytes: [UInt8]
+            do {
+                bytes = try blobs.get(reference.blobID)
+            } catch {
+                throw fail("\(error)")
+            }
+            let sealed = SealedPrivateFields(recordID: wrapped.recordID, level: wrapped.level, blob: bytes)
+            let fields: PrivateFields
+            do {
+                fields = try sealed.open(dataKey: dataKey, record: record, expectedBlobID: reference.blobID)
+            } catch {
+                throw fail("\(error)")
+            }
+            var disclosures: [FieldDisclosure] = []
+            if let selected, let commitment = record.commitment(for: wrapped.level) {
+                for name in selected where fields.entries.contains(where: { $0.key == name }) {
+                    let disclosure = try fields.disclose(key: name)
+                    do {
+                        try disclosure.verify(against: commitment)
+                    } catch {
+                        throw fail("field \(name): \(error)")
+                    }
+                    disclosures.append(disclosure)
+                }
+            }
+            blobIDs.append(reference.blobID)
+            result.append(
+                FetchedRecord(record: record, blobID: reference.blobID, fields: fields, disclosures: disclosures))
+        }
+        guard TransferRecord.digest(of: blobIDs).bytes.hexString == transfer.blobDigest else {
+            throw AccessFlowError(
+                "the relayed blobs are not the ones the transfer on the ledger names (digest differs)")
+        }
+        return result
+    }
+}

@@ -1,0 +1,187 @@
+import AgriTraceCore
+import Crypto
+import Foundation
+import MQTTClient
+import SQLiteStorage
+
+/// Receives the sealed blobs devices upload on `agritrace/v1/<enterprise>/<device>/blobs`,
+/// stores them in the content-addressed ``BlobStore``, queues each signed reference for the
+/// ledger (the store's submission queue, which `serve` orders into blocks), and once the
+/// reference is on the ledger publishes a signed ``BlobAck`` on the device's `blob-acks`
+/// topic. De-duplicates by blob id: a blob already on the ledger is acknowledged again at
+/// once. Runs beside the ingest service, on its own MQTT connection and SQLite connection,
+/// so it never sits in the record intake's path.
+public actor BlobService {
+    struct Awaiting {
+        var submission: Int64
+        var enterprise: String
+        var device: String
+    }
+
+    let store: LedgerStore
+    let blobs: BlobStore
+    let authority: Curve25519.Signing.PrivateKey
+    let client: MQTTClient
+    let subscription: String
+    let log: IngestLog
+    var awaiting: [Digest32: Awaiting] = [:]
+    /// Counters (for tests and the log).
+    public private(set) var received = 0
+    public private(set) var acknowledged = 0
+    public private(set) var refused = 0
+
+    /// - Parameters:
+    ///   - storePath: the ledger store (opened by the ingest service first, which migrates it).
+    ///   - clientID: this connection's MQTT client id (distinct from the ingest client's).
+    public init(
+        storePath: String, authority: Curve25519.Signing.PrivateKey, broker: MQTTClient.Options, clientID: String,
+        shareGroup: String = "agritrace", log: @escaping IngestLog = { _ in }
+    ) throws {
+        store = try LedgerStore(path: storePath)
+        blobs = BlobStore(storePath: storePath)
+        self.authority = authority
+        client = try MQTTClient(clientID: clientID, options: broker)
+        subscription = "$share/\(shareGroup)-blobs/\(Wire.allBlobsFilter)"
+        self.log = log
+    }
+
+    /// Connects, subscribes and serves until the task is cancelled.
+    public func run() async throws {
+        let client = self.client
+        let deliveries = Task { for await _ in client.deliveries {} }
+        let events = Task { for await _ in client.events {} }
+        defer {
+            deliveries.cancel()
+            events.cancel()
+        }
+        try client.subscribe(topic: subscription, qos: .atLeastOnce)
+        try client.connect()
+        let ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+                await self?.tick()
+            }
+        }
+        defer { ticker.cancel() }
+        log("blob store at \(blobs.directory); receiving \(Wire.allBlobsFilter)")
+        await withTaskCancellationHandler {
+            for await message in client.messages {
+                if Task.isCancelled { break }
+                handle(topic: message.topic, payload: message.payload)
+            }
+        } onCancel: {
+            client.disconnect()
+        }
+        client.disconnect()
+    }
+
+    /// Handles one upload (public for tests that drive the service without a broker).
+    public func handle(topic: String, payload: [UInt8]) {
+        received += 1
+        guard let (enterprise, device) = Wire.parseDeviceTopic(topic), topic.hasSuffix("/blobs") else { return }
+        guard let upload = try? Canonical.decode(BlobUpload.self, from: payload) else {
+            log("dropped a malformed upload on \(topic)")
+            return
+        }
+        let reference = upload.reference.value
+        let id = reference.blobID
+        func refuse(_ reason: String) {
+            refused += 1
+            publish(
+                BlobAck(
+                    enterprise: enterprise, device: device, stored: [], refused: [.init(blobID: id, reason: reason)]))
+        }
+        guard reference.enterprise == enterprise, reference.device == device else {
+            return refuse("the reference names \(reference.enterprise)/\(reference.device), not the topic's device")
+        }
+        guard Digest32.sha256(upload.blob) == id, UInt64(upload.blob.count) == reference.size else {
+            return refuse("the blob's SHA-256 or size is not the one the reference announces")
+        }
+        do {
+            let queries = LedgerQueries(store: store)
+            if let row = try queries.blob(id: id), row.status == "stored" {
+                // Already on the ledger: make sure the file is there, acknowledge again.
+                if !blobs.contains(id) { try blobs.put(upload.blob, expected: id) }
+                acknowledged += 1
+                publish(BlobAck(enterprise: enterprise, device: device, stored: [id]))
+                return
+            }
+            if awaiting[id] != nil { return }
+            guard try queries.record(reference.recordID) != nil else {
+                // Not on the ledger (yet): no answer; the agent sends it again later.
+                log("upload of blob \(id) for record \(reference.recordID), which is not on the ledger yet")
+                return
+            }
+            try blobs.put(upload.blob, expected: id)
+            let submission = try store.submit(upload.reference)
+            awaiting[id] = Awaiting(submission: submission, enterprise: enterprise, device: device)
+        } catch {
+            log("could not store blob \(id): \(error)")
+        }
+    }
+
+    /// Acknowledges the blobs whose references reached the ledger (or were refused).
+    public func tick() {
+        guard !awaiting.isEmpty else { return }
+        let queries = LedgerQueries(store: store)
+        // One query for the submissions that are done (not one per waiting blob).
+        let bySubmission = Dictionary(uniqueKeysWithValues: awaiting.map { ($0.value.submission, $0.key) })
+        var done: [(Digest32, (status: String, reason: String?))] = []
+        if let select = try? store.db.prepare(
+            "SELECT id, status, reason FROM submissions WHERE id BETWEEN ? AND ? AND status != 'pending'")
+        {
+            try? select.bind(bySubmission.keys.min() ?? 0, at: 1)
+            try? select.bind(bySubmission.keys.max() ?? 0, at: 2)
+            while (try? select.step()) == true {
+                if let id = bySubmission[select.int64(at: 0)] {
+                    done.append((id, (select.string(at: 1) ?? "", select.string(at: 2))))
+                }
+            }
+        }
+        var acks: [String: BlobAck] = [:]
+        for (id, state) in done {
+            guard let waiting = awaiting[id] else { continue }
+            let key = "\(waiting.enterprise)/\(waiting.device)"
+            var ack = acks[key] ?? BlobAck(enterprise: waiting.enterprise, device: waiting.device, stored: [])
+            switch state.status {
+            case "applied":
+                if let row = try? queries.blob(id: id), row.status == "stored" {
+                    ack.stored.append(id)
+                } else {
+                    let reason = (try? queries.blob(id: id))?.reason ?? "refused by the contract"
+                    if reason.hasPrefix("duplicate") {
+                        ack.stored.append(id)
+                    } else {
+                        ack.refused.append(.init(blobID: id, reason: reason))
+                    }
+                }
+            case "refused":
+                ack.refused.append(.init(blobID: id, reason: state.reason ?? "refused"))
+            default:
+                continue
+            }
+            awaiting[id] = nil
+            acks[key] = ack
+        }
+        for ack in acks.values {
+            acknowledged += ack.stored.count
+            refused += ack.refused.count
+            publish(ack)
+        }
+    }
+
+    /// Blob ids waiting for their reference to be ordered.
+    public var waitingCount: Int { awaiting.count }
+
+    func publish(_ ack: BlobAck) {
+        do {
+            let signed = try Signed(ack, domain: .blobAck, key: authority)
+            try client.publish(
+                topic: Wire.blobAckTopic(enterprise: ack.enterprise, device: ack.device),
+                payload: Canonical.encode(signed),
+                qos: .atLeastOnce)
+        } catch {
+            log("could not publish a blob ack to \(ack.enterprise)/\(ack.device): \(error)")
+        }
+    }
+}

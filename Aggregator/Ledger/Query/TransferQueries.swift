@@ -1,0 +1,251 @@
+import AgriTraceCore
+import SQLiteStorage
+
+/// One stored blob reference of the ledger.
+public struct BlobRow: Sendable, Equatable {
+    public var leafIndex: UInt64
+    public var blobID: Digest32
+    public var recordID: RecordID
+    public var level: PrivacyLevel
+    public var enterprise: String
+    public var device: String
+    public var size: UInt64
+    public var ownerKey: [UInt8]
+    public var wrappedKey: WrappedDataKey
+    public var status: String
+    public var reason: String?
+}
+
+/// One redemption (`redeem`) and its contract outcome.
+public struct RedemptionRow: Codable, Sendable, Equatable {
+    public var leafIndex: UInt64
+    public var requestID: String
+    public var requester: String
+    public var owner: String?
+    public var requesterKey: [UInt8]
+    public var proof: [UInt8]
+    public var purpose: String
+    /// `accepted` or `refused`.
+    public var status: String
+    public var reason: String?
+    public var time: String
+}
+
+/// One transfer (the 4Wh record).
+public struct TransferRow: Codable, Sendable, Equatable {
+    public var leafIndex: UInt64
+    public var requestID: String
+    public var redeemLeaf: UInt64
+    public var sender: String
+    public var receiver: String
+    public var lot: String
+    public var level: String
+    public var recordCount: Int
+    public var blobDigest: String
+    public var source: String
+    /// `delivered` or `refused` (the owner's answer).
+    public var status: String
+    public var purpose: String
+    public var reason: String
+    /// `applied` or `refused` (the contract's).
+    public var outcome: String
+    public var time: String
+}
+
+/// One event of a lot's provenance: a redemption, transfer, read or revocation.
+public struct ProvenanceRow: Codable, Sendable, Equatable {
+    public var leafIndex: UInt64
+    public var time: String
+    /// `redeem`, `transfer`, `read` or `revocation`.
+    public var kind: String
+    public var requestID: String
+    public var who: String
+    public var counterpart: String
+    public var level: String
+    public var status: String
+    public var detail: String
+}
+
+/// A grant of one owner, with its revocation if any.
+public struct GrantRow: Codable, Sendable, Equatable {
+    public var requestID: String
+    public var requester: String
+    public var lot: String
+    public var level: String
+    public var source: String
+    public var dataID: String
+    public var resultTime: String?
+    public var revoked: Bool
+    public var transfers: Int
+}
+
+extension LedgerQueries {
+    static func blobRow(_ s: Statement) throws -> BlobRow {
+        BlobRow(
+            leafIndex: UInt64(s.int64(at: 0)), blobID: Digest32(bytes: s.bytes(at: 1) ?? []) ?? .zero,
+            recordID: try Canonical.decode(RecordID.self, from: s.bytes(at: 2) ?? []),
+            level: PrivacyLevel(rawValue: s.string(at: 3) ?? "") ?? .level2, enterprise: s.string(at: 4) ?? "",
+            device: s.string(at: 5) ?? "", size: UInt64(s.int64(at: 6)), ownerKey: s.bytes(at: 7) ?? [],
+            wrappedKey: try Canonical.decode(WrappedDataKey.self, from: s.bytes(at: 8) ?? []),
+            status: s.string(at: 9) ?? "", reason: s.string(at: 10))
+    }
+
+    static let blobColumns =
+        "b.leaf_index, b.blob_id, b.record_id, b.level, b.enterprise, b.device, b.size, b.owner_key, b.wrapped_key, b.status, b.reason"
+
+    /// The stored blobs of a lot's records at one level, in record order.
+    public func blobs(lot: String, level: PrivacyLevel) throws -> [BlobRow] {
+        let select = try store.db.prepare(
+            "SELECT \(Self.blobColumns) FROM blobs b JOIN records r ON r.record_id = b.record_id WHERE r.lot = ? AND b.level = ? AND b.status = 'stored' ORDER BY r.leaf_index"
+        )
+        try select.bind(lot, at: 1)
+        try select.bind(level.rawValue, at: 2)
+        var rows: [BlobRow] = []
+        while try select.step() { rows.append(try Self.blobRow(select)) }
+        return rows
+    }
+
+    /// The stored blob of one record and level, if any.
+    public func blob(record: RecordID, level: PrivacyLevel) throws -> BlobRow? {
+        let select = try store.db.prepare(
+            "SELECT \(Self.blobColumns) FROM blobs b WHERE b.record_id = ? AND b.level = ? AND b.status = 'stored'")
+        try select.bind(Canonical.encode(record), at: 1)
+        try select.bind(level.rawValue, at: 2)
+        return try select.step() ? try Self.blobRow(select) : nil
+    }
+
+    /// The latest reference of a blob id (stored or refused), if any.
+    public func blob(id: Digest32) throws -> BlobRow? {
+        let select = try store.db.prepare(
+            "SELECT \(Self.blobColumns) FROM blobs b WHERE b.blob_id = ? ORDER BY (b.status = 'stored') DESC, b.leaf_index DESC LIMIT 1"
+        )
+        try select.bind(id.bytes, at: 1)
+        return try select.step() ? try Self.blobRow(select) : nil
+    }
+
+    /// A record as it is on the ledger.
+    public func record(_ id: RecordID) throws -> Record? {
+        guard let location = try store.location(of: id), let stored = try store.entry(leafIndex: location.leafIndex)
+        else { return nil }
+        guard case .record(let record) = try Canonical.decode(LogEntry.self, from: stored.entry) else { return nil }
+        return record
+    }
+
+    static let redemptionColumns =
+        "leaf_index, request_id, requester, owner, requester_key, proof, purpose, status, reason, time"
+
+    static func redemptionRow(_ s: Statement) -> RedemptionRow {
+        RedemptionRow(
+            leafIndex: UInt64(s.int64(at: 0)), requestID: s.string(at: 1) ?? "", requester: s.string(at: 2) ?? "",
+            owner: s.string(at: 3), requesterKey: s.bytes(at: 4) ?? [], proof: s.bytes(at: 5) ?? [],
+            purpose: s.string(at: 6) ?? "", status: s.string(at: 7) ?? "", reason: s.string(at: 8),
+            time: Timestamp(milliseconds: s.int64(at: 9)).iso8601)
+    }
+
+    /// Accepted redemptions of `owner`'s entries with no transfer yet, oldest first.
+    public func openRedemptions(owner: String) throws -> [RedemptionRow] {
+        let select = try store.db.prepare(
+            "SELECT \(Self.redemptionColumns) FROM redemptions d WHERE owner = ? AND status = 'accepted' AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.redeem_leaf = d.leaf_index AND t.outcome = 'applied') ORDER BY leaf_index"
+        )
+        try select.bind(owner, at: 1)
+        var rows: [RedemptionRow] = []
+        while try select.step() { rows.append(Self.redemptionRow(select)) }
+        return rows
+    }
+
+    /// One redemption by its leaf.
+    public func redemption(leaf: UInt64) throws -> RedemptionRow? {
+        let select = try store.db.prepare("SELECT \(Self.redemptionColumns) FROM redemptions WHERE leaf_index = ?")
+        try select.bind(Int64(leaf), at: 1)
+        return try select.step() ? Self.redemptionRow(select) : nil
+    }
+
+    static func transferRow(_ s: Statement) -> TransferRow {
+        TransferRow(
+            leafIndex: UInt64(s.int64(at: 0)), requestID: s.string(at: 1) ?? "", redeemLeaf: UInt64(s.int64(at: 2)),
+            sender: s.string(at: 3) ?? "", receiver: s.string(at: 4) ?? "", lot: s.string(at: 5) ?? "",
+            level: s.string(at: 6) ?? "", recordCount: Int(s.int64(at: 7)),
+            blobDigest: (s.bytes(at: 8) ?? []).hexString,
+            source: s.string(at: 9) ?? "", status: s.string(at: 10) ?? "", purpose: s.string(at: 11) ?? "",
+            reason: s.string(at: 12) ?? "", outcome: s.string(at: 13) ?? "",
+            time: Timestamp(milliseconds: s.int64(at: 14)).iso8601)
+    }
+
+    /// The applied transfer answering a redemption, if any.
+    public func transfer(redeemLeaf: UInt64) throws -> TransferRow? {
+        let select = try store.db.prepare(
+            "SELECT leaf_index, request_id, redeem_leaf, sender, receiver, lot, level, record_count, blob_digest, source, status, purpose, reason, outcome, time FROM transfers WHERE redeem_leaf = ? AND outcome = 'applied' ORDER BY leaf_index LIMIT 1"
+        )
+        try select.bind(Int64(redeemLeaf), at: 1)
+        return try select.step() ? Self.transferRow(select) : nil
+    }
+
+    /// The keys the owner re-wrapped for a redemption.
+    public func transferKeys(redeemLeaf: UInt64) throws -> [WrappedDataKey] {
+        let select = try store.db.prepare(
+            "SELECT wrapped FROM transfer_keys WHERE redeem_leaf = ? ORDER BY record_id, level")
+        try select.bind(Int64(redeemLeaf), at: 1)
+        var keys: [WrappedDataKey] = []
+        while try select.step() {
+            keys.append(try Canonical.decode(WrappedDataKey.self, from: select.bytes(at: 0) ?? []))
+        }
+        return keys
+    }
+
+    /// Who received what, when and for what purpose: redemptions, transfers, reads and
+    /// revocations of a lot, in log order.
+    public func provenance(lot: String) throws -> [ProvenanceRow] {
+        let select = try store.db.prepare(
+            """
+            SELECT d.leaf_index, d.time, 'redeem', d.request_id, d.requester, coalesce(d.owner, ''), q.level, d.status, d.purpose || ': ' || coalesce(d.reason, '')
+              FROM redemptions d JOIN access_requests q ON q.request_id = d.request_id WHERE q.lot = ?1
+            UNION ALL
+            SELECT leaf_index, time, 'transfer', request_id, sender, receiver, level, CASE outcome WHEN 'applied' THEN status ELSE 'refused by contract' END,
+                   record_count || ' records, blobs ' || substr(hex(blob_digest), 1, 16) || ', from ' || source || ', purpose ' || purpose || CASE reason WHEN '' THEN '' ELSE ': ' || reason END
+              FROM transfers WHERE lot = ?1
+            UNION ALL
+            SELECT leaf_index, time, 'read', request_id, reader, '', level, outcome, record_count || ' records' || CASE fields WHEN '' THEN ', all fields' ELSE ', fields ' || fields END || CASE detail WHEN '' THEN '' ELSE ': ' || detail END
+              FROM transfer_reads WHERE lot = ?1
+            UNION ALL
+            SELECT g.leaf_index, g.time, 'revocation', g.request_id, g.owner, q.requester, q.level, 'revoked', g.reason
+              FROM grant_revocations g JOIN access_requests q ON q.request_id = g.request_id WHERE q.lot = ?1
+            ORDER BY 1
+            """)
+        try select.bind(lot, at: 1)
+        var rows: [ProvenanceRow] = []
+        while try select.step() {
+            rows.append(
+                ProvenanceRow(
+                    leafIndex: UInt64(select.int64(at: 0)), time: Timestamp(milliseconds: select.int64(at: 1)).iso8601,
+                    kind: select.string(at: 2) ?? "", requestID: select.string(at: 3) ?? "",
+                    who: select.string(at: 4) ?? "", counterpart: select.string(at: 5) ?? "",
+                    level: select.string(at: 6) ?? "", status: select.string(at: 7) ?? "",
+                    detail: select.string(at: 8) ?? ""))
+        }
+        return rows
+    }
+
+    /// The granted requests of an owner's entries.
+    public func grants(owner: String) throws -> [GrantRow] {
+        let select = try store.db.prepare(
+            """
+            SELECT q.request_id, q.requester, q.lot, q.level, q.source, q.data_id, q.result_time,
+                   EXISTS (SELECT 1 FROM grant_revocations g WHERE g.request_id = q.request_id),
+                   (SELECT count(*) FROM transfers t WHERE t.request_id = q.request_id AND t.outcome = 'applied' AND t.status = 'delivered')
+              FROM access_requests q JOIN encrypted_data e ON e.data_id = q.data_id
+             WHERE e.owner = ? AND q.status = 'granted' ORDER BY q.request_leaf
+            """)
+        try select.bind(owner, at: 1)
+        var rows: [GrantRow] = []
+        while try select.step() {
+            rows.append(
+                GrantRow(
+                    requestID: select.string(at: 0) ?? "", requester: select.string(at: 1) ?? "",
+                    lot: select.string(at: 2) ?? "", level: select.string(at: 3) ?? "",
+                    source: select.string(at: 4) ?? "", dataID: select.string(at: 5) ?? "",
+                    resultTime: select.isNull(at: 6) ? nil : Timestamp(milliseconds: select.int64(at: 6)).iso8601,
+                    revoked: select.int64(at: 7) != 0, transfers: Int(select.int64(at: 8))))
+        }
+        return rows
+    }
+}

@@ -1,0 +1,259 @@
+import AccessFlow
+import AgriTraceCore
+import ArgumentParser
+import Crypto
+import Foundation
+import Ledger
+
+// The off-chain transfer of private data (docs/transfer.md): the owner's key and transfer
+// service, the requester's fetch, grants and provenance.
+
+enum TransferKeys {
+    static func readPrivateKey(_ path: String) throws -> Curve25519.KeyAgreement.PrivateKey {
+        let bytes = try SecretFile.read(path, what: "owner X25519 key")
+        guard let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: bytes) else {
+            throw UserError("\(path) does not hold a 32-byte X25519 private key in hex")
+        }
+        return key
+    }
+
+    static func readTokens(_ path: String) throws -> [String: [UInt8]] {
+        guard let data = FileManager.default.contents(atPath: path),
+            let saved = try? JSONDecoder().decode([String: String].self, from: data)
+        else { throw UserError("cannot read the owner's token file \(path) (written by `agritrace policy create`)") }
+        return saved.compactMapValues { [UInt8](hexString: $0) }
+    }
+}
+
+struct Transfer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The owner's side of the off-chain transfer: its X25519 key and the transfer service.",
+        subcommands: [Keygen.self, Serve.self])
+
+    struct Keygen: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Create the enterprise's X25519 key pair the agents wrap data keys to (put FILE.pub in the agents' [sharing] owner_key)."
+        )
+        @Option(name: .long, help: "Where to write the private key (hex, mode 0600); the public key goes to FILE.pub.")
+        var output: String
+        @Flag(
+            name: .long, help: "Overwrite an existing key file (data wrapped to the old key can no longer be shared).")
+        var force = false
+
+        func run() throws {
+            if FileManager.default.fileExists(atPath: output) && !force {
+                throw UserError("\(output) exists; keys wrapped to it would be orphaned. Use --force to overwrite.")
+            }
+            let key = Curve25519.KeyAgreement.PrivateKey()
+            try SecretFile.write(Array(key.rawRepresentation), to: output)
+            try Output.write(Array(key.publicKey.rawRepresentation).hexString, to: output + ".pub")
+            print("owner key written to \(output) (mode 0600); public key in \(output).pub:")
+            print(Array(key.publicKey.rawRepresentation).hexString)
+        }
+    }
+
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "The owner's transfer service: answers redemptions of its entries by re-wrapping the data keys for the requester (addTransfer). --follow keeps it running."
+        )
+        @Option(name: .long, help: "The enterprise's X25519 private key (`transfer keygen`).") var ownerKey: String
+        @Option(name: .long, help: "The owner's token file from `policy create`.") var tokens: String =
+            "owner-tokens.json"
+        @Flag(name: .long, help: "Keep running, picking up new redemptions as they arrive.") var follow = false
+        @Option(name: .long, help: "Seconds between polls with --follow.") var interval: Double = 0.2
+        @OptionGroup var signer: PrincipalOptions
+
+        func run() throws {
+            let owner = TransferOwner(
+                principal: signer.principal, ownerKey: try TransferKeys.readPrivateKey(ownerKey),
+                tokens: try TransferKeys.readTokens(tokens))
+            var answered: Set<UInt64> = []
+            repeat {
+                let store = try LedgerStore(path: signer.options.store)
+                var service = owner
+                if let fresh = try? TransferKeys.readTokens(tokens) { service.tokens = fresh }
+                for redemption in try LedgerQueries(store: store).openRedemptions(owner: signer.principal)
+                where !answered.contains(redemption.leafIndex) {
+                    answered.insert(redemption.leafIndex)
+                    let operation = try service.answer(redemption, store: store)
+                    // Not submitAndReport: a refusal (e.g. a revocation in between) must not stop the service.
+                    let answer = try Submitter.submit(
+                        try signer.sign(operation), options: signer.options, wait: signer.wait)
+                    if !signer.options.json, case .addTransfer(let transfer) = operation {
+                        print(
+                            "redemption \(redemption.leafIndex) of request \(redemption.requestID) by \(redemption.requester): \(transfer.status) \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue)"
+                                + (transfer.reason.isEmpty ? "" : " (\(transfer.reason))")
+                                + " → \(answer.outcome ?? answer.status)")
+                    }
+                }
+                if follow { Thread.sleep(forTimeInterval: interval) }
+            } while follow
+        }
+    }
+}
+
+struct Fetch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Redeem a granted request, wait for the owner's transfer, and open and verify every value against the ledger."
+    )
+    @Argument(help: "The request id (from `agritrace request`).") var requestID: String
+    @Option(name: .long, help: "The access token file (`request --token-out`).") var token: String
+    @Option(name: .long, help: "What the data is for (recorded on the ledger).") var purpose: String = "traceability"
+    @Option(name: .long, help: "Show only these fields (comma-separated catalog keys), each with its disclosure proof.")
+    var fields: String?
+    @Option(name: .long, help: "Write the verified values here as JSON (mode 0600).") var out: String?
+    @Option(name: .long, help: "Seconds to wait for the owner's transfer.") var timeout: Double = 30
+    @Option(name: .long, help: "The blob store (default: <store>.blobs).") var blobs: String?
+    @OptionGroup var signer: PrincipalOptions
+
+    struct Value: Encodable {
+        var record: String
+        var lot: String
+        var stage: String
+        var level: String
+        var blob: String
+        var fields: [String: String]
+        var disclosed: [String]?
+    }
+
+    func run() throws {
+        let token = try SecretFile.read(self.token, what: "access token")
+        let selected = fields.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let (operation, key) = TransferRequester.redeem(requestID: requestID, token: token, purpose: purpose)
+        let redeemed = try Submitter.submit(try signer.sign(operation), options: signer.options, wait: signer.wait)
+        guard redeemed.status == "applied", redeemed.outcome == "accepted", let redeemLeaf = redeemed.leafIndex else {
+            throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status)")
+        }
+        if !signer.options.json {
+            print("redeemed request \(requestID) (leaf \(redeemLeaf)); waiting for the owner's transfer")
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        var transfer: TransferRow?
+        while transfer == nil {
+            transfer = try signer.queries().transfer(redeemLeaf: redeemLeaf)
+            if transfer == nil {
+                guard Date() < deadline else {
+                    throw UserError(
+                        "no transfer from the owner within \(Int(timeout)) s (is `agritrace transfer serve` running?)")
+                }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        let row = transfer!
+        let queries = try signer.queries()
+        let blobStore = BlobStore(directory: blobs ?? signer.options.store + ".blobs")
+        let fetched: [FetchedRecord]
+        do {
+            fetched = try TransferRequester.fetch(
+                transfer: row, key: key, queries: queries, blobs: blobStore, fields: selected)
+        } catch {
+            _ = try? signer.submit(
+                .recordRead(
+                    ReadRecord(
+                        requestID: requestID, transferLeaf: row.leafIndex, recordCount: UInt32(row.recordCount),
+                        fields: selected ?? [], outcome: "mismatch", detail: String("\(error)".prefix(900)))),
+                quiet: true)
+            Output.standardError("agritrace fetch: VERIFICATION FAILED: \(error)")
+            throw ExitCode(1)
+        }
+        let values = fetched.map { item -> Value in
+            let shown = item.fields.entries.filter { entry in selected.map { $0.contains(entry.key) } ?? true }
+            return Value(
+                record: item.record.id.hex, lot: item.record.lot, stage: item.record.stage.rawValue,
+                level: item.fields.level.rawValue, blob: item.blobID.hex,
+                fields: Dictionary(uniqueKeysWithValues: shown.map { ($0.key, $0.value.display) }),
+                disclosed: selected == nil ? nil : item.disclosures.map(\.entry.key))
+        }
+        let read = try Submitter.submit(
+            try signer.sign(
+                .recordRead(
+                    ReadRecord(
+                        requestID: requestID, transferLeaf: row.leafIndex, recordCount: UInt32(fetched.count),
+                        fields: selected ?? [], outcome: "verified", detail: ""))), options: signer.options,
+            wait: signer.wait)
+        if let out {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            guard
+                FileManager.default.createFile(
+                    atPath: out, contents: try encoder.encode(values), attributes: [.posixPermissions: 0o600])
+            else { throw UserError("cannot write \(out)") }
+        }
+        if signer.options.json {
+            print(try Output.json(values))
+            return
+        }
+        print(
+            "transfer leaf \(row.leafIndex): \(row.recordCount) records of \(row.lot) \(row.level) from \(row.sender), purpose \(row.purpose)"
+        )
+        for value in values {
+            print("record \(value.record) (\(value.stage), \(value.level), blob \(value.blob.prefix(16))…)")
+            for (name, text) in value.fields.sorted(by: { $0.key < $1.key }) {
+                print("  \(name) = \(text)" + (selected == nil ? "" : "  [disclosure proof verified]"))
+            }
+        }
+        print(
+            "verified: every value of \(fetched.count) records matches its commitment on the ledger, every blob its hash; read recorded at leaf \(read.leafIndex.map(String.init) ?? "?")"
+                + (out.map { "; written to \($0)" } ?? ""))
+    }
+}
+
+struct Grants: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "The owner's grants: list them, or revoke one (redemption then fails; the revocation is on the ledger).",
+        subcommands: [List.self, Revoke.self])
+
+    struct List: ParsableCommand {
+        @Option(name: .customLong("as"), help: "The owner's principal.") var principal: String
+        @OptionGroup var options: StoreOptions
+
+        func run() throws {
+            let rows = try LedgerQueries(store: try openReadOnly(options.store)).grants(owner: principal)
+            if options.json {
+                print(try Output.json(rows))
+                return
+            }
+            if rows.isEmpty { print("no grants of \(principal)") }
+            for row in rows {
+                print(
+                    "\(row.requestID)  \(row.requester)  \(row.lot) \(row.level)  from \(row.source)  granted \(row.resultTime ?? "?")  \(row.revoked ? "REVOKED" : "active")  transfers \(row.transfers)"
+                )
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        @Argument(help: "The request id.") var requestID: String
+        @Option(name: .long) var reason: String = "revoked by the owner"
+        @OptionGroup var signer: PrincipalOptions
+
+        func run() throws { try signer.submit(.revokeGrant(requestID: requestID, reason: reason)) }
+    }
+}
+
+struct Provenance: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Who received a lot's private data, when and for what purpose: redemptions, transfers, reads, revocations.")
+    @Argument(help: "The lot.") var lot: String
+    @OptionGroup var options: StoreOptions
+
+    func run() throws {
+        let rows = try LedgerQueries(store: try openReadOnly(options.store)).provenance(lot: lot)
+        if options.json {
+            print(try Output.json(rows))
+            return
+        }
+        if rows.isEmpty { print("no transfer of \(lot) on the ledger") }
+        for row in rows {
+            let counterpart = row.counterpart.isEmpty ? "" : " → \(row.counterpart)"
+            print(
+                "leaf \(row.leafIndex)  \(row.time)  \(row.kind)  \(row.who)\(counterpart)  \(row.level)  \(row.status)  \(row.detail)  (request \(row.requestID))"
+            )
+        }
+    }
+}

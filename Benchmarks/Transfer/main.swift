@@ -1,0 +1,129 @@
+import AccessFlow
+import AgriTraceCore
+import Crypto
+import Foundation
+import Ledger
+
+// Fetch-and-verify throughput of the off-chain transfer (docs/transfer.md), on a real ledger
+// store and blob store in a temporary folder: for each transferred record, read the record
+// and its blob reference from the ledger, read the blob file, unwrap the re-wrapped data key
+// (X25519 HPKE), open the blob (AES-256-GCM) and check its hash and every value against the
+// record's commitment (TransferRequester.fetch, as `agritrace fetch` runs it).
+//
+// Usage: bench-transfer [--records N] [--value-mb M] [--runs R]
+//   default: two scenarios, 1,000 records of ~1 KB level-2 values, and one 100 MB value.
+
+struct Scenario {
+    var records: Int
+    var valueBytes: Int
+}
+
+func argument(_ name: String) -> Int? {
+    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count else {
+        return nil
+    }
+    return Int(CommandLine.arguments[index + 1])
+}
+
+let runs = argument("--runs") ?? 3
+var scenarios = [Scenario(records: 1000, valueBytes: 1024), Scenario(records: 1, valueBytes: 100 * 1024 * 1024)]
+if let records = argument("--records") {
+    scenarios = [Scenario(records: records, valueBytes: (argument("--value-mb").map { $0 * 1024 * 1024 }) ?? 1024)]
+}
+
+func measure(_ scenario: Scenario) throws -> (best: Double, median: Double, bytes: Int) {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-transfer-\(UUID().uuidString)")
+        .path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let path = folder + "/ledger.sqlite"
+    let authority = Curve25519.Signing.PrivateKey()
+    let box = Curve25519.Signing.PrivateKey()
+    let owner = Curve25519.KeyAgreement.PrivateKey()
+    let requester = Curve25519.KeyAgreement.PrivateKey()
+    let ledger = try Ledger(path: path, authority: authority, configuration: .init(synchronous: .normal))
+    try ledger.admit(
+        registry: try Signed(
+            RegistryTransaction(
+                operation: .addDevice(
+                    enterprise: "BENCH", device: "box", publicKey: Array(box.publicKey.rawRepresentation),
+                    stage: .planting), submittedAt: .now(), nonce: 1), domain: .transaction, key: authority))
+    try ledger.cutBlock()
+    let classifier = Classifier(
+        identity: DeviceIdentity(enterprise: "BENCH", device: "box", enrolledAt: Timestamp(milliseconds: 0)))
+    let filler = String(repeating: "x", count: scenario.valueBytes)
+    var classified: [ClassifiedReading] = []
+    for index in 0..<scenario.records {
+        let reading = Reading(
+            stage: .planting, lot: "BENCH-LOT", product: "fresh corn",
+            time: Timestamp(milliseconds: 1_770_000_000_000 + Int64(index)), inputLots: [],
+            fields: [
+                "planting.weeding_records": .text(filler), "planting.planted_quantity": .number(Double(index)),
+                "planting.irrigation_records": .text("irrigation \(index)"),
+            ])
+        classified.append(
+            classifier.classify(reading, sequence: UInt64(index + 1), bootID: "bench", recordedAt: reading.time))
+    }
+    for chunk in stride(from: 0, to: classified.count, by: 200) {
+        let batch = try Signed(
+            RecordBatch(
+                enterprise: "BENCH", device: "box", sentAt: .now(),
+                records: classified[chunk..<min(chunk + 200, classified.count)].map(\.record)),
+            domain: .recordBatch, key: box)
+        _ = ledger.admit(topic: Wire.recordTopic(enterprise: "BENCH", device: "box"), payload: Canonical.encode(batch))
+    }
+    try ledger.cutBlock()
+    let blobs = BlobStore(storePath: path)
+    var keys: [WrappedDataKey] = []
+    var blobIDs: [Digest32] = []
+    for item in classified {
+        let upload = try BlobUpload.make(
+            item.level2!, record: item.record.id, enterprise: "BENCH", device: "box", owner: owner.publicKey,
+            deviceKey: box)
+        try blobs.put(upload.blob, expected: upload.reference.value.blobID)
+        try ledger.admit(blob: upload.reference)
+        let dataKey = try upload.reference.value.wrappedKey.unwrap(with: owner)
+        keys.append(
+            try WrappedDataKey.wrap(dataKey, recordID: item.record.id, level: .level2, for: requester.publicKey))
+        blobIDs.append(upload.reference.value.blobID)
+    }
+    try ledger.cutBlock()
+    // The transfer row and the relayed keys, as the owner's service leaves them.
+    let db = ledger.store.db
+    try db.execute(
+        "INSERT INTO transfers(leaf_index, request_id, redeem_leaf, sender, receiver, lot, level, record_count, blob_digest, source, status, purpose, reason, outcome, time) VALUES (1000000000, 'bench', 7, 'owner', 'requester', 'BENCH-LOT', 'level-2', \(keys.count), x'\(TransferRecord.digest(of: blobIDs).hex)', 'bench', 'delivered', 'bench', '', 'applied', 0)"
+    )
+    let insert = try db.prepare("INSERT INTO transfer_keys(redeem_leaf, record_id, level, wrapped) VALUES (7, ?, ?, ?)")
+    for key in keys {
+        try insert.bind(Canonical.encode(key.recordID), at: 1)
+        try insert.bind(key.level.rawValue, at: 2)
+        try insert.bind(Canonical.encode(key), at: 3)
+        try insert.run()
+    }
+    let reader = LedgerQueries(store: try LedgerStore(path: path, readOnly: true))
+    let transfer = try reader.transfer(redeemLeaf: 7)!
+    var times: [Double] = []
+    var bytes = 0
+    for _ in 0..<runs {
+        let start = ContinuousClock.now
+        let fetched = try TransferRequester.fetch(transfer: transfer, key: requester, queries: reader, blobs: blobs)
+        let elapsed = ContinuousClock.now - start
+        precondition(fetched.count == scenario.records)
+        times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        bytes = blobIDs.reduce(0) { total, id in total + ((try? blobs.get(id).count) ?? 0) }
+    }
+    times.sort()
+    return (times[0], times[times.count / 2], bytes)
+}
+
+print("fetch-and-verify (TransferRequester.fetch: ledger reads, blob file, HPKE unwrap, AES-256-GCM, commitment check)")
+print("runs per scenario: \(runs); best and median")
+for scenario in scenarios {
+    let result = try measure(scenario)
+    let megabytes = Double(result.bytes) / 1_048_576
+    print(
+        String(
+            format: "%6d records x %9d-byte value: best %.3f s (%.0f records/s, %.1f MB/s), median %.3f s",
+            scenario.records, scenario.valueBytes, result.best, Double(scenario.records) / result.best,
+            megabytes / result.best, result.median))
+}

@@ -1,0 +1,93 @@
+import AccessFlow
+import AgriTraceCore
+import Crypto
+import Foundation
+import Ledger
+import TestSupport
+import Testing
+
+/// `agritrace fetch` (the built binary) against a real ledger store whose blocks this test
+/// cuts (standing in for `agritrace serve`) and whose owner's transfer service it runs:
+/// a verified fetch, then a tampered blob that fails loudly, naming the record, with the
+/// mismatch recorded on the ledger.
+@Suite("agritrace fetch (built binary)", .serialized, .timeLimit(.minutes(2)))
+struct FetchCLITests {
+    /// Runs `agritrace` while ordering its submissions and answering redemptions.
+    func runFetch(_ d: TransferDeployment, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let output = d.directory.file("fetch-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: output, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try builtProduct(named: "agritrace"))
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline {
+            try d.ledger.admitSubmissions()
+            try d.serveTransfers()
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        try handle.close()
+        return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+    }
+
+    @Test(
+        "fetch verifies the lot's level-2 values; a tampered blob fails naming the record; a revoked grant is refused")
+    func fetchVerifiesThenFailsLoudly() async throws {
+        let d = try await TransferDeployment()
+        try await d.uploadAll()
+        try d.protect(level: .level2)
+        let keys = try d.enrollRequester(TransferDeployment.requesterGrant)
+        let (row, token) = try d.requestAndMatch(keys, level: .level2)
+        let principal = TransferDeployment.requesterGrant.principal
+        let keyFile = d.directory.file("bob.key")
+        try (Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n").write(
+            toFile: keyFile, atomically: true, encoding: .utf8)
+        let tokenFile = d.directory.file("bob.token")
+        try (try #require(token).hexString + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let common = [
+            "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--store", d.storePath,
+            "--timeout", "30", "--wait", "30",
+        ]
+
+        let out = d.directory.file("values.json")
+        let good = try runFetch(d, common + ["--purpose", "intake check", "--out", out])
+        #expect(good.status == 0, "\(good.output)")
+        #expect(good.output.contains("verified: every value of \(d.classified.count) records"), "\(good.output)")
+        let written = try String(contentsOfFile: out, encoding: .utf8)
+        for item in d.classified {
+            for entry in try #require(item.level2).entries where entry.key == "planting.weeding_records" {
+                #expect(written.contains(entry.value.display))
+            }
+            for entry in try #require(item.level1).entries where entry.key == "planting.personnel" {
+                #expect(!written.contains(entry.value.display), "a level-1 value was transferred under a level-2 grant")
+            }
+        }
+
+        let blob = try #require(try d.queries.blobs(lot: TransferDeployment.lot, level: .level2).last)
+        let path = d.blobStore.path(of: blob.blobID)
+        var bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        bytes[0] ^= 0xff
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let bad = try runFetch(d, common)
+        #expect(bad.status == 1, "\(bad.output)")
+        #expect(bad.output.contains("VERIFICATION FAILED"), "\(bad.output)")
+        #expect(bad.output.contains("record \(blob.recordID)"), "\(bad.output)")
+        try d.ledger.admitSubmissions()
+        try d.cut()
+        let reads = try d.queries.provenance(lot: TransferDeployment.lot).filter { $0.kind == "read" }
+        #expect(reads.map(\.status) == ["verified", "mismatch"])
+
+        // The owner revokes the grant: the next fetch's redemption is refused, and says why.
+        try d.submit(TransferDeployment.owner, .revokeGrant(requestID: row.requestID, reason: "contract ended"))
+        try d.cut()
+        let revoked = try runFetch(d, common)
+        #expect(revoked.status != 0)
+        #expect(revoked.output.contains("redemption refused: revoked"), "\(revoked.output)")
+    }
+}
