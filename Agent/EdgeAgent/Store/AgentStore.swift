@@ -204,6 +204,9 @@ public final class AgentStore: @unchecked Sendable {
         var options = SQLiteConnection.Options()
         options.synchronous = fullSync ? .full : .normal
         db = try SQLiteConnection(path: path, options: options)
+        // 1 MiB of page cache instead of SQLite's 2 MB default: intake appends (outbox and
+        // vault are keyed by sequence), so the hot pages are few; it bounds the agent's own memory.
+        try db.execute("PRAGMA cache_size = -1024")
         _ = try db.migrate(Self.migrations)
         let pageSizeStatement = try db.prepare("PRAGMA page_size")
         _ = try pageSizeStatement.step()
