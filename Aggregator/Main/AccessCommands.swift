@@ -25,6 +25,9 @@ struct PrincipalOptions: ParsableArguments {
     /// The ledger: the store on the server, or the API.
     var ledger: AccessLedger { AccessLedger(options: options) }
 
+    /// The store on the server, read-only (commands that need the server's files).
+    func queries() throws -> LedgerQueries { LedgerQueries(store: try openReadOnly(options.store)) }
+
     /// Signs, submits, waits; prints unless `quiet`.
     @discardableResult
     func submit(_ operation: AccessTransaction.Operation, quiet: Bool = false) async throws -> Submitter.Answer {

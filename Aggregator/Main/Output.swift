@@ -59,8 +59,20 @@ enum APIClient {
     }
 
     private static func send(_ method: HTTPMethod, _ url: URL, body: Data?) async throws -> Data {
-        let response = try await APITransport.send(
-            method: method, url: url, body: body, connection: APIConnection.current)
+        // Reads are retried twice on a connection-level failure (a busy server may drop a
+        // connection); a POST is not, since it is not idempotent.
+        var attempt = 0
+        var response: APITransport.Response
+        while true {
+            do {
+                response = try await APITransport.send(
+                    method: method, url: url, body: body, connection: APIConnection.current)
+                break
+            } catch  where method == .GET && attempt < 2 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(150 * attempt))
+            }
+        }
         guard (200..<300).contains(response.status) else {
             throw UserError(
                 "\(url) answered \(response.status): \(String(decoding: response.body.prefix(500), as: UTF8.self))")

@@ -94,7 +94,7 @@ struct Transfer: AsyncParsableCommand {
     }
 }
 
-struct Fetch: ParsableCommand {
+struct Fetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "Redeem a granted request, wait for the owner's transfer, and open and verify every value against the ledger."
@@ -119,7 +119,7 @@ struct Fetch: ParsableCommand {
         var disclosed: [String]?
     }
 
-    func run() throws {
+    func run() async throws {
         let token = try SecretFile.read(self.token, what: "access token")
         let selected = fields.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         let (operation, key) = TransferRequester.redeem(requestID: requestID, token: token, purpose: purpose)
@@ -139,7 +139,7 @@ struct Fetch: ParsableCommand {
                     throw UserError(
                         "no transfer from the owner within \(Int(timeout)) s (is `agritrace transfer serve` running?)")
                 }
-                Thread.sleep(forTimeInterval: 0.1)
+                try await Task.sleep(for: .milliseconds(100))
             }
         }
         let row = transfer!
@@ -150,7 +150,7 @@ struct Fetch: ParsableCommand {
             fetched = try TransferRequester.fetch(
                 transfer: row, key: key, queries: queries, blobs: blobStore, fields: selected)
         } catch {
-            _ = try? signer.submit(
+            _ = try? await signer.submit(
                 .recordRead(
                     ReadRecord(
                         requestID: requestID, transferLeaf: row.leafIndex, recordCount: UInt32(row.recordCount),
@@ -226,12 +226,12 @@ struct Grants: AsyncParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         @Argument(help: "The request id.") var requestID: String
         @Option(name: .long) var reason: String = "revoked by the owner"
         @OptionGroup var signer: PrincipalOptions
 
-        func run() throws { try signer.submit(.revokeGrant(requestID: requestID, reason: reason)) }
+        func run() async throws { try await signer.submit(.revokeGrant(requestID: requestID, reason: reason)) }
     }
 }
 
