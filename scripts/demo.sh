@@ -264,9 +264,10 @@ PIDS+=($!)
 echo "log: $DEMO/firms/farmer/transfer.log"
 
 say "Bob fetches PL-2026-0417's level-2 data and verifies every value against the ledger"
+# Through the HTTPS API (mTLS): every record is checked against a tree head signed by the authority key.
 agritrace fetch "$BOB_REQUEST" --token "$DEMO/firms/bob/PL-2026-0417.token" --purpose "processing intake check" \
-    --out "$DEMO/firms/bob/PL-2026-0417.level-2.json" \
-    --as "Firm/processing/bob@PROC1" --key "$DEMO/firms/bob/signing.key" --store "$STORE"
+    --out "$DEMO/firms/bob/PL-2026-0417.level-2.json" --authority "$AUTHORITY" \
+    --as "Firm/processing/bob@PROC1" --key "$DEMO/firms/bob/signing.key" $(over_api "$DEMO/firms/bob")
 say "Bob shows one field only, with its disclosure proof checked against the commitment"
 agritrace fetch "$BOB_REQUEST" --token "$DEMO/firms/bob/PL-2026-0417.token" --purpose "quantity check" \
     --fields planting.planted_quantity \

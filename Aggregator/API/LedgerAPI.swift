@@ -101,6 +101,7 @@ public enum LedgerAPI {
         }
         router.get("/v1/devices") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).devices()) } }
         AccessRoutes.add(to: router, reader: reader, submissions: try SubmissionQueue(path: storePath))
+        TransferRoutes.add(to: router, reader: reader, blobs: BlobStore(storePath: storePath))
         return Application(
             router: router,
             server: try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1(),

@@ -107,10 +107,21 @@ public enum TransferRequester {
         transfer: TransferRow, key: Curve25519.KeyAgreement.PrivateKey, queries: LedgerQueries, blobs: BlobStore,
         fields selected: [String]? = nil
     ) throws -> [FetchedRecord] {
+        try fetch(
+            transfer: transfer, key: key, material: StoreTransferMaterial(queries: queries, blobs: blobs),
+            fields: selected)
+    }
+
+    /// ``fetch(transfer:key:queries:blobs:fields:)`` over any source of the transfer's material
+    /// (the server's store, or what the API returned, its records checked against signed tree heads).
+    public static func fetch(
+        transfer: TransferRow, key: Curve25519.KeyAgreement.PrivateKey, material: some TransferMaterial,
+        fields selected: [String]? = nil
+    ) throws -> [FetchedRecord] {
         guard transfer.status == "delivered" else {
             throw AccessFlowError("the owner refused the transfer: \(transfer.reason)")
         }
-        let keys = try queries.transferKeys(redeemLeaf: transfer.redeemLeaf)
+        let keys = try material.transferKeys(redeemLeaf: transfer.redeemLeaf)
         guard keys.count == transfer.recordCount else {
             throw AccessFlowError(
                 "the transfer on the ledger has \(transfer.recordCount) records but \(keys.count) keys were relayed")
@@ -121,9 +132,9 @@ public enum TransferRequester {
             func fail(_ reason: String) -> AccessFlowError {
                 AccessFlowError("record \(wrapped.recordID) \(wrapped.level.rawValue): \(reason)")
             }
-            guard let record = try queries.record(wrapped.recordID) else { throw fail("not on the ledger") }
+            guard let record = try material.record(wrapped.recordID) else { throw fail("not on the ledger") }
             guard record.lot == transfer.lot else { throw fail("belongs to lot \(record.lot), not \(transfer.lot)") }
-            guard let reference = try queries.blob(record: wrapped.recordID, level: wrapped.level) else {
+            guard let blobID = try material.blobID(record: wrapped.recordID, level: wrapped.level) else {
                 throw fail("no blob reference on the ledger")
             }
             let dataKey: SymmetricKey
@@ -134,14 +145,14 @@ public enum TransferRequester {
             }
             let bytes: [UInt8]
             do {
-                bytes = try blobs.get(reference.blobID)
+                bytes = try material.blob(blobID)
             } catch {
                 throw fail("\(error)")
             }
             let sealed = SealedPrivateFields(recordID: wrapped.recordID, level: wrapped.level, blob: bytes)
             let fields: PrivateFields
             do {
-                fields = try sealed.open(dataKey: dataKey, record: record, expectedBlobID: reference.blobID)
+                fields = try sealed.open(dataKey: dataKey, record: record, expectedBlobID: blobID)
             } catch {
                 throw fail("\(error)")
             }
@@ -157,14 +168,70 @@ public enum TransferRequester {
                     disclosures.append(disclosure)
                 }
             }
-            blobIDs.append(reference.blobID)
-            result.append(
-                FetchedRecord(record: record, blobID: reference.blobID, fields: fields, disclosures: disclosures))
+            blobIDs.append(blobID)
+            result.append(FetchedRecord(record: record, blobID: blobID, fields: fields, disclosures: disclosures))
         }
         guard TransferRecord.digest(of: blobIDs).bytes.hexString == transfer.blobDigest else {
             throw AccessFlowError(
                 "the relayed blobs are not the ones the transfer on the ledger names (digest differs)")
         }
         return result
+    }
+}
+
+/// What a requester's fetch reads: the relayed keys, the records and blob ids on the ledger,
+/// and the blobs.
+public protocol TransferMaterial {
+    func transferKeys(redeemLeaf: UInt64) throws -> [WrappedDataKey]
+    func record(_ id: RecordID) throws -> Record?
+    func blobID(record: RecordID, level: PrivacyLevel) throws -> Digest32?
+    func blob(_ id: Digest32) throws -> [UInt8]
+}
+
+/// The material on the server: the ledger store and the blob store.
+public struct StoreTransferMaterial: TransferMaterial {
+    public let queries: LedgerQueries
+    public let blobs: BlobStore
+
+    public init(queries: LedgerQueries, blobs: BlobStore) {
+        self.queries = queries
+        self.blobs = blobs
+    }
+
+    public func transferKeys(redeemLeaf: UInt64) throws -> [WrappedDataKey] {
+        try queries.transferKeys(redeemLeaf: redeemLeaf)
+    }
+    public func record(_ id: RecordID) throws -> Record? { try queries.record(id) }
+    public func blobID(record: RecordID, level: PrivacyLevel) throws -> Digest32? {
+        try queries.blob(record: record, level: level)?.blobID
+    }
+    public func blob(_ id: Digest32) throws -> [UInt8] { try blobs.get(id) }
+}
+
+/// Material already fetched (from the API): the caller checked each record's inclusion proof
+/// against a signed tree head before putting it here; blobs and keys are checked by ``TransferRequester/fetch(transfer:key:material:fields:)``.
+public struct FetchedTransferMaterial: TransferMaterial {
+    public var keys: [WrappedDataKey]
+    public var records: [RecordID: Record]
+    public var blobIDs: [String: Digest32]
+    public var blobs: [Digest32: [UInt8]]
+
+    public init(
+        keys: [WrappedDataKey], records: [RecordID: Record], blobIDs: [String: Digest32], blobs: [Digest32: [UInt8]]
+    ) {
+        self.keys = keys
+        self.records = records
+        self.blobIDs = blobIDs
+        self.blobs = blobs
+    }
+
+    public static func key(_ record: RecordID, _ level: PrivacyLevel) -> String { record.hex + "/" + level.rawValue }
+
+    public func transferKeys(redeemLeaf: UInt64) throws -> [WrappedDataKey] { keys }
+    public func record(_ id: RecordID) throws -> Record? { records[id] }
+    public func blobID(record: RecordID, level: PrivacyLevel) throws -> Digest32? { blobIDs[Self.key(record, level)] }
+    public func blob(_ id: Digest32) throws -> [UInt8] {
+        guard let bytes = blobs[id] else { throw AccessFlowError("blob \(id.hex) was not served") }
+        return bytes
     }
 }

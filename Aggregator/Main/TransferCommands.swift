@@ -107,6 +107,12 @@ struct Fetch: AsyncParsableCommand {
     @Option(name: .long, help: "Write the verified values here as JSON (mode 0600).") var out: String?
     @Option(name: .long, help: "Seconds to wait for the owner's transfer.") var timeout: Double = 30
     @Option(name: .long, help: "The blob store (default: <store>.blobs).") var blobs: String?
+    @Option(
+        name: .long,
+        help:
+            "With --api: the aggregator's authority public key (hex or file); every record is checked against a signed tree head."
+    )
+    var authority: String?
     @OptionGroup var signer: PrincipalOptions
 
     struct Value: Encodable {
@@ -123,7 +129,13 @@ struct Fetch: AsyncParsableCommand {
         let token = try SecretFile.read(self.token, what: "access token")
         let selected = fields.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         let (operation, key) = TransferRequester.redeem(requestID: requestID, token: token, purpose: purpose)
-        let redeemed = try Submitter.submit(try signer.sign(operation), options: signer.options, wait: signer.wait)
+        let api = signer.options.api
+        if api != nil, authority == nil {
+            throw UserError(
+                "with --api, give --authority (the aggregator's public key): records are checked against signed tree heads"
+            )
+        }
+        let redeemed = try await signer.ledger.submit(Canonical.encode(try signer.sign(operation)), wait: signer.wait)
         guard redeemed.status == "applied", redeemed.outcome == "accepted", let redeemLeaf = redeemed.leafIndex else {
             throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status)")
         }
@@ -133,7 +145,11 @@ struct Fetch: AsyncParsableCommand {
         let deadline = Date().addingTimeInterval(timeout)
         var transfer: TransferRow?
         while transfer == nil {
-            transfer = try signer.queries().transfer(redeemLeaf: redeemLeaf)
+            if let api {
+                transfer = try? await APIClient.get(api, "/v1/transfers", query: ["redeem-leaf": String(redeemLeaf)])
+            } else {
+                transfer = try signer.queries().transfer(redeemLeaf: redeemLeaf)
+            }
             if transfer == nil {
                 guard Date() < deadline else {
                     throw UserError(
@@ -143,12 +159,17 @@ struct Fetch: AsyncParsableCommand {
             }
         }
         let row = transfer!
-        let queries = try signer.queries()
-        let blobStore = BlobStore(directory: blobs ?? signer.options.store + ".blobs")
         let fetched: [FetchedRecord]
         do {
-            fetched = try TransferRequester.fetch(
-                transfer: row, key: key, queries: queries, blobs: blobStore, fields: selected)
+            let material: any TransferMaterial =
+                if let api, let authority {
+                    try await Self.download(row, api: api, authority: try Keys.readPublicKey(authority))
+                } else {
+                    StoreTransferMaterial(
+                        queries: try signer.queries(),
+                        blobs: BlobStore(directory: blobs ?? signer.options.store + ".blobs"))
+                }
+            fetched = try TransferRequester.fetch(transfer: row, key: key, material: material, fields: selected)
         } catch {
             _ = try? await signer.submit(
                 .recordRead(
@@ -167,13 +188,12 @@ struct Fetch: AsyncParsableCommand {
                 fields: Dictionary(uniqueKeysWithValues: shown.map { ($0.key, $0.value.display) }),
                 disclosed: selected == nil ? nil : item.disclosures.map(\.entry.key))
         }
-        let read = try Submitter.submit(
-            try signer.sign(
-                .recordRead(
-                    ReadRecord(
-                        requestID: requestID, transferLeaf: row.leafIndex, recordCount: UInt32(fetched.count),
-                        fields: selected ?? [], outcome: "verified", detail: ""))), options: signer.options,
-            wait: signer.wait)
+        let readTransaction = try signer.sign(
+            .recordRead(
+                ReadRecord(
+                    requestID: requestID, transferLeaf: row.leafIndex, recordCount: UInt32(fetched.count),
+                    fields: selected ?? [], outcome: "verified", detail: "")))
+        let read = try await signer.ledger.submit(Canonical.encode(readTransaction), wait: signer.wait)
         if let out {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -198,6 +218,46 @@ struct Fetch: AsyncParsableCommand {
         print(
             "verified: every value of \(fetched.count) records matches its commitment on the ledger, every blob its hash; read recorded at leaf \(read.leafIndex.map(String.init) ?? "?")"
                 + (out.map { "; written to \($0)" } ?? ""))
+    }
+}
+
+extension Fetch {
+    /// Downloads a transfer's material from the API. Each record comes with its inclusion proof
+    /// and is accepted only if the proof verifies against a tree head signed by `authority`;
+    /// keys and blobs are then checked against those records by the fetch itself.
+    static func download(_ transfer: TransferRow, api: String, authority: Curve25519PublicKey) async throws
+        -> FetchedTransferMaterial
+    {
+        struct Keys: Decodable { var keys: [String] }
+        struct Reference: Decodable { var blobID: String }
+        struct Blob: Decodable { var blob: String }
+        let listed: Keys = try await APIClient.get(
+            api, "/v1/transfers/keys", query: ["redeem-leaf": String(transfer.redeemLeaf)])
+        var material = FetchedTransferMaterial(keys: [], records: [:], blobIDs: [:], blobs: [:])
+        for hex in listed.keys {
+            guard let bytes = [UInt8](hexString: hex),
+                let wrapped = try? Canonical.decode(WrappedDataKey.self, from: bytes)
+            else { throw UserError("\(api) served a malformed wrapped key") }
+            material.keys.append(wrapped)
+            if material.records[wrapped.recordID] == nil {
+                let proof: SavedInclusionProof = try await APIClient.get(api, "/v1/proof/\(wrapped.recordID.hex)")
+                do {
+                    material.records[wrapped.recordID] = try proof.verify(authority: authority).0
+                } catch {
+                    throw UserError("record \(wrapped.recordID.hex): its inclusion proof from \(api) fails: \(error)")
+                }
+            }
+            let reference: Reference = try await APIClient.get(
+                api, "/v1/blobs/reference", query: ["record": wrapped.recordID.hex, "level": wrapped.level.rawValue])
+            guard let blobID = Digest32(hex: reference.blobID) else {
+                throw UserError("\(api) served a malformed blob id")
+            }
+            material.blobIDs[FetchedTransferMaterial.key(wrapped.recordID, wrapped.level)] = blobID
+            let blob: Blob = try await APIClient.get(api, "/v1/blobs/\(blobID.hex)")
+            guard let bytes = [UInt8](hexString: blob.blob) else { throw UserError("\(api) served a malformed blob") }
+            material.blobs[blobID] = bytes
+        }
+        return material
     }
 }
 

@@ -3,6 +3,7 @@ import AgriTraceCore
 import Crypto
 import Foundation
 import Ledger
+import LedgerAPI
 import TestSupport
 import Testing
 
@@ -89,5 +90,40 @@ struct FetchCLITests {
         let revoked = try runFetch(d, common)
         #expect(revoked.status != 0)
         #expect(revoked.output.contains("redemption refused: revoked"), "\(revoked.output)")
+    }
+
+    @Test("fetch through the API: records are accepted only under a tree head signed by the given authority")
+    func fetchThroughTheAPI() async throws {
+        let d = try await TransferDeployment()
+        try await d.uploadAll()
+        try d.protect(level: .level2)
+        let keys = try d.enrollRequester(TransferDeployment.requesterGrant)
+        let (row, token) = try d.requestAndMatch(keys, level: .level2)
+        let principal = TransferDeployment.requesterGrant.principal
+        let keyFile = d.directory.file("bob.key")
+        try (Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n").write(
+            toFile: keyFile, atomically: true, encoding: .utf8)
+        let tokenFile = d.directory.file("bob.token")
+        try (try #require(token).hexString + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let port = try freeLoopbackPort()
+        let app = try LedgerAPI.application(storePath: d.storePath, host: "127.0.0.1", port: Int(port))
+        let server = Task { try await app.run() }
+        defer { server.cancel() }
+        let common = [
+            "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--api",
+            "http://127.0.0.1:\(port)", "--insecure-http", "--timeout", "30", "--wait", "30",
+        ]
+        var good = try runFetch(d, common + ["--authority", Array(d.authority.publicKey.rawRepresentation).hexString])
+        for _ in 0..<20 where good.output.contains("cannot connect") {
+            try await Task.sleep(for: .milliseconds(200))  // the server task is still starting
+            good = try runFetch(d, common + ["--authority", Array(d.authority.publicKey.rawRepresentation).hexString])
+        }
+        #expect(good.status == 0, "\(good.output)")
+        #expect(good.output.contains("verified: every value of \(d.classified.count) records"), "\(good.output)")
+        // The same API with another authority key: the records' tree heads do not verify.
+        let forged = try runFetch(
+            d, common + ["--authority", Array(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation).hexString])
+        #expect(forged.status != 0)
+        #expect(forged.output.contains("inclusion proof"), "\(forged.output)")
     }
 }
