@@ -206,7 +206,7 @@ let package = Package(
             name: "TransferTests",
             dependencies: [
                 "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "SQLiteStorage", "TestSupport", "EdgeAgent",
-                "MQTTClient", "AggregatorMain", "LedgerAPI", .product(name: "Crypto", package: "swift-crypto"),
+                "MQTTClient", "AggregatorMain", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TransferTests"

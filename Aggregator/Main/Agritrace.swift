@@ -13,7 +13,7 @@ struct Agritrace: AsyncParsableCommand {
             `enroll` runs the deployment's certificate authority (devices, firms, regulators, the broker's ACL).
             """,
         subcommands: [
-            Serve.self, Trace.self, Records.self, Proof.self, VerifyProof.self, TreeHead.self, Consistency.self,
+            Serve.self, API.self, Trace.self, Records.self, Proof.self, VerifyProof.self, TreeHead.self, Consistency.self,
             Verify.self, Replay.self, Status.self, Devices.self, Principals.self, Keygen.self, EnrollCommand.self,
             Policy.self, Request.self, Regulator.self, Audit.self,
             Transfer.self, Fetch.self, Grants.self, Provenance.self,

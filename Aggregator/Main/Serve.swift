@@ -55,38 +55,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "SQLite durability: full (fsync each block, the default) or normal.")
     var synchronous: String = "full"
 
-    @Option(name: .long, help: "Serve the read-only HTTPS API on this port (off when not given).")
-    var httpPort: Int?
-
-    @Option(name: .long, help: "Address the API listens on.")
-    var httpHost: String = "127.0.0.1"
-
-    @Option(name: .long, help: "The API's server certificate (PEM chain, from the deployment CA).")
-    var apiCert: String?
-
-    @Option(name: .long, help: "The API's server private key (PEM).")
-    var apiKey: String?
-
-    @Option(name: .long, help: "Require API clients to present a certificate from this CA (PEM): mutual TLS.")
-    var apiClientCA: String?
-
-    @Flag(name: .long, help: "Serve the API over plain HTTP instead of HTTPS (loopback only).")
-    var insecureHTTP = false
-
-    func validate() throws {
-        guard httpPort != nil else { return }
-        if insecureHTTP {
-            guard apiCert == nil, apiKey == nil, apiClientCA == nil else {
-                throw ValidationError("--insecure-http serves plain HTTP: drop --api-cert, --api-key, --api-client-ca")
-            }
-            guard APITransport.isLoopback(httpHost) else {
-                throw ValidationError("--insecure-http is allowed on loopback only (--http-host 127.0.0.1)")
-            }
-        } else if apiCert == nil || apiKey == nil {
-            throw ValidationError(
-                "the API is served over HTTPS: give --api-cert and --api-key (or --insecure-http on loopback)")
-        }
-    }
+    @OptionGroup var api: APIServerOptions
 
     func run() async throws {
         let authority = try Keys.readPrivateKey(file: authorityKey)
@@ -112,15 +81,9 @@ struct Serve: AsyncParsableCommand {
             storePath: store, authority: authority, broker: broker, clientID: clientID + "-blobs",
             shareGroup: shareGroup, log: { line in Output.standardError("agritrace serve: \(line)") })
         let storePath = store
-        let httpPort = self.httpPort
-        let httpHost = self.httpHost
-        let apiTLS = apiCert.flatMap { cert in
-            apiKey.map { LedgerAPI.TLSFiles(certificateChainFile: cert, privateKeyFile: $0, clientCAFile: apiClientCA) }
-        }
-        if let apiTLS {
-            // Fail at start, not at the first connection, on an unreadable certificate or key.
-            do { _ = try apiTLS.configuration() } catch { throw UserError("API certificate or key: \(error)") }
-        }
+        let httpPort = api.httpPort
+        let httpHost = api.httpHost
+        let apiTLS = try api.tlsFiles()
         let task = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
@@ -138,13 +101,7 @@ struct Serve: AsyncParsableCommand {
                 group.cancelAll()
             }
         }
-        let signals = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { task.cancel() }
-            source.resume()
-            return source
-        }
+        let signals = Termination.cancel(task)
         defer { signals.forEach { $0.cancel() } }
         try await task.value
         Output.standardError("agritrace serve: stopped")

@@ -3,7 +3,6 @@ import AgriTraceCore
 import Crypto
 import Foundation
 import Ledger
-import LedgerAPI
 import TestSupport
 import Testing
 
@@ -106,15 +105,18 @@ struct FetchCLITests {
         let tokenFile = d.directory.file("bob.token")
         try (try #require(token).hexString + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let port = try freeLoopbackPort()
-        let app = try LedgerAPI.application(storePath: d.storePath, host: "127.0.0.1", port: Int(port))
-        let server = Task { try await app.run() }
-        defer { server.cancel() }
+        // The API in its own process (`agritrace api`), reading the store this test writes.
+        let server = try BackgroundProcess(
+            try builtProduct(named: "agritrace"),
+            ["api", "--store", d.storePath, "--http-port", "\(port)", "--insecure-http"],
+            logFile: d.directory.file("api.log"))
+        defer { server.terminate() }
         let common = [
             "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--api",
             "http://127.0.0.1:\(port)", "--insecure-http", "--timeout", "30", "--wait", "30",
         ]
         var good = try runFetch(d, common + ["--authority", Array(d.authority.publicKey.rawRepresentation).hexString])
-        for _ in 0..<20 where good.output.contains("cannot connect") {
+        for _ in 0..<50 where good.output.contains("cannot connect") {
             try await Task.sleep(for: .milliseconds(200))  // the server task is still starting
             good = try runFetch(d, common + ["--authority", Array(d.authority.publicKey.rawRepresentation).hexString])
         }

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import LedgerAPI
+
+/// The HTTPS API's options, shared by `serve` and `api`.
+struct APIServerOptions: ParsableArguments {
+    @Option(name: .long, help: "Serve the read-only HTTPS API on this port (off when not given).")
+    var httpPort: Int?
+
+    @Option(name: .long, help: "Address the API listens on.")
+    var httpHost: String = "127.0.0.1"
+
+    @Option(name: .long, help: "The API's server certificate (PEM chain, from the deployment CA).")
+    var apiCert: String?
+
+    @Option(name: .long, help: "The API's server private key (PEM).")
+    var apiKey: String?
+
+    @Option(name: .long, help: "Require API clients to present a certificate from this CA (PEM): mutual TLS.")
+    var apiClientCA: String?
+
+    @Flag(name: .long, help: "Serve the API over plain HTTP instead of HTTPS (loopback only).")
+    var insecureHTTP = false
+
+    /// The TLS files, checked readable now (nil for --insecure-http).
+    func tlsFiles() throws -> LedgerAPI.TLSFiles? {
+        let files = apiCert.flatMap { cert in
+            apiKey.map { LedgerAPI.TLSFiles(certificateChainFile: cert, privateKeyFile: $0, clientCAFile: apiClientCA) }
+        }
+        if let files {
+            // Fail at start, not at the first connection, on an unreadable certificate or key.
+            do { _ = try files.configuration() } catch { throw UserError("API certificate or key: \(error)") }
+        }
+        return files
+    }
+
+    func validate() throws {
+        guard httpPort != nil else { return }
+        if insecureHTTP {
+            guard apiCert == nil, apiKey == nil, apiClientCA == nil else {
+                throw ValidationError("--insecure-http serves plain HTTP: drop --api-cert, --api-key, --api-client-ca")
+            }
+            guard APITransport.isLoopback(httpHost) else {
+                throw ValidationError("--insecure-http is allowed on loopback only (--http-host 127.0.0.1)")
+            }
+        } else if apiCert == nil || apiKey == nil {
+            throw ValidationError(
+                "the API is served over HTTPS: give --api-cert and --api-key (or --insecure-http on loopback)")
+        }
+    }
+
+}
+
+/// `agritrace api`: the HTTPS API alone over a ledger store that another process writes
+/// (`serve` without --http-port, or a replica): privilege separation, or an API on its own host.
+struct API: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Serve only the HTTPS API over a ledger store (its writer runs elsewhere, e.g. `serve` without --http-port)."
+    )
+
+    @Option(name: .long, help: "Path of the ledger store.") var store: String = "agritrace.sqlite"
+    @OptionGroup var api: APIServerOptions
+
+    func run() async throws {
+        guard let port = api.httpPort else { throw UserError("give --http-port") }
+        _ = try openReadOnly(store)
+        let tls = try api.tlsFiles()
+        let application = try LedgerAPI.application(storePath: store, host: api.httpHost, port: port, tls: tls)
+        Output.standardError("agritrace api: on \(tls == nil ? "http" : "https")://\(api.httpHost):\(port)/v1/")
+        let task = Task { try await application.run() }
+        let signals = Termination.cancel(task)
+        defer { signals.forEach { $0.cancel() } }
+        try await task.value
+    }
+}
+
+/// SIGINT and SIGTERM cancel a server task (a clean drain), for `serve` and `api`.
+enum Termination {
+    static func cancel(_ task: Task<Void, any Error>) -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { task.cancel() }
+            source.resume()
+            return source
+        }
+    }
+}
