@@ -217,15 +217,36 @@ public enum DataOwner {
         lot: String, product: String, stage: Stage, level: ABAC.Sensitivity, policy: AccessPolicy,
         parameters: AccessParameters, dataID: String = AccessIDs.random()
     ) throws -> (entry: EncryptedDataEntry, token: [UInt8]) {
+        try protect(
+            lot: lot, product: product, stage: stage, level: level, policy: policy,
+            parameters: try DecodedParameters(parameters), dataID: dataID)
+    }
+
+    /// The schemes' public parameters decoded once (every point subgroup-checked), for an
+    /// owner protecting several entries: ABSE's encrypt tables are built on the first use of
+    /// a decoded value and reused after.
+    public struct DecodedParameters: Sendable {
+        public let searchable: ABSE.PublicParameters
+        public let tokenEncryption: CPABE.PublicParameters
+
+        public init(_ parameters: AccessParameters) throws {
+            searchable = try ABSE.PublicParameters(serialized: parameters.searchable)
+            tokenEncryption = try CPABE.PublicParameters(serialized: parameters.tokenEncryption)
+        }
+    }
+
+    /// ``protect(lot:product:stage:level:policy:parameters:dataID:)`` with parameters decoded once.
+    public static func protect(
+        lot: String, product: String, stage: Stage, level: ABAC.Sensitivity, policy: AccessPolicy,
+        parameters: DecodedParameters, dataID: String = AccessIDs.random()
+    ) throws -> (entry: EncryptedDataEntry, token: [UInt8]) {
         try check(policy, lot: lot, product: product, stage: stage, level: level)
         let token = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        let tokenParameters = try CPABE.PublicParameters(serialized: parameters.tokenEncryption)
-        let searchable = try ABSE.PublicParameters(serialized: parameters.searchable)
         let d = try CPABE.encrypt(
-            token, policy: SubjectSlots.tokenPolicy(of: policy), publicParameters: tokenParameters)
+            token, policy: SubjectSlots.tokenPolicy(of: policy), publicParameters: parameters.tokenEncryption)
         let e = try ABSE.encrypt(
             keyword: AccessKeyword.keyword(product: product, lot: lot, stage: stage, level: level),
-            token: d.serialized, policy: SubjectSlots.conditions(of: policy), publicParameters: searchable)
+            token: d.serialized, policy: SubjectSlots.conditions(of: policy), publicParameters: parameters.searchable)
         let entry = EncryptedDataEntry(
             dataID: dataID, lot: lot, level: level, window: policy.window, actions: policy.actions,
             searchableCiphertext: e.serialized, tokenDigest: Digest32.sha256(token))

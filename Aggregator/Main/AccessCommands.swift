@@ -351,7 +351,7 @@ struct Policy: AsyncParsableCommand {
             guard let lot = try await signer.ledger.lotSummary(self.lot) else {
                 throw UserError("lot \(self.lot) has no record on the ledger yet; protect it once its records are in")
             }
-            let parameters = try await signer.ledger.parameters()
+            let parameters = try DataOwner.DecodedParameters(try await signer.ledger.parameters())
             var saved: [String: String] = [:]
             if let data = FileManager.default.contents(atPath: tokens) {
                 saved = (try? JSONDecoder().decode([String: String].self, from: data)) ?? [:]
@@ -385,12 +385,7 @@ struct Policy: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let rows: [EncryptedDataRow] =
-                if let api = options.api {
-                    try await APIClient.get(api, "/v1/access/entries", query: ["owner": owner, "lot": lot])
-                } else {
-                    try LedgerQueries(store: try openReadOnly(options.store)).encryptedData(owner: owner, lot: lot)
-                }
+            let rows = try await AccessLedger(options: options).entries(owner: owner, lot: lot)
             if options.json { return print(try Output.json(rows)) }
             print(
                 Output.table(
@@ -519,7 +514,7 @@ struct Audit: ParsableCommand {
                 var entry: BlacklistRow
                 var proof: LeafProof
             }
-            let audit = AuditSource(options: options)
+            let audit = AccessLedger(options: options)
             var rows: [Row] = []
             for entry in try await audit.blacklist() {
                 rows.append(Row(entry: entry, proof: try await audit.proof(entry.lastLeaf)))
@@ -552,7 +547,7 @@ struct Audit: ParsableCommand {
                 var requestProof: LeafProof
                 var resultProof: LeafProof?
             }
-            let audit = AuditSource(options: options)
+            let audit = AccessLedger(options: options)
             var rows: [Row] = []
             for request in try await audit.requests(lot: lot, requester: requester) {
                 var resultProof: LeafProof?
@@ -585,12 +580,7 @@ struct Audit: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let rows: [AccessEventRow] =
-                if let api = options.api {
-                    try await APIClient.get(api, "/v1/access/events", query: ["method": method])
-                } else {
-                    try LedgerQueries(store: try openReadOnly(options.store)).accessEvents(method: method)
-                }
+            let rows = try await AccessLedger(options: options).events(method: method)
             if options.json { return print(try Output.json(rows)) }
             print(
                 Output.table(
@@ -602,42 +592,5 @@ struct Audit: ParsableCommand {
                         ]
                     }))
         }
-    }
-}
-
-/// The audit's reads: the store, or the API. Proofs from the API are checked here again
-/// (the audit path from the leaf hash to the root it names); check the root itself against a
-/// signed tree head with `agritrace tree-head` and `verify-proof`.
-struct AuditSource {
-    let options: StoreOptions
-
-    func blacklist() async throws -> [BlacklistRow] {
-        if let api = options.api { return try await APIClient.get(api, "/v1/access/blacklist") }
-        return try LedgerQueries(store: try openReadOnly(options.store)).blacklist()
-    }
-
-    func requests(lot: String?, requester: String?) async throws -> [AccessRequestRow] {
-        if let api = options.api {
-            return try await APIClient.get(api, "/v1/access/requests", query: ["lot": lot, "requester": requester])
-        }
-        return try LedgerQueries(store: try openReadOnly(options.store)).accessRequests(lot: lot, requester: requester)
-    }
-
-    func proof(_ leaf: UInt64) async throws -> LeafProof {
-        guard let api = options.api else {
-            return try LedgerQueries(store: try openReadOnly(options.store)).leafProof(leaf)
-        }
-        var proof: LeafProof = try await APIClient.get(api, "/v1/leaves/\(leaf)/proof")
-        let path = proof.proof.compactMap(Digest32.init(hex:))
-        if let leafHash = Digest32(hex: proof.leafHash), let root = Digest32(hex: proof.root),
-            path.count == proof.proof.count
-        {
-            proof.verified =
-                (try? MerkleTree.verifyInclusion(
-                    leafHash: leafHash, index: leaf, treeSize: proof.treeSize, proof: path, root: root)) != nil
-        } else {
-            proof.verified = false
-        }
-        return proof
     }
 }

@@ -97,6 +97,51 @@ struct AccessLedger {
         return answer
     }
 
+    // MARK: Audit reads. Proofs from the API are checked here again (the audit path from
+    // the leaf hash to the root it names); check the root itself against a signed tree head
+    // with `agritrace tree-head` and `verify-proof`.
+    func blacklist() async throws -> [BlacklistRow] {
+        if let api = options.api { return try await APIClient.get(api, "/v1/access/blacklist") }
+        return try queries().blacklist()
+    }
+
+    func requests(lot: String?, requester: String?) async throws -> [AccessRequestRow] {
+        if let api = options.api {
+            return try await APIClient.get(api, "/v1/access/requests", query: ["lot": lot, "requester": requester])
+        }
+        return try queries().accessRequests(lot: lot, requester: requester)
+    }
+
+    func proof(_ leaf: UInt64) async throws -> LeafProof {
+        guard let api = options.api else {
+            return try queries().leafProof(leaf)
+        }
+        var proof: LeafProof = try await APIClient.get(api, "/v1/leaves/\(leaf)/proof")
+        let path = proof.proof.compactMap(Digest32.init(hex:))
+        if let leafHash = Digest32(hex: proof.leafHash), let root = Digest32(hex: proof.root),
+            path.count == proof.proof.count
+        {
+            proof.verified =
+                (try? MerkleTree.verifyInclusion(
+                    leafHash: leafHash, index: leaf, treeSize: proof.treeSize, proof: path, root: root)) != nil
+        } else {
+            proof.verified = false
+        }
+        return proof
+    }
+
+    func events(method: String?) async throws -> [AccessEventRow] {
+        if let api = options.api { return try await APIClient.get(api, "/v1/access/events", query: ["method": method]) }
+        return try queries().accessEvents(method: method)
+    }
+
+    func entries(owner: String?, lot: String?) async throws -> [EncryptedDataRow] {
+        if let api = options.api {
+            return try await APIClient.get(api, "/v1/access/entries", query: ["owner": owner, "lot": lot])
+        }
+        return try queries().encryptedData(owner: owner, lot: lot)
+    }
+
     static func escape(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? text
     }

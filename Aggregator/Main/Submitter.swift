@@ -42,13 +42,9 @@ enum Submitter {
             state = try store.submissionStatus(id)
         }
         var answer = Answer(submission: id, status: state.status, reason: state.reason, leafIndex: state.leafIndex)
-        if let leaf = state.leafIndex {
-            let select = try store.db.prepare("SELECT outcome, detail FROM access_events WHERE leaf_index = ?")
-            try select.bind(Int64(leaf), at: 1)
-            if try select.step() {
-                answer.outcome = select.string(at: 0)
-                answer.detail = select.string(at: 1)
-            }
+        if let leaf = state.leafIndex, let event = try LedgerQueries(store: store).accessEvent(leaf: leaf) {
+            answer.outcome = event.outcome
+            answer.detail = event.detail
         }
         return answer
     }

@@ -229,12 +229,8 @@ struct InstallScriptTests {
             .joined(separator: "\n")
         staged = "user root\nlog_dest file \(r)/mosquitto.log\n" + staged + "\n"
         try staged.write(toFile: r + "/staged.conf", atomically: true, encoding: .utf8)
-        let pid = try spawnWithCleanSignalMask("/usr/sbin/mosquitto", ["-c", r + "/staged.conf"])
-        defer {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
+        let broker = try SpawnedProcess("/usr/sbin/mosquitto", ["-c", r + "/staged.conf"])
+        defer { broker.kill() }
         let log = { (try? String(contentsOfFile: r + "/mosquitto.log", encoding: .utf8)) ?? "" }
         #expect(await eventually { log().contains("running") }, "\(log())")
         let client = try ClientHarness(
@@ -297,12 +293,8 @@ struct DemoDeploymentTests {
 
         // Start the generated configuration; mosquitto writes its pid where the CA's settings
         // point, so `enroll revoke` reloads it.
-        let pid = try spawnWithCleanSignalMask("/usr/sbin/mosquitto", ["-c", demo + "/broker/mosquitto.conf"])
-        defer {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
+        let broker = try SpawnedProcess("/usr/sbin/mosquitto", ["-c", demo + "/broker/mosquitto.conf"])
+        defer { broker.kill() }
         let log = { (try? String(contentsOfFile: demo + "/broker/mosquitto.log", encoding: .utf8)) ?? "" }
         #expect(
             await eventually {

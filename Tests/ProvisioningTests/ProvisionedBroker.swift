@@ -20,7 +20,7 @@ final class ProvisionedBroker: @unchecked Sendable {
     let logFile: String
     let pidFile: String
     private let lock = NSLock()
-    private var processID: pid_t?
+    private var process: SpawnedProcess?
 
     /// Creates the CA and broker files and starts mosquitto.
     static func start() async throws -> ProvisionedBroker {
@@ -54,15 +54,14 @@ final class ProvisionedBroker: @unchecked Sendable {
     func logCount(_ text: String) -> Int { log.components(separatedBy: "\n").filter { $0.contains(text) }.count }
 
     private func launch() async throws {
-        let pid = try spawnWithCleanSignalMask("/usr/sbin/mosquitto", ["-c", configFile])
-        lock.withLock { self.processID = pid }
-        try "\(pid)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        let process = try SpawnedProcess("/usr/sbin/mosquitto", ["-c", configFile])
+        lock.withLock { self.process = process }
+        try "\(process.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                lock.withLock { self.processID = nil }
-                throw TestBrokerError.exited(status: status, log: log)
+            if !process.isRunning {
+                lock.withLock { self.process = nil }
+                throw TestBrokerError.exited(status: process.terminationStatus, log: log)
             }
             if log.contains("running") { return }
             try await Task.sleep(for: .milliseconds(20))
@@ -91,11 +90,8 @@ final class ProvisionedBroker: @unchecked Sendable {
     }
 
     func kill() {
-        guard let pid = lock.withLock({ self.processID }) else { return }
-        Glibc.kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        lock.withLock { self.processID = nil }
+        lock.withLock { self.process }?.kill()
+        lock.withLock { self.process = nil }
     }
 
     /// Kills the broker with SIGKILL (a crash: no TLS close_notify) and starts it again.
@@ -109,11 +105,10 @@ final class ProvisionedBroker: @unchecked Sendable {
     /// Stops the broker with SIGTERM (clients get a clean TLS close), waits for it to exit,
     /// and starts it again on the same port and files: what `systemctl restart` does.
     func restart() async throws {
-        if let pid = lock.withLock({ self.processID }) {
-            Glibc.kill(pid, SIGTERM)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-            lock.withLock { self.processID = nil }
+        if let process = lock.withLock({ self.process }) {
+            process.terminate()
+            process.waitUntilExit()
+            lock.withLock { self.process = nil }
         }
         let starts = logCount("running")
         try await launch()
@@ -264,37 +259,4 @@ struct ClientHarness: Sendable {
         guard await eventually({ deliveries.values.contains { $0.messageID == id } }) else { return nil }
         return deliveries.values.first { $0.messageID == id }?.reasonCode
     }
-}
-
-/// Starts `path` with an empty signal mask and default signal actions.
-///
-/// Foundation's `Process` passes the test process's blocked-signal mask on to the child.
-/// mosquitto 2.0 only takes signals inside `epoll_pwait` with the mask it inherited, so a
-/// broker started by `Process` never acts on SIGHUP (reload) or SIGTERM: they stay pending.
-/// systemd starts services with an empty mask; this does the same.
-func spawnWithCleanSignalMask(_ path: String, _ arguments: [String]) throws -> pid_t {
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    var all = sigset_t()
-    sigfillset(&all)
-    sigdelset(&all, SIGKILL)
-    sigdelset(&all, SIGSTOP)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
-    guard rc == 0 else { throw ProvisioningError.file(path: path, reason: String(cString: strerror(rc))) }
-    return pid
 }
