@@ -100,10 +100,18 @@ let package = Package(
             ],
             path: "Aggregator/Ledger"
         ),
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Shared/COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // TLS client certificates checked against the deployment CA and its revocation list.
+        .target(name: "PeerCertificates", dependencies: ["COpenSSL"], path: "Aggregator/PeerCertificates"),
         .target(
             name: "LedgerAPI",
             dependencies: [
-                "AgriTraceCore", "Ledger",
+                "AgriTraceCore", "Ledger", "PeerCertificates",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

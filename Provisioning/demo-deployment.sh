@@ -98,7 +98,7 @@ AgriTrace demo deployment in $DIR
 Start the broker:   mosquitto -c $DIR/broker/mosquitto.conf -d
 Aggregator:         agritrace serve --broker-host 127.0.0.1 --broker-port $PORT --tls-ca $CA/ca.crt \\
                       --tls-cert $DIR/cloud/aggregator/tls.crt --tls-key $DIR/cloud/aggregator/tls.key
-HTTPS API (mTLS):   add --http-port 8443 --api-cert $DIR/cloud/aggregator/api.crt --api-key $DIR/cloud/aggregator/api.key --api-client-ca $CA/ca.crt
+HTTPS API (mTLS):   add --http-port 8443 --api-cert $DIR/cloud/aggregator/api.crt --api-key $DIR/cloud/aggregator/api.key --api-client-ca $CA/ca.crt --api-client-crl $CA/crl.pem
                     agritrace status --api https://127.0.0.1:8443 --tls-ca $CA/ca.crt \\
                       --tls-cert $DIR/firms/alice/tls.crt --tls-key $DIR/firms/alice/tls.key
 Agent (farm box):   [broker] host = "127.0.0.1", port = $PORT, ca_file = "$DIR/boxes/farm-box-01/ca.crt",

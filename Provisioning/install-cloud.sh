@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the AgriTrace cloud side: the certificate authority, mosquitto with one mutual-TLS
-# listener and per-device ACLs, and the aggregator (`agritrace serve`). See docs/provisioning.md.
+# listener and per-device ACLs, and the aggregator (`agritrace serve`, with its HTTPS API
+# behind mutual TLS and the CA's revocation list). See docs/provisioning.md.
 #
 #   install-cloud.sh [--binary PATH] [--broker-name NAME]... [options]
 #   install-cloud.sh --uninstall [--purge] [--root DIR]
@@ -15,6 +16,9 @@
 #   --broker-name NAME  a DNS name or IP clients use for the broker (repeatable; default
 #                       localhost, 127.0.0.1).
 #   --port PORT         the TLS port (default 8883); --bind ADDR (default 0.0.0.0).
+#   --api-port PORT     the HTTPS API port (default 8443); --api-bind ADDR (default 0.0.0.0).
+#   --api-name NAME     a DNS name or IP clients use for the API (repeatable; default the
+#                       broker names).
 #   --uninstall         stop and remove binary and units; keep CA, ledger data and configuration.
 #   --purge             with --uninstall: also remove the CA (root key!), ledger data and configuration.
 set -eu
@@ -26,6 +30,9 @@ CA_DIR=/var/lib/agritrace-ca
 BROKER_NAMES=
 PORT=8883
 BIND=0.0.0.0
+API_PORT=8443
+API_BIND=0.0.0.0
+API_NAMES=
 UNINSTALL=0
 PURGE=0
 
@@ -41,9 +48,12 @@ while [ $# -gt 0 ]; do
         --broker-name) BROKER_NAMES="$BROKER_NAMES $2"; shift 2 ;;
         --port) PORT="$2"; shift 2 ;;
         --bind) BIND="$2"; shift 2 ;;
+        --api-port) API_PORT="$2"; shift 2 ;;
+        --api-bind) API_BIND="$2"; shift 2 ;;
+        --api-name) API_NAMES="$API_NAMES $2"; shift 2 ;;
         --uninstall) UNINSTALL=1; shift ;;
         --purge) PURGE=1; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) fail "unknown option $1 (see --help)" ;;
     esac
 done
@@ -144,6 +154,33 @@ fi
 chown 0:"$AGG_GID" "$P$TLS_DIR/aggregator.key"
 chmod 0640 "$P$TLS_DIR/aggregator.key"
 
+# 5b. The HTTPS API's server certificate (serverAuth, the API names), signed by the CA here.
+# Clients must present their enrolled certificates (--api-client-ca) and revoked ones are
+# refused (--api-client-crl: the CA's crl.pem, renewed by agritrace-crl.timer).
+if [ ! -f "$P$TLS_DIR/api.crt" ]; then
+    SAN=
+    for name in ${API_NAMES:-${BROKER_NAMES:-localhost 127.0.0.1}}; do
+        case "$name" in
+            *[!0-9.]*) case "$name" in *:*) entry="IP:$name" ;; *) entry="DNS:$name" ;; esac ;;
+            *) entry="IP:$name" ;;
+        esac
+        SAN="${SAN:+$SAN,}$entry"
+    done
+    ( umask 077
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -noenc \
+          -keyout "$P$TLS_DIR/api.key" -out "$P$TLS_DIR/api.csr" -subj "/CN=agritrace-api" 2>/dev/null
+      printf 'basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = %s\n' \
+          "$SAN" > "$P$TLS_DIR/api.ext" )
+    openssl x509 -req -in "$P$TLS_DIR/api.csr" -CA "$P$CA_DIR/ca.crt" -CAkey "$P$CA_DIR/private/ca.key" \
+        -set_serial "0x$(openssl rand -hex 16)" -days 825 -sha256 -extfile "$P$TLS_DIR/api.ext" \
+        -out "$P$TLS_DIR/api.crt" 2>/dev/null || fail "could not issue the API certificate"
+    rm -f "$P$TLS_DIR/api.csr" "$P$TLS_DIR/api.ext"
+    chmod 0644 "$P$TLS_DIR/api.crt"
+    say "issued the HTTPS API certificate for $SAN"
+fi
+chown 0:"$AGG_GID" "$P$TLS_DIR/api.key"
+chmod 0640 "$P$TLS_DIR/api.key"
+
 # 6. Ledger data directory and the aggregator's settings.
 install -d -m 0700 -o "$AGG_UID" -g "$AGG_GID" "$P$DATA_DIR"
 if [ -x "$P$BIN_PATH" ] && [ ! -f "$P$DATA_DIR/authority.key" ]; then
@@ -157,8 +194,15 @@ if [ ! -f "$P$CONFIG_DIR/aggregator.env" ]; then
 AGRITRACE_BROKER_HOST=127.0.0.1
 AGRITRACE_BROKER_PORT=$PORT
 AGRITRACE_CLIENT_ID=aggregator-$(hostname -s 2>/dev/null || echo 1)
+AGRITRACE_API_HOST=$API_BIND
+AGRITRACE_API_PORT=$API_PORT
+AGRITRACE_CA_DIR=$CA_DIR
 EOF
 fi
+
+# Settings files from before the API was part of the unit get its settings appended.
+grep -q '^AGRITRACE_API_PORT=' "$P$CONFIG_DIR/aggregator.env" || printf 'AGRITRACE_API_HOST=%s\nAGRITRACE_API_PORT=%s\nAGRITRACE_CA_DIR=%s\n' \
+    "$API_BIND" "$API_PORT" "$CA_DIR" >> "$P$CONFIG_DIR/aggregator.env"
 
 # 7. Units.
 for unit in $UNITS; do install -D -m 0644 "$HERE/systemd/$unit" "$P/etc/systemd/system/$unit"; done
@@ -166,7 +210,7 @@ if [ "$USE_SYSTEMD" -eq 1 ]; then
     systemctl daemon-reload
     systemctl enable --now agritrace-mosquitto.service agritrace-crl.timer
     [ -x "$BIN_PATH" ] && systemctl enable --now agritrace.service || true
-    say "started agritrace-mosquitto (port $PORT) and agritrace"
+    say "started agritrace-mosquitto (port $PORT) and agritrace (HTTPS API on port $API_PORT)"
 else
     say "installed into ${ROOT:-/} without systemd"
 fi

@@ -49,6 +49,7 @@ agritrace serve --store "$STORE" --authority-key "$CLOUD/authority.key" \
     --broker-host 127.0.0.1 --broker-port "$PORT" --client-id aggregator \
     --tls-ca "$CLOUD/ca.crt" --tls-cert "$CLOUD/tls.crt" --tls-key "$CLOUD/tls.key" \
     --http-port "$API_PORT" --api-cert "$CLOUD/api.crt" --api-key "$CLOUD/api.key" --api-client-ca "$CLOUD/ca.crt" \
+    --api-client-crl "$DEMO/ca/crl.pem" \
     > "$CLOUD/serve.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -f "$STORE" ] && break; sleep 0.1; done

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTLS
 import Ledger
 import NIOSSL
+import PeerCertificates
 
 /// The read-only HTTP API over a ledger store (described in `docs/api/openapi.yaml`).
 ///
@@ -21,11 +22,18 @@ public enum LedgerAPI {
         public var privateKeyFile: String
         /// PEM CA file: when set, every client must present a certificate that chains to it (mutual TLS).
         public var clientCAFile: String?
+        /// PEM revocation list of that CA: when set (with ``clientCAFile``), a client whose
+        /// certificate is on it is refused at the handshake (see ``ClientCertificateVerifier``).
+        public var clientRevocationListFile: String?
 
-        public init(certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil) {
+        public init(
+            certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil,
+            clientRevocationListFile: String? = nil
+        ) {
             self.certificateChainFile = certificateChainFile
             self.privateKeyFile = privateKeyFile
             self.clientCAFile = clientCAFile
+            self.clientRevocationListFile = clientRevocationListFile
         }
 
         /// TLS 1.2 or later with the server certificate; with ``clientCAFile``, a client
@@ -40,6 +48,34 @@ public enum LedgerAPI {
                 configuration.certificateVerification = .noHostnameVerification
             }
             return configuration
+        }
+
+        /// The channel configuration: ``configuration()``, plus, with a revocation list, a
+        /// verification callback that checks each client's chain against the CA and the list
+        /// (it replaces BoringSSL's own check, which cannot load a list).
+        public func channelConfiguration() throws -> TLSChannelConfiguration {
+            let configuration = try configuration()
+            guard let clientCAFile, let clientRevocationListFile else {
+                return TLSChannelConfiguration(tlsConfiguration: configuration)
+            }
+            let verifier = try ClientCertificateVerifier(
+                certificateAuthorityFile: clientCAFile, revocationListFile: clientRevocationListFile)
+            return TLSChannelConfiguration(tlsConfiguration: configuration) { certificates, promise in
+                let result: Result<Void, ClientCertificateVerifier.Rejection>
+                do {
+                    result = verifier.verify(chain: try certificates.map { try $0.toDERBytes() })
+                } catch {
+                    result = .failure(.init(reason: "the client's certificate could not be read: \(error)"))
+                }
+                switch result {
+                case .success:
+                    promise.succeed(.certificateVerified)
+                case .failure(let rejection):
+                    let subject = certificates.first.flatMap { $0.description } ?? "no certificate"
+                    standardError("agritrace api: client refused at the TLS handshake: \(rejection) (\(subject))")
+                    promise.succeed(.failed)
+                }
+            }
         }
     }
 
@@ -104,7 +140,7 @@ public enum LedgerAPI {
         TransferRoutes.add(to: router, reader: reader, blobs: BlobStore(storePath: storePath))
         return Application(
             router: router,
-            server: try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1(),
+            server: try tls.map { try .tls(.http1(), configuration: try $0.channelConfiguration()) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "agritrace"))
     }
 }
@@ -142,4 +178,9 @@ actor StoreReader {
             throw HTTPError(.badRequest, message: "\(error)")
         }
     }
+}
+
+/// Writes one line to standard error (the server's log under systemd).
+func standardError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }

@@ -20,17 +20,30 @@ struct APIServerOptions: ParsableArguments {
     @Option(name: .long, help: "Require API clients to present a certificate from this CA (PEM): mutual TLS.")
     var apiClientCA: String?
 
+    @Option(
+        name: .long,
+        help:
+            "Refuse API clients whose certificate is on this revocation list (PEM, the CA's crl.pem; re-read when it changes)."
+    )
+    var apiClientCRL: String?
+
     @Flag(name: .long, help: "Serve the API over plain HTTP instead of HTTPS (loopback only).")
     var insecureHTTP = false
 
     /// The TLS files, checked readable now (nil for --insecure-http).
     func tlsFiles() throws -> LedgerAPI.TLSFiles? {
         let files = apiCert.flatMap { cert in
-            apiKey.map { LedgerAPI.TLSFiles(certificateChainFile: cert, privateKeyFile: $0, clientCAFile: apiClientCA) }
+            apiKey.map {
+                LedgerAPI.TLSFiles(
+                    certificateChainFile: cert, privateKeyFile: $0, clientCAFile: apiClientCA,
+                    clientRevocationListFile: apiClientCRL)
+            }
         }
         if let files {
-            // Fail at start, not at the first connection, on an unreadable certificate or key.
-            do { _ = try files.configuration() } catch { throw UserError("API certificate or key: \(error)") }
+            // Fail at start, not at the first connection, on an unreadable certificate, key or list.
+            do { _ = try files.channelConfiguration() } catch {
+                throw UserError("API certificate, key or revocation list: \(error)")
+            }
         }
         return files
     }
@@ -38,12 +51,15 @@ struct APIServerOptions: ParsableArguments {
     func validate() throws {
         guard httpPort != nil else { return }
         if insecureHTTP {
-            guard apiCert == nil, apiKey == nil, apiClientCA == nil else {
-                throw ValidationError("--insecure-http serves plain HTTP: drop --api-cert, --api-key, --api-client-ca")
+            guard apiCert == nil, apiKey == nil, apiClientCA == nil, apiClientCRL == nil else {
+                throw ValidationError(
+                    "--insecure-http serves plain HTTP: drop --api-cert, --api-key, --api-client-ca, --api-client-crl")
             }
             guard APITransport.isLoopback(httpHost) else {
                 throw ValidationError("--insecure-http is allowed on loopback only (--http-host 127.0.0.1)")
             }
+        } else if apiClientCRL != nil && apiClientCA == nil {
+            throw ValidationError("--api-client-crl needs --api-client-ca (the CA whose list it is)")
         } else if apiCert == nil || apiKey == nil {
             throw ValidationError(
                 "the API is served over HTTPS: give --api-cert and --api-key (or --insecure-http on loopback)")

@@ -177,6 +177,67 @@ struct HTTPSAPITests {
         #expect(result.output.contains("TLS failed"), "\(result.output)")
     }
 
+    /// `agritrace api --api-client-crl`: a client revoked after the server started is refused
+    /// at its next connection (the list is re-read when the file changes), others are not, and
+    /// an expired list refuses everyone (fail closed). The server runs as its own process.
+    @Test func apiRefusesRevokedClientsFromARenewedRevocationList() async throws {
+        let fixture = try populatedLedger(blocks: 1, perBlock: 4)
+        let directory = fixture.directory.path
+        let certificates = try TestCertificates.generate(in: directory, clientCommonName: "firm-alice")
+        let bob = try certificates.issueClientCertificate(commonName: "firm-bob")
+        let crl = directory + "/crl.pem"
+        try certificates.writeRevocationList(revoking: [], to: crl)
+        let port = try freeLoopbackPort()
+        let server = try BackgroundProcess(
+            try builtProduct(named: "agritrace"),
+            [
+                "api", "--store", fixture.path, "--http-port", "\(port)", "--api-cert",
+                certificates.serverCertificateFile, "--api-key", certificates.serverKeyFile, "--api-client-ca",
+                certificates.caFile, "--api-client-crl", crl,
+            ],
+            logFile: directory + "/api.log")
+        defer { server.terminate() }
+        func status(_ certificate: String, _ key: String) async throws -> (status: Int32, output: String) {
+            try await firstAnswer([
+                "status", "--api", "https://127.0.0.1:\(port)", "--json", "--tls-ca", certificates.caFile,
+                "--tls-cert", certificate, "--tls-key", key,
+            ])
+        }
+        let alice = (certificates.clientCertificateFile, certificates.clientKeyFile)
+        var result = try await status(alice.0, alice.1)
+        #expect(result.status == 0, "\(result.output)\n\(server.log)")
+        #expect(result.output.contains("\"records\""))
+
+        // Alice's certificate is revoked and the list renewed on disk: no restart needed.
+        try certificates.writeRevocationList(revoking: [alice.0], to: crl)
+        result = try await status(alice.0, alice.1)
+        #expect(result.status != 0)
+        #expect(result.output.contains("TLS failed"), "\(result.output)")
+        #expect(!result.output.contains("\"records\""))
+        #expect(server.log.contains("certificate revoked"), "\(server.log)")
+        result = try await status(bob.certificateFile, bob.keyFile)
+        #expect(result.status == 0, "\(result.output)\n\(server.log)")
+
+        // A list past its nextUpdate refuses every client until it is renewed.
+        try certificates.writeRevocationList(revoking: [alice.0], to: crl, seconds: 1)
+        try await Task.sleep(for: .seconds(2))
+        result = try await status(bob.certificateFile, bob.keyFile)
+        #expect(result.status != 0)
+        #expect(server.log.contains("CRL has expired"), "\(server.log)")
+        try certificates.writeRevocationList(revoking: [alice.0], to: crl)
+        result = try await status(bob.certificateFile, bob.keyFile)
+        #expect(result.status == 0, "\(result.output)\n\(server.log)")
+
+        // Start-up refuses a file that is not a revocation list, naming it.
+        let bad = try runAgritrace([
+            "api", "--store", fixture.path, "--http-port", "\(try freeLoopbackPort())", "--api-cert",
+            certificates.serverCertificateFile, "--api-key", certificates.serverKeyFile, "--api-client-ca",
+            certificates.caFile, "--api-client-crl", certificates.caFile,
+        ])
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("no PEM revocation list could be read"), "\(bad.output)")
+    }
+
     @Test func cliRefusesAServerNotSignedByItsCAAndPlainHTTPUnlessAsked() async throws {
         let fixture = try populatedLedger(blocks: 1, perBlock: 5)
         let certificates = try TestCertificates.generate(in: fixture.directory.path)

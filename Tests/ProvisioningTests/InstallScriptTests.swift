@@ -216,6 +216,21 @@ struct InstallScriptTests {
             aggregatorUnit.contains("ProtectSystem=strict")
                 && aggregatorUnit.contains("ReadWritePaths=/var/lib/agritrace"))
         #expect(aggregatorUnit.contains("--tls-cert /etc/agritrace/tls/aggregator.crt"))
+        // The HTTPS API is on by default: mutual TLS with the CA, revoked clients refused.
+        #expect(aggregatorUnit.contains("--api-client-ca /etc/agritrace/tls/ca.crt"))
+        #expect(aggregatorUnit.contains("--api-client-crl ${AGRITRACE_CA_DIR}/crl.pem"))
+        let settings = try String(contentsOfFile: r + "/etc/agritrace/aggregator.env", encoding: .utf8)
+        #expect(
+            settings.contains("AGRITRACE_API_PORT=8443") && settings.contains("AGRITRACE_CA_DIR=/var/lib/agritrace-ca"))
+        #expect(Self.mode(r + "/etc/agritrace/tls/api.key") == 0o640)
+        #expect(Self.owner(r + "/etc/agritrace/tls/api.key").gid == aggregatorAccount.gid)
+        let apiCertificate = try runCommand(
+            "openssl",
+            [
+                "verify", "-CAfile", ca + "/ca.crt", "-purpose", "sslserver", "-verify_ip", "127.0.0.1",
+                r + "/etc/agritrace/tls/api.crt",
+            ])
+        #expect(apiCertificate.contains(": OK"), "\(apiCertificate)")
         let configuration = try String(contentsOfFile: r + "/etc/agritrace/mosquitto.conf", encoding: .utf8)
         #expect(configuration.contains("acl_file /var/lib/agritrace-ca/broker/acl"), "paths are the target's paths")
         #expect(!configuration.contains(r))

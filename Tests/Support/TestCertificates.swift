@@ -83,6 +83,42 @@ public struct TestCertificates: Sendable {
         return (certificate, key)
     }
 
+    /// Writes a revocation list signed by the CA that revokes `certificateFiles` (none: an
+    /// empty list), valid for `seconds`, to `file`, replacing it atomically (as the
+    /// deployment's `agritrace-enroll crl` does), with `openssl ca` over a fresh database.
+    public func writeRevocationList(revoking certificateFiles: [String], to file: String, seconds: Int = 86_400)
+        throws
+    {
+        let database = directory + "/crl-db-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: database, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: database) }
+        try "".write(toFile: database + "/index.txt", atomically: true, encoding: .utf8)
+        try "1000\n".write(toFile: database + "/crlnumber", atomically: true, encoding: .utf8)
+        let configFile = database + "/ca.cnf"
+        try """
+        [ca]
+        default_ca = test_ca
+        [test_ca]
+        database = \(database)/index.txt
+        crlnumber = \(database)/crlnumber
+        certificate = \(caFile)
+        private_key = \(caKeyFile)
+        default_md = sha256
+
+        """.write(toFile: configFile, atomically: true, encoding: .utf8)
+        for certificate in certificateFiles {
+            try runCommand(
+                "openssl", ["ca", "-config", configFile, "-revoke", certificate, "-crl_reason", "keyCompromise"])
+        }
+        let temporary = database + "/crl.pem"
+        try runCommand(
+            "openssl",
+            ["ca", "-config", configFile, "-gencrl", "-crlsec", "\(seconds)", "-out", temporary])
+        guard rename(temporary, file) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file])
+        }
+    }
+
     private func issue(commonName: String, extensions: String, certificateFile: String, keyFile: String) throws {
         let configFile = directory + "/openssl-test.cnf"
         let request = certificateFile + ".csr"
