@@ -67,11 +67,12 @@ public enum AccessRoutes {
                 try JSON(LedgerQueries(store: $0).accessRequests(lot: lot, requester: requester))
             }
         }
-        router.get("/v1/access/pending") { _, _ in
-            try await reader.read { store in
+        router.get("/v1/access/pending") { request, _ in
+            let after = request.uri.queryParameters.get("after", as: UInt64.self)
+            return try await reader.read { store in
                 let queries = LedgerQueries(store: store)
                 return try JSON(
-                    try queries.pendingRequests().map { row, sealed in
+                    try queries.pendingRequests(after: after).map { row, sealed in
                         PendingAnswer(
                             request: row, sealedTrapdoor: Canonical.encode(sealed).hexString,
                             candidates: try queries.candidates(lot: row.lot, level: row.level).map {

@@ -291,12 +291,14 @@ struct Regulator: AsyncParsableCommand {
 
         func run() async throws {
             let regulator = try secrets.load()
-            var submitted: Set<String> = []
+            // The cursor: the last request leaf answered. Each poll asks only for requests
+            // after it, so one whose result is not yet in a block is not fetched again.
+            var answered: UInt64?
             repeat {
-                for pending in try await signer.ledger.pending() where !submitted.contains(pending.row.requestID) {
+                for pending in try await signer.ledger.pending(after: answered) {
                     let row = pending.row
                     let match = regulator.match(pending.trapdoor, candidates: pending.candidates)
-                    submitted.insert(row.requestID)
+                    answered = max(answered ?? 0, row.requestLeaf)
                     let answer = try await signer.submit(
                         .addResult(requestID: row.requestID, dataID: match?.dataID, token: match?.token), quiet: true)
                     if !signer.options.json {

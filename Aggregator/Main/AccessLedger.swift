@@ -51,9 +51,11 @@ struct AccessLedger {
         return try queries().accessRequest(id)
     }
 
-    func pending() async throws -> [Pending] {
+    /// Pending requests with their candidates; with `after`, only requests after that leaf.
+    func pending(after leaf: UInt64? = nil) async throws -> [Pending] {
         if let api = options.api {
-            let answers: [AccessRoutes.PendingAnswer] = try await APIClient.get(api, "/v1/access/pending")
+            let answers: [AccessRoutes.PendingAnswer] = try await APIClient.get(
+                api, "/v1/access/pending", query: ["after": leaf.map { String($0) }])
             return try answers.map { answer in
                 guard let sealed = [UInt8](hexString: answer.sealedTrapdoor),
                     let trapdoor = try? Canonical.decode(SealedMessage.self, from: sealed)
@@ -66,7 +68,7 @@ struct AccessLedger {
             }
         }
         let queries = try queries()
-        return try queries.pendingRequests().map { row, trapdoor in
+        return try queries.pendingRequests(after: leaf).map { row, trapdoor in
             Pending(row: row, trapdoor: trapdoor, candidates: try queries.candidates(lot: row.lot, level: row.level))
         }
     }

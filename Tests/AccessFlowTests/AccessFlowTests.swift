@@ -114,6 +114,14 @@ struct AccessFlowTests {
         outsider.enterprise = "ZS999"
         let mallory = try deployment.enrollRequester(outsider)
         let source = "203.0.113.9"
+        // The matcher's cursor: only requests after the given leaf are pending for it.
+        let first = try deployment.request(mallory, source: "198.51.100.1")
+        let second = try deployment.request(keys, source: "198.51.100.2")
+        #expect(try deployment.queries.pendingRequests().map(\.row.requestID) == [first.requestID, second.requestID])
+        #expect(
+            try deployment.queries.pendingRequests(after: first.requestLeaf).map(\.row.requestID) == [second.requestID])
+        #expect(try deployment.queries.pendingRequests(after: second.requestLeaf).isEmpty)
+        try deployment.runMatcher()
         for strike in 1...4 {
             let row = try deployment.requestAndMatch(mallory, source: source)
             #expect(row.status == "denied")

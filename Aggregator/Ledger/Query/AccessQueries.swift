@@ -112,12 +112,16 @@ extension LedgerQueries {
         return LotSummary(product: select.string(at: 0) ?? "", stage: stage, enterprise: select.string(at: 2) ?? "")
     }
 
-    /// Requests awaiting the regulator's match, oldest first, with their sealed trapdoors.
-    public func pendingRequests(limit: Int = 100) throws -> [(row: AccessRequestRow, trapdoor: SealedMessage)] {
+    /// Requests awaiting the regulator's match, oldest first, with their sealed trapdoors;
+    /// with `leaf`, only those whose request came after that log leaf (a matcher's cursor).
+    public func pendingRequests(after leaf: UInt64? = nil, limit: Int = 100) throws -> [(
+        row: AccessRequestRow, trapdoor: SealedMessage
+    )] {
         let select = try store.db.prepare(
-            "SELECT \(Self.requestColumns), trapdoor FROM access_requests WHERE status = 'pending' ORDER BY request_leaf LIMIT ?"
+            "SELECT \(Self.requestColumns), trapdoor FROM access_requests WHERE status = 'pending' AND request_leaf > ?1 ORDER BY request_leaf LIMIT ?2"
         )
-        try select.bind(Int64(limit), at: 1)
+        try select.bind(leaf.map { Int64($0) } ?? -1, at: 1)
+        try select.bind(Int64(limit), at: 2)
         var result: [(AccessRequestRow, SealedMessage)] = []
         while try select.step() {
             let sealed = try Canonical.decode(SealedMessage.self, from: select.bytes(at: 14) ?? [])
