@@ -267,11 +267,18 @@ public final class SQLiteConnection {
                 message: "database schema version \(current) is newer than this program's \(steps.count)")
         }
         var applied = 0
-        for version in current..<steps.count {
-            try transaction(.immediate) {
+        // The version is read again inside each write transaction: another connection (a
+        // second process opening the same new file) may have applied the step meanwhile.
+        while try transaction(
+            .immediate,
+            { () throws -> Bool in
+                let version = try userVersion()
+                guard version < steps.count else { return false }
                 try execute(steps[version])
                 try execute("PRAGMA user_version = \(version + 1)")
-            }
+                return true
+            })
+        {
             applied += 1
         }
         return applied

@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import TestSupport
 import Testing
 
@@ -157,6 +159,29 @@ struct SQLiteStorageTests {
             #expect(try db.userVersion() == 3)
             // A database newer than the program is refused.
             #expect(throws: SQLiteError.self) { try db.migrate(Array(steps.prefix(2))) }
+        }
+    }
+
+    /// Several connections (as several processes: `serve` and a CLI command) open the same
+    /// new file at once and migrate it: each step is applied exactly once, none fails.
+    /// (Before the version was re-read inside the write transaction, two connections could
+    /// both apply step 0: "table meta already exists".)
+    @Test func concurrentFirstOpensApplyEachStepOnce() throws {
+        let steps = [
+            "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
+            "CREATE TABLE record(id BLOB PRIMARY KEY, body BLOB NOT NULL)",
+            "CREATE INDEX record_body ON record(body)",
+        ]
+        for round in 0..<10 {
+            let file = directory.file("race-\(round).sqlite")
+            let outcomes = Mutex<[Result<Int, any Error>]>([])
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                let outcome = Result { try SQLiteConnection(path: file).migrate(steps) }
+                outcomes.withLock { $0.append(outcome) }
+            }
+            let applied = try outcomes.withLock { try $0.map { try $0.get() } }
+            #expect(applied.reduce(0, +) == steps.count, "round \(round): \(applied)")
+            #expect(try SQLiteConnection(path: file).userVersion() == steps.count)
         }
     }
 
