@@ -104,6 +104,7 @@ HTTPS API (mTLS):   add --http-port 8443 --api-cert $DIR/cloud/aggregator/api.cr
 Agent (farm box):   [broker] host = "127.0.0.1", port = $PORT, ca_file = "$DIR/boxes/farm-box-01/ca.crt",
                     certificate_file = "$DIR/boxes/farm-box-01/tls.crt", key_file = "$DIR/boxes/farm-box-01/tls.key"
 Revoke a box:       $ENROLL revoke --ca $CA --id truck-01   (CRL + ACL rewritten, broker reloaded by SIGHUP)
+                    or, broker and ledger at once: agritrace devices revoke --enterprise LOGI1 --device truck-01 --ca $CA --store …
 EOF
 
 if [ "$START" -eq 1 ]; then

@@ -93,12 +93,18 @@ struct Principals: AsyncParsableCommand {
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Revoke a principal (signed by the authority key): its transactions are refused from then on.")
+            abstract:
+                "Revoke a principal (signed by the authority key): its transactions are refused from then on; with --ca its certificates too."
+        )
         @Option(name: .long, help: "The principal name.") var name: String
         @Option(name: .long) var reason: String = "revoked by the operator"
+        @OptionGroup var certificates: Devices.CertificateRevocation
         @OptionGroup var submission: Devices.Submission
 
-        func run() throws { try Devices.submit(.revokePrincipal(name: name, reason: reason), submission) }
+        func run() throws {
+            try certificates.revoke("principal \(name)") { $0.principalName == name }
+            try Devices.submit(.revokePrincipal(name: name, reason: reason), submission)
+        }
     }
 
     struct Add: ParsableCommand {

@@ -34,6 +34,46 @@ struct Devices: AsyncParsableCommand {
         try Submitter.submitAndReport(transaction, options: submission.options, wait: submission.wait)
     }
 
+    /// `--ca` and `--crl-reason` of `devices revoke` and `principals revoke`: revoke at the
+    /// certificate authority too (every serial on the CRL, ACL rewritten, broker reloaded,
+    /// as `agritrace enroll revoke` does), so one command cuts both the network and the ledger.
+    struct CertificateRevocation: ParsableArguments {
+        @Option(
+            name: .long,
+            help:
+                "The CA directory: also revoke the enrollment's certificates there (CRL, ACL, broker reload), as `enroll revoke` does."
+        )
+        var ca: String?
+        @Option(
+            name: .long,
+            help:
+                "With --ca: the CRL reason (\(CertificateAuthority.RevocationReason.allCases.map(\.rawValue).joined(separator: ", ")))."
+        )
+        var crlReason: String = "cessationOfOperation"
+
+        /// Revokes, at the CA given by `--ca` (if any), the enrollment `matching` selects.
+        func revoke(_ what: String, matching: (EnrollmentRecord) -> Bool) throws {
+            guard let ca else { return }
+            guard let reason = CertificateAuthority.RevocationReason(rawValue: crlReason) else {
+                throw UserError(
+                    "--crl-reason \(crlReason) is not one of \(CertificateAuthority.RevocationReason.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+            let authority = try EnrollmentAuthority(directory: ca)
+            guard let record = try authority.registry().enrollments.first(where: matching) else {
+                throw UserError("the CA in \(ca) has no enrollment for \(what): nothing was revoked (check the names)")
+            }
+            if record.status == .revoked {
+                print("\(what): already revoked at the CA (\(record.id))")
+                return
+            }
+            let revoked = try authority.revoke(id: record.id, reason: reason)
+            print(
+                "\(what): certificates \(revoked.allSerials.joined(separator: ", ")) revoked at the CA (\(reason.rawValue)); CRL and ACL rewritten, broker reloaded"
+            )
+        }
+    }
+
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
@@ -87,13 +127,19 @@ struct Devices: AsyncParsableCommand {
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Revoke a device: its batches are refused from then on.")
+            abstract:
+                "Revoke a device: its batches are refused from then on; with --ca its certificates are revoked at the CA too."
+        )
         @Option(name: .long) var enterprise: String
         @Option(name: .long) var device: String
         @Option(name: .long) var reason: String = "revoked by the operator"
+        @OptionGroup var certificates: CertificateRevocation
         @OptionGroup var submission: Submission
 
         func run() throws {
+            try certificates.revoke("device \(device) of \(enterprise)") {
+                $0.kind == .device && $0.id == device && $0.enterprise == enterprise
+            }
             try Devices.submit(.revokeDevice(enterprise: enterprise, device: device, reason: reason), submission)
         }
     }

@@ -346,5 +346,62 @@ struct DemoDeploymentTests {
             try runCommand(enroll, ["check", "--ca", demo + "/ca", "--certificate", demo + "/boxes/truck-01/tls.crt"])
         }
         #expect(check?.status == 1)
+
+        // `agritrace devices revoke --ca` cuts a box at the CA (CRL, ACL, broker reload) and on
+        // the ledger in one command; `principals revoke --ca` does the same for a firm.
+        let cli = try builtProduct(named: "agritrace")
+        let store = directory.file("ledger.sqlite")
+        let authorityKey = directory.file("authority.key")
+        _ = try runCommand(cli, ["keygen", "--output", authorityKey])
+        _ = try runCommand(cli, ["keygen", "--output", directory.file("box.key")])
+        let cloud = demo + "/cloud/aggregator"
+        let serve = try BackgroundProcess(
+            cli,
+            [
+                "serve", "--store", store, "--authority-key", authorityKey, "--broker-host", "127.0.0.1",
+                "--broker-port", String(port), "--client-id", "aggregator-ledger", "--tls-ca", cloud + "/ca.crt", "--tls-cert",
+                cloud + "/tls.crt", "--tls-key", cloud + "/tls.key", "--block-max-delay-ms", "20",
+            ],
+            logFile: directory.file("serve.log"))
+        defer { serve.terminate() }
+        let ledger = ["--store", store, "--authority-key", authorityKey, "--wait", "30"]
+        _ = try runCommand(
+            cli,
+            [
+                "devices", "add", "--enterprise", "WARE1", "--device", "warehouse-box-01", "--public-key",
+                directory.file("box.key.pub"),
+            ] + ledger)
+        let both = try runCommand(
+            cli,
+            [
+                "devices", "revoke", "--enterprise", "WARE1", "--device", "warehouse-box-01", "--ca", demo + "/ca",
+                "--crl-reason", "keyCompromise",
+            ] + ledger)
+        #expect(both.contains("revoked at the CA (keyCompromise)"), "\(both)")
+        let enrollments = { try EnrollmentRegistry.load(from: demo + "/ca/registry.json").enrollments }
+        #expect(try enrollments().first { $0.id == "warehouse-box-01" }?.status == .revoked)
+        let listed = try runCommand(cli, ["devices", "list", "--store", store, "--json"])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]])
+        #expect(
+            rows.first { $0["device"] as? String == "warehouse-box-01" }?["status"] as? String == "revoked", "\(listed)"
+        )
+        let warehouseCheck = #expect(throws: CommandError.self) {
+            try runCommand(
+                enroll, ["check", "--ca", demo + "/ca", "--certificate", demo + "/boxes/warehouse-box-01/tls.crt"])
+        }
+        #expect(warehouseCheck?.status == 1)
+        // A name the CA does not know: nothing is revoked anywhere, and the error names it.
+        let unknown = #expect(throws: CommandError.self) {
+            try runCommand(
+                cli, ["devices", "revoke", "--enterprise", "WARE1", "--device", "nope", "--ca", demo + "/ca"] + ledger)
+        }
+        #expect(unknown?.standardError.contains("no enrollment for device nope of WARE1") == true)
+        _ = try runCommand(
+            cli,
+            [
+                "principals", "revoke", "--name", "Firm/processing/bob@PROC1", "--ca", demo + "/ca", "--store", store,
+                "--authority-key", authorityKey, "--wait", "0",
+            ])
+        #expect(try enrollments().first { $0.id == "bob" }?.status == .revoked)
     }
 }
