@@ -88,10 +88,14 @@ public struct FetchedRecord: Sendable {
 /// The requester's side: redeem a granted request with a fresh key, then fetch and verify.
 public enum TransferRequester {
     /// The `redeem` operation for `requestID`, with a fresh ephemeral key (keep it to fetch).
-    public static func redeem(requestID: String, token: [UInt8], purpose: String) -> (
+    /// `key`: the ephemeral key to redeem with (a fresh one by default; a resumed fetch passes
+    /// the one it kept).
+    public static func redeem(
+        requestID: String, token: [UInt8], purpose: String,
+        key: Curve25519.KeyAgreement.PrivateKey = Curve25519.KeyAgreement.PrivateKey()
+    ) -> (
         operation: AccessTransaction.Operation, key: Curve25519.KeyAgreement.PrivateKey
     ) {
-        let key = Curve25519.KeyAgreement.PrivateKey()
         let raw = Array(key.publicKey.rawRepresentation)
         let request = RedeemRequest(
             requestID: requestID, requesterKey: raw,

@@ -113,24 +113,60 @@ struct Fetch: AsyncParsableCommand {
             "With --api: the aggregator's authority public key (hex or file); every record is checked against a signed tree head."
     )
     var authority: String?
+    @Option(
+        name: .long,
+        help:
+            "Where an unfinished fetch keeps its one-time key (mode 0600) so a re-run resumes the same redemption (default: $XDG_STATE_HOME/agritrace/fetch or ~/.local/state/agritrace/fetch)."
+    )
+    var state: String?
     @OptionGroup var signer: PrincipalOptions
 
     func run() async throws {
         let token = try SecretFile.read(self.token, what: "access token")
         let selected = fields.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        let (operation, key) = TransferRequester.redeem(requestID: requestID, token: token, purpose: purpose)
         let api = signer.options.api
         if api != nil, authority == nil {
             throw UserError(
                 "with --api, give --authority (the aggregator's public key): records are checked against signed tree heads"
             )
         }
-        let redeemed = try await signer.ledger.submit(Canonical.encode(try signer.sign(operation)), wait: signer.wait)
-        guard redeemed.status == "applied", redeemed.outcome == "accepted", let redeemLeaf = redeemed.leafIndex else {
-            throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status)")
+        let statePath = FetchState.path(folder: state, requestID: requestID)
+        var saved = try FetchState.load(statePath)
+        if let saved, saved.principal != signer.principal {
+            throw UserError(
+                "\(statePath) holds an unfinished fetch of \(saved.principal), not \(signer.principal): give another --state"
+            )
         }
-        if !signer.options.json {
-            print("redeemed request \(requestID) (leaf \(redeemLeaf)); waiting for the owner's transfer")
+        let key: Curve25519.KeyAgreement.PrivateKey
+        let redeemLeaf: UInt64
+        if let resumed = saved, let leaf = resumed.redeemLeaf {
+            key = try resumed.privateKey(statePath)
+            redeemLeaf = leaf
+            if !signer.options.json {
+                print("resuming redemption leaf \(leaf) of request \(requestID) (its key kept in \(statePath))")
+            }
+        } else {
+            // The key is saved before the redemption is submitted, so an interruption at any
+            // point leaves it on disk.
+            key = try saved?.privateKey(statePath) ?? Curve25519.KeyAgreement.PrivateKey()
+            var fresh = FetchState(
+                requestID: requestID, principal: signer.principal, key: Array(key.rawRepresentation).hexString)
+            try fresh.save(statePath)
+            let (operation, _) = TransferRequester.redeem(
+                requestID: requestID, token: token, purpose: purpose, key: key)
+            let redeemed = try await signer.ledger.submit(
+                Canonical.encode(try signer.sign(operation)), wait: signer.wait)
+            guard redeemed.status == "applied", redeemed.outcome == "accepted", let leaf = redeemed.leafIndex else {
+                FetchState.remove(statePath)
+                throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status)")
+            }
+            fresh.redeemLeaf = leaf
+            try fresh.save(statePath)
+            saved = fresh
+            redeemLeaf = leaf
+            if !signer.options.json {
+                print("redeemed request \(requestID) (leaf \(redeemLeaf)); waiting for the owner's transfer")
+            }
         }
         let deadline = Date().addingTimeInterval(timeout)
         var transfer: TransferRow?
@@ -143,11 +179,14 @@ struct Fetch: AsyncParsableCommand {
             if transfer == nil {
                 guard Date() < deadline else {
                     throw UserError(
-                        "no transfer from the owner within \(Int(timeout)) s (is `agritrace transfer serve` running?)")
+                        "no transfer from the owner within \(Int(timeout)) s (is `agritrace transfer serve` running?); run fetch again to resume redemption leaf \(redeemLeaf) (its key is kept in \(statePath))"
+                    )
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
+        // The transfer answers the redemption: whatever the outcome, the key is not needed again.
+        defer { FetchState.remove(statePath) }
         let row = transfer!
         // The values go to a temporary file (mode 0600) as they are opened; only once every
         // check passed is it renamed to --out (or copied to standard output with --json).
@@ -218,6 +257,64 @@ struct Fetch: AsyncParsableCommand {
             "verified: every value of \(fetched.count) records matches its commitment on the ledger, every blob its hash; read recorded at leaf \(read.leafIndex.map(String.init) ?? "?")"
                 + (out.map { "; written to \($0)" } ?? ""))
     }
+}
+
+/// The one-time redemption key of an unfinished fetch, kept so that a re-run resumes the same
+/// redemption instead of making a new one: `<folder>/<request id>.json`, mode 0600 in a 0700
+/// folder, written before the redemption is submitted and removed once the owner's transfer
+/// answers it (verified, mismatch or refused) or the redemption is refused.
+struct FetchState: Codable {
+    var requestID: String
+    var principal: String
+    /// The ephemeral X25519 private key, hex.
+    var key: String
+    var redeemLeaf: UInt64?
+
+    static func path(folder: String?, requestID: String) -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let base =
+            folder
+            ?? ((environment["XDG_STATE_HOME"] ?? ((environment["HOME"] ?? ".") + "/.local/state")) + "/agritrace/fetch")
+        let name = String(requestID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        return base + "/" + name + ".json"
+    }
+
+    static func load(_ path: String) throws -> FetchState? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path),
+            let state = try? JSONDecoder().decode(FetchState.self, from: data)
+        else { throw UserError("\(path) is not a fetch state file: remove it to start a new redemption") }
+        return state
+    }
+
+    func privateKey(_ path: String) throws -> Curve25519.KeyAgreement.PrivateKey {
+        guard let bytes = [UInt8](hexString: key),
+            let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: bytes)
+        else { throw UserError("\(path) does not hold an X25519 key: remove it to start a new redemption") }
+        return key
+    }
+
+    /// Writes the file (0600, through a temporary file renamed into place).
+    func save(_ path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw UserError("cannot create the fetch state folder \(folder): \(error)")
+        }
+        let temporary = path + ".tmp-\(getpid())"
+        guard
+            FileManager.default.createFile(
+                atPath: temporary, contents: try JSONEncoder().encode(self), attributes: [.posixPermissions: 0o600]),
+            rename(temporary, path) == 0
+        else {
+            unlink(temporary)
+            throw UserError("cannot write the fetch state \(path)")
+        }
+    }
+
+    static func remove(_ path: String) { unlink(path) }
 }
 
 /// Writes a fetch's values as JSON (the array of ``Fetch`` values: record, lot, stage, level,
