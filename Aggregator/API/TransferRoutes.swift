@@ -9,7 +9,14 @@ import Ledger
 enum TransferRoutes {
     struct Keys: Codable { var keys: [String] }
     struct Reference: Codable { var blobID: String }
-    struct Blob: Codable { var blob: String }
+    struct Blob: Codable {
+        var blob: String
+        /// The whole blob's size (the piece is `blob`).
+        var size: Int
+    }
+
+    /// The most bytes one blob read returns (4 MiB): larger blobs are read in pieces.
+    static let maximumPiece = 4 << 20
 
     static func add(to router: Router<BasicRequestContext>, reader: StoreReader, blobs: BlobStore) {
         router.get("/v1/transfers") { request, _ in
@@ -46,12 +53,25 @@ enum TransferRoutes {
                 return try JSON(Reference(blobID: row.blobID.hex))
             }
         }
-        router.get("/v1/blobs/:id") { _, context in
+        router.get("/v1/blobs/:id") { request, context in
             guard let id = Digest32(hex: try context.parameters.require("id")) else {
                 throw HTTPError(.badRequest, message: "the blob id is 64 hex characters")
             }
+            guard let size = try? blobs.size(of: id) else { throw HTTPError(.notFound, message: "no blob \(id.hex)") }
+            let offset = request.uri.queryParameters.get("offset", as: Int.self) ?? 0
+            let length = request.uri.queryParameters.get("length", as: Int.self) ?? size
+            guard offset >= 0, offset <= size, length >= 0 else {
+                throw HTTPError(.badRequest, message: "give ?offset=<0...\(size)>&length=<bytes>")
+            }
+            guard length <= maximumPiece || (offset == 0 && size <= maximumPiece) else {
+                throw HTTPError(
+                    .badRequest,
+                    message:
+                        "blob \(id.hex) has \(size) bytes: read it in pieces of at most \(maximumPiece) with ?offset=&length="
+                )
+            }
             do {
-                return try JSON(Blob(blob: try blobs.get(id).hexString))
+                return try JSON(Blob(blob: try blobs.read(id, offset: offset, length: length).hexString, size: size))
             } catch {
                 throw HTTPError(.notFound, message: "no blob \(id.hex)")
             }

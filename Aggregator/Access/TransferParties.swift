@@ -88,10 +88,14 @@ public struct FetchedRecord: Sendable {
 /// The requester's side: redeem a granted request with a fresh key, then fetch and verify.
 public enum TransferRequester {
     /// The `redeem` operation for `requestID`, with a fresh ephemeral key (keep it to fetch).
-    public static func redeem(requestID: String, token: [UInt8], purpose: String) -> (
+    /// `key`: the ephemeral key to redeem with (a fresh one by default; a resumed fetch passes
+    /// the one it kept).
+    public static func redeem(
+        requestID: String, token: [UInt8], purpose: String,
+        key: Curve25519.KeyAgreement.PrivateKey = Curve25519.KeyAgreement.PrivateKey()
+    ) -> (
         operation: AccessTransaction.Operation, key: Curve25519.KeyAgreement.PrivateKey
     ) {
-        let key = Curve25519.KeyAgreement.PrivateKey()
         let raw = Array(key.publicKey.rawRepresentation)
         let request = RedeemRequest(
             requestID: requestID, requesterKey: raw,
@@ -185,7 +189,87 @@ public protocol TransferMaterial {
     func transferKeys(redeemLeaf: UInt64) throws -> [WrappedDataKey]
     func record(_ id: RecordID) throws -> Record?
     func blobID(record: RecordID, level: PrivacyLevel) throws -> Digest32?
-    func blob(_ id: Digest32) throws -> [UInt8]
+    /// A blob file (read a piece at a time by the streamed fetch).
+    func blobPath(_ id: Digest32) throws -> String
+}
+
+extension TransferMaterial {
+    /// A whole blob in memory.
+    public func blob(_ id: Digest32) throws -> [UInt8] {
+        let source = try FileBlobSource(path: try blobPath(id))
+        return try source.read(source.size)
+    }
+}
+
+/// Receives a streamed fetch: each record's start, its values (``PrivateValueSink``), its end.
+/// Nothing is verified until the fetch returns: write to a temporary place and publish only then.
+public protocol FetchSink: PrivateValueSink {
+    mutating func beginRecord(_ record: Record, level: PrivacyLevel, blobID: Digest32) throws
+    mutating func endRecord(_ verified: StreamedFields) throws
+}
+
+/// One record verified by a streamed fetch.
+public struct StreamedRecord: Sendable {
+    public var record: Record
+    public var verified: StreamedFields
+}
+
+extension TransferRequester {
+    /// The streamed fetch: like ``fetch(transfer:key:material:fields:)`` but each blob is read
+    /// from its file a segment at a time, decrypted, parsed and checked against the record's
+    /// commitment as it goes, its values passed to `sink`; memory stays bounded by a segment
+    /// whatever the size of a value. Throws naming the record on the first mismatch.
+    public static func fetch<Sink: FetchSink>(
+        transfer: TransferRow, key: Curve25519.KeyAgreement.PrivateKey, material: some TransferMaterial,
+        fields selected: [String]? = nil, into sink: inout Sink
+    ) throws -> [StreamedRecord] {
+        guard transfer.status == "delivered" else {
+            throw AccessFlowError("the owner refused the transfer: \(transfer.reason)")
+        }
+        let keys = try material.transferKeys(redeemLeaf: transfer.redeemLeaf)
+        guard keys.count == transfer.recordCount else {
+            throw AccessFlowError(
+                "the transfer on the ledger has \(transfer.recordCount) records but \(keys.count) keys were relayed")
+        }
+        var result: [StreamedRecord] = []
+        var blobIDs: [Digest32] = []
+        for wrapped in keys {
+            func fail(_ reason: String) -> AccessFlowError {
+                AccessFlowError("record \(wrapped.recordID) \(wrapped.level.rawValue): \(reason)")
+            }
+            guard let record = try material.record(wrapped.recordID) else { throw fail("not on the ledger") }
+            guard record.lot == transfer.lot else { throw fail("belongs to lot \(record.lot), not \(transfer.lot)") }
+            guard let blobID = try material.blobID(record: wrapped.recordID, level: wrapped.level) else {
+                throw fail("no blob reference on the ledger")
+            }
+            let dataKey: SymmetricKey
+            do {
+                dataKey = try wrapped.unwrap(with: key)
+            } catch {
+                throw fail("the re-wrapped data key does not open with this redemption's key (\(error))")
+            }
+            let verified: StreamedFields
+            do {
+                let reader = try SealedBlobReader(
+                    source: try FileBlobSource(path: try material.blobPath(blobID)), dataKey: dataKey,
+                    record: wrapped.recordID, level: wrapped.level)
+                try sink.beginRecord(record, level: wrapped.level, blobID: blobID)
+                verified = try StreamedFields.open(
+                    reader, record: record, level: wrapped.level, expectedBlobID: blobID, disclose: selected ?? [],
+                    into: &sink)
+                try sink.endRecord(verified)
+            } catch {
+                throw fail("\(error)")
+            }
+            blobIDs.append(blobID)
+            result.append(StreamedRecord(record: record, verified: verified))
+        }
+        guard TransferRecord.digest(of: blobIDs).bytes.hexString == transfer.blobDigest else {
+            throw AccessFlowError(
+                "the relayed blobs are not the ones the transfer on the ledger names (digest differs)")
+        }
+        return result
+    }
 }
 
 /// The material on the server: the ledger store and the blob store.
@@ -205,19 +289,24 @@ public struct StoreTransferMaterial: TransferMaterial {
     public func blobID(record: RecordID, level: PrivacyLevel) throws -> Digest32? {
         try queries.blob(record: record, level: level)?.blobID
     }
-    public func blob(_ id: Digest32) throws -> [UInt8] { try blobs.get(id) }
+    public func blobPath(_ id: Digest32) throws -> String {
+        guard blobs.contains(id) else { throw BlobStore.Error.missing(id) }
+        return blobs.path(of: id)
+    }
 }
 
 /// Material already fetched (from the API): the caller checked each record's inclusion proof
-/// against a signed tree head before putting it here; blobs and keys are checked by ``TransferRequester/fetch(transfer:key:material:fields:)``.
+/// against a signed tree head before putting it here, and downloaded the blobs to files;
+/// blobs and keys are checked by ``TransferRequester/fetch(transfer:key:material:fields:)``.
 public struct FetchedTransferMaterial: TransferMaterial {
     public var keys: [WrappedDataKey]
     public var records: [RecordID: Record]
     public var blobIDs: [String: Digest32]
-    public var blobs: [Digest32: [UInt8]]
+    /// Downloaded blob files, by blob id.
+    public var blobs: [Digest32: String]
 
     public init(
-        keys: [WrappedDataKey], records: [RecordID: Record], blobIDs: [String: Digest32], blobs: [Digest32: [UInt8]]
+        keys: [WrappedDataKey], records: [RecordID: Record], blobIDs: [String: Digest32], blobs: [Digest32: String]
     ) {
         self.keys = keys
         self.records = records
@@ -230,8 +319,8 @@ public struct FetchedTransferMaterial: TransferMaterial {
     public func transferKeys(redeemLeaf: UInt64) throws -> [WrappedDataKey] { keys }
     public func record(_ id: RecordID) throws -> Record? { records[id] }
     public func blobID(record: RecordID, level: PrivacyLevel) throws -> Digest32? { blobIDs[Self.key(record, level)] }
-    public func blob(_ id: Digest32) throws -> [UInt8] {
-        guard let bytes = blobs[id] else { throw AccessFlowError("blob \(id.hex) was not served") }
-        return bytes
+    public func blobPath(_ id: Digest32) throws -> String {
+        guard let path = blobs[id] else { throw AccessFlowError("blob \(id.hex) was not served") }
+        return path
     }
 }

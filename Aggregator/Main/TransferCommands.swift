@@ -113,34 +113,60 @@ struct Fetch: AsyncParsableCommand {
             "With --api: the aggregator's authority public key (hex or file); every record is checked against a signed tree head."
     )
     var authority: String?
+    @Option(
+        name: .long,
+        help:
+            "Where an unfinished fetch keeps its one-time key (mode 0600) so a re-run resumes the same redemption (default: $XDG_STATE_HOME/agritrace/fetch or ~/.local/state/agritrace/fetch)."
+    )
+    var state: String?
     @OptionGroup var signer: PrincipalOptions
-
-    struct Value: Encodable {
-        var record: String
-        var lot: String
-        var stage: String
-        var level: String
-        var blob: String
-        var fields: [String: String]
-        var disclosed: [String]?
-    }
 
     func run() async throws {
         let token = try SecretFile.read(self.token, what: "access token")
         let selected = fields.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        let (operation, key) = TransferRequester.redeem(requestID: requestID, token: token, purpose: purpose)
         let api = signer.options.api
         if api != nil, authority == nil {
             throw UserError(
                 "with --api, give --authority (the aggregator's public key): records are checked against signed tree heads"
             )
         }
-        let redeemed = try await signer.ledger.submit(Canonical.encode(try signer.sign(operation)), wait: signer.wait)
-        guard redeemed.status == "applied", redeemed.outcome == "accepted", let redeemLeaf = redeemed.leafIndex else {
-            throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status)")
+        let statePath = FetchState.path(folder: state, requestID: requestID)
+        var saved = try FetchState.load(statePath)
+        if let saved, saved.principal != signer.principal {
+            throw UserError(
+                "\(statePath) holds an unfinished fetch of \(saved.principal), not \(signer.principal): give another --state"
+            )
         }
-        if !signer.options.json {
-            print("redeemed request \(requestID) (leaf \(redeemLeaf)); waiting for the owner's transfer")
+        let key: Curve25519.KeyAgreement.PrivateKey
+        let redeemLeaf: UInt64
+        if let resumed = saved, let leaf = resumed.redeemLeaf {
+            key = try resumed.privateKey(statePath)
+            redeemLeaf = leaf
+            if !signer.options.json {
+                print("resuming redemption leaf \(leaf) of request \(requestID) (its key kept in \(statePath))")
+            }
+        } else {
+            // The key is saved before the redemption is submitted, so an interruption at any
+            // point leaves it on disk.
+            key = try saved?.privateKey(statePath) ?? Curve25519.KeyAgreement.PrivateKey()
+            var fresh = FetchState(
+                requestID: requestID, principal: signer.principal, key: Array(key.rawRepresentation).hexString)
+            try fresh.save(statePath)
+            let (operation, _) = TransferRequester.redeem(
+                requestID: requestID, token: token, purpose: purpose, key: key)
+            let redeemed = try await signer.ledger.submit(
+                Canonical.encode(try signer.sign(operation)), wait: signer.wait)
+            guard redeemed.status == "applied", redeemed.outcome == "accepted", let leaf = redeemed.leafIndex else {
+                FetchState.remove(statePath)
+                throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status)")
+            }
+            fresh.redeemLeaf = leaf
+            try fresh.save(statePath)
+            saved = fresh
+            redeemLeaf = leaf
+            if !signer.options.json {
+                print("redeemed request \(requestID) (leaf \(redeemLeaf)); waiting for the owner's transfer")
+            }
         }
         let deadline = Date().addingTimeInterval(timeout)
         var transfer: TransferRow?
@@ -153,23 +179,43 @@ struct Fetch: AsyncParsableCommand {
             if transfer == nil {
                 guard Date() < deadline else {
                     throw UserError(
-                        "no transfer from the owner within \(Int(timeout)) s (is `agritrace transfer serve` running?)")
+                        "no transfer from the owner within \(Int(timeout)) s (is `agritrace transfer serve` running?); run fetch again to resume redemption leaf \(redeemLeaf) (its key is kept in \(statePath))"
+                    )
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
+        // The transfer answers the redemption: whatever the outcome, the key is not needed again.
+        defer { FetchState.remove(statePath) }
         let row = transfer!
-        let fetched: [FetchedRecord]
+        // The values go to a temporary file (mode 0600) as they are opened; only once every
+        // check passed is it renamed to --out (or copied to standard output with --json).
+        let temporary =
+            ((out.map { ($0 as NSString).deletingLastPathComponent } ?? NSTemporaryDirectory()) as NSString)
+            .appendingPathComponent(".agritrace-fetch-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).partial")
+        var downloads: String?
+        defer {
+            unlink(temporary)
+            if let downloads { try? FileManager.default.removeItem(atPath: downloads) }
+        }
+        var sink = try FetchedValuesWriter(
+            path: out != nil || signer.options.json ? temporary : nil, selected: selected)
+        let fetched: [StreamedRecord]
         do {
-            let material: any TransferMaterial =
-                if let api, let authority {
-                    try await Self.download(row, api: api, authority: try Keys.readPublicKey(authority))
-                } else {
-                    StoreTransferMaterial(
-                        queries: try signer.queries(),
-                        blobs: BlobStore(directory: blobs ?? signer.options.store + ".blobs"))
-                }
-            fetched = try TransferRequester.fetch(transfer: row, key: key, material: material, fields: selected)
+            let material: any TransferMaterial
+            if let api, let authority {
+                let folder = NSTemporaryDirectory() + "agritrace-fetch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+                downloads = folder
+                material = try await Self.download(
+                    row, api: api, authority: try Keys.readPublicKey(authority), into: folder)
+            } else {
+                material = StoreTransferMaterial(
+                    queries: try signer.queries(),
+                    blobs: BlobStore(directory: blobs ?? signer.options.store + ".blobs"))
+            }
+            fetched = try TransferRequester.fetch(
+                transfer: row, key: key, material: material, fields: selected, into: &sink)
+            try sink.finish()
         } catch {
             _ = try? await signer.submit(
                 .recordRead(
@@ -180,14 +226,6 @@ struct Fetch: AsyncParsableCommand {
             Output.standardError("agritrace fetch: VERIFICATION FAILED: \(error)")
             throw ExitCode(1)
         }
-        let values = fetched.map { item -> Value in
-            let shown = item.fields.entries.filter { entry in selected.map { $0.contains(entry.key) } ?? true }
-            return Value(
-                record: item.record.id.hex, lot: item.record.lot, stage: item.record.stage.rawValue,
-                level: item.fields.level.rawValue, blob: item.blobID.hex,
-                fields: Dictionary(uniqueKeysWithValues: shown.map { ($0.key, $0.value.display) }),
-                disclosed: selected == nil ? nil : item.disclosures.map(\.entry.key))
-        }
         let readTransaction = try signer.sign(
             .recordRead(
                 ReadRecord(
@@ -195,23 +233,23 @@ struct Fetch: AsyncParsableCommand {
                     fields: selected ?? [], outcome: "verified", detail: "")))
         let read = try await signer.ledger.submit(Canonical.encode(readTransaction), wait: signer.wait)
         if let out {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            guard
-                FileManager.default.createFile(
-                    atPath: out, contents: try encoder.encode(values), attributes: [.posixPermissions: 0o600])
-            else { throw UserError("cannot write \(out)") }
-        }
-        if signer.options.json {
-            print(try Output.json(values))
+            guard rename(temporary, out) == 0 else { throw UserError("cannot write \(out): errno \(errno)") }
+            if signer.options.json {
+                try FetchedValuesWriter.copy(out, to: FileHandle.standardOutput)
+                return
+            }
+        } else if signer.options.json {
+            try FetchedValuesWriter.copy(temporary, to: FileHandle.standardOutput)
             return
         }
         print(
             "transfer leaf \(row.leafIndex): \(row.recordCount) records of \(row.lot) \(row.level) from \(row.sender), purpose \(row.purpose)"
         )
-        for value in values {
-            print("record \(value.record) (\(value.stage), \(value.level), blob \(value.blob.prefix(16))…)")
-            for (name, text) in value.fields.sorted(by: { $0.key < $1.key }) {
+        for (item, shown) in zip(fetched, sink.shown) {
+            print(
+                "record \(item.record.id.hex) (\(item.record.stage.rawValue), \(item.verified.level.rawValue), blob \(item.verified.blobID.hex.prefix(16))…)"
+            )
+            for (name, text) in shown {
                 print("  \(name) = \(text)" + (selected == nil ? "" : "  [disclosure proof verified]"))
             }
         }
@@ -221,16 +259,224 @@ struct Fetch: AsyncParsableCommand {
     }
 }
 
+/// The one-time redemption key of an unfinished fetch, kept so that a re-run resumes the same
+/// redemption instead of making a new one: `<folder>/<request id>.json`, mode 0600 in a 0700
+/// folder, written before the redemption is submitted and removed once the owner's transfer
+/// answers it (verified, mismatch or refused) or the redemption is refused.
+struct FetchState: Codable {
+    var requestID: String
+    var principal: String
+    /// The ephemeral X25519 private key, hex.
+    var key: String
+    var redeemLeaf: UInt64?
+
+    static func path(folder: String?, requestID: String) -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let base =
+            folder
+            ?? ((environment["XDG_STATE_HOME"] ?? ((environment["HOME"] ?? ".") + "/.local/state")) + "/agritrace/fetch")
+        let name = String(requestID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        return base + "/" + name + ".json"
+    }
+
+    static func load(_ path: String) throws -> FetchState? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path),
+            let state = try? JSONDecoder().decode(FetchState.self, from: data)
+        else { throw UserError("\(path) is not a fetch state file: remove it to start a new redemption") }
+        return state
+    }
+
+    func privateKey(_ path: String) throws -> Curve25519.KeyAgreement.PrivateKey {
+        guard let bytes = [UInt8](hexString: key),
+            let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: bytes)
+        else { throw UserError("\(path) does not hold an X25519 key: remove it to start a new redemption") }
+        return key
+    }
+
+    /// Writes the file (0600, through a temporary file renamed into place).
+    func save(_ path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw UserError("cannot create the fetch state folder \(folder): \(error)")
+        }
+        let temporary = path + ".tmp-\(getpid())"
+        guard
+            FileManager.default.createFile(
+                atPath: temporary, contents: try JSONEncoder().encode(self), attributes: [.posixPermissions: 0o600]),
+            rename(temporary, path) == 0
+        else {
+            unlink(temporary)
+            throw UserError("cannot write the fetch state \(path)")
+        }
+    }
+
+    static func remove(_ path: String) { unlink(path) }
+}
+
+/// Writes a fetch's values as JSON (the array of ``Fetch`` values: record, lot, stage, level,
+/// blob, fields, disclosed) as they are opened, long values in chunks, so no value is held
+/// whole; and keeps the short values for the terminal.
+struct FetchedValuesWriter: FetchSink {
+    let handle: FileHandle?
+    let selected: [String]?
+    var buffer: [UInt8] = []
+    var records = 0
+    var fieldsInRecord = 0
+    var showing = false
+    /// Per record, the values shown on the terminal (long text as its size).
+    var shown: [[(String, String)]] = []
+
+    init(path: String?, selected: [String]?) throws {
+        self.selected = selected
+        if let path {
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+                let handle = FileHandle(forWritingAtPath: path)
+            else { throw UserError("cannot write \(path)") }
+            self.handle = handle
+        } else {
+            handle = nil
+        }
+        emit("[")
+    }
+
+    mutating func emit(_ text: String) {
+        guard handle != nil else { return }
+        buffer += text.utf8
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        guard let handle, !buffer.isEmpty else { return }
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    mutating func emitString(_ text: String) {
+        guard handle != nil else { return }
+        buffer.append(UInt8(ascii: "\""))
+        Self.escape(text, into: &buffer)
+        buffer.append(UInt8(ascii: "\""))
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    static func escape(_ text: String, into buffer: inout [UInt8]) {
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\n"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20: buffer += Array(String(format: "\\u%04x", byte).utf8)
+            default: buffer.append(byte)
+            }
+        }
+    }
+
+    func wanted(_ key: String) -> Bool { selected.map { $0.contains(key) } ?? true }
+
+    mutating func beginRecord(_ record: Record, level: PrivacyLevel, blobID: Digest32) throws {
+        emit(records == 0 ? "\n  {\n" : ",\n  {\n")
+        for (name, value) in [
+            ("record", record.id.hex), ("lot", record.lot), ("stage", record.stage.rawValue), ("level", level.rawValue),
+            ("blob", blobID.hex),
+        ] {
+            emit("    \"\(name)\": ")
+            emitString(value)
+            emit(",\n")
+        }
+        emit("    \"fields\": {")
+        records += 1
+        fieldsInRecord = 0
+        shown.append([])
+    }
+
+    mutating func beginField(_ key: String) {
+        emit(fieldsInRecord == 0 ? "\n      " : ",\n      ")
+        emitString(key)
+        emit(": ")
+        fieldsInRecord += 1
+    }
+
+    mutating func field(_ key: String, display: String) throws {
+        guard wanted(key) else { return }
+        beginField(key)
+        emitString(display)
+        shown[shown.count - 1].append((key, display))
+    }
+
+    mutating func beginText(_ key: String, byteCount: Int) throws {
+        showing = wanted(key)
+        guard showing else { return }
+        beginField(key)
+        emit("\"")
+        shown[shown.count - 1].append(
+            (key, "<\(byteCount) bytes of text" + (handle == nil ? "; --out FILE writes it>" : ">")))
+    }
+
+    mutating func text(_ chunk: String) throws {
+        guard showing, handle != nil else { return }
+        Self.escape(chunk, into: &buffer)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func endText() throws {
+        guard showing else { return }
+        emit("\"")
+        showing = false
+    }
+
+    mutating func endRecord(_ verified: StreamedFields) throws {
+        emit(fieldsInRecord == 0 ? "}" : "\n    }")
+        if selected != nil {
+            emit(",\n    \"disclosed\": [")
+            for (index, name) in verified.disclosed.enumerated() {
+                if index > 0 { emit(", ") }
+                emitString(name)
+            }
+            emit("]")
+        }
+        emit("\n  }")
+    }
+
+    mutating func finish() throws {
+        emit(records == 0 ? "]\n" : "\n]\n")
+        flush()
+        if let handle {
+            try handle.synchronize()
+            try handle.close()
+        }
+    }
+
+    /// Copies a file to `destination` a piece at a time.
+    static func copy(_ path: String, to destination: FileHandle) throws {
+        guard let source = FileHandle(forReadingAtPath: path) else { throw UserError("cannot read \(path)") }
+        defer { try? source.close() }
+        while let piece = try source.read(upToCount: 1 << 16), !piece.isEmpty { destination.write(piece) }
+    }
+}
+
 extension Fetch {
     /// Downloads a transfer's material from the API. Each record comes with its inclusion proof
     /// and is accepted only if the proof verifies against a tree head signed by `authority`;
-    /// keys and blobs are then checked against those records by the fetch itself.
-    static func download(_ transfer: TransferRow, api: String, authority: Curve25519PublicKey) async throws
-        -> FetchedTransferMaterial
+    /// each blob is downloaded in pieces to a file in `folder` (its hash is checked by the fetch
+    /// against the record's blob reference); keys and blobs are then checked against those
+    /// records by the fetch itself.
+    static func download(_ transfer: TransferRow, api: String, authority: Curve25519PublicKey, into folder: String)
+        async throws -> FetchedTransferMaterial
     {
         struct Keys: Decodable { var keys: [String] }
         struct Reference: Decodable { var blobID: String }
-        struct Blob: Decodable { var blob: String }
+        struct Piece: Decodable {
+            var blob: String
+            var size: Int?
+        }
+        try FileManager.default.createDirectory(
+            atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let listed: Keys = try await APIClient.get(
             api, "/v1/transfers/keys", query: ["redeem-leaf": String(transfer.redeemLeaf)])
         var material = FetchedTransferMaterial(keys: [], records: [:], blobIDs: [:], blobs: [:])
@@ -253,9 +499,24 @@ extension Fetch {
                 throw UserError("\(api) served a malformed blob id")
             }
             material.blobIDs[FetchedTransferMaterial.key(wrapped.recordID, wrapped.level)] = blobID
-            let blob: Blob = try await APIClient.get(api, "/v1/blobs/\(blobID.hex)")
-            guard let bytes = [UInt8](hexString: blob.blob) else { throw UserError("\(api) served a malformed blob") }
-            material.blobs[blobID] = bytes
+            let path = folder + "/" + blobID.hex
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+                let file = FileHandle(forWritingAtPath: path)
+            else { throw UserError("cannot write \(path)") }
+            defer { try? file.close() }
+            var offset = 0
+            var size = Int.max
+            while offset < size {
+                let piece: Piece = try await APIClient.get(
+                    api, "/v1/blobs/\(blobID.hex)", query: ["offset": String(offset), "length": String(1 << 20)])
+                guard let bytes = [UInt8](hexString: piece.blob), let total = piece.size,
+                    bytes.count > 0 || offset == total
+                else { throw UserError("\(api) served a malformed piece of blob \(blobID.hex)") }
+                size = total
+                file.write(Data(bytes))
+                offset += bytes.count
+            }
+            material.blobs[blobID] = path
         }
         return material
     }

@@ -13,7 +13,10 @@ import Testing
 @Suite("agritrace fetch (built binary)", .serialized, .timeLimit(.minutes(2)))
 struct FetchCLITests {
     /// Runs `agritrace` while ordering its submissions and answering redemptions.
-    func runFetch(_ d: TransferDeployment, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// With `serve` false the owner never answers (the fetch times out).
+    func runFetch(_ d: TransferDeployment, _ arguments: [String], serve: Bool = true) throws -> (
+        status: Int32, output: String
+    ) {
         let output = d.directory.file("fetch-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: output, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
@@ -27,7 +30,7 @@ struct FetchCLITests {
         let deadline = Date().addingTimeInterval(60)
         while process.isRunning && Date() < deadline {
             try d.ledger.admitSubmissions()
-            try d.serveTransfers()
+            if serve { try d.serveTransfers() } else { try d.cut() }
             Thread.sleep(forTimeInterval: 0.05)
         }
         if process.isRunning { process.terminate() }
@@ -52,7 +55,7 @@ struct FetchCLITests {
         try (try #require(token).hexString + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let common = [
             "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--store", d.storePath,
-            "--timeout", "30", "--wait", "30",
+            "--timeout", "30", "--wait", "30", "--state", d.directory.file("state"),
         ]
 
         let out = d.directory.file("values.json")
@@ -113,7 +116,8 @@ struct FetchCLITests {
         defer { server.terminate() }
         let common = [
             "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--api",
-            "http://127.0.0.1:\(port)", "--insecure-http", "--timeout", "30", "--wait", "30",
+            "http://127.0.0.1:\(port)", "--insecure-http", "--timeout", "30", "--wait", "30", "--state",
+            d.directory.file("state"),
         ]
         var good = try runFetch(d, common + ["--authority", Array(d.authority.publicKey.rawRepresentation).hexString])
         for _ in 0..<50 where good.output.contains("cannot connect") {
@@ -127,5 +131,55 @@ struct FetchCLITests {
             d, common + ["--authority", Array(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation).hexString])
         #expect(forged.status != 0)
         #expect(forged.output.contains("inclusion proof"), "\(forged.output)")
+    }
+
+    @Test("an interrupted fetch keeps its one-time key (0600) and a re-run resumes the same redemption")
+    func interruptedFetchResumes() async throws {
+        let d = try await TransferDeployment()
+        try await d.uploadAll()
+        try d.protect(level: .level2)
+        let keys = try d.enrollRequester(TransferDeployment.requesterGrant)
+        let (row, token) = try d.requestAndMatch(keys, level: .level2)
+        let principal = TransferDeployment.requesterGrant.principal
+        let keyFile = d.directory.file("bob.key")
+        try (Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n").write(
+            toFile: keyFile, atomically: true, encoding: .utf8)
+        let tokenFile = d.directory.file("bob.token")
+        try (try #require(token).hexString + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let stateFolder = d.directory.file("state")
+        let common = [
+            "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--store", d.storePath,
+            "--wait", "30", "--state", stateFolder,
+        ]
+        // The owner's service is away: the fetch gives up, keeping its key and redemption leaf.
+        let first = try runFetch(d, common + ["--timeout", "2"], serve: false)
+        #expect(first.status != 0)
+        #expect(first.output.contains("run fetch again to resume redemption leaf"), "\(first.output)")
+        let stateFile = stateFolder + "/" + row.requestID + ".json"
+        let attributes = try FileManager.default.attributesOfItem(atPath: stateFile)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        struct Saved: Decodable {
+            var key: String
+            var redeemLeaf: UInt64?
+        }
+        let saved = try JSONDecoder().decode(Saved.self, from: try Data(contentsOf: URL(fileURLWithPath: stateFile)))
+        let leaf = try #require(saved.redeemLeaf)
+        let redemption = try #require(try d.queries.redemption(leaf: leaf))
+        let savedKey = try Curve25519.KeyAgreement.PrivateKey(
+            rawRepresentation: try #require([UInt8](hexString: saved.key)))
+        #expect(redemption.requesterKey == Array(savedKey.publicKey.rawRepresentation))
+
+        // The re-run resumes that redemption (no second one), is answered, verifies, and
+        // removes the key.
+        let second = try runFetch(d, common + ["--timeout", "30"])
+        #expect(second.status == 0, "\(second.output)")
+        #expect(second.output.contains("resuming redemption leaf \(leaf)"), "\(second.output)")
+        #expect(second.output.contains("verified: every value of \(d.classified.count) records"), "\(second.output)")
+        #expect(!FileManager.default.fileExists(atPath: stateFile))
+        try d.ledger.admitSubmissions()
+        try d.cut()
+        let provenance = try d.queries.provenance(lot: TransferDeployment.lot)
+        #expect(provenance.filter { $0.kind == "redeem" }.count == 1)
+        #expect(provenance.filter { $0.kind == "transfer" }.count == 1)
     }
 }

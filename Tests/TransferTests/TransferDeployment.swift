@@ -59,7 +59,9 @@ final class TransferDeployment {
     var blobStore: BlobStore { BlobStore(storePath: storePath) }
     var queries: LedgerQueries { LedgerQueries(store: ledger.store) }
 
-    init(records: Int = 3) async throws {
+    /// - Parameter largeValueBytes: when set, each record's level-2 weeding records are this
+    ///   long (multi-byte text, so segment boundaries fall inside characters).
+    init(records: Int = 3, largeValueBytes: Int? = nil) async throws {
         directory = try TemporaryDirectory(prefix: "transfer")
         ledger = try Ledger(path: directory.file("ledger.sqlite"), authority: authority)
         secrets = try RegulatorSecrets.generate()
@@ -79,7 +81,10 @@ final class TransferDeployment {
         let classifier = Classifier(
             identity: DeviceIdentity(enterprise: "PLANT1", device: "farm-box", enrolledAt: Timestamp(milliseconds: 0)))
         for index in 0..<records {
-            let secret2 = "weeding-L2-\(UUID().uuidString)"
+            var secret2 = "weeding-L2-\(UUID().uuidString)"
+            if let largeValueBytes {
+                secret2 += String(repeating: "麦田ü-", count: max(0, largeValueBytes - secret2.utf8.count) / 9)
+            }
             let secret1 = "farmer-L1-\(UUID().uuidString)"
             plaintexts += [secret2, secret1]
             let reading = Reading(

@@ -220,7 +220,15 @@ public final class BlobUploader: @unchecked Sendable {
         let mark = try db.prepare(
             "UPDATE blob_uploads SET sent_at = ?, attempts = attempts + 1 WHERE record_id = ? AND level = ?")
         for (id, level, body) in due {
-            try client.publish(topic: topic, payload: body, qos: .atLeastOnce)
+            if body.count > BlobPiece.defaultPieceSize, let upload = try? Canonical.decode(BlobUpload.self, from: body)
+            {
+                // A large blob goes in bounded pieces (the blob service writes them to disk as they come).
+                for piece in BlobPiece.pieces(of: upload) {
+                    try client.publish(topic: topic, payload: piece, qos: .atLeastOnce)
+                }
+            } else {
+                try client.publish(topic: topic, payload: body, qos: .atLeastOnce)
+            }
             try mark.bind(now, at: 1)
             try mark.bind(id, at: 2)
             try mark.bind(level, at: 3)

@@ -25,6 +25,8 @@ public actor BlobService {
     let subscription: String
     let log: IngestLog
     var awaiting: [Digest32: Awaiting] = [:]
+    /// Large uploads arriving in pieces, by blob id.
+    var partial: [Digest32: BlobStore.Writer] = [:]
     /// Counters (for tests and the log).
     public private(set) var received = 0
     public private(set) var acknowledged = 0
@@ -75,49 +77,119 @@ public actor BlobService {
         client.disconnect()
     }
 
-    /// Handles one upload (public for tests that drive the service without a broker).
+    /// Handles one upload or piece of one (public for tests that drive the service without a broker).
     public func handle(topic: String, payload: [UInt8]) {
         received += 1
         guard let (enterprise, device) = Wire.parseDeviceTopic(topic), topic.hasSuffix("/blobs") else { return }
+        if let piece = try? Canonical.decode(BlobPiece.self, from: payload) {
+            return handle(piece: piece, enterprise: enterprise, device: device)
+        }
         guard let upload = try? Canonical.decode(BlobUpload.self, from: payload) else {
             log("dropped a malformed upload on \(topic)")
             return
         }
         let reference = upload.reference.value
         let id = reference.blobID
-        func refuse(_ reason: String) {
-            refused += 1
-            publish(
-                BlobAck(
-                    enterprise: enterprise, device: device, stored: [], refused: [.init(blobID: id, reason: reason)]))
-        }
         guard reference.enterprise == enterprise, reference.device == device else {
-            return refuse("the reference names \(reference.enterprise)/\(reference.device), not the topic's device")
+            return refuse(
+                id, enterprise: enterprise, device: device,
+                "the reference names \(reference.enterprise)/\(reference.device), not the topic's device")
         }
         guard Digest32.sha256(upload.blob) == id, UInt64(upload.blob.count) == reference.size else {
-            return refuse("the blob's SHA-256 or size is not the one the reference announces")
+            return refuse(
+                id, enterprise: enterprise, device: device,
+                "the blob's SHA-256 or size is not the one the reference announces")
         }
         do {
-            let queries = LedgerQueries(store: store)
-            if let row = try queries.blob(id: id), row.status == "stored" {
-                // Already on the ledger: make sure the file is there, acknowledge again.
+            if try acknowledgeIfStored(id, enterprise: enterprise, device: device) {
                 if !blobs.contains(id) { try blobs.put(upload.blob, expected: id) }
-                acknowledged += 1
-                publish(BlobAck(enterprise: enterprise, device: device, stored: [id]))
                 return
             }
             if awaiting[id] != nil { return }
-            guard try queries.record(reference.recordID) != nil else {
-                // Not on the ledger (yet): no answer; the agent sends it again later.
-                log("upload of blob \(id) for record \(reference.recordID), which is not on the ledger yet")
-                return
-            }
+            guard try isOnLedger(reference) else { return }
             try blobs.put(upload.blob, expected: id)
-            let submission = try store.submit(upload.reference)
-            awaiting[id] = Awaiting(submission: submission, enterprise: enterprise, device: device)
+            try queue(upload.reference, enterprise: enterprise, device: device)
         } catch {
             log("could not store blob \(id): \(error)")
         }
+    }
+
+    /// One piece of a large upload: appended to the blob's temporary file if it is the next
+    /// one; the blob is accepted when its last byte arrives and its hash matches.
+    func handle(piece: BlobPiece, enterprise: String, device: String) {
+        let reference = piece.reference.value
+        let id = reference.blobID
+        guard reference.enterprise == enterprise, reference.device == device else {
+            partial[id] = nil
+            return refuse(
+                id, enterprise: enterprise, device: device,
+                "the reference names \(reference.enterprise)/\(reference.device), not the topic's device")
+        }
+        do {
+            if piece.offset == 0 {
+                if try acknowledgeIfStored(id, enterprise: enterprise, device: device), blobs.contains(id) { return }
+                if awaiting[id] != nil { return }
+                guard try isOnLedger(reference) else { return }
+                if partial[id] == nil || partial[id]!.written > 0 {
+                    partial[id] = try BlobStore.Writer(store: blobs, expected: id, size: reference.size)
+                }
+            }
+            guard let writer = partial[id] else { return }
+            guard writer.size == reference.size else {
+                partial[id] = nil
+                return
+            }
+            if piece.offset < writer.written { return }  // a duplicate delivery
+            guard piece.offset == writer.written else {
+                // A piece is missing: drop the partial blob; the agent sends all pieces again.
+                log("blob \(id): piece at \(piece.offset) after \(writer.written) bytes; waiting for a re-send")
+                partial[id] = nil
+                return
+            }
+            try writer.append(piece.bytes[...])
+            guard writer.written == writer.size else { return }
+            partial[id] = nil
+            do {
+                try writer.finish()
+            } catch BlobStore.Error.hashMismatch(_, _) {
+                return refuse(
+                    id, enterprise: enterprise, device: device,
+                    "the blob's SHA-256 or size is not the one the reference announces")
+            }
+            if try acknowledgeIfStored(id, enterprise: enterprise, device: device) { return }
+            try queue(piece.reference, enterprise: enterprise, device: device)
+        } catch {
+            partial[id] = nil
+            log("could not store blob \(id): \(error)")
+        }
+    }
+
+    func refuse(_ id: Digest32, enterprise: String, device: String, _ reason: String) {
+        refused += 1
+        publish(
+            BlobAck(enterprise: enterprise, device: device, stored: [], refused: [.init(blobID: id, reason: reason)]))
+    }
+
+    /// Already on the ledger: acknowledge again at once (de-duplication by blob id).
+    func acknowledgeIfStored(_ id: Digest32, enterprise: String, device: String) throws -> Bool {
+        guard let row = try LedgerQueries(store: store).blob(id: id), row.status == "stored" else { return false }
+        acknowledged += 1
+        publish(BlobAck(enterprise: enterprise, device: device, stored: [id]))
+        return true
+    }
+
+    func isOnLedger(_ reference: BlobReference) throws -> Bool {
+        guard try LedgerQueries(store: store).record(reference.recordID) != nil else {
+            // Not on the ledger (yet): no answer; the agent sends it again later.
+            log("upload of blob \(reference.blobID) for record \(reference.recordID), which is not on the ledger yet")
+            return false
+        }
+        return true
+    }
+
+    func queue(_ reference: Signed<BlobReference>, enterprise: String, device: String) throws {
+        let submission = try store.submit(reference)
+        awaiting[reference.value.blobID] = Awaiting(submission: submission, enterprise: enterprise, device: device)
     }
 
     /// Acknowledges the blobs whose references reached the ledger (or were refused).

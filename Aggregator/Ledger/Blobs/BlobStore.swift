@@ -1,4 +1,5 @@
 import AgriTraceCore
+import Crypto
 import Foundation
 
 #if canImport(Glibc)
@@ -45,44 +46,114 @@ public struct BlobStore: Sendable {
 
     /// Stores `blob` under its hash, checking it is `expected`. Idempotent.
     public func put(_ blob: [UInt8], expected: Digest32) throws {
-        let actual = Digest32.sha256(blob)
-        guard actual == expected else { throw Error.hashMismatch(expected: expected, actual: actual) }
-        let final = path(of: actual)
-        if FileManager.default.fileExists(atPath: final) { return }
-        let folder = (final as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw Error.io("cannot create \(folder): \(error)")
+        if contains(expected) {
+            let actual = Digest32.sha256(blob)
+            guard actual == expected else { throw Error.hashMismatch(expected: expected, actual: actual) }
+            return
         }
-        let temporary = "\(final).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o640)
-        guard fd >= 0 else { throw Error.io("cannot create \(temporary): errno \(errno)") }
-        var written = 0
-        let ok = blob.withUnsafeBytes { raw -> Bool in
-            while written < raw.count {
-                let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                written += n
+        let writer = try Writer(store: self, expected: expected, size: UInt64(blob.count))
+        try writer.append(blob[...])
+        try writer.finish()
+    }
+
+    /// Writes one blob to disk as its bytes arrive: a temporary file, SHA-256 computed as it
+    /// goes, and the blob accepted (fsync, rename into place, fsync of the folder) only if
+    /// its size and hash are the announced ones. Memory: the hash state, not the blob.
+    public final class Writer {
+        public let expected: Digest32
+        public let size: UInt64
+        public private(set) var written: UInt64 = 0
+        let final: String
+        let temporary: String
+        let folder: String
+        var descriptor: Int32
+        var hasher = SHA256()
+
+        /// Starts a blob of `size` bytes whose SHA-256 must be `expected`.
+        public init(store: BlobStore, expected: Digest32, size: UInt64) throws {
+            self.expected = expected
+            self.size = size
+            final = store.path(of: expected)
+            folder = (final as NSString).deletingLastPathComponent
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw Error.io("cannot create \(folder): \(error)")
             }
-            return fsync(fd) == 0
+            temporary = "\(final).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o640)
+            guard descriptor >= 0 else { throw Error.io("cannot create \(temporary): errno \(errno)") }
         }
-        close(fd)
-        guard ok else {
-            unlink(temporary)
-            throw Error.io("cannot write \(temporary): errno \(errno)")
+
+        deinit {
+            if descriptor >= 0 {
+                close(descriptor)
+                unlink(temporary)
+            }
         }
-        guard rename(temporary, final) == 0 else {
-            unlink(temporary)
-            throw Error.io("cannot rename \(temporary): errno \(errno)")
+
+        /// Appends the next bytes (hashing them); more than the announced size is refused.
+        public func append(_ bytes: ArraySlice<UInt8>) throws {
+            guard written + UInt64(bytes.count) <= size else {
+                throw Error.io("more than the announced \(size) bytes for blob \(expected)")
+            }
+            hasher.update(data: bytes)
+            let fd = descriptor
+            let ok = bytes.withUnsafeBytes { raw -> Bool in
+                var done = 0
+                while done < raw.count {
+                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return false
+                    }
+                    done += n
+                }
+                return true
+            }
+            guard ok else { throw Error.io("cannot write \(temporary): errno \(errno)") }
+            written += UInt64(bytes.count)
         }
-        let dirFD = open(folder, O_RDONLY)
-        if dirFD >= 0 {
-            fsync(dirFD)
-            close(dirFD)
+
+        /// Checks size and hash, then moves the blob into place. The temporary file is
+        /// removed if the blob is not the announced one.
+        public func finish() throws {
+            guard written == size else {
+                throw Error.io("blob \(expected) has \(written) of its \(size) bytes")
+            }
+            let actual = Digest32(hasher.finalize())
+            guard actual == expected else { throw Error.hashMismatch(expected: expected, actual: actual) }
+            guard fsync(descriptor) == 0 else { throw Error.io("cannot fsync \(temporary): errno \(errno)") }
+            close(descriptor)
+            descriptor = -1
+            guard rename(temporary, final) == 0 else {
+                unlink(temporary)
+                throw Error.io("cannot rename \(temporary): errno \(errno)")
+            }
+            let dirFD = open(folder, O_RDONLY)
+            if dirFD >= 0 {
+                fsync(dirFD)
+                close(dirFD)
+            }
+        }
+    }
+
+    /// The size of a stored blob.
+    public func size(of id: Digest32) throws -> Int {
+        var info = stat()
+        guard stat(path(of: id), &info) == 0 else { throw Error.missing(id) }
+        return Int(info.st_size)
+    }
+
+    /// Reads `length` bytes of a blob from `offset` (fewer at its end).
+    public func read(_ id: Digest32, offset: Int, length: Int) throws -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path(of: id)) else { throw Error.missing(id) }
+        defer { try? handle.close() }
+        do {
+            try handle.seek(toOffset: UInt64(offset))
+            return [UInt8](try handle.read(upToCount: length) ?? Data())
+        } catch {
+            throw Error.io("cannot read blob \(id): \(error)")
         }
     }
 

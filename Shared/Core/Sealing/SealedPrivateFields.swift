@@ -18,6 +18,13 @@ public enum Sealing {
         case malformedPlaintext(String)
         case commitment(CommitmentError)
         case noCommitment(PrivacyLevel)
+        /// A sealed stream ends early (a segment or the final segment is missing).
+        case truncated
+        /// A segment of a sealed stream does not authenticate: altered, reordered, swapped or
+        /// cut (segment `index` of `count`, counting from 0).
+        case segment(Int, of: Int)
+        /// The blob cannot be read.
+        case unreadable(String)
 
         public var description: String {
             switch self {
@@ -28,6 +35,10 @@ public enum Sealing {
             case .malformedPlaintext(let reason): "the decrypted values are malformed: \(reason)"
             case .commitment(let error): "the decrypted values do not match the ledger: \(error)"
             case .noCommitment(let level): "the record has no \(level.rawValue) commitment"
+            case .truncated: "the sealed stream is truncated: its final segment is missing or cut"
+            case .segment(let index, let count):
+                "segment \(index) of \(count) does not authenticate: the sealed stream was altered, reordered or cut"
+            case .unreadable(let reason): reason
             }
         }
     }
@@ -55,14 +66,24 @@ public struct SealedPrivateFields: Hashable, Sendable {
     /// The content address of the blob: SHA-256 of its bytes (what the ledger records).
     public var blobID: Digest32 { Digest32.sha256(blob) }
 
-    /// Seals private values under a fresh data key.
+    /// Seals private values under a fresh data key: values that fit one segment
+    /// (``SealedStream/defaultSegmentSize``) as one AES-256-GCM message, larger ones as a
+    /// ``SealedStream`` of segments, so a reader can open and verify them a segment at a time.
     /// - Returns: the sealed blob and the data key (to be wrapped for the owner and grantees).
-    public static func seal(_ fields: PrivateFields, recordID: RecordID) throws -> (
+    public static func seal(
+        _ fields: PrivateFields, recordID: RecordID, segmentSize: Int = SealedStream.defaultSegmentSize
+    ) throws -> (
         sealed: SealedPrivateFields, dataKey: SymmetricKey
     ) {
         let key = SymmetricKey(size: .bits256)
+        let plaintext = Canonical.encode(fields)
+        if plaintext.count > segmentSize {
+            let blob = try SealedStream.Encryptor.seal(
+                plaintext, dataKey: key, record: recordID, level: fields.level, segmentSize: segmentSize)
+            return (SealedPrivateFields(recordID: recordID, level: fields.level, blob: blob), key)
+        }
         let box = try AES.GCM.seal(
-            Canonical.encode(fields), using: key,
+            plaintext, using: key,
             authenticating: Sealing.context("agritrace/v1/sealed-fields", record: recordID, level: fields.level))
         return (SealedPrivateFields(recordID: recordID, level: fields.level, blob: Array(box.combined!)), key)
     }
@@ -86,11 +107,13 @@ public struct SealedPrivateFields: Hashable, Sendable {
         }
         guard record.id == recordID else { throw .wrongRecord }
         guard let commitment = record.commitment(for: level) else { throw .noCommitment(level) }
-        let plaintext: Data
+        var plaintext: [UInt8] = []
         do {
-            plaintext = try AES.GCM.open(
-                AES.GCM.SealedBox(combined: blob), using: dataKey,
-                authenticating: Sealing.context("agritrace/v1/sealed-fields", record: recordID, level: level))
+            var reader = try SealedBlobReader(
+                source: BytesBlobSource(blob), dataKey: dataKey, record: recordID, level: level)
+            while let chunk = try reader.next() { plaintext += chunk }
+        } catch let error as Sealing.Error {
+            throw error
         } catch {
             throw .decryptionFailed
         }

@@ -99,12 +99,14 @@ public struct BlobUpload: Hashable, Sendable, CanonicalCodable {
     }
 
     /// Seals one level of a record's private values, wraps the data key to `owner` and signs
-    /// the reference with the device key.
+    /// the reference with the device key. Values longer than `segmentSize` are sealed as a
+    /// ``SealedStream`` (`Int.max`: always one AES-GCM message, as before streaming).
     public static func make(
         _ fields: PrivateFields, record: RecordID, enterprise: String, device: String,
-        owner: Curve25519.KeyAgreement.PublicKey, deviceKey: Curve25519.Signing.PrivateKey, now: Timestamp = .now()
+        owner: Curve25519.KeyAgreement.PublicKey, deviceKey: Curve25519.Signing.PrivateKey, now: Timestamp = .now(),
+        segmentSize: Int = SealedStream.defaultSegmentSize
     ) throws -> BlobUpload {
-        let (sealed, dataKey) = try SealedPrivateFields.seal(fields, recordID: record)
+        let (sealed, dataKey) = try SealedPrivateFields.seal(fields, recordID: record, segmentSize: segmentSize)
         let wrapped = try WrappedDataKey.wrap(dataKey, recordID: record, level: fields.level, for: owner)
         let reference = BlobReference(
             enterprise: enterprise, device: device, recordID: record, level: fields.level, blobID: sealed.blobID,
@@ -129,6 +131,55 @@ public struct BlobUpload: Hashable, Sendable, CanonicalCodable {
         }
         reference = try reader.read(Signed<BlobReference>.self)
         blob = try reader.readBytes("blob")
+    }
+}
+
+/// One piece of a large upload on a device's blob topic: the signed reference (so each piece
+/// names the blob, its size and hash), where the piece starts, and its bytes. The blob service
+/// appends pieces in order to a temporary file, hashing as it goes, and accepts the blob only
+/// when its size and SHA-256 are the announced ones; a gap drops the partial blob (the agent
+/// sends every piece again after its resend timeout).
+public struct BlobPiece: Hashable, Sendable, CanonicalCodable {
+    /// Uploads larger than this go in pieces of this size (1 MiB).
+    public static let defaultPieceSize = 1 << 20
+
+    public var reference: Signed<BlobReference>
+    public var offset: UInt64
+    public var bytes: [UInt8]
+
+    public init(reference: Signed<BlobReference>, offset: UInt64, bytes: [UInt8]) {
+        self.reference = reference
+        self.offset = offset
+        self.bytes = bytes
+    }
+
+    /// The encoded pieces of `upload`, in order (one piece when the blob fits `pieceSize`).
+    public static func pieces(of upload: BlobUpload, pieceSize: Int = defaultPieceSize) -> [[UInt8]] {
+        stride(from: 0, to: max(upload.blob.count, 1), by: pieceSize).map { start in
+            Canonical.encode(
+                BlobPiece(
+                    reference: upload.reference, offset: UInt64(start),
+                    bytes: Array(upload.blob[start..<min(start + pieceSize, upload.blob.count)])))
+        }
+    }
+
+    static let domain = "agritrace/v1/blob-piece"
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(Self.domain)
+        writer.write(reference)
+        writer.write(offset)
+        writer.writeBytes(bytes)
+    }
+
+    public init(from reader: inout CanonicalReader) throws {
+        let domain = try reader.readString("blob piece domain")
+        guard domain == Self.domain else {
+            throw Canonical.DecodingError.nonCanonical("blob piece domain \(domain)")
+        }
+        reference = try reader.read(Signed<BlobReference>.self)
+        offset = try reader.readUInt64("offset")
+        bytes = try reader.readBytes("piece")
     }
 }
 
