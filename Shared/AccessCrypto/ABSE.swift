@@ -229,8 +229,13 @@ public enum ABSE {
     ///
     /// E is one vector c = Σ x_j b_j + ζ b_ζ + δ b_δ of G1 points plus AES-256-GCM(D) under
     /// a key derived from e(g1, g2)^(ψζ). Its size depends only on the slot count and |D|.
+    ///
+    /// - Parameter workers: threads the column MSMs are spread over (default: the active
+    ///   processor count, at most 4; 1 runs everything on the calling thread). The work and
+    ///   its timing do not depend on the secret coefficients either way.
     public static func encrypt(
-        keyword: String, token: [UInt8], indexToken it: IndexToken, publicParameters pp: PublicParameters
+        keyword: String, token: [UInt8], indexToken it: IndexToken, publicParameters pp: PublicParameters,
+        workers: Int = defaultWorkers
     ) throws(AccessCryptoError) -> SearchableCiphertext {
         let n = pp.slotCount
         guard it.slotCount == n else { throw .slotCountMismatch(expected: n, got: it.slotCount) }
@@ -249,19 +254,72 @@ public enum ABSE {
         // every coefficient, zero or not, costs the same, so the running time depends neither
         // on the secret coefficients nor on the wildcard pattern.
         let scalars = (0..<dim).filter { $0 != zeta + 1 }.map { coeff[$0] }
-        let vector = pp.tables.columns(for: pp).map { $0.multiply(scalars) }
-        let key = Hashing.kemKey(tag: kemTag, pp.gtPsi.power(z), context: vectorBytes(vector))
-        let sealed = Hashing.seal(token, key: key, aad: vectorBytes(vector))
+        let (vector, gtZ) = columnsAndPower(scalars, z, pp, workers: workers)
+        let bytes = vectorBytes(vector)
+        let key = Hashing.kemKey(tag: kemTag, gtZ, context: bytes)
+        let sealed = Hashing.seal(token, key: key, aad: bytes)
         return SearchableCiphertext(slotCount: n, vector: vector, sealedToken: sealed)
     }
 
-    /// `PrdIT` + `ABSE` in one call.
+    /// The ciphertext vector (column j = Σ_i scalars_i · basis[i][j] over every row but η)
+    /// and e(g1, g2)^(ψz). The N column MSMs and the GT exponentiation are independent: they
+    /// are spread over `workers` threads (item N is the GT power), each thread writing only
+    /// its own slots. Every item is constant time in the secrets, so is the whole.
+    static func columnsAndPower(
+        _ scalars: [S], _ z: S, _ pp: PublicParameters, workers: Int
+    ) -> ([BLS12381.G1], BLS12381.GT) {
+        let columns = pp.tables.columns(for: pp)
+        let dim = columns.count
+        let results = EncryptResults(columns: dim)
+        let gtPsi = pp.gtPsi
+        parallelFor(items: dim + 1, workers: workers) { item in
+            if item == dim {
+                results.setGT(gtPsi.power(z))
+            } else {
+                results.setColumn(item, columns[item].multiply(scalars))
+            }
+        }
+        return (results.vector, results.gt)
+    }
+
+    /// `PrdIT` + `ABSE` in one call (`workers` as in the other `encrypt`).
     public static func encrypt(
-        keyword: String, token: [UInt8], policy: [String?], publicParameters pp: PublicParameters
+        keyword: String, token: [UInt8], policy: [String?], publicParameters pp: PublicParameters,
+        workers: Int = defaultWorkers
     ) throws(AccessCryptoError) -> SearchableCiphertext {
         try encrypt(
             keyword: keyword, token: token, indexToken: indexToken(policy: policy, publicParameters: pp),
-            publicParameters: pp)
+            publicParameters: pp, workers: workers)
+    }
+
+    /// Default thread count for `encrypt`: the active processor count, capped at 4 (beyond
+    /// that the 22 work items of 8 slots split too unevenly to gain).
+    public static var defaultWorkers: Int { min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+
+    /// Per-encrypt output slots written by the worker threads: each slot by one thread only,
+    /// read after `parallelFor` has returned (which orders every write before the reads).
+    final class EncryptResults: @unchecked Sendable {
+        private let slots: UnsafeMutableBufferPointer<BLS12381.G1>
+        private let gtSlot: UnsafeMutablePointer<BLS12381.GT>
+
+        init(columns: Int) {
+            slots = .allocate(capacity: columns)
+            slots.initialize(repeating: .identity)
+            gtSlot = .allocate(capacity: 1)
+            gtSlot.initialize(to: .generator)
+        }
+
+        deinit {
+            slots.deinitialize()
+            slots.deallocate()
+            gtSlot.deinitialize(count: 1)
+            gtSlot.deallocate()
+        }
+
+        func setColumn(_ j: Int, _ p: BLS12381.G1) { slots[j] = p }
+        func setGT(_ v: BLS12381.GT) { gtSlot.pointee = v }
+        var vector: [BLS12381.G1] { Array(slots) }
+        var gt: BLS12381.GT { gtSlot.pointee }
     }
 
     /// `TrpG`: a trapdoor for keyword W from the requester's attribute key:
@@ -293,7 +351,8 @@ public enum ABSE {
         return Hashing.open(ciphertext.sealedToken, key: key, aad: aad)
     }
 
-    static func vectorBytes(_ v: [BLS12381.G1]) -> [UInt8] { v.flatMap(\.compressed) }
+    /// The compressed encodings of `v`, concatenated (one field inversion for all).
+    static func vectorBytes(_ v: [BLS12381.G1]) -> [UInt8] { BLS12381.G1.compressed(v) }
 }
 
 // MARK: - Serialization
@@ -438,5 +497,21 @@ extension ABSE.Trapdoor {
         for _ in 0..<ABSE.dimension(n) { v.append(try r.g2()) }
         try r.finish()
         self.init(slotCount: n, vector: v)
+    }
+}
+
+// MARK: - Threads
+
+/// Runs `body(i)` for every i in 0..<items on `workers` threads (thread t takes the items
+/// t, t + workers, …) and returns when all have finished; with one worker, in order on the
+/// calling thread. `body` must be safe to call concurrently for different items.
+func parallelFor(items: Int, workers: Int, _ body: @Sendable (Int) -> Void) {
+    let w = max(1, min(workers, items))
+    if w == 1 {
+        for i in 0..<items { body(i) }
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: w) { t in
+        for i in stride(from: t, to: items, by: w) { body(i) }
     }
 }

@@ -219,6 +219,28 @@ extension BLS12381 {
       return out
     }
 
+    /// The 48-byte compressed encodings of `points`, concatenated in order; the same bytes
+    /// as joining each point's `compressed`, with one field inversion for all the points
+    /// (Montgomery's trick) instead of one per point.
+    /// - Parameter points: the points (identities allowed).
+    /// - Returns: 48 · `points.count` bytes.
+    public static func compressed(_ points: [G1]) -> [UInt8] {
+      var out = [UInt8]()
+      out.reserveCapacity(48 * points.count)
+      for a in batchAffine(points.map(\.p)) {
+        if a.infinity {
+          out.append(0xc0)
+          out.append(contentsOf: repeatElement(0, count: 47))
+          continue
+        }
+        let start = out.count
+        a.x.appendBytes(to: &out)
+        out[start] |= 0x80
+        if a.y.isLexicographicallyLargest { out[start] |= 0x20 }
+      }
+      return out
+    }
+
     /// 96-byte uncompressed encoding x || y.
     public var uncompressed: [UInt8] {
       let a = p.affine

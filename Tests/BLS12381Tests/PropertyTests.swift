@@ -159,6 +159,18 @@ struct PropertyTests {
     let r2 = Scalar.random()
     #expect(r1 != r2)
   }
+
+  @Test("G1.compressed(batch) equals each point's compressed encoding, identities included")
+  func g1BatchCompression() {
+    var points: [G1] = [.identity, .generator]
+    for i in 0..<12 { points.append(G1.generatorMultiple(Scalar(UInt64(i * 7919 + 3)) * Scalar.random())) }
+    points.append(.identity)
+    points.append(-points[3])
+    points.append(points[3] + points[4])  // projective, z != 1
+    #expect(G1.compressed(points) == points.flatMap(\.compressed))
+    #expect(G1.compressed([]).isEmpty)
+    #expect(G1.compressed([.identity, .identity]) == G1.identity.compressed + G1.identity.compressed)
+  }
 }
 
 /// Internal field and tower checks.
