@@ -57,7 +57,10 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
-        .target(name: "MQTTClient", dependencies: ["CMosquitto"], path: "Shared/MQTTClient"),
+        // Threads, mutex and condition over pthreads: the agent's modules do without Foundation.
+        .target(name: "CThreadName", path: "Shared/CThreadName"),
+        .target(name: "PosixThreads", dependencies: ["CThreadName"], path: "Shared/PosixThreads"),
+        .target(name: "MQTTClient", dependencies: ["CMosquitto", "PosixThreads"], path: "Shared/MQTTClient"),
         .systemLibrary(
             name: "CSQLite",
             path: "Shared/CSQLite",
@@ -70,7 +73,7 @@ let package = Package(
         .target(
             name: "EdgeAgent",
             dependencies: [
-                "AgriTraceCore", "MQTTClient", "SQLiteStorage",
+                "AgriTraceCore", "MQTTClient", "SQLiteStorage", "PosixThreads",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -79,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "AgentMain",
             dependencies: [
-                "AgriTraceCore", "EdgeAgent",
+                "AgriTraceCore", "EdgeAgent", "PosixThreads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -130,7 +133,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench-access-flow",
-            dependencies: ["AccessFlow", "AccessCrypto", "AgriTraceCore", "Ledger", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "AccessFlow", "AccessCrypto", "AgriTraceCore", "Ledger",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Benchmarks/AccessFlow"
         ),
         .executableTarget(

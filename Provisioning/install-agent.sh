@@ -11,7 +11,8 @@
 # Options:
 #   --root DIR              install into DIR instead of / (tests, CI, image building): no
 #                           systemctl calls, users created in DIR/etc/passwd.
-#   --binary PATH           the agritrace-agent executable to install.
+#   --binary PATH           the agritrace-agent executable to install (build it with
+#                           scripts/build-agent.sh: Swift runtime linked statically).
 #   --device-id ID          the device id (certificate CN, MQTT username, topic level).
 #   --enterprise ENT        the enterprise id.
 #   --stage STAGE           breeding|planting|processing|warehousing|transport|sales.
@@ -110,6 +111,9 @@ fi
 # ---------------------------------------------------------------- install
 [ -n "$BINARY" ] || fail "--binary PATH is required"
 [ -x "$BINARY" ] || fail "$BINARY is not an executable file"
+if command -v readelf >/dev/null 2>&1 && readelf -d "$BINARY" 2>/dev/null | grep -q 'NEEDED.*libswiftCore'; then
+    say "warning: $BINARY needs the Swift runtime's shared libraries; the shipped build is static (scripts/build-agent.sh)"
+fi
 [ -n "$DEVICE_ID" ] || fail "--device-id is required"
 [ -n "$ENTERPRISE" ] || fail "--enterprise is required"
 [ -n "$STAGE" ] || fail "--stage is required"

@@ -1,8 +1,19 @@
 import AgriTraceCore
 import Crypto
-import Foundation
 import Logging
 import MQTTClient
+import PosixThreads
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A running agent: the store, the inputs, the publisher and the health endpoint.
 ///
@@ -25,8 +36,8 @@ public final class AgentRuntime: @unchecked Sendable {
     /// Uploads sealed private values when `[sharing]` is configured (docs/transfer.md).
     public let uploader: BlobUploader?
     let gate: IntakeGate
-    var threads: [Thread] = []
-    let threadsDone = NSCondition()
+    var threads: [PosixThread] = []
+    let threadsDone = PosixCondition()
     var runningThreads = 0
     /// The health endpoint's port once started (0 when disabled).
     public private(set) var metricsPort = 0
@@ -138,15 +149,13 @@ public final class AgentRuntime: @unchecked Sendable {
         threadsDone.lock()
         runningThreads += 1
         threadsDone.unlock()
-        let thread = Thread { [self] in
+        let thread = PosixThread(name: name) { [self] in
             body()
             threadsDone.lock()
             runningThreads -= 1
             threadsDone.broadcast()
             threadsDone.unlock()
         }
-        thread.name = name
-        thread.start()
         threads.append(thread)
     }
 
@@ -204,7 +213,7 @@ public final class AgentRuntime: @unchecked Sendable {
                         logger.error("retention failed", metadata: ["error": "\(error)"])
                     }
                 }
-                Thread.sleep(forTimeInterval: 0.5)
+                PosixThread.sleep(seconds: 0.5)
             }
         }
         logger.info(
@@ -252,6 +261,15 @@ public final class AgentRuntime: @unchecked Sendable {
                 var next = new
                 next.device = old.device  // the client id follows the running identity
                 try publisher.replaceClient(try Self.makeClient(next))
+                if let uploader {
+                    do {
+                        try uploader.replaceClient(try Self.makeClient(next, clientIDSuffix: "/blobs"))
+                    } catch {
+                        logger.error(
+                            "cannot reconnect the blob uploader with the new broker settings",
+                            metadata: ["error": "\(error)"])
+                    }
+                }
                 tlsFingerprint = fingerprint
                 brokerApplied = new.broker
                 logger.notice(
@@ -298,7 +316,7 @@ public final class AgentRuntime: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(Double(configuration.delivery.drainTimeoutMilliseconds) / 1000)
         while Date() < deadline {
             guard let depth = try? store.statistics().outboxDepth, depth > 0, publisher.isConnected else { break }
-            Thread.sleep(forTimeInterval: 0.05)
+            PosixThread.sleep(seconds: 0.05)
         }
         publisher.stop()
         uploader?.stop()
@@ -307,7 +325,7 @@ public final class AgentRuntime: @unchecked Sendable {
         let waitUntil = Date().addingTimeInterval(5)
         while runningThreads > 0 && Date() < waitUntil {
             // Standard input may be blocked in a writer that never closes: do not wait for it forever.
-            _ = threadsDone.wait(until: Date().addingTimeInterval(0.2))
+            _ = threadsDone.wait(seconds: 0.2)
         }
         threadsDone.unlock()
         store.checkpoint()

@@ -1,11 +1,18 @@
 import AgriTraceCore
 import ArgumentParser
 import EdgeAgent
-import Foundation
 import Logging
+import PosixThreads
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 struct AgentCommand: ParsableCommand {
@@ -38,7 +45,7 @@ struct Run: ParsableCommand {
         do {
             configuration = try AgentConfiguration.load(path: config)
         } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            writeAll("error: \(error)\n", to: STDERR_FILENO)
             throw ExitCode(78)
         }
         if checkConfig {
@@ -56,7 +63,7 @@ struct Run: ParsableCommand {
                 )
                 print("store \(configuration.storage.path) budget \(configuration.storage.maxBytes) bytes")
             } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                writeAll("error: \(error)\n", to: STDERR_FILENO)
                 throw ExitCode(78)
             }
             return
@@ -72,8 +79,24 @@ struct Run: ParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
+        // Start-up only pages (parsing, TLS and SQLite set-up, runtime scans) go back to the
+        // kernel once the agent has settled: most of the idle resident set (docs/agent.md).
+        var ticksUntilRelease = configuration.operations.releaseStartupPages ? 30 : -1
         while true {
             usleep(100_000)
+            if ticksUntilRelease >= 0 {
+                ticksUntilRelease -= 1
+                if ticksUntilRelease < 0 {
+                    let before = StartupPages.residentBytes()
+                    let advised = StartupPages.release()
+                    logger.info(
+                        "released start-up pages",
+                        metadata: [
+                            "advised_bytes": "\(advised)", "resident_bytes_before": "\(before)",
+                            "resident_bytes_after": "\(StartupPages.residentBytes())",
+                        ])
+                }
+            }
             let signals = pendingSignals.exchange(0, ordering: .relaxed)
             if signals & SignalBits.reload != 0 {
                 do {
@@ -116,15 +139,15 @@ struct Initialize: ParsableCommand {
         do {
             let created = try DeviceKey.create(path: path)
             print(created.publicKey.hex)
-            FileHandle.standardError.write(
-                Data("created \(path) (mode 0600); register the public key above with the aggregator\n".utf8))
+            writeAll(
+                "created \(path) (mode 0600); register the public key above with the aggregator\n", to: STDERR_FILENO)
         } catch let error as DeviceKey.KeyError {
             if case .exists = error, let existing = try? DeviceKey.load(path: path) {
-                FileHandle.standardError.write(Data("\(path) already exists; its public key is:\n".utf8))
+                writeAll("\(path) already exists; its public key is:\n", to: STDERR_FILENO)
                 print(existing.publicKey.hex)
                 return
             }
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            writeAll("error: \(error)\n", to: STDERR_FILENO)
             throw ExitCode(1)
         }
     }
@@ -262,17 +285,17 @@ struct Simulate: ParsableCommand {
             output += simulator.next() + "\n"
             produced += 1
             if rate > 0 {
-                FileHandle.standardOutput.write(Data(output.utf8))
+                writeAll(output, to: STDOUT_FILENO)
                 output = ""
                 let due = start.addingTimeInterval(Double(produced) / rate)
                 let wait = due.timeIntervalSinceNow
-                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+                if wait > 0 { PosixThread.sleep(seconds: wait) }
             } else if output.utf8.count > 64 * 1024 {
-                FileHandle.standardOutput.write(Data(output.utf8))
+                writeAll(output, to: STDOUT_FILENO)
                 output = ""
             }
         }
-        FileHandle.standardOutput.write(Data(output.utf8))
+        writeAll(output, to: STDOUT_FILENO)
     }
 }
 
@@ -298,7 +321,7 @@ struct Catalog: ParsableCommand {
             print("\(stage.rawValue):")
             for field in catalog.fields(of: stage) {
                 print(
-                    "  \(field.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(field.level.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(field.kind.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(field.label)"
+                    "  \(padded(field.name, 28)) \(padded(field.level.rawValue, 8)) \(padded(field.kind.rawValue, 7)) \(field.label)"
                 )
             }
         }
@@ -306,3 +329,25 @@ struct Catalog: ParsableCommand {
 }
 
 AgentCommand.main()
+
+/// Writes all of `text` to `descriptor`, resuming after short writes and interrupts (stops on
+/// any other error, as when standard output was closed).
+func writeAll(_ text: String, to descriptor: Int32) {
+    var text = text
+    text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            offset += written
+        }
+    }
+}
+
+/// `text` cut or padded with spaces to `width` characters, for the catalog's columns.
+func padded(_ text: String, _ width: Int) -> String {
+    text.count >= width ? String(text.prefix(width)) : text + String(repeating: " ", count: width - text.count)
+}

@@ -1,5 +1,5 @@
 import CMosquitto
-import Foundation
+import PosixThreads
 import Synchronization
 
 /// The client's network thread: runs `mosquitto_loop_forever` and restarts it when it gives up.
@@ -16,8 +16,9 @@ final class NetworkLoop: Sendable {
     private let delay: MQTTClient.ReconnectDelay
     private let connections: @Sendable () -> Int
     private let stopping = Atomic<Bool>(false)
-    private let wake = DispatchSemaphore(value: 0)
-    private let exited = DispatchSemaphore(value: 0)
+    /// Signalled by ``stop()`` to cut the reconnect delay short.
+    private let wake = PosixCondition()
+    private let thread = Mutex<PosixThread?>(nil)
     /// How many times the loop had to be restarted after libmosquitto gave up.
     let restarts = Atomic<Int>(0)
 
@@ -31,9 +32,8 @@ final class NetworkLoop: Sendable {
     func start() {
         // The library must lock its state: publish and subscribe come from other threads.
         mosquitto_threaded_set(handle.pointer, true)
-        let thread = Thread { [self] in run() }
-        thread.name = "mqtt-network"
-        thread.start()
+        let started = PosixThread(name: "mqtt-network") { [self] in run() }
+        thread.withLock { $0 = started }
     }
 
     private func run() {
@@ -52,18 +52,25 @@ final class NetworkLoop: Sendable {
                 seconds = UInt32(
                     min(UInt64(delay.maximumSeconds), UInt64(seconds) * UInt64(failures) * UInt64(failures)))
             }
-            _ = wake.wait(timeout: .now() + .seconds(Int(max(seconds, 1))))
+            wake.lock()
+            let deadline = ContinuousClock.now + .seconds(Int(max(seconds, 1)))
+            while !stopping.load(ordering: .acquiring) && ContinuousClock.now < deadline {
+                let left = ContinuousClock.now.duration(to: deadline).components
+                wake.wait(seconds: Double(left.seconds) + Double(left.attoseconds) / 1e18)
+            }
+            wake.unlock()
             if stopping.load(ordering: .acquiring) { break }
             _ = mosquitto_reconnect(handle.pointer)
         }
-        exited.signal()
     }
 
     /// Sends DISCONNECT, stops the thread and waits for it to exit.
     func stop() {
         stopping.store(true, ordering: .releasing)
         mosquitto_disconnect_v5(handle.pointer, 0, nil)
-        wake.signal()
-        exited.wait()
+        wake.lock()
+        wake.broadcast()
+        wake.unlock()
+        thread.withLock { $0.take() }?.join()
     }
 }

@@ -1,4 +1,5 @@
 import AgriTraceCore
+import Crypto
 import Foundation
 import TestSupport
 import Testing
@@ -37,6 +38,71 @@ extension AgentIntegration {
             chmod(keyFile + ".new", 0o600)
             rename(keyFile + ".new", keyFile)
             rename(certificateFile + ".new", certificateFile)
+        }
+
+        /// With `[sharing]` the blob uploader has its own MQTT client (`…/blobs`): SIGHUP with a
+        /// renewed certificate reconnects it too, not only the record publisher's.
+        @Test func sighupReconnectsTheBlobUploaderWithTheRenewedCertificate() async throws {
+            let executable = try #require(
+                agentExecutable(), "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
+            let fixture = try DeviceFixture()
+            let certificates = try TestCertificates.generate(
+                in: fixture.directory.path, clientCommonName: "\(fixture.enterprise).\(fixture.device)")
+            let broker = try await TestBroker.start(
+                tls: .init(certificates: certificates, requireCertificate: true),
+                extraConfiguration: "use_subject_as_username true")
+            defer { broker.kill() }
+            let tlsPort = try #require(broker.tlsPort)
+            let certificateFile = fixture.directory.file("tls.crt")
+            let keyFile = fixture.directory.file("tls.key")
+            try issue(
+                certificates, commonName: "\(fixture.enterprise).\(fixture.device)", unit: "issue-1",
+                certificateFile: certificateFile, keyFile: keyFile)
+            FileManager.default.createFile(atPath: fixture.inputPath, contents: nil)
+            _ = try fixture.writeConfiguration(
+                brokerPort: tlsPort, authorityHex: Curve25519.Signing.PrivateKey().publicKey.hex,
+                brokerExtra: """
+                    ca_file = "\(certificates.caFile)"
+                    certificate_file = "tls.crt"
+                    key_file = "tls.key"
+                    """, logLevel: "info")
+            let owner = Curve25519.KeyAgreement.PrivateKey().publicKey
+            let sharing = "\n[sharing]\nowner_key = \"\(Array(owner.rawRepresentation).hexString)\"\n"
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: fixture.configPath))
+            handle.seekToEndOfFile()
+            handle.write(Data(sharing.utf8))
+            try handle.close()
+            let agent = try BackgroundProcess(
+                executable, ["run", "--config", fixture.configPath], logFile: fixture.directory.file("agent.log"))
+            defer { agent.kill() }
+
+            /// Whether the broker logged a connection of the client whose id ends in `suffix`
+            /// presenting the certificate of organizational unit `unit`.
+            func connected(_ suffix: String, _ unit: String) -> Bool {
+                broker.log.split(separator: "\n").contains {
+                    $0.contains("New client connected") && $0.contains("/\(fixture.device)\(suffix) (")
+                        && $0.contains(unit)
+                }
+            }
+            let first = await waitUntil(timeout: .seconds(30)) {
+                connected("/blobs", "issue-1") && connected("", "issue-1")
+            }
+            #expect(first, "both clients should connect; broker log: \(broker.log.suffix(2000))")
+
+            try issue(
+                certificates, commonName: "\(fixture.enterprise).\(fixture.device)", unit: "renewal-2",
+                certificateFile: certificateFile, keyFile: keyFile)
+            kill(agent.process.processIdentifier, SIGHUP)
+            let renewed = await waitUntil(timeout: .seconds(30)) {
+                connected("/blobs", "renewal-2") && connected("", "renewal-2")
+            }
+            #expect(
+                renewed,
+                "the publisher and the blob uploader should reconnect with the renewed certificate; broker log: \(broker.log.suffix(3000)); agent log: \(agent.log.suffix(2000))"
+            )
+            #expect(!agent.log.contains("cannot reconnect the blob uploader"))
+            agent.terminate()
+            #expect(!agent.isRunning)
         }
 
         @Test func sighupReloadsARenewedCertificateAndLosesOrDuplicatesNothing() async throws {

@@ -320,7 +320,7 @@ public struct TOMLDocument: Sendable {
                 text.append(character)
                 position += 1
             }
-            let cleaned = text.replacingOccurrences(of: "_", with: "")
+            let cleaned = String(text.filter { $0 != "_" })
             if let integer = Int64(cleaned) { return .integer(integer) }
             if cleaned.hasPrefix("0x"), let integer = Int64(cleaned.dropFirst(2), radix: 16) {
                 return .integer(integer)

@@ -1,9 +1,21 @@
 import AgriTraceCore
 import Crypto
-import Foundation
 import Logging
 import MQTTClient
+import PosixThreads
 import SQLiteStorage
+import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension AgentConfiguration {
     /// `[sharing]`: the owning enterprise's X25519 key the agent wraps data keys to
@@ -53,7 +65,8 @@ extension AgentConfiguration.Reader {
 public final class BlobUploader: @unchecked Sendable {
     let db: SQLiteConnection
     let store: AgentStore
-    let client: MQTTClient
+    /// The current MQTT client (replaced on SIGHUP when the broker settings or TLS files changed).
+    let clientSlot: Mutex<MQTTClient>
     let key: Curve25519.Signing.PrivateKey
     let authority: Curve25519.Signing.PublicKey
     let owner: Curve25519.KeyAgreement.PublicKey
@@ -63,10 +76,11 @@ public final class BlobUploader: @unchecked Sendable {
     let logger: Logger
     let stopSignal = StopSignal()
     /// Serializes the use of `db` (one SQLite connection; the loop thread and the ack handler).
-    let dbLock = NSLock()
-    let condition = NSCondition()
+    let dbLock = PosixMutex()
+    let condition = PosixCondition()
     var wakeups = 0
-    var thread: Thread?
+    var thread: PosixThread?
+    /// The tasks following the current client's streams (guarded by `dbLock`).
     var tasks: [Task<Void, Never>] = []
 
     static let schema = """
@@ -92,7 +106,7 @@ public final class BlobUploader: @unchecked Sendable {
         db = try SQLiteConnection(path: storePath, options: .init(synchronous: .normal))
         try db.execute(Self.schema)
         self.store = store
-        self.client = client
+        self.clientSlot = Mutex(client)
         self.key = key
         self.authority = authority
         self.owner = owner
@@ -104,11 +118,20 @@ public final class BlobUploader: @unchecked Sendable {
 
     var ackTopic: String { Wire.blobAckTopic(enterprise: enterprise, device: device) }
 
+    /// The MQTT client uploads go out on.
+    public var client: MQTTClient { clientSlot.withLock { $0 } }
+
     /// Connects and starts the upload loop.
     public func start() throws {
-        let client = self.client
-        tasks.append(Task { [self] in for await message in client.messages { handle(message) } })
-        tasks.append(
+        try attach(client)
+        let thread = PosixThread(name: "agent-blob-uploader") { [self] in loop() }
+        self.thread = thread
+    }
+
+    /// Follows `client`'s acks and connection events, subscribes to the ack topic, connects.
+    private func attach(_ client: MQTTClient) throws {
+        let followers = [
+            Task { [self] in for await message in client.messages { handle(message) } },
             Task { [self] in
                 for await event in client.events {
                     if case .connected = event {
@@ -118,21 +141,41 @@ public final class BlobUploader: @unchecked Sendable {
                         wake()
                     }
                 }
-            })
-        tasks.append(Task { for await _ in client.deliveries {} })
+            },
+            Task { for await _ in client.deliveries {} },
+        ]
+        dbLock.withLock { tasks.append(contentsOf: followers) }
         try client.subscribe(topic: ackTopic, qos: .atLeastOnce)
         try client.connect()
-        let thread = Thread { [self] in loop() }
-        thread.name = "agent-blob-uploader"
-        thread.start()
-        self.thread = thread
+    }
+
+    /// Disconnects the current client and goes on with `newClient` (reloaded TLS files or
+    /// broker settings), as ``RecordPublisher/replaceClient(_:)`` does for records. Uploads
+    /// still `pending` are sent again once the new client connects, the same bytes (the
+    /// aggregator de-duplicates by blob id), so none is lost.
+    /// - Throws: ``MQTTError`` if the new client cannot subscribe or start connecting.
+    public func replaceClient(_ newClient: MQTTClient) throws {
+        let old = clientSlot.withLock { slot in
+            let old = slot
+            slot = newClient
+            return old
+        }
+        old.disconnect()
+        let followers = dbLock.withLock {
+            let current = tasks
+            tasks.removeAll()
+            return current
+        }
+        for task in followers { task.cancel() }
+        try attach(newClient)
+        wake()
     }
 
     public func stop() {
         stopSignal.stop()
         wake()
         client.disconnect()
-        for task in tasks { task.cancel() }
+        for task in dbLock.withLock({ tasks }) { task.cancel() }
     }
 
     public func wake() {
@@ -152,7 +195,7 @@ public final class BlobUploader: @unchecked Sendable {
                 logger.error("blob upload round failed", metadata: ["error": "\(error)"])
             }
             condition.lock()
-            if !busy && wakeups == 0 { _ = condition.wait(until: Date().addingTimeInterval(0.5)) }
+            if !busy && wakeups == 0 { _ = condition.wait(seconds: 0.5) }
             wakeups = 0
             condition.unlock()
         }

@@ -1,9 +1,20 @@
 import AgriTraceCore
 import Crypto
-import Foundation
 import Logging
 import MQTTClient
+import PosixThreads
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Sends the outbox to the aggregator in signed batches and retires records when their
 /// signed receipts arrive.
@@ -51,7 +62,7 @@ public final class RecordPublisher: Sendable {
     let generation = Atomic<Int>(0)
     /// Held while a batch is taken and published, and while the client is swapped, so no
     /// batch is marked sent on a client that is going away.
-    let publishLock = NSLock()
+    let publishLock = PosixMutex()
     let store: AgentStore
     let key: DeviceKey
     let authority: Curve25519.Signing.PublicKey
@@ -61,8 +72,8 @@ public final class RecordPublisher: Sendable {
     let logger: Logger
     let stopSignal = StopSignal()
     let state: Mutex<State>
-    let condition = NSCondition()
-    let loopFinished = NSCondition()
+    let condition = PosixCondition()
+    let loopFinished = PosixCondition()
     let finished = Atomic<Bool>(false)
 
     /// The topic records are published to.
@@ -98,15 +109,13 @@ public final class RecordPublisher: Sendable {
     public func start() throws {
         try store.markAllUnsent()
         try attach(client, generation: generation.load(ordering: .acquiring))
-        let thread = Thread { [self] in
+        PosixThread.detach(name: "agent-publisher") { [self] in
             loop()
             finished.store(true, ordering: .releasing)
             loopFinished.lock()
             loopFinished.broadcast()
             loopFinished.unlock()
         }
-        thread.name = "agent-publisher"
-        thread.start()
     }
 
     /// Subscribes `client` to the receipt topic, follows its streams and connects it.
@@ -175,7 +184,7 @@ public final class RecordPublisher: Sendable {
         wake()
         loopFinished.lock()
         while !finished.load(ordering: .acquiring) {
-            _ = loopFinished.wait(until: Date().addingTimeInterval(0.5))
+            _ = loopFinished.wait(seconds: 0.5)
         }
         loopFinished.unlock()
         client.disconnect()
@@ -280,7 +289,7 @@ public final class RecordPublisher: Sendable {
         while !stopSignal.isStopped {
             condition.lock()
             if state.withLock({ $0.wakeups }) == lastWakeups {
-                _ = condition.wait(until: Date().addingTimeInterval(0.1))
+                _ = condition.wait(seconds: 0.1)
             }
             condition.unlock()
             lastWakeups = state.withLock { $0.wakeups }

@@ -1,6 +1,16 @@
 import AgriTraceCore
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The device's Ed25519 signing key, generated on the box and never leaving it.
 ///
@@ -46,7 +56,7 @@ public struct DeviceKey: Sendable {
         let mode = UInt16(info.st_mode & 0o777)
         guard mode & 0o077 == 0 else { throw KeyError.tooOpen(path: path, mode: mode) }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-            let bytes = [UInt8](hexString: text.trimmingWhitespace().replacingOccurrences(of: "\n", with: "")),
+            let bytes = [UInt8](hexString: String(text.trimmingWhitespace().filter { $0 != "\n" })),
             bytes.count == 32,
             let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes)
         else { throw KeyError.malformed(path: path) }

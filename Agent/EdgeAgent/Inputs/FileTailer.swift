@@ -1,5 +1,16 @@
-import Foundation
 import Logging
+import PosixThreads
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Tails a JSON-lines file, surviving rotation (rename + new file, or copy + truncate) and
 /// restarts: the inode and the offset of the last complete line are stored in the same
@@ -101,7 +112,7 @@ public final class FileTailer: Sendable {
                         logger.info("waiting for the tailed file to appear", metadata: ["path": "\(path)"])
                         warnedMissing = true
                     }
-                    Thread.sleep(forTimeInterval: pollInterval)
+                    PosixThread.sleep(seconds: pollInterval)
                     continue
                 }
                 current = opened
@@ -170,7 +181,7 @@ public final class FileTailer: Sendable {
                 continue
             }
             current = file
-            Thread.sleep(forTimeInterval: pollInterval)
+            PosixThread.sleep(seconds: pollInterval)
         }
         if let file = current { close(file.descriptor) }
     }

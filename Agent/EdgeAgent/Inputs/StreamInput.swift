@@ -1,5 +1,16 @@
-import Foundation
 import Logging
+import PosixThreads
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Reads JSON lines from a file descriptor (standard input or one socket connection) and
 /// commits them in groups; optionally answers each group with one acknowledgement line.
@@ -126,12 +137,10 @@ public final class SocketListener: Sendable {
             let input = StreamInput(
                 descriptor: client, source: "socket:\(path)#\(connection)", gate: gate, maxLineBytes: maxLineBytes,
                 stopSignal: stopSignal, acknowledge: true)
-            let thread = Thread {
+            PosixThread.detach(name: "agent-socket-\(connection)") {
                 input.run()
                 close(client)
             }
-            thread.name = "agent-socket-\(connection)"
-            thread.start()
         }
         close(listener)
         unlink(path)

@@ -1,7 +1,18 @@
 import AgriTraceCore
-import Foundation
 import Logging
+import PosixThreads
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A flag that long-running loops check to stop.
 public final class StopSignal: Sendable {
@@ -90,7 +101,7 @@ public final class IntakeGate: Sendable {
                 waiting = true
             }
             if stopSignal.isStopped { return nil }
-            Thread.sleep(forTimeInterval: 0.2)
+            PosixThread.sleep(seconds: 0.2)
         }
     }
 }

@@ -1,5 +1,15 @@
 import AgriTraceCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A strict RFC 8259 parser from UTF-8 bytes to ``JSONValue``, about 20 times faster than
 /// going through `JSONDecoder` on Linux (which builds and throws an error for every type it

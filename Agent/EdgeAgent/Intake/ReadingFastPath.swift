@@ -1,5 +1,15 @@
 import AgriTraceCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Parses, validates and splits a reading line by privacy level straight from its bytes, in
 /// one pass with no intermediate JSON tree and no dictionaries.

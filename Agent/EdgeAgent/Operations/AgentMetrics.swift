@@ -1,5 +1,15 @@
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The agent's counters and gauges, rendered in the Prometheus text format.
 public final class AgentMetrics: Sendable {
@@ -79,7 +89,7 @@ public final class AgentMetrics: Sendable {
             metric(
                 "agritrace_agent_oldest_unreceipted_age_seconds", "gauge",
                 "Age of the oldest record without a receipt.",
-                String(format: "%.3f", Double(statistics.oldestUnreceiptedMillis ?? 0) / 1000))
+                Self.seconds(milliseconds: statistics.oldestUnreceiptedMillis ?? 0))
             metric("agritrace_agent_store_used_bytes", "gauge", "Bytes used by the store.", "\(statistics.usedBytes)")
             metric("agritrace_agent_receipted_records", "gauge", "Receipted records kept.", "\(statistics.receipted)")
             metric(
@@ -88,7 +98,15 @@ public final class AgentMetrics: Sendable {
         }
         metric(
             "agritrace_agent_uptime_seconds", "gauge", "Seconds since start.",
-            String(format: "%.0f", Date().timeIntervalSince(startedAt)))
+            "\(Int(Date().timeIntervalSince(startedAt).rounded()))")
         return out
+    }
+
+    /// `milliseconds` as seconds with three decimals ("1.005"), as `%.3f` printed them.
+    static func seconds(milliseconds: Int64) -> String {
+        let magnitude = milliseconds.magnitude
+        let fraction = String(magnitude % 1000)
+        return "\(milliseconds < 0 ? "-" : "")\(magnitude / 1000)."
+            + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 }

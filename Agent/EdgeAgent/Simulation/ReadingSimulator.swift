@@ -1,5 +1,15 @@
 import AgriTraceCore
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Generates realistic JSON-lines readings for any stage, for demos and load tests.
 ///
@@ -33,7 +43,7 @@ public struct ReadingSimulator: Sendable {
         case .transport: prefix = "TR"
         case .sales: prefix = "SA"
         }
-        return "\(prefix)-\(year)-\(String(format: "%04d", index))"
+        return "\(prefix)-\(year)-\(Self.zeroPadded(index, width: 4))"
     }
 
     static let previousStage: [Stage: Stage] = [
@@ -54,6 +64,13 @@ public struct ReadingSimulator: Sendable {
         (uniform(range) * places).rounded() / places
     }
 
+    /// `value` in decimal, left-padded with zeros to `width` digits (as `%04d` for width 4).
+    static func zeroPadded(_ value: Int, width: Int) -> String {
+        let digits = String(value.magnitude)
+        let padding = String(repeating: "0", count: max(0, width - digits.count - (value < 0 ? 1 : 0)))
+        return (value < 0 ? "-" : "") + padding + digits
+    }
+
     static func quote(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
@@ -63,7 +80,8 @@ public struct ReadingSimulator: Sendable {
             case "\n": out += "\\n"
             default:
                 if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

@@ -1,7 +1,18 @@
 import AgriTraceCore
 import Crypto
-import Foundation
+import PosixThreads
 import SQLiteStorage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One line of input, as read from a source, with where it came from.
 public struct InputLine: Sendable {
@@ -102,7 +113,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
 /// reading are written in one transaction, so after a crash either all of a reading is
 /// there or none of it.
 public final class AgentStore: @unchecked Sendable {
-    let lock = NSLock()
+    let lock = PosixMutex()
     let db: SQLiteConnection
     let cipher: VaultCipher
     let pageSize: Int64

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// GS1 EPCIS 2.0 JSON(-LD) mapping of records, for exports to systems that speak EPCIS.
 ///

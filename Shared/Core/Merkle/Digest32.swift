@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A 32-byte SHA-256 digest, stored inline (no heap allocation).
 public struct Digest32: Hashable, Sendable, Comparable, CustomStringConvertible {

@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// RFC 9162 (Certificate Transparency 2.0) Merkle tree hashing, proofs and their verification.
 ///

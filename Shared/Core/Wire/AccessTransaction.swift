@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A transaction of the access-control contracts (data upload, policy decision, policy match,
 /// punishment), signed by its submitter's registered principal key in

@@ -1,5 +1,10 @@
 import Crypto
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 // The off-chain transfer of private data (docs/transfer.md): the edge box uploads each
 // record's sealed private values (a blob, content-addressed by SHA-256) with the data key
