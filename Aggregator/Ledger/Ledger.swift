@@ -573,13 +573,18 @@ public final class Ledger {
         let height = prepared.block.header.value.height
         try db.transaction {
             var leafIndex = prepared.block.firstLeaf
+            let records = try Contracts.RecordRows(db)
             for transaction in prepared.transactions {
                 try store.insertEntry(
                     leafIndex: leafIndex, height: height, kind: transaction.entry.tag, entry: transaction.bytes,
                     leafHash: transaction.leafHash)
-                try Contracts.write(
-                    transaction.entry, leafIndex: leafIndex, height: height, time: prepared.block.header.value.time,
-                    to: db)
+                if case .record(let record) = transaction.entry {
+                    try records.write(record, leafIndex: leafIndex, height: height)
+                } else {
+                    try Contracts.write(
+                        transaction.entry, leafIndex: leafIndex, height: height,
+                        time: prepared.block.header.value.time, to: db)
+                }
                 if let submission = transaction.submissionID {
                     let applied = try db.cachedStatement(
                         "UPDATE submissions SET status = 'applied', leaf_index = ? WHERE id = ?")

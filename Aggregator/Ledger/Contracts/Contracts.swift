@@ -206,29 +206,7 @@ public enum Contracts {
         case .blob(let signed):
             try TransferContracts.write(signed.value, leafIndex: leafIndex, to: db)
         case .record(let record):
-            let insert = try db.cachedStatement(
-                "INSERT INTO records(leaf_index, record_id, height, lot, product, stage, enterprise, device, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            try insert.bind(Int64(leafIndex), at: 1)
-            try insert.bind(Canonical.encode(record.id), at: 2)
-            try insert.bind(Int64(height), at: 3)
-            try insert.bind(record.lot, at: 4)
-            try insert.bind(record.product, at: 5)
-            try insert.bind(record.stage.rawValue, at: 6)
-            try insert.bind(record.enterprise, at: 7)
-            try insert.bind(record.device, at: 8)
-            try insert.bind(record.time.milliseconds, at: 9)
-            try insert.run()
-            if !record.inputLots.isEmpty {
-                let link = try db.cachedStatement(
-                    "INSERT OR IGNORE INTO lot_links(lot, input_lot, leaf_index) VALUES (?, ?, ?)")
-                for input in record.inputLots {
-                    try link.bind(record.lot, at: 1)
-                    try link.bind(input, at: 2)
-                    try link.bind(Int64(leafIndex), at: 3)
-                    try link.run()
-                }
-            }
+            try RecordRows(db).write(record, leafIndex: leafIndex, height: height)
         case .registry(let signed):
             switch signed.value.operation {
             case .addDevice(let enterprise, let device, let publicKey, let stage):
@@ -279,6 +257,40 @@ public enum Contracts {
                 try revoke.bind(reason, at: 2)
                 try revoke.bind(name, at: 3)
                 try revoke.run()
+            }
+        }
+    }
+
+    /// The record contract's rows (`records`, `lot_links`), with the statements looked up
+    /// once, so a block writes its thousands of records without a statement-cache look-up each.
+    struct RecordRows {
+        let insert: Statement
+        let link: Statement
+
+        init(_ db: SQLiteConnection) throws {
+            insert = try db.cachedStatement(
+                "INSERT INTO records(leaf_index, record_id, height, lot, product, stage, enterprise, device, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            )
+            link = try db.cachedStatement(
+                "INSERT OR IGNORE INTO lot_links(lot, input_lot, leaf_index) VALUES (?, ?, ?)")
+        }
+
+        func write(_ record: Record, leafIndex: UInt64, height: UInt64) throws {
+            try insert.bind(Int64(leafIndex), at: 1)
+            try insert.bind(Canonical.encode(record.id), at: 2)
+            try insert.bind(Int64(height), at: 3)
+            try insert.bind(record.lot, at: 4)
+            try insert.bind(record.product, at: 5)
+            try insert.bind(record.stage.rawValue, at: 6)
+            try insert.bind(record.enterprise, at: 7)
+            try insert.bind(record.device, at: 8)
+            try insert.bind(record.time.milliseconds, at: 9)
+            try insert.run()
+            for input in record.inputLots {
+                try link.bind(record.lot, at: 1)
+                try link.bind(input, at: 2)
+                try link.bind(Int64(leafIndex), at: 3)
+                try link.run()
             }
         }
     }
