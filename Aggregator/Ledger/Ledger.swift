@@ -67,7 +67,7 @@ public struct PreparedBlock: Sendable {
     let newNodes: [LogNodeHash]
     let counters: [String: Int]
     let frontier: LogFrontier
-    let nodes: InMemoryLogNodes
+    let nodes: BlockLogNodes
     let answers: [PendingAnswer]
     let signatures: [BatchSignature]
 }
@@ -76,7 +76,7 @@ public struct PreparedBlock: Sendable {
 public struct WrittenBlock: Sendable {
     public let block: StoredBlock
     let recordIDs: [RecordID?]
-    let nodes: InMemoryLogNodes
+    let nodes: BlockLogNodes
     /// Answers whose `waiting` indexes point into this block.
     var answers: [PendingAnswer]
 
@@ -188,6 +188,9 @@ public final class Ledger {
     var oldestPending: ContinuousClock.Instant?
     /// Counters not yet written to the store.
     public private(set) var counters: [String: Int] = [:]
+    /// The device keys batches were last verified under, for ``check(topic:payload:keys:)``
+    /// on other threads.
+    public let deviceKeys = DeviceKeys()
 
     /// Opens (or creates) the store at `path` and recovers the log's state from it.
     public init(path: String, authority: Curve25519.Signing.PrivateKey, configuration: LedgerConfiguration = .init())
@@ -230,20 +233,63 @@ public final class Ledger {
     /// - Returns: the answer; if ``PendingAnswer/isReady`` it can be published at once,
     ///   otherwise it is completed by a later ``cutBlock(now:)``.
     public func admit(topic: String, payload: [UInt8]) -> PendingAnswer? {
-        count("batches-received")
+        admit(Self.check(topic: topic, payload: payload, keys: deviceKeys))
+    }
+
+    /// The work of admitting a batch that needs no ledger state: parsing the topic and the
+    /// payload, the records' log entry bytes and leaf hashes, their ids, and the batch
+    /// signature under the device key last seen in `keys`. Runs on any thread, so ingest
+    /// does it for the next batch while the ledger admits this one (``admit(_:)``).
+    public static func check(topic: String, payload: [UInt8], keys: DeviceKeys) -> CheckedBatch {
         guard let (enterprise, device) = Wire.parseDeviceTopic(topic) else {
+            return CheckedBatch(topic: topic, sender: nil, batch: .failure(CheckedBatch.NotChecked()))
+        }
+        let sender = RegistryState.DeviceKey(enterprise: enterprise, device: device)
+        let batch: BatchPayload
+        do {
+            batch = try BatchPayload(payload)
+        } catch {
+            return CheckedBatch(topic: topic, sender: sender, batch: .failure(error))
+        }
+        var checked = CheckedBatch(topic: topic, sender: sender, batch: .success(batch))
+        checked.entries.reserveCapacity(batch.records.count)
+        checked.leafHashes.reserveCapacity(batch.records.count)
+        for position in batch.records.indices {
+            let bytes = batch.entryBytes(position)
+            checked.leafHashes.append(MerkleTree.leafHash(bytes))
+            checked.entries.append(bytes)
+            let record = batch.records[position]
+            if record.id
+                != RecordID.derive(enterprise: record.enterprise, device: record.device, sequence: record.sequence)
+            {
+                checked.underivedIDs.append(position)
+            }
+        }
+        if batch.enterprise == enterprise, batch.device == device, let key = keys[sender], batch.isValid(key: key) {
+            checked.verifiedKey = key
+        }
+        return checked
+    }
+
+    /// Admits a batch checked by ``check(topic:payload:keys:)``; see ``admit(topic:payload:)``.
+    public func admit(_ checked: CheckedBatch) -> PendingAnswer? {
+        count("batches-received")
+        guard let sender = checked.sender else {
             count("rejected.bad-topic")
             return nil  // nowhere to answer
         }
+        let topic = checked.topic
+        let enterprise = sender.enterprise
+        let device = sender.device
         var answer = PendingAnswer(topic: Wire.receiptTopic(enterprise: enterprise, device: device))
         func refuse(_ code: String, _ reason: String, record: RecordID? = nil) {
             count("rejected.\(code)")
             answer.rejections.append(Rejection(recordID: record, code: code, reason: reason))
         }
         let batch: BatchPayload
-        do {
-            batch = try BatchPayload(payload)
-        } catch {
+        switch checked.batch {
+        case .success(let decoded): batch = decoded
+        case .failure(let error):
             refuse(
                 "malformed",
                 "the payload is not a canonical signed record batch (\(error)); publish Signed<RecordBatch> canonical bytes"
@@ -265,14 +311,29 @@ public final class Ledger {
             refuse("revoked-device", "device \(enterprise)/\(device) is revoked")
             return answer
         }
-        guard batch.isValid(key: registered.publicKey) else {
-            refuse(
-                "bad-signature",
-                "the batch signature does not verify under the registered key of \(enterprise)/\(device)")
-            return answer
+        // Checked off this thread under the key registered now, or checked here.
+        if checked.verifiedKey?.rawRepresentation != registered.publicKey.rawRepresentation {
+            guard batch.isValid(key: registered.publicKey) else {
+                refuse(
+                    "bad-signature",
+                    "the batch signature does not verify under the registered key of \(enterprise)/\(device)")
+                return answer
+            }
+            deviceKeys[sender] = registered.publicKey
         }
         let pendingCountBefore = pending.count
+        var underived = checked.underivedIDs.makeIterator()
+        var nextUnderived = underived.next()
         for (position, record) in batch.records.enumerated() {
+            if position == nextUnderived {
+                nextUnderived = underived.next()
+                if record.enterprise == enterprise, record.device == device {
+                    refuse(
+                        "bad-record-id", "record id \(record.id) is not the id of sequence \(record.sequence)",
+                        record: record.id)
+                    continue
+                }
+            }
             guard record.enterprise == enterprise, record.device == device else {
                 refuse(
                     "record-mismatch",
@@ -281,12 +342,12 @@ public final class Ledger {
                 continue
             }
             let entry = LogEntry.record(record)
-            if let violation = Contracts.check(entry, registry: registry, authority: authorityKey) {
+            if let violation = Contracts.check(entry, registry: registry, authority: authorityKey, idChecked: true) {
                 refuse(violation.code, violation.reason, record: record.id)
                 continue
             }
-            let bytes = batch.entryBytes(position)
-            let leafHash = MerkleTree.leafHash(bytes)
+            let bytes = checked.entries[position]
+            let leafHash = checked.leafHashes[position]
             if let index = pendingRecords[record.id] {
                 guard pending[index].leafHash == leafHash else {
                     refuse(
@@ -470,14 +531,13 @@ public final class Ledger {
         let height = (latestBlock?.header.value.height ?? 0) + 1
         let firstLeaf = frontier.size
         var frontier = self.frontier
-        var nodes = InMemoryLogNodes()
-        nodes.nodes.reserveCapacity(pending.count * 2 + 64)
-        for subtree in frontier.subtrees { nodes.nodes[subtree.position] = subtree.hash }
+        var nodes = BlockLogNodes(reservingFor: pending.count)
+        for subtree in frontier.subtrees { nodes.insert(subtree.position, subtree.hash) }
         var newNodes: [LogNodeHash] = []
         newNodes.reserveCapacity(pending.count)
         for transaction in pending {
             frontier.append(transaction.leafHash) { position, hash in
-                nodes.nodes[position] = hash
+                nodes.insert(position, hash)
                 if position.level > 0 { newNodes.append(LogNodeHash(position: position, hash: hash)) }
             }
         }
@@ -513,13 +573,18 @@ public final class Ledger {
         let height = prepared.block.header.value.height
         try db.transaction {
             var leafIndex = prepared.block.firstLeaf
+            let records = try Contracts.RecordRows(db)
             for transaction in prepared.transactions {
                 try store.insertEntry(
                     leafIndex: leafIndex, height: height, kind: transaction.entry.tag, entry: transaction.bytes,
                     leafHash: transaction.leafHash)
-                try Contracts.write(
-                    transaction.entry, leafIndex: leafIndex, height: height, time: prepared.block.header.value.time,
-                    to: db)
+                if case .record(let record) = transaction.entry {
+                    try records.write(record, leafIndex: leafIndex, height: height)
+                } else {
+                    try Contracts.write(
+                        transaction.entry, leafIndex: leafIndex, height: height,
+                        time: prepared.block.header.value.time, to: db)
+                }
                 if let submission = transaction.submissionID {
                     let applied = try db.cachedStatement(
                         "UPDATE submissions SET status = 'applied', leaf_index = ? WHERE id = ?")
@@ -638,8 +703,17 @@ public struct AnswerSigner: Sendable {
 }
 
 extension PendingAnswer {
+    /// `Canonical.encode(Signed(ReceiptBatch(...), domain: .receiptBatch, key: authority))`,
+    /// encoding the batch once: its bytes after the domain tag are the signed message, and
+    /// the same bytes followed by the signature are the payload.
     func signed(by authority: Curve25519.Signing.PrivateKey) throws -> [UInt8] {
-        Canonical.encode(
-            try Signed(ReceiptBatch(receipts: receipts, rejections: rejections), domain: .receiptBatch, key: authority))
+        var writer = CanonicalWriter(capacity: 256 + receipts.count * 1024)
+        writer.write(SignatureDomain.receiptBatch.rawValue)
+        let start = writer.bytes.count
+        ReceiptBatch(receipts: receipts, rejections: rejections).encode(to: &writer)
+        let signature = try authority.signature(for: writer.bytes)
+        writer.writeBytes(signature)
+        writer.bytes.removeFirst(start)
+        return writer.bytes
     }
 }

@@ -55,6 +55,18 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "SQLite durability: full (fsync each block, the default) or normal.")
     var synchronous: String = "full"
 
+    @Option(
+        name: .long,
+        help:
+            "Record batches held between the MQTT network thread and the ledger; when full, the broker holds the rest.")
+    var ingestQueueBatches: Int = 64
+
+    @Option(
+        name: .long,
+        help: "While a block is being written, stop taking batches once this many transactions wait for the next block."
+    )
+    var maxPendingTransactions: Int = 20_000
+
     @OptionGroup var api: APIServerOptions
 
     func run() async throws {
@@ -70,12 +82,16 @@ struct Serve: AsyncParsableCommand {
         guard let sync = SQLiteConnectionSynchronous(synchronous) else {
             throw UserError("--synchronous must be full or normal")
         }
+        guard ingestQueueBatches >= 1 else { throw UserError("--ingest-queue-batches must be at least 1") }
+        guard maxPendingTransactions >= 1 else { throw UserError("--max-pending-transactions must be at least 1") }
         let ledger = LedgerConfiguration(
             maxBlockTransactions: blockMaxTransactions, maxBlockDelay: .milliseconds(blockMaxDelayMs),
             proposer: proposer, synchronous: sync)
         let service = try IngestService(
             storePath: store, authority: authority, ledger: ledger,
-            ingest: IngestConfiguration(broker: broker, clientID: clientID, shareGroup: shareGroup),
+            ingest: IngestConfiguration(
+                broker: broker, clientID: clientID, shareGroup: shareGroup, maxQueuedBatches: ingestQueueBatches,
+                maxPendingTransactions: maxPendingTransactions),
             log: { line in Output.standardError("agritrace serve: \(line)") })
         let blobService = try BlobService(
             storePath: store, authority: authority, broker: broker, clientID: clientID + "-blobs",

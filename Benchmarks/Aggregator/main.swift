@@ -85,6 +85,14 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
     return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }
 
+/// CPU seconds (user + system) of this process so far.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
 func milliseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
 }
@@ -189,12 +197,14 @@ do {
     let total = payloads.count * batchSize
     log("publishing \(total) records (signed in \(generationStart.duration(to: .now)))")
     let start = ContinuousClock.now
+    let cpuStart = processCPUSeconds()
     for (topic, payload) in payloads { try publisher.client.publish(topic: topic, payload: payload, qos: .atLeastOnce) }
     let published = ContinuousClock.now
     while publisher.receiptCount < total && ContinuousClock.now - start < .seconds(300) {
         try await Task.sleep(for: .milliseconds(20))
     }
     let end = publisher.lock.withLock { publisher.lastReceiptAt }
+    let cpuSeconds = processCPUSeconds() - cpuStart
     let seconds = milliseconds(end - start) / 1000
     let rate = Double(publisher.receiptCount) / seconds
     log(
@@ -205,6 +215,12 @@ do {
         (
             "records/s committed (\(total) records, batches of \(batchSize), \(devices) devices, QoS 1, broker in the loop, synchronous=FULL)",
             String(format: "%.0f", rate)
+        ))
+    log(String(format: "throughput: %.2f CPU seconds in this process", cpuSeconds))
+    results.append(
+        (
+            "records committed per CPU-second of the bench process (aggregator and publisher; mosquitto not counted)",
+            String(format: "%.0f", Double(publisher.receiptCount) / cpuSeconds)
         ))
     aggregator.cancel()
     _ = try? await aggregator.value

@@ -1,4 +1,5 @@
 import CMosquitto
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -16,7 +17,10 @@ private let libraryInitialization: Int32 = mosquitto_lib_init()
 /// ``messages`` (incoming publishes), ``deliveries`` (PUBACKs for your publishes) and
 /// ``events`` (connected, refused, disconnected, subscribed). Each stream supports one
 /// consumer and buffers without limit, so iterate every stream whose elements you may
-/// produce (a publisher that ignores ``deliveries`` keeps them all in memory).
+/// produce (a publisher that ignores ``deliveries`` keeps them all in memory). The one
+/// exception is ``messages`` with ``Options/maxQueuedMessages``: then the network thread
+/// waits while that many messages are waiting for the consumer, so TCP and the broker's
+/// flow control hold the senders back (``messageQueueDepth`` is the gauge).
 ///
 /// The type is `Sendable`: publish and subscribe from any task or thread (libmosquitto
 /// locks internally in threaded mode). Payloads are never logged.
@@ -48,6 +52,13 @@ public final class MQTTClient: Sendable {
         public var maxInflightMessages: Int32
         /// Automatic reconnect delays; see ``ReconnectDelay``.
         public var reconnectDelay: ReconnectDelay
+        /// The most incoming messages held for the consumer of ``MQTTClient/messages``, or
+        /// `nil` (the default) for no limit. When the queue is full the network thread waits
+        /// for the consumer: it stops reading the socket, so TCP flow control and the
+        /// broker's in-flight window (``maxInflightMessages``) push back on the broker,
+        /// which keeps QoS 1 messages queued for this client instead of sending them. While
+        /// it waits, this client's own publishes also wait (the network thread writes them).
+        public var maxQueuedMessages: Int?
 
         /// Creates options; every parameter has the default documented on its property.
         public init(
@@ -57,8 +68,11 @@ public final class MQTTClient: Sendable {
             credentials: Credentials? = nil,
             tls: TLS? = nil,
             maxInflightMessages: Int32 = 100,
-            reconnectDelay: ReconnectDelay = ReconnectDelay()
+            reconnectDelay: ReconnectDelay = ReconnectDelay(),
+            maxQueuedMessages: Int? = nil
         ) {
+            precondition(maxQueuedMessages.map { $0 > 0 } ?? true, "maxQueuedMessages must be at least 1")
+            self.maxQueuedMessages = maxQueuedMessages
             self.host = host
             self.port = port
             self.keepAliveSeconds = keepAliveSeconds
@@ -157,13 +171,27 @@ public final class MQTTClient: Sendable {
         _ = libraryInitialization
         self.clientID = clientID
         self.options = options
-        let (messages, messageSink) = AsyncStream.makeStream(of: MQTTMessage.self)
+        let (inbox, messageSink) = AsyncStream.makeStream(of: MQTTMessage.self)
+        let gate = MessageGate(capacity: options.maxQueuedMessages)
+        let messages: AsyncStream<MQTTMessage>
+        if options.maxQueuedMessages == nil {
+            messages = inbox
+        } else {
+            // The consumer's `next()` opens a place in the queue for the network thread.
+            let source = InboxIterator(inbox.makeAsyncIterator())
+            messages = AsyncStream(unfolding: {
+                guard let message = await source.next() else { return nil }
+                gate.leave()
+                return message
+            })
+        }
         let (deliveries, deliverySink) = AsyncStream.makeStream(of: MQTTDelivery.self)
         let (events, eventSink) = AsyncStream.makeStream(of: MQTTConnectionEvent.self)
         self.messages = messages
         self.deliveries = deliveries
         self.events = events
-        let context = CallbackContext(messages: messageSink, deliveries: deliverySink, events: eventSink)
+        let context = CallbackContext(
+            messages: messageSink, gate: gate, deliveries: deliverySink, events: eventSink)
         self.context = context
 
         guard let mosq = mosquitto_new(clientID, cleanStart, Unmanaged.passUnretained(context).toOpaque()) else {
@@ -195,6 +223,7 @@ public final class MQTTClient: Sendable {
     }
 
     deinit {
+        context.gate.isClosing.store(true, ordering: .releasing)
         lifecycle.withLock { phase in
             if case .running(let loop) = phase { loop.stop() }
             phase = .idle
@@ -297,11 +326,24 @@ public final class MQTTClient: Sendable {
     /// queue and are resent if ``connect()`` is called again on this client. The streams
     /// stay open.
     public func disconnect() {
+        // A network thread waiting for room in a full message queue must not hold up the stop.
+        context.gate.isClosing.store(true, ordering: .releasing)
+        defer { context.gate.isClosing.store(false, ordering: .releasing) }
         lifecycle.withLock { phase in
             if case .running(let loop) = phase { loop.stop() }
             phase = .idle
         }
     }
+
+    /// Incoming messages waiting for the consumer of ``messages`` now (a gauge; at most
+    /// ``Options/maxQueuedMessages`` when that is set).
+    public var messageQueueDepth: Int { context.gate.depth.load(ordering: .relaxed) }
+
+    /// The largest ``messageQueueDepth`` seen since the client was created.
+    public var messageQueueHighWater: Int { context.gate.highWater.load(ordering: .relaxed) }
+
+    /// How many times the network thread found the message queue full and waited.
+    public var messageQueueWaits: Int { context.gate.waits.load(ordering: .relaxed) }
 
     /// `true` between a successful CONNACK and the next disconnect.
     public var isConnected: Bool { context.state.withLock { $0.connected } }
@@ -389,6 +431,7 @@ final class CallbackContext: Sendable {
 
     let state = Mutex(State())
     let messages: AsyncStream<MQTTMessage>.Continuation
+    let gate: MessageGate
     let deliveries: AsyncStream<MQTTDelivery>.Continuation
     let events: AsyncStream<MQTTConnectionEvent>.Continuation
     private let handleStorage = Mutex<MosquittoHandle?>(nil)
@@ -400,10 +443,12 @@ final class CallbackContext: Sendable {
 
     init(
         messages: AsyncStream<MQTTMessage>.Continuation,
+        gate: MessageGate,
         deliveries: AsyncStream<MQTTDelivery>.Continuation,
         events: AsyncStream<MQTTConnectionEvent>.Continuation
     ) {
         self.messages = messages
+        self.gate = gate
         self.deliveries = deliveries
         self.events = events
     }
@@ -461,6 +506,7 @@ private func mqttOnMessage(
     _ props: OpaquePointer?
 ) {
     guard let context = CallbackContext.from(obj), let message = message?.pointee else { return }
+    context.gate.enter()
     let topic = message.topic.map { String(cString: $0) } ?? ""
     let count = Int(message.payloadlen)
     let payload: [UInt8] =
@@ -482,4 +528,68 @@ private func mqttOnSubscribe(
     guard let context = CallbackContext.from(obj) else { return }
     let grantedQoS = granted.map { Array(UnsafeBufferPointer(start: $0, count: Int(count))) } ?? []
     context.events.yield(.subscribed(messageID: mid, grantedQoS: grantedQoS))
+}
+
+// MARK: The bounded message queue
+
+/// Bounds the messages between the network thread and the consumer of
+/// ``MQTTClient/messages``: the network thread takes a place before it yields a message
+/// (waiting while there is none) and the consumer's `next()` gives it back.
+final class MessageGate: Sendable {
+    /// Free places; `nil` without a bound.
+    private let places: DispatchSemaphore?
+    let depth = Atomic<Int>(0)
+    let highWater = Atomic<Int>(0)
+    let waits = Atomic<Int>(0)
+    /// Messages yielded without a place while disconnecting (their `leave()` frees none).
+    private let overdraft = Atomic<Int>(0)
+    /// Set while disconnecting: the network thread then no longer waits for a place.
+    let isClosing = Atomic<Bool>(false)
+
+    init(capacity: Int?) { places = capacity.map { DispatchSemaphore(value: $0) } }
+
+    /// Takes a place for one message; on the network thread, waits while the queue is full.
+    func enter() {
+        if let places {
+            if places.wait(timeout: .now()) == .timedOut {
+                waits.add(1, ordering: .relaxed)
+                while places.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
+                    // Disconnecting: yield without a place (the consumer may be gone).
+                    if isClosing.load(ordering: .acquiring) {
+                        overdraft.add(1, ordering: .relaxed)
+                        break
+                    }
+                }
+            }
+        }
+        let now = depth.add(1, ordering: .relaxed).newValue
+        var high = highWater.load(ordering: .relaxed)
+        while now > high {
+            let (exchanged, original) = highWater.compareExchange(
+                expected: high, desired: now, ordering: .relaxed)
+            if exchanged { break }
+            high = original
+        }
+    }
+
+    /// Gives back the place of a message the consumer took.
+    func leave() {
+        depth.subtract(1, ordering: .relaxed)
+        var owed = overdraft.load(ordering: .relaxed)
+        while owed > 0 {
+            let (exchanged, original) = overdraft.compareExchange(
+                expected: owed, desired: owed - 1, ordering: .relaxed)
+            if exchanged { return }
+            owed = original
+        }
+        places?.signal()
+    }
+}
+
+/// The iterator of the unbounded inbox behind a bounded ``MQTTClient/messages``.
+/// `@unchecked Sendable`: the stream has one consumer, so `next()` never runs concurrently.
+private final class InboxIterator: @unchecked Sendable {
+    private var iterator: AsyncStream<MQTTMessage>.Iterator
+    init(_ iterator: AsyncStream<MQTTMessage>.Iterator) { self.iterator = iterator }
+    func next() async -> MQTTMessage? { await iterator.next() }
 }

@@ -49,6 +49,71 @@ func waitForSubmission(_ store: LedgerStore, _ id: Int64, timeout: Duration = .s
 
 @Suite("Ingest over a real mosquitto", .serialized, .timeLimit(.minutes(2)))
 struct IngestTests {
+    @Test func aBurstFarLargerThanTheQueueIsHeldBackAndCommittedExactlyOnce() async throws {
+        let broker = try await TestBroker.start(extraConfiguration: "max_queued_messages 100000")
+        defer { broker.kill() }
+        let directory = try TemporaryDirectory(prefix: "agritrace-ingest-burst")
+        let path = directory.file("ledger.sqlite")
+        let authority = Curve25519.Signing.PrivateKey()
+        var device = TestDevice()
+        do {
+            let ledger = try Ledger(path: path, authority: authority)
+            try ledger.admit(registry: device.registration(authority: authority))
+            try ledger.cutBlock()
+        }
+        let bound = 4
+        let service = try IngestService(
+            storePath: path, authority: authority,
+            ledger: .init(maxBlockTransactions: 100, maxBlockDelay: .milliseconds(20), synchronous: .full),
+            ingest: .init(
+                broker: .init(port: broker.port), clientID: "aggregator-burst", maxQueuedBatches: bound,
+                maxPendingTransactions: 200))
+        let serving = Task { try await service.run() }
+        defer { serving.cancel() }
+        let listener = try await ReceiptListener("box-1", port: broker.port, topics: [device.receiptTopic])
+        defer { listener.client.disconnect() }
+        // 400 batches of 10 records at once: a hundred times the queue's bound.
+        var published: [RecordID] = []
+        var payloads: [[UInt8]] = []
+        for _ in 0..<400 {
+            let records = device.records(10, lot: "BURST")
+            published += records.map(\.id)
+            payloads.append(device.payload(records))
+        }
+        // Every one published twice: a resend is receipted again but committed once.
+        for payload in payloads + payloads.prefix(50) {
+            try listener.client.publish(topic: device.recordTopic, payload: payload)
+        }
+        var deepest = 0
+        let allReceipted = await eventually(timeout: .seconds(90)) {
+            deepest = max(deepest, service.queueDepth)
+            let receipted = Set(
+                listener.messages.values.compactMap { try? decodeReceipts($0.payload, authority: authority.publicKey) }
+                    .flatMap { $0.receipts.map(\.recordID) })
+            return receipted.count == published.count
+        }
+        #expect(allReceipted, "every record receipted")
+        // The queue filled up to its bound (the network thread waited) and never past it.
+        #expect(service.queueHighWater == bound)
+        #expect(service.queueFullWaits >= 1)
+        #expect(deepest <= bound + 2)
+        let rejections = listener.messages.values.compactMap {
+            try? decodeReceipts($0.payload, authority: authority.publicKey)
+        }.flatMap(\.rejections)
+        #expect(rejections.isEmpty, "rejections: \(rejections.prefix(3))")
+        // Committed exactly once: one row per record id, and the log verifies.
+        serving.cancel()
+        _ = try? await serving.value
+        let store = try LedgerStore(path: path, readOnly: true)
+        let count = try store.db.cachedStatement("SELECT COUNT(*), COUNT(DISTINCT record_id) FROM records")
+        #expect(try count.step())
+        #expect(count.int64(at: 0) == Int64(published.count))
+        #expect(count.int64(at: 1) == Int64(published.count))
+        let report = try LedgerVerifier.verify(store: store, authority: authority.publicKey)
+        #expect(report.ok, "\(report.fault ?? "")")
+        #expect(report.leaves == UInt64(published.count) + 1)
+    }
+
     @Test func batchesBecomeBlocksWithVerifiableReceiptsAndBadInputIsRefusedOnTheReceiptTopic() async throws {
         let broker = try await TestBroker.start()
         defer { broker.kill() }

@@ -1,6 +1,7 @@
 import AgriTraceCore
-import Ledger
 import Testing
+
+@testable import Ledger
 
 @Suite struct MerkleLogTests {
     static func leaves(_ n: Int) -> [Digest32] { (0..<n).map { MerkleTree.leafHash(Array("leaf \($0)".utf8)) } }
@@ -35,6 +36,27 @@ import Testing
                     proof == (try MerkleTree.consistencyProof(oldSize: UInt64(old), leafHashes: prefix)),
                     "old \(old) new \(size)")
             }
+        }
+    }
+
+    @Test func blockNodesGiveTheReferenceProofsOfEveryLeafInTheBlock() throws {
+        let all = Self.leaves(300)
+        // Blocks starting at every alignment: the right edge before the block, then its leaves.
+        for (start, end) in [(0, 1), (0, 100), (1, 2), (5, 37), (64, 65), (63, 130), (100, 300), (255, 257)] {
+            var frontier = LogFrontier()
+            for leaf in all[0..<start] { frontier.append(leaf) { _, _ in } }
+            var nodes = BlockLogNodes(reservingFor: end - start)
+            for subtree in frontier.subtrees { nodes.insert(subtree.position, subtree.hash) }
+            for leaf in all[start..<end] { frontier.append(leaf) { nodes.insert($0, $1) } }
+            let prefix = Array(all[0..<end])
+            var edge = LogProofs.RightEdge(size: UInt64(end))
+            for index in start..<end {
+                #expect(
+                    try LogProofs.inclusionProof(index: UInt64(index), &edge, &nodes)
+                        == MerkleTree.inclusionProof(index: UInt64(index), leafHashes: prefix),
+                    "leaf \(index) of the block \(start)..<\(end)")
+            }
+            #expect(try LogProofs.root(size: UInt64(end), &nodes) == MerkleTree.root(leafHashes: prefix))
         }
     }
 

@@ -48,6 +48,41 @@ private func fastReconnect(port: Int32) -> MQTTClient.Options {
 
 @Suite("MQTTClient against a real mosquitto", .serialized, .timeLimit(.minutes(2)))
 struct MQTTClientTests {
+    @Test func aBoundedMessageQueueHoldsTheNetworkThreadAndLosesNothing() async throws {
+        let broker = try await TestBroker.start()
+        defer { broker.kill() }
+        var options = fastReconnect(port: broker.port)
+        options.maxQueuedMessages = 3
+        // No Harness: nothing reads `messages` until the queue has filled.
+        let subscriber = try MQTTClient(clientID: "sub-bounded", options: options)
+        let events = Collector(subscriber.events)
+        try subscriber.subscribe(topic: "agritrace/test/bounded", qos: .atLeastOnce)
+        try subscriber.connect()
+        #expect(await eventually { events.values.contains { if case .subscribed = $0 { true } else { false } } })
+        let publisher = try Harness("pub-bounded", options: .init(port: broker.port))
+        defer {
+            subscriber.disconnect()
+            publisher.client.disconnect()
+        }
+        try await publisher.connect()
+        for i in 0..<200 {
+            try publisher.client.publish(topic: "agritrace/test/bounded", payload: Array("m-\(i)".utf8))
+        }
+        // The network thread fills the queue to its bound and waits there.
+        #expect(await eventually { subscriber.messageQueueWaits >= 1 })
+        #expect(subscriber.messageQueueDepth == 3)
+        // The consumer drains all 200 in order; the depth never went past the bound.
+        var received: [String] = []
+        for await message in subscriber.messages {
+            #expect(subscriber.messageQueueDepth <= 3)
+            received.append(String(decoding: message.payload, as: UTF8.self))
+            if received.count == 200 { break }
+        }
+        #expect(received == (0..<200).map { "m-\($0)" })
+        #expect(subscriber.messageQueueHighWater == 3)
+        #expect(subscriber.messageQueueDepth == 0)
+    }
+
     @Test func qos1PublishDeliversExactBytesAndEveryPuback() async throws {
         let broker = try await TestBroker.start()
         defer { broker.kill() }

@@ -78,10 +78,13 @@ public struct ContractViolation: Error, Sendable, Hashable, CustomStringConverti
 /// the state, and nothing else, so replaying the log from genesis rebuilds the same state.
 public enum Contracts {
     /// Checks that `entry` may be applied to the state now.
-    /// - Parameter authority: the key registry transactions must be signed with.
-    public static func check(_ entry: LogEntry, registry: RegistryState, authority: Curve25519.Signing.PublicKey)
-        -> ContractViolation?
-    {
+    /// - Parameters:
+    ///   - authority: the key registry transactions must be signed with.
+    ///   - idChecked: a record's id was already checked against its sequence (ingest does
+    ///     that off the ledger's thread, see `Ledger.check(topic:payload:keys:)`).
+    public static func check(
+        _ entry: LogEntry, registry: RegistryState, authority: Curve25519.Signing.PublicKey, idChecked: Bool = false
+    ) -> ContractViolation? {
         switch entry {
         case .record(let record):
             guard let device = registry.device(enterprise: record.enterprise, device: record.device) else {
@@ -93,8 +96,10 @@ public enum Contracts {
                     code: "revoked-device", reason: "device \(record.enterprise)/\(record.device) is revoked")
             }
             guard
-                record.id
-                    == RecordID.derive(enterprise: record.enterprise, device: record.device, sequence: record.sequence)
+                idChecked
+                    || record.id
+                        == RecordID.derive(
+                            enterprise: record.enterprise, device: record.device, sequence: record.sequence)
             else {
                 return ContractViolation(
                     code: "bad-record-id", reason: "record id \(record.id) is not the id of sequence \(record.sequence)"
@@ -201,29 +206,7 @@ public enum Contracts {
         case .blob(let signed):
             try TransferContracts.write(signed.value, leafIndex: leafIndex, to: db)
         case .record(let record):
-            let insert = try db.cachedStatement(
-                "INSERT INTO records(leaf_index, record_id, height, lot, product, stage, enterprise, device, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            try insert.bind(Int64(leafIndex), at: 1)
-            try insert.bind(Canonical.encode(record.id), at: 2)
-            try insert.bind(Int64(height), at: 3)
-            try insert.bind(record.lot, at: 4)
-            try insert.bind(record.product, at: 5)
-            try insert.bind(record.stage.rawValue, at: 6)
-            try insert.bind(record.enterprise, at: 7)
-            try insert.bind(record.device, at: 8)
-            try insert.bind(record.time.milliseconds, at: 9)
-            try insert.run()
-            if !record.inputLots.isEmpty {
-                let link = try db.cachedStatement(
-                    "INSERT OR IGNORE INTO lot_links(lot, input_lot, leaf_index) VALUES (?, ?, ?)")
-                for input in record.inputLots {
-                    try link.bind(record.lot, at: 1)
-                    try link.bind(input, at: 2)
-                    try link.bind(Int64(leafIndex), at: 3)
-                    try link.run()
-                }
-            }
+            try RecordRows(db).write(record, leafIndex: leafIndex, height: height)
         case .registry(let signed):
             switch signed.value.operation {
             case .addDevice(let enterprise, let device, let publicKey, let stage):
@@ -274,6 +257,40 @@ public enum Contracts {
                 try revoke.bind(reason, at: 2)
                 try revoke.bind(name, at: 3)
                 try revoke.run()
+            }
+        }
+    }
+
+    /// The record contract's rows (`records`, `lot_links`), with the statements looked up
+    /// once, so a block writes its thousands of records without a statement-cache look-up each.
+    struct RecordRows {
+        let insert: Statement
+        let link: Statement
+
+        init(_ db: SQLiteConnection) throws {
+            insert = try db.cachedStatement(
+                "INSERT INTO records(leaf_index, record_id, height, lot, product, stage, enterprise, device, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            )
+            link = try db.cachedStatement(
+                "INSERT OR IGNORE INTO lot_links(lot, input_lot, leaf_index) VALUES (?, ?, ?)")
+        }
+
+        func write(_ record: Record, leafIndex: UInt64, height: UInt64) throws {
+            try insert.bind(Int64(leafIndex), at: 1)
+            try insert.bind(Canonical.encode(record.id), at: 2)
+            try insert.bind(Int64(height), at: 3)
+            try insert.bind(record.lot, at: 4)
+            try insert.bind(record.product, at: 5)
+            try insert.bind(record.stage.rawValue, at: 6)
+            try insert.bind(record.enterprise, at: 7)
+            try insert.bind(record.device, at: 8)
+            try insert.bind(record.time.milliseconds, at: 9)
+            try insert.run()
+            for input in record.inputLots {
+                try link.bind(record.lot, at: 1)
+                try link.bind(input, at: 2)
+                try link.bind(Int64(leafIndex), at: 3)
+                try link.run()
             }
         }
     }

@@ -1,10 +1,11 @@
 import AgriTraceCore
 import Crypto
+import Synchronization
 
 /// A `Signed<RecordBatch>` parsed from its canonical bytes, keeping the byte ranges of the
 /// signed value and of each record, so the signature is checked and the log entries are
 /// built from the received bytes without encoding anything again.
-struct BatchPayload {
+struct BatchPayload: Sendable {
     var enterprise: String
     var device: String
     var sentAt: Timestamp
@@ -62,5 +63,45 @@ struct BatchPayload {
         var bytes = Self.recordEntryPrefix
         bytes.append(contentsOf: recordBytes[index])
         return bytes
+    }
+}
+
+/// A record batch from MQTT with the work done that needs no ledger state (see
+/// `Ledger.check(topic:payload:keys:)`), ready for `Ledger.admit(_:)`.
+public struct CheckedBatch: Sendable {
+    /// Stands for the payload of a message whose topic is not a device's record topic.
+    struct NotChecked: Error {}
+
+    let topic: String
+    /// The enterprise and device named by the topic; `nil` if it is not a record topic.
+    let sender: RegistryState.DeviceKey?
+    let batch: Result<BatchPayload, any Error>
+    /// The canonical bytes of each record's log entry.
+    var entries: [[UInt8]] = []
+    /// The leaf hash of each entry.
+    var leafHashes: [Digest32] = []
+    /// Positions of the records whose id is not the one derived from their sequence.
+    var underivedIDs: [Int] = []
+    /// The device key the batch signature verified under, if it was checked.
+    var verifiedKey: Curve25519.Signing.PublicKey?
+
+    init(topic: String, sender: RegistryState.DeviceKey?, batch: Result<BatchPayload, any Error>) {
+        self.topic = topic
+        self.sender = sender
+        self.batch = batch
+    }
+}
+
+/// The devices' public keys as the ledger last verified batches under them, readable from
+/// any thread. Only a hint: the ledger compares the key with the registry before it trusts a
+/// signature checked under it, and checks again if they differ.
+public final class DeviceKeys: Sendable {
+    private let keys = Mutex<[RegistryState.DeviceKey: Curve25519.Signing.PublicKey]>([:])
+
+    public init() {}
+
+    public subscript(device: RegistryState.DeviceKey) -> Curve25519.Signing.PublicKey? {
+        get { keys.withLock { $0[device] } }
+        set { keys.withLock { $0[device] = newValue } }
     }
 }

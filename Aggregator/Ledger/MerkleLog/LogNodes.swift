@@ -82,6 +82,7 @@ public enum LogProofs {
         let size = edge.size
         guard index < size else { throw MerkleTree.ProofError.indexOutOfRange(index: index, size: size) }
         var proof: [Digest32] = []
+        proof.reserveCapacity(64 - size.leadingZeroBitCount)
         var lo: UInt64 = 0
         var hi = size
         while hi - lo > 1 {
@@ -96,7 +97,8 @@ public enum LogProofs {
                 lo += k
             }
         }
-        return proof.reversed()
+        proof.reverse()
+        return proof
     }
 
     static func rightEdgeRoot(_ lo: UInt64, _ edge: inout RightEdge, _ reader: inout some LogNodeReader) throws
@@ -174,6 +176,54 @@ public struct InMemoryLogNodes: LogNodeReader, Sendable {
 
     public func node(_ position: LogNodePosition) throws -> Digest32 {
         guard let hash = nodes[position] else { throw MissingNode(position: position) }
+        return hash
+    }
+}
+
+/// The complete-subtree hashes a block's receipts read: the log's right edge before the
+/// block and every node its leaves complete. Kept level by level in arrays, because both
+/// are contiguous runs of indexes per level (the right edge has at most one node per level,
+/// just before the block's first node of that level): a node is found by subtraction, not
+/// by hashing its position.
+struct BlockLogNodes: LogNodeReader, Sendable {
+    /// Per level, the index of the first node held.
+    private var first: [UInt64] = []
+    /// Per level, the hashes of nodes `first[level]...` in index order.
+    private var levels: [[Digest32]] = []
+    /// Nodes outside the runs (none for a frontier followed by appends; kept for safety).
+    private var others: [LogNodePosition: Digest32] = [:]
+
+    /// Room for the nodes of `leaves` appended leaves.
+    init(reservingFor leaves: Int) {
+        var count = leaves + 1
+        while count > 1 {
+            var level: [Digest32] = []
+            level.reserveCapacity(count + 1)
+            levels.append(level)
+            first.append(0)
+            count = (count + 1) / 2
+        }
+    }
+
+    mutating func insert(_ position: LogNodePosition, _ hash: Digest32) {
+        while levels.count <= position.level {
+            levels.append([])
+            first.append(0)
+        }
+        if levels[position.level].isEmpty { first[position.level] = position.index }
+        if position.index == first[position.level] &+ UInt64(levels[position.level].count) {
+            levels[position.level].append(hash)
+        } else {
+            others[position] = hash
+        }
+    }
+
+    func node(_ position: LogNodePosition) throws -> Digest32 {
+        if position.level < levels.count {
+            let offset = position.index &- first[position.level]
+            if offset < UInt64(levels[position.level].count) { return levels[position.level][Int(offset)] }
+        }
+        guard let hash = others[position] else { throw InMemoryLogNodes.MissingNode(position: position) }
         return hash
     }
 }
