@@ -2,15 +2,17 @@ import CMosquitto
 import PosixThreads
 import Synchronization
 
-/// The client's network thread: runs `mosquitto_loop_forever` and restarts it when it gives up.
+/// The client's network thread: runs `mosquitto_loop` and reconnects itself, until ``stop()``.
 ///
-/// libmosquitto's own thread (`mosquitto_loop_start`) reconnects by itself after ordinary
-/// network errors, but `mosquitto_loop_forever` *returns* on errors it deems fatal — among
-/// them `errno == EPROTO`, which OpenSSL 3 produces when a TLS peer vanishes without a
-/// close_notify ("unexpected eof", e.g. a broker that crashed or lost power). The thread then
-/// ends and a TLS client never reconnects. This loop supervises it: after such a return it
-/// waits the reconnect delay (with backoff), calls `mosquitto_reconnect` and runs the loop
-/// again, until ``stop()``.
+/// Not `mosquitto_loop_forever`, for two reasons. It *returns* on errors it deems fatal —
+/// among them `errno == EPROTO`, which OpenSSL 3 produces when a TLS peer vanishes without a
+/// close_notify ("unexpected eof", a broker that crashed or lost power) — so a TLS client
+/// would never reconnect. And while the broker is down it sleeps its reconnect delay (up to
+/// the maximum, 30 s by default) in a wait that `mosquitto_disconnect` does not interrupt,
+/// and a reconnect attempt racing with the disconnect resets libmosquitto's state so that it
+/// never stops: `disconnect()` (and with it a SIGTERM drain of `serve` or the agent) could
+/// hang for the delay, or for good. Here every pass of `mosquitto_loop` (at most one second)
+/// checks this loop's own stop flag, and the reconnect delay is a wait ``stop()`` wakes.
 final class NetworkLoop: Sendable {
     private let handle: MosquittoHandle
     private let delay: MQTTClient.ReconnectDelay
@@ -19,7 +21,7 @@ final class NetworkLoop: Sendable {
     /// Signalled by ``stop()`` to cut the reconnect delay short.
     private let wake = PosixCondition()
     private let thread = Mutex<PosixThread?>(nil)
-    /// How many times the loop had to be restarted after libmosquitto gave up.
+    /// How many times the connection was lost or refused and a reconnect was scheduled.
     let restarts = Atomic<Int>(0)
 
     init(handle: MosquittoHandle, delay: MQTTClient.ReconnectDelay, connections: @escaping @Sendable () -> Int) {
@@ -40,9 +42,12 @@ final class NetworkLoop: Sendable {
         var failures: UInt32 = 0
         var connectionsBefore = connections()
         while !stopping.load(ordering: .acquiring) {
-            _ = mosquitto_loop_forever(handle.pointer, -1, 1)
-            if stopping.load(ordering: .acquiring) { break }
-            // A fatal return: back off (reset once a connection succeeded in between), reconnect, loop again.
+            // One pass: network I/O, keepalive, at most one second in select (publishes from
+            // other threads wake it through libmosquitto's socket pair).
+            let rc = mosquitto_loop(handle.pointer, 1000, 1)
+            if rc == MOSQ_ERR_SUCCESS.rawValue || stopping.load(ordering: .acquiring) { continue }
+            // Connection lost or refused: back off (reset once a connection succeeded in
+            // between), then reconnect.
             let connectionsNow = connections()
             failures = connectionsNow > connectionsBefore ? 1 : failures + 1
             connectionsBefore = connectionsNow

@@ -197,6 +197,29 @@ struct MQTTClientTests {
         #expect(!subscriber.messages.values.contains { $0.payload == [9] })
     }
 
+    /// `disconnect()` while the broker is down and the client is deep in its reconnect
+    /// back-off (default 1 s growing to 30 s) returns at once: `serve` and the agent stop on
+    /// SIGTERM without waiting out the delay. (With `mosquitto_loop_forever` it waited for the
+    /// back-off sleep, or forever when a reconnect attempt raced with the disconnect.)
+    @Test func disconnectReturnsPromptlyWhileTheBrokerIsDown() async throws {
+        let broker = try await TestBroker.start()
+        defer { broker.kill() }
+        let client = try Harness(
+            "down-stop",
+            options: .init(
+                port: broker.port,
+                reconnectDelay: .init(initialSeconds: 1, maximumSeconds: 30, exponentialBackoff: true)))
+        try await client.connect()
+        broker.kill()
+        #expect(await eventually { !client.client.isConnected })
+        // Failed attempts after about 1 s and 4 s more: the next wait is 9 s long.
+        try await Task.sleep(for: .seconds(6))
+        let started = ContinuousClock.now
+        client.client.disconnect()
+        let took = started.duration(to: .now)
+        #expect(took < .seconds(3), "disconnect took \(took)")
+    }
+
     @Test func startsBeforeTheBrokerAndConnectsWhenItAppears() async throws {
         let port = try freeLoopbackPort()
         let early = try Harness("early", options: fastReconnect(port: port))
