@@ -11,9 +11,8 @@ private let libraryInitialization: Int32 = mosquitto_lib_init()
 
 /// An MQTT v5 client over libmosquitto, shared by the edge agent and the aggregator.
 ///
-/// A network thread (``NetworkLoop``, running `mosquitto_loop_forever` and restarting it
-/// when libmosquitto gives up after a TLS peer vanished) does the I/O, keepalive and
-/// automatic reconnects with backoff. Results come back as three `AsyncStream`s:
+/// A network thread (``NetworkLoop``: passes of `mosquitto_loop`, with its own back-off and
+/// reconnect, stoppable at any moment) does the I/O, keepalive and automatic reconnects. Results come back as three `AsyncStream`s:
 /// ``messages`` (incoming publishes), ``deliveries`` (PUBACKs for your publishes) and
 /// ``events`` (connected, refused, disconnected, subscribed). Each stream supports one
 /// consumer and buffers without limit, so iterate every stream whose elements you may
