@@ -328,7 +328,10 @@ public enum ABSE {
         /// - Parameters:
         ///   - policy: one entry per slot, nil for a wildcard.
         ///   - publicParameters: the regulator's public parameters.
-        public init(policy: [String?], publicParameters pp: PublicParameters) throws(AccessCryptoError) {
+        ///   - workers: threads the N columns are built on (default as for `encrypt`).
+        public init(
+            policy: [String?], publicParameters pp: PublicParameters, workers: Int = ABSE.defaultWorkers
+        ) throws(AccessCryptoError) {
             let n = pp.slotCount
             guard policy.count == n else { throw .wrongAttributeCount(expected: n, got: policy.count) }
             let dim = pp.dimension
@@ -341,15 +344,18 @@ public enum ABSE {
             let rowCount = required.count + 4
             let parts = Self.parts(dimension: dim, rows: rowCount)
             let basis = pp.basis
-            self.columns = (0..<dim).map { j in
+            let built = Slots<BLS12381.G1.FixedBases>(count: dim)
+            // Columns are independent: thread t builds columns t, t + workers, … (index only).
+            parallelFor(items: dim, workers: workers) { j in
                 var points: [BLS12381.G1] = []
                 points.reserveCapacity(rowCount)
                 for (k, i) in required.enumerated() {
                     points.append(basis[2 * i][j] - basis[2 * i + 1][j] * hashes[k])
                 }
                 for row in [kw, kw + 1, zeta, delta] { points.append(basis[row][j]) }
-                return BLS12381.G1.FixedBases(points: points, parts: parts)
+                built.set(j, BLS12381.G1.FixedBases(points: points, parts: parts))
             }
+            self.columns = built.values
             self.slotCount = n
             self.policy = policy
             self.publicParameters = pp
@@ -615,6 +621,27 @@ extension ABSE.Trapdoor {
 }
 
 // MARK: - Threads
+
+/// Output slots written by `parallelFor` workers, each slot by one item only, read after
+/// `parallelFor` has returned (which orders every write before the reads).
+final class Slots<T>: @unchecked Sendable {
+    private let base: UnsafeMutableBufferPointer<T?>
+
+    init(count: Int) {
+        base = .allocate(capacity: count)
+        base.initialize(repeating: nil)
+    }
+
+    deinit {
+        base.deinitialize()
+        base.deallocate()
+    }
+
+    func set(_ i: Int, _ value: T) { base[i] = value }
+
+    /// Every slot's value (each must have been set).
+    var values: [T] { base.map { $0! } }
+}
 
 /// Runs `body(i)` for every i in 0..<items on `workers` threads (thread t takes the items
 /// t, t + workers, …) and returns when all have finished; with one worker, in order on the

@@ -49,6 +49,7 @@ struct ABSEPreparedTests {
     func preparedColumnsEqualTheFullRowSum(policy: [String?]) throws {
         let (pp, _) = try ABSE.setup(slotCount: 4)
         let prepared = try ABSE.PreparedPolicy(policy: policy, publicParameters: pp)
+        let onOneThread = try ABSE.PreparedPolicy(policy: policy, publicParameters: pp, workers: 1)
         let n = 4
         // The prepared scalars: r_i per required slot, r_K, −r_K·H(K), ζ, δ.
         let r = policy.map { $0 == nil ? nil : BLS12381.Scalar.random() }
@@ -69,6 +70,7 @@ struct ABSEPreparedTests {
         #expect(full.count == 2 * n + 4)
         let expected = ABSEParallelTests.naiveVector(full, pp)
         #expect(ABSE.preparedColumns(scalars, prepared) == expected)
+        #expect(ABSE.preparedColumns(scalars, onOneThread) == expected)
         #expect(pp.tables.columns(for: pp).map { $0.multiply(full) } == expected)
     }
 
