@@ -314,6 +314,7 @@ public enum ABSE {
     /// are required (never on which values): only the owner, who knows its policy, runs it;
     /// the ciphertext is still N points and reveals nothing of it.
     public struct PreparedPolicy: Sendable {
+        /// Number of attribute slots (of the public parameters it was prepared for).
         public let slotCount: Int
         /// The conditions it was prepared from, one per slot, nil for a wildcard.
         public let policy: [String?]
