@@ -223,15 +223,50 @@ public enum DataOwner {
     }
 
     /// The schemes' public parameters decoded once (every point subgroup-checked), for an
-    /// owner protecting several entries: ABSE's encrypt tables are built on the first use of
-    /// a decoded value and reused after.
+    /// owner protecting several entries: each policy's ABSE encrypt tables
+    /// (``AccessCrypto/ABSE/PreparedPolicy``) are built on its first use with a decoded value
+    /// and reused for every later entry under the same subject conditions.
     public struct DecodedParameters: Sendable {
         public let searchable: ABSE.PublicParameters
         public let tokenEncryption: CPABE.PublicParameters
+        let prepared = PreparedPolicies()
 
         public init(_ parameters: AccessParameters) throws {
             searchable = try ABSE.PublicParameters(serialized: parameters.searchable)
             tokenEncryption = try CPABE.PublicParameters(serialized: parameters.tokenEncryption)
+        }
+
+        /// The prepared ABSE policy for these slot conditions (built once, then cached; the
+        /// cache is shared by copies of this value and holds at most
+        /// ``PreparedPolicies/limit`` policies).
+        public func preparedPolicy(_ conditions: [String?]) throws -> ABSE.PreparedPolicy {
+            try prepared.policy(conditions, searchable)
+        }
+    }
+
+    /// The owner's prepared policies, keyed by their slot conditions. Secret (derived from
+    /// the policies); in memory only. The lock guards the dictionary and the one-time builds.
+    final class PreparedPolicies: @unchecked Sendable {
+        /// Policies kept at once (about 1 MB each at five slots); the cache is emptied when
+        /// a new one would exceed it.
+        static let limit = 16
+        private let lock = NSLock()
+        private var cache: [[String?]: ABSE.PreparedPolicy] = [:]
+
+        func policy(_ conditions: [String?], _ pp: ABSE.PublicParameters) throws -> ABSE.PreparedPolicy {
+            lock.lock()
+            defer { lock.unlock() }
+            if let hit = cache[conditions] { return hit }
+            let built = try ABSE.PreparedPolicy(policy: conditions, publicParameters: pp)
+            if cache.count >= Self.limit { cache.removeAll() }
+            cache[conditions] = built
+            return built
+        }
+
+        var count: Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return cache.count
         }
     }
 
@@ -244,9 +279,9 @@ public enum DataOwner {
         let token = (0..<32).map { _ in UInt8.random(in: 0...255) }
         let d = try CPABE.encrypt(
             token, policy: SubjectSlots.tokenPolicy(of: policy), publicParameters: parameters.tokenEncryption)
-        let e = try ABSE.encrypt(
+        let e = ABSE.encrypt(
             keyword: AccessKeyword.keyword(product: product, lot: lot, stage: stage, level: level),
-            token: d.serialized, policy: SubjectSlots.conditions(of: policy), publicParameters: parameters.searchable)
+            token: d.serialized, prepared: try parameters.preparedPolicy(SubjectSlots.conditions(of: policy)))
         let entry = EncryptedDataEntry(
             dataID: dataID, lot: lot, level: level, window: policy.window, actions: policy.actions,
             searchableCiphertext: e.serialized, tokenDigest: Digest32.sha256(token))

@@ -268,10 +268,16 @@ public enum ABSE {
     static func columnsAndPower(
         _ scalars: [S], _ z: S, _ pp: PublicParameters, workers: Int
     ) -> ([BLS12381.G1], BLS12381.GT) {
-        let columns = pp.tables.columns(for: pp)
+        columnsAndPower(scalars, z, columns: pp.tables.columns(for: pp), gtPsi: pp.gtPsi, workers: workers)
+    }
+
+    /// Column j = `columns[j].multiply(scalars)` for every j, and `gtPsi`^z, spread over
+    /// `workers` threads as above.
+    static func columnsAndPower(
+        _ scalars: [S], _ z: S, columns: [BLS12381.G1.FixedBases], gtPsi: BLS12381.GT, workers: Int
+    ) -> ([BLS12381.G1], BLS12381.GT) {
         let dim = columns.count
         let results = EncryptResults(columns: dim)
-        let gtPsi = pp.gtPsi
         parallelFor(items: dim + 1, workers: workers) { item in
             if item == dim {
                 results.setGT(gtPsi.power(z))
@@ -290,6 +296,121 @@ public enum ABSE {
         try encrypt(
             keyword: keyword, token: token, indexToken: indexToken(policy: policy, publicParameters: pp),
             publicParameters: pp, workers: workers)
+    }
+
+    /// A policy prepared once for many encryptions (the owner protects every lot with the
+    /// same policy file): for each required slot i the combined row
+    /// v_i = b_{2i} − H(a_i)·b_{2i+1}, and per-column fixed-base tables over the rows
+    /// {v_i (required slots), b_kw, b_kw+1, b_ζ, b_δ}.
+    ///
+    /// ``encrypt(keyword:token:prepared:workers:)`` then computes
+    /// c = Σ_i r_i·v_i + r_K·b_kw − r_K·H(K)·b_kw+1 + ζ·b_ζ + δ·b_δ, which is exactly the
+    /// vector of ``encrypt(keyword:token:policy:publicParameters:workers:)`` for the same
+    /// randomness (r_i·v_i = r_i·b_{2i} − r_i·H(a_i)·b_{2i+1}; wildcard slots contribute
+    /// zero), with (required slots + 4) MSM rows per column instead of 2n + 4.
+    ///
+    /// Secret: it holds the policy and is derived from it; keep it on the owner's machine.
+    /// Its build time, memory and each encryption's running time depend on how many slots
+    /// are required (never on which values): only the owner, who knows its policy, runs it;
+    /// the ciphertext is still N points and reveals nothing of it.
+    public struct PreparedPolicy: Sendable {
+        /// Number of attribute slots (of the public parameters it was prepared for).
+        public let slotCount: Int
+        /// The conditions it was prepared from, one per slot, nil for a wildcard.
+        public let policy: [String?]
+        let publicParameters: PublicParameters
+        /// Slots with a required value, in slot order.
+        let required: [Int]
+        /// Column j: tables over component j of the rows v_i (required slots, in slot
+        /// order), b_kw, b_kw+1, b_ζ, b_δ.
+        let columns: [BLS12381.G1.FixedBases]
+
+        /// `PrdIT`'s deterministic part: the combined rows and their tables.
+        /// - Parameters:
+        ///   - policy: one entry per slot, nil for a wildcard.
+        ///   - publicParameters: the regulator's public parameters.
+        ///   - workers: threads the N columns are built on (default as for `encrypt`).
+        public init(
+            policy: [String?], publicParameters pp: PublicParameters, workers: Int = ABSE.defaultWorkers
+        ) throws(AccessCryptoError) {
+            let n = pp.slotCount
+            guard policy.count == n else { throw .wrongAttributeCount(expected: n, got: policy.count) }
+            let dim = pp.dimension
+            let kw = 2 * n, zeta = 2 * n + 2, delta = 2 * n + 4
+            let conditions = policy.enumerated().compactMap { i, value in value.map { (i, $0) } }
+            let required = conditions.map(\.0)
+            // H(a_i) is secret: the constant-time scalar multiplication (4-bit window,
+            // masked table scan) and complete additions.
+            let hashes = conditions.map { attributeScalar(slot: $0.0, $0.1) }
+            let rowCount = required.count + 4
+            let parts = Self.parts(dimension: dim, rows: rowCount)
+            let basis = pp.basis
+            let built = Slots<BLS12381.G1.FixedBases>(count: dim)
+            // Columns are independent: thread t builds columns t, t + workers, … (index only).
+            parallelFor(items: dim, workers: workers) { j in
+                var points: [BLS12381.G1] = []
+                points.reserveCapacity(rowCount)
+                for (k, i) in required.enumerated() {
+                    points.append(basis[2 * i][j] - basis[2 * i + 1][j] * hashes[k])
+                }
+                for row in [kw, kw + 1, zeta, delta] { points.append(basis[row][j]) }
+                built.set(j, BLS12381.G1.FixedBases(points: points, parts: parts))
+            }
+            self.columns = built.values
+            self.slotCount = n
+            self.policy = policy
+            self.publicParameters = pp
+            self.required = required
+        }
+
+        /// MSM rows per column: required slots + 4.
+        public var rowCount: Int { required.count + 4 }
+
+        /// Bytes held by the precomputed tables (N · rowCount · 17 · parts · 104).
+        public var tableBytes: Int { columns.reduce(0) { $0 + $1.tableBytes } }
+
+        /// 4 parts while the tables stay within ``BasisTables/tableBudget``, else 2, else 1.
+        static func parts(dimension n: Int, rows: Int) -> Int {
+            let perPart = n * rows * 17 * 104
+            if 4 * perPart <= BasisTables.tableBudget { return 4 }
+            if 2 * perPart <= BasisTables.tableBudget { return 2 }
+            return 1
+        }
+    }
+
+    /// `PrdIT` + `ABSE` with a prepared policy: fresh r_i per required slot, r_K, ζ, δ, drawn
+    /// in the same order and from the same distribution as
+    /// ``encrypt(keyword:token:policy:publicParameters:workers:)``, so the ciphertexts are
+    /// identically distributed; (required slots + 4) MSM rows per column instead of 2n + 4.
+    ///
+    /// - Parameter workers: as in the other `encrypt`. The running time depends on the
+    ///   number of required slots (fixed for the prepared policy), not on any secret value.
+    public static func encrypt(
+        keyword: String, token: [UInt8], prepared: PreparedPolicy, workers: Int = defaultWorkers
+    ) -> SearchableCiphertext {
+        var scalars: [S] = []
+        scalars.reserveCapacity(prepared.rowCount)
+        for _ in prepared.required { scalars.append(S.random()) }
+        let rk = S.random()
+        scalars.append(rk)
+        scalars.append(-(rk * keywordScalar(keyword)))
+        let z = S.random()
+        scalars.append(z)
+        scalars.append(S.random())
+        let pp = prepared.publicParameters
+        let (vector, gtZ) = columnsAndPower(
+            scalars, z, columns: prepared.columns, gtPsi: pp.gtPsi, workers: workers)
+        let bytes = vectorBytes(vector)
+        let key = Hashing.kemKey(tag: kemTag, gtZ, context: bytes)
+        let sealed = Hashing.seal(token, key: key, aad: bytes)
+        return SearchableCiphertext(slotCount: pp.slotCount, vector: vector, sealedToken: sealed)
+    }
+
+    /// The prepared ciphertext vector for given scalars (r_i per required slot, r_K,
+    /// −r_K·H(K), ζ, δ), on the calling thread: the test entry point that compares it with
+    /// the full 2n + 4 row sum.
+    static func preparedColumns(_ scalars: [S], _ prepared: PreparedPolicy) -> [BLS12381.G1] {
+        prepared.columns.map { $0.multiply(scalars) }
     }
 
     /// Default thread count for `encrypt`: the active processor count, capped at 4 (beyond
@@ -501,6 +622,27 @@ extension ABSE.Trapdoor {
 }
 
 // MARK: - Threads
+
+/// Output slots written by `parallelFor` workers, each slot by one item only, read after
+/// `parallelFor` has returned (which orders every write before the reads).
+final class Slots<T>: @unchecked Sendable {
+    private let base: UnsafeMutableBufferPointer<T?>
+
+    init(count: Int) {
+        base = .allocate(capacity: count)
+        base.initialize(repeating: nil)
+    }
+
+    deinit {
+        base.deinitialize()
+        base.deallocate()
+    }
+
+    func set(_ i: Int, _ value: T) { base[i] = value }
+
+    /// Every slot's value (each must have been set).
+    var values: [T] { base.map { $0! } }
+}
 
 /// Runs `body(i)` for every i in 0..<items on `workers` threads (thread t takes the items
 /// t, t + workers, …) and returns when all have finished; with one worker, in order on the
