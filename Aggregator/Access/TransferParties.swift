@@ -122,6 +122,57 @@ public enum TransferRequester {
         transfer: TransferRow, key: Curve25519.KeyAgreement.PrivateKey, material: some TransferMaterial,
         fields selected: [String]? = nil
     ) throws -> [FetchedRecord] {
+        try eachRelayedKey(transfer: transfer, key: key, material: material) { relayed, fail in
+            let bytes: [UInt8]
+            do {
+                bytes = try material.blob(relayed.blobID)
+            } catch {
+                throw fail("\(error)")
+            }
+            let sealed = SealedPrivateFields(recordID: relayed.recordID, level: relayed.level, blob: bytes)
+            let fields: PrivateFields
+            do {
+                fields = try sealed.open(
+                    dataKey: relayed.dataKey, record: relayed.record, expectedBlobID: relayed.blobID)
+            } catch {
+                throw fail("\(error)")
+            }
+            var disclosures: [FieldDisclosure] = []
+            if let selected, let commitment = relayed.record.commitment(for: relayed.level) {
+                for name in selected where fields.entries.contains(where: { $0.key == name }) {
+                    let disclosure = try fields.disclose(key: name)
+                    do {
+                        try disclosure.verify(against: commitment)
+                    } catch {
+                        throw fail("field \(name): \(error)")
+                    }
+                    disclosures.append(disclosure)
+                }
+            }
+            return FetchedRecord(
+                record: relayed.record, blobID: relayed.blobID, fields: fields, disclosures: disclosures)
+        }
+    }
+
+    /// One relayed key after the checks every fetch makes: its record is on the ledger and in
+    /// the transferred lot, the record has a blob reference at that level, and the key opens
+    /// with the redemption's private key.
+    struct RelayedKey {
+        var recordID: RecordID
+        var level: PrivacyLevel
+        var record: Record
+        var blobID: Digest32
+        var dataKey: SymmetricKey
+    }
+
+    /// Runs the checks both fetches share around `open`: the transfer was delivered, the
+    /// relayed keys are as many as the ledger says, each key passes ``RelayedKey``'s checks
+    /// before `open` sees it (errors name the record through `fail`), and the relayed blob
+    /// ids are the ones the transfer on the ledger names.
+    static func eachRelayedKey<Result>(
+        transfer: TransferRow, key: Curve25519.KeyAgreement.PrivateKey, material: some TransferMaterial,
+        _ open: (RelayedKey, (String) -> AccessFlowError) throws -> Result
+    ) throws -> [Result] {
         guard transfer.status == "delivered" else {
             throw AccessFlowError("the owner refused the transfer: \(transfer.reason)")
         }
@@ -130,7 +181,7 @@ public enum TransferRequester {
             throw AccessFlowError(
                 "the transfer on the ledger has \(transfer.recordCount) records but \(keys.count) keys were relayed")
         }
-        var result: [FetchedRecord] = []
+        var results: [Result] = []
         var blobIDs: [Digest32] = []
         for wrapped in keys {
             func fail(_ reason: String) -> AccessFlowError {
@@ -147,39 +198,18 @@ public enum TransferRequester {
             } catch {
                 throw fail("the re-wrapped data key does not open with this redemption's key (\(error))")
             }
-            let bytes: [UInt8]
-            do {
-                bytes = try material.blob(blobID)
-            } catch {
-                throw fail("\(error)")
-            }
-            let sealed = SealedPrivateFields(recordID: wrapped.recordID, level: wrapped.level, blob: bytes)
-            let fields: PrivateFields
-            do {
-                fields = try sealed.open(dataKey: dataKey, record: record, expectedBlobID: blobID)
-            } catch {
-                throw fail("\(error)")
-            }
-            var disclosures: [FieldDisclosure] = []
-            if let selected, let commitment = record.commitment(for: wrapped.level) {
-                for name in selected where fields.entries.contains(where: { $0.key == name }) {
-                    let disclosure = try fields.disclose(key: name)
-                    do {
-                        try disclosure.verify(against: commitment)
-                    } catch {
-                        throw fail("field \(name): \(error)")
-                    }
-                    disclosures.append(disclosure)
-                }
-            }
+            results.append(
+                try open(
+                    RelayedKey(
+                        recordID: wrapped.recordID, level: wrapped.level, record: record, blobID: blobID,
+                        dataKey: dataKey), fail))
             blobIDs.append(blobID)
-            result.append(FetchedRecord(record: record, blobID: blobID, fields: fields, disclosures: disclosures))
         }
         guard TransferRecord.digest(of: blobIDs).bytes.hexString == transfer.blobDigest else {
             throw AccessFlowError(
                 "the relayed blobs are not the ones the transfer on the ledger names (digest differs)")
         }
-        return result
+        return results
     }
 }
 
@@ -223,52 +253,22 @@ extension TransferRequester {
         transfer: TransferRow, key: Curve25519.KeyAgreement.PrivateKey, material: some TransferMaterial,
         fields selected: [String]? = nil, into sink: inout Sink
     ) throws -> [StreamedRecord] {
-        guard transfer.status == "delivered" else {
-            throw AccessFlowError("the owner refused the transfer: \(transfer.reason)")
-        }
-        let keys = try material.transferKeys(redeemLeaf: transfer.redeemLeaf)
-        guard keys.count == transfer.recordCount else {
-            throw AccessFlowError(
-                "the transfer on the ledger has \(transfer.recordCount) records but \(keys.count) keys were relayed")
-        }
-        var result: [StreamedRecord] = []
-        var blobIDs: [Digest32] = []
-        for wrapped in keys {
-            func fail(_ reason: String) -> AccessFlowError {
-                AccessFlowError("record \(wrapped.recordID) \(wrapped.level.rawValue): \(reason)")
-            }
-            guard let record = try material.record(wrapped.recordID) else { throw fail("not on the ledger") }
-            guard record.lot == transfer.lot else { throw fail("belongs to lot \(record.lot), not \(transfer.lot)") }
-            guard let blobID = try material.blobID(record: wrapped.recordID, level: wrapped.level) else {
-                throw fail("no blob reference on the ledger")
-            }
-            let dataKey: SymmetricKey
-            do {
-                dataKey = try wrapped.unwrap(with: key)
-            } catch {
-                throw fail("the re-wrapped data key does not open with this redemption's key (\(error))")
-            }
+        try eachRelayedKey(transfer: transfer, key: key, material: material) { relayed, fail in
             let verified: StreamedFields
             do {
                 let reader = try SealedBlobReader(
-                    source: try FileBlobSource(path: try material.blobPath(blobID)), dataKey: dataKey,
-                    record: wrapped.recordID, level: wrapped.level)
-                try sink.beginRecord(record, level: wrapped.level, blobID: blobID)
+                    source: try FileBlobSource(path: try material.blobPath(relayed.blobID)), dataKey: relayed.dataKey,
+                    record: relayed.recordID, level: relayed.level)
+                try sink.beginRecord(relayed.record, level: relayed.level, blobID: relayed.blobID)
                 verified = try StreamedFields.open(
-                    reader, record: record, level: wrapped.level, expectedBlobID: blobID, disclose: selected ?? [],
-                    into: &sink)
+                    reader, record: relayed.record, level: relayed.level, expectedBlobID: relayed.blobID,
+                    disclose: selected ?? [], into: &sink)
                 try sink.endRecord(verified)
             } catch {
                 throw fail("\(error)")
             }
-            blobIDs.append(blobID)
-            result.append(StreamedRecord(record: record, verified: verified))
+            return StreamedRecord(record: relayed.record, verified: verified)
         }
-        guard TransferRecord.digest(of: blobIDs).bytes.hexString == transfer.blobDigest else {
-            throw AccessFlowError(
-                "the relayed blobs are not the ones the transfer on the ledger names (digest differs)")
-        }
-        return result
     }
 }
 
