@@ -102,7 +102,19 @@ public final class SQLiteConnection {
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
         if !options.readOnly {
-            try execute("PRAGMA journal_mode = \(options.journalMode.rawValue)")
+            // Changing the journal mode needs an exclusive lock that SQLite does not wait for
+            // (the busy handler is not called): a second process opening the same new file at
+            // the same moment (`serve` and a CLI command) got SQLITE_BUSY at once. Retry
+            // within the busy timeout.
+            let deadline = ContinuousClock.now + .milliseconds(Int(options.busyTimeoutMilliseconds))
+            while true {
+                do {
+                    try execute("PRAGMA journal_mode = \(options.journalMode.rawValue)")
+                    break
+                } catch let error as SQLiteError where error.isBusy && ContinuousClock.now < deadline {
+                    sqlite3_sleep(5)
+                }
+            }
         }
         try execute("PRAGMA synchronous = \(options.synchronous.rawValue)")
         try execute("PRAGMA foreign_keys = \(options.foreignKeys ? "ON" : "OFF")")

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import TestSupport
 import Testing
@@ -183,6 +184,44 @@ struct SQLiteStorageTests {
             #expect(applied.reduce(0, +) == steps.count, "round \(round): \(applied)")
             #expect(try SQLiteConnection(path: file).userVersion() == steps.count)
         }
+    }
+
+    /// Opening a new file while another process holds a write transaction on it: setting WAL
+    /// needs a lock SQLite does not wait for (it returned "database is locked" at once, seen
+    /// when `serve` was migrating a new store as a CLI command opened it); the open now
+    /// retries within the busy timeout. The other process here is Python's sqlite3 module.
+    @Test func openWaitsForAnotherProcessWritingTheNewFile() async throws {
+        let file = directory.file("held.sqlite")
+        let marker = directory.file("held.locked")
+        let holder = try SpawnedProcess(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                """
+                import sqlite3, sys, time
+                c = sqlite3.connect(sys.argv[1], isolation_level=None)
+                c.execute('CREATE TABLE held(x)')
+                c.execute('BEGIN IMMEDIATE')
+                c.execute('INSERT INTO held VALUES (1)')
+                open(sys.argv[2], 'w').close()
+                time.sleep(0.6)
+                c.execute('COMMIT')
+                """,
+                file, marker,
+            ])
+        defer { holder.kill() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !FileManager.default.fileExists(atPath: marker) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(FileManager.default.fileExists(atPath: marker), "the Python holder did not start")
+        let started = ContinuousClock.now
+        let db = try SQLiteConnection(path: file)
+        #expect(started.duration(to: .now) > .milliseconds(100), "the holder's lock was not in the way")
+        let mode = try db.prepare("PRAGMA journal_mode")
+        #expect(try mode.step())
+        #expect(mode.string(at: 0) == "wal")
+        #expect(try count(db, "held") == 1)
     }
 
     @Test func readOnlyOpenRefusesWrites() throws {
