@@ -193,35 +193,51 @@ struct SQLiteStorageTests {
     @Test func openWaitsForAnotherProcessWritingTheNewFile() async throws {
         let file = directory.file("held.sqlite")
         let marker = directory.file("held.locked")
+        let release = directory.file("held.release")
         let holder = try SpawnedProcess(
             "/usr/bin/env",
             [
                 "python3", "-c",
                 """
-                import sqlite3, sys, time
+                import os, sqlite3, sys, time
                 c = sqlite3.connect(sys.argv[1], isolation_level=None)
                 c.execute('CREATE TABLE held(x)')
                 c.execute('BEGIN IMMEDIATE')
                 c.execute('INSERT INTO held VALUES (1)')
                 open(sys.argv[2], 'w').close()
-                time.sleep(0.6)
+                deadline = time.time() + 20
+                while not os.path.exists(sys.argv[3]) and time.time() < deadline:
+                    time.sleep(0.01)
                 c.execute('COMMIT')
                 """,
-                file, marker,
+                file, marker, release,
             ])
         defer { holder.kill() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(20)
         while !FileManager.default.fileExists(atPath: marker) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(FileManager.default.fileExists(atPath: marker), "the Python holder did not start")
-        let started = ContinuousClock.now
-        let db = try SQLiteConnection(path: file)
-        #expect(started.duration(to: .now) > .milliseconds(100), "the holder's lock was not in the way")
-        let mode = try db.prepare("PRAGMA journal_mode")
-        #expect(try mode.step())
-        #expect(mode.string(at: 0) == "wal")
-        #expect(try count(db, "held") == 1)
+        try #require(FileManager.default.fileExists(atPath: marker), "the Python holder did not start")
+        // Open while the holder's write transaction is open; release it 300 ms later.
+        let opened = Task.detached {
+            () -> Result<(mode: String?, rows: Int64, at: ContinuousClock.Instant), any Error> in
+            Result {
+                let db = try SQLiteConnection(path: file)
+                let returned = ContinuousClock.now
+                let mode = try db.prepare("PRAGMA journal_mode")
+                _ = try mode.step()
+                let rows = try db.prepare("SELECT count(*) FROM held")
+                _ = try rows.step()
+                return (mode.string(at: 0), rows.int64(at: 0), returned)
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let releasedAt = ContinuousClock.now
+        FileManager.default.createFile(atPath: release, contents: nil)
+        let result = try await opened.value.get()
+        #expect(result.at >= releasedAt, "the open returned before the holder's transaction ended")
+        #expect(result.mode == "wal")
+        #expect(result.rows == 1)
     }
 
     @Test func readOnlyOpenRefusesWrites() throws {
