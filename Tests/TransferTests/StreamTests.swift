@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import Ledger
 import MQTTClient
+import Synchronization
 import TestSupport
 import Testing
 
@@ -234,6 +235,39 @@ struct PieceUploadTests {
             reader, record: item.record, level: .level2, expectedBlobID: id, into: &sink)
         #expect(verified.blobID == id)
         #expect(sink.fields["planting.weeding_records"]?.utf8.count ?? 0 > 2_400_000)
+    }
+
+    @Test(
+        "an upload cut off by a stopped writer leaves a temporary file that the next start removes; live writers keep theirs"
+    )
+    func abandonedTemporariesAreRemovedAtStart() throws {
+        let directory = try TemporaryDirectory(prefix: "agritrace-blob-tmp")
+        let storePath = directory.file("ledger.sqlite")
+        let blobs = BlobStore(storePath: storePath)
+        // This process's writer, half way through a blob.
+        let live = try BlobStore.Writer(store: blobs, expected: Digest32.sha256([1, 2, 3, 4]), size: 4)
+        try live.append([1, 2][...])
+        // The leftover of a writer that was killed: its process is gone.
+        let gone = try SpawnedProcess("/bin/true", [])
+        gone.waitUntilExit()
+        let stale = "\(blobs.temporaryDirectory)/\(Digest32.sha256([9]).hex).\(gone.processIdentifier).12345"
+        #expect(FileManager.default.createFile(atPath: stale, contents: Data(repeating: 7, count: 1000)))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: blobs.temporaryDirectory).count == 2)
+
+        final class Lines: Sendable { let value = Mutex<[String]>([]) }
+        let lines = Lines()
+        _ = try BlobService(
+            storePath: storePath, authority: Curve25519.Signing.PrivateKey(), broker: .init(port: 1),
+            clientID: "blobs-sweep", log: { line in lines.value.withLock { $0.append(line) } })
+        let logged = lines.value.withLock { $0 }
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: blobs.temporaryDirectory).count == 1)
+        #expect(logged.contains { $0.contains("removed 1 unfinished upload") }, "\(logged)")
+        // The live writer finishes normally.
+        try live.append([3, 4][...])
+        try live.finish()
+        #expect(blobs.contains(Digest32.sha256([1, 2, 3, 4])))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: blobs.temporaryDirectory).isEmpty)
     }
 }
 

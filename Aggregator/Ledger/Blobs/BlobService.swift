@@ -41,10 +41,12 @@ public actor BlobService {
     ) throws {
         store = try LedgerStore(path: storePath)
         blobs = BlobStore(storePath: storePath)
+        let abandoned = blobs.removeAbandonedTemporaries()
         self.authority = authority
         client = try MQTTClient(clientID: clientID, options: broker)
         subscription = "$share/\(shareGroup)-blobs/\(Wire.allBlobsFilter)"
         self.log = log
+        if abandoned > 0 { log("removed \(abandoned) unfinished upload(s) left by a stopped writer") }
     }
 
     /// Connects, subscribes and serves until the task is cancelled.

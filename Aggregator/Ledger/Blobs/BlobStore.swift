@@ -9,9 +9,11 @@ import Foundation
 #endif
 
 /// The aggregator's content-addressed store of sealed blobs: one file per blob, named by its
-/// SHA-256, under `<store>.blobs/ab/cd/<hex>`. A blob is written to a temporary file, fsynced
-/// and renamed into place (then the folder is fsynced), so a crash leaves either the whole
-/// blob or none. Blobs are ciphertexts: nothing here opens them.
+/// SHA-256, under `<store>.blobs/ab/cd/<hex>`. A blob is written to a temporary file in
+/// `<store>.blobs/tmp/` (named `<hex>.<pid>.<random>`), fsynced and renamed into place (then
+/// the folder is fsynced), so a crash leaves either the whole blob or none, plus at most a
+/// temporary file that ``removeAbandonedTemporaries()`` deletes at the next start. Blobs are
+/// ciphertexts: nothing here opens them.
 public struct BlobStore: Sendable {
     public enum Error: Swift.Error, CustomStringConvertible {
         case hashMismatch(expected: Digest32, actual: Digest32)
@@ -43,6 +45,25 @@ public struct BlobStore: Sendable {
     }
 
     public func contains(_ id: Digest32) -> Bool { FileManager.default.fileExists(atPath: path(of: id)) }
+
+    /// The folder of temporary files of blobs being written.
+    public var temporaryDirectory: String { directory + "/tmp" }
+
+    /// Deletes the temporary files of writers that no longer run (a process killed or a power
+    /// cut in the middle of an upload): those whose process id is not alive. Returns how many.
+    @discardableResult
+    public func removeAbandonedTemporaries() -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory) else { return 0 }
+        var removed = 0
+        for name in names {
+            let parts = name.split(separator: ".")
+            if parts.count == 3, let pid = pid_t(parts[1]), pid == getpid() || kill(pid, 0) == 0 || errno == EPERM {
+                continue  // a live writer's file
+            }
+            if unlink(temporaryDirectory + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
+    }
 
     /// Stores `blob` under its hash, checking it is `expected`. Idempotent.
     public func put(_ blob: [UInt8], expected: Digest32) throws {
@@ -80,7 +101,14 @@ public struct BlobStore: Sendable {
             } catch {
                 throw Error.io("cannot create \(folder): \(error)")
             }
-            temporary = "\(final).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: store.temporaryDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw Error.io("cannot create \(store.temporaryDirectory): \(error)")
+            }
+            temporary =
+                "\(store.temporaryDirectory)/\(expected.hex).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
             descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o640)
             guard descriptor >= 0 else { throw Error.io("cannot create \(temporary): errno \(errno)") }
         }
