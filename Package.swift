@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "EdgeAgent",
             dependencies: [
-                "AgriTraceCore", "MQTTClient", "SQLiteStorage", "PosixThreads",
+                "AgriTraceCore", "MQTTClient", "SQLiteStorage", "PosixThreads", "COpenSSL",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

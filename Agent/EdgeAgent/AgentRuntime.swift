@@ -1,4 +1,5 @@
 import AgriTraceCore
+import COpenSSL
 import Crypto
 import Logging
 import MQTTClient
@@ -115,8 +116,10 @@ public final class AgentRuntime: @unchecked Sendable {
         return Digest32(hasher.finalize())
     }
 
-    /// Checks that the TLS files of `broker` can be read and look like PEM certificates and a
-    /// key, so a half-written renewal is refused before the working connection is dropped.
+    /// Checks that the TLS files of `broker` can be read and hold PEM certificates and a key,
+    /// that the key (without a passphrase) matches the certificate, and that the certificate
+    /// verifies against the CA file as a TLS client certificate valid now, so a half-written or
+    /// mismatched renewal is refused before the working connection is dropped.
     static func checkTLSFiles(_ broker: AgentConfiguration.Broker) throws {
         guard let caFile = broker.caFile else { return }
         func check(_ path: String?, _ marker: String, _ what: String) throws {
@@ -131,6 +134,19 @@ public final class AgentRuntime: @unchecked Sendable {
         try check(caFile, "-----BEGIN CERTIFICATE-----", "CA file")
         try check(broker.certificateFile, "-----BEGIN CERTIFICATE-----", "certificate file")
         try check(broker.keyFile, "PRIVATE KEY-----", "key file")
+        guard let certificateFile = broker.certificateFile, let keyFile = broker.keyFile else { return }
+        var error: Int32 = 0
+        switch agritrace_check_tls_identity(caFile, certificateFile, keyFile, &error) {
+        case 0: return
+        case 1: throw ReloadError("the certificate file \(certificateFile) does not parse as a PEM certificate")
+        case 2: throw ReloadError("the key file \(keyFile) does not load (damaged, or protected by a passphrase)")
+        case 3: throw ReloadError("the key file \(keyFile) does not match the certificate \(certificateFile)")
+        case 4: throw ReloadError("the CA file \(caFile) gives no certificate")
+        default:
+            throw ReloadError(
+                "the certificate \(certificateFile) does not verify against \(caFile): "
+                    + String(cString: X509_verify_cert_error_string(Int(error))))
+        }
     }
 
     struct ReloadError: Error, CustomStringConvertible {

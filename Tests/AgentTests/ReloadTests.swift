@@ -185,6 +185,30 @@ extension AgentIntegration {
             let renewedAt = try #require(connections.firstIndex { $0.contains("renewal-2") })
             #expect(connections[renewedAt...].allSatisfy { $0.contains("renewal-2") })
             #expect(connections[..<renewedAt].allSatisfy { $0.contains("issue-1") })
+
+            // A renewal whose key does not match its certificate is refused before the working
+            // connection is dropped: the agent names the files and keeps publishing.
+            try issue(
+                certificates, commonName: commonName, unit: "mismatch-3", certificateFile: certificateFile,
+                keyFile: keyFile)
+            try runCommand(
+                "openssl",
+                ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", keyFile + ".other"])
+            chmod(keyFile + ".other", 0o600)
+            rename(keyFile + ".other", keyFile)
+            kill(pid, SIGHUP)
+            let refused = await waitUntil(timeout: .seconds(20)) {
+                agent.log.contains("tls.key does not match the certificate") && agent.log.contains("tls.crt")
+            }
+            #expect(refused, "the mismatched key was not named; log: \(agent.log.suffix(2000))")
+            try fixture.appendLines(simulatedLines(200, seed: 97))
+            let afterRefusal = try await waitUntil(timeout: .seconds(60)) {
+                let counts = try fixture.storeCounts()
+                return counts.receipted == 3_200 && counts.outbox == 0
+            }
+            #expect(afterRefusal, "readings after the refused reload were not all receipted")
+            #expect(!broker.log.contains("mismatch-3"), "a connection presented the mismatched renewal")
+            #expect(agent.isRunning && agent.process.processIdentifier == pid)
             agent.terminate()
             #expect(!agent.isRunning)
         }
