@@ -70,8 +70,9 @@ struct Transfer: AsyncParsableCommand {
                 principal: signer.principal, ownerKey: try TransferKeys.readPrivateKey(ownerKey),
                 tokens: try TransferKeys.readTokens(tokens))
             var answered: Set<UInt64> = []
+            // One connection for the whole service: each poll's queries see the latest commits.
+            let store = try LedgerStore(path: signer.options.store)
             repeat {
-                let store = try LedgerStore(path: signer.options.store)
                 var service = owner
                 if let fresh = try? TransferKeys.readTokens(tokens) { service.tokens = fresh }
                 for redemption in try LedgerQueries(store: store).openRedemptions(owner: signer.principal)
@@ -548,6 +549,8 @@ struct Grants: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Owner: revoke a grant (revokeGrant); redemptions after it are refused on the ledger.")
         @Argument(help: "The request id.") var requestID: String
         @Option(name: .long) var reason: String = "revoked by the owner"
         @OptionGroup var signer: PrincipalOptions

@@ -279,6 +279,8 @@ public final class SQLiteConnection {
                 message: "database schema version \(current) is newer than this program's \(steps.count)")
         }
         var applied = 0
+        // Up to date (every open but the first): no write transaction, no write lock.
+        guard current < steps.count else { return 0 }
         // The version is read again inside each write transaction: another connection (a
         // second process opening the same new file) may have applied the step meanwhile.
         while try transaction(

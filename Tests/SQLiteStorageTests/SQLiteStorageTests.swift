@@ -240,6 +240,18 @@ struct SQLiteStorageTests {
         #expect(result.rows == 1)
     }
 
+    /// Opening a store whose schema is current takes no write lock: a CLI command opening it
+    /// while `serve` is in a write transaction does not wait (or fail) on the migration.
+    @Test func migratingAnUpToDateFileTakesNoWriteLock() throws {
+        let steps = ["CREATE TABLE record(id BLOB PRIMARY KEY, body BLOB NOT NULL)"]
+        let writer = try SQLiteConnection(path: path)
+        #expect(try writer.migrate(steps) == 1)
+        try writer.execute("BEGIN IMMEDIATE; INSERT INTO record VALUES (x'01', x'02')")
+        let other = try SQLiteConnection(path: path, options: .init(busyTimeoutMilliseconds: 50))
+        #expect(try other.migrate(steps) == 0)
+        try writer.execute("COMMIT")
+    }
+
     @Test func readOnlyOpenRefusesWrites() throws {
         do {
             let db = try SQLiteConnection(path: path)
