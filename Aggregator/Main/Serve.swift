@@ -67,6 +67,21 @@ struct Serve: AsyncParsableCommand {
     )
     var maxPendingTransactions: Int = 20_000
 
+    @Option(
+        name: .long,
+        help: "Uploads in pieces held unfinished at once; past it a new upload waits for the agent's re-send.")
+    var maxUnfinishedUploads: Int = 64
+
+    @Option(
+        name: .long, help: "Unfinished uploads of one device; one more drops the device's least recently active one.")
+    var maxUnfinishedUploadsPerDevice: Int = 4
+
+    @Option(name: .long, help: "Seconds without a piece after which an unfinished upload is dropped.")
+    var unfinishedUploadTimeout: Int = 120
+
+    @Option(name: .long, help: "The largest blob accepted, in bytes; larger ones are refused with the reason.")
+    var maxBlobBytes: UInt64 = 4 << 30
+
     @OptionGroup var api: APIServerOptions
 
     func run() async throws {
@@ -84,6 +99,12 @@ struct Serve: AsyncParsableCommand {
         }
         guard ingestQueueBatches >= 1 else { throw UserError("--ingest-queue-batches must be at least 1") }
         guard maxPendingTransactions >= 1 else { throw UserError("--max-pending-transactions must be at least 1") }
+        guard maxUnfinishedUploads >= 1, maxUnfinishedUploadsPerDevice >= 1 else {
+            throw UserError("--max-unfinished-uploads and --max-unfinished-uploads-per-device must be at least 1")
+        }
+        guard unfinishedUploadTimeout >= 1 else {
+            throw UserError("--unfinished-upload-timeout must be at least 1 second")
+        }
         let ledger = LedgerConfiguration(
             maxBlockTransactions: blockMaxTransactions, maxBlockDelay: .milliseconds(blockMaxDelayMs),
             proposer: proposer, synchronous: sync)
@@ -95,7 +116,12 @@ struct Serve: AsyncParsableCommand {
             log: { line in Output.standardError("agritrace serve: \(line)") })
         let blobService = try BlobService(
             storePath: store, authority: authority, broker: broker, clientID: clientID + "-blobs",
-            shareGroup: shareGroup, log: { line in Output.standardError("agritrace serve: \(line)") })
+            shareGroup: shareGroup,
+            limits: BlobService.Limits(
+                maxUnfinishedUploads: maxUnfinishedUploads,
+                maxUnfinishedUploadsPerDevice: maxUnfinishedUploadsPerDevice,
+                unfinishedUploadTimeout: .seconds(unfinishedUploadTimeout), maxBlobBytes: maxBlobBytes),
+            log: { line in Output.standardError("agritrace serve: \(line)") })
         let storePath = store
         let httpPort = api.httpPort
         let httpHost = api.httpHost

@@ -12,6 +12,41 @@ import SQLiteStorage
 /// once. Runs beside the ingest service, on its own MQTT connection and SQLite connection,
 /// so it never sits in the record intake's path.
 public actor BlobService {
+    /// Bounds on what uploads may hold at the aggregator (disk and memory), in the manner of
+    /// an object store's multipart-upload limits and its expiry of incomplete uploads.
+    public struct Limits: Sendable {
+        /// Uploads in pieces held unfinished at once, all devices together (each holds a
+        /// temporary file and a hash state). A new upload past it is not started: it is
+        /// logged and left unanswered, and the agent sends it again after its resend timeout.
+        public var maxUnfinishedUploads: Int
+        /// Unfinished uploads of one device; when the device starts one more, its least
+        /// recently active one is dropped (an agent sends one blob at a time).
+        public var maxUnfinishedUploadsPerDevice: Int
+        /// An unfinished upload that receives no piece for this long is dropped and its
+        /// temporary file deleted.
+        public var unfinishedUploadTimeout: Duration
+        /// The largest blob accepted; a larger one is refused with the reason (the agent
+        /// records the refusal).
+        public var maxBlobBytes: UInt64
+
+        public init(
+            maxUnfinishedUploads: Int = 64, maxUnfinishedUploadsPerDevice: Int = 4,
+            unfinishedUploadTimeout: Duration = .seconds(120), maxBlobBytes: UInt64 = 4 << 30
+        ) {
+            self.maxUnfinishedUploads = maxUnfinishedUploads
+            self.maxUnfinishedUploadsPerDevice = maxUnfinishedUploadsPerDevice
+            self.unfinishedUploadTimeout = unfinishedUploadTimeout
+            self.maxBlobBytes = maxBlobBytes
+        }
+    }
+
+    struct Unfinished {
+        var writer: BlobStore.Writer
+        /// `enterprise/device` of the uploader.
+        var device: String
+        var lastPiece: ContinuousClock.Instant
+    }
+
     struct Awaiting {
         var submission: Int64
         var enterprise: String
@@ -25,8 +60,9 @@ public actor BlobService {
     let subscription: String
     let log: IngestLog
     var awaiting: [Digest32: Awaiting] = [:]
+    let limits: Limits
     /// Large uploads arriving in pieces, by blob id.
-    var partial: [Digest32: BlobStore.Writer] = [:]
+    var partial: [Digest32: Unfinished] = [:]
     /// Counters (for tests and the log).
     public private(set) var received = 0
     public private(set) var acknowledged = 0
@@ -37,8 +73,9 @@ public actor BlobService {
     ///   - clientID: this connection's MQTT client id (distinct from the ingest client's).
     public init(
         storePath: String, authority: Curve25519.Signing.PrivateKey, broker: MQTTClient.Options, clientID: String,
-        shareGroup: String = "agritrace", log: @escaping IngestLog = { _ in }
+        shareGroup: String = "agritrace", limits: Limits = Limits(), log: @escaping IngestLog = { _ in }
     ) throws {
+        self.limits = limits
         store = try LedgerStore(path: storePath)
         blobs = BlobStore(storePath: storePath)
         let abandoned = blobs.removeAbandonedTemporaries()
@@ -97,6 +134,7 @@ public actor BlobService {
                 id, enterprise: enterprise, device: device,
                 "the reference names \(reference.enterprise)/\(reference.device), not the topic's device")
         }
+        if let refusal = oversize(reference) { return refuse(id, enterprise: enterprise, device: device, refusal) }
         guard Digest32.sha256(upload.blob) == id, UInt64(upload.blob.count) == reference.size else {
             return refuse(
                 id, enterprise: enterprise, device: device,
@@ -129,14 +167,21 @@ public actor BlobService {
         }
         do {
             if piece.offset == 0 {
+                if let refusal = oversize(reference) {
+                    return refuse(id, enterprise: enterprise, device: device, refusal)
+                }
                 if try acknowledgeIfStored(id, enterprise: enterprise, device: device), blobs.contains(id) { return }
                 if awaiting[id] != nil { return }
                 guard try isOnLedger(reference) else { return }
-                if partial[id] == nil || partial[id]!.written > 0 {
-                    partial[id] = try BlobStore.Writer(store: blobs, expected: id, size: reference.size)
+                if partial[id] == nil || partial[id]!.writer.written > 0 {
+                    partial[id] = nil
+                    guard makeRoom(for: id, device: "\(enterprise)/\(device)") else { return }
+                    partial[id] = Unfinished(
+                        writer: try BlobStore.Writer(store: blobs, expected: id, size: reference.size),
+                        device: "\(enterprise)/\(device)", lastPiece: .now)
                 }
             }
-            guard let writer = partial[id] else { return }
+            guard let writer = partial[id]?.writer else { return }
             guard writer.size == reference.size else {
                 partial[id] = nil
                 return
@@ -149,6 +194,7 @@ public actor BlobService {
                 return
             }
             try writer.append(piece.bytes[...])
+            partial[id]?.lastPiece = .now
             guard writer.written == writer.size else { return }
             partial[id] = nil
             do {
@@ -166,8 +212,54 @@ public actor BlobService {
         }
     }
 
+    /// The refusal of a blob over ``Limits/maxBlobBytes``, or nil.
+    func oversize(_ reference: BlobReference) -> String? {
+        guard reference.size > limits.maxBlobBytes else { return nil }
+        return
+            "blob of record \(reference.recordID) is \(reference.size) bytes, over this aggregator's limit of \(limits.maxBlobBytes) (serve --max-blob-bytes)"
+    }
+
+    /// Frees a place for a new unfinished upload of `device`: drops uploads idle past the
+    /// timeout, then the device's least recently active one if it is at its own limit.
+    /// Returns false (logged) if every place is still taken.
+    func makeRoom(for id: Digest32, device: String) -> Bool {
+        dropIdleUploads()
+        let own = partial.filter { $0.value.device == device }
+        if own.count >= limits.maxUnfinishedUploadsPerDevice,
+            let oldest = own.min(by: { $0.value.lastPiece < $1.value.lastPiece })
+        {
+            log(
+                "dropped the unfinished upload of blob \(oldest.key) from \(device): the device started another past its limit of \(limits.maxUnfinishedUploadsPerDevice)"
+            )
+            partial[oldest.key] = nil
+        }
+        guard partial.count < limits.maxUnfinishedUploads else {
+            log(
+                "upload of blob \(id) from \(device) not started: \(partial.count) unfinished uploads already (limit \(limits.maxUnfinishedUploads)); the agent sends it again"
+            )
+            return false
+        }
+        return true
+    }
+
+    /// Drops the unfinished uploads that received no piece within the timeout (their
+    /// temporary files are deleted with their writers).
+    func dropIdleUploads() {
+        let cutoff = ContinuousClock.now - limits.unfinishedUploadTimeout
+        for (id, upload) in partial where upload.lastPiece < cutoff {
+            log(
+                "dropped the unfinished upload of blob \(id) from \(upload.device): no piece for \(limits.unfinishedUploadTimeout)"
+            )
+            partial[id] = nil
+        }
+    }
+
+    /// Unfinished uploads held now.
+    public var unfinishedCount: Int { partial.count }
+
     func refuse(_ id: Digest32, enterprise: String, device: String, _ reason: String) {
         refused += 1
+        log("refused blob \(id) from \(enterprise)/\(device): \(reason)")
         publish(
             BlobAck(enterprise: enterprise, device: device, stored: [], refused: [.init(blobID: id, reason: reason)]))
     }
@@ -194,8 +286,10 @@ public actor BlobService {
         awaiting[reference.value.blobID] = Awaiting(submission: submission, enterprise: enterprise, device: device)
     }
 
-    /// Acknowledges the blobs whose references reached the ledger (or were refused).
+    /// Acknowledges the blobs whose references reached the ledger (or were refused), and drops
+    /// unfinished uploads idle past ``Limits/unfinishedUploadTimeout``.
     public func tick() {
+        if !partial.isEmpty { dropIdleUploads() }
         guard !awaiting.isEmpty else { return }
         let queries = LedgerQueries(store: store)
         // One query for the submissions that are done (not one per waiting blob).
