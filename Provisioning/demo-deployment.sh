@@ -66,15 +66,11 @@ enroll firms alice            firm --enterprise RETAIL1 --role supermarket-admin
 enroll firms bob              firm --enterprise PROC1   --role processing-administrator  --product-category fresh-corn
 enroll regulators inspector   regulator --agency FOODAGENCY
 
-# The aggregator's HTTPS API: a server certificate (serverAuth; localhost, 127.0.0.1) from the same
-# CA, signed with openssl directly: it is a server name, not an enrolled principal.
+# The aggregator's HTTPS API: a server certificate (serverAuth; localhost, 127.0.0.1) from the same CA.
 API="$DIR/cloud/aggregator"
-printf 'basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost,IP:127.0.0.1\n' > "$API/api.ext"
-(umask 077; openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$API/api.key" \
-    -subj /CN=localhost -out "$API/api.csr" 2>/dev/null)
-openssl x509 -req -in "$API/api.csr" -CA "$CA/ca.crt" -CAkey "$CA/private/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
-    -days 825 -sha256 -extfile "$API/api.ext" -out "$API/api.crt" 2>/dev/null
-rm -f "$API/api.csr" "$API/api.ext"
+$ENROLL request --id agritrace-api --key "$API/api.key" --out "$API/api.csr" >/dev/null
+$ENROLL server --ca "$CA" --csr "$API/api.csr" --out "$API/api.crt" --name localhost --name 127.0.0.1 >/dev/null
+rm -f "$API/api.csr"
 
 mkdir -p "$DIR/broker"
 USER_LINE=

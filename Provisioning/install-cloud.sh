@@ -158,25 +158,15 @@ chmod 0640 "$P$TLS_DIR/aggregator.key"
 # Clients must present their enrolled certificates (--api-client-ca) and revoked ones are
 # refused (--api-client-crl: the CA's crl.pem, renewed by agritrace-crl.timer).
 if [ ! -f "$P$TLS_DIR/api.crt" ]; then
-    SAN=
-    for name in ${API_NAMES:-${BROKER_NAMES:-localhost 127.0.0.1}}; do
-        case "$name" in
-            *[!0-9.]*) case "$name" in *:*) entry="IP:$name" ;; *) entry="DNS:$name" ;; esac ;;
-            *) entry="IP:$name" ;;
-        esac
-        SAN="${SAN:+$SAN,}$entry"
-    done
-    ( umask 077
-      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -noenc \
-          -keyout "$P$TLS_DIR/api.key" -out "$P$TLS_DIR/api.csr" -subj "/CN=agritrace-api" 2>/dev/null
-      printf 'basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = %s\n' \
-          "$SAN" > "$P$TLS_DIR/api.ext" )
-    openssl x509 -req -in "$P$TLS_DIR/api.csr" -CA "$P$CA_DIR/ca.crt" -CAkey "$P$CA_DIR/private/ca.key" \
-        -set_serial "0x$(openssl rand -hex 16)" -days 825 -sha256 -extfile "$P$TLS_DIR/api.ext" \
-        -out "$P$TLS_DIR/api.crt" 2>/dev/null || fail "could not issue the API certificate"
-    rm -f "$P$TLS_DIR/api.csr" "$P$TLS_DIR/api.ext"
-    chmod 0644 "$P$TLS_DIR/api.crt"
-    say "issued the HTTPS API certificate for $SAN"
+    NAME_ARGS=
+    for name in ${API_NAMES:-${BROKER_NAMES:-localhost 127.0.0.1}}; do NAME_ARGS="$NAME_ARGS --name $name"; done
+    $ENROLL request --id agritrace-api --key "$P$TLS_DIR/api.key" --out "$P$TLS_DIR/api.csr" >/dev/null \
+        || fail "could not make the API key"
+    # shellcheck disable=SC2086
+    $ENROLL server --ca "$P$CA_DIR" --csr "$P$TLS_DIR/api.csr" --out "$P$TLS_DIR/api.crt" $NAME_ARGS \
+        > "$P$CONFIG_DIR/api-certificate.json" || fail "could not issue the API certificate"
+    rm -f "$P$TLS_DIR/api.csr"
+    say "issued the HTTPS API certificate for ${API_NAMES:-${BROKER_NAMES:-localhost 127.0.0.1}}"
 fi
 chown 0:"$AGG_GID" "$P$TLS_DIR/api.key"
 chmod 0640 "$P$TLS_DIR/api.key"

@@ -344,6 +344,29 @@ public struct CertificateAuthority: Sendable {
         return text
     }
 
+    /// Checks a server name for a subject alternative name: an IPv4 or IPv6 address, or a DNS
+    /// name of letters, digits and hyphens in dot-separated labels (a leading `*.` allowed).
+    static func validateServerName(_ name: String) throws {
+        if isIPAddress(name) { return }
+        let host = name.hasPrefix("*.") ? String(name.dropFirst(2)) : name
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        let valid =
+            !host.isEmpty && host.utf8.count <= 253
+            && labels.allSatisfy { label in
+                (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
+                    && label.utf8.allSatisfy { byte in
+                        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+                            || (byte >= 0x61 && byte <= 0x7A)
+                            || byte == 0x2D
+                    }
+            }
+        guard valid else {
+            throw ProvisioningError.invalidIdentifier(
+                field: "server name", value: name,
+                reason: "give a DNS name (letters, digits, hyphens, dots) or an IP address")
+        }
+    }
+
     static func isIPAddress(_ name: String) -> Bool {
         var v4 = in_addr()
         var v6 = in6_addr()

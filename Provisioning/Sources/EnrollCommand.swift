@@ -14,7 +14,8 @@ public struct EnrollCommand: ParsableCommand {
         abstract:
             "Certificate authority and enrollment of devices, firms and regulators (mTLS broker with per-device ACLs).",
         subcommands: [
-            Initialize.self, Request.self, Device.self, Firm.self, Regulator.self, Aggregator.self, Renew.self,
+            Initialize.self, Request.self, Device.self, Firm.self, Regulator.self, Aggregator.self, Server.self,
+            Renew.self,
             Revoke.self, List.self, RefreshRevocationList.self, BrokerConfig.self, Check.self,
         ])
 
@@ -145,6 +146,43 @@ public struct EnrollCommand: ParsableCommand {
             try common.finish(
                 authority.enrollAggregator(
                     id: id, certificateRequestFile: common.csr, signingPublicKeyHex: common.signingKey))
+        }
+    }
+
+    /// `enroll server`: a TLS server certificate for the aggregator's HTTPS API.
+    public struct Server: ParsableCommand {
+        public static let configuration = CommandConfiguration(
+            abstract:
+                "Issue a TLS server certificate (serverAuth) from a CSR, for the aggregator's HTTPS API; prints its serial, names and validity as JSON."
+        )
+        @Option(help: "The CA directory.") var ca: String
+        @Option(help: "The certificate request (`enroll request` on the server).") var csr: String
+        @Option(help: "Write the certificate here (mode 0644).") var out: String
+        @Option(name: .customLong("name"), help: "A DNS name or IP address clients connect to (repeatable).")
+        var names: [String]
+        @Option(help: "The certificate's common name.") var commonName: String = "agritrace-api"
+        @Option(help: "Lifetime in days.") var days: Int = 825
+        public init() {}
+        public func run() throws {
+            let authority = try EnrollmentAuthority(directory: ca)
+            let issued = try authority.issueServerCertificate(
+                requestFile: csr, commonName: commonName, names: names, days: days)
+            try CertificateAuthority.write(issued.pem, to: out, mode: 0o644)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            struct Issued: Encodable {
+                var serial: String
+                var subject: String
+                var names: [String]
+                var notBefore: Date
+                var notAfter: Date
+            }
+            let summary = issued.summary
+            let record = Issued(
+                serial: summary.serial, subject: summary.subject, names: names, notBefore: summary.notBefore,
+                notAfter: summary.notAfter)
+            print(String(decoding: try encoder.encode(record), as: UTF8.self))
         }
     }
 

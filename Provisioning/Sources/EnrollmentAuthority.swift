@@ -110,11 +110,35 @@ public struct EnrollmentAuthority: Sendable {
     /// configured broker names as subject alternative names) and writes it to
     /// ``brokerCertificateFile``.
     public func issueBrokerCertificate(requestFile: String) throws -> IssuedCertificate {
+        for name in settings.brokerNames { try CertificateAuthority.validateServerName(name) }
         let issued = try certificateAuthority.issue(
             requestFile: requestFile, subject: "/O=AgriTrace/OU=broker/CN=agritrace-broker",
             profile: .server(names: settings.brokerNames), validity: .days(settings.brokerCertificateDays))
         try CertificateAuthority.write(issued.pem, to: brokerCertificateFile, mode: 0o644)
         return issued
+    }
+
+    /// Signs the certificate request of another TLS server of the deployment (the aggregator's
+    /// HTTPS API): `serverAuth`, `names` (DNS names or IP addresses) as subject alternative
+    /// names, subject `/O=AgriTrace/OU=server/CN=<commonName>`. A server is not a principal:
+    /// nothing goes into the registry or the ACL; the certificate is in the CA's index, so
+    /// ``CertificateAuthority/revoke(serial:reason:)`` can revoke it by serial.
+    public func issueServerCertificate(
+        requestFile: String, commonName: String, names: [String], days: Int = 825
+    ) throws -> IssuedCertificate {
+        try Principal.validate(commonName, field: "common name")
+        guard !names.isEmpty else {
+            throw ProvisioningError.invalidIdentifier(
+                field: "name", value: "", reason: "give at least one DNS name or IP address (--name)")
+        }
+        for name in names { try CertificateAuthority.validateServerName(name) }
+        guard (1...3650).contains(days) else {
+            throw ProvisioningError.invalidIdentifier(
+                field: "days", value: "\(days)", reason: "a server certificate lives 1 to 3650 days")
+        }
+        return try certificateAuthority.issue(
+            requestFile: requestFile, subject: "/O=AgriTrace/OU=server/CN=\(commonName)",
+            profile: .server(names: names), validity: .days(days))
     }
 
     // MARK: Enrollment

@@ -218,6 +218,47 @@ struct EnrollmentTests {
         #expect(ids.allSatisfy { acl.contains("user \($0)\n") })
     }
 
+    @Test func aServerCertificateForTheAPIIsForServersOnlyAndRevocable() throws {
+        let directory = try TemporaryDirectory()
+        let authority = try makeAuthority(directory)
+        let csr = try request(directory, "agritrace-api")
+        let issued = try authority.issueServerCertificate(
+            requestFile: csr, commonName: "agritrace-api", names: ["api.example.org", "127.0.0.1"], days: 30)
+        let file = directory.file("api.crt")
+        try issued.pem.write(toFile: file, atomically: true, encoding: .utf8)
+        let ca = authority.certificateAuthority
+        for check in [["-verify_hostname", "api.example.org"], ["-verify_ip", "127.0.0.1"]] {
+            let output = try runCommand(
+                "openssl", ["verify", "-CAfile", ca.certificateFile, "-purpose", "sslserver"] + check + [file])
+            #expect(output.contains(": OK"), "\(output)")
+        }
+        // Not a client certificate, not another name, and not a principal in the registry.
+        #expect(throws: (any Error).self) {
+            try runCommand("openssl", ["verify", "-CAfile", ca.certificateFile, "-purpose", "sslclient", file])
+        }
+        #expect(throws: (any Error).self) {
+            try runCommand(
+                "openssl",
+                [
+                    "verify", "-CAfile", ca.certificateFile, "-purpose", "sslserver", "-verify_hostname", "evil.org",
+                    file,
+                ])
+        }
+        #expect(try authority.registry().enrollments.isEmpty)
+        // It is in the CA's index: revoking its serial puts it on the revocation list.
+        try ca.revoke(serial: issued.summary.serial, reason: .keyCompromise)
+        #expect(try ca.verify(certificateFile: file) != .valid)
+        // A name that would add another SAN entry, or none at all, is refused naming the field.
+        for names in [["api.example.org,DNS:evil.org"], ["bad name"], ["-leading.org"], []] {
+            #expect {
+                _ = try authority.issueServerCertificate(requestFile: csr, commonName: "agritrace-api", names: names)
+            } throws: { error in
+                guard case .invalidIdentifier(let field, _, _) = error as? ProvisioningError else { return false }
+                return field == "server name" || field == "name"
+            }
+        }
+    }
+
     @Test func theBrokerConfigurationIsTLSOnlyWithClientCertificates() throws {
         let directory = try TemporaryDirectory()
         let authority = try makeAuthority(directory)

@@ -231,6 +231,10 @@ struct InstallScriptTests {
                 r + "/etc/agritrace/tls/api.crt",
             ])
         #expect(apiCertificate.contains(": OK"), "\(apiCertificate)")
+        // Issued by `enroll server`, which left its serial and names beside the configuration.
+        let issued = try String(contentsOfFile: r + "/etc/agritrace/api-certificate.json", encoding: .utf8)
+        #expect(issued.contains("\"serial\"") && issued.contains("127.0.0.1"), "\(issued)")
+        #expect(!FileManager.default.fileExists(atPath: r + "/etc/agritrace/tls/api.csr"))
         let configuration = try String(contentsOfFile: r + "/etc/agritrace/mosquitto.conf", encoding: .utf8)
         #expect(configuration.contains("acl_file /var/lib/agritrace-ca/broker/acl"), "paths are the target's paths")
         #expect(!configuration.contains(r))
@@ -359,7 +363,8 @@ struct DemoDeploymentTests {
             cli,
             [
                 "serve", "--store", store, "--authority-key", authorityKey, "--broker-host", "127.0.0.1",
-                "--broker-port", String(port), "--client-id", "aggregator-ledger", "--tls-ca", cloud + "/ca.crt", "--tls-cert",
+                "--broker-port", String(port), "--client-id", "aggregator-ledger", "--tls-ca", cloud + "/ca.crt",
+                "--tls-cert",
                 cloud + "/tls.crt", "--tls-key", cloud + "/tls.key", "--block-max-delay-ms", "20",
             ],
             logFile: directory.file("serve.log"))
