@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds bench-access in release, runs it, and writes the table into BENCHMARKS.md between
-# <!-- access:begin --> and <!-- access:end --> (markers created if missing; the rest kept).
+# <!-- access:begin --> and <!-- access:end --> (markers created if missing; the rest kept, and the hand-written notes after
+# <!-- access:notes --> inside the section too: scripts/bench-section.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRATCH="${SCRATCH:-.build-abse}"
@@ -22,16 +23,5 @@ $TABLE
 <!-- access:end -->
 EOB
 )"
-touch BENCHMARKS.md
-python3 - "$BLOCK" <<'PY'
-import sys, re
-block = sys.argv[1]
-s = open("BENCHMARKS.md").read()
-b, e = "<!-- access:begin -->", "<!-- access:end -->"
-if b in s and e in s:
-    s = s[:s.index(b)] + block + s[s.index(e) + len(e):]
-else:
-    s = (s.rstrip("\n") + "\n\n" if s.strip() else "# Benchmarks\n\n") + block + "\n"
-open("BENCHMARKS.md", "w").write(s)
-PY
+printf '%s\n' "$BLOCK" | python3 scripts/bench-section.py access
 echo "$TABLE"

@@ -125,12 +125,4 @@ CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
   echo "<!-- agent:end -->"
 } > "$WORK/section.md"
 cat "$WORK/section.md"
-python3 - "$WORK/section.md" <<'PY'
-import sys, os, re
-section = open(sys.argv[1]).read().rstrip("\n")
-path = "BENCHMARKS.md"
-text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-pattern = re.compile(r"<!-- agent:begin -->.*?<!-- agent:end -->", re.S)
-text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text if text.endswith("\n") else text + "\n")
-PY
+python3 scripts/bench-section.py agent "$WORK/section.md"

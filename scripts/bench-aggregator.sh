@@ -28,19 +28,6 @@ section="$(mktemp)"
   echo "Receipt latency is measured at the device side: from publishing a batch to receiving the receipts of all its records, so it includes the block cut, the durable commit (synchronous=FULL), signing and the MQTT round trip."
   echo "<!-- aggregator:end -->"
 } >"$section"
-file=BENCHMARKS.md
-[ -f "$file" ] || printf '# Benchmarks\n\n' >"$file"
-if grep -q '<!-- aggregator:begin -->' "$file"; then
-  python3 - "$file" "$section" <<'PY'
-import sys
-path, section = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
-text = open(path).read()
-start = text.index("<!-- aggregator:begin -->")
-end = text.index("<!-- aggregator:end -->") + len("<!-- aggregator:end -->")
-open(path, "w").write(text[:start] + section + text[end:])
-PY
-else
-  { echo; cat "$section"; } >>"$file"
-fi
+python3 scripts/bench-section.py aggregator "$section"
 cat "$section"
 rm -f "$table" "$section"

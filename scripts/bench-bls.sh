@@ -77,7 +77,8 @@ print(json.dumps(out))
 PY
 )
 
-python3 - "$ours" "$ref" <<'PY'
+section_file="$(mktemp)"
+python3 - "$ours" "$ref" "$section_file" <<'PY'
 import json, sys, subprocess, datetime, platform, os
 ours = json.loads(sys.argv[1])
 ref = json.loads(sys.argv[2])
@@ -157,12 +158,8 @@ lines += ["", "n/a: the Python binding does not expose the operation. MSM rows: 
           "Fixed-base tables at 4 parts hold 17 * 4 affine points (7,072 bytes) per point.",
           "<!-- bls:end -->"]
 block = "\n".join(lines)
-path = "BENCHMARKS.md"
-text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n<!-- bls:begin -->\n<!-- bls:end -->\n"
-if "<!-- bls:begin -->" not in text:
-    text = text.rstrip("\n") + "\n\n<!-- bls:begin -->\n<!-- bls:end -->\n"
-pre, rest = text.split("<!-- bls:begin -->", 1)
-_, post = rest.split("<!-- bls:end -->", 1)
-open(path, "w").write(pre + block + post)
-print(block)
+open(sys.argv[3], "w").write(block + "\n")
 PY
+python3 scripts/bench-section.py bls "$section_file"
+cat "$section_file"
+rm -f "$section_file"
