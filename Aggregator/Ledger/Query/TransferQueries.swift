@@ -31,6 +31,26 @@ public struct RedemptionRow: Codable, Sendable, Equatable {
     public var time: String
 }
 
+/// An open redemption as the API lists it to a remote owner (`transfer serve --api`): the
+/// log leaves the owner verifies and takes every fact from, so it need not trust this row.
+public struct OpenRedemptionLeaves: Codable, Sendable, Equatable {
+    /// The `redeem` transaction (requester, ephemeral key, token proof, purpose).
+    public var redeemLeaf: UInt64
+    /// The request's `addTrapdoor` (requester, lot, level, source).
+    public var requestLeaf: UInt64
+    /// The regulator's `addResult` (the matched data id).
+    public var resultLeaf: UInt64
+    /// The owner's `addEncryptedData` of that data id (lot, level, owner).
+    public var entryLeaf: UInt64
+
+    public init(redeemLeaf: UInt64, requestLeaf: UInt64, resultLeaf: UInt64, entryLeaf: UInt64) {
+        self.redeemLeaf = redeemLeaf
+        self.requestLeaf = requestLeaf
+        self.resultLeaf = resultLeaf
+        self.entryLeaf = entryLeaf
+    }
+}
+
 /// One transfer (the 4Wh record).
 public struct TransferRow: Codable, Sendable, Equatable {
     public var leafIndex: UInt64
@@ -142,14 +162,39 @@ extension LedgerQueries {
             time: Timestamp(milliseconds: s.int64(at: 9)).iso8601)
     }
 
-    /// Accepted redemptions of `owner`'s entries with no transfer yet, oldest first.
-    public func openRedemptions(owner: String) throws -> [RedemptionRow] {
+    /// Accepted redemptions of `owner`'s entries with no transfer yet, oldest first; with
+    /// `after`, only those whose redeem leaf comes after it (a service's cursor).
+    public func openRedemptions(owner: String, after: UInt64? = nil) throws -> [RedemptionRow] {
         let select = try store.db.prepare(
-            "SELECT \(Self.redemptionColumns) FROM redemptions d WHERE owner = ? AND status = 'accepted' AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.redeem_leaf = d.leaf_index AND t.outcome = 'applied') ORDER BY leaf_index"
+            "SELECT \(Self.redemptionColumns) FROM redemptions d WHERE owner = ? AND status = 'accepted' AND leaf_index > ? AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.redeem_leaf = d.leaf_index AND t.outcome = 'applied') ORDER BY leaf_index"
         )
         try select.bind(owner, at: 1)
+        try select.bind(after.map { Int64($0) } ?? -1, at: 2)
         var rows: [RedemptionRow] = []
         while try select.step() { rows.append(Self.redemptionRow(select)) }
+        return rows
+    }
+
+    /// ``openRedemptions(owner:after:)`` as the leaves a remote owner verifies.
+    public func openRedemptionLeaves(owner: String, after: UInt64? = nil) throws -> [OpenRedemptionLeaves] {
+        let select = try store.db.prepare(
+            """
+            SELECT d.leaf_index, q.request_leaf, q.result_leaf, e.leaf_index
+              FROM redemptions d JOIN access_requests q ON q.request_id = d.request_id
+              JOIN encrypted_data e ON e.data_id = q.data_id
+             WHERE d.owner = ? AND d.status = 'accepted' AND d.leaf_index > ? AND q.result_leaf IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.redeem_leaf = d.leaf_index AND t.outcome = 'applied')
+             ORDER BY d.leaf_index
+            """)
+        try select.bind(owner, at: 1)
+        try select.bind(after.map { Int64($0) } ?? -1, at: 2)
+        var rows: [OpenRedemptionLeaves] = []
+        while try select.step() {
+            rows.append(
+                OpenRedemptionLeaves(
+                    redeemLeaf: UInt64(select.int64(at: 0)), requestLeaf: UInt64(select.int64(at: 1)),
+                    resultLeaf: UInt64(select.int64(at: 2)), entryLeaf: UInt64(select.int64(at: 3))))
+        }
         return rows
     }
 
