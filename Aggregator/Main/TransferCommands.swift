@@ -162,10 +162,13 @@ struct Transfer: AsyncParsableCommand {
 
         func report(_ leaf: UInt64, _ operation: AccessTransaction.Operation, _ answer: Submitter.Answer) {
             guard !signer.options.json, case .addTransfer(let transfer) = operation else { return }
-            print(
-                "redemption \(leaf) of request \(transfer.requestID) by \(transfer.receiver): \(transfer.status) \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue)"
-                    + (transfer.reason.isEmpty ? "" : " (\(transfer.reason))")
-                    + " → \(answer.outcome ?? answer.status)")
+            // Written at once (not through print's buffer), so a service's log is current even
+            // when it is stopped with a signal.
+            FileHandle.standardOutput.write(
+                Data(
+                    ("redemption \(leaf) of request \(transfer.requestID) by \(transfer.receiver): \(transfer.status) \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue)"
+                        + (transfer.reason.isEmpty ? "" : " (\(transfer.reason))")
+                        + " → \(answer.outcome ?? answer.status)\n").utf8))
         }
     }
 }
