@@ -45,28 +45,44 @@ public struct RemoteTransferOwner: Sendable {
 
     /// Verifies one leaf and returns its access transaction (`what` names it in errors).
     func transaction(_ index: UInt64, _ what: String, from source: some TransferLedgerSource) async throws
-        -> AccessTransaction
+        -> Signed<AccessTransaction>
     {
         let entry = try await verifiedLeaf(index, what, from: source)
         guard case .access(let signed) = entry else {
             throw AccessFlowError("\(what) (leaf \(index)): the leaf is not an access transaction")
         }
-        return signed.value
+        return signed
+    }
+
+    /// The transaction-signing key of `principal`, from its registration leaf (verified, and
+    /// signed by the authority).
+    func principalKey(_ principal: String, leaf index: UInt64, from source: some TransferLedgerSource) async throws
+        -> Curve25519.Signing.PublicKey
+    {
+        guard case .registry(let signed) = try await verifiedLeaf(index, "\(principal)'s registration", from: source),
+            signed.isValid(domain: .transaction, key: authority),
+            case .addPrincipal(let entry) = signed.value.operation, entry.name == principal,
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: entry.publicKey)
+        else { throw AccessFlowError("leaf \(index) is not \(principal)'s registration signed by the authority") }
+        return key
     }
 
     /// The facts of one open redemption, each from a verified leaf: the `redeem` (requester,
     /// request id, ephemeral key, token proof, purpose), the request's `addTrapdoor` (same
-    /// requester and request id; lot, level, source), the regulator's `addResult` (the matched
+    /// requester and request id; lot, level, source), both signed with the requester's key from
+    /// its registration leaf (signed by the authority), the regulator's `addResult` (the matched
     /// data id) and the owner's own `addEncryptedData` of that data id (same lot and level).
     public func facts(_ open: OpenRedemptionLeaves, from source: some TransferLedgerSource) async throws
         -> RedemptionFacts
     {
         let what = "redemption \(open.redeemLeaf)"
-        let redeemTransaction = try await transaction(open.redeemLeaf, what, from: source)
+        let signedRedeem = try await transaction(open.redeemLeaf, what, from: source)
+        let redeemTransaction = signedRedeem.value
         guard case .redeem(let redeem) = redeemTransaction.operation else {
             throw AccessFlowError("\(what): leaf \(open.redeemLeaf) is not a redeem transaction")
         }
-        let requestTransaction = try await transaction(open.requestLeaf, "\(what): its request", from: source)
+        let signedRequest = try await transaction(open.requestLeaf, "\(what): its request", from: source)
+        let requestTransaction = signedRequest.value
         guard case .addTrapdoor(let request) = requestTransaction.operation, request.requestID == redeem.requestID,
             requestTransaction.submitter == redeemTransaction.submitter
         else {
@@ -74,13 +90,23 @@ public struct RemoteTransferOwner: Sendable {
                 "\(what): leaf \(open.requestLeaf) is not request \(redeem.requestID) of \(redeemTransaction.submitter)"
             )
         }
+        // Both signed with the requester's registered key.
+        let requesterKey = try await principalKey(redeemTransaction.submitter, leaf: open.requesterLeaf, from: source)
+        guard signedRedeem.isValid(domain: .transaction, key: requesterKey),
+            signedRequest.isValid(domain: .transaction, key: requesterKey)
+        else {
+            throw AccessFlowError(
+                "\(what): the redeem or the request is not signed by \(redeemTransaction.submitter)'s registered key")
+        }
         let resultTransaction = try await transaction(open.resultLeaf, "\(what): its match result", from: source)
+            .value
         guard case .addResult(let requestID, let matched?, _) = resultTransaction.operation,
             requestID == redeem.requestID
         else {
             throw AccessFlowError("\(what): leaf \(open.resultLeaf) is not a match of request \(redeem.requestID)")
         }
         let entryTransaction = try await transaction(open.entryLeaf, "\(what): the redeemed entry", from: source)
+            .value
         guard case .addEncryptedData(let entry) = entryTransaction.operation, entry.dataID == matched,
             entryTransaction.submitter == owner.principal, entry.lot == request.lot, entry.level == request.level
         else {

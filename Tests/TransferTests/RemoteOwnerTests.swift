@@ -276,6 +276,21 @@ struct RemoteOwnerVerificationTests {
         }
     }
 
+    @Test("a registration of another principal served as the requester's: the redemption is not answered")
+    func otherPrincipalsRegistration() async throws {
+        let (d, remote, open, _) = try await setUp()
+        var forged = open
+        forged.requesterLeaf = try #require(try d.queries.principalLeaf(TransferDeployment.owner))
+        #expect(forged.requesterLeaf != open.requesterLeaf)
+        do {
+            _ = try await remote.answer(forged, from: TamperingSource(storePath: d.storePath))
+            Issue.record("a redemption was answered under another principal's registration")
+        } catch {
+            #expect(
+                "\(error)".contains("is not \(TransferDeployment.requesterGrant.principal)'s registration"), "\(error)")
+        }
+    }
+
     @Test("level-1 blob references listed for a level-2 grant are refused, naming the record")
     func otherLevelKeys() async throws {
         let (d, remote, open, _) = try await setUp()

@@ -42,12 +42,16 @@ public struct OpenRedemptionLeaves: Codable, Sendable, Equatable {
     public var resultLeaf: UInt64
     /// The owner's `addEncryptedData` of that data id (lot, level, owner).
     public var entryLeaf: UInt64
+    /// The requester's registration (`addPrincipal`, signed by the authority): the key the
+    /// redeem and the request are signed with.
+    public var requesterLeaf: UInt64
 
-    public init(redeemLeaf: UInt64, requestLeaf: UInt64, resultLeaf: UInt64, entryLeaf: UInt64) {
+    public init(redeemLeaf: UInt64, requestLeaf: UInt64, resultLeaf: UInt64, entryLeaf: UInt64, requesterLeaf: UInt64) {
         self.redeemLeaf = redeemLeaf
         self.requestLeaf = requestLeaf
         self.resultLeaf = resultLeaf
         self.entryLeaf = entryLeaf
+        self.requesterLeaf = requesterLeaf
     }
 }
 
@@ -179,7 +183,7 @@ extension LedgerQueries {
     public func openRedemptionLeaves(owner: String, after: UInt64? = nil) throws -> [OpenRedemptionLeaves] {
         let select = try store.db.prepare(
             """
-            SELECT d.leaf_index, q.request_leaf, q.result_leaf, e.leaf_index
+            SELECT d.leaf_index, q.request_leaf, q.result_leaf, e.leaf_index, d.requester
               FROM redemptions d JOIN access_requests q ON q.request_id = d.request_id
               JOIN encrypted_data e ON e.data_id = q.data_id
              WHERE d.owner = ? AND d.status = 'accepted' AND d.leaf_index > ? AND q.result_leaf IS NOT NULL
@@ -188,14 +192,40 @@ extension LedgerQueries {
             """)
         try select.bind(owner, at: 1)
         try select.bind(after.map { Int64($0) } ?? -1, at: 2)
-        var rows: [OpenRedemptionLeaves] = []
+        var rows: [(OpenRedemptionLeaves, String)] = []
         while try select.step() {
             rows.append(
-                OpenRedemptionLeaves(
-                    redeemLeaf: UInt64(select.int64(at: 0)), requestLeaf: UInt64(select.int64(at: 1)),
-                    resultLeaf: UInt64(select.int64(at: 2)), entryLeaf: UInt64(select.int64(at: 3))))
+                (
+                    OpenRedemptionLeaves(
+                        redeemLeaf: UInt64(select.int64(at: 0)), requestLeaf: UInt64(select.int64(at: 1)),
+                        resultLeaf: UInt64(select.int64(at: 2)), entryLeaf: UInt64(select.int64(at: 3)),
+                        requesterLeaf: 0), select.string(at: 4) ?? ""
+                ))
         }
-        return rows
+        return try rows.compactMap { row, requester in
+            guard let leaf = try principalLeaf(requester) else { return nil }
+            var open = row
+            open.requesterLeaf = leaf
+            return open
+        }
+    }
+
+    /// The leaf of a principal's registration (`addPrincipal`), found in the block of its
+    /// registered height.
+    public func principalLeaf(_ name: String) throws -> UInt64? {
+        let height = try store.db.prepare("SELECT registered_height FROM principals WHERE name = ?")
+        try height.bind(name, at: 1)
+        guard try height.step() else { return nil }
+        let entries = try store.db.prepare(
+            "SELECT leaf_index, entry FROM log_entries WHERE height = ? ORDER BY leaf_index")
+        try entries.bind(height.int64(at: 0), at: 1)
+        while try entries.step() {
+            guard case .registry(let signed)? = try? Canonical.decode(LogEntry.self, from: entries.bytes(at: 1) ?? []),
+                case .addPrincipal(let principal) = signed.value.operation, principal.name == name
+            else { continue }
+            return UInt64(entries.int64(at: 0))
+        }
+        return nil
     }
 
     /// One redemption by its leaf.
