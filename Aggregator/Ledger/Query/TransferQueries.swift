@@ -210,14 +210,14 @@ extension LedgerQueries {
         }
     }
 
-    /// The leaf of a principal's registration (`addPrincipal`), found in the block of its
-    /// registered height.
+    /// The leaf of a principal's registration (`addPrincipal`), found among the registry
+    /// entries (kind 2) of the block of its registered height.
     public func principalLeaf(_ name: String) throws -> UInt64? {
         let height = try store.db.prepare("SELECT registered_height FROM principals WHERE name = ?")
         try height.bind(name, at: 1)
         guard try height.step() else { return nil }
         let entries = try store.db.prepare(
-            "SELECT leaf_index, entry FROM log_entries WHERE height = ? ORDER BY leaf_index")
+            "SELECT leaf_index, entry FROM log_entries WHERE height = ? AND kind = 2 ORDER BY leaf_index")
         try entries.bind(height.int64(at: 0), at: 1)
         while try entries.step() {
             guard case .registry(let signed)? = try? Canonical.decode(LogEntry.self, from: entries.bytes(at: 1) ?? []),
