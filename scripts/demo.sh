@@ -256,10 +256,13 @@ if grep -r -a -q -e "Li Wei" -e "NPK 15-15-15" "$STORE.blobs" "$STORE" "$STORE-w
 fi
 echo "searched the ledger store and the blob store for the lot's level-2 and level-1 values: not there"
 
-say "The farmer's transfer service runs (re-wraps data keys for granted redemptions)"
+say "The farmer's transfer service runs on the farmer's side, over the HTTPS API (re-wraps data keys for granted redemptions; its X25519 key never reaches the aggregator)"
+# Every redemption is taken from leaves checked against tree heads signed by the authority key;
+# the re-wrapped keys go back signed by the farmer (docs/transfer.md).
 agritrace transfer serve --follow --owner-key "$DEMO/firms/farmer/transfer.key" \
     --tokens "$DEMO/firms/farmer/owner-tokens.json" \
-    --as "Firm/planting/farmer@FARM1" --key "$DEMO/firms/farmer/signing.key" --store "$STORE" \
+    --as "Firm/planting/farmer@FARM1" --key "$DEMO/firms/farmer/signing.key" \
+    --authority "$AUTHORITY" $(over_api "$DEMO/firms/farmer") \
     > "$DEMO/firms/farmer/transfer.log" 2>&1 &
 PIDS+=($!)
 echo "log: $DEMO/firms/farmer/transfer.log"

@@ -94,6 +94,12 @@ public enum AccessRoutes {
             let leaf = request.uri.queryParameters.get("leaf", as: UInt64.self)
             return try await reader.read { try JSON(LedgerQueries(store: $0).accessEvents(method: method, leaf: leaf)) }
         }
+        router.get("/v1/leaves/:leaf/entry") { _, context in
+            guard let leaf = UInt64(try context.parameters.require("leaf")) else {
+                throw HTTPError(.badRequest, message: "the leaf index is a number")
+            }
+            return try await reader.read { try JSON(LedgerQueries(store: $0).leafEntryProof(leaf)) }
+        }
         router.get("/v1/leaves/:leaf/proof") { _, context in
             guard let leaf = UInt64(try context.parameters.require("leaf")) else {
                 throw HTTPError(.badRequest, message: "the leaf index is a number")
@@ -130,11 +136,15 @@ public enum AccessRoutes {
     }
 }
 
-/// The one writable connection the API holds: it only appends to the submission queue.
+/// The one writable connection the API holds: it appends to the submission queue and stores
+/// owners' signed deliveries of re-wrapped keys.
 actor SubmissionQueue {
     let store: LedgerStore
 
     init(path: String) throws { store = try LedgerStore(path: path) }
 
     func submit(_ bytes: [UInt8]) throws -> Int64 { try store.submit(bytes: bytes) }
+
+    /// Checks and stores an owner's signed delivery of re-wrapped keys (``TransferKeyInbox``).
+    func deliver(_ bytes: [UInt8]) throws -> Int { try TransferKeyInbox.accept(bytes, store: store) }
 }

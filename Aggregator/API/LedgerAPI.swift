@@ -136,8 +136,10 @@ public enum LedgerAPI {
             return try await reader.read { try JSON(LedgerQueries(store: $0).records(filter).map(TraceRow.init)) }
         }
         router.get("/v1/devices") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).devices()) } }
-        AccessRoutes.add(to: router, reader: reader, submissions: try SubmissionQueue(path: storePath))
-        TransferRoutes.add(to: router, reader: reader, blobs: BlobStore(storePath: storePath))
+        let submissions = try SubmissionQueue(path: storePath)
+        AccessRoutes.add(to: router, reader: reader, submissions: submissions)
+        TransferRoutes.add(
+            to: router, reader: reader, blobs: BlobStore(storePath: storePath), submissions: submissions)
         return Application(
             router: router,
             server: try tls.map { try .tls(.http1(), configuration: try $0.channelConfiguration()) } ?? .http1(),

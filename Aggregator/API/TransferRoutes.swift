@@ -6,9 +6,19 @@ import Ledger
 /// The transfer routes a remote requester's `agritrace fetch --api` reads: the owner's transfer
 /// for a redemption, the data keys re-wrapped to the requester, blob references and blobs.
 /// Everything served is ciphertext or wrapped keys; the requester checks it against the ledger.
+/// The owner's remote `agritrace transfer serve --api` lists its open redemptions and its
+/// blobs' reference leaves (it verifies each leaf against a signed tree head) and delivers the
+/// re-wrapped keys, signed (``TransferKeyInbox``).
 enum TransferRoutes {
     struct Keys: Codable { var keys: [String] }
     struct Reference: Codable { var blobID: String }
+    /// A blob reference's leaf, for the owner to verify (`/v1/blobs/owned`).
+    struct ReferenceLeaf: Codable {
+        var leafIndex: UInt64
+        var recordID: String
+        var blobID: String
+    }
+    struct Delivered: Codable { var stored: Int }
     struct Blob: Codable {
         var blob: String
         /// The whole blob's size (the piece is `blob`).
@@ -18,7 +28,42 @@ enum TransferRoutes {
     /// The most bytes one blob read returns (4 MiB): larger blobs are read in pieces.
     static let maximumPiece = 4 << 20
 
-    static func add(to router: Router<BasicRequestContext>, reader: StoreReader, blobs: BlobStore) {
+    static func add(
+        to router: Router<BasicRequestContext>, reader: StoreReader, blobs: BlobStore, submissions: SubmissionQueue
+    ) {
+        router.get("/v1/transfers/open") { request, _ in
+            guard let owner = request.uri.queryParameters.get("owner") else {
+                throw HTTPError(
+                    .badRequest, message: "give ?owner=<the entries' owner principal>[&after=<redeem leaf>]")
+            }
+            let after = request.uri.queryParameters.get("after", as: UInt64.self)
+            return try await reader.read {
+                try JSON(LedgerQueries(store: $0).openRedemptionLeaves(owner: owner, after: after))
+            }
+        }
+        router.get("/v1/blobs/owned") { request, _ in
+            guard let lot = request.uri.queryParameters.get("lot"),
+                let level = request.uri.queryParameters.get("level").flatMap(PrivacyLevel.init(rawValue:))
+            else { throw HTTPError(.badRequest, message: "give ?lot=<lot>&level=level-2|level-1") }
+            return try await reader.read { store in
+                try JSON(
+                    try LedgerQueries(store: store).blobs(lot: lot, level: level).map {
+                        ReferenceLeaf(leafIndex: $0.leafIndex, recordID: $0.recordID.hex, blobID: $0.blobID.hex)
+                    })
+            }
+        }
+        router.post("/v1/transfers/keys") { request, _ in
+            let body = try await request.body.collect(upTo: 8 << 20)
+            do {
+                return try JSON(Delivered(stored: try await submissions.deliver([UInt8](buffer: body))))
+            } catch let refusal as TransferKeyInbox.Refusal {
+                switch refusal.kind {
+                case .malformed: throw HTTPError(.badRequest, message: refusal.description)
+                case .forbidden: throw HTTPError(.forbidden, message: refusal.description)
+                case .conflict: throw HTTPError(.conflict, message: refusal.description)
+                }
+            }
+        }
         router.get("/v1/transfers") { request, _ in
             guard let leaf = request.uri.queryParameters.get("redeem-leaf", as: UInt64.self) else {
                 throw HTTPError(.badRequest, message: "give ?redeem-leaf=<leaf of the redeem transaction>")

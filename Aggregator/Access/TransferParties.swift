@@ -21,59 +21,145 @@ public struct TransferOwner: Sendable {
         self.tokens = tokens
     }
 
-    /// Answers one redemption: checks the token proof, re-wraps the keys into the store's
-    /// `transfer_keys` table (through `store`, a writer connection) and returns the
-    /// `addTransfer` operation to submit (status delivered, or refused with the reason).
+    /// Answers one redemption on the server's store: takes the facts from the store, decides
+    /// (``decide(_:blobs:)``), writes the re-wrapped keys to the store's `transfer_keys` table
+    /// (through `store`, a writer connection) and returns the `addTransfer` operation to submit
+    /// (status delivered, or refused with the reason).
     public func answer(_ redemption: RedemptionRow, store: LedgerStore) throws -> AccessTransaction.Operation {
         let queries = LedgerQueries(store: store)
         guard let request = try queries.accessRequest(redemption.requestID),
             let sensitivity = ABAC.Sensitivity(rawValue: request.level)
         else { throw AccessFlowError("redemption \(redemption.leafIndex) names an unknown request") }
-        func refuse(_ reason: String) -> AccessTransaction.Operation {
-            .addTransfer(
-                TransferRecord(
-                    requestID: request.requestID, redeemLeaf: redemption.leafIndex, receiver: redemption.requester,
-                    lot: request.lot, level: sensitivity, recordCount: 0, blobDigest: TransferRecord.digest(of: []),
-                    source: request.source, status: "refused", purpose: redemption.purpose, reason: reason))
+        let facts = RedemptionFacts(
+            redeemLeaf: redemption.leafIndex, requester: redemption.requester,
+            redeem: RedeemRequest(
+                requestID: redemption.requestID, requesterKey: redemption.requesterKey, proof: redemption.proof,
+                purpose: redemption.purpose),
+            lot: request.lot, level: sensitivity, dataID: request.dataID, source: request.source)
+        let decision = try decide(
+            facts,
+            blobs: try queries.blobs(lot: request.lot, level: sensitivity.privacyLevel).map {
+                OwnedBlobKey(
+                    recordID: $0.recordID, level: $0.level, blobID: $0.blobID, ownerKey: $0.ownerKey,
+                    wrappedKey: $0.wrappedKey)
+            })
+        try store.insertTransferKeys(decision.keys, redeemLeaf: redemption.leafIndex)
+        return decision.operation
+    }
+
+    /// The one place a redemption is decided, whatever the facts came from (the server's store,
+    /// or log leaves verified against a signed tree head): checks the token proof against the
+    /// owner's token of the entry (constant-time), then unwraps each owner-wrapped data key of
+    /// the lot's blobs at the granted level with the owner key and re-wraps it to the
+    /// requester's ephemeral key (HPKE, bound to record and level).
+    /// - Returns: the `addTransfer` operation (delivered, or refused with the reason) and the
+    ///   re-wrapped keys (none when refused).
+    /// - Throws: naming the record, if a wrapped key is not for the record and level it is
+    ///   listed under or does not open with the owner key (nothing is delivered then).
+    public func decide(_ facts: RedemptionFacts, blobs: [OwnedBlobKey]) throws -> TransferDecision {
+        func refuse(_ reason: String) -> TransferDecision {
+            TransferDecision(
+                operation: .addTransfer(
+                    TransferRecord(
+                        requestID: facts.redeem.requestID, redeemLeaf: facts.redeemLeaf, receiver: facts.requester,
+                        lot: facts.lot, level: facts.level, recordCount: 0, blobDigest: TransferRecord.digest(of: []),
+                        source: facts.source, status: "refused", purpose: facts.redeem.purpose, reason: reason)),
+                keys: [])
         }
-        guard let dataID = request.dataID, let token = tokens[dataID] else {
-            return refuse("the owner has no token for entry \(request.dataID ?? "?")")
+        guard let dataID = facts.dataID, let token = tokens[dataID] else {
+            return refuse("the owner has no token for entry \(facts.dataID ?? "?")")
         }
-        let redeem = RedeemRequest(
-            requestID: redemption.requestID, requesterKey: redemption.requesterKey, proof: redemption.proof,
-            purpose: redemption.purpose)
-        guard redeem.isProven(by: token) else {
+        guard facts.redeem.isProven(by: token) else {
             return refuse("the token proof does not verify: the requester does not hold the access token")
         }
-        guard let requesterKey = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: redemption.requesterKey)
+        guard let requesterKey = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: facts.redeem.requesterKey)
         else { return refuse("the requester key is not an X25519 key") }
-        let level: PrivacyLevel = sensitivity == .level1 ? .level1 : .level2
+        let level = facts.level.privacyLevel
         let ownerPublic = Array(ownerKey.publicKey.rawRepresentation)
         var rewrapped: [WrappedDataKey] = []
         var blobIDs: [Digest32] = []
-        for blob in try queries.blobs(lot: request.lot, level: level) where blob.ownerKey == ownerPublic {
-            let dataKey = try blob.wrappedKey.unwrap(with: ownerKey)
+        for blob in blobs where blob.ownerKey == ownerPublic {
+            guard blob.level == level, blob.wrappedKey.recordID == blob.recordID, blob.wrappedKey.level == level
+            else {
+                throw AccessFlowError(
+                    "record \(blob.recordID) \(blob.level.rawValue): its wrapped key is for record \(blob.wrappedKey.recordID) \(blob.wrappedKey.level.rawValue), not the granted \(level.rawValue) of this record"
+                )
+            }
+            let dataKey: SymmetricKey
+            do {
+                dataKey = try blob.wrappedKey.unwrap(with: ownerKey)
+            } catch {
+                throw AccessFlowError(
+                    "record \(blob.recordID) \(level.rawValue): the wrapped data key does not open with the owner key for this record and level (\(error))"
+                )
+            }
             rewrapped.append(try WrappedDataKey.wrap(dataKey, recordID: blob.recordID, level: level, for: requesterKey))
             blobIDs.append(blob.blobID)
         }
-        try store.db.transaction {
-            let insert = try store.db.prepare(
-                "INSERT OR REPLACE INTO transfer_keys(redeem_leaf, record_id, level, wrapped) VALUES (?, ?, ?, ?)")
-            for key in rewrapped {
-                try insert.bind(Int64(redemption.leafIndex), at: 1)
-                try insert.bind(Canonical.encode(key.recordID), at: 2)
-                try insert.bind(key.level.rawValue, at: 3)
-                try insert.bind(Canonical.encode(key), at: 4)
-                try insert.run()
-            }
-        }
-        return .addTransfer(
-            TransferRecord(
-                requestID: request.requestID, redeemLeaf: redemption.leafIndex, receiver: redemption.requester,
-                lot: request.lot, level: sensitivity, recordCount: UInt32(rewrapped.count),
-                blobDigest: TransferRecord.digest(of: blobIDs), source: request.source, status: "delivered",
-                purpose: redemption.purpose))
+        return TransferDecision(
+            operation: .addTransfer(
+                TransferRecord(
+                    requestID: facts.redeem.requestID, redeemLeaf: facts.redeemLeaf, receiver: facts.requester,
+                    lot: facts.lot, level: facts.level, recordCount: UInt32(rewrapped.count),
+                    blobDigest: TransferRecord.digest(of: blobIDs), source: facts.source, status: "delivered",
+                    purpose: facts.redeem.purpose)),
+            keys: rewrapped)
     }
+}
+
+/// What the owner answers a redemption from: the `redeem` transaction and the request and
+/// entry it redeems.
+public struct RedemptionFacts: Sendable, Equatable {
+    /// The leaf of the `redeem` transaction.
+    public var redeemLeaf: UInt64
+    /// Who redeemed (the redeem transaction's submitter, the request's requester).
+    public var requester: String
+    /// The request id, ephemeral key, token proof and purpose.
+    public var redeem: RedeemRequest
+    public var lot: String
+    public var level: ABAC.Sensitivity
+    /// The matched entry's data id (which token the proof is checked against).
+    public var dataID: String?
+    /// The request's source (the 4Wh "where").
+    public var source: String
+
+    public init(
+        redeemLeaf: UInt64, requester: String, redeem: RedeemRequest, lot: String, level: ABAC.Sensitivity,
+        dataID: String?, source: String
+    ) {
+        self.redeemLeaf = redeemLeaf
+        self.requester = requester
+        self.redeem = redeem
+        self.lot = lot
+        self.level = level
+        self.dataID = dataID
+        self.source = source
+    }
+}
+
+/// One blob's data key wrapped to the owner, as its blob reference on the ledger states it.
+public struct OwnedBlobKey: Sendable, Equatable {
+    public var recordID: RecordID
+    public var level: PrivacyLevel
+    public var blobID: Digest32
+    public var ownerKey: [UInt8]
+    public var wrappedKey: WrappedDataKey
+
+    public init(
+        recordID: RecordID, level: PrivacyLevel, blobID: Digest32, ownerKey: [UInt8], wrappedKey: WrappedDataKey
+    ) {
+        self.recordID = recordID
+        self.level = level
+        self.blobID = blobID
+        self.ownerKey = ownerKey
+        self.wrappedKey = wrappedKey
+    }
+}
+
+/// The owner's answer to one redemption: the `addTransfer` to submit and the keys to deliver.
+public struct TransferDecision: Sendable {
+    public var operation: AccessTransaction.Operation
+    public var keys: [WrappedDataKey]
 }
 
 /// One record's private values as fetched and verified.

@@ -58,6 +58,13 @@ enum APIClient {
         try await send(.POST, try url(base, path, query: [:]), body: body)
     }
 
+    /// POSTs `body` to `base + path` and returns the status and body whatever the status
+    /// (not retried).
+    static func postForAnswer(_ base: String, _ path: String, body: Data) async throws -> APITransport.Response {
+        try await APITransport.send(
+            method: .POST, url: try url(base, path, query: [:]), body: body, connection: APIConnection.current)
+    }
+
     private static func send(_ method: HTTPMethod, _ url: URL, body: Data?) async throws -> Data {
         // Reads are retried twice on a connection-level failure (a busy server may drop a
         // connection); a POST is not, since it is not idempotent.

@@ -53,22 +53,38 @@ struct Transfer: AsyncParsableCommand {
         }
     }
 
-    struct Serve: ParsableCommand {
+    struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "The owner's transfer service: answers redemptions of its entries by re-wrapping the data keys for the requester (addTransfer). --follow keeps it running."
+                "The owner's transfer service: answers redemptions of its entries by re-wrapping the data keys for the requester (addTransfer). On the server's store (--store), or from the owner's own machine (--api with --authority: every fact checked against signed tree heads). --follow keeps it running."
         )
         @Option(name: .long, help: "The enterprise's X25519 private key (`transfer keygen`).") var ownerKey: String
         @Option(name: .long, help: "The owner's token file from `policy create`.") var tokens: String =
             "owner-tokens.json"
         @Flag(name: .long, help: "Keep running, picking up new redemptions as they arrive.") var follow = false
         @Option(name: .long, help: "Seconds between polls with --follow.") var interval: Double = 0.2
+        @Option(
+            name: .long,
+            help:
+                "With --api: the aggregator's authority public key (hex or file); every leaf the service answers from is checked against a tree head it signed."
+        )
+        var authority: String?
         @OptionGroup var signer: PrincipalOptions
 
-        func run() throws {
+        func run() async throws {
             let owner = TransferOwner(
                 principal: signer.principal, ownerKey: try TransferKeys.readPrivateKey(ownerKey),
                 tokens: try TransferKeys.readTokens(tokens))
+            if let api = signer.options.api {
+                guard let authority else {
+                    throw UserError(
+                        "with --api, give --authority (the aggregator's public key): every redemption is checked against signed tree heads"
+                    )
+                }
+                return try await serveRemotely(
+                    RemoteTransferOwner(owner: owner, authority: try Keys.readPublicKey(authority)),
+                    source: APITransferSource(api: api))
+            }
             var answered: Set<UInt64> = []
             // One connection for the whole service: each poll's queries see the latest commits.
             let store = try LedgerStore(path: signer.options.store)
@@ -80,18 +96,101 @@ struct Transfer: AsyncParsableCommand {
                     answered.insert(redemption.leafIndex)
                     let operation = try service.answer(redemption, store: store)
                     // Not submitAndReport: a refusal (e.g. a revocation in between) must not stop the service.
-                    let answer = try Submitter.submit(
-                        try signer.sign(operation), options: signer.options, wait: signer.wait)
-                    if !signer.options.json, case .addTransfer(let transfer) = operation {
-                        print(
-                            "redemption \(redemption.leafIndex) of request \(redemption.requestID) by \(redemption.requester): \(transfer.status) \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue)"
-                                + (transfer.reason.isEmpty ? "" : " (\(transfer.reason))")
-                                + " → \(answer.outcome ?? answer.status)")
-                    }
+                    report(
+                        redemption.leafIndex, operation,
+                        try Submitter.submit(try signer.sign(operation), options: signer.options, wait: signer.wait))
                 }
-                if follow { Thread.sleep(forTimeInterval: interval) }
+                if follow { try await Task.sleep(for: .seconds(interval)) }
             } while follow
         }
+
+        /// The service over the API: each open redemption's facts and the owner's keys from
+        /// verified leaves, the decision here, the re-wrapped keys delivered signed
+        /// (`POST /v1/transfers/keys`), then `addTransfer`. A redemption whose leaves do not
+        /// verify is not answered (reported on standard error, not retried); one whose keys the
+        /// API refuses (e.g. the grant was revoked meanwhile) is answered `refused` with the
+        /// API's reason. With --follow, a poll that fails (the API unreachable) is tried again.
+        func serveRemotely(_ remote: RemoteTransferOwner, source: APITransferSource) async throws {
+            var cursor: UInt64?
+            var service = remote
+            repeat {
+                if let fresh = try? TransferKeys.readTokens(tokens) { service.owner.tokens = fresh }
+                do {
+                    for open in try await source.openRedemptions(owner: signer.principal, after: cursor) {
+                        try await answer(open, service: service, source: source)
+                        cursor = max(cursor ?? 0, open.redeemLeaf)
+                    }
+                } catch  where follow {
+                    Output.standardError("agritrace transfer serve: \(error) (trying again)")
+                }
+                if follow { try await Task.sleep(for: .seconds(interval)) }
+            } while follow
+        }
+
+        func answer(_ open: OpenRedemptionLeaves, service: RemoteTransferOwner, source: APITransferSource)
+            async throws
+        {
+            var decision: TransferDecision
+            do {
+                decision = try await service.answer(open, from: source)
+            } catch let error as AccessFlowError {
+                Output.standardError("agritrace transfer serve: redemption \(open.redeemLeaf) NOT ANSWERED: \(error)")
+                return
+            }
+            if case .addTransfer(var transfer) = decision.operation, transfer.status == "delivered" {
+                let delivery = try Signed(
+                    TransferKeyDelivery(owner: signer.principal, redeemLeaf: open.redeemLeaf, keys: decision.keys),
+                    domain: .transferKeys, key: try Keys.readPrivateKey(file: signer.key))
+                let answer = try await APIClient.postForAnswer(
+                    source.api, "/v1/transfers/keys", body: Data(Canonical.encode(delivery)))
+                // 409: keys of an earlier run of this service are stored (the same data keys).
+                if !(200..<300).contains(answer.status) && answer.status != 409 {
+                    transfer.recordCount = 0
+                    transfer.blobDigest = TransferRecord.digest(of: [])
+                    transfer.status = "refused"
+                    transfer.reason =
+                        "the aggregator refused the keys (\(answer.status)): \(String(decoding: answer.body.prefix(400), as: UTF8.self))"
+                    decision.keys = []
+                    decision.operation = .addTransfer(transfer)
+                }
+            }
+            report(
+                open.redeemLeaf, decision.operation,
+                try await signer.ledger.submit(Canonical.encode(try signer.sign(decision.operation)), wait: signer.wait)
+            )
+        }
+
+        func report(_ leaf: UInt64, _ operation: AccessTransaction.Operation, _ answer: Submitter.Answer) {
+            guard !signer.options.json, case .addTransfer(let transfer) = operation else { return }
+            // Written at once (not through print's buffer), so a service's log is current even
+            // when it is stopped with a signal.
+            FileHandle.standardOutput.write(
+                Data(
+                    ("redemption \(leaf) of request \(transfer.requestID) by \(transfer.receiver): \(transfer.status) \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue)"
+                        + (transfer.reason.isEmpty ? "" : " (\(transfer.reason))")
+                        + " → \(answer.outcome ?? answer.status)\n").utf8))
+        }
+    }
+}
+
+/// The aggregator's API as the owner's remote transfer service reads it (nothing trusted:
+/// ``RemoteTransferOwner`` verifies every leaf).
+struct APITransferSource: TransferLedgerSource {
+    let api: String
+
+    func openRedemptions(owner: String, after: UInt64?) async throws -> [OpenRedemptionLeaves] {
+        try await APIClient.get(api, "/v1/transfers/open", query: ["owner": owner, "after": after.map { String($0) }])
+    }
+    func leaf(_ index: UInt64) async throws -> SavedLeafProof {
+        try await APIClient.get(api, "/v1/leaves/\(index)/entry")
+    }
+    func blobReferenceLeaves(lot: String, level: PrivacyLevel) async throws -> [UInt64] {
+        struct Row: Decodable { var leafIndex: UInt64 }
+        let rows: [Row] = try await APIClient.get(api, "/v1/blobs/owned", query: ["lot": lot, "level": level.rawValue])
+        return rows.map(\.leafIndex)
+    }
+    func recordProof(_ id: RecordID) async throws -> SavedInclusionProof {
+        try await APIClient.get(api, "/v1/proof/\(id.hex)")
     }
 }
 

@@ -12,32 +12,9 @@ import Testing
 /// mismatch recorded on the ledger.
 @Suite("agritrace fetch (built binary)", .serialized, .timeLimit(.minutes(2)))
 struct FetchCLITests {
-    /// Runs `agritrace` while ordering its submissions and answering redemptions.
-    /// With `serve` false the owner never answers (the fetch times out).
     func runFetch(_ d: TransferDeployment, _ arguments: [String], serve: Bool = true) throws -> (
         status: Int32, output: String
-    ) {
-        let output = d.directory.file("fetch-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: output, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try builtProduct(named: "agritrace"))
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning && Date() < deadline {
-            try d.ledger.admitSubmissions()
-            if serve { try d.serveTransfers() } else { try d.cut() }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        try handle.close()
-        return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
-    }
+    ) { try d.runCLI(arguments, serve: serve) }
 
     @Test(
         "fetch verifies the lot's level-2 values; a tampered blob fails naming the record; a revoked grant is refused")

@@ -216,6 +216,39 @@ final class TransferDeployment {
         return open.count
     }
 
+    /// Runs the built `agritrace` while ordering its submissions into blocks (standing in for
+    /// `agritrace serve`) and, with `serve`, answering redemptions on the store; with `serve`
+    /// false the owner's service here never answers. `directory` and `environment`: where
+    /// and with what it runs (e.g. the owner's own machine, with no store).
+    func runCLI(
+        _ arguments: [String], serve: Bool = true, directory: String? = nil, environment: [String: String]? = nil
+    ) throws -> (status: Int32, output: String) {
+        let output = self.directory.file("cli-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: output, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try builtProduct(named: "agritrace"))
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline {
+            try ledger.admitSubmissions()
+            if serve { try serveTransfers() } else { try cut() }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        try handle.close()
+        return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+    }
+
     /// A granted request, redeemed and served: the transfer row and the redemption key.
     func grantedTransfer(level: ABAC.Sensitivity = .level2) async throws -> (
         request: AccessRequestRow, transfer: TransferRow, key: Curve25519.KeyAgreement.PrivateKey

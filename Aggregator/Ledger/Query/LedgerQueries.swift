@@ -230,18 +230,26 @@ public struct LedgerQueries {
     /// The inclusion proof of a record against the latest tree head (or the one of `treeSize`).
     public func inclusionProof(of id: RecordID, treeSize: UInt64? = nil) throws -> SavedInclusionProof {
         guard let location = try store.location(of: id) else { throw LedgerStoreError.missing("record \(id)") }
+        return SavedInclusionProof(
+            recordID: id, leaf: try leafEntryProof(location.leafIndex, treeSize: treeSize, what: "record \(id)"))
+    }
+
+    /// Any leaf's entry with its inclusion proof against the latest signed tree head (or the
+    /// one of `treeSize`).
+    public func leafEntryProof(_ leafIndex: UInt64, treeSize: UInt64? = nil, what: String? = nil) throws
+        -> SavedLeafProof
+    {
         let head = try treeHead(size: treeSize)
-        guard location.leafIndex < head.value.logSize else {
+        guard leafIndex < head.value.logSize else {
             throw LedgerStoreError.missing(
-                "record \(id) in the log of size \(head.value.logSize) (it is leaf \(location.leafIndex))")
+                "\(what ?? "leaf \(leafIndex)") in the log of size \(head.value.logSize) (it is leaf \(leafIndex))")
         }
-        guard let entry = try store.entry(leafIndex: location.leafIndex) else {
-            throw LedgerStoreError.missing("leaf \(location.leafIndex)")
+        guard let entry = try store.entry(leafIndex: leafIndex) else {
+            throw LedgerStoreError.missing("leaf \(leafIndex)")
         }
         var reader = store.nodeReader
-        let proof = try LogProofs.inclusionProof(index: location.leafIndex, size: head.value.logSize, &reader)
-        return SavedInclusionProof(
-            recordID: id, leafIndex: location.leafIndex, entry: entry.entry, proof: proof, treeHead: head)
+        let proof = try LogProofs.inclusionProof(index: leafIndex, size: head.value.logSize, &reader)
+        return SavedLeafProof(leafIndex: leafIndex, entry: entry.entry, proof: proof, treeHead: head)
     }
 
     /// The consistency proof between two log sizes, checked against the roots before it is returned.

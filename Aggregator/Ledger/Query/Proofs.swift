@@ -53,6 +53,15 @@ public struct SavedInclusionProof: Codable, Sendable, Equatable {
         self.treeHead = SavedTreeHead(treeHead)
     }
 
+    /// The proof of a record's leaf.
+    public init(recordID: RecordID, leaf: SavedLeafProof) {
+        self.recordID = recordID.hex
+        leafIndex = leaf.leafIndex
+        entry = leaf.entry
+        proof = leaf.proof
+        treeHead = leaf.treeHead
+    }
+
     /// Checks the proof offline: the tree head's signature under `authority`, that the
     /// entry is the record named, and the audit path from the entry's leaf hash to the
     /// signed log root at the signed log size. If `trustedTreeHead` is given the proof
@@ -80,7 +89,14 @@ public struct SavedInclusionProof: Codable, Sendable, Equatable {
             throw ProofCheckError.malformed("the entry is not a canonical log entry")
         }
         guard case .record(let record) = logEntry, record.id == id else { throw ProofCheckError.entryMismatch }
+        try Self.verifyPath(entry: entryBytes, index: leafIndex, proof: proof, header: header.value)
+        return (record, header.value)
+    }
+
+    /// Checks the audit path (hex) from the entry's leaf hash to the log root of `header`.
+    static func verifyPath(entry: [UInt8], index: UInt64, proof: [String], header: BlockHeader) throws {
         var path: [Digest32] = []
+        path.reserveCapacity(proof.count)
         for hex in proof {
             guard let digest = Digest32(hex: hex) else {
                 throw ProofCheckError.malformed("proof hash \(hex) is not 64 hex characters")
@@ -89,12 +105,44 @@ public struct SavedInclusionProof: Codable, Sendable, Equatable {
         }
         do {
             try MerkleTree.verifyInclusion(
-                leafHash: MerkleTree.leafHash(entryBytes), index: leafIndex, treeSize: header.value.logSize,
-                proof: path, root: header.value.logRoot)
+                leafHash: MerkleTree.leafHash(entry), index: index, treeSize: header.logSize, proof: path,
+                root: header.logRoot)
         } catch let error as MerkleTree.ProofError {
             throw ProofCheckError.path(error)
         }
-        return (record, header.value)
+    }
+}
+
+/// Any log leaf with its canonical entry and its inclusion proof against a signed tree head
+/// (`GET /v1/leaves/{leaf}/entry`): what a remote party (the owner's `transfer serve --api`)
+/// takes a transaction from, so the API serving it need not be trusted for integrity.
+public struct SavedLeafProof: Codable, Sendable, Equatable {
+    public var format = "agritrace-leaf-proof/v1"
+    public var leafIndex: UInt64
+    /// The canonical log entry (hex): what the leaf hash covers.
+    public var entry: String
+    /// The audit path, leaf to root (hex).
+    public var proof: [String]
+    /// The signed tree head the proof is against.
+    public var treeHead: SavedTreeHead
+
+    public init(leafIndex: UInt64, entry: [UInt8], proof: [Digest32], treeHead: Signed<BlockHeader>) {
+        self.leafIndex = leafIndex
+        self.entry = entry.hexString
+        self.proof = proof.map(\.hex)
+        self.treeHead = SavedTreeHead(treeHead)
+    }
+
+    /// Checks the tree head's signature under `authority` and the audit path from the entry's
+    /// leaf hash to the signed log root; returns the entry.
+    public func verify(authority: Curve25519.Signing.PublicKey) throws -> LogEntry {
+        guard format == "agritrace-leaf-proof/v1" else { throw ProofCheckError.format(format) }
+        let header = try treeHead.verified(authority: authority)
+        guard let entryBytes = [UInt8](hexString: entry),
+            let logEntry = try? Canonical.decode(LogEntry.self, from: entryBytes)
+        else { throw ProofCheckError.malformed("the entry is not a canonical log entry") }
+        try SavedInclusionProof.verifyPath(entry: entryBytes, index: leafIndex, proof: proof, header: header.value)
+        return logEntry
     }
 }
 

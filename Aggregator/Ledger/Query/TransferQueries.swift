@@ -31,6 +31,30 @@ public struct RedemptionRow: Codable, Sendable, Equatable {
     public var time: String
 }
 
+/// An open redemption as the API lists it to a remote owner (`transfer serve --api`): the
+/// log leaves the owner verifies and takes every fact from, so it need not trust this row.
+public struct OpenRedemptionLeaves: Codable, Sendable, Equatable {
+    /// The `redeem` transaction (requester, ephemeral key, token proof, purpose).
+    public var redeemLeaf: UInt64
+    /// The request's `addTrapdoor` (requester, lot, level, source).
+    public var requestLeaf: UInt64
+    /// The regulator's `addResult` (the matched data id).
+    public var resultLeaf: UInt64
+    /// The owner's `addEncryptedData` of that data id (lot, level, owner).
+    public var entryLeaf: UInt64
+    /// The requester's registration (`addPrincipal`, signed by the authority): the key the
+    /// redeem and the request are signed with.
+    public var requesterLeaf: UInt64
+
+    public init(redeemLeaf: UInt64, requestLeaf: UInt64, resultLeaf: UInt64, entryLeaf: UInt64, requesterLeaf: UInt64) {
+        self.redeemLeaf = redeemLeaf
+        self.requestLeaf = requestLeaf
+        self.resultLeaf = resultLeaf
+        self.entryLeaf = entryLeaf
+        self.requesterLeaf = requesterLeaf
+    }
+}
+
 /// One transfer (the 4Wh record).
 public struct TransferRow: Codable, Sendable, Equatable {
     public var leafIndex: UInt64
@@ -142,15 +166,66 @@ extension LedgerQueries {
             time: Timestamp(milliseconds: s.int64(at: 9)).iso8601)
     }
 
-    /// Accepted redemptions of `owner`'s entries with no transfer yet, oldest first.
-    public func openRedemptions(owner: String) throws -> [RedemptionRow] {
+    /// Accepted redemptions of `owner`'s entries with no transfer yet, oldest first; with
+    /// `after`, only those whose redeem leaf comes after it (a service's cursor).
+    public func openRedemptions(owner: String, after: UInt64? = nil) throws -> [RedemptionRow] {
         let select = try store.db.prepare(
-            "SELECT \(Self.redemptionColumns) FROM redemptions d WHERE owner = ? AND status = 'accepted' AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.redeem_leaf = d.leaf_index AND t.outcome = 'applied') ORDER BY leaf_index"
+            "SELECT \(Self.redemptionColumns) FROM redemptions d WHERE owner = ? AND status = 'accepted' AND leaf_index > ? AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.redeem_leaf = d.leaf_index AND t.outcome = 'applied') ORDER BY leaf_index"
         )
         try select.bind(owner, at: 1)
+        try select.bind(after.map { Int64($0) } ?? -1, at: 2)
         var rows: [RedemptionRow] = []
         while try select.step() { rows.append(Self.redemptionRow(select)) }
         return rows
+    }
+
+    /// ``openRedemptions(owner:after:)`` as the leaves a remote owner verifies.
+    public func openRedemptionLeaves(owner: String, after: UInt64? = nil) throws -> [OpenRedemptionLeaves] {
+        let select = try store.db.prepare(
+            """
+            SELECT d.leaf_index, q.request_leaf, q.result_leaf, e.leaf_index, d.requester
+              FROM redemptions d JOIN access_requests q ON q.request_id = d.request_id
+              JOIN encrypted_data e ON e.data_id = q.data_id
+             WHERE d.owner = ? AND d.status = 'accepted' AND d.leaf_index > ? AND q.result_leaf IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.redeem_leaf = d.leaf_index AND t.outcome = 'applied')
+             ORDER BY d.leaf_index
+            """)
+        try select.bind(owner, at: 1)
+        try select.bind(after.map { Int64($0) } ?? -1, at: 2)
+        var rows: [(OpenRedemptionLeaves, String)] = []
+        while try select.step() {
+            rows.append(
+                (
+                    OpenRedemptionLeaves(
+                        redeemLeaf: UInt64(select.int64(at: 0)), requestLeaf: UInt64(select.int64(at: 1)),
+                        resultLeaf: UInt64(select.int64(at: 2)), entryLeaf: UInt64(select.int64(at: 3)),
+                        requesterLeaf: 0), select.string(at: 4) ?? ""
+                ))
+        }
+        return try rows.compactMap { row, requester in
+            guard let leaf = try principalLeaf(requester) else { return nil }
+            var open = row
+            open.requesterLeaf = leaf
+            return open
+        }
+    }
+
+    /// The leaf of a principal's registration (`addPrincipal`), found among the registry
+    /// entries (kind 2) of the block of its registered height.
+    public func principalLeaf(_ name: String) throws -> UInt64? {
+        let height = try store.db.prepare("SELECT registered_height FROM principals WHERE name = ?")
+        try height.bind(name, at: 1)
+        guard try height.step() else { return nil }
+        let entries = try store.db.prepare(
+            "SELECT leaf_index, entry FROM log_entries WHERE height = ? AND kind = 2 ORDER BY leaf_index")
+        try entries.bind(height.int64(at: 0), at: 1)
+        while try entries.step() {
+            guard case .registry(let signed)? = try? Canonical.decode(LogEntry.self, from: entries.bytes(at: 1) ?? []),
+                case .addPrincipal(let principal) = signed.value.operation, principal.name == name
+            else { continue }
+            return UInt64(entries.int64(at: 0))
+        }
+        return nil
     }
 
     /// One redemption by its leaf.

@@ -10,6 +10,9 @@ public enum SignatureDomain: String, Sendable, CaseIterable {
     case transaction = "agritrace/v1/sig/transaction"
     case blobReference = "agritrace/v1/sig/blob-reference"
     case blobAck = "agritrace/v1/sig/blob-ack"
+    /// The owner's re-wrapped keys for one redemption, delivered to the aggregator's API by
+    /// `transfer serve --api` (``TransferKeyDelivery``), signed with the owner's principal key.
+    case transferKeys = "agritrace/v1/sig/transfer-keys"
 }
 
 /// Errors from signature checks.

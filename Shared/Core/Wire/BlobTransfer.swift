@@ -244,6 +244,43 @@ public struct BlobAck: Hashable, Sendable, CanonicalCodable {
     }
 }
 
+/// The data keys an owner re-wrapped for one redemption, delivered to the aggregator by the
+/// owner's remote transfer service (`agritrace transfer serve --api`), signed with the owner's
+/// registered principal key (``SignatureDomain/transferKeys``). The API stores them once per
+/// redemption, only from the owner of the redeemed entry; they are not on the ledger (the
+/// `addTransfer` that follows names their number and blob digest, which the requester checks).
+public struct TransferKeyDelivery: Hashable, Sendable, CanonicalCodable {
+    /// The owner's principal (the signer).
+    public var owner: String
+    /// The leaf of the `redeem` transaction answered.
+    public var redeemLeaf: UInt64
+    /// The data keys re-wrapped to the redemption's ephemeral key.
+    public var keys: [WrappedDataKey]
+
+    public init(owner: String, redeemLeaf: UInt64, keys: [WrappedDataKey]) {
+        self.owner = owner
+        self.redeemLeaf = redeemLeaf
+        self.keys = keys
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write("agritrace/v1/transfer-keys")
+        writer.write(owner)
+        writer.write(redeemLeaf)
+        writer.write(keys)
+    }
+
+    public init(from reader: inout CanonicalReader) throws {
+        let label = try reader.readString("label")
+        guard label == "agritrace/v1/transfer-keys" else {
+            throw Canonical.DecodingError.nonCanonical("label \(label) is not agritrace/v1/transfer-keys")
+        }
+        owner = try reader.readString("owner")
+        redeemLeaf = try reader.readUInt64("redeem leaf")
+        keys = try reader.readArray(WrappedDataKey.self, "keys")
+    }
+}
+
 // MARK: - Transfer transactions (operations of ``AccessTransaction``)
 
 /// `redeem`: the requester of a granted request asks the owner's transfer service for the
