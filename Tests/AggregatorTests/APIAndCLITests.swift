@@ -111,12 +111,24 @@ struct APIAndCLITests {
 @Suite("HTTPS API and the CLI", .serialized, .timeLimit(.minutes(3)))
 struct HTTPSAPITests {
     /// Starts the API over TLS on a free port; returns the base URL and the server task.
+    /// Serves the fixture's store with `agritrace api` in its own process: an in-process server
+    /// shares the test runner's few threads with CLI runs that block them, and timed out under a
+    /// loaded parallel run.
     func serve(_ fixture: LedgerFixture, tls: LedgerAPI.TLSFiles?, host: String = "127.0.0.1") throws -> (
-        String, Task<Void, any Error>
+        String, BackgroundProcess
     ) {
         let port = Int(try freeLoopbackPort())
-        let app = try LedgerAPI.application(storePath: fixture.path, host: "127.0.0.1", port: port, tls: tls)
-        return ("\(tls == nil ? "http" : "https")://\(host):\(port)", Task { try await app.run() })
+        var arguments = ["api", "--store", fixture.path, "--http-port", "\(port)"]
+        if let tls {
+            arguments += ["--api-cert", tls.certificateChainFile, "--api-key", tls.privateKeyFile]
+            if let clientCA = tls.clientCAFile { arguments += ["--api-client-ca", clientCA] }
+        } else {
+            arguments.append("--insecure-http")
+        }
+        let server = try BackgroundProcess(
+            try builtProduct(named: "agritrace"), arguments,
+            logFile: fixture.directory.file("api-\(port).log"))
+        return ("\(tls == nil ? "http" : "https")://\(host):\(port)", server)
     }
 
     /// Runs the CLI until the server answers (it may still be starting), then returns that answer.
@@ -137,7 +149,7 @@ struct HTTPSAPITests {
             tls: .init(
                 certificateChainFile: certificates.serverCertificateFile,
                 privateKeyFile: certificates.serverKeyFile, clientCAFile: certificates.caFile))
-        defer { server.cancel() }
+        defer { server.terminate() }
         let client = [
             "--tls-ca", certificates.caFile, "--tls-cert", certificates.clientCertificateFile, "--tls-key",
             certificates.clientKeyFile,
@@ -248,7 +260,7 @@ struct HTTPSAPITests {
             tls: .init(
                 certificateChainFile: certificates.serverCertificateFile,
                 privateKeyFile: certificates.serverKeyFile))
-        defer { server.cancel() }
+        defer { server.terminate() }
         var result = try await firstAnswer(["status", "--api", base, "--tls-ca", certificates.caFile, "--json"])
         #expect(result.status == 0, "\(result.output)")  // no client certificate needed without --api-client-ca
 
@@ -264,7 +276,7 @@ struct HTTPSAPITests {
 
         // Plain HTTP: refused by the client unless --insecure-http, and then on loopback only.
         let (plainBase, plain) = try serve(fixture, tls: nil)
-        defer { plain.cancel() }
+        defer { plain.terminate() }
         result = try runAgritrace(["status", "--api", plainBase])
         #expect(result.status != 0 && result.output.contains("--insecure-http"), "\(result.output)")
         result = try await firstAnswer(["status", "--api", plainBase, "--insecure-http", "--json"])

@@ -193,7 +193,11 @@ struct SQLiteStorageTests {
     @Test func openWaitsForAnotherProcessWritingTheNewFile() async throws {
         let file = directory.file("held.sqlite")
         let marker = directory.file("held.locked")
-        let release = directory.file("held.release")
+        let opening = directory.file("held.opening")
+        let committing = directory.file("held.committing")
+        // The holder ends its write transaction on its own clock, 300 ms after the open began,
+        // and leaves a file just before its COMMIT: nothing here depends on this process's
+        // tasks being scheduled on time (under a loaded test run they were not).
         let holder = try SpawnedProcess(
             "/usr/bin/env",
             [
@@ -205,39 +209,33 @@ struct SQLiteStorageTests {
                 c.execute('BEGIN IMMEDIATE')
                 c.execute('INSERT INTO held VALUES (1)')
                 open(sys.argv[2], 'w').close()
-                deadline = time.time() + 20
+                deadline = time.time() + 60
                 while not os.path.exists(sys.argv[3]) and time.time() < deadline:
                     time.sleep(0.01)
+                time.sleep(0.3)
+                open(sys.argv[4], 'w').close()
                 c.execute('COMMIT')
                 """,
-                file, marker, release,
+                file, marker, opening, committing,
             ])
         defer { holder.kill() }
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         while !FileManager.default.fileExists(atPath: marker) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
         try #require(FileManager.default.fileExists(atPath: marker), "the Python holder did not start")
-        // Open while the holder's write transaction is open; release it 300 ms later.
-        let opened = Task.detached {
-            () -> Result<(mode: String?, rows: Int64, at: ContinuousClock.Instant), any Error> in
-            Result {
-                let db = try SQLiteConnection(path: file)
-                let returned = ContinuousClock.now
-                let mode = try db.prepare("PRAGMA journal_mode")
-                _ = try mode.step()
-                let rows = try db.prepare("SELECT count(*) FROM held")
-                _ = try rows.step()
-                return (mode.string(at: 0), rows.int64(at: 0), returned)
-            }
-        }
-        try await Task.sleep(for: .milliseconds(300))
-        let releasedAt = ContinuousClock.now
-        FileManager.default.createFile(atPath: release, contents: nil)
-        let result = try await opened.value.get()
-        #expect(result.at >= releasedAt, "the open returned before the holder's transaction ended")
-        #expect(result.mode == "wal")
-        #expect(result.rows == 1)
+        // Open while the holder's write transaction is open (it cannot end before `opening` exists).
+        FileManager.default.createFile(atPath: opening, contents: nil)
+        let db = try SQLiteConnection(path: file, options: .init(busyTimeoutMilliseconds: 30_000))
+        #expect(
+            FileManager.default.fileExists(atPath: committing),
+            "the open returned before the holder's transaction ended")
+        let mode = try db.prepare("PRAGMA journal_mode")
+        _ = try mode.step()
+        #expect(mode.string(at: 0) == "wal")
+        let rows = try db.prepare("SELECT count(*) FROM held")
+        _ = try rows.step()
+        #expect(rows.int64(at: 0) == 1)
     }
 
     /// Opening a store whose schema is current takes no write lock: a CLI command opening it
