@@ -168,8 +168,10 @@ if let index = CommandLine.arguments.firstIndex(of: "--rss-child") {
     let baseline = peakRSSKilobytes()
     let start = ContinuousClock.now
     if streamed {
-        FileManager.default.createFile(atPath: folder + "/out", contents: nil)
-        var sink = FileSink(handle: FileHandle(forWritingAtPath: folder + "/out")!)
+        guard FileManager.default.createFile(atPath: folder + "/out", contents: nil),
+            let handle = FileHandle(forWritingAtPath: folder + "/out")
+        else { throw AccessFlowError("cannot create \(folder)/out") }
+        var sink = FileSink(handle: handle)
         let fetched = try TransferRequester.fetch(
             transfer: transfer, key: requester, material: StoreTransferMaterial(queries: reader, blobs: blobs),
             into: &sink)
