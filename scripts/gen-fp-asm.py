@@ -22,7 +22,7 @@ assert (P >> 320) < (1 << 63) - 1
 # Accumulator registers; one more than the limb count: the spare rotates after each reduction.
 T = ["%%r%d" % i for i in range(8, 15)]  # r8..r14
 LO, HI = "%rax", "%rbx"
-A, B = "%rsi", "%rdi"
+A, B, PM = "%rsi", "%rdi", "%rcx"  # a, b, and p followed by -p^-1
 
 lines = []
 
@@ -53,10 +53,10 @@ def mul_step(t, i):
 def reduce_step(t):
     """t = (t + m*p) / 2^64 with m = t[0] * inv: afterwards t[0] is zero."""
     ins("movq %s, %%rdx" % t[0])
-    ins("imulq %[inv], %rdx")
+    ins("imulq %d(%s), %%rdx" % (8 * N, PM))
     ins("xorl %eax, %eax")
     for j in range(N):
-        ins("mulxq %s%%[p], %s, %s" % ("" if j == 0 else "%d+" % (8 * j), LO, HI))
+        ins("mulxq %d(%s), %s, %s" % (8 * j, PM, LO, HI))
         ins("adcxq %s, %s" % (LO, t[j]))
         ins("adoxq %s, %s" % (HI, t[j + 1]))
     ins("adcq $0, %s" % t[N])  # the sum is below 2^448: neither chain leaves t[6]
@@ -73,7 +73,7 @@ S = [LO, HI, "%rdx", A, B, t[N]]
 for j in range(N):
     ins("movq %s, %s" % (res[j], S[j]))
 for j in range(N):
-    ins("%s %s%%[p], %s" % ("subq" if j == 0 else "sbbq", "" if j == 0 else "%d+" % (8 * j), S[j]))
+    ins("%s %d(%s), %s" % ("subq" if j == 0 else "sbbq", 8 * j, PM, S[j]))
 for j in range(N):
     ins("cmovncq %s, %s" % (S[j], res[j]))
 assert res == ["%r14", "%r8", "%r9", "%r10", "%r11", "%r12"]  # the output bindings below
@@ -102,17 +102,20 @@ typedef struct {
   uint64_t l0, l1, l2, l3, l4, l5;
 } agritrace_fp384;
 
-/// The modulus p, little-endian 64-bit limbs.
-static const uint64_t agritrace_fp_modulus[6] = { %s };
-/// -p^-1 mod 2^64.
-static const uint64_t agritrace_fp_inv = 0x%016xULL;
-
-/// a * b * 2^-384 mod p for a, b < p in Montgomery form (six little-endian limbs each). The
-/// result comes back in registers: after inlining, only `a` and `b` go through memory.
+/// a * b * 2^-384 mod p for a, b < p in Montgomery form; the result comes back in registers.
+/// The assembly reads a, b and the constants p, -p^-1 from three 64-byte-aligned stack
+/// buffers filled here. Measured with bench-bls at eight stack offsets (setarch -R and a
+/// padding variable): with the operands at arbitrary 8-byte offsets and the constants in
+/// .rodata, G1 scalar multiplication took 106 or 140 us depending on where the stack started
+/// (presumably cache-line splits, or constant loads held behind stack stores 4 KiB apart);
+/// with these buffers, 102-110 us at every offset.
 static inline __attribute__((always_inline)) agritrace_fp384 agritrace_fp_mul_adx(
-    const uint64_t a[6], const uint64_t b[6]) {
-  const uint64_t *ap = a;
-  const uint64_t *bp = b;
+    agritrace_fp384 a, agritrace_fp384 b) {
+  uint64_t as[6] __attribute__((aligned(64))) = {a.l0, a.l1, a.l2, a.l3, a.l4, a.l5};
+  uint64_t bs[6] __attribute__((aligned(64))) = {b.l0, b.l1, b.l2, b.l3, b.l4, b.l5};
+  uint64_t ps[7] __attribute__((aligned(64))) = {%s, 0x%016xULL};
+  const uint64_t *ap = as;
+  const uint64_t *bp = bs;
   register uint64_t r0 __asm__("r14");
   register uint64_t r1 __asm__("r8");
   register uint64_t r2 __asm__("r9");
@@ -122,8 +125,7 @@ static inline __attribute__((always_inline)) agritrace_fp384 agritrace_fp_mul_ad
   __asm__(
 %s
       : "=&r"(r0), "=&r"(r1), "=&r"(r2), "=&r"(r3), "=&r"(r4), "=&r"(r5), "+S"(ap), "+D"(bp)
-      : [p] "m"(agritrace_fp_modulus), [inv] "m"(agritrace_fp_inv),
-        "m"(*(const uint64_t(*)[6])a), "m"(*(const uint64_t(*)[6])b)
+      : "c"(ps), "m"(ps), "m"(as), "m"(bs)
       : "rax", "rbx", "rdx", "r13", "cc");
   agritrace_fp384 r = {r0, r1, r2, r3, r4, r5};
   return r;

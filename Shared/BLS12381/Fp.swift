@@ -225,17 +225,9 @@ extension Fp {
         /// The MULX/ADCX/ADOX Montgomery product. Only call on a CPU with BMI2 and ADX.
         @inline(__always)
         static func mulADX(_ a: Fp, _ b: Fp) -> Fp {
-            var a = a
-            var b = b
-            let r = withUnsafePointer(to: &a) { ap in
-                withUnsafePointer(to: &b) { bp in
-                    ap.withMemoryRebound(to: UInt64.self, capacity: 6) { ao in
-                        bp.withMemoryRebound(to: UInt64.self, capacity: 6) { bo in
-                            agritrace_fp_mul_adx(ao, bo)
-                        }
-                    }
-                }
-            }
+            let r = agritrace_fp_mul_adx(
+                agritrace_fp384(l0: a.l0, l1: a.l1, l2: a.l2, l3: a.l3, l4: a.l4, l5: a.l5),
+                agritrace_fp384(l0: b.l0, l1: b.l1, l2: b.l2, l3: b.l3, l4: b.l4, l5: b.l5))
             return Fp(r.l0, r.l1, r.l2, r.l3, r.l4, r.l5)
         }
     #endif
