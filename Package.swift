@@ -28,9 +28,11 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/Core"
         ),
+        // BLS12-381 base-field multiplication with MULX/ADCX/ADOX (x86-64) and its CPU check.
+        .target(name: "CFieldArithmetic", path: "Shared/CFieldArithmetic"),
         .target(
             name: "BLS12381",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CFieldArithmetic", .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/BLS12381"
         ),
         .executableTarget(

@@ -20,7 +20,7 @@ extension Fp {
 
     /// Montgomery product a*b*R^-1 mod modulus (CIOS, no final carry word).
     @inline(__always)
-    static func mul(_ a: Fp, _ b: Fp) -> Fp {
+    static func mulPortable(_ a: Fp, _ b: Fp) -> Fp {
         var A: UInt64 = 0
         var Cc: UInt64 = 0
         var m: UInt64 = 0
