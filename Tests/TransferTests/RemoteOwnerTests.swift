@@ -78,7 +78,7 @@ struct RemoteOwnerTests {
 
         // The owner's service keeps running on its machine; the requester fetches remotely.
         let serviceLog = d.directory.file("owner-service.log")
-        FileManager.default.createFile(atPath: serviceLog, contents: nil)
+        #expect(FileManager.default.createFile(atPath: serviceLog, contents: nil))
         let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: serviceLog))
         let service = Process()
         service.executableURL = URL(fileURLWithPath: try builtProduct(named: "agritrace"))

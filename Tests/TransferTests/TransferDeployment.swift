@@ -224,7 +224,7 @@ final class TransferDeployment {
         _ arguments: [String], serve: Bool = true, directory: String? = nil, environment: [String: String]? = nil
     ) throws -> (status: Int32, output: String) {
         let output = self.directory.file("cli-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: output, contents: nil)
+        #expect(FileManager.default.createFile(atPath: output, contents: nil))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try builtProduct(named: "agritrace"))
