@@ -3,6 +3,7 @@ import AgriTraceCore
 import Crypto
 import Foundation
 import Ledger
+import Synchronization
 import TestSupport
 import Testing
 
@@ -368,8 +369,21 @@ struct RemoteOwnerVerificationTests {
             refusal { try deliver(wrongLevel, key: ownerKey) }.contains(
                 "record \(level1.recordID) level-1: the grant is for level-2 only"))
         #expect(try d.queries.transferKeys(redeemLeaf: open.redeemLeaf).isEmpty)
-        // The owner's delivery is stored once; a second one is a conflict.
-        #expect(try deliver(delivery, key: ownerKey) == d.classified.count)
+        // The owner's delivery is stored once: of four sent at once, each on its own connection
+        // (as concurrent API requests are), one is stored and three are conflicts.
+        let bytes = Canonical.encode(try Signed(delivery, domain: .transferKeys, key: ownerKey))
+        let path = d.storePath
+        let outcomes = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            let outcome: String
+            do {
+                outcome = "stored \(try TransferKeyInbox.accept(bytes, store: try LedgerStore(path: path)))"
+            } catch { outcome = "\(error)" }
+            outcomes.withLock { $0.append(outcome) }
+        }
+        let all = outcomes.withLock { $0 }
+        #expect(all.filter { $0 == "stored \(d.classified.count)" }.count == 1, "\(all)")
+        #expect(all.filter { $0.contains("already has its keys") }.count == 3, "\(all)")
         #expect(try d.queries.transferKeys(redeemLeaf: open.redeemLeaf).count == d.classified.count)
         #expect(refusal { try deliver(delivery, key: ownerKey) }.contains("already has its keys"))
     }

@@ -47,71 +47,81 @@ public enum TransferKeyInbox {
         }
         let delivery = signed.value
         let db = store.db
-        let principal = try db.prepare("SELECT public_key, status FROM principals WHERE name = ?")
-        try principal.bind(delivery.owner, at: 1)
-        guard try principal.step(), principal.string(at: 1) == "active",
-            let raw = principal.bytes(at: 0), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
-        else {
-            throw Refusal(kind: .forbidden, description: "\(delivery.owner) is not an active registered principal")
-        }
-        guard signed.isValid(domain: .transferKeys, key: key) else {
-            throw Refusal(
-                kind: .forbidden, description: "the delivery's signature does not verify under \(delivery.owner)'s key")
-        }
-        let redemption = try db.prepare(
-            """
-            SELECT d.owner, d.status, q.lot, q.level,
-                   EXISTS (SELECT 1 FROM grant_revocations g WHERE g.request_id = d.request_id),
-                   EXISTS (SELECT 1 FROM transfers t WHERE t.redeem_leaf = d.leaf_index AND t.outcome = 'applied'),
-                   EXISTS (SELECT 1 FROM transfer_keys k WHERE k.redeem_leaf = d.leaf_index)
-              FROM redemptions d JOIN access_requests q ON q.request_id = d.request_id WHERE d.leaf_index = ?
-            """)
-        try redemption.bind(Int64(delivery.redeemLeaf), at: 1)
-        guard try redemption.step() else {
-            throw Refusal(kind: .forbidden, description: "no redemption at leaf \(delivery.redeemLeaf)")
-        }
-        guard redemption.string(at: 0) == delivery.owner else {
-            throw Refusal(
-                kind: .forbidden,
-                description:
-                    "redemption \(delivery.redeemLeaf) redeems an entry of \(redemption.string(at: 0) ?? "nobody"), not of \(delivery.owner)"
-            )
-        }
-        guard redemption.string(at: 1) == "accepted" else {
-            throw Refusal(kind: .forbidden, description: "redemption \(delivery.redeemLeaf) was refused on the ledger")
-        }
-        guard redemption.int64(at: 4) == 0 else {
-            throw Refusal(kind: .forbidden, description: "the grant of redemption \(delivery.redeemLeaf) is revoked")
-        }
-        guard redemption.int64(at: 5) == 0, redemption.int64(at: 6) == 0 else {
-            throw Refusal(
-                kind: .conflict, description: "redemption \(delivery.redeemLeaf) already has its keys or its transfer")
-        }
-        let lot = redemption.string(at: 2) ?? ""
-        let level = redemption.string(at: 3) ?? ""
-        let blob = try db.prepare(
-            "SELECT 1 FROM blobs b JOIN records r ON r.record_id = b.record_id WHERE b.record_id = ? AND b.level = ? AND b.status = 'stored' AND r.lot = ?"
-        )
-        var seen: Set<RecordID> = []
-        for key in delivery.keys {
-            guard key.level.rawValue == level else {
+        // Every check and the insert in one write transaction, begun before any read (a
+        // statement still open from a read outside it would make BEGIN IMMEDIATE fail at once
+        // instead of waiting): two deliveries for the same redemption at once cannot both pass
+        // the once-per-redemption check.
+        return try db.transaction {
+            let principal = try db.prepare("SELECT public_key, status FROM principals WHERE name = ?")
+            try principal.bind(delivery.owner, at: 1)
+            guard try principal.step(), principal.string(at: 1) == "active",
+                let raw = principal.bytes(at: 0), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
+            else {
+                throw Refusal(kind: .forbidden, description: "\(delivery.owner) is not an active registered principal")
+            }
+            guard signed.isValid(domain: .transferKeys, key: key) else {
                 throw Refusal(
                     kind: .forbidden,
-                    description: "record \(key.recordID) \(key.level.rawValue): the grant is for \(level) only")
+                    description: "the delivery's signature does not verify under \(delivery.owner)'s key")
             }
-            guard seen.insert(key.recordID).inserted else {
-                throw Refusal(kind: .malformed, description: "record \(key.recordID): delivered twice")
+            let redemption = try db.prepare(
+                """
+                SELECT d.owner, d.status, q.lot, q.level,
+                       EXISTS (SELECT 1 FROM grant_revocations g WHERE g.request_id = d.request_id),
+                       EXISTS (SELECT 1 FROM transfers t WHERE t.redeem_leaf = d.leaf_index AND t.outcome = 'applied'),
+                       EXISTS (SELECT 1 FROM transfer_keys k WHERE k.redeem_leaf = d.leaf_index)
+                  FROM redemptions d JOIN access_requests q ON q.request_id = d.request_id WHERE d.leaf_index = ?
+                """)
+            try redemption.bind(Int64(delivery.redeemLeaf), at: 1)
+            guard try redemption.step() else {
+                throw Refusal(kind: .forbidden, description: "no redemption at leaf \(delivery.redeemLeaf)")
             }
-            blob.reset()
-            try blob.bind(Canonical.encode(key.recordID), at: 1)
-            try blob.bind(level, at: 2)
-            try blob.bind(lot, at: 3)
-            guard try blob.step() else {
+            guard redemption.string(at: 0) == delivery.owner else {
                 throw Refusal(
-                    kind: .forbidden, description: "record \(key.recordID): no stored \(level) blob of lot \(lot)")
+                    kind: .forbidden,
+                    description:
+                        "redemption \(delivery.redeemLeaf) redeems an entry of \(redemption.string(at: 0) ?? "nobody"), not of \(delivery.owner)"
+                )
             }
+            guard redemption.string(at: 1) == "accepted" else {
+                throw Refusal(
+                    kind: .forbidden, description: "redemption \(delivery.redeemLeaf) was refused on the ledger")
+            }
+            guard redemption.int64(at: 4) == 0 else {
+                throw Refusal(
+                    kind: .forbidden, description: "the grant of redemption \(delivery.redeemLeaf) is revoked")
+            }
+            guard redemption.int64(at: 5) == 0, redemption.int64(at: 6) == 0 else {
+                throw Refusal(
+                    kind: .conflict,
+                    description: "redemption \(delivery.redeemLeaf) already has its keys or its transfer")
+            }
+            let lot = redemption.string(at: 2) ?? ""
+            let level = redemption.string(at: 3) ?? ""
+            let blob = try db.prepare(
+                "SELECT 1 FROM blobs b JOIN records r ON r.record_id = b.record_id WHERE b.record_id = ? AND b.level = ? AND b.status = 'stored' AND r.lot = ?"
+            )
+            var seen: Set<RecordID> = []
+            for key in delivery.keys {
+                guard key.level.rawValue == level else {
+                    throw Refusal(
+                        kind: .forbidden,
+                        description: "record \(key.recordID) \(key.level.rawValue): the grant is for \(level) only")
+                }
+                guard seen.insert(key.recordID).inserted else {
+                    throw Refusal(kind: .malformed, description: "record \(key.recordID): delivered twice")
+                }
+                blob.reset()
+                try blob.bind(Canonical.encode(key.recordID), at: 1)
+                try blob.bind(level, at: 2)
+                try blob.bind(lot, at: 3)
+                guard try blob.step() else {
+                    throw Refusal(
+                        kind: .forbidden, description: "record \(key.recordID): no stored \(level) blob of lot \(lot)")
+                }
+            }
+            try store.insertTransferKeys(delivery.keys, redeemLeaf: delivery.redeemLeaf)
+            return delivery.keys.count
         }
-        try store.insertTransferKeys(delivery.keys, redeemLeaf: delivery.redeemLeaf)
-        return delivery.keys.count
     }
 }
