@@ -130,25 +130,33 @@ enum APITransport {
         defer { deadline.cancel() }
         do {
             return try await channel.executeThenClose { inbound, outbound in
+                var responses = inbound.makeAsyncIterator()
+                /// The whole response, or nil if the connection closed before its end.
+                func readResponse() async throws -> Response? {
+                    var status = 0
+                    var data = Data()
+                    while let part = try await responses.next() {
+                        switch part {
+                        case .head(let responseHead): status = Int(responseHead.status.code)
+                        case .body(let buffer): data.append(contentsOf: buffer.readableBytesView)
+                        case .end: return Response(status: status, body: data)
+                        }
+                    }
+                    return nil
+                }
                 do {
                     try await outbound.write(.head(head))
                     if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
                     try await outbound.write(.end(nil))
                 } catch {
-                    // A failed TLS handshake closes the channel under the writes; its reason
-                    // comes out of the inbound side.
-                    for try await _ in inbound {}
+                    // The server may answer and close before the last write completes (seen
+                    // under load: "I/O on closed channel" on a POST the server had answered):
+                    // a complete answer counts. A failed TLS handshake also closes the channel
+                    // under the writes; its reason comes out of the inbound side.
+                    if let response = try await readResponse() { return response }
                     throw error
                 }
-                var status = 0
-                var data = Data()
-                for try await part in inbound {
-                    switch part {
-                    case .head(let responseHead): status = Int(responseHead.status.code)
-                    case .body(let buffer): data.append(contentsOf: buffer.readableBytesView)
-                    case .end: return Response(status: status, body: data)
-                    }
-                }
+                if let response = try await readResponse() { return response }
                 throw UserError(
                     "\(url): the connection closed before a complete response (or no answer within \(timeout.nanoseconds / 1_000_000_000) s)"
                 )
