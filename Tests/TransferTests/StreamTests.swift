@@ -191,6 +191,8 @@ struct PieceUploadTests {
         try device.connect()
         defer { device.disconnect() }
         #expect(await eventually { events.values.contains { if case .subscribed = $0 { true } else { false } } })
+        // The service's own subscription too: pieces published before it would be dropped.
+        #expect(await eventuallyAsync { await service.isSubscribed })
 
         let item = d.classified[0]
         let upload = try BlobUpload.make(

@@ -90,7 +90,11 @@ public actor BlobService {
     public func run() async throws {
         let client = self.client
         let deliveries = Task { for await _ in client.deliveries {} }
-        let events = Task { for await _ in client.events {} }
+        let events = Task { [weak self] in
+            for await event in client.events {
+                if case .subscribed = event { await self?.markSubscribed() }
+            }
+        }
         defer {
             deliveries.cancel()
             events.cancel()
@@ -337,6 +341,12 @@ public actor BlobService {
             publish(ack)
         }
     }
+
+    /// True once the broker has granted the blob subscription (uploads published before it
+    /// may be lost: they are sent again after the agent's resend timeout).
+    public private(set) var isSubscribed = false
+
+    func markSubscribed() { isSubscribed = true }
 
     /// Blob ids waiting for their reference to be ordered.
     public var waitingCount: Int { awaiting.count }
