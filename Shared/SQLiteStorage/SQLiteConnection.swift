@@ -106,24 +106,11 @@ public final class SQLiteConnection {
             // (the busy handler is not called): a second process opening the same new file at
             // the same moment (`serve` and a CLI command) got SQLITE_BUSY at once. Retry
             // within the busy timeout.
-            // SQLite may also keep the old mode and say so in the pragma's answer instead of
-            // failing: that counts as busy too, and past the deadline it is an error naming the
-            // file rather than a store silently left in the rollback journal.
             let deadline = ContinuousClock.now + .milliseconds(Int(options.busyTimeoutMilliseconds))
-            let sql = "PRAGMA journal_mode = \(options.journalMode.rawValue)"
             while true {
                 do {
-                    let statement = try prepare(sql)
-                    let mode = try statement.step() ? statement.string(at: 0)?.uppercased() : nil
-                    if mode == options.journalMode.rawValue || mode == "MEMORY" { break }
-                    guard ContinuousClock.now < deadline else {
-                        throw SQLiteError(
-                            extendedResultCode: SQLITE_BUSY,
-                            message:
-                                "\(path) stays in journal mode \(mode ?? "unknown"): another connection kept the lock needed to switch to \(options.journalMode.rawValue) for \(options.busyTimeoutMilliseconds) ms",
-                            sql: sql)
-                    }
-                    sqlite3_sleep(5)
+                    try execute("PRAGMA journal_mode = \(options.journalMode.rawValue)")
+                    break
                 } catch let error as SQLiteError where error.isBusy && ContinuousClock.now < deadline {
                     sqlite3_sleep(5)
                 }
