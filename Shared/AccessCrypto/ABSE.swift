@@ -58,15 +58,28 @@ public enum ABSE {
     /// ``PublicParameters`` value on the first `encrypt` and shared by its copies.
     ///
     /// Column j holds the points basis[i][j] for every row i but η (a ciphertext's η
-    /// coefficient is always zero). Memory: N·(N−1)·17·parts affine points of 104 bytes;
+    /// coefficient is always zero). Memory: N·(N−1)·16·parts affine points of 104 bytes;
     /// `parts` is 4 while that stays within `tableBudget`, else 2, else 1 (see docs/crypto.md).
+    /// Also the powers of e(g1, g2)^ψ for the KEM's exponentiation (576 KiB), built on first use
+    /// by either `encrypt`.
     final class BasisTables: @unchecked Sendable {
         static let tableBudget = 16 << 20
         private let lock = NSLock()
         private var columns: [BLS12381.G1.FixedBases]?
+        private var gtPowers: BLS12381.GT.FixedBase?
+
+        /// The powers of e(g1, g2)^ψ (built under the lock on first use).
+        func gtPsiPowers(for pp: PublicParameters) -> BLS12381.GT.FixedBase {
+            lock.lock()
+            defer { lock.unlock() }
+            if let g = gtPowers { return g }
+            let built = BLS12381.GT.FixedBase(pp.gtPsi)
+            gtPowers = built
+            return built
+        }
 
         static func parts(dimension n: Int) -> Int {
-            let perPart = n * (n - 1) * 17 * 104
+            let perPart = n * (n - 1) * 16 * 104
             if 4 * perPart <= tableBudget { return 4 }
             if 2 * perPart <= tableBudget { return 2 }
             return 1
@@ -268,25 +281,37 @@ public enum ABSE {
     static func columnsAndPower(
         _ scalars: [S], _ z: S, _ pp: PublicParameters, workers: Int
     ) -> ([BLS12381.G1], BLS12381.GT) {
-        columnsAndPower(scalars, z, columns: pp.tables.columns(for: pp), gtPsi: pp.gtPsi, workers: workers)
+        columnsAndPower(
+            scalars, z, columns: pp.tables.columns(for: pp), gtPsi: pp.tables.gtPsiPowers(for: pp), workers: workers)
     }
 
-    /// Column j = `columns[j].multiply(scalars)` for every j, and `gtPsi`^z, spread over
-    /// `workers` threads as above.
+    /// Column j = `columns[j].multiply(scalars)` for every j, and `gtPsi`^z.
+    ///
+    /// The columns are cut into strided batches (batch b takes columns b, b + batches, …),
+    /// each summed by one call of `FixedBases.multiply(_:sharing:)`; batch b runs on thread
+    /// b mod `workers`, and the GT power goes with the last batch (one with the fewest
+    /// columns). There are at least `workers` batches, and more when a batch would exceed
+    /// ``maxBatchPoints``.
     static func columnsAndPower(
-        _ scalars: [S], _ z: S, columns: [BLS12381.G1.FixedBases], gtPsi: BLS12381.GT, workers: Int
+        _ scalars: [S], _ z: S, columns: [BLS12381.G1.FixedBases], gtPsi: BLS12381.GT.FixedBase, workers: Int
     ) -> ([BLS12381.G1], BLS12381.GT) {
         let dim = columns.count
         let results = EncryptResults(columns: dim)
-        parallelFor(items: dim + 1, workers: workers) { item in
-            if item == dim {
-                results.setGT(gtPsi.power(z))
-            } else {
-                results.setColumn(item, columns[item].multiply(scalars))
-            }
+        let perBatch = max(1, maxBatchPoints / max(1, scalars.count))
+        let batches = min(dim, max(workers, (dim + perBatch - 1) / perBatch))
+        parallelFor(items: batches, workers: workers) { b in
+            let indices = Array(stride(from: b, to: dim, by: batches))
+            let sums = BLS12381.G1.FixedBases.multiply(indices.map { columns[$0] }, sharing: scalars)
+            for (k, j) in indices.enumerated() { results.setColumn(j, sums[k]) }
+            if b == batches - 1 { results.setGT(gtPsi.power(z)) }
         }
         return (results.vector, results.gt)
     }
+
+    /// Most (columns × rows) summed in one batched call: the batch's working storage grows
+    /// with it (about 10 KB per column and row), and past about 11 columns of 20 rows a
+    /// batch ran slower per column on the 1 MiB L2 cache measured (BENCHMARKS.md, access).
+    static let maxBatchPoints = 220
 
     /// `PrdIT` + `ABSE` in one call (`workers` as in the other `encrypt`).
     public static func encrypt(
@@ -366,12 +391,12 @@ public enum ABSE {
         /// MSM rows per column: required slots + 4.
         public var rowCount: Int { required.count + 4 }
 
-        /// Bytes held by the precomputed tables (N · rowCount · 17 · parts · 104).
+        /// Bytes held by the precomputed tables (N · rowCount · 16 · parts · 104).
         public var tableBytes: Int { columns.reduce(0) { $0 + $1.tableBytes } }
 
         /// 4 parts while the tables stay within ``BasisTables/tableBudget``, else 2, else 1.
         static func parts(dimension n: Int, rows: Int) -> Int {
-            let perPart = n * rows * 17 * 104
+            let perPart = n * rows * 16 * 104
             if 4 * perPart <= BasisTables.tableBudget { return 4 }
             if 2 * perPart <= BasisTables.tableBudget { return 2 }
             return 1
@@ -399,7 +424,7 @@ public enum ABSE {
         scalars.append(S.random())
         let pp = prepared.publicParameters
         let (vector, gtZ) = columnsAndPower(
-            scalars, z, columns: prepared.columns, gtPsi: pp.gtPsi, workers: workers)
+            scalars, z, columns: prepared.columns, gtPsi: pp.tables.gtPsiPowers(for: pp), workers: workers)
         let bytes = vectorBytes(vector)
         let key = Hashing.kemKey(tag: kemTag, gtZ, context: bytes)
         let sealed = Hashing.seal(token, key: key, aad: bytes)
@@ -410,7 +435,7 @@ public enum ABSE {
     /// −r_K·H(K), ζ, δ), on the calling thread: the test entry point that compares it with
     /// the full 2n + 4 row sum.
     static func preparedColumns(_ scalars: [S], _ prepared: PreparedPolicy) -> [BLS12381.G1] {
-        prepared.columns.map { $0.multiply(scalars) }
+        BLS12381.G1.FixedBases.multiply(prepared.columns, sharing: scalars)
     }
 
     /// Default thread count for `encrypt`: the active processor count, capped at 4 (beyond

@@ -259,4 +259,13 @@ struct Fp12: Sendable, Equatable {
     }
 
     var isOne: Bool { self == .one }
+
+    /// b if `choice`, else a (masked, constant time).
+    @inline(__always)
+    static func select(_ a: Fp12, _ b: Fp12, _ choice: Bool) -> Fp12 {
+        @inline(__always) func s6(_ x: Fp6, _ y: Fp6) -> Fp6 {
+            Fp6(Fp2.select(x.c0, y.c0, choice), Fp2.select(x.c1, y.c1, choice), Fp2.select(x.c2, y.c2, choice))
+        }
+        return Fp12(s6(a.c0, b.c0), s6(a.c1, b.c1))
+    }
 }

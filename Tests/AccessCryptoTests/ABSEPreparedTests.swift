@@ -88,7 +88,7 @@ struct ABSEPreparedTests {
             let policy: [String?] = (0..<8).map { $0 < required ? "v\($0)" : nil }
             let prepared = try ABSE.PreparedPolicy(policy: policy, publicParameters: pp)
             #expect(prepared.rowCount == required + 4)
-            #expect(prepared.tableBytes == dim * (required + 4) * 17 * 4 * 104)
+            #expect(prepared.tableBytes == dim * (required + 4) * 16 * 4 * 104)
         }
     }
 }

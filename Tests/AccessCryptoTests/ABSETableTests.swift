@@ -20,7 +20,7 @@ struct ABSETableTests {
         let dim = ABSE.dimension(2)
         #expect(a.count == dim && b.count == dim)
         #expect(a.allSatisfy { $0.count == dim - 1 })
-        #expect(a.map(\.tableBytes).reduce(0, +) == dim * (dim - 1) * 17 * 4 * 104)
+        #expect(a.map(\.tableBytes).reduce(0, +) == dim * (dim - 1) * 16 * 4 * 104)
         // A deserialized copy has its own (lazily built) tables and encrypts compatibly.
         let restored = try ABSE.PublicParameters(serialized: pp.serialized)
         #expect(restored == pp)

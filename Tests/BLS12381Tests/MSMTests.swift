@@ -105,6 +105,78 @@ struct MSMTests {
     #expect(G1.multiScalarMultiply(points: [p, p], scalars: [-Scalar.one, .one]).isIdentity)
   }
 
+  @Test("G1: the batched fixed-base sum over several tables equals each table's naive sum")
+  func g1FixedBaseBatched() async {
+    await propertyCheck(count: 10, input: Gen.int(in: 1...24), scalarGen.array(of: 4)) {
+      size, seed in
+      let tableCount = 1 + size % 4
+      let parts = [1, 2, 4][size % 3]
+      // Random distinct bases (the affine path) and random, zero, one and r - 1 scalars.
+      let scalars = (0..<size).map { i -> Scalar in
+        switch i % 6 {
+        case 1: return .zero
+        case 2: return -Scalar.one
+        case 3: return .one
+        default: return seed[i % 4] * Scalar(UInt64(i + 2))
+        }
+      }
+      let columns = (0..<tableCount).map { c in
+        (0..<size).map { i in G1.generatorMultiple(seed[(i + c) % 4] + Scalar(UInt64(100 * c + i + 1))) }
+      }
+      let sums = G1.FixedBases.multiply(
+        columns.map { G1.FixedBases(points: $0, parts: parts) }, sharing: scalars)
+      #expect(sums.count == tableCount)
+      for (c, points) in columns.enumerated() {
+        #expect(sums[c] == Self.naive(points, scalars), "table \(c) of \(tableCount), \(size) points")
+      }
+      // Identities, equal and opposite points: the projective path or the recomputation.
+      let (odd, oddScalars) = Self.g1Case(size: size, seed: seed)
+      let oddSums = G1.FixedBases.multiply(
+        [G1.FixedBases(points: odd, parts: parts), G1.FixedBases(points: columns[0], parts: parts)],
+        sharing: oddScalars)
+      #expect(oddSums == [Self.naive(odd, oddScalars), Self.naive(columns[0], oddScalars)])
+    }
+  }
+
+  @Test("G1: batched fixed-base sums whose affine tree meets equal or opposite points are recomputed")
+  func g1FixedBaseBatchedExceptional() {
+    let p = G1.generatorMultiple(Scalar(0xabcdef))
+    let q = G1.generatorMultiple(Scalar(0x123457))
+    let k = Scalar(0x1234_5678_9abc_def0) * Scalar(0x0fed_cba9_8765_4321)
+    // The same base twice with the same scalar: the first tree level adds P + P (doubling).
+    let doubled = G1.FixedBases.multiply([G1.FixedBases(points: [p, p], parts: 1)], sharing: [k, k])
+    #expect(doubled == [p * (k + k)])
+    // The same base with opposite scalars: P + (-P), the sum is the identity.
+    let cancelled = G1.FixedBases.multiply(
+      [G1.FixedBases(points: [q, p], parts: 2), G1.FixedBases(points: [p, p], parts: 2)], sharing: [k, -k])
+    #expect(cancelled[0] == q * k - p * k)
+    #expect(cancelled[1].isIdentity)
+    // 40 copies of one base with scalar 1 (every level meets equal points).
+    let ones = [Scalar](repeating: .one, count: 40)
+    let many = G1.FixedBases.multiply(
+      [G1.FixedBases(points: Array(repeating: q, count: 40), parts: 4)], sharing: ones)
+    #expect(many == [q * Scalar(40)])
+    #expect(G1.FixedBases.multiply([], sharing: []).isEmpty)
+    #expect(G1.FixedBases.multiply([G1.FixedBases(points: [])], sharing: []) == [G1.identity])
+  }
+
+  @Test("odd 5-bit recoding: 52 odd digits in [-31, 31] that sum back to the scalar")
+  func oddRecoding() async {
+    await propertyCheck(count: 30, input: scalarGen) { k in
+      for s in [k, .zero, .one, -Scalar.one, -k, Scalar(2), k + k] {
+        var digits = [Int8](repeating: 0, count: oddWindows)
+        digits.withUnsafeMutableBufferPointer { oddDigits(s.limbs, into: $0.baseAddress!) }
+        var acc = Scalar.zero
+        for d in digits.reversed() {
+          #expect((-31...31).contains(d) && d & 1 == 1)
+          let mag = Scalar(UInt64(abs(Int(d))))
+          acc = acc * Scalar(32) + (d < 0 ? -mag : mag)
+        }
+        #expect(acc == s)
+      }
+    }
+  }
+
   @Test("G2: constant-time and variable-time MSM equal the naive sum")
   func g2Random() async {
     await propertyCheck(count: 4, input: Gen.int(in: 1...20), scalarGen.array(of: 3)) {

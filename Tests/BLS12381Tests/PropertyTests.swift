@@ -27,6 +27,18 @@ struct PropertyTests {
     }
   }
 
+  @Test("fixed-base GT power equals the plain power: random, 0, 1, r - 1, 2^k exponents")
+  func fixedBasePower() async {
+    await propertyCheck(count: 6, input: scalarGen, scalarGen) { a, k in
+      let base = GT.generator.power(a)
+      let fixed = GT.FixedBase(base)
+      #expect(fixed.tableBytes == 1024 * 576)
+      for e in [k, .zero, .one, -Scalar.one, -k, Scalar(1 << 63) * Scalar(1 << 63)] {
+        #expect(fixed.power(e) == base.power(e))
+      }
+    }
+  }
+
   @Test("non-degeneracy and identities")
   func nonDegenerate() {
     let e = GT.generator
