@@ -17,9 +17,15 @@ struct PrincipalOptions: ParsableArguments {
     @OptionGroup var options: StoreOptions
 
     func sign(_ operation: AccessTransaction.Operation) throws -> Signed<AccessTransaction> {
-        try Signed(
-            AccessTransaction(submitter: principal, operation: operation), domain: .transaction,
-            key: try Keys.readPrivateKey(file: key))
+        try sign(operation, with: try Keys.readPrivateKey(file: key))
+    }
+
+    /// Signs with a key already read from `key` (a command that signs more than once per
+    /// step reads the file once).
+    func sign(_ operation: AccessTransaction.Operation, with signingKey: Curve25519.Signing.PrivateKey) throws
+        -> Signed<AccessTransaction>
+    {
+        try Signed(AccessTransaction(submitter: principal, operation: operation), domain: .transaction, key: signingKey)
     }
 
     /// The ledger: the store on the server, or the API.

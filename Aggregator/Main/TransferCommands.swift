@@ -137,10 +137,12 @@ struct Transfer: AsyncParsableCommand {
                 Output.standardError("agritrace transfer serve: redemption \(open.redeemLeaf) NOT ANSWERED: \(error)")
                 return
             }
+            // Read once per answer: it signs the key delivery and the transaction.
+            let signingKey = try Keys.readPrivateKey(file: signer.key)
             if case .addTransfer(var transfer) = decision.operation, transfer.status == "delivered" {
                 let delivery = try Signed(
                     TransferKeyDelivery(owner: signer.principal, redeemLeaf: open.redeemLeaf, keys: decision.keys),
-                    domain: .transferKeys, key: try Keys.readPrivateKey(file: signer.key))
+                    domain: .transferKeys, key: signingKey)
                 let answer = try await APIClient.postForAnswer(
                     source.api, "/v1/transfers/keys", body: Data(Canonical.encode(delivery)))
                 // 409: keys of an earlier run of this service are stored (the same data keys).
@@ -156,7 +158,8 @@ struct Transfer: AsyncParsableCommand {
             }
             report(
                 open.redeemLeaf, decision.operation,
-                try await signer.ledger.submit(Canonical.encode(try signer.sign(decision.operation)), wait: signer.wait)
+                try await signer.ledger.submit(
+                    Canonical.encode(try signer.sign(decision.operation, with: signingKey)), wait: signer.wait)
             )
         }
 
