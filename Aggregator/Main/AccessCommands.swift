@@ -60,7 +60,23 @@ enum EnrollmentFile {
 }
 
 /// Secret files: written with mode 0600, never printed.
+/// Files holding secrets (keys, tokens): written mode 0600, and refused when every user on
+/// the machine may read them.
 enum SecretFile {
+    /// Throws when users outside the file's owner and group may access `path` (as ssh and
+    /// PostgreSQL refuse such keys); the error names the file, its mode and the fix. A file
+    /// that cannot be examined is left to the read that follows, which names it.
+    static func checkPermissions(_ path: String, what: String) throws {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return }
+        let mode = UInt32(status.st_mode) & 0o777
+        if mode & 0o007 != 0 {
+            throw UserError(
+                "\(path) (\(what)) can be read by every user on this machine (mode \(String(mode, radix: 8))); fix: chmod 600 \(path) (640 if a service group must read it)"
+            )
+        }
+    }
+
     static func write(_ bytes: [UInt8], to path: String) throws {
         guard
             FileManager.default.createFile(
@@ -69,6 +85,7 @@ enum SecretFile {
     }
 
     static func read(_ path: String, what: String) throws -> [UInt8] {
+        try checkPermissions(path, what: what)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
             let bytes = [UInt8](hexString: text.trimmingCharacters(in: .whitespacesAndNewlines))
         else { throw UserError("cannot read the \(what) file \(path)") }

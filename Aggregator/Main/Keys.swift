@@ -6,6 +6,7 @@ import Foundation
 /// Reading keys from files or arguments (hex). Private keys are never printed.
 enum Keys {
     static func readPrivateKey(file path: String) throws -> Curve25519.Signing.PrivateKey {
+        try SecretFile.checkPermissions(path, what: "Ed25519 private key")
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw UserError(
                 "cannot read the key file \(path); create one with `agritrace keygen --output \(path)`")

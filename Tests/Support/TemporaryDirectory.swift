@@ -30,3 +30,11 @@ public final class TemporaryDirectory: Sendable {
 
     deinit { remove() }
 }
+
+/// Writes a secret (a key or token in hex) as the product does: mode 0600, so the CLI's
+/// check that refuses world-readable secrets passes.
+public func writeSecretFile(_ text: String, to path: String) throws {
+    guard
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+    else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+}

@@ -26,10 +26,9 @@ struct FetchCLITests {
         let (row, token) = try d.requestAndMatch(keys, level: .level2)
         let principal = TransferDeployment.requesterGrant.principal
         let keyFile = d.directory.file("bob.key")
-        try (Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n").write(
-            toFile: keyFile, atomically: true, encoding: .utf8)
+        try writeSecretFile(Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n", to: keyFile)
         let tokenFile = d.directory.file("bob.token")
-        try (try #require(token).hexString + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        try writeSecretFile(try #require(token).hexString + "\n", to: tokenFile)
         let common = [
             "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--store", d.storePath,
             "--timeout", "30", "--wait", "30", "--state", d.directory.file("state"),
@@ -80,10 +79,9 @@ struct FetchCLITests {
         let (row, token) = try d.requestAndMatch(keys, level: .level2)
         let principal = TransferDeployment.requesterGrant.principal
         let keyFile = d.directory.file("bob.key")
-        try (Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n").write(
-            toFile: keyFile, atomically: true, encoding: .utf8)
+        try writeSecretFile(Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n", to: keyFile)
         let tokenFile = d.directory.file("bob.token")
-        try (try #require(token).hexString + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        try writeSecretFile(try #require(token).hexString + "\n", to: tokenFile)
         let port = try freeLoopbackPort()
         // The API in its own process (`agritrace api`), reading the store this test writes.
         let server = try BackgroundProcess(
@@ -119,10 +117,9 @@ struct FetchCLITests {
         let (row, token) = try d.requestAndMatch(keys, level: .level2)
         let principal = TransferDeployment.requesterGrant.principal
         let keyFile = d.directory.file("bob.key")
-        try (Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n").write(
-            toFile: keyFile, atomically: true, encoding: .utf8)
+        try writeSecretFile(Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n", to: keyFile)
         let tokenFile = d.directory.file("bob.token")
-        try (try #require(token).hexString + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        try writeSecretFile(try #require(token).hexString + "\n", to: tokenFile)
         let stateFolder = d.directory.file("state")
         let common = [
             "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--store", d.storePath,

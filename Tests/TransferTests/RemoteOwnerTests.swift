@@ -26,10 +26,8 @@ struct RemoteOwnerTests {
             ownerKey = folder + "/owner-x25519.key"
             tokens = folder + "/owner-tokens.json"
             let principal = try #require(d.keys[TransferDeployment.owner])
-            try (Array(principal.rawRepresentation).hexString + "\n").write(
-                toFile: principalKey, atomically: true, encoding: .utf8)
-            try (Array(d.ownerKey.rawRepresentation).hexString + "\n").write(
-                toFile: ownerKey, atomically: true, encoding: .utf8)
+            try writeSecretFile(Array(principal.rawRepresentation).hexString + "\n", to: principalKey)
+            try writeSecretFile(Array(d.ownerKey.rawRepresentation).hexString + "\n", to: ownerKey)
             try JSONEncoder().encode(d.tokens.mapValues(\.hexString)).write(to: URL(fileURLWithPath: tokens))
         }
     }
@@ -101,10 +99,9 @@ struct RemoteOwnerTests {
         let requesterFolder = d.directory.file("requester-machine")
         try FileManager.default.createDirectory(atPath: requesterFolder, withIntermediateDirectories: true)
         let keyFile = requesterFolder + "/zhang.key"
-        try (Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n").write(
-            toFile: keyFile, atomically: true, encoding: .utf8)
+        try writeSecretFile(Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n", to: keyFile)
         let tokenFile = requesterFolder + "/zhang.token"
-        try (try #require(token).hexString + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        try writeSecretFile(try #require(token).hexString + "\n", to: tokenFile)
         let out = requesterFolder + "/values.json"
         let fetched = try d.runCLI(
             [
