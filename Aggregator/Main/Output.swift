@@ -49,7 +49,8 @@ struct StoreOptions: ParsableArguments {
 }
 
 /// Talks to the server's API (`docs/api/openapi.yaml`) over HTTPS, verifying the server
-/// against `--tls-ca` (and its revocation list `--tls-crl`) and presenting `--tls-cert` / `--tls-key` (``APIConnection/current``).
+/// against `--tls-ca` (and its revocation list `--tls-crl`) and presenting `--tls-cert` /
+/// `--tls-key` (``APIConnection/current``).
 enum APIClient {
     /// GETs `base + path` and decodes the JSON answer.
     static func get<Value: Decodable>(_ base: String, _ path: String, query: [String: String?] = [:]) async throws
