@@ -111,7 +111,8 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
-        // TLS client certificates checked against the deployment CA and its revocation list.
+        // TLS peer certificates checked against the deployment CA and its revocation list: the
+        // API's clients (server side) and the API server (CLI side).
         .target(name: "PeerCertificates", dependencies: ["COpenSSL"], path: "Aggregator/PeerCertificates"),
         .target(
             name: "LedgerAPI",
@@ -144,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
-                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow",
+                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow", "PeerCertificates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

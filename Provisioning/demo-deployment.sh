@@ -69,8 +69,10 @@ enroll regulators inspector   regulator --agency FOODAGENCY
 # The aggregator's HTTPS API: a server certificate (serverAuth; localhost, 127.0.0.1) from the same CA.
 API="$DIR/cloud/aggregator"
 $ENROLL request --id agritrace-api --key "$API/api.key" --out "$API/api.csr" >/dev/null
-$ENROLL server --ca "$CA" --csr "$API/api.csr" --out "$API/api.crt" --name localhost --name 127.0.0.1 >/dev/null
+$ENROLL server --ca "$CA" --csr "$API/api.csr" --out "$API/api.crt" --name localhost --name 127.0.0.1 \
+    > "$API/api-certificate.json"
 rm -f "$API/api.csr"
+API_SERIAL=$(sed -n 's/.*"serial" *: *"\([0-9A-F]*\)".*/\1/p' "$API/api-certificate.json")
 
 mkdir -p "$DIR/broker"
 USER_LINE=
@@ -87,7 +89,7 @@ AgriTrace demo deployment in $DIR
   broker ACL         $CA/broker/acl
   revocation list    $CA/crl.pem
   boxes              $DIR/boxes/{farm-box-01,warehouse-box-01,truck-01}/{tls.key,tls.crt,ca.crt}
-  aggregator         $DIR/cloud/aggregator/{tls.key,tls.crt,ca.crt}  (HTTPS API: api.crt, api.key)
+  aggregator         $DIR/cloud/aggregator/{tls.key,tls.crt,ca.crt}  (HTTPS API: api.crt, api.key; serial $API_SERIAL)
   firms              $DIR/firms/{farmer,alice,bob}/{tls.key,tls.crt,signing.key}
   regulator          $DIR/regulators/inspector/{tls.key,tls.crt,signing.key}
 
@@ -95,12 +97,14 @@ Start the broker:   mosquitto -c $DIR/broker/mosquitto.conf -d
 Aggregator:         agritrace serve --broker-host 127.0.0.1 --broker-port $PORT --tls-ca $CA/ca.crt \\
                       --tls-cert $DIR/cloud/aggregator/tls.crt --tls-key $DIR/cloud/aggregator/tls.key
 HTTPS API (mTLS):   add --http-port 8443 --api-cert $DIR/cloud/aggregator/api.crt --api-key $DIR/cloud/aggregator/api.key --api-client-ca $CA/ca.crt --api-client-crl $CA/crl.pem
-                    agritrace status --api https://127.0.0.1:8443 --tls-ca $CA/ca.crt \\
+                    agritrace status --api https://127.0.0.1:8443 --tls-ca $CA/ca.crt --tls-crl $CA/crl.pem \\
                       --tls-cert $DIR/firms/alice/tls.crt --tls-key $DIR/firms/alice/tls.key
 Agent (farm box):   [broker] host = "127.0.0.1", port = $PORT, ca_file = "$DIR/boxes/farm-box-01/ca.crt",
                     certificate_file = "$DIR/boxes/farm-box-01/tls.crt", key_file = "$DIR/boxes/farm-box-01/tls.key"
 Revoke a box:       $ENROLL revoke --ca $CA --id truck-01   (CRL + ACL rewritten, broker reloaded by SIGHUP)
                     or, broker and ledger at once: agritrace devices revoke --enterprise LOGI1 --device truck-01 --ca $CA --store …
+Revoke the API:     $ENROLL revoke --ca $CA --serial $API_SERIAL --reason keyCompromise
+                    (its certificate goes on $CA/crl.pem: clients with --tls-crl refuse the server from then on)
 EOF
 
 if [ "$START" -eq 1 ]; then

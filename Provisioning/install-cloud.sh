@@ -205,4 +205,6 @@ else
     say "installed into ${ROOT:-/} without systemd"
 fi
 say "CA $CA_DIR, broker config $CONFIG_DIR/mosquitto.conf, ACL $CA_DIR/broker/acl, CRL $CA_DIR/crl.pem"
+say "API clients:   --api https://NAME:$API_PORT --tls-ca ca.crt --tls-crl crl.pem (copy $CA_DIR/crl.pem to each client after every revocation and at least weekly: it expires after 30 days)"
+say "revoke the API: $BIN_PATH enroll revoke --ca $CA_DIR --serial <serial in $CONFIG_DIR/api-certificate.json> --reason keyCompromise"
 say "enroll a box:  $BIN_PATH enroll device --ca $CA_DIR --id ID --enterprise ENT --stage STAGE --csr FILE --out FILE"

@@ -5,7 +5,8 @@
 #   three edge agents (farm, warehouse, truck) fed with example and simulated readings,
 #   then the CLI over the HTTPS API (mutual TLS with a firm's certificate): status, a trace of one
 #   lot across all six stages, a proof checked offline,
-#   a full verification of the chain, and the agents' outboxes emptied by signed receipts.
+#   a full verification of the chain, and the agents' outboxes emptied by signed receipts;
+#   at the end the API's server certificate is revoked and the CLI (--tls-crl) refuses the server.
 # Everything lives in ./demo-data (removed at the start of each run); processes stop at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -134,8 +135,11 @@ say "The farm box's rejected line"
 agritrace-agent rejects --config "$DEMO/boxes/farm-box-01/agent.toml"
 
 # The firm alice reads the ledger over the HTTPS API: the server's certificate is checked
-# against the deployment CA, and alice presents her enrolled client certificate (mutual TLS).
-API=(--api "https://127.0.0.1:$API_PORT" --tls-ca "$DEMO/firms/alice/ca.crt"
+# against the deployment CA and its revocation list (on one machine every party reads the
+# CA's crl.pem; elsewhere a copy refreshed from the CA host, docs/provisioning.md), and alice
+# presents her enrolled client certificate (mutual TLS).
+CRL="$DEMO/ca/crl.pem"
+API=(--api "https://127.0.0.1:$API_PORT" --tls-ca "$DEMO/firms/alice/ca.crt" --tls-crl "$CRL"
     --tls-cert "$DEMO/firms/alice/tls.crt" --tls-key "$DEMO/firms/alice/tls.key")
 say "Ledger status, as the firm alice over the HTTPS API (mutual TLS)"
 agritrace status "${API[@]}"
@@ -144,7 +148,7 @@ say "Trace the supermarket lot SA-2026-5521 back to its seed lot over HTTPS (all
 agritrace trace SA-2026-5521 --backward "${API[@]}"
 
 say "Without a client certificate the API refuses the connection"
-if agritrace status --api "https://127.0.0.1:$API_PORT" --tls-ca "$DEMO/firms/alice/ca.crt" 2>&1; then
+if agritrace status --api "https://127.0.0.1:$API_PORT" --tls-ca "$DEMO/firms/alice/ca.crt" --tls-crl "$CRL" 2>&1; then
     echo "the API answered a client without a certificate" >&2; exit 1
 fi
 
@@ -172,7 +176,7 @@ agritrace principals list --store "$STORE"
 # From here on each party works from its own folder through the HTTPS API with its enrolled
 # client certificate (mutual TLS), and signs its transactions with its own key.
 over_api() { # folder
-    echo --api "https://127.0.0.1:$API_PORT" --tls-ca "$1/ca.crt" --tls-cert "$1/tls.crt" --tls-key "$1/tls.key"
+    echo --api "https://127.0.0.1:$API_PORT" --tls-ca "$1/ca.crt" --tls-crl "$CRL" --tls-cert "$1/tls.crt" --tls-key "$1/tls.key"
 }
 REG="Regulator/inspector@FOODAGENCY"
 RDIR="$DEMO/regulators/inspector"
@@ -280,5 +284,12 @@ agritrace fetch "$BOB_REQUEST" --token "$DEMO/firms/bob/PL-2026-0417.token" --pu
 say "Provenance of PL-2026-0417: who received what, when, for what purpose"
 agritrace provenance PL-2026-0417 --store "$STORE"
 agritrace grants list --as "Firm/planting/farmer@FARM1" --store "$STORE"
+
+say "The API's server certificate is revoked (say its key was stolen): clients checking the CA's list refuse the server"
+API_SERIAL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["serial"])' "$CLOUD/api-certificate.json")
+agritrace enroll revoke --ca "$DEMO/ca" --serial "$API_SERIAL" --reason keyCompromise
+if agritrace status "${API[@]}" 2>&1; then
+    echo "the CLI trusted a revoked server certificate" >&2; exit 1
+fi
 
 say "Done. Everything is in $DEMO; the broker, the aggregator and the agents stop now."

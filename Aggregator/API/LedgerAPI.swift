@@ -23,7 +23,7 @@ public enum LedgerAPI {
         /// PEM CA file: when set, every client must present a certificate that chains to it (mutual TLS).
         public var clientCAFile: String?
         /// PEM revocation list of that CA: when set (with ``clientCAFile``), a client whose
-        /// certificate is on it is refused at the handshake (see ``ClientCertificateVerifier``).
+        /// certificate is on it is refused at the handshake (see ``PeerCertificateVerifier``).
         public var clientRevocationListFile: String?
 
         public init(
@@ -58,10 +58,10 @@ public enum LedgerAPI {
             guard let clientCAFile, let clientRevocationListFile else {
                 return TLSChannelConfiguration(tlsConfiguration: configuration)
             }
-            let verifier = try ClientCertificateVerifier(
-                certificateAuthorityFile: clientCAFile, revocationListFile: clientRevocationListFile)
+            let verifier = try PeerCertificateVerifier(
+                peer: .client, certificateAuthorityFile: clientCAFile, revocationListFile: clientRevocationListFile)
             return TLSChannelConfiguration(tlsConfiguration: configuration) { certificates, promise in
-                let result: Result<Void, ClientCertificateVerifier.Rejection>
+                let result: Result<Void, PeerCertificateVerifier.Rejection>
                 do {
                     result = verifier.verify(chain: try certificates.map { try $0.toDERBytes() })
                 } catch {

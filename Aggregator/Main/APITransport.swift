@@ -3,12 +3,18 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import PeerCertificates
+import Synchronization
 
 /// How the CLI reaches the server's API: the CA that must have signed the server's
-/// certificate, the client certificate for mutual TLS, and whether plain HTTP is allowed.
+/// certificate, the CA's revocation list, the client certificate for mutual TLS, and whether
+/// plain HTTP is allowed.
 struct APIConnection: Sendable {
     /// PEM file of the CA the server's certificate must chain to (nil: the system's roots).
     var caFile: String?
+    /// PEM revocation list of ``caFile``'s CA (`crl.pem`): when set, the server's certificate
+    /// is checked against it during the handshake (``PeerCertificateVerifier``).
+    var revocationListFile: String? = nil
     /// PEM client certificate (chain) presented when the server asks for one.
     var certificateFile: String?
     /// PEM private key of ``certificateFile``.
@@ -50,6 +56,31 @@ struct APIConnection: Sendable {
         }
         return configuration
     }
+
+    /// The verifier of the server's certificate against ``caFile`` and ``revocationListFile``,
+    /// nil without a list; the list is checked now (readable, signed by the CA, current).
+    func serverVerifier() throws -> PeerCertificateVerifier? {
+        guard let revocationListFile else { return nil }
+        guard let caFile else {
+            throw UserError("--tls-crl \(revocationListFile) needs --tls-ca (the CA whose list it is)")
+        }
+        do {
+            return try PeerCertificateVerifier(
+                peer: .server, certificateAuthorityFile: caFile, revocationListFile: revocationListFile)
+        } catch {
+            throw UserError("--tls-crl / --tls-ca: \(error)")
+        }
+    }
+}
+
+/// The reason the revocation check refused a server during a handshake, kept for the error
+/// message (the TLS library only reports a failed verification).
+private final class ServerRefusal: Sendable {
+    private let stored = Mutex<String?>(nil)
+
+    var reason: String? { stored.withLock { $0 } }
+
+    func record(_ reason: String) { stored.withLock { $0 = reason } }
 }
 
 /// A minimal HTTP/1.1 client on SwiftNIO and NIOSSL: one request per connection.
@@ -89,6 +120,8 @@ enum APITransport {
         let port = url.port ?? (secure ? 443 : 80)
         let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         let sslContext = secure ? try NIOSSLContext(configuration: connection.tlsConfiguration()) : nil
+        let verifier = secure ? try connection.serverVerifier() : nil
+        let refusal = ServerRefusal()
         // SNI and host-name checks take a name; for an IP address NIOSSL checks the
         // certificate's IP subject alternative names against the connected address.
         let serverName = isIPAddress(bareHost) ? nil : bareHost
@@ -112,7 +145,17 @@ enum APITransport {
                 .connectTimeout(.seconds(10))
                 .connect(host: bareHost, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        if let sslContext {
+                        if let sslContext, let verifier {
+                            // The chain and its revocation are checked by OpenSSL against the CA
+                            // and its list; NIOSSL still checks the host name afterwards.
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(
+                                    context: sslContext, serverHostname: serverName,
+                                    customVerificationCallback: { certificates, promise in
+                                        promise.succeed(
+                                            Self.verifyServer(certificates, verifier: verifier, refusal: refusal))
+                                    }))
+                        } else if let sslContext {
                             try channel.pipeline.syncOperations.addHandler(
                                 NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
                         }
@@ -122,6 +165,7 @@ enum APITransport {
                     }
                 }
         } catch {
+            if let reason = refusal.reason { throw UserError("\(url): TLS failed: \(reason)") }
             throw UserError("cannot connect to \(host):\(port): \(error)")
         }
         // A server that stops answering is cut off after `timeout`.
@@ -161,16 +205,53 @@ enum APITransport {
                     "\(url): the connection closed before a complete response (or no answer within \(timeout.nanoseconds / 1_000_000_000) s)"
                 )
             }
-        } catch let error as UserError {
-            throw error
-        } catch let error as NIOSSLError {
-            throw UserError("\(url): TLS failed: \(error)\(hint(for: error))")
-        } catch let error as BoringSSLError {
-            throw UserError("\(url): TLS failed: \(error)\(hint(for: error))")
-        } catch let error as NIOSSLExtraError {
-            throw UserError("\(url): TLS failed: \(error)\(hint(for: error))")
         } catch {
-            throw UserError("\(url): \(error)")
+            if let reason = refusal.reason { throw UserError("\(url): TLS failed: \(reason)") }
+            throw Self.describe(error, url: url)
+        }
+    }
+
+    /// The revocation check of the server's certificate chain (leaf first), with the reason of
+    /// a refusal kept in `refusal`.
+    private static func verifyServer(
+        _ certificates: [NIOSSLCertificate], verifier: PeerCertificateVerifier, refusal: ServerRefusal
+    ) -> NIOSSLVerificationResult {
+        let chain: [[UInt8]]
+        do {
+            chain = try certificates.map { try $0.toDERBytes() }
+        } catch {
+            refusal.record("the server's certificate could not be read: \(error)")
+            return .failed
+        }
+        switch verifier.verify(chain: chain) {
+        case .success:
+            return .certificateVerified
+        case .failure(let rejection):
+            let named =
+                chain.first.flatMap(PeerCertificateVerifier.describe).map {
+                    "the server's certificate (serial \($0.serial), subject \($0.subject))"
+                } ?? "the server's certificate"
+            if rejection.isRevoked {
+                refusal.record(
+                    "\(named) is revoked: it is on the revocation list \(verifier.revocationListFile). "
+                        + "Do not trust this server (its key may be stolen) until it has a new certificate "
+                        + "(`agritrace enroll server`)")
+            } else {
+                refusal.record(
+                    "\(named) did not verify against --tls-ca \(verifier.certificateAuthorityFile) "
+                        + "and --tls-crl \(verifier.revocationListFile): \(rejection)")
+            }
+            return .failed
+        }
+    }
+
+    /// The user-facing error for a failed exchange.
+    private static func describe(_ error: any Error, url: URL) -> UserError {
+        switch error {
+        case let error as UserError: error
+        case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError:
+            UserError("\(url): TLS failed: \(error)\(hint(for: error))")
+        default: UserError("\(url): \(error)")
         }
     }
 

@@ -17,6 +17,13 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "With --api: the CA file (PEM) the server's certificate must chain to.")
     var tlsCA: String?
 
+    @Option(
+        name: .long,
+        help:
+            "With --api and --tls-ca: the CA's revocation list (PEM, its crl.pem); a server whose certificate is on it is refused."
+    )
+    var tlsCRL: String?
+
     @Option(name: .long, help: "With --api: client certificate (PEM) for servers that require mutual TLS.")
     var tlsCert: String?
 
@@ -31,14 +38,19 @@ struct StoreOptions: ParsableArguments {
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if tlsCRL != nil && tlsCA == nil {
+            throw ValidationError("--tls-crl needs --tls-ca (the CA whose revocation list it is)")
+        }
         // Every `--api` request of this process uses these settings (APIClient).
         APIConnection.current = APIConnection(
-            caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey, insecureHTTP: insecureHTTP)
+            caFile: tlsCA, revocationListFile: tlsCRL, certificateFile: tlsCert, keyFile: tlsKey,
+            insecureHTTP: insecureHTTP)
     }
 }
 
 /// Talks to the server's API (`docs/api/openapi.yaml`) over HTTPS, verifying the server
-/// against `--tls-ca` and presenting `--tls-cert` / `--tls-key` (``APIConnection/current``).
+/// against `--tls-ca` (and its revocation list `--tls-crl`) and presenting `--tls-cert` /
+/// `--tls-key` (``APIConnection/current``).
 enum APIClient {
     /// GETs `base + path` and decodes the JSON answer.
     static func get<Value: Decodable>(_ base: String, _ path: String, query: [String: String?] = [:]) async throws

@@ -216,13 +216,35 @@ public struct CertificateAuthority: Sendable {
         chmod(requestFile, 0o644)
     }
 
+    /// A serial as the CA names its issued files: upper-case hex with an even number of
+    /// digits. Accepts what `openssl x509 -serial` or a browser prints (`serial=` prefix, a
+    /// `0x` prefix, colons, lower case).
+    /// - Throws: ``ProvisioningError/invalidIdentifier(field:value:reason:)`` (field `serial`)
+    ///   for anything that is not 1 to 40 bytes of hex.
+    public static func normalizeSerial(_ serial: String) throws -> String {
+        var text = serial.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ":", with: "").uppercased()
+        for prefix in ["SERIAL=", "0X"] where text.hasPrefix(prefix) { text.removeFirst(prefix.count) }
+        guard !text.isEmpty, text.count <= 80, text.allSatisfy(\.isHexDigit) else {
+            throw ProvisioningError.invalidIdentifier(
+                field: "serial", value: serial, reason: "a serial is hex digits, e.g. 3F2A91C07B5D4E18")
+        }
+        return text.count % 2 == 1 ? "0" + text : text
+    }
+
+    /// The file of the issued certificate with `serial`, nil when this CA issued none.
+    public func issuedCertificateFile(serial: String) throws -> String? {
+        let file = issuedDirectory + "/\(try Self.normalizeSerial(serial)).pem"
+        return FileManager.default.fileExists(atPath: file) ? file : nil
+    }
+
     /// Revokes the certificate with `serial` (hex, as in ``CertificateSummary/serial``) and
     /// publishes a new revocation list. Revoking an already revoked serial is not an error.
+    /// - Throws: ``ProvisioningError/unknownSerial(serial:directory:)`` when this CA did not
+    ///   issue it.
     public func revoke(serial: String, reason: RevocationReason) throws {
         try withLock {
-            let file = issuedDirectory + "/\(serial.uppercased()).pem"
-            guard FileManager.default.fileExists(atPath: file) else {
-                throw ProvisioningError.file(path: file, reason: "no certificate with serial \(serial) was issued here")
+            guard let file = try issuedCertificateFile(serial: serial) else {
+                throw ProvisioningError.unknownSerial(serial: serial, directory: directory)
             }
             let result = try openssl.runAllowingFailure([
                 "ca", "-config", configurationFile, "-revoke", file, "-crl_reason", reason.rawValue,

@@ -205,21 +205,61 @@ public struct EnrollCommand: ParsableCommand {
         }
     }
 
-    /// `enroll revoke`.
+    /// `enroll revoke`: a principal by id (every certificate it holds, its ACL lines), or one
+    /// non-principal certificate by serial (the HTTPS API's server certificate, the broker's).
     public struct Revoke: ParsableCommand {
         public static let configuration = CommandConfiguration(
-            abstract: "Revoke every certificate of a principal, update the CRL and ACL, reload the broker.")
+            abstract:
+                "Revoke every certificate of a principal (--id: CRL, registry and ACL updated, broker reloaded), or a server certificate by serial (--serial: the API's certificate from `enroll server`).",
+            discussion: """
+                --id prints the updated enrollment record (the registry transaction for the ledger).
+                --serial prints the revoked certificate's serial, subject and the revocation list to copy \
+                to every API client (agritrace --tls-crl); a principal's serial is refused: use --id.
+                """)
         @Option(help: "The CA directory.") var ca: String
-        @Option(help: "The principal id.") var id: String
+        @Option(help: "The principal id.") var id: String?
+        @Option(
+            help:
+                "The serial (hex, as `enroll server` printed it) of a certificate that is not a principal's, e.g. the API's server certificate."
+        )
+        var serial: String?
         @Option(help: "unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation.")
         var reason: String = "unspecified"
         public init() {}
-        public func run() throws {
-            guard let reason = CertificateAuthority.RevocationReason(rawValue: reason) else {
-                throw ValidationError("unknown reason \(reason)")
+
+        public func validate() throws {
+            guard (id == nil) != (serial == nil) else {
+                throw ValidationError(
+                    "give either --id (a principal) or --serial (a server certificate, e.g. the API's)")
             }
-            let record = try EnrollmentAuthority(directory: ca).revoke(id: id, reason: reason)
-            print(String(decoding: try EnrollmentRegistry.encoder.encode(record), as: UTF8.self))
+            guard CertificateAuthority.RevocationReason(rawValue: reason) != nil else {
+                throw ValidationError(
+                    "unknown --reason \(reason): one of "
+                        + CertificateAuthority.RevocationReason.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+        }
+
+        public func run() throws {
+            let reason = CertificateAuthority.RevocationReason(rawValue: reason) ?? .unspecified
+            let authority = try EnrollmentAuthority(directory: ca)
+            if let id {
+                let record = try authority.revoke(id: id, reason: reason)
+                print(String(decoding: try EnrollmentRegistry.encoder.encode(record), as: UTF8.self))
+                return
+            }
+            let summary = try authority.revokeCertificate(serial: serial ?? "", reason: reason)
+            struct Revoked: Encodable {
+                var serial: String
+                var subject: String
+                var reason: String
+                var revocationList: String
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let revoked = Revoked(
+                serial: summary.serial, subject: summary.subject, reason: reason.rawValue,
+                revocationList: authority.certificateAuthority.revocationListFile)
+            print(String(decoding: try encoder.encode(revoked), as: UTF8.self))
         }
     }
 

@@ -329,6 +329,36 @@ public struct EnrollmentAuthority: Sendable {
         }
     }
 
+    /// Revokes one certificate by serial that is not a principal's: the aggregator's HTTPS API
+    /// certificate (``issueServerCertificate(requestFile:commonName:names:days:)``) or the
+    /// broker's. It goes on the revocation list, the list is regenerated, and the broker (if
+    /// its pid file is configured) reloads; clients that check the list (`--tls-crl`) refuse
+    /// the server from then on.
+    /// - Returns: the revoked certificate's serial, subject and validity.
+    /// - Throws: ``ProvisioningError/principalSerial(serial:id:)`` for a principal's
+    ///   certificate (revoke those with ``revoke(id:reason:)``),
+    ///   ``ProvisioningError/unknownSerial(serial:directory:)`` when this CA did not issue it,
+    ///   ``ProvisioningError/invalidIdentifier(field:value:reason:)`` when it is not hex.
+    @discardableResult
+    public func revokeCertificate(serial: String, reason: CertificateAuthority.RevocationReason = .unspecified) throws
+        -> CertificateSummary
+    {
+        let normalized = try CertificateAuthority.normalizeSerial(serial)
+        return try certificateAuthority.withLock(named: ".registry.lock") {
+            let registry = try EnrollmentRegistry.load(from: registryFile)
+            if let owner = registry.enrollments.first(where: { $0.allSerials.contains(normalized) }) {
+                throw ProvisioningError.principalSerial(serial: normalized, id: owner.id)
+            }
+            guard let file = try certificateAuthority.issuedCertificateFile(serial: normalized) else {
+                throw ProvisioningError.unknownSerial(serial: normalized, directory: directory)
+            }
+            let summary = try certificateAuthority.summarize(certificateFile: file)
+            try certificateAuthority.revoke(serial: normalized, reason: reason)
+            try reloadBroker()
+            return summary
+        }
+    }
+
     /// The registry as it is on disk.
     public func registry() throws -> EnrollmentRegistry { try EnrollmentRegistry.load(from: registryFile) }
 

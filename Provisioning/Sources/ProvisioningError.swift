@@ -22,6 +22,11 @@ public enum ProvisioningError: Error, Sendable, Equatable, CustomStringConvertib
     case alreadyExists(directory: String)
     /// A file could not be read or written.
     case file(path: String, reason: String)
+    /// No certificate with this serial was issued by the CA in `directory`.
+    case unknownSerial(serial: String, directory: String)
+    /// The serial is a principal's certificate: principals are revoked by id (`--id`), which
+    /// also updates the registry and the broker's ACL.
+    case principalSerial(serial: String, id: String)
 
     public var description: String {
         switch self {
@@ -36,6 +41,12 @@ public enum ProvisioningError: Error, Sendable, Equatable, CustomStringConvertib
         case .notACertificateAuthority(let directory): "\(directory) is not an AgriTrace certificate authority"
         case .alreadyExists(let directory): "\(directory) already holds a certificate authority"
         case .file(let path, let reason): "\(path): \(reason)"
+        case .unknownSerial(let serial, let directory):
+            "serial \(serial): no certificate with this serial was issued by the CA in \(directory) "
+                + "(give the serial `enroll server` printed, or see \(directory)/index.txt)"
+        case .principalSerial(let serial, let id):
+            "serial \(serial) is a certificate of the enrolled principal '\(id)': revoke it with `enroll revoke --id \(id)` "
+                + "(that also updates the registry and the broker's ACL)"
         }
     }
 }

@@ -248,6 +248,20 @@ struct HTTPSAPITests {
         ])
         #expect(bad.status != 0)
         #expect(bad.output.contains("no PEM revocation list could be read"), "\(bad.output)")
+        // ... and a list signed by another CA, naming it and the CA file.
+        let stranger = try TemporaryDirectory(prefix: "agritrace-stranger")
+        let other = try TestCertificates.generate(in: stranger.path)
+        let foreign = stranger.file("crl.pem")
+        try other.writeRevocationList(revoking: [], to: foreign)
+        let wrong = try runAgritrace([
+            "api", "--store", fixture.path, "--http-port", "\(try freeLoopbackPort())", "--api-cert",
+            certificates.serverCertificateFile, "--api-key", certificates.serverKeyFile, "--api-client-ca",
+            certificates.caFile, "--api-client-crl", foreign,
+        ])
+        #expect(wrong.status != 0)
+        #expect(
+            wrong.output.contains("\(foreign): the revocation list is not signed by the CA in \(certificates.caFile)"),
+            "\(wrong.output)")
     }
 
     @Test func cliRefusesAServerNotSignedByItsCAAndPlainHTTPUnlessAsked() async throws {

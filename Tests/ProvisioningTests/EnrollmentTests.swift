@@ -259,6 +259,69 @@ struct EnrollmentTests {
         }
     }
 
+    /// `enroll revoke --serial`: the API's server certificate goes on the CA's list by serial
+    /// (any spelling openssl or a browser prints); a principal's serial is refused pointing to
+    /// `--id` and stays valid; an unknown or non-hex serial is an error naming it.
+    @Test func aServerCertificateIsRevokedBySerialAndPrincipalsOnlyById() throws {
+        let directory = try TemporaryDirectory()
+        let authority = try makeAuthority(directory)
+        let ca = authority.certificateAuthority
+        let issued = try authority.issueServerCertificate(
+            requestFile: try request(directory, "agritrace-api"), commonName: "agritrace-api", names: ["127.0.0.1"])
+        let file = directory.file("api.crt")
+        try issued.pem.write(toFile: file, atomically: true, encoding: .utf8)
+        let device = try authority.enrollDevice(
+            id: "box-1", enterprise: "FARM1", stage: .planting, certificateRequestFile: try request(directory, "box-1"))
+        let deviceFile = directory.file("box-1.crt")
+        try device.certificatePEM.write(toFile: deviceFile, atomically: true, encoding: .utf8)
+
+        // A principal's serial: refused, naming the principal and --id; nothing revoked.
+        #expect {
+            try authority.revokeCertificate(serial: device.record.certificateSerial, reason: .keyCompromise)
+        } throws: { error in
+            guard case .principalSerial(let serial, let id) = error as? ProvisioningError else { return false }
+            return serial == device.record.certificateSerial && id == "box-1"
+                && "\(error)".contains("enroll revoke --id box-1")
+        }
+        #expect(try ca.verify(certificateFile: deviceFile) == .valid)
+        // Unknown and malformed serials.
+        #expect {
+            try authority.revokeCertificate(serial: "DEADBEEF01")
+        } throws: { error in
+            guard case .unknownSerial(let serial, _) = error as? ProvisioningError else { return false }
+            return serial == "DEADBEEF01" && "\(error)".contains("serial DEADBEEF01")
+        }
+        for bad in ["../private/ca", "", "12 34", "0xZZ"] {
+            #expect {
+                try authority.revokeCertificate(serial: bad)
+            } throws: { error in
+                guard case .invalidIdentifier(let field, let value, _) = error as? ProvisioningError else {
+                    return false
+                }
+                return field == "serial" && value == bad
+            }
+        }
+        #expect(try ca.verify(certificateFile: file) == .valid)
+
+        // The server's serial as `openssl x509 -serial` prints it, in lower case with colons.
+        let hex = issued.summary.serial.lowercased()
+        var colons = ""
+        for (index, character) in hex.enumerated() {
+            if index > 0 && index % 2 == 0 { colons += ":" }
+            colons.append(character)
+        }
+        let revoked = try authority.revokeCertificate(serial: "serial=" + colons, reason: .keyCompromise)
+        #expect(revoked.serial == issued.summary.serial)
+        #expect(revoked.subject.contains("CN=agritrace-api"), "\(revoked.subject)")
+        #expect(try ca.verify(certificateFile: file) == .revoked)
+        #expect(try ca.verify(certificateFile: deviceFile) == .valid)
+        let list = try runCommand("openssl", ["crl", "-in", ca.revocationListFile, "-noout", "-text"])
+        #expect(list.contains("Serial Number: \(issued.summary.serial)") && list.contains("Key Compromise"), "\(list)")
+        // Again: not an error (already revoked).
+        try authority.revokeCertificate(serial: issued.summary.serial)
+        #expect(try authority.registry().enrollments.map(\.status) == [.active])
+    }
+
     @Test func theBrokerConfigurationIsTLSOnlyWithClientCertificates() throws {
         let directory = try TemporaryDirectory()
         let authority = try makeAuthority(directory)

@@ -292,6 +292,14 @@ struct DemoDeploymentTests {
                 InstallScriptTests.provisioningDirectory + "/demo-deployment.sh", demo, "--port", String(port),
             ])
         #expect(text.contains("AgriTrace demo deployment in") && text.contains("broker config"))
+        // The API's certificate serial is kept and printed in the command that revokes it.
+        struct Issued: Decodable { var serial: String }
+        let apiSerial = try JSONDecoder().decode(
+            Issued.self, from: Data(contentsOf: URL(fileURLWithPath: demo + "/cloud/aggregator/api-certificate.json"))
+        ).serial
+        #expect(
+            !apiSerial.isEmpty && text.contains("revoke --ca ")
+                && text.contains("--serial \(apiSerial) --reason keyCompromise"), "\(text)")
 
         let registry = try EnrollmentRegistry.load(from: demo + "/ca/registry.json")
         #expect(
