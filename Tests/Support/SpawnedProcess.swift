@@ -41,6 +41,12 @@ public final class SpawnedProcess: Sendable {
         let output = outputFile ?? "/dev/null"
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Only 0, 1 and 2 go to the child. Without this it inherited every descriptor the test
+        // process had open at that moment, among them the write end of another thread's pipe
+        // to a short command (openssl): a long-lived child (a broker) kept that pipe open, so
+        // the reader never saw end-of-file and waited for the broker's exit (a test holding the
+        // CA's lock hung the whole run).
+        try closeDescriptorsFromThree(&actions)
 
         let variables =
             (environment.map { ProcessInfo.processInfo.environment.merging($0) { $1 } }
@@ -102,6 +108,19 @@ public final class SpawnedProcess: Sendable {
     }
 
     deinit { kill() }
+}
+
+/// Adds "close every descriptor from 3 up" to `actions` with glibc's
+/// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34 on; looked up at run time, since
+/// Swift's Glibc module does not declare it).
+func closeDescriptorsFromThree(_ actions: inout posix_spawn_file_actions_t) throws {
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
+    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") else {
+        throw SpawnError(
+            executable: "posix_spawn", reason: "needs glibc 2.34 or later (posix_spawn_file_actions_addclosefrom_np)")
+    }
+    let rc = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+    guard rc == 0 else { throw SpawnError(executable: "posix_spawn", reason: String(cString: strerror(rc))) }
 }
 
 /// `posix_spawn` failed.
