@@ -68,14 +68,20 @@ public enum ABSE {
         private var columns: [BLS12381.G1.FixedBases]?
         private var gtPowers: BLS12381.GT.FixedBase?
 
-        /// The powers of e(g1, g2)^ψ (built under the lock on first use).
-        func gtPsiPowers(for pp: PublicParameters) -> BLS12381.GT.FixedBase {
+        /// The value in `slot`, built by `build` under the lock on first use (the lock guards
+        /// only these one-time builds and the cached references).
+        private func cached<T>(_ slot: ReferenceWritableKeyPath<BasisTables, T?>, _ build: () -> T) -> T {
             lock.lock()
             defer { lock.unlock() }
-            if let g = gtPowers { return g }
-            let built = BLS12381.GT.FixedBase(pp.gtPsi)
-            gtPowers = built
+            if let value = self[keyPath: slot] { return value }
+            let built = build()
+            self[keyPath: slot] = built
             return built
+        }
+
+        /// The powers of e(g1, g2)^ψ.
+        func gtPsiPowers(for pp: PublicParameters) -> BLS12381.GT.FixedBase {
+            cached(\.gtPowers) { BLS12381.GT.FixedBase(pp.gtPsi) }
         }
 
         static func parts(dimension n: Int) -> Int {
@@ -85,21 +91,17 @@ public enum ABSE {
             return 1
         }
 
-        /// The tables for `pp` (built under the lock on first use; the lock guards only this
-        /// one-time build and the cached reference).
+        /// The column tables for `pp`.
         func columns(for pp: PublicParameters) -> [BLS12381.G1.FixedBases] {
-            lock.lock()
-            defer { lock.unlock() }
-            if let c = columns { return c }
-            let dim = pp.dimension
-            let eta = 2 * pp.slotCount + 3
-            let parts = Self.parts(dimension: dim)
-            let built = (0..<dim).map { j in
-                BLS12381.G1.FixedBases(
-                    points: (0..<dim).filter { $0 != eta }.map { pp.basis[$0][j] }, parts: parts)
+            cached(\.columns) {
+                let dim = pp.dimension
+                let eta = 2 * pp.slotCount + 3
+                let parts = Self.parts(dimension: dim)
+                return (0..<dim).map { j in
+                    BLS12381.G1.FixedBases(
+                        points: (0..<dim).filter { $0 != eta }.map { pp.basis[$0][j] }, parts: parts)
+                }
             }
-            columns = built
-            return built
         }
     }
 

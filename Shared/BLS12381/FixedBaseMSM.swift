@@ -79,6 +79,17 @@ func scanOdd<C>(
     return AffinePoint(x: x, y: y, infinity: baseIsIdentity)
 }
 
+/// Appends the 16 odd multiples 1, 3, …, 31 of `p` (projective).
+@inline(__always)
+func appendOddMultiples<C>(_ p: ProjectivePoint<C>, to out: inout [ProjectivePoint<C>]) {
+    let twice = p.doubled()
+    var m = p
+    for _ in 0..<16 {
+        out.append(m)
+        m = m + twice
+    }
+}
+
 /// x and y of an affine point that is not the identity (the batched sums' working storage:
 /// 96 bytes in G1 against 104 for `AffinePoint`).
 struct AffineCoordinates<C: CurveParams> {
@@ -94,6 +105,8 @@ struct MultiBaseTable<C: CurveParams>: Sendable {
     /// entries[(i * parts + k) * 16 + j] = (2j + 1) * 2^(5 * k * 52 / parts) * P_i (affine).
     let entries: [AffinePoint<C>]
     let identities: [Bool]
+    /// Some point is the identity (public; such tables take the projective path).
+    let hasIdentity: Bool
 
     init(points: [ProjectivePoint<C>], parts: Int) {
         precondition([1, 2, 4].contains(parts), "parts must be 1, 2 or 4")
@@ -105,17 +118,13 @@ struct MultiBaseTable<C: CurveParams>: Sendable {
         for p in points {
             var base = p
             for k in 0..<parts {
-                let twice = base.doubled()
-                var m = base
-                for _ in 0..<16 {
-                    proj.append(m)
-                    m = m + twice
-                }
+                appendOddMultiples(base, to: &proj)
                 if k + 1 < parts { for _ in 0..<shift { base = base.doubled() } }
             }
         }
         entries = batchAffine(proj)
         identities = points.map(\.isIdentity)
+        hasIdentity = identities.contains(true)
     }
 
     /// Bytes held by the table entries.
@@ -169,7 +178,7 @@ struct MultiBaseTable<C: CurveParams>: Sendable {
         let digits = Self.digits(scalars)
         // A table with an identity base (public) has identity entries, which the affine sum
         // cannot represent: those calls take the projective path.
-        if count == 0 || tables.contains(where: { $0.identities.contains(true) }) {
+        if count == 0 || tables.contains(where: \.hasIdentity) {
             return tables.map { $0.multiply(digits: digits) }
         }
         let run = oddWindows / parts

@@ -118,24 +118,6 @@ struct Fp: Sendable {
     /// Leaves Montgomery form.
     var canonical: Fp { Fp.mul(self, Fp(1, 0, 0, 0, 0, 0)) }
 
-    /// self^e for a public exponent given as little-endian limbs (variable time in e only).
-    func pow(_ e: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)) -> Fp {
-        var res = Fp.one
-        @inline(__always) func step(_ w: UInt64) {
-            for i in (0..<64).reversed() {
-                res = res.square()
-                if (w >> UInt64(i)) & 1 == 1 { res = res * self }
-            }
-        }
-        step(e.5)
-        step(e.4)
-        step(e.3)
-        step(e.2)
-        step(e.1)
-        step(e.0)
-        return res
-    }
-
     /// Multiplicative inverse (Fermat); zero maps to zero.
     func inverse() -> Fp { pow(expPMinus2) }
 

@@ -3,10 +3,11 @@
 // Three algorithms, all on the complete formulas of Curve.swift (so identities, equal and
 // opposite points need no special cases):
 //
-// - `strausConstantTime`: interleaved signed 5-bit fixed windows (Straus). Each scalar is
-//   recoded without branches into 52 digits in [-16, 16]; one shared chain of 255 doublings,
-//   then per window and point one mixed addition of an entry picked by a masked scan of the
-//   point's 17-entry affine table (0..16 P) and negated by a masked select. The sequence of
+// - `strausConstantTime`: interleaved 5-bit fixed windows (Straus). Each scalar is recoded
+//   without branches into 52 odd digits in [-31, 31] (`oddDigits`, FixedBaseMSM.swift); one
+//   shared chain of 255 doublings, then per window and point one mixed addition of an entry
+//   picked by a masked scan of the point's 16-entry affine table (1, 3, ..., 31 P) and
+//   negated by a masked select (`scanOdd`). The sequence of
 //   field operations and memory accesses depends only on the number of points, never on
 //   the scalars: constant time.
 // - `pippengerVariableTime`: signed-digit bucket method. Which bucket a point goes to, and
@@ -38,77 +39,26 @@ func scalarBits(_ k: Limbs, _ start: Int, _ width: Int) -> Int {
     return Int(v & ((1 << UInt64(width)) - 1))
 }
 
-/// Number of signed 5-bit digits of a scalar below 2^255 (51 windows plus the final carry).
-let signedWindows = 52
-
-/// Branch-free recoding of a scalar (< 2^255) into 52 digits d_w in [-16, 16] with
-/// k = sum d_w 32^w.
-@inline(__always)
-func signedDigits(_ k: Limbs, into out: UnsafeMutablePointer<Int8>) {
-    var carry = 0
-    for w in 0..<signedWindows {
-        let raw = scalarBits(k, 5 * w, 5) + carry  // 0...32
-        carry = ((16 - raw) >> 63) & 1  // raw > 16, without a branch
-        out[w] = Int8(truncatingIfNeeded: raw - (carry << 5))
-    }
-}
-
-/// Picks sign(d) * table[|d|] (|d| <= 16) from a 17-entry affine table by a masked scan of
-/// every entry and a masked negation. Entry 0 is the identity; `baseIsIdentity` (public)
-/// marks a table of the identity point.
-@inline(__always)
-func scanSigned<C>(
-    _ t: UnsafeBufferPointer<AffinePoint<C>>, _ row: Int, _ d: Int8, _ baseIsIdentity: Bool
-) -> AffinePoint<C> {
-    let m = Int(d) >> 7  // -1 if negative, else 0
-    let a = (Int(d) ^ m) - m
-    var x = t[row].x
-    var y = t[row].y
-    for j in 1...16 {
-        let c = j == a
-        x = C.F.select(x, t[row + j].x, c)
-        y = C.F.select(y, t[row + j].y, c)
-    }
-    y = C.F.select(y, -y, m != 0)
-    // For a point of prime order r, j * 2^e * P (0 < j <= 16) is never the identity, so only
-    // digit 0 is; a public identity base makes every entry the identity.
-    let inf = baseIsIdentity ? true : a == 0
-    return AffinePoint(x: x, y: y, infinity: inf)
-}
-
-/// Appends the 17 multiples 0..16 of `p` (projective).
-@inline(__always)
-func appendMultiples<C>(_ p: ProjectivePoint<C>, to out: inout [ProjectivePoint<C>]) {
-    var m = ProjectivePoint<C>.identity
-    for d in 0...16 {
-        out.append(m)
-        m = d == 1 ? p.doubled() : m + p
-    }
-}
-
-/// Constant-time interleaved signed 5-bit window MSM (see the file header).
+/// Constant-time interleaved 5-bit window MSM with odd digits (see the file header).
 func strausConstantTime<C>(_ points: [ProjectivePoint<C>], _ scalars: [Limbs]) -> ProjectivePoint<C> {
     precondition(
         points.count == scalars.count, "multiScalarMultiply: points and scalars differ in count")
     let n = points.count
     if n == 0 { return .identity }
     var proj = [ProjectivePoint<C>]()
-    proj.reserveCapacity(17 * n)
-    for p in points { appendMultiples(p, to: &proj) }
+    proj.reserveCapacity(16 * n)
+    for p in points { appendOddMultiples(p, to: &proj) }
     let ids = points.map(\.isIdentity)  // public: the points are not secret
     let table = batchAffine(proj)
-    var digits = [Int8](repeating: 0, count: signedWindows * n)
-    digits.withUnsafeMutableBufferPointer { dg in
-        for i in 0..<n { signedDigits(scalars[i], into: dg.baseAddress! + signedWindows * i) }
-    }
+    let digits = MultiBaseTable<C>.digits(scalars)
     var acc = ProjectivePoint<C>.identity
     table.withUnsafeBufferPointer { t in
-        for w in stride(from: signedWindows - 1, through: 0, by: -1) {
-            if w != signedWindows - 1 {
+        for w in stride(from: oddWindows - 1, through: 0, by: -1) {
+            if w != oddWindows - 1 {
                 acc = acc.doubled().doubled().doubled().doubled().doubled()
             }
             for i in 0..<n {
-                acc = acc.adding(scanSigned(t, 17 * i, digits[signedWindows * i + w], ids[i]))
+                acc = acc.adding(scanOdd(t, 16 * i, digits[oddWindows * i + w], ids[i]))
             }
         }
     }

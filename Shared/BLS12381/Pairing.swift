@@ -216,19 +216,12 @@ func cyclotomicPow(_ f: Fp12, _ k: (UInt64, UInt64, UInt64, UInt64)) -> Fp12 {
     table[1] = f
     for i in 2..<16 { table[i] = table[i - 1] * f }
     var acc = Fp12.one
-    @inline(__always) func sel(_ a: Fp12, _ b: Fp12, _ c: Bool) -> Fp12 {
-        @inline(__always) func s2(_ x: Fp2, _ y: Fp2) -> Fp2 { Fp2.select(x, y, c) }
-        @inline(__always) func s6(_ x: Fp6, _ y: Fp6) -> Fp6 {
-            Fp6(s2(x.c0, y.c0), s2(x.c1, y.c1), s2(x.c2, y.c2))
-        }
-        return Fp12(s6(a.c0, b.c0), s6(a.c1, b.c1))
-    }
     @inline(__always) func window(_ w: UInt64) {
         for s in stride(from: 60, through: 0, by: -4) {
             acc = cyclotomicSquare(cyclotomicSquare(cyclotomicSquare(cyclotomicSquare(acc))))
             let d = Int((w >> UInt64(s)) & 0xf)
             var t = table[0]
-            for j in 1..<16 { t = sel(t, table[j], j == d) }
+            for j in 1..<16 { t = Fp12.select(t, table[j], j == d) }
             acc = acc * t
         }
     }

@@ -18,6 +18,28 @@ protocol FieldElement: Sendable, Equatable {
 
 extension Fp: FieldElement {}
 
+extension FieldElement {
+    /// self^e for a public exponent given as little-endian limbs (square and multiply:
+    /// variable time in e only).
+    func pow(_ e: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)) -> Self {
+        var res = Self.one
+        let base = self
+        @inline(__always) func step(_ w: UInt64) {
+            for i in (0..<64).reversed() {
+                res = res.square()
+                if (w >> UInt64(i)) & 1 == 1 { res = res * base }
+            }
+        }
+        step(e.5)
+        step(e.4)
+        step(e.3)
+        step(e.2)
+        step(e.1)
+        step(e.0)
+        return res
+    }
+}
+
 // MARK: Fp2
 
 /// c0 + c1*u with u^2 = -1.
@@ -80,25 +102,6 @@ struct Fp2: FieldElement {
     }
 
     static func == (a: Fp2, b: Fp2) -> Bool { a.c0.ctEqual(b.c0) && a.c1.ctEqual(b.c1) }
-
-    /// self^e for a public exponent (little-endian limbs).
-    func pow(_ e: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)) -> Fp2 {
-        var res = Fp2.one
-        let base = self
-        @inline(__always) func step(_ w: UInt64) {
-            for i in (0..<64).reversed() {
-                res = res.square()
-                if (w >> UInt64(i)) & 1 == 1 { res = res * base }
-            }
-        }
-        step(e.5)
-        step(e.4)
-        step(e.3)
-        step(e.2)
-        step(e.1)
-        step(e.0)
-        return res
-    }
 
     /// Square root (Algorithm 9 of Adj and Rodriguez-Henriquez, p = 3 mod 4), nil if none.
     func sqrt() -> Fp2? {

@@ -204,24 +204,7 @@ struct MSMTests {
     )
   }
 
-  @Test("signed 5-bit recoding: digits in [-16, 16] that sum back to the scalar")
-  func recoding() async {
-    await propertyCheck(count: 30, input: scalarGen) { k in
-      for s in [k, .zero, .one, -Scalar.one, -k] {
-        var digits = [Int8](repeating: 0, count: signedWindows)
-        digits.withUnsafeMutableBufferPointer { signedDigits(s.limbs, into: $0.baseAddress!) }
-        var acc = Scalar.zero
-        for d in digits.reversed() {
-          #expect((-16...16).contains(d))
-          let mag = Scalar(UInt64(abs(Int(d))))
-          acc = acc * Scalar(32) + (d < 0 ? -mag : mag)
-        }
-        #expect(acc == s)
-      }
-    }
-  }
-
-  @Test("scalar bit extraction and signed recoding windows")
+  @Test("scalar bit extraction and the bucket method's window widths")
   func bits() {
     let k: Limbs = (
       0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210, 0xffff_0000_ffff_0000, 0x7fff_ffff_ffff_fff1

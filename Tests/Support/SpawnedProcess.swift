@@ -110,16 +110,20 @@ public final class SpawnedProcess: Sendable {
     deinit { kill() }
 }
 
-/// Adds "close every descriptor from 3 up" to `actions` with glibc's
-/// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34 on; looked up at run time, since
-/// Swift's Glibc module does not declare it).
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 on), looked up once at run time:
+/// Swift's Glibc module does not declare it.
+private let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32)? =
+    dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np").map {
+        unsafeBitCast($0, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32).self)
+    }
+
+/// Adds "close every descriptor from 3 up" to `actions`.
 func closeDescriptorsFromThree(_ actions: inout posix_spawn_file_actions_t) throws {
-    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
-    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") else {
+    guard let addCloseFrom else {
         throw SpawnError(
             executable: "posix_spawn", reason: "needs glibc 2.34 or later (posix_spawn_file_actions_addclosefrom_np)")
     }
-    let rc = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+    let rc = addCloseFrom(&actions, 3)
     guard rc == 0 else { throw SpawnError(executable: "posix_spawn", reason: String(cString: strerror(rc))) }
 }
 
