@@ -131,9 +131,16 @@ public enum LedgerAPI {
             }
             let filter = LedgerQueries.RecordFilter(
                 enterprise: query.get("enterprise"), stage: stage, product: query.get("product"),
-                since: try time("since"), until: try time("until"),
-                limit: min(query.get("limit", as: Int.self) ?? 1000, 10_000))
-            return try await reader.read { try JSON(LedgerQueries(store: $0).records(filter).map(TraceRow.init)) }
+                since: try time("since"), until: try time("until"), limit: try ListPaging.limit(query))
+            let after = try ListPaging.recordCursor(query)
+            return try await reader.read { store in
+                let found = try ListPaging.records(filter, after: after, queries: LedgerQueries(store: store))
+                var page = try JSON(found.map(TraceRow.init))
+                if found.count == filter.limit, let last = found.last {
+                    page.headers[HTTPField.Name(ListPaging.nextCursorHeader)!] = ListPaging.RecordPosition(last).cursor
+                }
+                return page
+            }
         }
         router.get("/v1/devices") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).devices()) } }
         let submissions = try SubmissionQueue(path: storePath)
@@ -150,6 +157,8 @@ public enum LedgerAPI {
 /// A JSON response body (sorted keys, the same encoding as the CLI's `--json`).
 struct JSON: ResponseGenerator {
     let data: Data
+    /// Extra response headers (the next page's cursor).
+    var headers: HTTPFields = [:]
 
     init<Value: Encodable>(_ value: Value) throws {
         let encoder = JSONEncoder()
@@ -158,9 +167,9 @@ struct JSON: ResponseGenerator {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
