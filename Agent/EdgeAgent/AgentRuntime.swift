@@ -54,7 +54,7 @@ public final class AgentRuntime: @unchecked Sendable {
             key: key.vaultKey(enterprise: configuration.device.enterprise, device: configuration.device.id))
         store = try AgentStore(
             path: configuration.storage.path, cipher: cipher, budgetBytes: configuration.storage.maxBytes,
-            fullSync: configuration.storage.synchronous == "full")
+            fullSync: configuration.storage.synchronous == "full", minimumFreeBytes: configuration.storage.minFreeBytes)
         var bytes = [UInt8](repeating: 0, count: 8)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
         bootID = bytes.hexString
@@ -252,7 +252,7 @@ public final class AgentRuntime: @unchecked Sendable {
             let statistics = try? store.statistics()
             let healthy = statistics != nil
             let body =
-                "{\"status\":\"\(healthy ? "ok" : "store-unavailable")\",\"connected\":\(counters.connected),\"disk_budget_reached\":\(counters.budgetReached),\"outbox_depth\":\(statistics?.outboxDepth ?? -1)}\n"
+                "{\"status\":\"\(healthy ? "ok" : "store-unavailable")\",\"connected\":\(counters.connected),\"disk_budget_reached\":\(counters.budgetReached),\"filesystem_full\":\(counters.filesystemFull),\"outbox_depth\":\(statistics?.outboxDepth ?? -1)}\n"
             return (healthy ? 200 : 503, "application/json", body)
         default:
             return (404, "text/plain", "try /healthz or /metrics\n")
@@ -305,6 +305,7 @@ public final class AgentRuntime: @unchecked Sendable {
         if new.authority != old.authority { restartNeeded.append("authority") }
         do {
             try store.setBudget(new.storage.maxBytes)
+            store.setMinimumFree(new.storage.minFreeBytes)
         } catch {
             logger.error("cannot apply the new storage budget", metadata: ["error": "\(error)"])
         }

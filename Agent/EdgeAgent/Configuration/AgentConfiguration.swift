@@ -77,6 +77,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var path: String
         /// The largest size of the database in bytes; intake pauses before it.
         public var maxBytes: Int64
+        /// Intake pauses while the store's filesystem has less free than this, so delivery and
+        /// receipts can always write, whatever fills the disk. 0 turns the check off.
+        public var minFreeBytes: Int64 = 32 << 20
         /// Receipted records, their receipts and vault entries older than this are deleted. 0 keeps forever.
         public var retentionDays: Int
         /// `normal` (WAL, survives crashes; a power cut may lose the last commits) or `full` (fsync per commit).
@@ -230,6 +233,7 @@ extension AgentConfiguration {
             storage: Storage(
                 path: try reader.path("storage.path", default: "agent.sqlite"),
                 maxBytes: try reader.integer("storage.max_bytes", default: 1 << 30, range: 262_144...Int64.max),
+                minFreeBytes: try reader.integer("storage.min_free_bytes", default: 32 << 20, range: 0...Int64.max),
                 retentionDays: Int(try reader.integer("storage.retention_days", default: 365, range: 0...36500)),
                 synchronous: try reader.choice("storage.synchronous", default: "normal", among: ["normal", "full"])),
             delivery: Delivery(
