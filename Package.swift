@@ -195,9 +195,13 @@ let package = Package(
 
         .testTarget(
             name: "AgentTests",
-            dependencies: ["AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage", "TestSupport"],
+            dependencies: ["AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage", "TestSupport", "FuzzHarnesses"],
             path: "Tests/AgentTests"
         ),
+        // MARK: Fuzzing: the decoders' harnesses, replayed by AgentTests and driven by libFuzzer
+        // (`scripts/fuzz.sh` builds `fuzz-agritrace` with `-sanitize=fuzzer,address`).
+        .target(name: "FuzzHarnesses", dependencies: ["AgriTraceCore", "EdgeAgent"], path: "Tests/Fuzz/Harnesses"),
+        .executableTarget(name: "fuzz-agritrace", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Main"),
         // MARK: Tests: aggregator (real mosquitto, real SQLite, the built `agritrace` for crash tests)
         .testTarget(
             name: "AggregatorTests",
