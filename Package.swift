@@ -111,13 +111,20 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // The ledger's data out in the standards: GS1 EPCIS 2.0 and the FDA FSMA 204 spreadsheet.
+        .target(name: "Exports", dependencies: ["AgriTraceCore", "Ledger"], path: "Aggregator/Exports"),
+        .executableTarget(
+            name: "bench-exports",
+            dependencies: ["AgriTraceCore", "Exports", "Ledger", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/Exports"
+        ),
         // TLS peer certificates checked against the deployment CA and its revocation list: the
         // API's clients (server side) and the API server (CLI side).
         .target(name: "PeerCertificates", dependencies: ["COpenSSL"], path: "Aggregator/PeerCertificates"),
         .target(
             name: "LedgerAPI",
             dependencies: [
-                "AgriTraceCore", "Ledger", "PeerCertificates",
+                "AgriTraceCore", "Ledger", "PeerCertificates", "Exports",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -145,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
-                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow", "PeerCertificates",
+                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow", "PeerCertificates", "Exports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -238,6 +245,16 @@ let package = Package(
                 "AgriTraceCore", "AccessFlow", "Ledger", .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Transfer"
+        ),
+
+        // EPCIS 2.0 and FSMA 204 exports of a real ledger, validated against the official schema.
+        .testTarget(
+            name: "ExportTests",
+            dependencies: [
+                "AgriTraceCore", "Exports", "Ledger", "LedgerAPI", "TestSupport", "AggregatorMain",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/ExportTests"
         ),
 
         // MARK: Tests: I/O wrappers and the real-broker harness

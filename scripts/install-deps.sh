@@ -3,7 +3,10 @@
 # Needs root (or sudo) only when a package is missing. Swift 6.3 must be on PATH or at /opt/swift.
 set -euo pipefail
 
-packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev libsqlite3-dev sqlite3 openssl pkg-config ca-certificates)
+# python3-jsonschema and python3-rfc3987: the export tests validate EPCIS documents against the
+# official GS1 JSON Schema (../shared/standards/gs1-epcis), URI formats included.
+packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev libsqlite3-dev sqlite3 openssl pkg-config ca-certificates
+  python3 python3-jsonschema python3-rfc3987)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

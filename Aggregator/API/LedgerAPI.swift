@@ -81,9 +81,10 @@ public enum LedgerAPI {
 
     /// Builds the application serving `storePath` on `host:port`: over TLS with `tls`,
     /// plain HTTP when `tls` is nil (the caller keeps that to loopback).
-    public static func application(storePath: String, host: String, port: Int, tls: TLSFiles? = nil) throws
-        -> some ApplicationProtocol
-    {
+    /// `identifiers` names lots, locations and read points in EPCIS answers (URNs by default).
+    public static func application(
+        storePath: String, host: String, port: Int, tls: TLSFiles? = nil, identifiers: GS1Identifiers = .init()
+    ) throws -> some ApplicationProtocol {
         let reader = try StoreReader(path: storePath)
         let router = Router()
         router.get("/v1/status") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).status()) } }
@@ -147,6 +148,8 @@ public enum LedgerAPI {
         AccessRoutes.add(to: router, reader: reader, submissions: submissions)
         TransferRoutes.add(
             to: router, reader: reader, blobs: BlobStore(storePath: storePath), submissions: submissions)
+        EPCISRoutes.add(to: router, reader: reader, identifiers: identifiers)
+        EPCISRoutes.addExports(to: router, reader: reader, identifiers: identifiers)
         return Application(
             router: router,
             server: try tls.map { try .tls(.http1(), configuration: try $0.channelConfiguration()) } ?? .http1(),

@@ -1,3 +1,4 @@
+import AgriTraceCore
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -29,6 +30,16 @@ struct APIServerOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Serve the API over plain HTTP instead of HTTPS (loopback only).")
     var insecureHTTP = false
+
+    @Option(name: .long, help: "GS1 site file naming lots and locations in EPCIS answers (docs/exports.md).")
+    var gs1Site: String?
+
+    /// The site's GS1 keys for `/epcis/events` (URNs without --gs1-site).
+    func identifiers() throws -> GS1Identifiers {
+        guard let gs1Site else { return GS1Identifiers() }
+        return try GS1Identifiers.load(
+            json: try ExportOptions.contents(of: gs1Site, "the GS1 site file"), file: gs1Site)
+    }
 
     /// The TLS files, checked readable now (nil for --insecure-http).
     func tlsFiles() throws -> LedgerAPI.TLSFiles? {
@@ -83,7 +94,8 @@ struct API: AsyncParsableCommand {
         guard let port = api.httpPort else { throw UserError("give --http-port") }
         _ = try openReadOnly(store)
         let tls = try api.tlsFiles()
-        let application = try LedgerAPI.application(storePath: store, host: api.httpHost, port: port, tls: tls)
+        let application = try LedgerAPI.application(
+            storePath: store, host: api.httpHost, port: port, tls: tls, identifiers: try api.identifiers())
         Output.standardError("agritrace api: on \(tls == nil ? "http" : "https")://\(api.httpHost):\(port)/v1/")
         let task = Task { try await application.run() }
         let signals = Termination.cancel(task)

@@ -126,6 +126,7 @@ struct Serve: AsyncParsableCommand {
         let httpPort = api.httpPort
         let httpHost = api.httpHost
         let apiTLS = try api.tlsFiles()
+        let identifiers = try api.identifiers()
         let task = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
@@ -133,7 +134,7 @@ struct Serve: AsyncParsableCommand {
                 if let httpPort {
                     // The store exists once the ingest service has opened it.
                     let api = try LedgerAPI.application(
-                        storePath: storePath, host: httpHost, port: httpPort, tls: apiTLS)
+                        storePath: storePath, host: httpHost, port: httpPort, tls: apiTLS, identifiers: identifiers)
                     let scheme = apiTLS == nil ? "http" : "https"
                     let clients = apiTLS?.clientCAFile == nil ? "" : " (client certificates required)"
                     Output.standardError("agritrace serve: API on \(scheme)://\(httpHost):\(httpPort)/v1/\(clients)")

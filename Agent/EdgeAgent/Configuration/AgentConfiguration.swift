@@ -81,6 +81,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         /// receipts can always write, whatever fills the disk. 0 turns the check off.
         public var minFreeBytes: Int64 = 32 << 20
         /// Receipted records, their receipts and vault entries older than this are deleted. 0 keeps forever.
+        /// The default, 731 days, keeps the two years of records FDA FSMA 204 requires.
         public var retentionDays: Int
         /// `normal` (WAL, survives crashes; a power cut may lose the last commits) or `full` (fsync per commit).
         public var synchronous: String
@@ -234,7 +235,7 @@ extension AgentConfiguration {
                 path: try reader.path("storage.path", default: "agent.sqlite"),
                 maxBytes: try reader.integer("storage.max_bytes", default: 1 << 30, range: 262_144...Int64.max),
                 minFreeBytes: try reader.integer("storage.min_free_bytes", default: 32 << 20, range: 0...Int64.max),
-                retentionDays: Int(try reader.integer("storage.retention_days", default: 365, range: 0...36500)),
+                retentionDays: Int(try reader.integer("storage.retention_days", default: 731, range: 0...36500)),
                 synchronous: try reader.choice("storage.synchronous", default: "normal", among: ["normal", "full"])),
             delivery: Delivery(
                 batchSize: Int(try reader.integer("delivery.batch_size", default: 200, range: 1...5000)),

@@ -365,7 +365,8 @@ public struct ReadingFastPath: Sendable {
                 }
                 return true
             }
-            return ok ? SensorSample(time: time, type: type, value: value, unit: unit) : nil
+            // Unknown types and units go to the general path, which names the field and the fix.
+            return ok ? SensorMeasurement.normalised(SensorSample(time: time, type: type, value: value, unit: unit)) : nil
         }
 
         mutating func geoSample() -> GeoSample? {
