@@ -166,6 +166,12 @@ struct LifecycleTests {
         let listener = try await ReceiptListener("box-1", port: setup.broker.port, topics: [setup.device.receiptTopic])
         defer { listener.client.disconnect() }
         #expect(await eventually { server.log.contains("ingesting") }, "\(server.log)")
+        // The device's registration is in a block (cut after 2 s here) before it sends.
+        #expect(
+            await eventually {
+                let store = try? LedgerStore(path: setup.store, readOnly: true)
+                return ((try? store.map { try LedgerQueries(store: $0).status().devicesActive }) ?? 0) == 1
+            })
         var book = ReceiptBook()
         let until = ContinuousClock.now + .milliseconds(800)
         while ContinuousClock.now < until {
@@ -347,7 +353,9 @@ struct OperationsEndpointTests {
         #expect(value(samples, "agritrace_block_commit_seconds_count") == blocks)
         #expect(value(samples, "agritrace_receipt_batches_sent_total") == 12)
         #expect(value(samples, "agritrace_ingest_queue_depth") == 0)
-        #expect(value(samples, "hb_requests", ["http_route": "/v1/status", "http_response_status_code": "200"]) == 3)
+        // The parser may name the counter's sample with the `_total` suffix.
+        let requests = ["http_route": "/v1/status", "http_response_status_code": "200"]
+        #expect((value(samples, "hb_requests", requests) ?? value(samples, "hb_requests_total", requests)) == 3)
         #expect(server.log.contains("\"message\":\"ingesting"), "JSON log lines: \(server.log)")
 
         await setup.broker.stop()
