@@ -240,6 +240,14 @@ public final class AgentRuntime: @unchecked Sendable {
             ])
     }
 
+    /// `ok`, `store-unavailable`, or `degraded` once the oldest unreceipted record is older
+    /// than `degradedAfterSeconds` (0: never).
+    static func health(_ statistics: StoreStatistics?, degradedAfterSeconds: Int) -> String {
+        guard let statistics else { return "store-unavailable" }
+        let age = statistics.oldestUnreceiptedMillis ?? 0
+        return degradedAfterSeconds > 0 && age > Int64(degradedAfterSeconds) * 1000 ? "degraded" : "ok"
+    }
+
     func respond(_ path: String) -> (status: Int, contentType: String, body: String) {
         switch path {
         case "/metrics":
@@ -250,10 +258,11 @@ public final class AgentRuntime: @unchecked Sendable {
         case "/healthz":
             let counters = metrics.counters
             let statistics = try? store.statistics()
-            let healthy = statistics != nil
+            let status = Self.health(statistics, degradedAfterSeconds: configuration.operations.degradedAfterSeconds)
+            let age = statistics?.oldestUnreceiptedMillis.map { $0 / 1000 } ?? 0
             let body =
-                "{\"status\":\"\(healthy ? "ok" : "store-unavailable")\",\"connected\":\(counters.connected),\"disk_budget_reached\":\(counters.budgetReached),\"filesystem_full\":\(counters.filesystemFull),\"outbox_depth\":\(statistics?.outboxDepth ?? -1)}\n"
-            return (healthy ? 200 : 503, "application/json", body)
+                "{\"status\":\"\(status)\",\"connected\":\(counters.connected),\"disk_budget_reached\":\(counters.budgetReached),\"filesystem_full\":\(counters.filesystemFull),\"outbox_depth\":\(statistics?.outboxDepth ?? -1),\"oldest_unreceipted_seconds\":\(age)}\n"
+            return (status == "ok" ? 200 : 503, "application/json", body)
         default:
             return (404, "text/plain", "try /healthz or /metrics\n")
         }

@@ -1,5 +1,6 @@
 import AgriTraceCore
 import ArgumentParser
+import BuildInfo
 import EdgeAgent
 import Logging
 import PosixThreads
@@ -20,6 +21,7 @@ struct AgentCommand: ParsableCommand {
         commandName: "agritrace-agent",
         abstract:
             "AgriTrace edge agent: classify readings, keep private values in the vault, deliver signed records, keep receipts.",
+        version: BuildInfo.description,
         subcommands: [Run.self, Initialize.self, Rejects.self, Status.self, Simulate.self, Catalog.self],
         defaultSubcommand: Run.self)
 }

@@ -1,6 +1,7 @@
 import AgriTraceCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Ledger
 import NIOSSL
@@ -79,14 +80,17 @@ public enum LedgerAPI {
         }
     }
 
-    /// Builds the application serving `storePath` on `host:port`: over TLS with `tls`,
-    /// plain HTTP when `tls` is nil (the caller keeps that to loopback).
-    /// `identifiers` names lots, locations and read points in EPCIS answers (URNs by default).
+    /// Builds the application serving `storePath` on `host:port`: over TLS with `tls` (its
+    /// files re-read by ``ReloadableTLS/reload()``), plain HTTP when `tls` is nil (the caller
+    /// keeps that to loopback). `identifiers` names lots, locations and read points in EPCIS
+    /// answers (URNs by default).
     public static func application(
-        storePath: String, host: String, port: Int, tls: TLSFiles? = nil, identifiers: GS1Identifiers = .init()
+        storePath: String, host: String, port: Int, tls: ReloadableTLS? = nil, identifiers: GS1Identifiers = .init()
     ) throws -> some ApplicationProtocol {
         let reader = try StoreReader(path: storePath)
         let router = Router()
+        // Requests by route, method and status (`hb_requests` under `serve --metrics-port`).
+        router.add(middleware: MetricsMiddleware())
         router.get("/v1/status") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).status()) } }
         router.get("/v1/tree-head") { request, _ in
             let size = request.uri.queryParameters.get("tree-size", as: UInt64.self)
@@ -152,7 +156,7 @@ public enum LedgerAPI {
         EPCISRoutes.addExports(to: router, reader: reader, identifiers: identifiers)
         return Application(
             router: router,
-            server: try tls.map { try .tls(.http1(), configuration: try $0.channelConfiguration()) } ?? .http1(),
+            server: tls.map { HTTPServerBuilder.http1(tls: $0) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "agritrace"))
     }
 }

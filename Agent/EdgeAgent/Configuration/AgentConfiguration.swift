@@ -108,6 +108,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         /// Whether `run` gives the pages only start-up used back to the kernel a few seconds
         /// after starting (``StartupPages``); the idle resident set drops by about 10 MB.
         public var releaseStartupPages: Bool = true
+        /// `/healthz` answers `degraded` (503) once the oldest record without a receipt is
+        /// older than this many seconds (the ledger is not reachable or not answering); 0: never.
+        public var degradedAfterSeconds: Int = 3600
     }
 
     public var device: Device
@@ -250,7 +253,9 @@ extension AgentConfiguration {
                 logLevel: try reader.choice(
                     "operations.log_level", default: "info",
                     among: ["trace", "debug", "info", "notice", "warning", "error", "critical"]),
-                releaseStartupPages: try reader.bool("operations.release_startup_pages", default: true)),
+                releaseStartupPages: try reader.bool("operations.release_startup_pages", default: true),
+                degradedAfterSeconds: Int(
+                    try reader.integer("operations.degraded_after_seconds", default: 3600, range: 0...31_536_000))),
             siteFields: try reader.siteFields())
         configuration.sharing = try reader.sharing()
         try configuration.validate()
