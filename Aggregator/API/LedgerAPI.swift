@@ -140,6 +140,8 @@ public enum LedgerAPI {
         AccessRoutes.add(to: router, reader: reader, submissions: submissions)
         TransferRoutes.add(
             to: router, reader: reader, blobs: BlobStore(storePath: storePath), submissions: submissions)
+        ConsoleDataRoutes.add(to: router, reader: reader)
+        ConsoleRoutes.add(to: router, reader: reader, scheme: tls == nil ? "http" : "https")
         return Application(
             router: router,
             server: try tls.map { try .tls(.http1(), configuration: try $0.channelConfiguration()) } ?? .http1(),

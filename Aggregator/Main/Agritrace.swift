@@ -16,6 +16,6 @@ struct Agritrace: AsyncParsableCommand {
             Serve.self, API.self, Trace.self, Records.self, Proof.self, VerifyProof.self, TreeHead.self, Consistency.self,
             Verify.self, Replay.self, Status.self, Devices.self, Principals.self, Keygen.self, EnrollCommand.self,
             Policy.self, Request.self, Regulator.self, Audit.self,
-            Transfer.self, Fetch.self, Grants.self, Provenance.self,
+            Transfer.self, Fetch.self, Grants.self, Provenance.self, ConsoleCommand.self,
         ])
 }
