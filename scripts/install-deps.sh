@@ -3,7 +3,9 @@
 # Needs root (or sudo) only when a package is missing. Swift 6.3 must be on PATH or at /opt/swift.
 set -euo pipefail
 
-packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev libsqlite3-dev sqlite3 openssl pkg-config ca-certificates)
+# chromium, chromium-driver, libnss3-tools (certutil) and python3-pip: the console's browser tests.
+packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev libsqlite3-dev sqlite3 openssl pkg-config ca-certificates
+  chromium chromium-driver libnss3-tools python3 python3-pip)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -14,6 +16,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Selenium from PyPI drives Chromium in Tests/Browser (Debian 12's pip needs --break-system-packages
+# outside a virtual environment).
+if ! python3 -c "import selenium" 2>/dev/null; then
+  echo "installing: selenium (PyPI)"
+  python3 -m pip install --quiet selenium 2>/dev/null || python3 -m pip install --quiet --break-system-packages selenium
 fi
 # mosquitto's package enables a system broker on port 1883; AgriTrace starts its own brokers.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
