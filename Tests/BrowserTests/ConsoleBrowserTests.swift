@@ -29,7 +29,10 @@ struct ConsoleBrowserTests {
         try site.registerPrincipals()
         try site.denyOneRequest()
         let record = try site.plantingRecordID()
-        let artifacts = site.directory.file("screenshots")
+        // Kept after the test (the site's directory is removed): $AGRITRACE_TEST_ARTIFACTS or the temporary folder.
+        let artifacts =
+            (ProcessInfo.processInfo.environment["AGRITRACE_TEST_ARTIFACTS"] ?? NSTemporaryDirectory())
+            + "/agritrace-console-screenshots-\(Int(Date().timeIntervalSince1970))"
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
         var arguments = [
             Self.root + "/Tests/Browser/console_test.py", "--base", site.origin, "--ca", site.certificates.caFile,
