@@ -363,7 +363,7 @@ enum ConsoleAssets {
         dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0; }
         dt { font-weight: 600; }
         dd { margin: 0; overflow-wrap: anywhere; }
-        #trace-graph { width: 100%; min-width: 320px; height: auto; border: 1px solid var(--line); }
+        #trace-graph { width: 100%; max-width: 720px; min-width: 320px; height: auto; border: 1px solid var(--line); }
         .band { fill: #fff; }
         .band.odd { fill: var(--band); }
         .lane-label { font-size: 13px; font-weight: 600; fill: var(--ink); }
