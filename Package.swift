@@ -20,6 +20,8 @@ let package = Package(
         // Already in the graph through hummingbird; named here for the CLI's HTTPS client.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // Already in the graph through hummingbird; named here for the API's header fields.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // Already in the graph through hummingbird; named here for `serve` and `api`'s lifecycle.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Metrics: the ingest and the API record through swift-metrics; `serve` exports them for Prometheus.
@@ -137,6 +139,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],

@@ -1,6 +1,7 @@
 import AgriTraceCore
 import Foundation
 import Hummingbird
+import HTTPTypes
 import HummingbirdCore
 import HummingbirdTLS
 import Ledger
