@@ -25,10 +25,14 @@ struct ConsoleBrowserTests {
         }
         let site = try await ConsoleSite.start()
         defer { site.stop() }
-        try site.ingestExampleChain()
-        try site.registerPrincipals()
-        try site.denyOneRequest()
-        let record = try site.plantingRecordID()
+        // The set-up and the browser run block while they wait: on a thread of their own, not
+        // on the test pool shared with every other suite.
+        let record = try await onOwnThread {
+            try site.ingestExampleChain()
+            try site.registerPrincipals()
+            try site.denyOneRequest()
+            return try site.plantingRecordID()
+        }
         // Kept after the test (the site's directory is removed): $AGRITRACE_TEST_ARTIFACTS or the temporary folder.
         let artifacts =
             (ProcessInfo.processInfo.environment["AGRITRACE_TEST_ARTIFACTS"] ?? NSTemporaryDirectory())
@@ -43,7 +47,7 @@ struct ConsoleBrowserTests {
         for secret in Self.secrets { arguments += ["--secret", secret] }
         let run = try BackgroundProcess(
             "/usr/bin/env", ["python3"] + arguments, logFile: site.directory.file("browser.log"))
-        run.process.waitUntilExit()
+        try await onOwnThread { run.process.waitUntilExit() }
         let output = run.log
         print("console browser test output:\n\(output)\nscreenshots in \(artifacts)")
         #expect(

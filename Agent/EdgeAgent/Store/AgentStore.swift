@@ -278,12 +278,16 @@ public final class AgentStore: @unchecked Sendable {
         throw StoreError.filesystemFull(freeBytes: free, keptBytes: minimumFreeBytes, path: path)
     }
 
-    /// The error for SQLite's "disk full": the budget when the store is at it, else the filesystem.
+    /// The error for SQLite's "disk full": the filesystem when it really is short of space
+    /// (under the headroom, or under 1 MiB when the headroom check is off), else the budget
+    /// (`max_page_count`), whose limit SQLite reports the same way even while free pages and
+    /// the write-ahead log keep the live pages under it.
     private func diskFullErrorLocked() -> StoreError {
         let used = (try? usedBytesLocked()) ?? 0
-        if used + 16 * pageSize >= budgetBytes { return .budgetReached(usedBytes: used, budgetBytes: budgetBytes) }
-        return .filesystemFull(
-            freeBytes: FilesystemSpace.freeBytes(near: path) ?? 0, keptBytes: minimumFreeBytes, path: path)
+        if let free = FilesystemSpace.freeBytes(near: path), free < max(minimumFreeBytes, 1 << 20) {
+            return .filesystemFull(freeBytes: free, keptBytes: minimumFreeBytes, path: path)
+        }
+        return .budgetReached(usedBytes: used, budgetBytes: budgetBytes)
     }
 
     private func applyBudget(_ bytes: Int64) throws {
