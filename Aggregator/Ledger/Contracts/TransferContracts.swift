@@ -1,5 +1,6 @@
 import AgriTraceCore
 import Crypto
+import LedgerCore
 import SQLiteStorage
 
 extension LedgerSchema {
@@ -94,37 +95,6 @@ extension LedgerSchema {
 /// access contracts, the outcome is decided at block time from the state and recorded, never
 /// thrown, so replay rebuilds it.
 public enum TransferContracts {
-    /// Admission check of a blob reference: a registered, active device signed it for one of
-    /// its own records, with a well-formed wrapped key.
-    public static func check(_ signed: Signed<BlobReference>, registry: RegistryState) -> ContractViolation? {
-        let reference = signed.value
-        guard let device = registry.device(enterprise: reference.enterprise, device: reference.device) else {
-            return ContractViolation(
-                code: "unknown-device", reason: "device \(reference.enterprise)/\(reference.device) is not registered")
-        }
-        guard device.status == .active else {
-            return ContractViolation(
-                code: "revoked-device", reason: "device \(reference.enterprise)/\(reference.device) is revoked")
-        }
-        guard signed.isValid(domain: .blobReference, key: device.publicKey) else {
-            return ContractViolation(
-                code: "bad-signature",
-                reason:
-                    "the blob reference is not signed by \(reference.enterprise)/\(reference.device)'s registered key"
-            )
-        }
-        guard reference.level != .public else {
-            return ContractViolation(code: "malformed", reason: "public values are on the ledger, not in blobs")
-        }
-        guard reference.ownerKey.count == 32, reference.wrappedKey.encapsulatedKey.count == 32,
-            reference.wrappedKey.recordID == reference.recordID, reference.wrappedKey.level == reference.level
-        else {
-            return ContractViolation(
-                code: "malformed", reason: "the owner key or the wrapped data key does not match the reference")
-        }
-        return nil
-    }
-
     /// Writes a blob reference: stored if the record is on the ledger and belongs to the
     /// uploading device and has no blob at this level yet; refused otherwise.
     static func write(_ reference: BlobReference, leafIndex: UInt64, to db: SQLiteConnection) throws {
@@ -174,52 +144,14 @@ public enum TransferContracts {
         try insert.run()
     }
 
-    /// Well-formedness of the transfer operations (admission), or nil.
-    static func malformation(_ operation: AccessTransaction.Operation) -> String? {
-        switch operation {
-        case .redeem(let request):
-            guard AccessContracts.isValidID(request.requestID) else { return "request id must be 32 lower-case hex" }
-            guard request.requesterKey.count == 32,
-                (try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: request.requesterKey)) != nil
-            else { return "the requester key is not an X25519 public key" }
-            guard request.proof.count == 32 else { return "the token proof is not an HMAC-SHA256" }
-            guard AccessContracts.isValidName(request.purpose) else { return "purpose must be 1-128 printable bytes" }
-        case .addTransfer(let transfer):
-            guard AccessContracts.isValidID(transfer.requestID) else { return "request id must be 32 lower-case hex" }
-            guard ["delivered", "refused"].contains(transfer.status) else { return "status is delivered or refused" }
-            guard AccessContracts.isValidName(transfer.purpose), transfer.reason.utf8.count <= 512 else {
-                return "purpose must be 1-128 printable bytes, the reason at most 512"
-            }
-        case .revokeGrant(let requestID, let reason):
-            guard AccessContracts.isValidID(requestID) else { return "request id must be 32 lower-case hex" }
-            guard reason.utf8.count <= 512 else { return "the reason is at most 512 bytes" }
-        case .recordRead(let read):
-            guard AccessContracts.isValidID(read.requestID) else { return "request id must be 32 lower-case hex" }
-            guard read.fields.count <= 256, read.detail.utf8.count <= 1024 else { return "too many fields" }
-        default:
-            return nil
-        }
-        return nil
-    }
-
-    struct RequestState {
-        var requester: String
-        var lot: String
-        var level: String
-        var source: String
-        var status: String
-        var owner: String?
-        var revoked: Bool
-    }
-
-    static func requestState(_ requestID: String, _ db: SQLiteConnection) throws -> RequestState? {
+    static func requestState(_ requestID: String, _ db: SQLiteConnection) throws -> RequestFacts? {
         let select = try db.cachedStatement(
             "SELECT r.requester, r.lot, r.level, r.source, r.status, e.owner, (SELECT 1 FROM grant_revocations g WHERE g.request_id = r.request_id) FROM access_requests r LEFT JOIN encrypted_data e ON e.data_id = r.data_id WHERE r.request_id = ?"
         )
         defer { select.reset() }
         try select.bind(requestID, at: 1)
         guard try select.step() else { return nil }
-        return RequestState(
+        return RequestFacts(
             requester: select.string(at: 0) ?? "", lot: select.string(at: 1) ?? "", level: select.string(at: 2) ?? "",
             source: select.string(at: 3) ?? "", status: select.string(at: 4) ?? "", owner: select.string(at: 5),
             revoked: !select.isNull(at: 6))
@@ -227,28 +159,12 @@ public enum TransferContracts {
 
     /// Applies a transfer operation at the block time; returns the audit event.
     static func write(_ transaction: AccessTransaction, leaf: Int64, time: Timestamp, _ db: SQLiteConnection) throws
-        -> (subject: String, outcome: String, detail: String)
+        -> ContractEvent
     {
         switch transaction.operation {
         case .redeem(let request):
             let state = try requestState(request.requestID, db)
-            var outcome = "accepted"
-            var detail = "awaiting the owner's transfer service"
-            if let state {
-                if state.requester != transaction.submitter {
-                    outcome = "refused"
-                    detail = "request \(request.requestID) is \(state.requester)'s, not \(transaction.submitter)'s"
-                } else if state.revoked {
-                    outcome = "refused"
-                    detail = "revoked: the owner revoked the grant of request \(request.requestID)"
-                } else if state.status != "granted" {
-                    outcome = "refused"
-                    detail = "request \(request.requestID) is \(state.status), not granted"
-                }
-            } else {
-                outcome = "refused"
-                detail = "no request \(request.requestID)"
-            }
+            let event = Redemption.apply(requestID: request.requestID, submitter: transaction.submitter, facts: state)
             let insert = try db.cachedStatement(
                 "INSERT INTO redemptions(leaf_index, request_id, requester, owner, requester_key, proof, purpose, status, reason, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             )
@@ -259,14 +175,14 @@ public enum TransferContracts {
             try insert.bind(request.requesterKey, at: 5)
             try insert.bind(request.proof, at: 6)
             try insert.bind(request.purpose, at: 7)
-            try insert.bind(outcome, at: 8)
-            try insert.bind(detail, at: 9)
+            try insert.bind(event.outcome.rawValue, at: 8)
+            try insert.bind(event.detail, at: 9)
             try insert.bind(time.milliseconds, at: 10)
             try insert.run()
-            return (request.requestID, outcome, detail)
+            return event
 
         case .addTransfer(let transfer):
-            var outcome = "applied"
+            var outcome = EventOutcome.applied
             var detail =
                 "\(transfer.status): \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue) to \(transfer.receiver) for \(transfer.purpose)"
             let select = try db.cachedStatement(
@@ -279,31 +195,31 @@ public enum TransferContracts {
             select.reset()
             let state = try requestState(transfer.requestID, db)
             if let redemption, let state {
-                if redemption.0 != transfer.requestID || redemption.3 != "accepted" {
-                    outcome = "refused"
+                if redemption.0 != transfer.requestID || redemption.3 != EventOutcome.accepted.rawValue {
+                    outcome = .refused
                     detail =
                         "leaf \(transfer.redeemLeaf) is not an accepted redemption of request \(transfer.requestID)"
                 } else if redemption.2 != transaction.submitter {
-                    outcome = "refused"
+                    outcome = .refused
                     detail = "only the entry's owner \(redemption.2 ?? "?") may transfer, not \(transaction.submitter)"
                 } else if redemption.1 != transfer.receiver || state.lot != transfer.lot
                     || state.level != transfer.level.rawValue
                 {
-                    outcome = "refused"
+                    outcome = .refused
                     detail = "the receiver, lot or level differ from the request"
                 } else if try AccessContracts.exists(
                     "SELECT 1 FROM transfers WHERE redeem_leaf = ? AND outcome = 'applied'",
                     [String(transfer.redeemLeaf)],
                     db)
                 {
-                    outcome = "refused"
+                    outcome = .refused
                     detail = "redemption \(transfer.redeemLeaf) already has a transfer"
                 } else if state.revoked && transfer.status == "delivered" {
-                    outcome = "refused"
+                    outcome = .refused
                     detail = "revoked: the grant of request \(transfer.requestID) was revoked"
                 }
             } else {
-                outcome = "refused"
+                outcome = .refused
                 detail = "no redemption at leaf \(transfer.redeemLeaf) for request \(transfer.requestID)"
             }
             let insert = try db.cachedStatement(
@@ -321,24 +237,17 @@ public enum TransferContracts {
             try insert.bind(state?.source ?? transfer.source, at: 10)
             try insert.bind(transfer.status, at: 11)
             try insert.bind(transfer.purpose, at: 12)
-            try insert.bind(outcome == "applied" ? transfer.reason : detail, at: 13)
-            try insert.bind(outcome, at: 14)
+            try insert.bind(outcome == .applied ? transfer.reason : detail, at: 13)
+            try insert.bind(outcome.rawValue, at: 14)
             try insert.bind(time.milliseconds, at: 15)
             try insert.run()
-            return (transfer.requestID, outcome, detail)
+            return ContractEvent(subject: transfer.requestID, outcome: outcome, detail: detail)
 
         case .revokeGrant(let requestID, let reason):
-            guard let state = try requestState(requestID, db) else {
-                return (requestID, "refused", "no request \(requestID)")
-            }
-            guard state.owner == transaction.submitter else {
-                return (requestID, "refused", "only the entry's owner may revoke the grant of request \(requestID)")
-            }
-            guard state.status == "granted", !state.revoked else {
-                return (
-                    requestID, "refused", "request \(requestID) is \(state.revoked ? "already revoked" : state.status)"
-                )
-            }
+            let event = GrantRevocation.apply(
+                requestID: requestID, reason: reason, submitter: transaction.submitter,
+                facts: try requestState(requestID, db))
+            guard event.outcome == .applied else { return event }
             let insert = try db.cachedStatement(
                 "INSERT INTO grant_revocations(request_id, owner, reason, leaf_index, time) VALUES (?, ?, ?, ?, ?)")
             try insert.bind(requestID, at: 1)
@@ -347,9 +256,7 @@ public enum TransferContracts {
             try insert.bind(leaf, at: 4)
             try insert.bind(time.milliseconds, at: 5)
             try insert.run()
-            return (
-                requestID, "applied", "grant to \(state.requester) for \(state.lot) \(state.level) revoked: \(reason)"
-            )
+            return event
 
         case .recordRead(let read):
             let select = try db.cachedStatement(
@@ -359,9 +266,9 @@ public enum TransferContracts {
             try select.bind(read.requestID, at: 2)
             guard try select.step(), select.string(at: 0) == transaction.submitter else {
                 select.reset()
-                return (
-                    read.requestID, "refused", "no transfer at leaf \(read.transferLeaf) to \(transaction.submitter)"
-                )
+                return ContractEvent(
+                    subject: read.requestID, outcome: .refused,
+                    detail: "no transfer at leaf \(read.transferLeaf) to \(transaction.submitter)")
             }
             let (lot, level) = (select.string(at: 1) ?? "", select.string(at: 2) ?? "")
             select.reset()
@@ -380,10 +287,12 @@ public enum TransferContracts {
             try insert.bind(read.detail, at: 10)
             try insert.bind(time.milliseconds, at: 11)
             try insert.run()
-            return (read.requestID, "applied", "\(read.outcome): \(read.recordCount) records of \(lot) \(level)")
+            return ContractEvent(
+                subject: read.requestID, outcome: .applied,
+                detail: "\(read.outcome): \(read.recordCount) records of \(lot) \(level)")
 
         default:
-            return ("", "refused", "not a transfer operation")
+            return ContractEvent(subject: "", outcome: .refused, detail: "not a transfer operation")
         }
     }
 }
