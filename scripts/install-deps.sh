@@ -3,7 +3,11 @@
 # Needs root (or sudo) only when a package is missing. Swift 6.3 must be on PATH or at /opt/swift.
 set -euo pipefail
 
-packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev libsqlite3-dev sqlite3 openssl pkg-config ca-certificates)
+# python3-jsonschema and python3-rfc3987: the export tests validate EPCIS documents against the
+# official GS1 JSON Schema (../shared/standards/gs1-epcis), URI formats included;
+# python3-prometheus-client: the operations tests parse /metrics with the reference parser.
+packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev libsqlite3-dev sqlite3 openssl pkg-config ca-certificates
+  python3 python3-jsonschema python3-rfc3987 python3-prometheus-client)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -14,6 +18,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The tests parse /metrics with Prometheus's reference parser for Python.
+# Debian's package serves /usr/bin/python3; another python3 first on PATH gets it from PyPI.
+if ! python3 -c "import prometheus_client" 2>/dev/null; then
+  echo "installing: prometheus-client (PyPI)"
+  python3 -m pip install --quiet prometheus-client 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages prometheus-client
 fi
 # mosquitto's package enables a system broker on port 1883; AgriTrace starts its own brokers.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then

@@ -54,7 +54,7 @@ public final class AgentRuntime: @unchecked Sendable {
             key: key.vaultKey(enterprise: configuration.device.enterprise, device: configuration.device.id))
         store = try AgentStore(
             path: configuration.storage.path, cipher: cipher, budgetBytes: configuration.storage.maxBytes,
-            fullSync: configuration.storage.synchronous == "full")
+            fullSync: configuration.storage.synchronous == "full", minimumFreeBytes: configuration.storage.minFreeBytes)
         var bytes = [UInt8](repeating: 0, count: 8)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
         bootID = bytes.hexString
@@ -240,6 +240,14 @@ public final class AgentRuntime: @unchecked Sendable {
             ])
     }
 
+    /// `ok`, `store-unavailable`, or `degraded` once the oldest unreceipted record is older
+    /// than `degradedAfterSeconds` (0: never).
+    static func health(_ statistics: StoreStatistics?, degradedAfterSeconds: Int) -> String {
+        guard let statistics else { return "store-unavailable" }
+        let age = statistics.oldestUnreceiptedMillis ?? 0
+        return degradedAfterSeconds > 0 && age > Int64(degradedAfterSeconds) * 1000 ? "degraded" : "ok"
+    }
+
     func respond(_ path: String) -> (status: Int, contentType: String, body: String) {
         switch path {
         case "/metrics":
@@ -250,10 +258,11 @@ public final class AgentRuntime: @unchecked Sendable {
         case "/healthz":
             let counters = metrics.counters
             let statistics = try? store.statistics()
-            let healthy = statistics != nil
+            let status = Self.health(statistics, degradedAfterSeconds: configuration.operations.degradedAfterSeconds)
+            let age = statistics?.oldestUnreceiptedMillis.map { $0 / 1000 } ?? 0
             let body =
-                "{\"status\":\"\(healthy ? "ok" : "store-unavailable")\",\"connected\":\(counters.connected),\"disk_budget_reached\":\(counters.budgetReached),\"outbox_depth\":\(statistics?.outboxDepth ?? -1)}\n"
-            return (healthy ? 200 : 503, "application/json", body)
+                "{\"status\":\"\(status)\",\"connected\":\(counters.connected),\"disk_budget_reached\":\(counters.budgetReached),\"filesystem_full\":\(counters.filesystemFull),\"outbox_depth\":\(statistics?.outboxDepth ?? -1),\"oldest_unreceipted_seconds\":\(age)}\n"
+            return (status == "ok" ? 200 : 503, "application/json", body)
         default:
             return (404, "text/plain", "try /healthz or /metrics\n")
         }
@@ -305,6 +314,7 @@ public final class AgentRuntime: @unchecked Sendable {
         if new.authority != old.authority { restartNeeded.append("authority") }
         do {
             try store.setBudget(new.storage.maxBytes)
+            store.setMinimumFree(new.storage.minFreeBytes)
         } catch {
             logger.error("cannot apply the new storage budget", metadata: ["error": "\(error)"])
         }

@@ -1,5 +1,6 @@
 import AgriTraceCore
 import ArgumentParser
+import BuildInfo
 import EdgeAgent
 import Logging
 import PosixThreads
@@ -20,6 +21,7 @@ struct AgentCommand: ParsableCommand {
         commandName: "agritrace-agent",
         abstract:
             "AgriTrace edge agent: classify readings, keep private values in the vault, deliver signed records, keep receipts.",
+        version: BuildInfo.description,
         subcommands: [Run.self, Initialize.self, Rejects.self, Status.self, Simulate.self, Catalog.self],
         defaultSubcommand: Run.self)
 }
@@ -170,20 +172,24 @@ struct Rejects: ParsableCommand {
         let store = try openStore(config)
         let rejects = try store.rejects(limit: limit)
         let refused = try store.refusedRecords(limit: limit)
+        let batches = try store.deliveryRefusals()
         if json {
             struct Output: Encodable {
                 var rejects: [RejectedLine]
                 var refused: [RefusedRecord]
+                var deliveryRefusals: [DeliveryRefusal]
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(Output(rejects: rejects, refused: refused)), as: UTF8.self))
+            let output = Output(rejects: rejects, refused: refused, deliveryRefusals: batches)
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
             return
         }
-        if rejects.isEmpty && refused.isEmpty {
+        if rejects.isEmpty && refused.isEmpty && batches.isEmpty {
             print("no rejects")
             return
         }
+        for refusal in batches { printRefusal(refusal) }
         for reject in rejects {
             var subject: [String] = []
             if let field = reject.field { subject.append("field \(field)") }
@@ -216,17 +222,20 @@ struct Status: ParsableCommand {
     func run() throws {
         let store = try openStore(config)
         let statistics = try store.statistics()
+        let refusals = try store.deliveryRefusals()
         // Sealed uploads for the owner (docs/transfer.md): pending until the aggregator acknowledges.
         let uploads = BlobUploader.counts(storePath: try AgentConfiguration.load(path: config).storage.path)
         if json {
             let oldest = statistics.oldestUnreceiptedMillis.map { "\(Double($0) / 1000)" } ?? "null"
             let blobs = ["pending", "uploaded", "refused"].map { "\"\($0)\":\(uploads[$0] ?? 0)" }.joined(
                 separator: ",")
+            let codes = refusals.map { "\"\($0.code)\"" }.joined(separator: ",")
             print(
-                "{\"outboxDepth\":\(statistics.outboxDepth),\"oldestUnreceiptedSeconds\":\(oldest),\"receipted\":\(statistics.receipted),\"rejects\":\(statistics.rejects),\"refused\":\(statistics.refused),\"usedBytes\":\(statistics.usedBytes),\"nextSequence\":\(statistics.nextSequence),\"blobUploads\":{\(blobs)}}"
+                "{\"outboxDepth\":\(statistics.outboxDepth),\"oldestUnreceiptedSeconds\":\(oldest),\"receipted\":\(statistics.receipted),\"rejects\":\(statistics.rejects),\"refused\":\(statistics.refused),\"usedBytes\":\(statistics.usedBytes),\"nextSequence\":\(statistics.nextSequence),\"blobUploads\":{\(blobs)},\"deliveryRefusedCodes\":[\(codes)]}"
             )
             return
         }
+        for refusal in refusals { printRefusal(refusal) }
         print("next sequence      \(statistics.nextSequence)")
         print("outbox depth       \(statistics.outboxDepth)")
         print("oldest unreceipted \(statistics.oldestUnreceiptedMillis.map { "\(Double($0) / 1000) s" } ?? "-")")
@@ -240,6 +249,14 @@ struct Status: ParsableCommand {
             )
         }
     }
+}
+
+/// Prints a standing whole-batch refusal with its fix (`status`, `rejects`).
+func printRefusal(_ refusal: DeliveryRefusal) {
+    print(
+        "DELIVERY REFUSED [\(refusal.code)] \(refusal.reason) (\(refusal.count) times, \(refusal.firstAt) to \(refusal.lastAt)); the records stay in the outbox and are offered again with back-off"
+    )
+    print("    fix: \(refusal.fix)")
 }
 
 func openStore(_ config: String) throws -> AgentStore {

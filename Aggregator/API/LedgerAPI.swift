@@ -1,6 +1,7 @@
 import AgriTraceCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Ledger
 import NIOSSL
@@ -79,13 +80,17 @@ public enum LedgerAPI {
         }
     }
 
-    /// Builds the application serving `storePath` on `host:port`: over TLS with `tls`,
-    /// plain HTTP when `tls` is nil (the caller keeps that to loopback).
-    public static func application(storePath: String, host: String, port: Int, tls: TLSFiles? = nil) throws
-        -> some ApplicationProtocol
-    {
+    /// Builds the application serving `storePath` on `host:port`: over TLS with `tls` (its
+    /// files re-read by ``ReloadableTLS/reload()``), plain HTTP when `tls` is nil (the caller
+    /// keeps that to loopback). `identifiers` names lots, locations and read points in EPCIS
+    /// answers (URNs by default).
+    public static func application(
+        storePath: String, host: String, port: Int, tls: ReloadableTLS? = nil, identifiers: GS1Identifiers = .init()
+    ) throws -> some ApplicationProtocol {
         let reader = try StoreReader(path: storePath)
         let router = Router()
+        // Requests by route, method and status (`hb_requests` under `serve --metrics-port`).
+        router.add(middleware: MetricsMiddleware())
         router.get("/v1/status") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).status()) } }
         router.get("/v1/tree-head") { request, _ in
             let size = request.uri.queryParameters.get("tree-size", as: UInt64.self)
@@ -131,18 +136,27 @@ public enum LedgerAPI {
             }
             let filter = LedgerQueries.RecordFilter(
                 enterprise: query.get("enterprise"), stage: stage, product: query.get("product"),
-                since: try time("since"), until: try time("until"),
-                limit: min(query.get("limit", as: Int.self) ?? 1000, 10_000))
-            return try await reader.read { try JSON(LedgerQueries(store: $0).records(filter).map(TraceRow.init)) }
+                since: try time("since"), until: try time("until"), limit: try ListPaging.limit(query))
+            let after = try ListPaging.recordCursor(query)
+            return try await reader.read { store in
+                let found = try ListPaging.records(filter, after: after, queries: LedgerQueries(store: store))
+                var page = try JSON(found.map(TraceRow.init))
+                if found.count == filter.limit, let last = found.last {
+                    page.headers[HTTPField.Name(ListPaging.nextCursorHeader)!] = ListPaging.RecordPosition(last).cursor
+                }
+                return page
+            }
         }
         router.get("/v1/devices") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).devices()) } }
         let submissions = try SubmissionQueue(path: storePath)
         AccessRoutes.add(to: router, reader: reader, submissions: submissions)
         TransferRoutes.add(
             to: router, reader: reader, blobs: BlobStore(storePath: storePath), submissions: submissions)
+        EPCISRoutes.add(to: router, reader: reader, identifiers: identifiers)
+        EPCISRoutes.addExports(to: router, reader: reader, identifiers: identifiers)
         return Application(
             router: router,
-            server: try tls.map { try .tls(.http1(), configuration: try $0.channelConfiguration()) } ?? .http1(),
+            server: tls.map { HTTPServerBuilder.http1(tls: $0) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "agritrace"))
     }
 }
@@ -150,6 +164,8 @@ public enum LedgerAPI {
 /// A JSON response body (sorted keys, the same encoding as the CLI's `--json`).
 struct JSON: ResponseGenerator {
     let data: Data
+    /// Extra response headers (the next page's cursor).
+    var headers: HTTPFields = [:]
 
     init<Value: Encodable>(_ value: Value) throws {
         let encoder = JSONEncoder()
@@ -158,9 +174,9 @@ struct JSON: ResponseGenerator {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

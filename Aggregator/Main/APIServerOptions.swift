@@ -1,5 +1,5 @@
+import AgriTraceCore
 import ArgumentParser
-import Dispatch
 import Foundation
 import LedgerAPI
 
@@ -30,8 +30,18 @@ struct APIServerOptions: ParsableArguments {
     @Flag(name: .long, help: "Serve the API over plain HTTP instead of HTTPS (loopback only).")
     var insecureHTTP = false
 
-    /// The TLS files, checked readable now (nil for --insecure-http).
-    func tlsFiles() throws -> LedgerAPI.TLSFiles? {
+    @Option(name: .long, help: "GS1 site file naming lots and locations in EPCIS answers (docs/exports.md).")
+    var gs1Site: String?
+
+    /// The site's GS1 keys for `/epcis/events` (URNs without --gs1-site).
+    func identifiers() throws -> GS1Identifiers {
+        guard let gs1Site else { return GS1Identifiers() }
+        return try GS1Identifiers.load(
+            json: try ExportOptions.contents(of: gs1Site, "the GS1 site file"), file: gs1Site)
+    }
+
+    /// The TLS files, read now and re-read on SIGHUP (nil for --insecure-http).
+    func tls() throws -> ReloadableTLS? {
         let files = apiCert.flatMap { cert in
             apiKey.map {
                 LedgerAPI.TLSFiles(
@@ -39,13 +49,17 @@ struct APIServerOptions: ParsableArguments {
                     clientRevocationListFile: apiClientCRL)
             }
         }
-        if let files {
-            // Fail at start, not at the first connection, on an unreadable certificate, key or list.
-            do { _ = try files.channelConfiguration() } catch {
-                throw UserError("API certificate, key or revocation list: \(error)")
-            }
+        guard let files else { return nil }
+        // Fail at start, not at the first connection, on an unreadable certificate, key or list.
+        do { return try ReloadableTLS(files: files) } catch {
+            throw UserError("API certificate, key or revocation list: \(error)")
         }
-        return files
+    }
+
+    /// `https://host:port/v1/ (client certificates required)`, for the log.
+    func endpointDescription(tls: ReloadableTLS?) -> String {
+        let clients = tls?.files.clientCAFile == nil ? "" : " (client certificates required)"
+        return "\(tls == nil ? "http" : "https")://\(httpHost):\(httpPort ?? 0)/v1/\(clients)"
     }
 
     func validate() throws {
@@ -78,29 +92,23 @@ struct API: AsyncParsableCommand {
 
     @Option(name: .long, help: "Path of the ledger store.") var store: String = "agritrace.sqlite"
     @OptionGroup var api: APIServerOptions
+    @OptionGroup var logging: LogOptions
 
     func run() async throws {
+        ServerLifecycle.ignoreHangUpUntilTrapped()
+        let logger = logging.bootstrap(label: "agritrace.api")
         guard let port = api.httpPort else { throw UserError("give --http-port") }
         _ = try openReadOnly(store)
-        let tls = try api.tlsFiles()
-        let application = try LedgerAPI.application(storePath: store, host: api.httpHost, port: port, tls: tls)
-        Output.standardError("agritrace api: on \(tls == nil ? "http" : "https")://\(api.httpHost):\(port)/v1/")
-        let task = Task { try await application.run() }
-        let signals = Termination.cancel(task)
-        defer { signals.forEach { $0.cancel() } }
-        try await task.value
-    }
-}
-
-/// SIGINT and SIGTERM cancel a server task (a clean drain), for `serve` and `api`.
-enum Termination {
-    static func cancel(_ task: Task<Void, any Error>) -> [DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { task.cancel() }
-            source.resume()
-            return source
-        }
+        let tls = try api.tls()
+        let application = try LedgerAPI.application(
+            storePath: store, host: api.httpHost, port: port, tls: tls, identifiers: try api.identifiers())
+        logger.notice("API on \(api.endpointDescription(tls: tls))")
+        try await ServerLifecycle.run(
+            [("api", application)],
+            reloadable: .init(
+                apiTLS: tls, readAtStart: [
+                    "--store", "--http-host", "--http-port", "--log-level", "--log-format", "--gs1-site",
+                ]),
+            logger: logger)
     }
 }

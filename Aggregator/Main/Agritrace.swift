@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Provisioning
 
 /// `agritrace`: the aggregator server and the CLI for firms and regulators.
@@ -12,10 +13,12 @@ struct Agritrace: AsyncParsableCommand {
             The other commands read the ledger store read-only (--store) and verify what they show.
             `enroll` runs the deployment's certificate authority (devices, firms, regulators, the broker's ACL).
             """,
+        version: BuildInfo.description,
         subcommands: [
-            Serve.self, API.self, Trace.self, Records.self, Proof.self, VerifyProof.self, TreeHead.self, Consistency.self,
+            Serve.self, API.self, Trace.self, Records.self, Proof.self, VerifyProof.self, TreeHead.self,
+            Consistency.self,
             Verify.self, Replay.self, Status.self, Devices.self, Principals.self, Keygen.self, EnrollCommand.self,
             Policy.self, Request.self, Regulator.self, Audit.self,
-            Transfer.self, Fetch.self, Grants.self, Provenance.self,
+            Transfer.self, Fetch.self, Grants.self, Provenance.self, Export.self, Backup.self, Restore.self,
         ])
 }

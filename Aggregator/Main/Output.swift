@@ -65,6 +65,11 @@ enum APIClient {
         }
     }
 
+    /// GETs `base + path` and returns the answer's bytes as they are (an export).
+    static func getBytes(_ base: String, _ path: String, query: [String: String?] = [:]) async throws -> Data {
+        try await send(.GET, try url(base, path, query: query), body: nil)
+    }
+
     /// POSTs `body` (JSON bytes) to `base + path` and returns the answer's bytes (status 200 to 299).
     static func post(_ base: String, _ path: String, body: Data) async throws -> Data {
         try await send(.POST, try url(base, path, query: [:]), body: body)

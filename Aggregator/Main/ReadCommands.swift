@@ -129,6 +129,7 @@ struct VerifyProof: ParsableCommand {
         do { proof = try decoder.decode(SavedInclusionProof.self, from: data) } catch {
             throw UserError("\(proofFile) is not a saved proof: \(error)")
         }
+        try proof.treeHead.checkReadableFields(named: "treeHead", in: "INVALID proof")
         var trusted: SavedTreeHead?
         if let treeHead {
             guard let data = FileManager.default.contents(atPath: treeHead) else {
@@ -137,6 +138,7 @@ struct VerifyProof: ParsableCommand {
             do { trusted = try decoder.decode(SavedTreeHead.self, from: data) } catch {
                 throw UserError("\(treeHead) is not a saved tree head: \(error)")
             }
+            try trusted?.checkReadableFields(named: treeHead, in: "INVALID tree head")
         }
         struct Answer: Encodable {
             var valid: Bool
@@ -203,40 +205,98 @@ struct TreeHead: AsyncParsableCommand {
 struct Consistency: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "The consistency proof that the log of <old> leaves is a prefix of the log of <new> leaves (default: latest)."
+            "The consistency proof that the log of <old> leaves is a prefix of the log of <new> leaves (default: latest), both roots checked against tree heads signed by the authority."
     )
 
-    @Argument(help: "The older log size.") var old: UInt64
+    @Argument(help: "The older log size (a block end: a size `agritrace tree-head` shows).") var old: UInt64
     @Argument(help: "The newer log size (default: the latest).") var new: UInt64?
+    @Option(
+        name: .long,
+        help:
+            "The authority public key (hex, or a file holding it) the tree heads must be signed with; required with --api (default with --store: the one recorded in the store)."
+    )
+    var authority: String?
     @OptionGroup var options: StoreOptions
 
     func run() async throws {
         let answer: ConsistencyAnswer
+        let heads: (old: BlockHeader, new: BlockHeader)
         if let api = options.api {
+            guard let authority else {
+                throw UserError(
+                    "with --api, give --authority <public key>: the server's roots are only believed when tree heads signed by that key carry them"
+                )
+            }
+            let key = try Keys.readPublicKey(authority)
             answer = try await APIClient.get(
                 api, "/v1/consistency", query: ["old": String(old), "new": new.map(String.init)])
-            // Do not take the server's word: check the proof against the roots it gave.
-            let proof = answer.proof.compactMap(Digest32.init(hex:))
-            guard proof.count == answer.proof.count, let oldRoot = Digest32(hex: answer.oldRoot),
-                let newRoot = Digest32(hex: answer.newRoot)
-            else {
-                throw UserError("the API answered malformed hashes")
-            }
-            do {
-                try MerkleTree.verifyConsistency(
-                    oldSize: answer.oldSize, newSize: answer.newSize, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
-            } catch {
-                throw UserError("INVALID consistency proof from the API: \(error)")
-            }
+            heads = (
+                try await Self.signedHead(api, size: answer.oldSize, key: key),
+                try await Self.signedHead(api, size: answer.newSize, key: key)
+            )
         } else {
-            answer = try LedgerQueries(store: try openReadOnly(options.store)).consistency(oldSize: old, newSize: new)
+            let store = try openReadOnly(options.store)
+            guard let key = try authority.map(Keys.readPublicKey) ?? store.authorityKey() else {
+                throw UserError("the store records no authority key; pass --authority")
+            }
+            let queries = LedgerQueries(store: store)
+            answer = try queries.consistency(oldSize: old, newSize: new)
+            heads = (
+                try Self.verified(SavedTreeHead(try queries.treeHead(size: answer.oldSize)), key: key),
+                try Self.verified(SavedTreeHead(try queries.treeHead(size: answer.newSize)), key: key)
+            )
         }
+        try check(answer, against: heads)
         if options.json {
             print(try Output.json(answer))
         } else {
             print(
-                "log \(answer.oldSize) (root \(answer.oldRoot)) is a prefix of log \(answer.newSize) (root \(answer.newRoot)): proof of \(answer.proof.count) hashes verified"
+                "log \(answer.oldSize) (root \(answer.oldRoot), signed in block \(heads.old.height)) is a prefix of log \(answer.newSize) (root \(answer.newRoot), signed in block \(heads.new.height)): proof of \(answer.proof.count) hashes verified"
             )
+        }
+    }
+
+    /// The tree head of log size `size` from the API, checked under `key`.
+    static func signedHead(_ api: String, size: UInt64, key: Curve25519PublicKey) async throws -> BlockHeader {
+        let head: SavedTreeHead = try await APIClient.get(api, "/v1/tree-head", query: ["tree-size": String(size)])
+        return try verified(head, key: key)
+    }
+
+    static func verified(_ head: SavedTreeHead, key: Curve25519PublicKey) throws -> BlockHeader {
+        try head.checkReadableFields(named: "the tree head of log size \(head.logSize)", in: "INVALID tree head")
+        do {
+            return try head.verified(authority: key).value
+        } catch {
+            throw UserError(
+                "the tree head of log size \(head.logSize) is not signed by the authority key (\(error)): nothing is consistent"
+            )
+        }
+    }
+
+    /// The sizes asked for, the roots the answer gives and the signed roots must agree, and
+    /// the proof must link the two signed roots.
+    func check(_ answer: ConsistencyAnswer, against heads: (old: BlockHeader, new: BlockHeader)) throws {
+        guard answer.oldSize == old, new.map({ $0 == answer.newSize }) ?? true else {
+            throw UserError(
+                "the answer is about sizes \(answer.oldSize) and \(answer.newSize), not the ones asked for")
+        }
+        for (size, root, head) in [
+            (answer.oldSize, answer.oldRoot, heads.old), (answer.newSize, answer.newRoot, heads.new),
+        ] {
+            guard head.logSize == size, head.logRoot.hex == root else {
+                throw UserError(
+                    "the root given for log size \(size) (\(root)) is not signed by the authority: the signed tree head of block \(head.height) has size \(head.logSize) and root \(head.logRoot.hex)"
+                )
+            }
+        }
+        let proof = answer.proof.compactMap(Digest32.init(hex:))
+        guard proof.count == answer.proof.count else { throw UserError("the answer holds malformed hashes") }
+        do {
+            try MerkleTree.verifyConsistency(
+                oldSize: answer.oldSize, newSize: answer.newSize, oldRoot: heads.old.logRoot,
+                newRoot: heads.new.logRoot, proof: proof)
+        } catch {
+            throw UserError("INVALID consistency proof between the signed tree heads: \(error)")
         }
     }
 }
@@ -394,14 +454,10 @@ struct Records: AsyncParsableCommand {
         let filter = LedgerQueries.RecordFilter(
             enterprise: enterprise, stage: stage, product: product, since: try time(since, "since"),
             until: try time(until, "until"), limit: limit)
+        guard limit >= 1 else { throw UserError("--limit \(limit) must be at least 1") }
         let rows: [TraceRow]
         if let api = options.api {
-            rows = try await APIClient.get(
-                api, "/v1/records",
-                query: [
-                    "enterprise": enterprise, "stage": self.stage, "product": product, "since": since, "until": until,
-                    "limit": String(limit),
-                ])
+            rows = try await pages(api)
         } else {
             rows = try LedgerQueries(store: try openReadOnly(options.store)).records(filter).map(TraceRow.init)
         }
@@ -419,5 +475,51 @@ struct Records: AsyncParsableCommand {
                     ]
                 }))
         print("\(rows.count) records\(rows.count == limit ? " (the first \(limit); raise --limit for more)" : "")")
+    }
+
+    /// Up to `limit` rows from the API, a capped page at a time, each page after the last
+    /// row of the one before (`cursor=<time ms>-<leaf index>`, docs/api/openapi.yaml).
+    func pages(_ api: String) async throws -> [TraceRow] {
+        var rows: [TraceRow] = []
+        var cursor: String?
+        while rows.count < limit {
+            let page = min(limit - rows.count, 1000)
+            let found: [TraceRow] = try await APIClient.get(
+                api, "/v1/records",
+                query: [
+                    "enterprise": enterprise, "stage": stage, "product": product, "since": since, "until": until,
+                    "limit": String(page), "cursor": cursor,
+                ])
+            rows += found
+            guard found.count == page, let last = found.last, let time = Timestamp(iso8601: last.time) else { break }
+            cursor = "\(time.milliseconds)-\(last.leafIndex)"
+        }
+        return rows
+    }
+}
+
+extension SavedTreeHead {
+    /// Refuses a saved tree head whose readable fields (`height`, `logSize`, `logRoot`,
+    /// `time`) disagree with its signed header: the signature covers only `signedHeader`, and
+    /// nothing shown may differ from what is signed. A header that does not decode is left to
+    /// the signature check, which names it.
+    /// - Parameters:
+    ///   - name: how the tree head is named in the error (`treeHead` in a proof file).
+    ///   - verdict: the error's first words (`INVALID proof`).
+    func checkReadableFields(named name: String, in verdict: String) throws {
+        guard let bytes = [UInt8](hexString: signedHeader),
+            let header = try? Canonical.decode(Signed<BlockHeader>.self, from: bytes).value
+        else { return }
+        let pairs: [(String, String, String)] = [
+            ("height", String(height), String(header.height)),
+            ("logSize", String(logSize), String(header.logSize)),
+            ("logRoot", logRoot, header.logRoot.hex),
+            ("time", time, header.time.iso8601),
+        ]
+        for (field, shown, signed) in pairs where shown != signed {
+            throw UserError(
+                "\(verdict): \(name).\(field) says \(shown) but the signed tree head says \(signed); the file was changed after signing: fetch it again and trust only signed values"
+            )
+        }
     }
 }

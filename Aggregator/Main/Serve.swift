@@ -1,10 +1,10 @@
 import AgriTraceCore
 import ArgumentParser
-import Dispatch
 import Foundation
 import Ledger
 import LedgerAPI
 import MQTTClient
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -83,9 +83,67 @@ struct Serve: AsyncParsableCommand {
     var maxBlobBytes: UInt64 = 4 << 30
 
     @OptionGroup var api: APIServerOptions
+    @OptionGroup var logging: LogOptions
+    @OptionGroup var operations: OperationsOptions
 
     func run() async throws {
+        ServerLifecycle.ignoreHangUpUntilTrapped()
+        let logger = logging.bootstrap(label: "agritrace.serve")
+        // Before the services make their metrics.
+        let registry = operations.metricsPort.map { _ in OperationsServer.bootstrapMetrics() }
+        let lock = try StoreLock(store: store, command: "agritrace serve")
         let authority = try Keys.readPrivateKey(file: authorityKey)
+        let broker = try brokerOptions()
+        let ledger = try ledgerConfiguration()
+        try checkLimits()
+        let log: IngestLog = { line in logger.info("\(line)") }
+        let service = try IngestService(
+            storePath: store, authority: authority, ledger: ledger,
+            ingest: IngestConfiguration(
+                broker: broker, clientID: clientID, shareGroup: shareGroup, maxQueuedBatches: ingestQueueBatches,
+                maxPendingTransactions: maxPendingTransactions),
+            log: log)
+        let blobService = try BlobService(
+            storePath: store, authority: authority, broker: broker, clientID: clientID + "-blobs",
+            shareGroup: shareGroup,
+            limits: BlobService.Limits(
+                maxUnfinishedUploads: maxUnfinishedUploads,
+                maxUnfinishedUploadsPerDevice: maxUnfinishedUploadsPerDevice,
+                unfinishedUploadTimeout: .seconds(unfinishedUploadTimeout), maxBlobBytes: maxBlobBytes),
+            log: log)
+        var services: [(name: String, service: any Service)] = [
+            ("ingest", ServerLifecycle.service { try await service.run() }),
+            ("blobs", ServerLifecycle.service { try await blobService.run() }),
+        ]
+        if let registry, let port = operations.metricsPort {
+            let application = OperationsServer.application(
+                host: operations.metricsHost, port: port, registry: registry,
+                ready: OperationsServer.readiness(of: service))
+            logger.notice("metrics and health on http://\(operations.metricsHost):\(port)/metrics, /healthz, /readyz")
+            services.append(("metrics", application))
+        }
+        let apiTLS = try api.tls()
+        if let httpPort = api.httpPort {
+            // The store exists once the ingest service has opened it.
+            let application = try LedgerAPI.application(
+                storePath: store, host: api.httpHost, port: httpPort, tls: apiTLS, identifiers: try api.identifiers())
+            logger.notice("API on \(api.endpointDescription(tls: apiTLS))")
+            services.append(("api", application))
+        }
+        try await ServerLifecycle.run(
+            services, reloadable: .init(apiTLS: apiTLS, readAtStart: Self.readAtStart), logger: logger)
+        logger.notice("stopped")
+        withExtendedLifetime(lock) {}
+    }
+
+    /// The settings SIGHUP does not change (named in the reload's log line).
+    static let readAtStart = [
+        "--store", "--authority-key", "the broker options and their TLS files", "the block and ingest limits",
+        "the upload limits", "--http-host", "--http-port", "--metrics-host", "--metrics-port", "--log-level",
+        "--log-format", "--gs1-site",
+    ]
+
+    func brokerOptions() throws -> MQTTClient.Options {
         var broker = MQTTClient.Options(host: brokerHost, port: brokerPort)
         if let tlsCA { broker.tls = .init(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey) }
         if let username {
@@ -94,9 +152,19 @@ struct Serve: AsyncParsableCommand {
             }
             broker.credentials = .init(username: username, password: password)
         }
+        return broker
+    }
+
+    func ledgerConfiguration() throws -> LedgerConfiguration {
         guard let sync = SQLiteConnectionSynchronous(synchronous) else {
             throw UserError("--synchronous must be full or normal")
         }
+        return LedgerConfiguration(
+            maxBlockTransactions: blockMaxTransactions, maxBlockDelay: .milliseconds(blockMaxDelayMs),
+            proposer: proposer, synchronous: sync)
+    }
+
+    func checkLimits() throws {
         guard ingestQueueBatches >= 1 else { throw UserError("--ingest-queue-batches must be at least 1") }
         guard maxPendingTransactions >= 1 else { throw UserError("--max-pending-transactions must be at least 1") }
         guard maxUnfinishedUploads >= 1, maxUnfinishedUploadsPerDevice >= 1 else {
@@ -105,47 +173,5 @@ struct Serve: AsyncParsableCommand {
         guard unfinishedUploadTimeout >= 1 else {
             throw UserError("--unfinished-upload-timeout must be at least 1 second")
         }
-        let ledger = LedgerConfiguration(
-            maxBlockTransactions: blockMaxTransactions, maxBlockDelay: .milliseconds(blockMaxDelayMs),
-            proposer: proposer, synchronous: sync)
-        let service = try IngestService(
-            storePath: store, authority: authority, ledger: ledger,
-            ingest: IngestConfiguration(
-                broker: broker, clientID: clientID, shareGroup: shareGroup, maxQueuedBatches: ingestQueueBatches,
-                maxPendingTransactions: maxPendingTransactions),
-            log: { line in Output.standardError("agritrace serve: \(line)") })
-        let blobService = try BlobService(
-            storePath: store, authority: authority, broker: broker, clientID: clientID + "-blobs",
-            shareGroup: shareGroup,
-            limits: BlobService.Limits(
-                maxUnfinishedUploads: maxUnfinishedUploads,
-                maxUnfinishedUploadsPerDevice: maxUnfinishedUploadsPerDevice,
-                unfinishedUploadTimeout: .seconds(unfinishedUploadTimeout), maxBlobBytes: maxBlobBytes),
-            log: { line in Output.standardError("agritrace serve: \(line)") })
-        let storePath = store
-        let httpPort = api.httpPort
-        let httpHost = api.httpHost
-        let apiTLS = try api.tlsFiles()
-        let task = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await service.run() }
-                group.addTask { try await blobService.run() }
-                if let httpPort {
-                    // The store exists once the ingest service has opened it.
-                    let api = try LedgerAPI.application(
-                        storePath: storePath, host: httpHost, port: httpPort, tls: apiTLS)
-                    let scheme = apiTLS == nil ? "http" : "https"
-                    let clients = apiTLS?.clientCAFile == nil ? "" : " (client certificates required)"
-                    Output.standardError("agritrace serve: API on \(scheme)://\(httpHost):\(httpPort)/v1/\(clients)")
-                    group.addTask { try await api.run() }
-                }
-                try await group.next()
-                group.cancelAll()
-            }
-        }
-        let signals = Termination.cancel(task)
-        defer { signals.forEach { $0.cancel() } }
-        try await task.value
-        Output.standardError("agritrace serve: stopped")
     }
 }

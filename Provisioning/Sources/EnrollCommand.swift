@@ -1,5 +1,6 @@
 import AgriTraceCore
 import ArgumentParser
+import BuildInfo
 import Foundation
 
 /// `agritrace enroll ...`: the operator's command line for the certificate authority.
@@ -13,6 +14,7 @@ public struct EnrollCommand: ParsableCommand {
         commandName: "enroll",
         abstract:
             "Certificate authority and enrollment of devices, firms and regulators (mTLS broker with per-device ACLs).",
+        version: BuildInfo.description,
         subcommands: [
             Initialize.self, Request.self, Device.self, Firm.self, Regulator.self, Aggregator.self, Server.self,
             Renew.self,

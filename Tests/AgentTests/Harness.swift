@@ -32,7 +32,8 @@ struct DeviceFixture {
         brokerPort: Int32, authorityHex: String, files: [String]? = nil, socket: Bool = false,
         maxBytes: Int64 = 1 << 30,
         batchSize: Int = 200, resendTimeoutMs: Int = 2000, maxLineBytes: Int = 65536, metricsPort: Int = 0,
-        maxUnreceipted: Int = 20000, brokerExtra: String = "", logLevel: String = "warning"
+        maxUnreceipted: Int = 20000, brokerExtra: String = "", logLevel: String = "warning",
+        degradedAfterSeconds: Int = 3600
     ) throws -> AgentConfiguration {
         let fileList = (files ?? [inputPath]).map { "\"\($0)\"" }.joined(separator: ", ")
         let text = """
@@ -73,6 +74,7 @@ struct DeviceFixture {
             [operations]
             metrics_port = \(metricsPort)
             log_level = "\(logLevel)"
+            degraded_after_seconds = \(degradedAfterSeconds)
             """
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
         return try AgentConfiguration.load(path: configPath)

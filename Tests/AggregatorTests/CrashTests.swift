@@ -65,26 +65,10 @@ struct CrashTests {
         let listener = try await ReceiptListener("box-1", port: broker.port, topics: [device.receiptTopic])
         defer { listener.client.disconnect() }
 
-        var published: [RecordID: Record] = [:]
-        var order: [RecordID] = []
-        var seen = 0
-        var receipts: [RecordID: Receipt] = [:]
-        func collect() throws {
-            let messages = listener.messages.values
-            while seen < messages.count {
-                let batch = try decodeReceipts(messages[seen].payload, authority: authority.publicKey)
-                #expect(batch.rejections.isEmpty, "\(batch.rejections)")
-                for receipt in batch.receipts {
-                    if let earlier = receipts[receipt.recordID] {
-                        #expect(earlier == receipt, "a record was receipted twice with different receipts")
-                    }
-                    receipts[receipt.recordID] = receipt
-                }
-                seen += 1
-            }
-        }
+        var book = ReceiptBook()
+        func collect() throws { try book.collect(listener, authority: authority.publicKey) }
         func resendUnreceipted() throws {
-            let missing = order.filter { receipts[$0] == nil }.map { published[$0]! }
+            let missing = book.unreceipted
             for start in stride(from: 0, to: missing.count, by: 100) {
                 try listener.client.publish(
                     topic: device.recordTopic,
@@ -102,10 +86,7 @@ struct CrashTests {
             let until = ContinuousClock.now + .milliseconds(Int.random(in: 200...600))
             while ContinuousClock.now < until {
                 let records = device.records(100, lot: "PL-\(cycle)")
-                for record in records {
-                    published[record.id] = record
-                    order.append(record.id)
-                }
+                book.add(records)
                 try listener.client.publish(topic: device.recordTopic, payload: device.payload(records))
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -117,35 +98,35 @@ struct CrashTests {
             executable: executable, arguments: serveArguments, log: directory.file("serve.log"))
         let deadline = ContinuousClock.now + .seconds(30)
         try await Task.sleep(for: .milliseconds(300))
-        while receipts.count < published.count && ContinuousClock.now < deadline {
+        while book.receipts.count < book.published.count && ContinuousClock.now < deadline {
             try resendUnreceipted()
             try await Task.sleep(for: .milliseconds(700))
             try collect()
         }
         server.terminate()
         #expect(
-            receipts.count == published.count,
-            "all \(published.count) records receipted in the end (got \(receipts.count))")
+            book.receipts.count == book.published.count,
+            "all \(book.published.count) records receipted in the end (got \(book.receipts.count))")
 
         let reader = try LedgerStore(path: store, readOnly: true)
         let queries = LedgerQueries(store: reader)
         // Every receipted record is on the ledger exactly where its receipt says, under a tree head the ledger still has.
-        for (id, receipt) in receipts {
+        for (id, receipt) in book.receipts {
             let location = try #require(try reader.location(of: id), "receipted record \(id) is missing")
             #expect(location.leafIndex == receipt.leafIndex)
             #expect(
                 try reader.block(height: receipt.height)?.header == receipt.treeHead,
                 "the receipt's tree head was rolled back")
             try receipt.verify(
-                leafEntry: LogEntry.record(published[id]!).canonicalBytes, authority: authority.publicKey)
+                leafEntry: LogEntry.record(book.published[id]!).canonicalBytes, authority: authority.publicKey)
         }
         // None duplicated: one row per record id, one leaf per record.
         let status = try queries.status()
-        #expect(status.records == published.count)
-        #expect(status.logSize == UInt64(published.count) + 1)
+        #expect(status.records == book.published.count)
+        #expect(status.logSize == UInt64(book.published.count) + 1)
         let report = try LedgerVerifier.verify(store: reader, authority: authority.publicKey)
         #expect(report.ok, "\(report.fault ?? "")")
         #expect(try StateReplay.replay(store: reader, authority: authority.publicKey).ok)
-        #expect(published.count >= 2000, "the load was real: \(published.count) records")
+        #expect(book.published.count >= 2000, "the load was real: \(book.published.count) records")
     }
 }

@@ -219,6 +219,8 @@ struct InstallScriptTests {
         // The HTTPS API is on by default: mutual TLS with the CA, revoked clients refused.
         #expect(aggregatorUnit.contains("--api-client-ca /etc/agritrace/tls/ca.crt"))
         #expect(aggregatorUnit.contains("--api-client-crl ${AGRITRACE_CA_DIR}/crl.pem"))
+        // Prometheus metrics and health checks on loopback (docs/operations.md).
+        #expect(aggregatorUnit.contains("--metrics-port 9465"))
         let settings = try String(contentsOfFile: r + "/etc/agritrace/aggregator.env", encoding: .utf8)
         #expect(
             settings.contains("AGRITRACE_API_PORT=8443") && settings.contains("AGRITRACE_CA_DIR=/var/lib/agritrace-ca"))

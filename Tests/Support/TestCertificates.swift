@@ -83,6 +83,25 @@ public struct TestCertificates: Sendable {
         return (certificate, key)
     }
 
+    /// Issues a new server certificate and key (a new serial, same names) and moves them over
+    /// ``serverCertificateFile`` and ``serverKeyFile``, as a renewal on a server would.
+    /// - Returns: the new certificate's serial number (upper-case hex, as `openssl x509 -serial`).
+    public func renewServerCertificate() throws -> String {
+        let certificate = directory + "/renewed-server.crt"
+        let key = directory + "/renewed-server.key"
+        try issue(commonName: "localhost", extensions: "server", certificateFile: certificate, keyFile: key)
+        guard rename(key, serverKeyFile) == 0, rename(certificate, serverCertificateFile) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: serverCertificateFile])
+        }
+        return try Self.serial(ofCertificate: serverCertificateFile)
+    }
+
+    /// The serial number of a PEM certificate file (upper-case hex).
+    public static func serial(ofCertificate file: String) throws -> String {
+        let output = try runCommand("openssl", ["x509", "-in", file, "-noout", "-serial"])
+        return String(output.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("serial=".count))
+    }
+
     /// Writes a revocation list signed by the CA that revokes `certificateFiles` (none: an
     /// empty list), valid for `seconds`, to `file`, replacing it atomically (as the
     /// deployment's `agritrace-enroll crl` does), with `openssl ca` over a fresh database.

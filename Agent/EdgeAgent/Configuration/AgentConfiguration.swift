@@ -77,7 +77,11 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var path: String
         /// The largest size of the database in bytes; intake pauses before it.
         public var maxBytes: Int64
+        /// Intake pauses while the store's filesystem has less free than this, so delivery and
+        /// receipts can always write, whatever fills the disk. 0 turns the check off.
+        public var minFreeBytes: Int64 = 32 << 20
         /// Receipted records, their receipts and vault entries older than this are deleted. 0 keeps forever.
+        /// The default, 731 days, keeps the two years of records FDA FSMA 204 requires.
         public var retentionDays: Int
         /// `normal` (WAL, survives crashes; a power cut may lose the last commits) or `full` (fsync per commit).
         public var synchronous: String
@@ -104,6 +108,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         /// Whether `run` gives the pages only start-up used back to the kernel a few seconds
         /// after starting (``StartupPages``); the idle resident set drops by about 10 MB.
         public var releaseStartupPages: Bool = true
+        /// `/healthz` answers `degraded` (503) once the oldest record without a receipt is
+        /// older than this many seconds (the ledger is not reachable or not answering); 0: never.
+        public var degradedAfterSeconds: Int = 3600
     }
 
     public var device: Device
@@ -230,7 +237,8 @@ extension AgentConfiguration {
             storage: Storage(
                 path: try reader.path("storage.path", default: "agent.sqlite"),
                 maxBytes: try reader.integer("storage.max_bytes", default: 1 << 30, range: 262_144...Int64.max),
-                retentionDays: Int(try reader.integer("storage.retention_days", default: 365, range: 0...36500)),
+                minFreeBytes: try reader.integer("storage.min_free_bytes", default: 32 << 20, range: 0...Int64.max),
+                retentionDays: Int(try reader.integer("storage.retention_days", default: 731, range: 0...36500)),
                 synchronous: try reader.choice("storage.synchronous", default: "normal", among: ["normal", "full"])),
             delivery: Delivery(
                 batchSize: Int(try reader.integer("delivery.batch_size", default: 200, range: 1...5000)),
@@ -245,7 +253,9 @@ extension AgentConfiguration {
                 logLevel: try reader.choice(
                     "operations.log_level", default: "info",
                     among: ["trace", "debug", "info", "notice", "warning", "error", "critical"]),
-                releaseStartupPages: try reader.bool("operations.release_startup_pages", default: true)),
+                releaseStartupPages: try reader.bool("operations.release_startup_pages", default: true),
+                degradedAfterSeconds: Int(
+                    try reader.integer("operations.degraded_after_seconds", default: 3600, range: 0...31_536_000))),
             siteFields: try reader.siteFields())
         configuration.sharing = try reader.sharing()
         try configuration.validate()

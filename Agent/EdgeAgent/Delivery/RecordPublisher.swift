@@ -3,6 +3,7 @@ import Crypto
 import Logging
 import MQTTClient
 import PosixThreads
+import SQLiteStorage
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -26,6 +27,10 @@ import Synchronization
 ///   record, arrives on the device's receipt topic.
 /// - A record without a receipt after `resendTimeout` is sent again; after a (re)connect
 ///   every unreceipted record is sent again, oldest first.
+/// - A rejection of a whole batch (no record named: `unknown-device`, `revoked-device`, ...)
+///   is stored for `status` and `rejects` with its fix, and delivery backs off: one probe
+///   batch after twice the resend timeout, doubling up to 64 times it, until a receipt
+///   arrives (the records stay in the outbox).
 /// - ``replaceClient(_:)`` swaps the MQTT client (new TLS files or broker address on
 ///   SIGHUP) without stopping delivery: what the old connection had in flight stays in the
 ///   outbox and goes again on the new one.
@@ -55,6 +60,20 @@ public final class RecordPublisher: Sendable {
         var earlyAcks: Set<Int32> = []
         var wakeups = 0
         var settings: Settings
+        /// Whole-batch refusals since the last receipt (0: delivering normally).
+        var refusalStreak = 0
+        /// While refused, nothing is published before this (milliseconds since 1970).
+        var pausedUntil: Int64 = 0
+        /// A probe batch was sent while refused and has had no answer yet.
+        var awaitingProbe = false
+        /// When "cannot read the outbox" was last logged, and how many since went unlogged.
+        var outboxErrorLoggedAt: Int64 = 0
+        var unloggedOutboxErrors = 0
+
+        /// The pause after refusal number `refusalStreak`: twice the resend timeout, doubling, at most 64 times it.
+        var refusalBackoffMilliseconds: Int64 {
+            settings.resendTimeoutMilliseconds * (Int64(1) << Int64(min(max(refusalStreak, 1), 6)))
+        }
     }
 
     let clientSlot: Mutex<MQTTClient>
@@ -257,16 +276,18 @@ public final class RecordPublisher: Sendable {
                 "ignored a receipt batch that does not verify under the authority key", metadata: ["error": "\(error)"])
             return
         }
-        for rejection in signed.value.rejections {
+        for rejection in signed.value.rejections where rejection.recordID != nil {
             logger.warning(
                 "the aggregator refused",
                 metadata: [
-                    "record": "\(rejection.recordID?.hex ?? "whole batch")", "code": "\(rejection.code)",
+                    "record": "\(rejection.recordID?.hex ?? "")", "code": "\(rejection.code)",
                     "reason": "\(rejection.reason)",
                 ])
         }
+        for rejection in signed.value.rejections where rejection.recordID == nil { noteRefusal(rejection) }
         do {
             let outcome = try store.apply(signed.value, authority: authority)
+            if outcome.receipted > 0 { deliveryWorks() }
             metrics.update {
                 $0.receipted += Int64(outcome.receipted)
                 $0.invalidReceipts += Int64(outcome.invalid)
@@ -284,6 +305,51 @@ public final class RecordPublisher: Sendable {
         wake()
     }
 
+    /// A whole batch was refused: stored with its fix for `status` / `rejects`, and delivery
+    /// pauses (longer at each refusal after the pause before it ended).
+    func noteRefusal(_ rejection: Rejection) {
+        let now = Timestamp.now()
+        let (streak, pause) = state.withLock { state -> (Int, Int64) in
+            if state.pausedUntil <= now.milliseconds || state.awaitingProbe {
+                state.refusalStreak += 1
+                state.awaitingProbe = false
+            }
+            let pause = state.refusalBackoffMilliseconds
+            state.pausedUntil = now.milliseconds + pause
+            return (state.refusalStreak, pause)
+        }
+        let fix = DeliveryRefusal.fix(
+            code: rejection.code, enterprise: enterprise, device: device, publicKeyHex: key.publicKey.hex)
+        do {
+            try store.noteDeliveryRefusal(code: rejection.code, reason: rejection.reason, fix: fix, now: now)
+        } catch {
+            logger.error("cannot store a delivery refusal", metadata: ["error": "\(error)"])
+        }
+        logger.error(
+            "the aggregator refused this box's batches; delivery backs off",
+            metadata: [
+                "code": "\(rejection.code)", "reason": "\(rejection.reason)", "fix": "\(fix)",
+                "retry_in_ms": "\(pause)", "refusals": "\(streak)",
+            ])
+    }
+
+    /// A receipt arrived: any standing refusal is over.
+    func deliveryWorks() {
+        let wasRefused = state.withLock { state -> Bool in
+            defer {
+                state.refusalStreak = 0
+                state.pausedUntil = 0
+                state.awaitingProbe = false
+            }
+            return state.refusalStreak > 0
+        }
+        guard wasRefused else { return }
+        do { try store.clearDeliveryRefusals() } catch {
+            logger.error("cannot clear the delivery refusals", metadata: ["error": "\(error)"])
+        }
+        logger.notice("the aggregator receipts this box's records again; delivery resumed")
+    }
+
     func loop() {
         var lastWakeups = -1
         while !stopSignal.isStopped {
@@ -298,14 +364,41 @@ public final class RecordPublisher: Sendable {
         }
     }
 
+    /// Counts a failed outbox read and logs it at most every 30 s (the loop retries every 0.1 s).
+    func outboxFailed(_ error: any Error, now: Int64) {
+        metrics.update { $0.storeErrors += 1 }
+        let unlogged = state.withLock { state -> Int? in
+            guard now - state.outboxErrorLoggedAt >= 30_000 else {
+                state.unloggedOutboxErrors += 1
+                return nil
+            }
+            defer {
+                state.outboxErrorLoggedAt = now
+                state.unloggedOutboxErrors = 0
+            }
+            return state.unloggedOutboxErrors
+        }
+        guard let unlogged else { return }
+        let full = (error as? SQLiteError)?.isDiskFull == true
+        logger.error(
+            full
+                ? "cannot read the outbox: the store's filesystem is full; free space there" : "cannot read the outbox",
+            metadata: ["error": "\(error)", "same_errors_since_last_log": "\(unlogged)"])
+    }
+
+    /// Whether delivery is backing off after a whole-batch refusal.
+    func isPaused(now: Int64) -> Bool { state.withLock { $0.pausedUntil > now } }
+
     /// Publishes batches while the window allows.
     func publishAvailable() {
         while !stopSignal.isStopped {
             publishLock.lock()
             defer { publishLock.unlock() }
-            let (connected, inflight, settings) = state.withLock { ($0.connected, $0.awaitingAck.count, $0.settings) }
-            guard connected, inflight < settings.maxInflight else { return }
             let now = Timestamp.now().milliseconds
+            let (connected, inflight, settings, refused) = state.withLock {
+                ($0.connected, $0.awaitingAck.count, $0.settings, $0.refusalStreak > 0)
+            }
+            guard connected, inflight < settings.maxInflight, !isPaused(now: now) else { return }
             let cutoff = now - settings.resendTimeoutMilliseconds
             let rows: [(sequence: UInt64, body: [UInt8])]
             do {
@@ -315,8 +408,7 @@ public final class RecordPublisher: Sendable {
                     limit: min(settings.batchSize, settings.maxUnreceipted - outstanding), resendCutoff: cutoff,
                     now: now)
             } catch {
-                metrics.update { $0.storeErrors += 1 }
-                logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
+                outboxFailed(error, now: now)
                 return
             }
             guard !rows.isEmpty else { return }
@@ -337,6 +429,13 @@ public final class RecordPublisher: Sendable {
                 logger.trace(
                     "published a record batch",
                     metadata: ["first": "\(rows.first!.sequence)", "count": "\(rows.count)"])
+                // While refused, one probe batch per pause: its answer decides what comes next.
+                if refused {
+                    state.withLock {
+                        $0.pausedUntil = now + $0.refusalBackoffMilliseconds
+                        $0.awaitingProbe = true
+                    }
+                }
             } catch {
                 logger.error(
                     "publish failed; the records are sent again after the resend timeout",

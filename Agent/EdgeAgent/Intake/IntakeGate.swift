@@ -66,12 +66,11 @@ public final class IntakeGate: Sendable {
                 metrics.update {
                     $0.accepted += Int64(result.accepted)
                     $0.rejected += Int64(result.rejected)
-                    if $0.budgetReached {
-                        $0.budgetReached = false
-                    }
+                    $0.budgetReached = false
+                    $0.filesystemFull = false
                 }
                 if waiting {
-                    logger.notice("storage below budget again: intake resumed", metadata: ["source": "\(source)"])
+                    logger.notice("storage space again: intake resumed", metadata: ["source": "\(source)"])
                 }
                 if result.rejected > 0 {
                     logger.warning(
@@ -83,17 +82,7 @@ public final class IntakeGate: Sendable {
                 if result.accepted > 0 { onAccepted() }
                 return result
             } catch let error as StoreError {
-                var firstAlarm = false
-                metrics.update {
-                    if !$0.budgetReached {
-                        $0.budgetReached = true
-                        $0.budgetAlarms += 1
-                        firstAlarm = true
-                    }
-                }
-                if firstAlarm {
-                    logger.error("ALARM: \(error)", metadata: ["source": "\(source)", "event": "disk-budget-reached"])
-                }
+                raiseAlarm(error, source: source)
                 waiting = true
             } catch {
                 metrics.update { $0.storeErrors += 1 }
@@ -103,5 +92,30 @@ public final class IntakeGate: Sendable {
             if stopSignal.isStopped { return nil }
             PosixThread.sleep(seconds: 0.2)
         }
+    }
+
+    /// Sets the gauge of the cause (the budget, or the filesystem itself) and logs the alarm
+    /// once per episode, naming that cause.
+    func raiseAlarm(_ error: StoreError, source: String) {
+        var firstAlarm = false
+        var event = "disk-budget-reached"
+        metrics.update {
+            switch error {
+            case .filesystemFull:
+                event = "filesystem-full"
+                if !$0.filesystemFull {
+                    $0.filesystemFull = true
+                    $0.filesystemAlarms += 1
+                    firstAlarm = true
+                }
+            case .budgetReached, .corrupt:
+                if !$0.budgetReached {
+                    $0.budgetReached = true
+                    $0.budgetAlarms += 1
+                    firstAlarm = true
+                }
+            }
+        }
+        if firstAlarm { logger.error("ALARM: \(error)", metadata: ["source": "\(source)", "event": "\(event)"]) }
     }
 }

@@ -252,13 +252,18 @@ public struct ReadingFastPath: Sendable {
             return String(decoding: raw, as: UTF8.self)
         }
 
+        /// A time in ``ReadingTimeWindow`` (nil otherwise, for the general
+        /// path to name the problem).
         mutating func time() -> Timestamp? {
+            let time: Timestamp
             if peek == UInt8(ascii: "\"") {
                 guard let raw = rawString(), let milliseconds = RFC3339.milliseconds(raw) else { return nil }
-                return Timestamp(milliseconds: milliseconds)
+                time = Timestamp(milliseconds: milliseconds)
+            } else {
+                guard let number = number(), number == number.rounded(), abs(number) < 9e15 else { return nil }
+                time = Timestamp(milliseconds: Int64(number))
             }
-            guard let number = number(), number == number.rounded(), abs(number) < 9e15 else { return nil }
-            return Timestamp(milliseconds: Int64(number))
+            return ReadingTimeWindow.contains(time) ? time : nil
         }
 
         mutating func value(of kind: FieldKind) -> FieldValue? {
@@ -360,7 +365,8 @@ public struct ReadingFastPath: Sendable {
                 }
                 return true
             }
-            return ok ? SensorSample(time: time, type: type, value: value, unit: unit) : nil
+            // Unknown types and units go to the general path, which names the field and the fix.
+            return ok ? SensorMeasurement.normalised(SensorSample(time: time, type: type, value: value, unit: unit)) : nil
         }
 
         mutating func geoSample() -> GeoSample? {
@@ -403,6 +409,7 @@ public struct ReadingFastPath: Sendable {
             var exponent = 0
             guard position < bytes.count else { return nil }
             func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+            let integerStart = position
             if bytes[position] == UInt8(ascii: "0") {
                 position += 1
             } else {
@@ -418,7 +425,10 @@ public struct ReadingFastPath: Sendable {
                     position += 1
                 }
             }
+            let integerDigits = UnsafeBufferPointer(rebasing: bytes[integerStart..<position])
+            var isInteger = true
             if take(UInt8(ascii: ".")) {
+                isInteger = false
                 guard position < bytes.count, isDigit(bytes[position]) else { return nil }
                 while position < bytes.count, isDigit(bytes[position]) {
                     if significant < 19 {
@@ -434,6 +444,7 @@ public struct ReadingFastPath: Sendable {
             var explicitExponent = 0
             if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
                 position += 1
+                isInteger = false
                 var exponentNegative = false
                 if take(UInt8(ascii: "+")) {
                 } else if take(UInt8(ascii: "-")) {
@@ -449,6 +460,7 @@ public struct ReadingFastPath: Sendable {
                 if exponentNegative { explicitExponent = -explicitExponent }
             }
             exponent += explicitExponent
+            if isInteger, JSONLineParser.exceedsExactIntegers(integerDigits) { return nil }
             if significant <= 15, (-22...22).contains(exponent) {
                 var value = Double(mantissa)
                 if exponent < 0 {
@@ -463,7 +475,11 @@ public struct ReadingFastPath: Sendable {
                 text[position - start] = 0
                 return strtod(text.baseAddress!, nil)
             }
-            return value.isFinite ? value : nil
+            // Overflow, underflow to zero and integers beyond 2^53: the general path names them.
+            let problem = JSONLineParser.numberProblem(
+                value, isInteger: isInteger, integerDigits: integerDigits,
+                literal: UnsafeBufferPointer(rebasing: bytes[start..<position]))
+            return problem == nil ? value : nil
         }
     }
 }

@@ -28,6 +28,9 @@ public final class AgentMetrics: Sendable {
         public var connected: Bool = false
         public var budgetReached: Bool = false
         public var budgetAlarms: Int64 = 0
+        /// Intake paused because the filesystem (not the budget) has less than `storage.min_free_bytes` free.
+        public var filesystemFull: Bool = false
+        public var filesystemAlarms: Int64 = 0
         public var storeErrors: Int64 = 0
     }
 
@@ -81,6 +84,13 @@ public final class AgentMetrics: Sendable {
         metric(
             "agritrace_agent_disk_budget_alarms_total", "counter", "Times the storage budget was reached.",
             "\(c.budgetAlarms)")
+        metric(
+            "agritrace_agent_filesystem_full", "gauge",
+            "1 while intake is paused because the store's filesystem is nearly full (storage.min_free_bytes).",
+            c.filesystemFull ? "1" : "0")
+        metric(
+            "agritrace_agent_filesystem_full_alarms_total", "counter", "Times the store's filesystem filled up.",
+            "\(c.filesystemAlarms)")
         metric("agritrace_agent_store_errors_total", "counter", "Store operations that failed.", "\(c.storeErrors)")
         metric("agritrace_agent_store_budget_bytes", "gauge", "The configured storage budget.", "\(budgetBytes)")
         if let statistics {

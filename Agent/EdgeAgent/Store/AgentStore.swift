@@ -95,12 +95,16 @@ public struct StoreStatistics: Sendable, Equatable {
 public enum StoreError: Error, CustomStringConvertible, Equatable {
     /// The disk budget is reached: nothing was written; retry when space returns.
     case budgetReached(usedBytes: Int64, budgetBytes: Int64)
+    /// The filesystem holding the store has less than `keptBytes` free (nothing was written).
+    case filesystemFull(freeBytes: Int64, keptBytes: Int64, path: String)
     case corrupt(String)
 
     public var description: String {
         switch self {
         case .budgetReached(let used, let budget):
             "storage budget reached (\(used) of \(budget) bytes); intake paused until space returns"
+        case .filesystemFull(let free, let kept, let path):
+            "filesystem full: \(free) bytes free on the filesystem of \(path), under the \(kept) bytes kept free for delivery and receipts (storage.min_free_bytes); intake paused until space is freed there (the storage budget is not the cause)"
         case .corrupt(let detail): "store is corrupt: \(detail)"
         }
     }
@@ -118,6 +122,13 @@ public final class AgentStore: @unchecked Sendable {
     let cipher: VaultCipher
     let pageSize: Int64
     private(set) var budgetBytes: Int64
+    /// Intake pauses while the store's filesystem has less free than this: the headroom that
+    /// keeps delivery and receipts writing when something fills the disk (0: no check).
+    private(set) var minimumFreeBytes: Int64
+    /// The database file, for the free-space check.
+    let path: String
+    /// Whether intake is paused on the filesystem's free space (see `checkHeadroomLocked`).
+    private var lowOnSpace = false
     private var nextSequenceValue: UInt64
 
     /// Free space kept for receipts and bookkeeping once intake pauses (fraction of the budget).
@@ -203,6 +214,8 @@ public final class AgentStore: @unchecked Sendable {
         ALTER TABLE vault_by_sequence RENAME TO vault;
         CREATE INDEX vault_accepted_at ON vault(accepted_at);
         """,
+        // Version 3: whole-batch refusals (DeliveryRefusal.swift).
+        deliveryRefusalsMigration,
     ]
 
     /// Opens (creating if needed) the store.
@@ -211,7 +224,12 @@ public final class AgentStore: @unchecked Sendable {
     ///   - cipher: seals private values and rejected lines.
     ///   - budgetBytes: the largest database size; SQLite refuses to grow past it (`max_page_count`).
     ///   - fullSync: fsync every commit (`synchronous=FULL`) instead of WAL's NORMAL.
-    public init(path: String, cipher: VaultCipher, budgetBytes: Int64, fullSync: Bool = false) throws {
+    ///   - minimumFreeBytes: intake pauses while the filesystem has less free (0: no check).
+    public init(
+        path: String, cipher: VaultCipher, budgetBytes: Int64, fullSync: Bool = false, minimumFreeBytes: Int64 = 0
+    ) throws {
+        self.path = path
+        self.minimumFreeBytes = minimumFreeBytes
         var options = SQLiteConnection.Options()
         options.synchronous = fullSync ? .full : .normal
         db = try SQLiteConnection(path: path, options: options)
@@ -235,6 +253,37 @@ public final class AgentStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         try applyBudget(bytes)
+    }
+
+    /// Changes the free space intake keeps on the filesystem (on reload).
+    public func setMinimumFree(_ bytes: Int64) {
+        lock.lock()
+        defer { lock.unlock() }
+        minimumFreeBytes = bytes
+    }
+
+    /// Throws ``StoreError/filesystemFull(freeBytes:keptBytes:path:)`` when the filesystem
+    /// has less than the headroom free (a disk filled by anything, not only this store).
+    /// On the first check of an episode the write-ahead log is checkpointed and truncated,
+    /// so its file gives its space back to delivery.
+    private func checkHeadroomLocked() throws {
+        guard minimumFreeBytes > 0, let free = FilesystemSpace.freeBytes(near: path), free < minimumFreeBytes else {
+            lowOnSpace = false
+            return
+        }
+        if !lowOnSpace {
+            lowOnSpace = true
+            try? db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        throw StoreError.filesystemFull(freeBytes: free, keptBytes: minimumFreeBytes, path: path)
+    }
+
+    /// The error for SQLite's "disk full": the budget when the store is at it, else the filesystem.
+    private func diskFullErrorLocked() -> StoreError {
+        let used = (try? usedBytesLocked()) ?? 0
+        if used + 16 * pageSize >= budgetBytes { return .budgetReached(usedBytes: used, budgetBytes: budgetBytes) }
+        return .filesystemFull(
+            freeBytes: FilesystemSpace.freeBytes(near: path) ?? 0, keptBytes: minimumFreeBytes, path: path)
     }
 
     private func applyBudget(_ bytes: Int64) throws {
@@ -300,6 +349,7 @@ public final class AgentStore: @unchecked Sendable {
         defer { lock.unlock() }
         let used = try usedBytesLocked()
         if used >= intakeLimitBytes { throw StoreError.budgetReached(usedBytes: used, budgetBytes: budgetBytes) }
+        try checkHeadroomLocked()
         var sequence = nextSequenceValue
         var result = IntakeResult()
         do {
@@ -378,7 +428,7 @@ public final class AgentStore: @unchecked Sendable {
                 }
             }
         } catch let error as SQLiteError where error.isDiskFull {
-            throw StoreError.budgetReached(usedBytes: (try? usedBytesLocked()) ?? 0, budgetBytes: budgetBytes)
+            throw diskFullErrorLocked()
         }
         nextSequenceValue = sequence
         return result

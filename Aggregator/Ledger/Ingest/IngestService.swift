@@ -76,6 +76,10 @@ public actor IngestService {
     let checked = HandOver<CheckedBatch>(capacity: 2)
     var lastQueueReport: ContinuousClock.Instant = .now
     var queueWaitsReported = 0
+    /// Receipt batches published and acknowledged, so a graceful stop sends them all.
+    let receipts = ReceiptDelivery()
+    /// Metrics and readiness (see ``IngestObserver``).
+    public nonisolated let observer = IngestObserver()
 
     /// Record batches waiting between the network thread and the ledger now: the MQTT
     /// queue (at most ``IngestConfiguration/maxQueuedBatches``) plus the checked batches
@@ -118,13 +122,16 @@ public actor IngestService {
                 }
             }
         }
-        let deliveries = Task { for await _ in client.deliveries {} }
+        let receipts = self.receipts
+        let deliveries = Task { for await _ in client.deliveries { receipts.acknowledged() } }
         defer {
             events.cancel()
             deliveries.cancel()
         }
         try client.subscribe(topic: configuration.subscription, qos: .atLeastOnce)
         try client.connect()
+        observer.started()
+        defer { observer.stopped() }
         let interval = min(configuration.submissionPollInterval, ledger.configuration.maxBlockDelay / 4)
         let ticker = Task { [weak self] in
             while !Task.isCancelled {
@@ -152,11 +159,13 @@ public actor IngestService {
                 await handle(batch)
             }
         } onCancel: {
+            // Stop taking batches; what is queued still goes into the last block.
             handOver.finish()
-            client.disconnect()
+            try? client.unsubscribe(topic: configuration.subscription)
         }
         checking.cancel()
         await tick(force: true)
+        await receipts.drain(log: log)
         client.disconnect()
     }
 
@@ -189,8 +198,12 @@ public actor IngestService {
             }
         }
         if force || ledger.isBlockDue() { await cut() }
+        observer.observe(counters: ledger.counters, queueDepth: queueDepth)
         if !ledger.isWriting && ledger.pendingCount == 0 {
-            do { try ledger.flushCounters() } catch { log("could not write the ingest counters: \(error)") }
+            do {
+                try ledger.flushCounters()
+                observer.flushed()
+            } catch { log("could not write the ingest counters: \(error)") }
         }
         reportQueue()
     }
@@ -217,12 +230,16 @@ public actor IngestService {
     func cut() async {
         cutScheduled = false
         while !ledger.isWriting, let prepared = prepareBlock() {
+            let started = ContinuousClock.now
             let result = await writer.write(prepared)
             defer { resumeWriteWaiters() }
             switch result {
             case .success:
+                observer.committed(
+                    transactions: Int(prepared.block.header.value.transactionCount), duration: .now - started)
                 finish(prepared)
             case .failure(let error):
+                observer.commitFailed(restoring: prepared.counters)
                 ledger.abandonBlock(prepared)
                 failures += 1
                 // The transactions stay pending; devices resend what is not receipted.
@@ -234,8 +251,12 @@ public actor IngestService {
     }
 
     func prepareBlock() -> PreparedBlock? {
+        // The block takes the ledger's counters: report them first.
+        observer.observe(counters: ledger.counters, queueDepth: queueDepth)
         do {
-            return try ledger.prepareBlock()
+            let prepared = try ledger.prepareBlock()
+            if prepared != nil { observer.flushed() }
+            return prepared
         } catch {
             log("could not prepare a block: \(error)")
             return nil
@@ -251,19 +272,23 @@ public actor IngestService {
         let signer = ledger.answerSigner
         let client = self.client
         let log = self.log
-        Task.detached {
-            do {
-                for answer in try written.resolve().answers {
-                    Self.publish(answer, signer: signer, client: client, log: log)
+        let receipts = self.receipts
+        receipts.track(
+            Task.detached {
+                do {
+                    for answer in try written.resolve().answers {
+                        Self.publish(answer, signer: signer, client: client, log: log)
+                        receipts.published()
+                    }
+                } catch {
+                    log("could not build receipts for block \(written.block.header.value.height): \(error)")
                 }
-            } catch {
-                log("could not build receipts for block \(written.block.header.value.height): \(error)")
-            }
-        }
+            })
     }
 
     func publish(_ answer: PendingAnswer) {
         Self.publish(answer, signer: ledger.answerSigner, client: client, log: log)
+        receipts.published()
     }
 
     static func publish(_ answer: PendingAnswer, signer: AnswerSigner, client: MQTTClient, log: IngestLog) {

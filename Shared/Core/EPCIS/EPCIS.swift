@@ -4,116 +4,206 @@
     import Foundation
 #endif
 
-/// GS1 EPCIS 2.0 JSON(-LD) mapping of records, for exports to systems that speak EPCIS.
+/// GS1 EPCIS 2.0 JSON-LD mapping of records, for exports to systems that speak EPCIS.
 ///
-/// A record becomes an `ObjectEvent` (or a `TransformationEvent` when it consumes input lots):
-/// the lot is a class-level identifier in `quantityList` / `outputQuantityList`, the stage sets
-/// `bizStep` and `disposition`, the device is the `readPoint` and the enterprise the
-/// `bizLocation`. Public fields and the level commitments travel under the `agritrace:`
-/// namespace. Sensor series appear in `sensorElementList` only when their values are given
-/// (the owner's own export, or a verified disclosure): a public export never holds private values.
+/// A processing record becomes a `TransformationEvent` (its input lots in
+/// `inputQuantityList`, its lot in `outputQuantityList`); every other stage an `ObjectEvent`
+/// on its lot. The stage sets the CBV 2.0 `bizStep` and `disposition` (``mapping(of:)``), the
+/// device is the `readPoint` and the enterprise the `bizLocation`, each named by
+/// ``GS1Identifiers``. Only public fields leave: they travel under the `agritrace:`
+/// namespace with the level commitments and the record's ledger anchor, so a receiver can
+/// ask for an inclusion proof. Sensor series appear in `sensorElementList` only when their
+/// values are given (the owner's own export, or a verified disclosure).
 public enum EPCIS {
-    /// The JSON-LD context of EPCIS 2.0, plus the AgriTrace namespace.
+    /// The JSON-LD context of EPCIS 2.0.
     public static let contextURL = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+    /// The namespace of AgriTrace's extension fields (prefix `agritrace:`).
     public static let namespace = "https://agritrace.example/voc/"
+    /// The value of the `GS1-EPCIS-Version` header and of `schemaVersion`.
+    public static let version = "2.0"
 
-    /// How identifiers are formed.
-    public struct Naming: Sendable, Hashable {
-        /// Prefix of lot identifiers; the enterprise and lot follow, separated by `:`.
-        public var lotPrefix: String
-        /// Prefix of location (enterprise) identifiers.
-        public var locationPrefix: String
-        /// Prefix of device (read point) identifiers.
-        public var devicePrefix: String
-
-        public init(
-            lotPrefix: String = "urn:agritrace:lot:", locationPrefix: String = "urn:agritrace:enterprise:",
-            devicePrefix: String = "urn:agritrace:device:"
-        ) {
-            self.lotPrefix = lotPrefix
-            self.locationPrefix = locationPrefix
-            self.devicePrefix = devicePrefix
-        }
-
-        func lot(_ enterprise: String, _ lot: String) -> String { "\(lotPrefix)\(enterprise):\(lot)" }
+    /// How one stage appears in EPCIS.
+    public struct StageMapping: Sendable, Hashable {
+        /// `ObjectEvent` or `TransformationEvent`.
+        public var eventType: String
+        /// `ADD` or `OBSERVE` for object events; nil for transformations.
+        public var action: String?
+        /// The CBV 2.0 business step (bare word, as the EPCIS 2.0 JSON-LD context allows).
+        public var bizStep: String
+        /// The CBV 2.0 disposition.
+        public var disposition: String
     }
 
-    /// The CBV business step of a stage.
-    public static func bizStep(of stage: Stage) -> String {
+    /// The event type, action, CBV business step and disposition of a stage.
+    public static func mapping(of stage: Stage) -> StageMapping {
         switch stage {
-        case .breeding, .planting: "commissioning"
-        case .processing: "transforming"
-        case .warehousing: "storing"
-        case .transport: "transporting"
-        case .sales: "retail_selling"
+        case .breeding, .planting:
+            StageMapping(eventType: "ObjectEvent", action: "ADD", bizStep: "commissioning", disposition: "active")
+        case .processing:
+            StageMapping(eventType: "TransformationEvent", action: nil, bizStep: "commissioning", disposition: "active")
+        case .warehousing:
+            StageMapping(
+                eventType: "ObjectEvent", action: "OBSERVE", bizStep: "storing", disposition: "sellable_not_accessible")
+        case .transport:
+            StageMapping(eventType: "ObjectEvent", action: "OBSERVE", bizStep: "shipping", disposition: "in_transit")
+        case .sales:
+            StageMapping(
+                eventType: "ObjectEvent", action: "OBSERVE", bizStep: "retail_selling", disposition: "retail_sold")
         }
     }
 
-    /// The CBV disposition of a stage.
-    public static func disposition(of stage: Stage) -> String {
-        switch stage {
-        case .breeding, .planting, .processing: "active"
-        case .warehousing: "in_progress"
-        case .transport: "in_transit"
-        case .sales: "retail_sold"
+    /// Where a record is on the ledger: enough to ask for and check its inclusion proof.
+    public struct Anchor: Sendable, Hashable {
+        public var leafIndex: UInt64
+        /// The block holding the record, and that block's signed tree head (size and root).
+        public var blockHeight: UInt64
+        public var treeSize: UInt64
+        public var rootHash: Digest32
+
+        public init(leafIndex: UInt64, blockHeight: UInt64, treeSize: UInt64, rootHash: Digest32) {
+            self.leafIndex = leafIndex
+            self.blockHeight = blockHeight
+            self.treeSize = treeSize
+            self.rootHash = rootHash
+        }
+    }
+
+    /// Who made a lot and of what product: names input lots of other enterprises.
+    public struct LotOrigin: Sendable, Hashable {
+        public var enterprise: String
+        public var product: String
+
+        public init(enterprise: String, product: String) {
+            self.enterprise = enterprise
+            self.product = product
+        }
+    }
+
+    /// The stable `eventID` of a record's event: its record id, which the device derives from
+    /// its enterprise, its id and its sequence number (``RecordID/derive(enterprise:device:sequence:)``).
+    public static func eventID(of id: RecordID) -> String { "urn:agritrace:event:\(id.hex)" }
+
+    /// The record id in an `eventID`, if it is one of ours.
+    public static func recordID(ofEvent eventID: String) -> RecordID? {
+        let prefix = "urn:agritrace:event:"
+        guard eventID.hasPrefix(prefix) else { return nil }
+        return RecordID(hex: String(eventID.dropFirst(prefix.count)))
+    }
+
+    /// What an event is built from.
+    public struct Source: Sendable {
+        public var record: Record
+        public var anchor: Anchor?
+        /// Private values the exporter holds and may export (e.g. a series), from its own vault.
+        public var disclosed: [FieldEntry]
+
+        public init(record: Record, anchor: Anchor?, disclosed: [FieldEntry] = []) {
+            self.record = record
+            self.anchor = anchor
+            self.disclosed = disclosed
         }
     }
 
     /// One EPCIS event as a JSON object.
     /// - Parameters:
-    ///   - record: the record.
-    ///   - disclosed: private field values the caller holds and may export (e.g. a series).
-    ///   - naming: identifier prefixes.
-    public static func event(for record: Record, disclosed: [FieldEntry] = [], naming: Naming = Naming()) -> JSONOutput
-    {
-        var event: [String: JSONOutput] = [:]
-        let time = JSONOutput.string(record.time.iso8601)
-        event["eventTime"] = time
-        event["eventTimeZoneOffset"] = .string("+00:00")
-        event["recordTime"] = .string(record.recordedAt.iso8601)
-        event["eventID"] = .string("urn:agritrace:record:\(record.id.hex)")
-        event["bizStep"] = .string(bizStep(of: record.stage))
-        event["disposition"] = .string(disposition(of: record.stage))
-        event["readPoint"] = .object(["id": .string(naming.devicePrefix + record.enterprise + ":" + record.device)])
-        event["bizLocation"] = .object(["id": .string(naming.locationPrefix + record.enterprise)])
-        let lotClass = JSONOutput.object(["epcClass": .string(naming.lot(record.enterprise, record.lot))])
-        if record.inputLots.isEmpty {
-            event["type"] = .string("ObjectEvent")
-            event["action"] = .string(record.stage <= .planting ? "ADD" : "OBSERVE")
-            event["epcList"] = .array([])
-            event["quantityList"] = .array([lotClass])
-        } else {
-            event["type"] = .string("TransformationEvent")
-            event["transformationID"] = .string("urn:agritrace:transformation:\(record.id.hex)")
-            event["inputQuantityList"] = .array(
-                record.inputLots.map { .object(["epcClass": .string(naming.lot(record.enterprise, $0))]) })
-            event["outputQuantityList"] = .array([lotClass])
+    ///   - source: the record, its ledger anchor and any disclosed values.
+    ///   - identifiers: how lots, locations and read points are named.
+    ///   - origins: who made each input lot (an input lot without an origin is named as the record's enterprise's).
+    /// - Throws: ``ExportError`` when GS1 identifiers are required and one is not configured.
+    public static func event(
+        _ source: Source, identifiers: GS1Identifiers = GS1Identifiers(), origins: [String: LotOrigin] = [:]
+    ) throws(ExportError) -> JSONOutput {
+        let record = source.record
+        let mapping = mapping(of: record.stage)
+        var event: [String: JSONOutput] = [
+            "type": .string(mapping.eventType),
+            "eventTime": .string(record.time.iso8601), "eventTimeZoneOffset": .string("+00:00"),
+            "recordTime": .string(record.recordedAt.iso8601), "eventID": .string(eventID(of: record.id)),
+            "bizStep": .string(mapping.bizStep), "disposition": .string(mapping.disposition),
+            "readPoint": .object([
+                "id": .string(try identifiers.readPoint(record.device, enterprise: record.enterprise))
+            ]),
+            "bizLocation": .object(["id": .string(try identifiers.location(record.enterprise))]),
+        ]
+        let output = JSONOutput.object([
+            "epcClass": .string(try identifiers.lot(record.lot, product: record.product, enterprise: record.enterprise))
+        ])
+        var inputs: [JSONOutput] = []
+        for lot in record.inputLots {
+            let origin = origins[lot] ?? LotOrigin(enterprise: record.enterprise, product: record.product)
+            inputs.append(
+                .object([
+                    "epcClass": .string(
+                        try identifiers.lot(lot, product: origin.product, enterprise: origin.enterprise))
+                ]))
         }
+        if let action = mapping.action {
+            event["action"] = .string(action)
+            event["quantityList"] = .array([output])
+            if !inputs.isEmpty { event["agritrace:inputLots"] = .array(inputs.map { $0.member("epcClass") }) }
+        } else {
+            event["transformationID"] = .string("urn:agritrace:transformation:\(record.id.hex)")
+            if !inputs.isEmpty { event["inputQuantityList"] = .array(inputs) }
+            event["outputQuantityList"] = .array([output])
+        }
+        for (key, value) in extensions(of: source) { event[key] = value }
+        let sensors = try sensorElements(source, identifiers: identifiers)
+        if !sensors.isEmpty { event["sensorElementList"] = .array(sensors) }
+        return .object(event)
+    }
 
+    /// The `agritrace:` members: stage, lot, product, public fields, commitments, ledger anchor.
+    static func extensions(of source: Source) -> [String: JSONOutput] {
+        let record = source.record
         var fields: [String: JSONOutput] = [:]
         for entry in record.publicFields { fields[entry.key] = JSONOutput(entry.value) }
-        event["agritrace:stage"] = .string(record.stage.rawValue)
-        event["agritrace:product"] = .string(record.product)
-        event["agritrace:publicFields"] = .object(fields)
-        event["agritrace:sequence"] = .number(Double(record.sequence))
-        event["agritrace:clockTrusted"] = .bool(record.clockTrusted)
-        if let level2 = record.level2 { event["agritrace:level2Commitment"] = .string(level2.root.hex) }
-        if let level1 = record.level1 { event["agritrace:level1Commitment"] = .string(level1.root.hex) }
+        var commitments: [String: JSONOutput] = [:]
+        for (name, level) in [("level-2", record.level2), ("level-1", record.level1)] {
+            guard let level else { continue }
+            commitments[name] = .object(["root": .string(level.root.hex), "fields": .number(Double(level.fieldCount))])
+        }
+        var result: [String: JSONOutput] = [
+            "agritrace:stage": .string(record.stage.rawValue), "agritrace:lot": .string(record.lot),
+            "agritrace:product": .string(record.product), "agritrace:enterprise": .string(record.enterprise),
+            "agritrace:publicFields": .object(fields), "agritrace:commitments": .object(commitments),
+            "agritrace:clockTrusted": .bool(record.clockTrusted),
+        ]
+        var ledger: [String: JSONOutput] = ["recordID": .string(record.id.hex)]
+        if let anchor = source.anchor {
+            ledger["leafIndex"] = .number(Double(anchor.leafIndex))
+            ledger["blockHeight"] = .number(Double(anchor.blockHeight))
+            ledger["treeSize"] = .number(Double(anchor.treeSize))
+            ledger["rootHash"] = .string(anchor.rootHash.hex)
+        }
+        result["agritrace:ledger"] = .object(ledger)
+        return result
+    }
 
-        var sensorElements: [JSONOutput] = []
-        for entry in disclosed.canonicallySorted() {
+    /// The disclosed series as sensor elements, with CBV types and UN/CEFACT units.
+    static func sensorElements(_ source: Source, identifiers: GS1Identifiers) throws(ExportError) -> [JSONOutput] {
+        let record = source.record
+        var elements: [JSONOutput] = []
+        for entry in source.disclosed.canonicallySorted() {
             guard case .series(let samples) = entry.value, !samples.isEmpty else { continue }
-            let reports: [JSONOutput] = samples.map { sample in
-                .object([
-                    "type": .string("gs1:\(sample.type)"), "value": .number(sample.value),
-                    "uom": .string(sample.unit), "time": .string(sample.time.iso8601),
-                ])
+            var reports: [JSONOutput] = []
+            for sample in samples {
+                guard let normal = SensorMeasurement.normalised(sample) else {
+                    throw ExportError(
+                        value: "\(entry.key) of record \(record.id.hex): \"\(sample.type)\" in \"\(sample.unit)\"",
+                        problem: "is not a CBV measurement type with a UN/CEFACT unit",
+                        fix: "re-record the reading with a known type and unit (docs/reading-format.md)")
+                }
+                reports.append(
+                    .object([
+                        "type": .string(normal.type), "value": .number(normal.value), "uom": .string(normal.unit),
+                        "time": .string(normal.time.iso8601),
+                    ]))
             }
-            sensorElements.append(
+            let device = try identifiers.readPoint(record.source ?? record.device, enterprise: record.enterprise)
+            elements.append(
                 .object([
                     "sensorMetadata": .object([
-                        "deviceID": .string(
-                            naming.devicePrefix + record.enterprise + ":" + (record.source ?? record.device)),
+                        "deviceID": .string(device),
                         "startTime": .string(samples.map(\.time).min()!.iso8601),
                         "endTime": .string(samples.map(\.time).max()!.iso8601),
                         "agritrace:field": .string(entry.key),
@@ -121,19 +211,23 @@ public enum EPCIS {
                     "sensorReport": .array(reports),
                 ]))
         }
-        if !sensorElements.isEmpty { event["sensorElementList"] = .array(sensorElements) }
-        return .object(event)
+        return elements
     }
 
-    /// An `EPCISDocument` holding events for `records`.
-    public static func document(for records: [Record], createdAt: Timestamp, naming: Naming = Naming()) -> JSONOutput {
+    /// An `EPCISDocument` holding `events` (from ``event(_:identifiers:origins:)``).
+    public static func document(events: [JSONOutput], createdAt: Timestamp) -> JSONOutput {
         .object([
-            "@context": .array([.string(contextURL), .object(["agritrace": .string(namespace)])]),
+            "@context": context,
             "type": .string("EPCISDocument"),
-            "schemaVersion": .string("2.0"),
+            "schemaVersion": .string(version),
             "creationDate": .string(createdAt.iso8601),
-            "epcisBody": .object(["eventList": .array(records.map { event(for: $0, naming: naming) })]),
+            "epcisBody": .object(["eventList": .array(events)]),
         ])
+    }
+
+    /// The standard context plus the `agritrace:` prefix.
+    public static var context: JSONOutput {
+        .array([.string(contextURL), .object(["agritrace": .string(namespace)])])
     }
 }
 
@@ -186,6 +280,12 @@ public indirect enum JSONOutput: Hashable, Sendable, Encodable {
         case .array(let items): try container.encode(items)
         case .object(let members): try container.encode(members)
         }
+    }
+
+    /// The member `key` of an object (`.null` otherwise).
+    public func member(_ key: String) -> JSONOutput {
+        guard case .object(let members) = self else { return .null }
+        return members[key] ?? .null
     }
 
     /// The UTF-8 JSON text, keys sorted.

@@ -304,10 +304,13 @@ extension Reading {
                     throw wrongType(
                         "sample \(index) of \(definition.name) is not {\"time\", \"type\", \"value\", \"unit\"}")
                 }
-                samples.append(
-                    SensorSample(
-                        time: try parseTime(timeValue, field: "\(field)[\(index)].time", stage: stage), type: type,
-                        value: value, unit: unit))
+                let given = SensorSample(
+                    time: try parseTime(timeValue, field: "\(field)[\(index)].time", stage: stage), type: type,
+                    value: value, unit: unit)
+                guard let normalised = SensorMeasurement.normalised(given) else {
+                    throw SensorMeasurement.error(given, field: "\(field)[\(index)]", stage: stage)
+                }
+                samples.append(normalised)
             }
             return .series(samples)
         case (.track, .array(let items)):

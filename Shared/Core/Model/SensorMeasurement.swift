@@ -1,0 +1,79 @@
+/// The sensor vocabulary of series samples: CBV 2.0 measurement types and UN/CEFACT
+/// Recommendation 20 unit codes, as GS1 EPCIS 2.0 `sensorReport`s carry them.
+///
+/// Readings may name a measurement the way devices and the simulator do (`temperature` /
+/// `Cel`, `relative_humidity` / `%RH`); the edge normalises every sample to the CBV type and
+/// the UN/CEFACT code before it commits to the value, so the ledger, the vault and every
+/// export hold one spelling. A type or unit outside these tables is refused at the edge.
+public enum SensorMeasurement {
+    /// A measurement type with the unit codes it accepts (the first is the usual one).
+    struct Kind {
+        var type: String
+        var units: [String]
+    }
+
+    /// The CBV 2.0 measurement types the agent accepts, with their UN/CEFACT units.
+    static let kinds: [Kind] = [
+        Kind(type: "Temperature", units: ["CEL", "KEL", "FAH"]),
+        Kind(type: "RelativeHumidity", units: ["P1"]),
+        Kind(type: "AbsoluteHumidity", units: ["GP"]),
+        Kind(type: "Pressure", units: ["PAL", "KPA", "A97", "MBR"]),
+        Kind(type: "Illuminance", units: ["LUX"]),
+        Kind(type: "Mass", units: ["KGM", "GRM"]),
+        Kind(type: "MassConcentration", units: ["GP", "59"]),
+        Kind(type: "VolumeFraction", units: ["P1", "59"]),
+        Kind(type: "Speed", units: ["MTS", "KMH"]),
+        Kind(type: "Voltage", units: ["VLT"]),
+    ]
+
+    /// Other spellings of units (UCUM, symbols) → UN/CEFACT code.
+    static let unitAliases: [String: String] = [
+        "cel": "CEL", "°c": "CEL", "degc": "CEL", "c": "CEL", "k": "KEL", "°f": "FAH", "[degf]": "FAH",
+        "degf": "FAH", "%rh": "P1", "%": "P1", "pa": "PAL", "kpa": "KPA", "hpa": "A97", "mbar": "MBR",
+        "lx": "LUX", "kg": "KGM", "g": "GRM", "g/m3": "GP", "ppm": "59", "[ppm]": "59", "m/s": "MTS",
+        "km/h": "KMH", "v": "VLT",
+    ]
+
+    /// The CBV type for `name`, matched without case, `_`, `-` or spaces (`relative_humidity`).
+    public static func type(_ name: String) -> String? {
+        let folded = fold(name)
+        if folded == "humidity" { return "RelativeHumidity" }
+        return kinds.first { fold($0.type) == folded }?.type
+    }
+
+    /// The UN/CEFACT code of `unit` for measurements of `type`, or nil when it does not fit.
+    public static func unit(_ unit: String, for type: String) -> String? {
+        guard let kind = kinds.first(where: { $0.type == type }) else { return nil }
+        let code = unitAliases[unit.lowercased()] ?? unit.uppercased()
+        return kind.units.contains(code) ? code : nil
+    }
+
+    /// The sample with its type and unit in the CBV / UN/CEFACT spelling, or nil if either is unknown.
+    public static func normalised(_ sample: SensorSample) -> SensorSample? {
+        guard let type = type(sample.type), let unit = unit(sample.unit, for: type) else { return nil }
+        var result = sample
+        result.type = type
+        result.unit = unit
+        return result
+    }
+
+    /// The error for a sample whose type or unit is not in the tables, naming the field and the fix.
+    static func error(_ sample: SensorSample, field: String, stage: String) -> ReadingError {
+        guard let type = type(sample.type) else {
+            return ReadingError(
+                kind: .invalidValue, field: "\(field).type", stage: stage,
+                reason: "\"\(sample.type)\" is not a CBV 2.0 measurement type this agent knows",
+                fix: "use one of \(kinds.map(\.type).joined(separator: ", ")) (e.g. \"Temperature\")")
+        }
+        let units = kinds.first { $0.type == type }?.units ?? []
+        return ReadingError(
+            kind: .invalidValue, field: "\(field).unit", stage: stage,
+            reason: "\"\(sample.unit)\" is not a unit of \(type) this agent knows",
+            fix: "give a UN/CEFACT Rec 20 code: \(units.joined(separator: ", ")) (\"Cel\" and \"%RH\" are accepted too)"
+        )
+    }
+
+    static func fold(_ name: String) -> String {
+        String(name.lowercased().filter { $0 != "_" && $0 != "-" && $0 != " " })
+    }
+}

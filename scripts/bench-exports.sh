@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Exports on a real ledger store (bench-exports): EPCIS export of one six-stage lot, the FSMA 204
+# spreadsheet of one month, the EPCIS query interface in process. Writes the table into
+# BENCHMARKS.md (exports section).
+#   scripts/bench-exports.sh [--records N] [--runs N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+FLAGS=(-c release -Xswiftc -enable-testing)
+swift build "${FLAGS[@]}" --product bench-exports >/dev/null
+BIN="$(swift build "${FLAGS[@]}" --show-bin-path)/bench-exports"
+TABLE="$("$BIN" "$@")"
+CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || echo unknown)"
+scripts/bench-section.py exports <<EOB
+<!-- exports:begin -->
+## Exports: EPCIS 2.0, FSMA 204, the EPCIS query interface (\`scripts/bench-exports.sh\`)
+
+Command: \`scripts/bench-exports.sh $*\` (release build; ledger store on disk, SQLite synchronous=NORMAL while building it, read-only while timing).
+Machine: $(nproc) cores, Debian 12, ${CPU}. Date: $(date -u +%Y-%m-%dT%H:%MZ). Shared machine: other builds may have been running.
+Goals (issue 17): EPCIS export of one six-stage lot ≤ 50 ms; the FSMA spreadsheet of one month of a 10M-record store ≤ 10 s; the query interface's p50/p99 at 10M records.
+
+$TABLE
+<!-- exports:end -->
+EOB
+echo "$TABLE"
