@@ -293,6 +293,12 @@ let package = Package(
             dependencies: ["SQLiteStorage", "TestSupport"],
             path: "Tests/SQLiteStorageTests"
         ),
+        // The web console in a real headless Chromium (Tests/Browser/console_test.py, Selenium).
+        .testTarget(
+            name: "BrowserTests",
+            dependencies: ["TestSupport", "AgentMain", "AggregatorMain"],
+            path: "Tests/BrowserTests"
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["AgriTraceCore", "TestSupport", "AgentMain", "AggregatorMain", "EnrollMain"],

@@ -5,9 +5,10 @@ set -euo pipefail
 
 # python3-jsonschema and python3-rfc3987: the export tests validate EPCIS documents against the
 # official GS1 JSON Schema (../shared/standards/gs1-epcis), URI formats included;
-# python3-prometheus-client: the operations tests parse /metrics with the reference parser.
+# python3-prometheus-client: the operations tests parse /metrics with the reference parser;
+# chromium, chromium-driver, libnss3-tools (certutil) and python3-pip: the console's browser tests.
 packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev libsqlite3-dev sqlite3 openssl pkg-config ca-certificates
-  python3 python3-jsonschema python3-rfc3987 python3-prometheus-client)
+  python3 python3-pip python3-jsonschema python3-rfc3987 python3-prometheus-client chromium chromium-driver libnss3-tools)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -19,13 +20,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The tests parse /metrics with Prometheus's reference parser for Python.
-# Debian's package serves /usr/bin/python3; another python3 first on PATH gets it from PyPI.
-if ! python3 -c "import prometheus_client" 2>/dev/null; then
-  echo "installing: prometheus-client (PyPI)"
-  python3 -m pip install --quiet prometheus-client 2>/dev/null ||
-    python3 -m pip install --quiet --break-system-packages prometheus-client
-fi
+# The tests' Python modules: Debian's packages serve /usr/bin/python3; another python3 first on
+# PATH gets them from PyPI (Debian 12's pip needs --break-system-packages outside a virtual
+# environment). Selenium (PyPI) drives Chromium in Tests/Browser.
+for module in prometheus_client:prometheus-client jsonschema:jsonschema rfc3987:rfc3987 selenium:selenium; do
+  if ! python3 -c "import ${module%%:*}" 2>/dev/null; then
+    echo "installing: ${module#*:} (PyPI)"
+    python3 -m pip install --quiet "${module#*:}" 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages "${module#*:}"
+  fi
+done
 # mosquitto's package enables a system broker on port 1883; AgriTrace starts its own brokers.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
   echo "note: the system mosquitto service is running on port 1883; AgriTrace does not use it."

@@ -154,6 +154,8 @@ public enum LedgerAPI {
             to: router, reader: reader, blobs: BlobStore(storePath: storePath), submissions: submissions)
         EPCISRoutes.add(to: router, reader: reader, identifiers: identifiers)
         EPCISRoutes.addExports(to: router, reader: reader, identifiers: identifiers)
+        ConsoleDataRoutes.add(to: router, reader: reader)
+        ConsoleRoutes.add(to: router, reader: reader, scheme: tls == nil ? "http" : "https")
         return Application(
             router: router,
             server: tls.map { HTTPServerBuilder.http1(tls: $0) } ?? .http1(),

@@ -20,5 +20,6 @@ struct Agritrace: AsyncParsableCommand {
             Verify.self, Replay.self, Status.self, Devices.self, Principals.self, Keygen.self, EnrollCommand.self,
             Policy.self, Request.self, Regulator.self, Audit.self,
             Transfer.self, Fetch.self, Grants.self, Provenance.self, Export.self, Backup.self, Restore.self,
+            ConsoleCommand.self,
         ])
 }

@@ -1,0 +1,19 @@
+import Hummingbird
+import Ledger
+
+/// API routes the console's ledger page pages through (public ledger data, like the rest of
+/// `/v1/`): `GET /v1/blocks?before=&limit=` (newest first) and `GET /v1/principals?after=&limit=`.
+enum ConsoleDataRoutes {
+    static func add(to router: Router<BasicRequestContext>, reader: StoreReader) {
+        router.get("/v1/blocks") { request, _ in
+            let before = request.uri.queryParameters.get("before", as: UInt64.self)
+            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 20
+            return try await reader.read { try JSON(LedgerQueries(store: $0).blocks(before: before, limit: limit)) }
+        }
+        router.get("/v1/principals") { request, _ in
+            let after = request.uri.queryParameters.get("after")
+            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
+            return try await reader.read { try JSON(LedgerQueries(store: $0).principals(after: after, limit: limit)) }
+        }
+    }
+}
