@@ -163,136 +163,163 @@ public enum TransferContracts {
     {
         switch transaction.operation {
         case .redeem(let request):
-            let state = try requestState(request.requestID, db)
-            let event = Redemption.apply(requestID: request.requestID, submitter: transaction.submitter, facts: state)
-            let insert = try db.cachedStatement(
-                "INSERT INTO redemptions(leaf_index, request_id, requester, owner, requester_key, proof, purpose, status, reason, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            try insert.bind(leaf, at: 1)
-            try insert.bind(request.requestID, at: 2)
-            try insert.bind(transaction.submitter, at: 3)
-            if let owner = state?.owner { try insert.bind(owner, at: 4) } else { try insert.bindNull(at: 4) }
-            try insert.bind(request.requesterKey, at: 5)
-            try insert.bind(request.proof, at: 6)
-            try insert.bind(request.purpose, at: 7)
-            try insert.bind(event.outcome.rawValue, at: 8)
-            try insert.bind(event.detail, at: 9)
-            try insert.bind(time.milliseconds, at: 10)
-            try insert.run()
-            return event
-
+            return try writeRedemption(request, transaction, leaf: leaf, time: time, db)
         case .addTransfer(let transfer):
-            var outcome = EventOutcome.applied
-            var detail =
-                "\(transfer.status): \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue) to \(transfer.receiver) for \(transfer.purpose)"
-            let select = try db.cachedStatement(
-                "SELECT request_id, requester, owner, status FROM redemptions WHERE leaf_index = ?")
-            try select.bind(Int64(transfer.redeemLeaf), at: 1)
-            let redemption =
-                try select.step()
-                ? (select.string(at: 0) ?? "", select.string(at: 1) ?? "", select.string(at: 2), select.string(at: 3))
-                : nil
-            select.reset()
-            let state = try requestState(transfer.requestID, db)
-            if let redemption, let state {
-                if redemption.0 != transfer.requestID || redemption.3 != EventOutcome.accepted.rawValue {
-                    outcome = .refused
-                    detail =
-                        "leaf \(transfer.redeemLeaf) is not an accepted redemption of request \(transfer.requestID)"
-                } else if redemption.2 != transaction.submitter {
-                    outcome = .refused
-                    detail = "only the entry's owner \(redemption.2 ?? "?") may transfer, not \(transaction.submitter)"
-                } else if redemption.1 != transfer.receiver || state.lot != transfer.lot
-                    || state.level != transfer.level.rawValue
-                {
-                    outcome = .refused
-                    detail = "the receiver, lot or level differ from the request"
-                } else if try AccessContracts.exists(
-                    "SELECT 1 FROM transfers WHERE redeem_leaf = ? AND outcome = 'applied'",
-                    [String(transfer.redeemLeaf)],
-                    db)
-                {
-                    outcome = .refused
-                    detail = "redemption \(transfer.redeemLeaf) already has a transfer"
-                } else if state.revoked && transfer.status == "delivered" {
-                    outcome = .refused
-                    detail = "revoked: the grant of request \(transfer.requestID) was revoked"
-                }
-            } else {
-                outcome = .refused
-                detail = "no redemption at leaf \(transfer.redeemLeaf) for request \(transfer.requestID)"
-            }
-            let insert = try db.cachedStatement(
-                "INSERT INTO transfers(leaf_index, request_id, redeem_leaf, sender, receiver, lot, level, record_count, blob_digest, source, status, purpose, reason, outcome, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            try insert.bind(leaf, at: 1)
-            try insert.bind(transfer.requestID, at: 2)
-            try insert.bind(Int64(transfer.redeemLeaf), at: 3)
-            try insert.bind(transaction.submitter, at: 4)
-            try insert.bind(transfer.receiver, at: 5)
-            try insert.bind(transfer.lot, at: 6)
-            try insert.bind(transfer.level.rawValue, at: 7)
-            try insert.bind(Int64(transfer.recordCount), at: 8)
-            try insert.bind(transfer.blobDigest.bytes, at: 9)
-            try insert.bind(state?.source ?? transfer.source, at: 10)
-            try insert.bind(transfer.status, at: 11)
-            try insert.bind(transfer.purpose, at: 12)
-            try insert.bind(outcome == .applied ? transfer.reason : detail, at: 13)
-            try insert.bind(outcome.rawValue, at: 14)
-            try insert.bind(time.milliseconds, at: 15)
-            try insert.run()
-            return ContractEvent(subject: transfer.requestID, outcome: outcome, detail: detail)
-
+            return try writeTransfer(transfer, transaction, leaf: leaf, time: time, db)
         case .revokeGrant(let requestID, let reason):
-            let event = GrantRevocation.apply(
-                requestID: requestID, reason: reason, submitter: transaction.submitter,
-                facts: try requestState(requestID, db))
-            guard event.outcome == .applied else { return event }
-            let insert = try db.cachedStatement(
-                "INSERT INTO grant_revocations(request_id, owner, reason, leaf_index, time) VALUES (?, ?, ?, ?, ?)")
-            try insert.bind(requestID, at: 1)
-            try insert.bind(transaction.submitter, at: 2)
-            try insert.bind(reason, at: 3)
-            try insert.bind(leaf, at: 4)
-            try insert.bind(time.milliseconds, at: 5)
-            try insert.run()
-            return event
-
+            return try writeGrantRevocation(
+                requestID: requestID, reason: reason, transaction, leaf: leaf, time: time, db)
         case .recordRead(let read):
-            let select = try db.cachedStatement(
-                "SELECT receiver, lot, level FROM transfers WHERE leaf_index = ? AND request_id = ? AND outcome = 'applied'"
-            )
-            try select.bind(Int64(read.transferLeaf), at: 1)
-            try select.bind(read.requestID, at: 2)
-            guard try select.step(), select.string(at: 0) == transaction.submitter else {
-                select.reset()
-                return ContractEvent(
-                    subject: read.requestID, outcome: .refused,
-                    detail: "no transfer at leaf \(read.transferLeaf) to \(transaction.submitter)")
-            }
-            let (lot, level) = (select.string(at: 1) ?? "", select.string(at: 2) ?? "")
-            select.reset()
-            let insert = try db.cachedStatement(
-                "INSERT INTO transfer_reads(leaf_index, request_id, reader, lot, level, transfer_leaf, record_count, fields, outcome, detail, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            try insert.bind(leaf, at: 1)
-            try insert.bind(read.requestID, at: 2)
-            try insert.bind(transaction.submitter, at: 3)
-            try insert.bind(lot, at: 4)
-            try insert.bind(level, at: 5)
-            try insert.bind(Int64(read.transferLeaf), at: 6)
-            try insert.bind(Int64(read.recordCount), at: 7)
-            try insert.bind(read.fields.joined(separator: ","), at: 8)
-            try insert.bind(read.outcome, at: 9)
-            try insert.bind(read.detail, at: 10)
-            try insert.bind(time.milliseconds, at: 11)
-            try insert.run()
-            return ContractEvent(
-                subject: read.requestID, outcome: .applied,
-                detail: "\(read.outcome): \(read.recordCount) records of \(lot) \(level)")
-
+            return try writeRead(read, transaction, leaf: leaf, time: time, db)
         default:
             return ContractEvent(subject: "", outcome: .refused, detail: "not a transfer operation")
         }
+    }
+
+    /// `redeem`: the redemption contract (``Redemption``) and its row.
+    static func writeRedemption(
+        _ request: RedeemRequest, _ transaction: AccessTransaction, leaf: Int64, time: Timestamp, _ db: SQLiteConnection
+    ) throws -> ContractEvent {
+        let state = try requestState(request.requestID, db)
+        let event = Redemption.apply(requestID: request.requestID, submitter: transaction.submitter, facts: state)
+        let insert = try db.cachedStatement(
+            "INSERT INTO redemptions(leaf_index, request_id, requester, owner, requester_key, proof, purpose, status, reason, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        try insert.bind(leaf, at: 1)
+        try insert.bind(request.requestID, at: 2)
+        try insert.bind(transaction.submitter, at: 3)
+        if let owner = state?.owner { try insert.bind(owner, at: 4) } else { try insert.bindNull(at: 4) }
+        try insert.bind(request.requesterKey, at: 5)
+        try insert.bind(request.proof, at: 6)
+        try insert.bind(request.purpose, at: 7)
+        try insert.bind(event.outcome.rawValue, at: 8)
+        try insert.bind(event.detail, at: 9)
+        try insert.bind(time.milliseconds, at: 10)
+        try insert.run()
+        return event
+    }
+
+    /// `addTransfer`: the owner's transfer service reports what it delivered.
+    static func writeTransfer(
+        _ transfer: TransferRecord, _ transaction: AccessTransaction, leaf: Int64, time: Timestamp,
+        _ db: SQLiteConnection
+    ) throws -> ContractEvent {
+        var outcome = EventOutcome.applied
+        var detail =
+            "\(transfer.status): \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue) to \(transfer.receiver) for \(transfer.purpose)"
+        let select = try db.cachedStatement(
+            "SELECT request_id, requester, owner, status FROM redemptions WHERE leaf_index = ?")
+        try select.bind(Int64(transfer.redeemLeaf), at: 1)
+        let redemption =
+            try select.step()
+            ? (select.string(at: 0) ?? "", select.string(at: 1) ?? "", select.string(at: 2), select.string(at: 3))
+            : nil
+        select.reset()
+        let state = try requestState(transfer.requestID, db)
+        if let redemption, let state {
+            if redemption.0 != transfer.requestID || redemption.3 != EventOutcome.accepted.rawValue {
+                outcome = .refused
+                detail =
+                    "leaf \(transfer.redeemLeaf) is not an accepted redemption of request \(transfer.requestID)"
+            } else if redemption.2 != transaction.submitter {
+                outcome = .refused
+                detail = "only the entry's owner \(redemption.2 ?? "?") may transfer, not \(transaction.submitter)"
+            } else if redemption.1 != transfer.receiver || state.lot != transfer.lot
+                || state.level != transfer.level.rawValue
+            {
+                outcome = .refused
+                detail = "the receiver, lot or level differ from the request"
+            } else if try AccessContracts.exists(
+                "SELECT 1 FROM transfers WHERE redeem_leaf = ? AND outcome = 'applied'",
+                [String(transfer.redeemLeaf)],
+                db)
+            {
+                outcome = .refused
+                detail = "redemption \(transfer.redeemLeaf) already has a transfer"
+            } else if state.revoked && transfer.status == "delivered" {
+                outcome = .refused
+                detail = "revoked: the grant of request \(transfer.requestID) was revoked"
+            }
+        } else {
+            outcome = .refused
+            detail = "no redemption at leaf \(transfer.redeemLeaf) for request \(transfer.requestID)"
+        }
+        let insert = try db.cachedStatement(
+            "INSERT INTO transfers(leaf_index, request_id, redeem_leaf, sender, receiver, lot, level, record_count, blob_digest, source, status, purpose, reason, outcome, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        try insert.bind(leaf, at: 1)
+        try insert.bind(transfer.requestID, at: 2)
+        try insert.bind(Int64(transfer.redeemLeaf), at: 3)
+        try insert.bind(transaction.submitter, at: 4)
+        try insert.bind(transfer.receiver, at: 5)
+        try insert.bind(transfer.lot, at: 6)
+        try insert.bind(transfer.level.rawValue, at: 7)
+        try insert.bind(Int64(transfer.recordCount), at: 8)
+        try insert.bind(transfer.blobDigest.bytes, at: 9)
+        try insert.bind(state?.source ?? transfer.source, at: 10)
+        try insert.bind(transfer.status, at: 11)
+        try insert.bind(transfer.purpose, at: 12)
+        try insert.bind(outcome == .applied ? transfer.reason : detail, at: 13)
+        try insert.bind(outcome.rawValue, at: 14)
+        try insert.bind(time.milliseconds, at: 15)
+        try insert.run()
+        return ContractEvent(subject: transfer.requestID, outcome: outcome, detail: detail)
+    }
+
+    /// `revokeGrant`: the grant-revocation contract (``GrantRevocation``) and its row.
+    static func writeGrantRevocation(
+        requestID: String, reason: String, _ transaction: AccessTransaction, leaf: Int64, time: Timestamp,
+        _ db: SQLiteConnection
+    ) throws -> ContractEvent {
+        let event = GrantRevocation.apply(
+            requestID: requestID, reason: reason, submitter: transaction.submitter,
+            facts: try requestState(requestID, db))
+        guard event.outcome == .applied else { return event }
+        let insert = try db.cachedStatement(
+            "INSERT INTO grant_revocations(request_id, owner, reason, leaf_index, time) VALUES (?, ?, ?, ?, ?)")
+        try insert.bind(requestID, at: 1)
+        try insert.bind(transaction.submitter, at: 2)
+        try insert.bind(reason, at: 3)
+        try insert.bind(leaf, at: 4)
+        try insert.bind(time.milliseconds, at: 5)
+        try insert.run()
+        return event
+    }
+
+    /// `recordRead`: the receiver records what it read.
+    static func writeRead(
+        _ read: ReadRecord, _ transaction: AccessTransaction, leaf: Int64, time: Timestamp, _ db: SQLiteConnection
+    ) throws -> ContractEvent {
+        let select = try db.cachedStatement(
+            "SELECT receiver, lot, level FROM transfers WHERE leaf_index = ? AND request_id = ? AND outcome = 'applied'"
+        )
+        try select.bind(Int64(read.transferLeaf), at: 1)
+        try select.bind(read.requestID, at: 2)
+        guard try select.step(), select.string(at: 0) == transaction.submitter else {
+            select.reset()
+            return ContractEvent(
+                subject: read.requestID, outcome: .refused,
+                detail: "no transfer at leaf \(read.transferLeaf) to \(transaction.submitter)")
+        }
+        let (lot, level) = (select.string(at: 1) ?? "", select.string(at: 2) ?? "")
+        select.reset()
+        let insert = try db.cachedStatement(
+            "INSERT INTO transfer_reads(leaf_index, request_id, reader, lot, level, transfer_leaf, record_count, fields, outcome, detail, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        try insert.bind(leaf, at: 1)
+        try insert.bind(read.requestID, at: 2)
+        try insert.bind(transaction.submitter, at: 3)
+        try insert.bind(lot, at: 4)
+        try insert.bind(level, at: 5)
+        try insert.bind(Int64(read.transferLeaf), at: 6)
+        try insert.bind(Int64(read.recordCount), at: 7)
+        try insert.bind(read.fields.joined(separator: ","), at: 8)
+        try insert.bind(read.outcome, at: 9)
+        try insert.bind(read.detail, at: 10)
+        try insert.bind(time.milliseconds, at: 11)
+        try insert.run()
+        return ContractEvent(
+            subject: read.requestID, outcome: .applied,
+            detail: "\(read.outcome): \(read.recordCount) records of \(lot) \(level)")
     }
 }
