@@ -107,10 +107,16 @@ let package = Package(
         ),
 
         // MARK: Aggregator
+        // The pure ledger core: registry state, admission, the contracts' pure rules (no I/O).
+        .target(
+            name: "LedgerCore",
+            dependencies: ["AgriTraceCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Aggregator/LedgerCore"
+        ),
         .target(
             name: "Ledger",
             dependencies: [
-                "AgriTraceCore", "MQTTClient", "SQLiteStorage",
+                "AgriTraceCore", "LedgerCore", "MQTTClient", "SQLiteStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -207,7 +213,7 @@ let package = Package(
         .testTarget(
             name: "CoreTests",
             dependencies: [
-                "AgriTraceCore",
+                "AgriTraceCore", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/CoreTests"
@@ -279,7 +285,7 @@ let package = Package(
         ),
 
         // MARK: Tests: I/O wrappers and the real-broker harness
-        .target(name: "TestSupport", path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["AgriTraceCore"], path: "Tests/Support"),
         .testTarget(
             name: "MQTTClientTests",
             dependencies: ["MQTTClient", "TestSupport"],

@@ -1,5 +1,6 @@
 import AgriTraceCore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HTTPTypes
 import HummingbirdCore

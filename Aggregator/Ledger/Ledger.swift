@@ -1,5 +1,6 @@
 import AgriTraceCore
 import Crypto
+import LedgerCore
 import SQLiteStorage
 
 /// How blocks are cut and signed.
@@ -204,7 +205,7 @@ public final class Ledger {
         try store.db.transaction { try store.claimAuthority(authority.publicKey) }
         latestBlock = try store.latestBlock()
         var nodes = store.nodeReader
-        frontier = try LogFrontier(size: latestBlock?.header.value.logSize ?? 0, reader: &nodes)
+        frontier = try LogFrontier(size: latestBlock?.header.value.logSize ?? 0, source: &nodes)
         registry = try Contracts.loadRegistry(from: store.db)
         sequenceWatermarks = try Contracts.loadSequences(from: store.db)
         reader = try LedgerStore(path: path, readOnly: true)
@@ -282,40 +283,40 @@ public final class Ledger {
         let enterprise = sender.enterprise
         let device = sender.device
         var answer = PendingAnswer(topic: Wire.receiptTopic(enterprise: enterprise, device: device))
-        func refuse(_ code: String, _ reason: String, record: RecordID? = nil) {
-            count("rejected.\(code)")
-            answer.rejections.append(Rejection(recordID: record, code: code, reason: reason))
+        func refuse(_ code: RefusalCode, _ reason: String, record: RecordID? = nil) {
+            count("rejected.\(code.rawValue)")
+            answer.rejections.append(Rejection(recordID: record, code: code.rawValue, reason: reason))
         }
         let batch: BatchPayload
         switch checked.batch {
         case .success(let decoded): batch = decoded
         case .failure(let error):
             refuse(
-                "malformed",
+                .malformed,
                 "the payload is not a canonical signed record batch (\(error)); publish Signed<RecordBatch> canonical bytes"
             )
             return answer
         }
         guard batch.enterprise == enterprise, batch.device == device else {
             refuse(
-                "topic-mismatch", "the batch is from \(batch.enterprise)/\(batch.device) but was published on \(topic)")
+                .topicMismatch, "the batch is from \(batch.enterprise)/\(batch.device) but was published on \(topic)")
             return answer
         }
         guard let registered = registry.device(enterprise: enterprise, device: device) else {
             refuse(
-                "unknown-device",
+                .unknownDevice,
                 "device \(enterprise)/\(device) is not registered; register it with `agritrace devices add`")
             return answer
         }
         guard registered.status == .active else {
-            refuse("revoked-device", "device \(enterprise)/\(device) is revoked")
+            refuse(.revokedDevice, "device \(enterprise)/\(device) is revoked")
             return answer
         }
         // Checked off this thread under the key registered now, or checked here.
         if checked.verifiedKey?.rawRepresentation != registered.publicKey.rawRepresentation {
             guard batch.isValid(key: registered.publicKey) else {
                 refuse(
-                    "bad-signature",
+                    .badSignature,
                     "the batch signature does not verify under the registered key of \(enterprise)/\(device)")
                 return answer
             }
@@ -329,20 +330,20 @@ public final class Ledger {
                 nextUnderived = underived.next()
                 if record.enterprise == enterprise, record.device == device {
                     refuse(
-                        "bad-record-id", "record id \(record.id) is not the id of sequence \(record.sequence)",
+                        .badRecordID, "record id \(record.id) is not the id of sequence \(record.sequence)",
                         record: record.id)
                     continue
                 }
             }
             guard record.enterprise == enterprise, record.device == device else {
                 refuse(
-                    "record-mismatch",
+                    .recordMismatch,
                     "record \(record.id) names \(record.enterprise)/\(record.device), not the batch's device",
                     record: record.id)
                 continue
             }
             let entry = LogEntry.record(record)
-            if let violation = Contracts.check(entry, registry: registry, authority: authorityKey, idChecked: true) {
+            if let violation = Admission.check(entry, registry: registry, authority: authorityKey, idChecked: true) {
                 refuse(violation.code, violation.reason, record: record.id)
                 continue
             }
@@ -351,7 +352,7 @@ public final class Ledger {
             if let index = pendingRecords[record.id] {
                 guard pending[index].leafHash == leafHash else {
                     refuse(
-                        "conflicting-duplicate", "record id \(record.id) is already pending with other content",
+                        .conflictingDuplicate, "record id \(record.id) is already pending with other content",
                         record: record.id)
                     continue
                 }
@@ -362,7 +363,7 @@ public final class Ledger {
             if let index = inFlightRecords[record.id] {
                 guard inFlightLeafHashes[index] == leafHash else {
                     refuse(
-                        "conflicting-duplicate", "record id \(record.id) is being written with other content",
+                        .conflictingDuplicate, "record id \(record.id) is being written with other content",
                         record: record.id)
                     continue
                 }
@@ -380,7 +381,7 @@ public final class Ledger {
                         guard let stored = try reader.entry(leafIndex: location.leafIndex), stored.leafHash == leafHash
                         else {
                             refuse(
-                                "conflicting-duplicate", "record id \(record.id) is on the ledger with other content",
+                                .conflictingDuplicate, "record id \(record.id) is on the ledger with other content",
                                 record: record.id)
                             continue
                         }
@@ -390,7 +391,7 @@ public final class Ledger {
                     }
                 } catch {
                     refuse(
-                        "internal", "the ledger could not look up record \(record.id): \(error); resend later",
+                        .internal, "the ledger could not look up record \(record.id): \(error); resend later",
                         record: record.id)
                     continue
                 }
@@ -423,32 +424,27 @@ public final class Ledger {
     /// Admits a registry transaction (from the CLI's submission queue or a test).
     /// - Throws: ``ContractViolation`` if the registry contract refuses it now.
     public func admit(registry signed: Signed<RegistryTransaction>, submissionID: Int64? = nil) throws {
-        let entry = LogEntry.registry(signed)
-        if let violation = Contracts.check(entry, registry: registry, authority: authorityKey) { throw violation }
-        Contracts.apply(entry, to: &registry)
-        let bytes = entry.canonicalBytes
-        appendPending(
-            PendingTransaction(
-                entry: entry, bytes: bytes, leafHash: MerkleTree.leafHash(bytes), submissionID: submissionID))
+        try admitEntry(.registry(signed), submissionID: submissionID)
     }
 
     /// Admits an access-control transaction (from the submission queue, the API or a test).
     /// - Throws: ``ContractViolation`` if it is not signed by an active registered principal
     ///   allowed to call the method.
     public func admit(access signed: Signed<AccessTransaction>, submissionID: Int64? = nil) throws {
-        let entry = LogEntry.access(signed)
-        if let violation = Contracts.check(entry, registry: registry, authority: authorityKey) { throw violation }
-        let bytes = entry.canonicalBytes
-        appendPending(
-            PendingTransaction(
-                entry: entry, bytes: bytes, leafHash: MerkleTree.leafHash(bytes), submissionID: submissionID))
+        try admitEntry(.access(signed), submissionID: submissionID)
     }
 
     /// Admits a blob reference (queued by the blob service, or a test).
     /// - Throws: ``ContractViolation`` if the device is unknown, revoked, or did not sign it.
     public func admit(blob signed: Signed<BlobReference>, submissionID: Int64? = nil) throws {
-        let entry = LogEntry.blob(signed)
-        if let violation = Contracts.check(entry, registry: registry, authority: authorityKey) { throw violation }
+        try admitEntry(.blob(signed), submissionID: submissionID)
+    }
+
+    /// Admission (``Admission/check(_:registry:authority:idChecked:)``), the registry contract
+    /// applied at once (later transactions of the block see it), and the pending transaction.
+    func admitEntry(_ entry: LogEntry, submissionID: Int64?) throws {
+        if let violation = Admission.check(entry, registry: registry, authority: authorityKey) { throw violation }
+        registry.apply(entry)
         let bytes = entry.canonicalBytes
         appendPending(
             PendingTransaction(
@@ -637,7 +633,9 @@ public final class Ledger {
                 } else {
                     answer.rejections += answer.waitingInFlight.compactMap { index in
                         written.recordIDs[index].map {
-                            Rejection(recordID: $0, code: "internal", reason: "no receipt could be built; resend")
+                            Rejection(
+                                recordID: $0, code: RefusalCode.internal.rawValue,
+                                reason: "no receipt could be built; resend")
                         }
                     }
                 }

@@ -175,17 +175,17 @@ extension AgentIntegration {
             let authority = Curve25519.Signing.PrivateKey()
             let rows = try store.takeBatch(limit: 10_000, resendCutoff: 1, now: 2)
             let records = try rows.map { try Canonical.decode(Record.self, from: $0.body) }
-            var log = IncrementalMerkleLog()
+            var log = MerkleLog()
             for record in records { log.append(LogEntry.record(record).leafHash) }
             let head = try Signed(
                 BlockHeader(
                     height: 1, previousHash: .zero, transactionRoot: .zero, transactionCount: UInt32(records.count),
-                    logSize: UInt64(log.size), logRoot: log.root, time: .now(), proposer: "test"),
+                    logSize: log.size, logRoot: log.root, time: .now(), proposer: "test"),
                 domain: .blockHeader, key: authority)
-            let receipts = records.enumerated().map { index, record in
+            let receipts = try records.enumerated().map { index, record in
                 Receipt(
                     recordID: record.id, height: 1, leafIndex: UInt64(index),
-                    inclusionProof: log.proof(index: index, size: log.size), treeHead: head)
+                    inclusionProof: try log.inclusionProof(index: UInt64(index)), treeHead: head)
             }
             let usedBefore = store.usedBytes
             let outcome = try store.apply(

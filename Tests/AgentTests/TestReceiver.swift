@@ -4,63 +4,12 @@ import Foundation
 import MQTTClient
 import Synchronization
 
-/// An append-only RFC 9162 log that keeps the hashes of its perfect subtrees, so roots and
-/// inclusion proofs cost O(log² n) instead of O(n).
-struct IncrementalMerkleLog {
-    /// levels[k][j]: the hash of the perfect subtree of 2^k leaves starting at leaf j·2^k.
-    var levels: [[Digest32]] = [[]]
-
-    var size: Int { levels[0].count }
-
-    mutating func append(_ leafHash: Digest32) {
-        levels[0].append(leafHash)
-        var k = 0
-        while levels[k].count % 2 == 0 {
-            let n = levels[k].count
-            let parent = MerkleTree.nodeHash(levels[k][n - 2], levels[k][n - 1])
-            if levels.count == k + 1 { levels.append([]) }
-            levels[k + 1].append(parent)
-            k += 1
-        }
-    }
-
-    static func largestPowerOfTwo(below n: Int) -> Int {
-        var k = 1
-        while k << 1 < n { k <<= 1 }
-        return k
-    }
-
-    func root(_ lo: Int, _ hi: Int) -> Digest32 {
-        let n = hi - lo
-        if n == 0 { return MerkleTree.emptyRoot }
-        if n & (n - 1) == 0, lo % n == 0 {
-            let level = n.trailingZeroBitCount
-            return levels[level][lo / n]
-        }
-        let k = Self.largestPowerOfTwo(below: n)
-        return MerkleTree.nodeHash(root(lo, lo + k), root(lo + k, hi))
-    }
-
-    var root: Digest32 { root(0, size) }
-
-    func proof(index: Int, size treeSize: Int) -> [Digest32] {
-        func path(_ m: Int, _ lo: Int, _ hi: Int) -> [Digest32] {
-            let n = hi - lo
-            if n <= 1 { return [] }
-            let k = Self.largestPowerOfTwo(below: n)
-            if m < k { return path(m, lo, lo + k) + [root(lo + k, hi)] }
-            return path(m - k, lo + k, hi) + [root(lo, lo + k)]
-        }
-        return path(index, 0, treeSize)
-    }
-}
-
 /// A stand-in for the aggregator in tests: takes record batches from the real broker,
 /// checks the device signature, appends each new record id once to a Merkle log and
 /// answers with a signed `ReceiptBatch` holding real inclusion proofs.
 final class TestReceiver: Sendable {
     struct State {
-        var log = IncrementalMerkleLog()
+        var log = MerkleLog()
         var leafIndex: [RecordID: Int] = [:]
         var bodies: [RecordID: [UInt8]] = [:]
         /// Record ids in ledger order.
@@ -162,7 +111,7 @@ final class TestReceiver: Sendable {
                     guard record.sequence == expected else { continue }
                     state.nextExpected[deviceKey] = expected + 1
                 }
-                let index = state.log.size
+                let index = Int(state.log.size)
                 state.log.append(LogEntry.record(record).leafHash)
                 state.leafIndex[record.id] = index
                 state.bodies[record.id] = body
@@ -176,13 +125,15 @@ final class TestReceiver: Sendable {
             let header = BlockHeader(
                 height: state.height, previousHash: .zero, transactionRoot: .zero,
                 transactionCount: UInt32(indices.count),
-                logSize: UInt64(size), logRoot: state.log.root, time: .now(), proposer: "test-receiver")
+                logSize: size, logRoot: state.log.root, time: .now(), proposer: "test-receiver")
             guard let head = try? Signed(header, domain: .blockHeader, key: authority) else { return nil }
-            let receipts = indices.map { record, index in
-                Receipt(
-                    recordID: record.id, height: state.height, leafIndex: UInt64(index),
-                    inclusionProof: state.log.proof(index: index, size: size), treeHead: head)
-            }
+            guard
+                let receipts = try? indices.map({ record, index in
+                    Receipt(
+                        recordID: record.id, height: state.height, leafIndex: UInt64(index),
+                        inclusionProof: try state.log.inclusionProof(index: UInt64(index), size: size), treeHead: head)
+                })
+            else { return nil }
             return ReceiptBatch(receipts: receipts, rejections: rejections)
         }
         guard let answer, let signedAnswer = try? Signed(answer, domain: .receiptBatch, key: authority) else { return }

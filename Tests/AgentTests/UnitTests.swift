@@ -8,17 +8,17 @@ import Testing
 
 @Suite struct AgentUnitTests {
     @Test func incrementalLogMatchesTheReferenceTree() throws {
-        var log = IncrementalMerkleLog()
+        var log = MerkleLog()
         var leaves: [Digest32] = []
         for index in 0..<37 {
             let leaf = MerkleTree.leafHash(Array("leaf \(index)".utf8))
             log.append(leaf)
             leaves.append(leaf)
-            #expect(log.root == MerkleTree.root(leafHashes: leaves))
+            #expect(log.root == ReferenceMerkle.root(leaves[...]))
             for probe in Set([0, index / 2, index]) {
                 #expect(
-                    log.proof(index: probe, size: leaves.count)
-                        == (try MerkleTree.inclusionProof(index: UInt64(probe), leafHashes: leaves)))
+                    try log.inclusionProof(index: UInt64(probe), size: UInt64(leaves.count))
+                        == ReferenceMerkle.inclusionProof(probe, leaves[...]))
             }
         }
     }

@@ -1,30 +1,31 @@
 import AgriTraceCore
+import TestSupport
 import Testing
 
 @testable import Ledger
 
 @Suite struct MerkleLogTests {
-    static func leaves(_ n: Int) -> [Digest32] { (0..<n).map { MerkleTree.leafHash(Array("leaf \($0)".utf8)) } }
+    static func leaves(_ n: Int) -> [Digest32] { ReferenceMerkle.leaves(n) }
 
     @Test func frontierRootMatchesReferenceForEverySize() {
         var frontier = LogFrontier()
         let all = Self.leaves(130)
         for (i, leaf) in all.enumerated() {
             frontier.append(leaf) { _, _ in }
-            #expect(frontier.root == MerkleTree.root(leafHashes: all[0...i]), "size \(i + 1)")
+            #expect(frontier.root == ReferenceMerkle.root(all[0...i]), "size \(i + 1)")
         }
     }
 
     @Test func storedNodeProofsMatchReference() throws {
         let all = Self.leaves(67)
-        var nodes = InMemoryLogNodes(leafHashes: all)
+        var nodes = MerkleLog(leafHashes: all)
         for size in [1, 2, 3, 7, 8, 9, 31, 32, 33, 64, 67] {
             let prefix = Array(all[0..<size])
-            #expect(try LogProofs.root(size: UInt64(size), &nodes) == MerkleTree.root(leafHashes: prefix))
+            #expect(try LogProofs.root(size: UInt64(size), &nodes) == ReferenceMerkle.root(prefix[...]))
             var edge = LogProofs.RightEdge(size: UInt64(size))  // shared by every proof of this size
             for index in 0..<size {
                 let proof = try LogProofs.inclusionProof(index: UInt64(index), size: UInt64(size), &nodes)
-                let reference = try MerkleTree.inclusionProof(index: UInt64(index), leafHashes: prefix)
+                let reference = ReferenceMerkle.inclusionProof(index, prefix[...])
                 #expect(proof == reference, "index \(index) size \(size)")
                 #expect(
                     try LogProofs.inclusionProof(index: UInt64(index), &edge, &nodes) == reference,
@@ -33,7 +34,7 @@ import Testing
             for old in 1...size {
                 let proof = try LogProofs.consistencyProof(oldSize: UInt64(old), newSize: UInt64(size), &nodes)
                 #expect(
-                    proof == (try MerkleTree.consistencyProof(oldSize: UInt64(old), leafHashes: prefix)),
+                    proof == ReferenceMerkle.consistencyProof(old, prefix[...]),
                     "old \(old) new \(size)")
             }
         }
@@ -53,20 +54,20 @@ import Testing
             for index in start..<end {
                 #expect(
                     try LogProofs.inclusionProof(index: UInt64(index), &edge, &nodes)
-                        == MerkleTree.inclusionProof(index: UInt64(index), leafHashes: prefix),
+                        == ReferenceMerkle.inclusionProof(index, prefix[...]),
                     "leaf \(index) of the block \(start)..<\(end)")
             }
-            #expect(try LogProofs.root(size: UInt64(end), &nodes) == MerkleTree.root(leafHashes: prefix))
+            #expect(try LogProofs.root(size: UInt64(end), &nodes) == ReferenceMerkle.root(prefix[...]))
         }
     }
 
     @Test func frontierRebuildsFromStoredNodes() throws {
         let all = Self.leaves(45)
-        var nodes = InMemoryLogNodes(leafHashes: all)
+        var nodes = MerkleLog(leafHashes: all)
         var appended = LogFrontier()
         for leaf in all { appended.append(leaf) { _, _ in } }
-        let rebuilt = try LogFrontier(size: 45, reader: &nodes)
+        let rebuilt = try LogFrontier(size: 45, source: &nodes)
         #expect(rebuilt == appended)
-        #expect(rebuilt.root == MerkleTree.root(leafHashes: all))
+        #expect(rebuilt.root == ReferenceMerkle.root(all[...]))
     }
 }

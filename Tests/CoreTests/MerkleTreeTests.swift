@@ -1,20 +1,12 @@
 import AgriTraceCore
 import Crypto
+import TestSupport
 import Testing
 
-/// The RFC 9162 definition, written recursively as in the RFC, as a reference.
-private func referenceRoot(_ leaves: ArraySlice<Digest32>) -> Digest32 {
-    if leaves.isEmpty { return MerkleTree.emptyRoot }
-    if leaves.count == 1 { return leaves.first! }
-    var k = 1
-    while k * 2 < leaves.count { k *= 2 }
-    let mid = leaves.startIndex + k
-    return MerkleTree.nodeHash(referenceRoot(leaves[..<mid]), referenceRoot(leaves[mid...]))
-}
+/// The RFC 9162 definition, written recursively as in the RFC (the shared test reference).
+private func referenceRoot(_ leaves: ArraySlice<Digest32>) -> Digest32 { ReferenceMerkle.root(leaves) }
 
-private func leaves(_ n: Int) -> [Digest32] {
-    (0..<n).map { MerkleTree.leafHash(Array("leaf \($0)".utf8)) }
-}
+private func leaves(_ n: Int) -> [Digest32] { ReferenceMerkle.leaves(n) }
 
 @Suite struct MerkleTreeTests {
     @Test func hashingIsDomainSeparatedAsInRFC9162() {

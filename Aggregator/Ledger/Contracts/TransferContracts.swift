@@ -1,5 +1,6 @@
 import AgriTraceCore
 import Crypto
+import LedgerCore
 import SQLiteStorage
 
 extension LedgerSchema {
@@ -94,37 +95,6 @@ extension LedgerSchema {
 /// access contracts, the outcome is decided at block time from the state and recorded, never
 /// thrown, so replay rebuilds it.
 public enum TransferContracts {
-    /// Admission check of a blob reference: a registered, active device signed it for one of
-    /// its own records, with a well-formed wrapped key.
-    public static func check(_ signed: Signed<BlobReference>, registry: RegistryState) -> ContractViolation? {
-        let reference = signed.value
-        guard let device = registry.device(enterprise: reference.enterprise, device: reference.device) else {
-            return ContractViolation(
-                code: "unknown-device", reason: "device \(reference.enterprise)/\(reference.device) is not registered")
-        }
-        guard device.status == .active else {
-            return ContractViolation(
-                code: "revoked-device", reason: "device \(reference.enterprise)/\(reference.device) is revoked")
-        }
-        guard signed.isValid(domain: .blobReference, key: device.publicKey) else {
-            return ContractViolation(
-                code: "bad-signature",
-                reason:
-                    "the blob reference is not signed by \(reference.enterprise)/\(reference.device)'s registered key"
-            )
-        }
-        guard reference.level != .public else {
-            return ContractViolation(code: "malformed", reason: "public values are on the ledger, not in blobs")
-        }
-        guard reference.ownerKey.count == 32, reference.wrappedKey.encapsulatedKey.count == 32,
-            reference.wrappedKey.recordID == reference.recordID, reference.wrappedKey.level == reference.level
-        else {
-            return ContractViolation(
-                code: "malformed", reason: "the owner key or the wrapped data key does not match the reference")
-        }
-        return nil
-    }
-
     /// Writes a blob reference: stored if the record is on the ledger and belongs to the
     /// uploading device and has no blob at this level yet; refused otherwise.
     static func write(_ reference: BlobReference, leafIndex: UInt64, to db: SQLiteConnection) throws {
@@ -174,52 +144,14 @@ public enum TransferContracts {
         try insert.run()
     }
 
-    /// Well-formedness of the transfer operations (admission), or nil.
-    static func malformation(_ operation: AccessTransaction.Operation) -> String? {
-        switch operation {
-        case .redeem(let request):
-            guard AccessContracts.isValidID(request.requestID) else { return "request id must be 32 lower-case hex" }
-            guard request.requesterKey.count == 32,
-                (try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: request.requesterKey)) != nil
-            else { return "the requester key is not an X25519 public key" }
-            guard request.proof.count == 32 else { return "the token proof is not an HMAC-SHA256" }
-            guard AccessContracts.isValidName(request.purpose) else { return "purpose must be 1-128 printable bytes" }
-        case .addTransfer(let transfer):
-            guard AccessContracts.isValidID(transfer.requestID) else { return "request id must be 32 lower-case hex" }
-            guard ["delivered", "refused"].contains(transfer.status) else { return "status is delivered or refused" }
-            guard AccessContracts.isValidName(transfer.purpose), transfer.reason.utf8.count <= 512 else {
-                return "purpose must be 1-128 printable bytes, the reason at most 512"
-            }
-        case .revokeGrant(let requestID, let reason):
-            guard AccessContracts.isValidID(requestID) else { return "request id must be 32 lower-case hex" }
-            guard reason.utf8.count <= 512 else { return "the reason is at most 512 bytes" }
-        case .recordRead(let read):
-            guard AccessContracts.isValidID(read.requestID) else { return "request id must be 32 lower-case hex" }
-            guard read.fields.count <= 256, read.detail.utf8.count <= 1024 else { return "too many fields" }
-        default:
-            return nil
-        }
-        return nil
-    }
-
-    struct RequestState {
-        var requester: String
-        var lot: String
-        var level: String
-        var source: String
-        var status: String
-        var owner: String?
-        var revoked: Bool
-    }
-
-    static func requestState(_ requestID: String, _ db: SQLiteConnection) throws -> RequestState? {
+    static func requestState(_ requestID: String, _ db: SQLiteConnection) throws -> RequestFacts? {
         let select = try db.cachedStatement(
             "SELECT r.requester, r.lot, r.level, r.source, r.status, e.owner, (SELECT 1 FROM grant_revocations g WHERE g.request_id = r.request_id) FROM access_requests r LEFT JOIN encrypted_data e ON e.data_id = r.data_id WHERE r.request_id = ?"
         )
         defer { select.reset() }
         try select.bind(requestID, at: 1)
         guard try select.step() else { return nil }
-        return RequestState(
+        return RequestFacts(
             requester: select.string(at: 0) ?? "", lot: select.string(at: 1) ?? "", level: select.string(at: 2) ?? "",
             source: select.string(at: 3) ?? "", status: select.string(at: 4) ?? "", owner: select.string(at: 5),
             revoked: !select.isNull(at: 6))
@@ -227,163 +159,167 @@ public enum TransferContracts {
 
     /// Applies a transfer operation at the block time; returns the audit event.
     static func write(_ transaction: AccessTransaction, leaf: Int64, time: Timestamp, _ db: SQLiteConnection) throws
-        -> (subject: String, outcome: String, detail: String)
+        -> ContractEvent
     {
         switch transaction.operation {
         case .redeem(let request):
-            let state = try requestState(request.requestID, db)
-            var outcome = "accepted"
-            var detail = "awaiting the owner's transfer service"
-            if let state {
-                if state.requester != transaction.submitter {
-                    outcome = "refused"
-                    detail = "request \(request.requestID) is \(state.requester)'s, not \(transaction.submitter)'s"
-                } else if state.revoked {
-                    outcome = "refused"
-                    detail = "revoked: the owner revoked the grant of request \(request.requestID)"
-                } else if state.status != "granted" {
-                    outcome = "refused"
-                    detail = "request \(request.requestID) is \(state.status), not granted"
-                }
-            } else {
-                outcome = "refused"
-                detail = "no request \(request.requestID)"
-            }
-            let insert = try db.cachedStatement(
-                "INSERT INTO redemptions(leaf_index, request_id, requester, owner, requester_key, proof, purpose, status, reason, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            try insert.bind(leaf, at: 1)
-            try insert.bind(request.requestID, at: 2)
-            try insert.bind(transaction.submitter, at: 3)
-            if let owner = state?.owner { try insert.bind(owner, at: 4) } else { try insert.bindNull(at: 4) }
-            try insert.bind(request.requesterKey, at: 5)
-            try insert.bind(request.proof, at: 6)
-            try insert.bind(request.purpose, at: 7)
-            try insert.bind(outcome, at: 8)
-            try insert.bind(detail, at: 9)
-            try insert.bind(time.milliseconds, at: 10)
-            try insert.run()
-            return (request.requestID, outcome, detail)
-
+            return try writeRedemption(request, transaction, leaf: leaf, time: time, db)
         case .addTransfer(let transfer):
-            var outcome = "applied"
-            var detail =
-                "\(transfer.status): \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue) to \(transfer.receiver) for \(transfer.purpose)"
-            let select = try db.cachedStatement(
-                "SELECT request_id, requester, owner, status FROM redemptions WHERE leaf_index = ?")
-            try select.bind(Int64(transfer.redeemLeaf), at: 1)
-            let redemption =
-                try select.step()
-                ? (select.string(at: 0) ?? "", select.string(at: 1) ?? "", select.string(at: 2), select.string(at: 3))
-                : nil
-            select.reset()
-            let state = try requestState(transfer.requestID, db)
-            if let redemption, let state {
-                if redemption.0 != transfer.requestID || redemption.3 != "accepted" {
-                    outcome = "refused"
-                    detail =
-                        "leaf \(transfer.redeemLeaf) is not an accepted redemption of request \(transfer.requestID)"
-                } else if redemption.2 != transaction.submitter {
-                    outcome = "refused"
-                    detail = "only the entry's owner \(redemption.2 ?? "?") may transfer, not \(transaction.submitter)"
-                } else if redemption.1 != transfer.receiver || state.lot != transfer.lot
-                    || state.level != transfer.level.rawValue
-                {
-                    outcome = "refused"
-                    detail = "the receiver, lot or level differ from the request"
-                } else if try AccessContracts.exists(
-                    "SELECT 1 FROM transfers WHERE redeem_leaf = ? AND outcome = 'applied'",
-                    [String(transfer.redeemLeaf)],
-                    db)
-                {
-                    outcome = "refused"
-                    detail = "redemption \(transfer.redeemLeaf) already has a transfer"
-                } else if state.revoked && transfer.status == "delivered" {
-                    outcome = "refused"
-                    detail = "revoked: the grant of request \(transfer.requestID) was revoked"
-                }
-            } else {
-                outcome = "refused"
-                detail = "no redemption at leaf \(transfer.redeemLeaf) for request \(transfer.requestID)"
-            }
-            let insert = try db.cachedStatement(
-                "INSERT INTO transfers(leaf_index, request_id, redeem_leaf, sender, receiver, lot, level, record_count, blob_digest, source, status, purpose, reason, outcome, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            try insert.bind(leaf, at: 1)
-            try insert.bind(transfer.requestID, at: 2)
-            try insert.bind(Int64(transfer.redeemLeaf), at: 3)
-            try insert.bind(transaction.submitter, at: 4)
-            try insert.bind(transfer.receiver, at: 5)
-            try insert.bind(transfer.lot, at: 6)
-            try insert.bind(transfer.level.rawValue, at: 7)
-            try insert.bind(Int64(transfer.recordCount), at: 8)
-            try insert.bind(transfer.blobDigest.bytes, at: 9)
-            try insert.bind(state?.source ?? transfer.source, at: 10)
-            try insert.bind(transfer.status, at: 11)
-            try insert.bind(transfer.purpose, at: 12)
-            try insert.bind(outcome == "applied" ? transfer.reason : detail, at: 13)
-            try insert.bind(outcome, at: 14)
-            try insert.bind(time.milliseconds, at: 15)
-            try insert.run()
-            return (transfer.requestID, outcome, detail)
-
+            return try writeTransfer(transfer, transaction, leaf: leaf, time: time, db)
         case .revokeGrant(let requestID, let reason):
-            guard let state = try requestState(requestID, db) else {
-                return (requestID, "refused", "no request \(requestID)")
-            }
-            guard state.owner == transaction.submitter else {
-                return (requestID, "refused", "only the entry's owner may revoke the grant of request \(requestID)")
-            }
-            guard state.status == "granted", !state.revoked else {
-                return (
-                    requestID, "refused", "request \(requestID) is \(state.revoked ? "already revoked" : state.status)"
-                )
-            }
-            let insert = try db.cachedStatement(
-                "INSERT INTO grant_revocations(request_id, owner, reason, leaf_index, time) VALUES (?, ?, ?, ?, ?)")
-            try insert.bind(requestID, at: 1)
-            try insert.bind(transaction.submitter, at: 2)
-            try insert.bind(reason, at: 3)
-            try insert.bind(leaf, at: 4)
-            try insert.bind(time.milliseconds, at: 5)
-            try insert.run()
-            return (
-                requestID, "applied", "grant to \(state.requester) for \(state.lot) \(state.level) revoked: \(reason)"
-            )
-
+            return try writeGrantRevocation(
+                requestID: requestID, reason: reason, transaction, leaf: leaf, time: time, db)
         case .recordRead(let read):
-            let select = try db.cachedStatement(
-                "SELECT receiver, lot, level FROM transfers WHERE leaf_index = ? AND request_id = ? AND outcome = 'applied'"
-            )
-            try select.bind(Int64(read.transferLeaf), at: 1)
-            try select.bind(read.requestID, at: 2)
-            guard try select.step(), select.string(at: 0) == transaction.submitter else {
-                select.reset()
-                return (
-                    read.requestID, "refused", "no transfer at leaf \(read.transferLeaf) to \(transaction.submitter)"
-                )
-            }
-            let (lot, level) = (select.string(at: 1) ?? "", select.string(at: 2) ?? "")
-            select.reset()
-            let insert = try db.cachedStatement(
-                "INSERT INTO transfer_reads(leaf_index, request_id, reader, lot, level, transfer_leaf, record_count, fields, outcome, detail, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            try insert.bind(leaf, at: 1)
-            try insert.bind(read.requestID, at: 2)
-            try insert.bind(transaction.submitter, at: 3)
-            try insert.bind(lot, at: 4)
-            try insert.bind(level, at: 5)
-            try insert.bind(Int64(read.transferLeaf), at: 6)
-            try insert.bind(Int64(read.recordCount), at: 7)
-            try insert.bind(read.fields.joined(separator: ","), at: 8)
-            try insert.bind(read.outcome, at: 9)
-            try insert.bind(read.detail, at: 10)
-            try insert.bind(time.milliseconds, at: 11)
-            try insert.run()
-            return (read.requestID, "applied", "\(read.outcome): \(read.recordCount) records of \(lot) \(level)")
-
+            return try writeRead(read, transaction, leaf: leaf, time: time, db)
         default:
-            return ("", "refused", "not a transfer operation")
+            return ContractEvent(subject: "", outcome: .refused, detail: "not a transfer operation")
         }
+    }
+
+    /// `redeem`: the redemption contract (``Redemption``) and its row.
+    static func writeRedemption(
+        _ request: RedeemRequest, _ transaction: AccessTransaction, leaf: Int64, time: Timestamp, _ db: SQLiteConnection
+    ) throws -> ContractEvent {
+        let state = try requestState(request.requestID, db)
+        let event = Redemption.apply(requestID: request.requestID, submitter: transaction.submitter, facts: state)
+        let insert = try db.cachedStatement(
+            "INSERT INTO redemptions(leaf_index, request_id, requester, owner, requester_key, proof, purpose, status, reason, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        try insert.bind(leaf, at: 1)
+        try insert.bind(request.requestID, at: 2)
+        try insert.bind(transaction.submitter, at: 3)
+        if let owner = state?.owner { try insert.bind(owner, at: 4) } else { try insert.bindNull(at: 4) }
+        try insert.bind(request.requesterKey, at: 5)
+        try insert.bind(request.proof, at: 6)
+        try insert.bind(request.purpose, at: 7)
+        try insert.bind(event.outcome.rawValue, at: 8)
+        try insert.bind(event.detail, at: 9)
+        try insert.bind(time.milliseconds, at: 10)
+        try insert.run()
+        return event
+    }
+
+    /// `addTransfer`: the owner's transfer service reports what it delivered.
+    static func writeTransfer(
+        _ transfer: TransferRecord, _ transaction: AccessTransaction, leaf: Int64, time: Timestamp,
+        _ db: SQLiteConnection
+    ) throws -> ContractEvent {
+        var outcome = EventOutcome.applied
+        var detail =
+            "\(transfer.status): \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue) to \(transfer.receiver) for \(transfer.purpose)"
+        let select = try db.cachedStatement(
+            "SELECT request_id, requester, owner, status FROM redemptions WHERE leaf_index = ?")
+        try select.bind(Int64(transfer.redeemLeaf), at: 1)
+        let redemption =
+            try select.step()
+            ? (select.string(at: 0) ?? "", select.string(at: 1) ?? "", select.string(at: 2), select.string(at: 3))
+            : nil
+        select.reset()
+        let state = try requestState(transfer.requestID, db)
+        if let redemption, let state {
+            if redemption.0 != transfer.requestID || redemption.3 != EventOutcome.accepted.rawValue {
+                outcome = .refused
+                detail =
+                    "leaf \(transfer.redeemLeaf) is not an accepted redemption of request \(transfer.requestID)"
+            } else if redemption.2 != transaction.submitter {
+                outcome = .refused
+                detail = "only the entry's owner \(redemption.2 ?? "?") may transfer, not \(transaction.submitter)"
+            } else if redemption.1 != transfer.receiver || state.lot != transfer.lot
+                || state.level != transfer.level.rawValue
+            {
+                outcome = .refused
+                detail = "the receiver, lot or level differ from the request"
+            } else if try AccessContracts.exists(
+                "SELECT 1 FROM transfers WHERE redeem_leaf = ? AND outcome = 'applied'",
+                [String(transfer.redeemLeaf)],
+                db)
+            {
+                outcome = .refused
+                detail = "redemption \(transfer.redeemLeaf) already has a transfer"
+            } else if state.revoked && transfer.status == "delivered" {
+                outcome = .refused
+                detail = "revoked: the grant of request \(transfer.requestID) was revoked"
+            }
+        } else {
+            outcome = .refused
+            detail = "no redemption at leaf \(transfer.redeemLeaf) for request \(transfer.requestID)"
+        }
+        let insert = try db.cachedStatement(
+            "INSERT INTO transfers(leaf_index, request_id, redeem_leaf, sender, receiver, lot, level, record_count, blob_digest, source, status, purpose, reason, outcome, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        try insert.bind(leaf, at: 1)
+        try insert.bind(transfer.requestID, at: 2)
+        try insert.bind(Int64(transfer.redeemLeaf), at: 3)
+        try insert.bind(transaction.submitter, at: 4)
+        try insert.bind(transfer.receiver, at: 5)
+        try insert.bind(transfer.lot, at: 6)
+        try insert.bind(transfer.level.rawValue, at: 7)
+        try insert.bind(Int64(transfer.recordCount), at: 8)
+        try insert.bind(transfer.blobDigest.bytes, at: 9)
+        try insert.bind(state?.source ?? transfer.source, at: 10)
+        try insert.bind(transfer.status, at: 11)
+        try insert.bind(transfer.purpose, at: 12)
+        try insert.bind(outcome == .applied ? transfer.reason : detail, at: 13)
+        try insert.bind(outcome.rawValue, at: 14)
+        try insert.bind(time.milliseconds, at: 15)
+        try insert.run()
+        return ContractEvent(subject: transfer.requestID, outcome: outcome, detail: detail)
+    }
+
+    /// `revokeGrant`: the grant-revocation contract (``GrantRevocation``) and its row.
+    static func writeGrantRevocation(
+        requestID: String, reason: String, _ transaction: AccessTransaction, leaf: Int64, time: Timestamp,
+        _ db: SQLiteConnection
+    ) throws -> ContractEvent {
+        let event = GrantRevocation.apply(
+            requestID: requestID, reason: reason, submitter: transaction.submitter,
+            facts: try requestState(requestID, db))
+        guard event.outcome == .applied else { return event }
+        let insert = try db.cachedStatement(
+            "INSERT INTO grant_revocations(request_id, owner, reason, leaf_index, time) VALUES (?, ?, ?, ?, ?)")
+        try insert.bind(requestID, at: 1)
+        try insert.bind(transaction.submitter, at: 2)
+        try insert.bind(reason, at: 3)
+        try insert.bind(leaf, at: 4)
+        try insert.bind(time.milliseconds, at: 5)
+        try insert.run()
+        return event
+    }
+
+    /// `recordRead`: the receiver records what it read.
+    static func writeRead(
+        _ read: ReadRecord, _ transaction: AccessTransaction, leaf: Int64, time: Timestamp, _ db: SQLiteConnection
+    ) throws -> ContractEvent {
+        let select = try db.cachedStatement(
+            "SELECT receiver, lot, level FROM transfers WHERE leaf_index = ? AND request_id = ? AND outcome = 'applied'"
+        )
+        try select.bind(Int64(read.transferLeaf), at: 1)
+        try select.bind(read.requestID, at: 2)
+        guard try select.step(), select.string(at: 0) == transaction.submitter else {
+            select.reset()
+            return ContractEvent(
+                subject: read.requestID, outcome: .refused,
+                detail: "no transfer at leaf \(read.transferLeaf) to \(transaction.submitter)")
+        }
+        let (lot, level) = (select.string(at: 1) ?? "", select.string(at: 2) ?? "")
+        select.reset()
+        let insert = try db.cachedStatement(
+            "INSERT INTO transfer_reads(leaf_index, request_id, reader, lot, level, transfer_leaf, record_count, fields, outcome, detail, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        try insert.bind(leaf, at: 1)
+        try insert.bind(read.requestID, at: 2)
+        try insert.bind(transaction.submitter, at: 3)
+        try insert.bind(lot, at: 4)
+        try insert.bind(level, at: 5)
+        try insert.bind(Int64(read.transferLeaf), at: 6)
+        try insert.bind(Int64(read.recordCount), at: 7)
+        try insert.bind(read.fields.joined(separator: ","), at: 8)
+        try insert.bind(read.outcome, at: 9)
+        try insert.bind(read.detail, at: 10)
+        try insert.bind(time.milliseconds, at: 11)
+        try insert.run()
+        return ContractEvent(
+            subject: read.requestID, outcome: .applied,
+            detail: "\(read.outcome): \(read.recordCount) records of \(lot) \(level)")
     }
 }

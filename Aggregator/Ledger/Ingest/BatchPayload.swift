@@ -1,5 +1,6 @@
 import AgriTraceCore
 import Crypto
+import LedgerCore
 import Synchronization
 
 /// A `Signed<RecordBatch>` parsed from its canonical bytes, keeping the byte ranges of the

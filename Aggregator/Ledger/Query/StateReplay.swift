@@ -1,5 +1,6 @@
 import AgriTraceCore
 import Crypto
+import LedgerCore
 import SQLiteStorage
 
 /// What `replay` found.
@@ -17,57 +18,107 @@ public struct ReplayReport: Sendable, Codable {
 public enum StateReplay {
     public static func replay(store: LedgerStore, authority: Curve25519.Signing.PublicKey) throws -> ReplayReport {
         let scratch = try SQLiteConnection(path: ":memory:", options: .init(synchronous: .off))
-        try scratch.execute(LedgerSchema.stateDDL)
+        let rebuilt = try rebuild(from: store, authority: authority, into: scratch)
+        var differences = rebuilt.refusals
+        var rows: [String: Int] = [:]
+        for (table, orderBy) in LedgerSchema.stateTables {
+            let compared = try compare(table, orderBy: orderBy, stored: store.db, rebuilt: scratch)
+            rows[table] = compared.count
+            differences += compared.differences
+        }
+        return ReplayReport(transactions: rebuilt.transactions, rows: rows, differences: differences)
+    }
+
+    /// Applies every transaction of `store`'s log, in order and at its block's time, to a new
+    /// world state in the empty database `target`: the fold of the contracts over the log.
+    /// - Returns: how many transactions were applied, and the first transactions the
+    ///   contracts refused (none for a log the ledger wrote).
+    public static func rebuild(
+        from store: LedgerStore, authority: Curve25519.Signing.PublicKey, into target: SQLiteConnection
+    ) throws -> (transactions: UInt64, refusals: [String]) {
+        try target.execute(LedgerSchema.stateDDL)
         var registry = RegistryState()
         var transactions: UInt64 = 0
-        var differences: [String] = []
+        var refusals: [String] = []
         let entries = try store.db.prepare(
             "SELECT e.leaf_index, e.height, e.entry, b.time FROM log_entries e JOIN blocks b ON b.height = e.height ORDER BY e.leaf_index"
         )
-        try scratch.transaction {
+        try target.transaction {
             while try entries.step() {
                 let leafIndex = UInt64(entries.int64(at: 0))
                 let height = UInt64(entries.int64(at: 1))
                 let entry = try Canonical.decode(LogEntry.self, from: entries.bytes(at: 2) ?? [])
-                if let violation = Contracts.check(entry, registry: registry, authority: authority) {
-                    differences.append(
-                        "leaf \(leafIndex): the contract refuses the transaction on replay (\(violation))")
-                    if differences.count >= 10 { break }
+                if let violation = Admission.check(entry, registry: registry, authority: authority) {
+                    refusals.append("leaf \(leafIndex): the contract refuses the transaction on replay (\(violation))")
+                    if refusals.count >= 10 { break }
                     continue
                 }
-                Contracts.apply(entry, to: &registry)
+                registry.apply(entry)
                 let time = Timestamp(milliseconds: entries.int64(at: 3))
-                try Contracts.write(entry, leafIndex: leafIndex, height: height, time: time, to: scratch)
-                if case .record(let record) = entry { try Contracts.raiseSequences([record], in: scratch) }
+                try Contracts.write(entry, leafIndex: leafIndex, height: height, time: time, to: target)
+                if case .record(let record) = entry { try Contracts.raiseSequences([record], in: target) }
                 transactions += 1
             }
         }
-        var rows: [String: Int] = [:]
+        return (transactions, refusals)
+    }
+
+    /// The world state's rows, table by table in key order, as bytes: what two stores that
+    /// applied the same log must agree on byte for byte.
+    public static func stateBytes(_ db: SQLiteConnection) throws -> [UInt8] {
+        var writer = CanonicalWriter()
         for (table, orderBy) in LedgerSchema.stateTables {
-            let stored = try store.db.prepare("SELECT * FROM \(table) ORDER BY \(orderBy)")
-            let rebuilt = try scratch.prepare("SELECT * FROM \(table) ORDER BY \(orderBy)")
-            var count = 0
-            var tableDifferences = 0
-            while true {
-                let hasStored = try stored.step()
-                let hasRebuilt = try rebuilt.step()
-                if !hasStored && !hasRebuilt { break }
-                if hasRebuilt { count += 1 }
-                let storedRow = hasStored ? row(stored) : nil
-                let rebuiltRow = hasRebuilt ? row(rebuilt) : nil
-                if storedRow != rebuiltRow {
-                    tableDifferences += 1
-                    if tableDifferences <= 3 {
-                        differences.append(
-                            "\(table): stored \(describe(storedRow)) but the log gives \(describe(rebuiltRow))")
-                    }
-                    // Rows are out of step after a missing or extra row; one report per table is enough.
-                    break
-                }
+            writer.write(table)
+            let select = try db.prepare("SELECT * FROM \(table) ORDER BY \(orderBy)")
+            while try select.step() {
+                writer.write(UInt8(1))
+                for value in row(select) { write(value, to: &writer) }
             }
-            rows[table] = count
+            writer.write(UInt8(0))
         }
-        return ReplayReport(transactions: transactions, rows: rows, differences: differences)
+        return writer.bytes
+    }
+
+    static func write(_ value: SQLiteValue, to writer: inout CanonicalWriter) {
+        switch value {
+        case .integer(let v):
+            writer.write(UInt8(1))
+            writer.write(v)
+        case .real(let v):
+            writer.write(UInt8(2))
+            writer.write(v.bitPattern)
+        case .text(let v):
+            writer.write(UInt8(3))
+            writer.write(v)
+        case .blob(let v):
+            writer.write(UInt8(4))
+            writer.writeBytes(v)
+        case .null:
+            writer.write(UInt8(0))
+        }
+    }
+
+    /// One table of the stored and the rebuilt state, row by row: the rebuilt row count and
+    /// the first difference.
+    static func compare(_ table: String, orderBy: String, stored: SQLiteConnection, rebuilt: SQLiteConnection) throws
+        -> (count: Int, differences: [String])
+    {
+        let storedRows = try stored.prepare("SELECT * FROM \(table) ORDER BY \(orderBy)")
+        let rebuiltRows = try rebuilt.prepare("SELECT * FROM \(table) ORDER BY \(orderBy)")
+        var count = 0
+        while true {
+            let hasStored = try storedRows.step()
+            let hasRebuilt = try rebuiltRows.step()
+            if !hasStored && !hasRebuilt { break }
+            if hasRebuilt { count += 1 }
+            let storedRow = hasStored ? row(storedRows) : nil
+            let rebuiltRow = hasRebuilt ? row(rebuiltRows) : nil
+            if storedRow != rebuiltRow {
+                // Rows are out of step after a missing or extra row; one report per table is enough.
+                return (count, ["\(table): stored \(describe(storedRow)) but the log gives \(describe(rebuiltRow))"])
+            }
+        }
+        return (count, [])
     }
 
     static func row(_ statement: Statement) -> [SQLiteValue] {

@@ -188,7 +188,7 @@ public final class LedgerStore {
     }
 
     /// Reads complete-subtree hashes from the store: leaves from `log_entries`, higher levels from `log_nodes`.
-    public struct NodeReader: LogNodeReader {
+    public struct NodeReader: LogNodeSource {
         let store: LedgerStore
 
         public mutating func node(_ position: LogNodePosition) throws -> Digest32 {

@@ -73,6 +73,13 @@ public struct Blacklist: Hashable, Sendable, CanonicalCodable {
         /// The end of the current block; nil when permanent.
         public var blockedUntil: Timestamp?
         public var permanent: Bool { blockedUntil == nil }
+
+        /// When this entry blocks its source at `time`: `.some(end)` for a timed block,
+        /// `.some(nil)` when permanent, `nil` when not blocked.
+        public func block(at time: Timestamp) -> Timestamp?? {
+            guard let until = blockedUntil else { return .some(nil) }
+            return time < until ? .some(until) : nil
+        }
         /// When the last strike was added.
         public var lastStrike: Timestamp
 
@@ -106,9 +113,7 @@ public struct Blacklist: Hashable, Sendable, CanonicalCodable {
     /// When `source` is blocked at `time`: `.some(end)` for a timed block, `.some(nil)` when
     /// permanent, `nil` when not blocked.
     public func block(for source: String, at time: Timestamp) -> Timestamp?? {
-        guard let entry = entries[source] else { return nil }
-        guard let until = entry.blockedUntil else { return .some(nil) }
-        return time < until ? .some(until) : nil
+        entries[source]?.block(at: time)
     }
 
     /// Whether `source` is blocked at `time`.
@@ -118,14 +123,25 @@ public struct Blacklist: Hashable, Sendable, CanonicalCodable {
     /// - Returns: the source's entry after the strike.
     @discardableResult
     public mutating func addStrike(_ source: String, at time: Timestamp) -> Entry {
-        var entry = entries[source] ?? Entry(strikes: 0, blockedUntil: time, lastStrike: time)
-        if entry.permanent && entry.strikes > 0 { return entry }
+        guard let entry = Self.strike(entries[source], at: time, rules: rules) else { return entries[source]! }
+        entries[source] = entry
+        return entry
+    }
+
+    /// The punishment contract on one source's entry, the one implementation (the ledger's
+    /// `addToBlacklist` and denials call it through LedgerCore's `Punishment`): one strike and a
+    /// block of ``Rules/blockDurationMilliseconds`` from `time`; at ``Rules/maximumStrikes`` a
+    /// permanent block.
+    /// - Returns: the entry after the strike, or nil when the source is already blocked for ever
+    ///   (nothing changes).
+    public static func strike(_ current: Entry?, at time: Timestamp, rules: Rules) -> Entry? {
+        var entry = current ?? Entry(strikes: 0, blockedUntil: time, lastStrike: time)
+        if entry.permanent && entry.strikes > 0 { return nil }
         entry.strikes += 1
         entry.lastStrike = time
         entry.blockedUntil =
             entry.strikes >= rules.maximumStrikes
             ? nil : Timestamp(milliseconds: time.milliseconds + rules.blockDurationMilliseconds)
-        entries[source] = entry
         return entry
     }
 

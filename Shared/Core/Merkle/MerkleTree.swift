@@ -11,6 +11,8 @@ import Crypto
 /// `leaf = SHA-256(0x00 ‖ entry)`, `node = SHA-256(0x01 ‖ left ‖ right)`; the tree over
 /// `n` leaves splits at the largest power of two smaller than `n` (RFC 9162 §2.1.1).
 /// Used for the ledger's append-only log and for the per-field commitments of a record.
+/// Proofs over a list of leaves are built by ``MerkleLog`` and ``LogProofs``, the one
+/// implementation; this namespace holds the hashing and the verification.
 public enum MerkleTree {
     /// Errors from proof verification.
     public enum ProofError: Error, Equatable, CustomStringConvertible {
@@ -60,57 +62,14 @@ public enum MerkleTree {
         return Digest32(hasher.finalize())
     }
 
-    /// The largest power of two strictly smaller than `n` (n ≥ 2).
-    @inlinable
-    static func split(_ n: UInt64) -> UInt64 {
-        UInt64(1) << (63 - (n - 1).leadingZeroBitCount)
-    }
-
     /// The root over already-hashed leaves (`MTH` of RFC 9162 §2.1.1).
-    public static func root(leafHashes: some RandomAccessCollection<Digest32>) -> Digest32 {
-        guard !leafHashes.isEmpty else { return emptyRoot }
-        // Iterative: pair up level by level; an odd last node is promoted, which gives the
-        // same tree shape as the recursive split definition.
-        var level = Array(leafHashes)
-        while level.count > 1 {
-            var next = [Digest32]()
-            next.reserveCapacity((level.count + 1) / 2)
-            var i = 0
-            while i + 1 < level.count {
-                next.append(nodeHash(level[i], level[i + 1]))
-                i += 2
-            }
-            if i < level.count { next.append(level[i]) }
-            level = next
-        }
-        return level[0]
+    public static func root(leafHashes: some Sequence<Digest32>) -> Digest32 {
+        MerkleLog(leafHashes: leafHashes).root
     }
 
     /// The audit path of leaf `index` in the tree over `leafHashes` (RFC 9162 §2.1.3.1).
-    public static func inclusionProof(
-        index: UInt64,
-        leafHashes: some RandomAccessCollection<Digest32>
-    ) throws -> [Digest32] {
-        let leaves = Array(leafHashes)
-        let size = UInt64(leaves.count)
-        guard index < size else { throw ProofError.indexOutOfRange(index: index, size: size) }
-        var proof: [Digest32] = []
-        var m = index
-        var lo = 0
-        var hi = leaves.count
-        // Walk down from the root, collecting siblings; reverse to get leaf-to-root order.
-        while hi - lo > 1 {
-            let k = Int(split(UInt64(hi - lo)))
-            if m < UInt64(k) {
-                proof.append(root(leafHashes: leaves[(lo + k)..<hi]))
-                hi = lo + k
-            } else {
-                proof.append(root(leafHashes: leaves[lo..<(lo + k)]))
-                m -= UInt64(k)
-                lo += k
-            }
-        }
-        return proof.reversed()
+    public static func inclusionProof(index: UInt64, leafHashes: some Sequence<Digest32>) throws -> [Digest32] {
+        try MerkleLog(leafHashes: leafHashes).inclusionProof(index: index)
     }
 
     /// Verifies an inclusion proof (RFC 9162 §2.1.3.2).
@@ -153,29 +112,8 @@ public enum MerkleTree {
 
     /// The consistency proof between the first `oldSize` leaves and all of `leafHashes`
     /// (RFC 9162 §2.1.4.1).
-    public static func consistencyProof(
-        oldSize: UInt64,
-        leafHashes: some RandomAccessCollection<Digest32>
-    ) throws -> [Digest32] {
-        let leaves = Array(leafHashes)
-        let newSize = UInt64(leaves.count)
-        guard oldSize > 0, oldSize <= newSize else { throw ProofError.invalidSizes(old: oldSize, new: newSize) }
-        if oldSize == newSize { return [] }
-        return subproof(m: oldSize, leaves[...], complete: true)
-    }
-
-    static func subproof(m: UInt64, _ leaves: ArraySlice<Digest32>, complete: Bool) -> [Digest32] {
-        let n = UInt64(leaves.count)
-        if m == n { return complete ? [] : [root(leafHashes: leaves)] }
-        let k = split(n)
-        let start = leaves.startIndex
-        if m <= k {
-            return subproof(m: m, leaves[start..<(start + Int(k))], complete: complete)
-                + [root(leafHashes: leaves[(start + Int(k))...])]
-        } else {
-            return subproof(m: m - k, leaves[(start + Int(k))...], complete: false)
-                + [root(leafHashes: leaves[start..<(start + Int(k))])]
-        }
+    public static func consistencyProof(oldSize: UInt64, leafHashes: some Sequence<Digest32>) throws -> [Digest32] {
+        try MerkleLog(leafHashes: leafHashes).consistencyProof(oldSize: oldSize)
     }
 
     /// Verifies a consistency proof (RFC 9162 §2.1.4.2).

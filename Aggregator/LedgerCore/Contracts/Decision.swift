@@ -1,0 +1,162 @@
+import AgriTraceCore
+
+/// The access rules in force: the regulator's latest published parameters, or the published defaults.
+public struct AccessRules: Sendable, Hashable {
+    public var maximumStrikes: Int64
+    public var blockMilliseconds: Int64
+    public var trapdoorsPerMinute: Int64
+
+    public init(maximumStrikes: Int64 = 5, blockMilliseconds: Int64 = 10 * 60 * 1000, trapdoorsPerMinute: Int64 = 10) {
+        self.maximumStrikes = maximumStrikes
+        self.blockMilliseconds = blockMilliseconds
+        self.trapdoorsPerMinute = trapdoorsPerMinute
+    }
+
+    /// The punishment contract's part of the rules.
+    public var blacklist: Blacklist.Rules {
+        Blacklist.Rules(maximumStrikes: Int(maximumStrikes), blockDurationMilliseconds: blockMilliseconds)
+    }
+}
+
+/// The terms of one active protected entry (`addEncryptedData`) that the decision reads.
+public struct EntryTerms: Sendable, Hashable {
+    /// The entry's time window; nil for any time.
+    public var window: TimeWindow?
+    public var actions: Set<ABAC.Action>
+
+    public init(window: TimeWindow?, actions: Set<ABAC.Action>) {
+        self.window = window
+        self.actions = actions
+    }
+}
+
+/// What the decision contract reads of the world state: the memory model in tests, the
+/// SQLite state store in the ledger.
+public protocol DecisionStateView {
+    /// The rules in force.
+    func rules() throws -> AccessRules
+    /// The blacklist entry of a source address.
+    func blacklistEntry(_ source: String) throws -> Blacklist.Entry?
+    /// Whether the principal is active and holds at least one active attribute grant.
+    func hasActiveAttributes(_ principal: String) throws -> Bool
+    /// How many trapdoors the requester submitted at block times after `time`.
+    func requestCount(by requester: String, after time: Timestamp) throws -> Int64
+    /// The active entries protecting `lot` at `level`.
+    func activeEntries(lot: String, level: ABAC.Sensitivity) throws -> [EntryTerms]
+}
+
+/// The policy-decision contract (`addTrapdoor`), at the block time. The order is the published
+/// one: a blocked source is denied first (no new strike); then the principal's registration and
+/// attributes, the rate limit, and the environment (an active entry for the lot and level whose
+/// time window contains the block time and whose actions include the request's). The hidden
+/// attribute conditions are the regulator's TEST, later (the match contract).
+public enum Decision {
+    /// Why a request is denied; the description is what the request row and the audit record.
+    public enum Denial: Sendable, Hashable, CustomStringConvertible {
+        case blacklisted(source: String, until: Timestamp?)
+        case unregistered(requester: String)
+        case rateLimited(requester: String, count: Int64, limit: Int64)
+        case noData(lot: String, level: ABAC.Sensitivity)
+        case outsideWindow(time: Timestamp, lot: String, level: ABAC.Sensitivity)
+        case actionNotPermitted(ABAC.Action)
+
+        /// Whether the denial adds a strike to the request's source (the punishment contract).
+        public var earnsStrike: Bool {
+            switch self {
+            case .blacklisted, .rateLimited: false
+            case .unregistered, .noData, .outsideWindow, .actionNotPermitted: true
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .blacklisted(let source, let until):
+                "blacklisted: source \(source) is blocked " + (until.map { "until \($0.iso8601)" } ?? "permanently")
+            case .unregistered(let requester):
+                "unregistered: \(requester) has no active registration with attributes granted by the regulator"
+            case .rateLimited(let requester, let count, let limit):
+                "rate-limited: \(requester) submitted \(count) trapdoors in the last minute (limit \(limit))"
+            case .noData(let lot, let level): "no-data: lot \(lot) has no active \(level.rawValue) entry"
+            case .outsideWindow(let time, let lot, let level):
+                "outside-window: \(time.iso8601) is outside every time window of lot \(lot) \(level.rawValue)"
+            case .actionNotPermitted(let action): "action-not-permitted: \(action.rawValue) is not permitted"
+            }
+        }
+    }
+
+    /// The decision: the request waits for the regulator's match, or is denied.
+    public enum Verdict: Sendable, Hashable {
+        case pending
+        case denied(Denial)
+    }
+
+    /// Decides `request` from `requester` at the block `time` against the state `view`.
+    public static func decide(
+        _ request: TrapdoorRequest, requester: String, at time: Timestamp, view: some DecisionStateView
+    ) throws -> Verdict {
+        if let block = try view.blacklistEntry(request.source)?.block(at: time) {
+            return .denied(.blacklisted(source: request.source, until: block))
+        }
+        guard try view.hasActiveAttributes(requester) else { return .denied(.unregistered(requester: requester)) }
+        let rules = try view.rules()
+        let count = try view.requestCount(by: requester, after: Timestamp(milliseconds: time.milliseconds - 60_000))
+        if count >= rules.trapdoorsPerMinute {
+            return .denied(.rateLimited(requester: requester, count: count, limit: rules.trapdoorsPerMinute))
+        }
+        let entries = try view.activeEntries(lot: request.lot, level: request.level)
+        guard !entries.isEmpty else { return .denied(.noData(lot: request.lot, level: request.level)) }
+        let inWindow = entries.filter { $0.window?.contains(time) ?? true }
+        guard !inWindow.isEmpty else {
+            return .denied(.outsideWindow(time: time, lot: request.lot, level: request.level))
+        }
+        guard inWindow.contains(where: { $0.actions.contains(request.action) }) else {
+            return .denied(.actionNotPermitted(request.action))
+        }
+        return .pending
+    }
+}
+
+/// The status of an access request (stored and printed as the raw value).
+public enum AccessRequestStatus: String, Sendable, Hashable, CaseIterable {
+    /// Waiting for the regulator's match.
+    case pending
+    case granted
+    case denied
+}
+
+/// The typed change the decision contract makes: the request's status and reason, and the
+/// strike its source earns, if any.
+public struct DecisionOutcome: Sendable, Hashable {
+    public var verdict: Decision.Verdict
+    /// The punishment contract's strike on the request's source (denials that earn one).
+    public var strike: Punishment.Strike?
+
+    /// The request's status.
+    public var status: AccessRequestStatus {
+        if case .pending = verdict { return .pending }
+        return .denied
+    }
+
+    /// The reason recorded with the request (nil while pending).
+    public var reason: String? {
+        guard case .denied(let denial) = verdict else { return nil }
+        return denial.description + (strike.map { "; " + $0.detail } ?? "")
+    }
+}
+
+extension Decision {
+    /// The decision contract as one pure step: the verdict, and the punishment contract's
+    /// strike for a denial that earns one. The caller persists the outcome.
+    public static func apply(
+        _ request: TrapdoorRequest, requester: String, at time: Timestamp, view: some DecisionStateView
+    ) throws -> DecisionOutcome {
+        let verdict = try decide(request, requester: requester, at: time, view: view)
+        guard case .denied(let denial) = verdict, denial.earnsStrike else {
+            return DecisionOutcome(verdict: verdict, strike: nil)
+        }
+        let strike = Punishment.strike(
+            request.source, current: try view.blacklistEntry(request.source), rules: try view.rules().blacklist,
+            at: time)
+        return DecisionOutcome(verdict: verdict, strike: strike)
+    }
+}

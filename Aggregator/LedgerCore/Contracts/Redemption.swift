@@ -1,0 +1,91 @@
+import AgriTraceCore
+
+/// The outcome an access transaction's audit event records (stored and printed as the raw value).
+public enum EventOutcome: String, Sendable, Hashable, CaseIterable {
+    case applied
+    case refused
+    /// A redemption waiting for the owner's transfer service.
+    case accepted
+    case pending
+    case granted
+    case denied
+}
+
+/// The audit event of one access transaction: what it is about, its outcome and why.
+public struct ContractEvent: Sendable, Hashable {
+    public var subject: String
+    public var outcome: EventOutcome
+    public var detail: String
+
+    public init(subject: String, outcome: EventOutcome, detail: String) {
+        self.subject = subject
+        self.outcome = outcome
+        self.detail = detail
+    }
+}
+
+/// What the transfer contracts read of an access request and its grant.
+public struct RequestFacts: Sendable, Hashable {
+    public var requester: String
+    public var lot: String
+    public var level: String
+    public var source: String
+    /// The request's stored status (`AccessRequestStatus` raw value).
+    public var status: String
+    /// The owner of the matched entry, once granted.
+    public var owner: String?
+    /// Whether the owner revoked the grant.
+    public var revoked: Bool
+
+    public init(
+        requester: String, lot: String, level: String, source: String, status: String, owner: String?, revoked: Bool
+    ) {
+        self.requester = requester
+        self.lot = lot
+        self.level = level
+        self.source = source
+        self.status = status
+        self.owner = owner
+        self.revoked = revoked
+    }
+}
+
+/// The redemption contract (`redeem`): the requester of a granted, unrevoked request asks the
+/// owner's transfer service for the data. Pure: the request's facts in, the event out.
+public enum Redemption {
+    public static func apply(requestID: String, submitter: String, facts: RequestFacts?) -> ContractEvent {
+        func refused(_ detail: String) -> ContractEvent {
+            ContractEvent(subject: requestID, outcome: .refused, detail: detail)
+        }
+        guard let facts else { return refused("no request \(requestID)") }
+        guard facts.requester == submitter else {
+            return refused("request \(requestID) is \(facts.requester)'s, not \(submitter)'s")
+        }
+        guard !facts.revoked else { return refused("revoked: the owner revoked the grant of request \(requestID)") }
+        guard facts.status == AccessRequestStatus.granted.rawValue else {
+            return refused("request \(requestID) is \(facts.status), not granted")
+        }
+        return ContractEvent(subject: requestID, outcome: .accepted, detail: "awaiting the owner's transfer service")
+    }
+}
+
+/// The grant-revocation contract (`revokeGrant`): the owner of the matched entry withdraws a grant.
+public enum GrantRevocation {
+    public static func apply(requestID: String, reason: String, submitter: String, facts: RequestFacts?)
+        -> ContractEvent
+    {
+        func refused(_ detail: String) -> ContractEvent {
+            ContractEvent(subject: requestID, outcome: .refused, detail: detail)
+        }
+        guard let facts else { return refused("no request \(requestID)") }
+        guard facts.owner == submitter else {
+            return refused("only the entry's owner may revoke the grant of request \(requestID)")
+        }
+        guard facts.status == AccessRequestStatus.granted.rawValue, !facts.revoked else {
+            return refused("request \(requestID) is \(facts.revoked ? "already revoked" : facts.status)")
+        }
+        return ContractEvent(
+            subject: requestID, outcome: .applied,
+            detail: "grant to \(facts.requester) for \(facts.lot) \(facts.level) revoked: \(reason)")
+    }
+}

@@ -1,0 +1,151 @@
+import AccessFlow
+import AgriTraceCore
+import Ledger
+import PropertyBased
+import Testing
+
+/// The decision and punishment contracts through the SQLite state store (a real ledger, block
+/// times from the test clock, rules from the regulator's published parameters) against the
+/// pure contracts folded over a memory model of the state: random sequences of valid and
+/// invalid transactions and clock steps give the same outcomes, rows and audit text.
+@Suite struct AccessContractsPropertyTests {
+    /// A small deterministic generator from the property's seed.
+    struct SplitMix {
+        var state: UInt64
+        mutating func next(_ bound: Int) -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+    }
+
+    /// The audit text the contract must record for `entry` after a strike on `source`.
+    static func expectedDetail(_ source: String, before: Blacklist.Entry?, after: Blacklist.Entry, maximum: Int)
+        -> String
+    {
+        if let before, before.blockedUntil == nil { return "source \(source) is already blocked permanently" }
+        let block = after.blockedUntil.map { "blocked until \($0.iso8601)" } ?? "blocked permanently"
+        return "strike \(after.strikes) of \(maximum): source \(source) \(block)"
+    }
+
+    @Test func storedBlacklistEqualsThePureFold() async throws {
+        await propertyCheck(count: 6, input: Gen.int(in: 1...4), Gen.int(in: 0...1_000_000)) { maximum, seed in
+            let d = try Deployment()
+            let parameters = d.secrets.publicParameters(maximumStrikes: UInt32(maximum), blockMinutes: 3)
+            try d.submit(Deployment.regulator, .publishParameters(parameters))
+            try d.cut()
+            var pure = Blacklist(rules: .init(maximumStrikes: maximum, blockDurationMilliseconds: 3 * 60_000))
+            var details: [String] = []
+            var random = SplitMix(state: UInt64(seed))
+            for step in 0..<16 {
+                let source = "10.0.0.\(random.next(3))"
+                switch random.next(5) {
+                case 0: d.advance(minutes: Int64(1 + random.next(4)))
+                case 1:
+                    // A firm may not punish: refused at admission, nothing changes.
+                    #expect(throws: ContractViolation.self) {
+                        try d.submit(Deployment.owner, .addToBlacklist(source: source, reason: "step \(step)"))
+                    }
+                default:
+                    try d.submit(Deployment.regulator, .addToBlacklist(source: source, reason: "step \(step)"))
+                    try d.cut()
+                    let before = pure.entries[source]
+                    let after = pure.addStrike(source, at: d.clock)
+                    details.append(
+                        "step \(step); " + Self.expectedDetail(source, before: before, after: after, maximum: maximum))
+                }
+            }
+            let rows = try d.queries.blacklist()
+            #expect(rows.count == pure.entries.count)
+            for row in rows {
+                let entry = try #require(pure.entries[row.source])
+                #expect(row.strikes == entry.strikes, "\(row.source)")
+                #expect(row.permanent == entry.permanent && row.blockedUntil == entry.blockedUntil?.iso8601)
+                #expect(row.lastStrike == entry.lastStrike.iso8601)
+            }
+            let events = try d.queries.accessEvents(method: "addToBlacklist").reversed().map(\.detail)
+            #expect(events == details)
+        }
+    }
+
+    /// The state the decision contract reads, in memory: the model the SQLite store must match.
+    struct MemoryAccessState: DecisionStateView {
+        var current: AccessRules
+        var blacklist: [String: Blacklist.Entry] = [:]
+        var attributed: Set<String>
+        var requestTimes: [String: [Timestamp]] = [:]
+        var entries: [EntryTerms]
+
+        func rules() -> AccessRules { current }
+        func blacklistEntry(_ source: String) -> Blacklist.Entry? { blacklist[source] }
+        func hasActiveAttributes(_ principal: String) -> Bool { attributed.contains(principal) }
+        func requestCount(by requester: String, after time: Timestamp) -> Int64 {
+            Int64(requestTimes[requester, default: []].filter { $0 > time }.count)
+        }
+        func activeEntries(lot: String, level: ABAC.Sensitivity) -> [EntryTerms] { entries }
+
+        /// The pure decision contract, its changes applied to the model.
+        mutating func apply(_ request: TrapdoorRequest, requester: String, at time: Timestamp) throws
+            -> DecisionOutcome
+        {
+            let outcome = try Decision.apply(request, requester: requester, at: time, view: self)
+            if let entry = outcome.strike?.entry { blacklist[request.source] = entry }
+            requestTimes[requester, default: []].append(time)
+            return outcome
+        }
+    }
+
+    @Test func storedDecisionsEqualThePureFold() async throws {
+        await propertyCheck(count: 4, input: Gen.int(in: 1...3), Gen.int(in: 0...1_000_000)) { maximum, seed in
+            let d = try Deployment()
+            let parameters = d.secrets.publicParameters(
+                maximumStrikes: UInt32(maximum), blockMinutes: 2, trapdoorsPerMinute: 2)
+            try d.submit(Deployment.regulator, .publishParameters(parameters))
+            try d.cut()
+            let granted = try d.enrollRequester(Deployment.requesterGrant)
+            var bare = Deployment.requesterGrant
+            bare.principal = "Firm/li@ZS123"
+            try d.register(
+                bare.principal, kind: .firm, enterprise: "ZS123", role: bare.role.rawValue, stage: .processing)
+            try d.cut()
+            let unattributed = try d.secrets.issueKeys(for: bare)
+            try d.protect()
+            var model = MemoryAccessState(
+                current: AccessRules(maximumStrikes: Int64(maximum), blockMilliseconds: 120_000, trapdoorsPerMinute: 2),
+                attributed: [granted.grant.principal],
+                entries: [
+                    // The worked example's policy, protected by `d.protect()`.
+                    EntryTerms(
+                        window: TimeWindow(
+                            start: .init(hour: 8, minute: 0), end: .init(hour: 12, minute: 0), utcOffsetMinutes: 480),
+                        actions: [.read])
+                ])
+            #expect(try d.queries.candidates(lot: Deployment.lot, level: "level-2").count == 1)
+            var random = SplitMix(state: UInt64(seed))
+            for step in 0..<14 {
+                if random.next(3) == 0 { d.advance(minutes: Int64(random.next(90))) }
+                let keys = random.next(4) == 0 ? unattributed : granted
+                let action: ABAC.Action = random.next(4) == 0 ? .write : .read
+                let source = "10.0.1.\(random.next(2))"
+                let parameters = try #require(try d.queries.accessParameters()).parameters
+                let request = try keys.trapdoorRequest(
+                    lot: Deployment.lot, product: Deployment.product, stage: .planting, level: .level2, action: action,
+                    source: source, parameters: parameters)
+                try d.submit(keys.grant.principal, .addTrapdoor(request))
+                try d.cut()
+                let expected = try model.apply(request, requester: keys.grant.principal, at: d.clock)
+                let row = try #require(try d.queries.accessRequest(request.requestID))
+                #expect(row.status == expected.status.rawValue, "step \(step)")
+                #expect(row.reason == expected.reason, "step \(step)")
+            }
+            let rows = try d.queries.blacklist()
+            #expect(rows.count == model.blacklist.count)
+            for row in rows {
+                let entry = try #require(model.blacklist[row.source])
+                #expect(row.strikes == entry.strikes && row.blockedUntil == entry.blockedUntil?.iso8601)
+            }
+        }
+    }
+}
