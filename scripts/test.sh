@@ -7,4 +7,8 @@ cd "$(dirname "$0")/.."
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 ./scripts/install-deps.sh
 swift build -c release -Xswiftc -enable-testing --build-tests
-swift test -c release -Xswiftc -enable-testing --skip-build
+# The export and browser suites block their test threads while subprocesses (the CLI, Python's
+# schema validator, Chromium) run; on this 2-core machine's 2-thread test pool they would starve
+# the other suites' awaits. They run second, on their own.
+swift test -c release -Xswiftc -enable-testing --skip-build --skip ExportTests --skip BrowserTests
+swift test -c release -Xswiftc -enable-testing --skip-build --filter ExportTests --filter BrowserTests

@@ -2,7 +2,6 @@ import AgriTraceCore
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HTTPTypes
 import HummingbirdCore
 import HummingbirdTLS
 import Ledger

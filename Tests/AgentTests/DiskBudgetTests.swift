@@ -30,7 +30,7 @@ extension AgentIntegration {
             #expect(agent.store.usedBytes <= small)
             #expect(try agent.store.integrityCheck() == "ok")
             let metricsText = agent.metrics.render(statistics: try agent.store.statistics(), budgetBytes: small)
-            #expect(metricsText.contains("agritrace_agent_disk_budget_reached 1"))
+            #expect(metricsText.split(separator: "\n").contains("agritrace_agent_disk_budget_reached 1"))
             // The stored file position matches what was accepted: nothing will be skipped.
             let position = try #require(try agent.store.position(of: "file:\(fixture.inputPath)"))
             #expect(position.line == pausedAt)

@@ -70,7 +70,7 @@ extension AgentIntegration {
             // Intake pauses on the filesystem's free space, named as such, not as the budget.
             #expect(
                 try await waitUntil(timeout: .seconds(40)) {
-                    try metrics().contains("agritrace_agent_filesystem_full 1")
+                    try metrics().split(separator: "\n").contains("agritrace_agent_filesystem_full 1")
                 })
             #expect(agent.metrics.counters.budgetAlarms == 0, "a false storage-budget alarm")
             #expect(!agent.metrics.counters.budgetReached)
@@ -93,7 +93,7 @@ extension AgentIntegration {
                 return agent.metrics.counters.accepted == Int64(total) && statistics.outboxDepth == 0
             }
             #expect(finished, "intake did not resume: \(agent.metrics.counters.accepted) of \(total)")
-            #expect(try metrics().contains("agritrace_agent_filesystem_full 0"))
+            #expect(try metrics().split(separator: "\n").contains("agritrace_agent_filesystem_full 0"))
             #expect(receiver.snapshot.ledger.count == total && receiver.snapshot.conflicts == 0)
             #expect(try agent.store.integrityCheck() == "ok")
         }

@@ -25,7 +25,14 @@ struct SpawnedProcessTests {
         var byte: UInt8 = 0
         #expect(read(ends[0], &byte, 1) == 0)
         #expect(child.isRunning)
-        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(child.processIdentifier)/fd")
+        // Right after exec the dynamic loader briefly holds the shared libraries it maps (fd 3 on
+        // a loaded machine): an inherited descriptor stays open, so wait for the child to settle.
+        var open: [String] = []
+        for _ in 0..<100 {
+            open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(child.processIdentifier)/fd")
+            if Set(open) == ["0", "1", "2"] { break }
+            usleep(20_000)
+        }
         #expect(Set(open) == ["0", "1", "2"], "descriptors open in the child: \(open.sorted())")
     }
 }

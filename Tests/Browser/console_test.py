@@ -14,11 +14,13 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -88,6 +90,12 @@ def status_without_session(path):
 
 
 def h1(driver):
+    """The page's heading; a heading replaced while it is read (the page is navigating) is read again."""
+    for _ in range(50):
+        try:
+            return driver.find_element(By.TAG_NAME, "h1").text
+        except StaleElementReferenceException:
+            time.sleep(0.1)
     return driver.find_element(By.TAG_NAME, "h1").text
 
 
