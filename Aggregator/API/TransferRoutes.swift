@@ -36,7 +36,7 @@ enum TransferRoutes {
                 throw HTTPError(
                     .badRequest, message: "give ?owner=<the entries' owner principal>[&after=<redeem leaf>]")
             }
-            let after = request.uri.queryParameters.get("after", as: UInt64.self)
+            let after = try QueryParameter.integer("after", of: request.uri.queryParameters, in: 0...UInt64.max)
             return try await reader.read {
                 try JSON(LedgerQueries(store: $0).openRedemptionLeaves(owner: owner, after: after))
             }
