@@ -94,7 +94,8 @@ public enum LedgerAPI {
         router.add(middleware: MetricsMiddleware())
         router.get("/v1/status") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).status()) } }
         router.get("/v1/tree-head") { request, _ in
-            let size = try QueryParameter.integer("tree-size", of: request.uri.queryParameters, in: 1...UInt64.max)
+            let size = try QueryParameter.integer(
+                "tree-size", of: request.uri.queryParameters, in: 1...QueryParameter.largest)
             return try await reader.read { try JSON(SavedTreeHead(LedgerQueries(store: $0).treeHead(size: size))) }
         }
         router.get("/v1/trace/:lot") { request, context in
@@ -108,14 +109,18 @@ public enum LedgerAPI {
             guard let id = RecordID(hex: try context.parameters.require("record")) else {
                 throw HTTPError(.badRequest, message: "the record id is 32 hex characters")
             }
-            let size = try QueryParameter.integer("tree-size", of: request.uri.queryParameters, in: 1...UInt64.max)
+            let size = try QueryParameter.integer(
+                "tree-size", of: request.uri.queryParameters, in: 1...QueryParameter.largest)
             return try await reader.read { try JSON(LedgerQueries(store: $0).inclusionProof(of: id, treeSize: size)) }
         }
         router.get("/v1/consistency") { request, _ in
-            guard let old = request.uri.queryParameters.get("old", as: UInt64.self) else {
+            guard
+                let old = try QueryParameter.integer(
+                    "old", of: request.uri.queryParameters, in: 1...QueryParameter.largest)
+            else {
                 throw HTTPError(.badRequest, message: "give ?old=<size>[&new=<size>]")
             }
-            let new = try QueryParameter.integer("new", of: request.uri.queryParameters, in: 1...UInt64.max)
+            let new = try QueryParameter.integer("new", of: request.uri.queryParameters, in: 1...QueryParameter.largest)
             return try await reader.read { try JSON(LedgerQueries(store: $0).consistency(oldSize: old, newSize: new)) }
         }
         router.get("/v1/records") { request, _ in

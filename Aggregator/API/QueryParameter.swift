@@ -6,6 +6,11 @@ import Ledger
 /// ignored `tree-size=-5` answered with the latest tree head, an ignored `direction=up` with
 /// the lot alone; found by schemathesis, RELIABILITY.md).
 enum QueryParameter {
+    /// The largest leaf, height or size a route takes: the store's integers are SQLite's
+    /// signed 64-bit ones (a larger `leaf=18446744073709551615` trapped converting it and
+    /// ended `serve`; found by schemathesis).
+    static let largest = UInt64(Int64.max)
+
     /// The integer `name` of `query`, or nil when it is absent.
     /// - Throws: a 400 `HTTPError` when it is not a whole number within `range`.
     static func integer<Value: FixedWidthInteger>(

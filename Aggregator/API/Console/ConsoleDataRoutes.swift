@@ -7,7 +7,7 @@ enum ConsoleDataRoutes {
     static func add(to router: Router<BasicRequestContext>, reader: StoreReader) {
         router.get("/v1/blocks") { request, _ in
             let query = request.uri.queryParameters
-            let before = try QueryParameter.integer("before", of: query, in: 0...UInt64.max)
+            let before = try QueryParameter.integer("before", of: query, in: 0...QueryParameter.largest)
             let limit = try QueryParameter.integer("limit", of: query, in: 1...500) ?? 20
             return try await reader.read { try JSON(LedgerQueries(store: $0).blocks(before: before, limit: limit)) }
         }
