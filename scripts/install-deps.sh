@@ -6,8 +6,9 @@ set -euo pipefail
 # python3-jsonschema and python3-rfc3987: the export tests validate EPCIS documents against the
 # official GS1 JSON Schema (../shared/standards/gs1-epcis), URI formats included;
 # python3-prometheus-client: the operations tests parse /metrics with the reference parser;
-# chromium, chromium-driver, libnss3-tools (certutil) and python3-pip: the console's browser tests.
-packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev libsqlite3-dev sqlite3 openssl pkg-config ca-certificates
+# chromium, chromium-driver, libnss3-tools (certutil) and python3-pip: the console's browser tests;
+# faketime (libfaketime): scripts/chaos.sh steps the agents' wall clock with it.
+packages=(mosquitto faketime mosquitto-clients libmosquitto-dev libssl-dev libsqlite3-dev sqlite3 openssl pkg-config ca-certificates
   python3 python3-pip python3-jsonschema python3-rfc3987 python3-prometheus-client chromium chromium-driver libnss3-tools)
 missing=()
 for package in "${packages[@]}"; do

@@ -68,7 +68,8 @@ public enum AccessRoutes {
             }
         }
         router.get("/v1/access/pending") { request, _ in
-            let after = request.uri.queryParameters.get("after", as: UInt64.self)
+            let after = try QueryParameter.integer(
+                "after", of: request.uri.queryParameters, in: 0...QueryParameter.largest)
             return try await reader.read { store in
                 let queries = LedgerQueries(store: store)
                 return try JSON(
@@ -91,18 +92,19 @@ public enum AccessRoutes {
         }
         router.get("/v1/access/events") { request, _ in
             let method = request.uri.queryParameters.get("method")
-            let leaf = request.uri.queryParameters.get("leaf", as: UInt64.self)
+            let leaf = try QueryParameter.integer(
+                "leaf", of: request.uri.queryParameters, in: 0...QueryParameter.largest)
             return try await reader.read { try JSON(LedgerQueries(store: $0).accessEvents(method: method, leaf: leaf)) }
         }
         router.get("/v1/leaves/:leaf/entry") { _, context in
-            guard let leaf = UInt64(try context.parameters.require("leaf")) else {
-                throw HTTPError(.badRequest, message: "the leaf index is a number")
+            guard let leaf = UInt64(try context.parameters.require("leaf")), leaf <= QueryParameter.largest else {
+                throw HTTPError(.badRequest, message: "the leaf index is a number from 0 to \(QueryParameter.largest)")
             }
             return try await reader.read { try JSON(LedgerQueries(store: $0).leafEntryProof(leaf)) }
         }
         router.get("/v1/leaves/:leaf/proof") { _, context in
-            guard let leaf = UInt64(try context.parameters.require("leaf")) else {
-                throw HTTPError(.badRequest, message: "the leaf index is a number")
+            guard let leaf = UInt64(try context.parameters.require("leaf")), leaf <= QueryParameter.largest else {
+                throw HTTPError(.badRequest, message: "the leaf index is a number from 0 to \(QueryParameter.largest)")
             }
             return try await reader.read { try JSON(LedgerQueries(store: $0).leafProof(leaf)) }
         }

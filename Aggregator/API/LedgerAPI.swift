@@ -94,13 +94,13 @@ public enum LedgerAPI {
         router.add(middleware: MetricsMiddleware())
         router.get("/v1/status") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).status()) } }
         router.get("/v1/tree-head") { request, _ in
-            let size = request.uri.queryParameters.get("tree-size", as: UInt64.self)
+            let size = try QueryParameter.integer(
+                "tree-size", of: request.uri.queryParameters, in: 1...QueryParameter.largest)
             return try await reader.read { try JSON(SavedTreeHead(LedgerQueries(store: $0).treeHead(size: size))) }
         }
         router.get("/v1/trace/:lot") { request, context in
             let lot = try context.parameters.require("lot")
-            let direction =
-                LedgerQueries.Direction(rawValue: request.uri.queryParameters.get("direction") ?? "none") ?? .none
+            let direction = try QueryParameter.direction(of: request.uri.queryParameters)
             return try await reader.read { store in
                 try JSON(LedgerQueries(store: store).trace(lot: lot, direction: direction).map(TraceRow.init))
             }
@@ -109,14 +109,18 @@ public enum LedgerAPI {
             guard let id = RecordID(hex: try context.parameters.require("record")) else {
                 throw HTTPError(.badRequest, message: "the record id is 32 hex characters")
             }
-            let size = request.uri.queryParameters.get("tree-size", as: UInt64.self)
+            let size = try QueryParameter.integer(
+                "tree-size", of: request.uri.queryParameters, in: 1...QueryParameter.largest)
             return try await reader.read { try JSON(LedgerQueries(store: $0).inclusionProof(of: id, treeSize: size)) }
         }
         router.get("/v1/consistency") { request, _ in
-            guard let old = request.uri.queryParameters.get("old", as: UInt64.self) else {
+            guard
+                let old = try QueryParameter.integer(
+                    "old", of: request.uri.queryParameters, in: 1...QueryParameter.largest)
+            else {
                 throw HTTPError(.badRequest, message: "give ?old=<size>[&new=<size>]")
             }
-            let new = request.uri.queryParameters.get("new", as: UInt64.self)
+            let new = try QueryParameter.integer("new", of: request.uri.queryParameters, in: 1...QueryParameter.largest)
             return try await reader.read { try JSON(LedgerQueries(store: $0).consistency(oldSize: old, newSize: new)) }
         }
         router.get("/v1/records") { request, _ in

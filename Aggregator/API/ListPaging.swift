@@ -34,7 +34,8 @@ public enum ListPaging {
     static func recordCursor(_ query: Parameters) throws -> RecordPosition? {
         guard let text = query.get("cursor") else { return nil }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let time = Int64(parts[0]), let leaf = UInt64(parts[1]) else {
+        guard parts.count == 2, let time = Int64(parts[0]), let leaf = UInt64(parts[1]), leaf <= UInt64(Int64.max)
+        else {
             throw HTTPError(
                 .badRequest,
                 message:

@@ -36,7 +36,8 @@ enum TransferRoutes {
                 throw HTTPError(
                     .badRequest, message: "give ?owner=<the entries' owner principal>[&after=<redeem leaf>]")
             }
-            let after = request.uri.queryParameters.get("after", as: UInt64.self)
+            let after = try QueryParameter.integer(
+                "after", of: request.uri.queryParameters, in: 0...QueryParameter.largest)
             return try await reader.read {
                 try JSON(LedgerQueries(store: $0).openRedemptionLeaves(owner: owner, after: after))
             }
@@ -65,7 +66,10 @@ enum TransferRoutes {
             }
         }
         router.get("/v1/transfers") { request, _ in
-            guard let leaf = request.uri.queryParameters.get("redeem-leaf", as: UInt64.self) else {
+            guard
+                let leaf = try QueryParameter.integer(
+                    "redeem-leaf", of: request.uri.queryParameters, in: 0...QueryParameter.largest)
+            else {
                 throw HTTPError(.badRequest, message: "give ?redeem-leaf=<leaf of the redeem transaction>")
             }
             return try await reader.read { store in
@@ -76,7 +80,10 @@ enum TransferRoutes {
             }
         }
         router.get("/v1/transfers/keys") { request, _ in
-            guard let leaf = request.uri.queryParameters.get("redeem-leaf", as: UInt64.self) else {
+            guard
+                let leaf = try QueryParameter.integer(
+                    "redeem-leaf", of: request.uri.queryParameters, in: 0...QueryParameter.largest)
+            else {
                 throw HTTPError(.badRequest, message: "give ?redeem-leaf=<leaf of the redeem transaction>")
             }
             return try await reader.read { store in

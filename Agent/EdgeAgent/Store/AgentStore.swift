@@ -499,6 +499,10 @@ public final class AgentStore: @unchecked Sendable {
     }
 
     /// Takes the oldest records never sent or sent before `cutoff`, marks them sent at `now`.
+    ///
+    /// A record marked sent more than the resend timeout (`now - cutoff`) after `now` was sent
+    /// before the wall clock stepped back: it counts as expired too, so a step back delays a
+    /// resend by at most two timeouts instead of by the size of the step.
     /// - Returns: `(sequence, canonical record bytes)`, oldest first.
     public func takeBatch(limit: Int, resendCutoff cutoff: Int64, now: Int64) throws -> [(
         sequence: UInt64, body: [UInt8]
@@ -508,8 +512,10 @@ public final class AgentStore: @unchecked Sendable {
         return try db.transaction {
             // Go-back-N: once the oldest sent record has waited past the timeout, everything
             // sent after it goes again too, oldest first, so the ledger can keep device order.
-            let expired = try db.cachedStatement("SELECT 1 FROM outbox WHERE sent_at > 0 AND sent_at < ? LIMIT 1")
+            let expired = try db.cachedStatement(
+                "SELECT 1 FROM outbox WHERE sent_at > 0 AND (sent_at < ? OR sent_at > ?) LIMIT 1")
             try expired.bind(cutoff, at: 1)
+            try expired.bind(now + (now - cutoff), at: 2)
             let hasExpired = try expired.step()
             expired.reset()
             if hasExpired { try db.execute("UPDATE outbox SET sent_at = 0 WHERE sent_at != 0") }

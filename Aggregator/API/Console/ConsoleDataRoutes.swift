@@ -6,13 +6,14 @@ import Ledger
 enum ConsoleDataRoutes {
     static func add(to router: Router<BasicRequestContext>, reader: StoreReader) {
         router.get("/v1/blocks") { request, _ in
-            let before = request.uri.queryParameters.get("before", as: UInt64.self)
-            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 20
+            let query = request.uri.queryParameters
+            let before = try QueryParameter.integer("before", of: query, in: 0...QueryParameter.largest)
+            let limit = try QueryParameter.integer("limit", of: query, in: 1...500) ?? 20
             return try await reader.read { try JSON(LedgerQueries(store: $0).blocks(before: before, limit: limit)) }
         }
         router.get("/v1/principals") { request, _ in
             let after = request.uri.queryParameters.get("after")
-            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
+            let limit = try QueryParameter.integer("limit", of: request.uri.queryParameters, in: 1...1000) ?? 100
             return try await reader.read { try JSON(LedgerQueries(store: $0).principals(after: after, limit: limit)) }
         }
     }

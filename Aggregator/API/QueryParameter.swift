@@ -1,0 +1,38 @@
+import Hummingbird
+import Ledger
+
+/// Optional query parameters read strictly: a value that is given but is not what the route
+/// takes is a 400 naming the parameter, the value and the rule, never silently ignored (an
+/// ignored `tree-size=-5` answered with the latest tree head, an ignored `direction=up` with
+/// the lot alone; found by schemathesis, RELIABILITY.md).
+enum QueryParameter {
+    /// The largest leaf, height or size a route takes: the store's integers are SQLite's
+    /// signed 64-bit ones (a larger `leaf=18446744073709551615` trapped converting it and
+    /// ended `serve`; found by schemathesis).
+    static let largest = UInt64(Int64.max)
+
+    /// The integer `name` of `query`, or nil when it is absent.
+    /// - Throws: a 400 `HTTPError` when it is not a whole number within `range`.
+    static func integer<Value: FixedWidthInteger>(
+        _ name: String, of query: Parameters, in range: ClosedRange<Value>
+    ) throws -> Value? {
+        guard let text = query.get(name) else { return nil }
+        guard let value = Value(text), range.contains(value) else {
+            throw HTTPError(
+                .badRequest,
+                message: "\(name)=\(text) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// The `direction` of a trace or export: `none` (the default), `backward` or `forward`.
+    /// - Throws: a 400 `HTTPError` naming `direction` for any other value.
+    static func direction(of query: Parameters) throws -> LedgerQueries.Direction {
+        guard let text = query.get("direction") else { return .none }
+        guard let direction = LedgerQueries.Direction(rawValue: text) else {
+            throw HTTPError(
+                .badRequest, message: "direction=\(text) is not a direction: give none, backward or forward")
+        }
+        return direction
+    }
+}
