@@ -7,7 +7,9 @@
 # starting anything unconfigured and clean up on purge (Provisioning/debian/).
 #
 #   scripts/build-debs.sh                      # OUT=DIR for another folder than dist/
-#   BIN_DIR=.build/release scripts/build-debs.sh   # package binaries built already
+#   BIN_DIR=.build/release scripts/build-debs.sh   # package binaries built already (a binary
+#       linked to the Swift runtime dynamically gets the runtime's libraries in /usr/lib/<package>)
+#   AGENT_BIN=FILE                            # this agritrace-agent instead (e.g. the static one)
 #
 # SCRATCH (default .build-static) is the static build's folder; BUILD_FLAGS adds build flags.
 # Prints the paths of the two packages.
@@ -47,6 +49,7 @@ install_tree() {
   shift 3
   install -D -m 0755 "$BIN/$binary" "$root/usr/bin/$binary"
   strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/$binary"
+  bundle_runtime "$root" "$package" "$binary"
   for unit in "$@"; do
     # The units name /usr/local/bin (install scripts); a package's binaries are in /usr/bin.
     sed 's|/usr/local/bin/|/usr/bin/|g' "Provisioning/systemd/$unit" > "$WORK/$unit"
@@ -70,6 +73,23 @@ install_tree() {
   gzip -9n "$root/usr/share/doc/$package/changelog"
 }
 
+# bundle_runtime ROOT PACKAGE BINARY: a binary that links the Swift runtime dynamically (one
+# from BIN_DIR, not the static build) gets the toolchain's libraries it loads in
+# /usr/lib/PACKAGE, its private library folder, and its RUNPATH set there (patchelf).
+bundle_runtime() {
+  local root="$1" package="$2" binary="$3" toolchain library
+  readelf -d "$root/usr/bin/$binary" | grep -q 'NEEDED.*libswiftCore' || return 0
+  command -v patchelf >/dev/null || { echo "build-debs: patchelf is missing (apt-get install patchelf)" >&2; exit 1; }
+  toolchain="$(cd "$(dirname "$(readlink -f "$(command -v swift)")")/../lib/swift/linux" && pwd)"
+  mkdir -p "$root/usr/lib/$package"
+  for library in $(ldd "$BIN/$binary" | awk -v dir="$toolchain/" 'index($3, dir) == 1 { print $3 }'); do
+    install -m 0644 "$(readlink -f "$library")" "$root/usr/lib/$package/$(basename "$library")"
+    strip --strip-unneeded --remove-section=.comment "$root/usr/lib/$package/$(basename "$library")"
+    patchelf --set-rpath "/usr/lib/$package" "$root/usr/lib/$package/$(basename "$library")"
+  done
+  patchelf --set-rpath "/usr/lib/$package" "$root/usr/bin/$binary"
+}
+
 # changelog PACKAGE: a native package's changelog entry for this build.
 changelog() {
   printf '%s (%s) unstable; urgency=medium\n\n  * Built by scripts/build-debs.sh from commit %s.\n\n' "$1" "$VERSION" "$COMMIT"
@@ -84,7 +104,8 @@ control() {
   mkdir -p "$WORK/shlibs/debian" "$root/DEBIAN"
   printf 'Source: agritrace\n\nPackage: %s\nArchitecture: amd64\n' "$package" > "$WORK/shlibs/debian/control"
   local depends
-  depends="$(cd "$WORK/shlibs" && dpkg-shlibdeps -O "$root/usr/bin/$binary" | sed -n 's/^shlibs:Depends=//p')"
+  depends="$(cd "$WORK/shlibs" && dpkg-shlibdeps -O -l"$root/usr/lib/$package" "$root/usr/bin/$binary" |
+    sed -n 's/^shlibs:Depends=//p')"
   local size
   size="$(du -k -s --exclude=DEBIAN "$root" | cut -f1)"
   {
@@ -109,6 +130,13 @@ build() {
 }
 
 BIN="$(binaries)"
+if [ -n "${AGENT_BIN:-}" ]; then
+  # One folder for both: the agent given, the aggregator from BIN.
+  mkdir -p "$WORK/bin"
+  ln -s "$(readlink -f "$AGENT_BIN")" "$WORK/bin/agritrace-agent"
+  ln -s "$(readlink -f "$BIN/agritrace")" "$WORK/bin/agritrace"
+  BIN="$WORK/bin"
+fi
 for binary in agritrace agritrace-agent; do
   [ -x "$BIN/$binary" ] || { echo "build-debs: $BIN/$binary is missing" >&2; exit 1; }
 done
@@ -117,7 +145,7 @@ SCRATCH="${MAN_SCRATCH:-.build}" scripts/build-man.sh --out "$WORK/docs" "$BIN/a
 AGENT="$WORK/agritrace-agent"
 install_tree "$AGENT" agritrace-agent agritrace-agent agritrace-agent.service
 install -D -m 0644 Provisioning/debian/agritrace-agent/agent.toml "$AGENT/etc/agritrace-agent/agent.toml"
-control "$AGENT" agritrace-agent agritrace-agent net "AgriTrace edge agent (signed, private-by-default records over MQTT)" \
+control "$AGENT" agritrace-agent agritrace-agent net "edge agent: signed, private-by-default traceability records over MQTT" \
   " The AgriTrace edge agent runs on farm, warehouse and truck boxes. It turns
  readings into records, commits to their private values with salted hashes,
  keeps the values encrypted on the box and publishes signed record batches
@@ -133,7 +161,7 @@ install_tree "$CLOUD" agritrace agritrace \
 install -D -m 0644 Provisioning/debian/agritrace/aggregator.env "$CLOUD/etc/agritrace/aggregator.env"
 install -D -m 0644 Provisioning/debian/agritrace/settings.conf "$CLOUD/etc/agritrace/settings.conf"
 install -D -m 0755 Provisioning/install-cloud.sh "$CLOUD/usr/share/agritrace/install-cloud.sh"
-control "$CLOUD" agritrace agritrace net "AgriTrace aggregator: verifiable traceability ledger and CLI" \
+control "$CLOUD" agritrace agritrace net "verifiable traceability ledger for agri-food supply chains, server and CLI" \
   " The AgriTrace aggregator orders the edge agents' signed records into signed
  blocks over an RFC 9162 Merkle log, runs the access-control contracts, serves
  the HTTPS API and the web console, and is the CLI firms and regulators use to
