@@ -92,13 +92,17 @@ struct API: AsyncParsableCommand {
     )
 
     @Option(name: .long, help: "Path of the ledger store.") var store: String = "agritrace.sqlite"
+    @Option(name: .long, help: "A file of settings SIGHUP reloads (here: log-level), as 'name = value' lines.")
+    var settings: String?
     @OptionGroup var api: APIServerOptions
     @OptionGroup var logging: LogOptions
     @OptionGroup var operations: OperationsOptions
 
     func run() async throws {
         ServerLifecycle.ignoreHangUpUntilTrapped()
-        let logger = logging.bootstrap(label: "agritrace.api")
+        let (logger, logLevel) = logging.bootstrapReloadable(label: "agritrace.api")
+        let base = ServerSettings(logLevel: logLevel.get(), blobLimits: .init())
+        logLevel.set((try settings.map { try ServerSettings.read(file: $0, over: base) } ?? base).logLevel)
         // Before the API makes its metrics.
         let registry = operations.metricsPort.map { _ in OperationsServer.bootstrapMetrics() }
         guard let port = api.httpPort else { throw UserError("give --http-port") }
@@ -117,14 +121,17 @@ struct API: AsyncParsableCommand {
                 "metrics and health on http://\(operations.metricsHost):\(metricsPort)/metrics, /healthz, /readyz")
             services.insert(("metrics", metrics), at: 0)
         }
+        let reload = settings.map { file in
+            Serve.settingsReloader(file: file, over: base, level: logLevel, blobs: nil, logger: logger)
+        }
         try await ServerLifecycle.run(
             services,
             reloadable: .init(
                 apiTLS: tls,
                 readAtStart: [
-                    "--store", "--http-host", "--http-port", "--metrics-host", "--metrics-port", "--log-level",
-                    "--log-format", "--gs1-site",
-                ]),
+                    "--store", "--http-host", "--http-port", "--metrics-host", "--metrics-port",
+                    "--log-level (put it in --settings to reload it)", "--log-format", "--gs1-site",
+                ], settings: reload),
             logger: logger)
     }
 }

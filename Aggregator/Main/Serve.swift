@@ -161,15 +161,16 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// What SIGHUP does with `--settings`: reads the file again over the command line's
-    /// settings and applies it; a file that does not parse changes nothing.
+    /// settings and applies it (the upload limits only where there is a blob service: not in
+    /// `api`); a file that does not parse changes nothing.
     static func settingsReloader(
-        file: String, over base: ServerSettings, level: SharedLogLevel, blobs: BlobService, logger: Logger
+        file: String, over base: ServerSettings, level: SharedLogLevel, blobs: BlobService?, logger: Logger
     ) -> @Sendable () async -> Void {
         {
             do {
                 let settings = try ServerSettings.read(file: file, over: base)
                 level.set(settings.logLevel)
-                await blobs.update(limits: settings.blobLimits)
+                await blobs?.update(limits: settings.blobLimits)
                 logger.notice(
                     "reloaded the settings", metadata: ["settings": "\(settings.summary)", "file": "\(file)"])
                 logger.debug("log level is now \(settings.logLevel)")

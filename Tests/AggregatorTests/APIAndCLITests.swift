@@ -195,12 +195,14 @@ struct HTTPSAPITests {
         let fixture = try populatedLedger(blocks: 3, perBlock: 10)
         let certificates = try TestCertificates.generate(in: fixture.directory.path, clientCommonName: "firm-alice")
         let metricsPort = Int(try freeLoopbackPort())
+        let settings = fixture.directory.file("settings.conf")
+        try "log-level = info\n".write(toFile: settings, atomically: true, encoding: .utf8)
         let (base, server) = try serve(
             fixture,
             tls: .init(
                 certificateChainFile: certificates.serverCertificateFile,
                 privateKeyFile: certificates.serverKeyFile, clientCAFile: certificates.caFile),
-            extra: ["--metrics-port", "\(metricsPort)"])
+            extra: ["--metrics-port", "\(metricsPort)", "--settings", settings])
         defer { server.terminate() }
         let client = [
             "--api", base, "--tls-ca", certificates.caFile, "--tls-cert", certificates.clientCertificateFile,
@@ -225,6 +227,10 @@ struct HTTPSAPITests {
         #expect(result.status == 0 && result.output.contains("verified"), "\(result.output)")
         #expect(try metric("hb_requests", "/v1/") - requestsBefore == 3, "consistency's three calls")
         #expect(try metric("agritrace_api_connections_total") - connectionsBefore == 1, "one connection for them")
+        // `api --settings`: SIGHUP applies the file's log level.
+        try "log-level = debug\n".write(toFile: settings, atomically: true, encoding: .utf8)
+        server.process.send(SIGHUP)
+        #expect(await eventually { server.log.contains("log level is now debug") }, "\(server.log)")
     }
 
     /// `agritrace api --api-client-crl`: a client revoked after the server started is refused
