@@ -24,6 +24,8 @@
 #                           or $AGRITRACE_ENROLL).
 #   --certificate FILE      install an already issued certificate for the key made earlier.
 #   --ca-certificate FILE   the CA certificate (with --certificate).
+#   --man DIR               also install the man pages scripts/build-man.sh wrote into DIR
+#                           (the shell completions are always installed, made by the binary).
 #   --uninstall             remove binary and unit; keep configuration, keys and data.
 #   --purge                 with --uninstall: also remove configuration, keys, data and user.
 set -eu
@@ -41,6 +43,7 @@ CA_DIR=
 ENROLL="${AGRITRACE_ENROLL:-agritrace enroll}"
 CERTIFICATE=
 CA_CERTIFICATE=
+MAN_DIR=
 UNINSTALL=0
 PURGE=0
 
@@ -64,7 +67,8 @@ while [ $# -gt 0 ]; do
         --ca-certificate) CA_CERTIFICATE="$2"; shift 2 ;;
         --uninstall) UNINSTALL=1; shift ;;
         --purge) PURGE=1; shift ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        --man) MAN_DIR="$2"; shift 2 ;;
+        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
         *) fail "unknown option $1 (see --help)" ;;
     esac
 done
@@ -91,6 +95,7 @@ if [ "$UNINSTALL" -eq 1 ]; then
         systemctl disable --now agritrace-agent.service 2>/dev/null || true
     fi
     rm -f "$P$BIN_PATH" "$P$UNIT_PATH"
+    sh "$HERE/install-docs.sh" --remove agritrace-agent "$P"
     [ "$USE_SYSTEMD" -eq 1 ] && systemctl daemon-reload || true
     if [ "$PURGE" -eq 1 ]; then
         rm -rf "$P$CONFIG_DIR" "$P$DATA_DIR" "$P$SYSUSERS_PATH"
@@ -141,6 +146,7 @@ USER_GID=$(awk -F: -v u="$USER_NAME" '$1 == u { print $4 }' "$P/etc/passwd")
 
 # 2. Binary, directories (data 0700 owned by the agent; configuration readable by it only).
 install -D -m 0755 "$BINARY" "$P$BIN_PATH"
+sh "$HERE/install-docs.sh" "$P$BIN_PATH" agritrace-agent "$P" "$MAN_DIR"
 install -d -m 0755 "$P$CONFIG_DIR"
 install -d -m 0750 -o 0 -g "$USER_GID" "$P$TLS_DIR"
 install -d -m 0700 -o "$USER_UID" -g "$USER_GID" "$P$DATA_DIR"

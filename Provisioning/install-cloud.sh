@@ -19,8 +19,12 @@
 #   --api-port PORT     the HTTPS API port (default 8443); --api-bind ADDR (default 0.0.0.0).
 #   --api-name NAME     a DNS name or IP clients use for the API (repeatable; default the
 #                       broker names).
+#   --man DIR           also install the man pages scripts/build-man.sh wrote into DIR (the
+#                       shell completions are always installed, made by the binary).
 #   --uninstall         stop and remove binary and units; keep CA, ledger data and configuration.
 #   --purge             with --uninstall: also remove the CA (root key!), ledger data and configuration.
+#   --packaged          configure what the agritrace .deb installed (/usr/bin/agritrace, its
+#                       units and user): the CA, broker configuration, TLS files, authority key.
 set -eu
 
 ROOT=/
@@ -35,6 +39,8 @@ API_BIND=0.0.0.0
 API_NAMES=
 UNINSTALL=0
 PURGE=0
+PACKAGED=0
+MAN_DIR=
 
 fail() { echo "install-cloud: $*" >&2; exit 1; }
 say() { echo "install-cloud: $*"; }
@@ -53,7 +59,9 @@ while [ $# -gt 0 ]; do
         --api-name) API_NAMES="$API_NAMES $2"; shift 2 ;;
         --uninstall) UNINSTALL=1; shift ;;
         --purge) PURGE=1; shift ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        --packaged) PACKAGED=1; shift ;;
+        --man) MAN_DIR="$2"; shift 2 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) fail "unknown option $1 (see --help)" ;;
     esac
 done
@@ -67,6 +75,7 @@ if [ -z "$ROOT" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/s
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 BIN_PATH=/usr/local/bin/agritrace
+[ "$PACKAGED" -eq 0 ] || BIN_PATH=/usr/bin/agritrace
 CONFIG_DIR=/etc/agritrace
 TLS_DIR=$CONFIG_DIR/tls
 DATA_DIR=/var/lib/agritrace
@@ -80,6 +89,7 @@ if [ "$UNINSTALL" -eq 1 ]; then
         for unit in $UNITS; do systemctl disable --now "$unit" 2>/dev/null || true; done
     fi
     rm -f "$P$BIN_PATH"
+    sh "$HERE/install-docs.sh" --remove agritrace "$P"
     for unit in $UNITS; do rm -f "$P/etc/systemd/system/$unit"; done
     [ "$USE_SYSTEMD" -eq 1 ] && systemctl daemon-reload || true
     if [ "$PURGE" -eq 1 ]; then
@@ -94,7 +104,7 @@ fi
 # ---------------------------------------------------------------- install
 # 1. Users: agritrace (aggregator); mosquitto comes with the mosquitto package.
 mkdir -p "$P/usr/lib/sysusers.d" "$P/etc"
-install -m 0644 "$HERE/systemd/agritrace.sysusers" "$P/usr/lib/sysusers.d/agritrace.conf"
+[ "$PACKAGED" -eq 1 ] || install -m 0644 "$HERE/systemd/agritrace.sysusers" "$P/usr/lib/sysusers.d/agritrace.conf"
 if [ -n "$ROOT" ]; then
     for f in passwd group; do [ -f "$P/etc/$f" ] || : > "$P/etc/$f"; done
     for f in shadow gshadow; do [ -f "$P/etc/$f" ] || ( umask 077; : > "$P/etc/$f" ); done
@@ -114,6 +124,9 @@ AGG_UID=$(uid_of agritrace); AGG_GID=$(gid_of agritrace); MOSQ_GID=$(gid_of mosq
 if [ -n "$BINARY" ]; then
     [ -x "$BINARY" ] || fail "$BINARY is not an executable file"
     install -D -m 0755 "$BINARY" "$P$BIN_PATH"
+fi
+if [ "$PACKAGED" -eq 0 ] && [ -x "$P$BIN_PATH" ]; then
+    sh "$HERE/install-docs.sh" "$P$BIN_PATH" agritrace "$P" "$MAN_DIR"
 fi
 [ -n "$ENROLL" ] || ENROLL="$P$BIN_PATH enroll"
 
@@ -190,12 +203,19 @@ AGRITRACE_CA_DIR=$CA_DIR
 EOF
 fi
 
+# The settings a reload changes (the package ships its own as a conffile).
+if [ "$PACKAGED" -eq 0 ] && [ ! -f "$P$CONFIG_DIR/settings.conf" ]; then
+    install -m 0644 "$HERE/debian/agritrace/settings.conf" "$P$CONFIG_DIR/settings.conf"
+fi
+
 # Settings files from before the API was part of the unit get its settings appended.
 grep -q '^AGRITRACE_API_PORT=' "$P$CONFIG_DIR/aggregator.env" || printf 'AGRITRACE_API_HOST=%s\nAGRITRACE_API_PORT=%s\nAGRITRACE_CA_DIR=%s\n' \
     "$API_BIND" "$API_PORT" "$CA_DIR" >> "$P$CONFIG_DIR/aggregator.env"
 
-# 7. Units.
-for unit in $UNITS; do install -D -m 0644 "$HERE/systemd/$unit" "$P/etc/systemd/system/$unit"; done
+# 7. Units (the package has its own in /lib/systemd/system).
+if [ "$PACKAGED" -eq 0 ]; then
+    for unit in $UNITS; do install -D -m 0644 "$HERE/systemd/$unit" "$P/etc/systemd/system/$unit"; done
+fi
 if [ "$USE_SYSTEMD" -eq 1 ]; then
     systemctl daemon-reload
     systemctl enable --now agritrace-mosquitto.service agritrace-crl.timer

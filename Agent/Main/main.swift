@@ -41,8 +41,18 @@ struct Run: ParsableCommand {
     @Flag(name: .customLong("check-config"), help: "Validate the configuration and the device key, then exit.")
     var checkConfig = false
 
+    @Option(name: .long, help: "Log line format: text, or json (one JSON object a line); timestamps in UTC.")
+    var logFormat: String = "text"
+
+    func validate() throws {
+        guard AgentLogHandler.Format(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format \(logFormat): use text or json")
+        }
+    }
+
     func run() throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let format = AgentLogHandler.Format(rawValue: logFormat) ?? .text
+        LoggingSystem.bootstrap { AgentLogHandler(label: $0, format: format) }
         let configuration: AgentConfiguration
         do {
             configuration = try AgentConfiguration.load(path: config)

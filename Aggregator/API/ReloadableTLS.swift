@@ -1,6 +1,7 @@
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import Metrics
 import NIOCore
 import NIOSSL
 import Synchronization
@@ -61,8 +62,11 @@ struct ReloadableTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
 
     let base: Base
     let tls: ReloadableTLS
+    /// Connections accepted (each one TLS handshake): `agritrace_api_connections_total`.
+    let connections: Counter
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        connections.increment()
         let current = tls.snapshot
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(
@@ -86,6 +90,9 @@ extension HTTPServerBuilder {
     /// HTTP/1.1 over TLS whose certificate, key, client CA and revocation list are re-read by
     /// ``ReloadableTLS/reload()`` without a restart.
     static func http1(tls: ReloadableTLS) -> HTTPServerBuilder {
-        .init { responder in ReloadableTLSChannel(base: HTTP1Channel(responder: responder), tls: tls) }
+        let connections = Counter(label: "agritrace_api_connections_total")
+        return .init { responder in
+            ReloadableTLSChannel(base: HTTP1Channel(responder: responder), tls: tls, connections: connections)
+        }
     }
 }

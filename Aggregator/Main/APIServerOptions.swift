@@ -2,6 +2,7 @@ import AgriTraceCore
 import ArgumentParser
 import Foundation
 import LedgerAPI
+import ServiceLifecycle
 
 /// The HTTPS API's options, shared by `serve` and `api`.
 struct APIServerOptions: ParsableArguments {
@@ -91,24 +92,46 @@ struct API: AsyncParsableCommand {
     )
 
     @Option(name: .long, help: "Path of the ledger store.") var store: String = "agritrace.sqlite"
+    @Option(name: .long, help: "A file of settings SIGHUP reloads (here: log-level), as 'name = value' lines.")
+    var settings: String?
     @OptionGroup var api: APIServerOptions
     @OptionGroup var logging: LogOptions
+    @OptionGroup var operations: OperationsOptions
 
     func run() async throws {
         ServerLifecycle.ignoreHangUpUntilTrapped()
-        let logger = logging.bootstrap(label: "agritrace.api")
+        let (logger, logLevel) = logging.bootstrapReloadable(label: "agritrace.api")
+        let base = ServerSettings(logLevel: logLevel.get(), blobLimits: .init())
+        logLevel.set((try settings.map { try ServerSettings.read(file: $0, over: base) } ?? base).logLevel)
+        // Before the API makes its metrics.
+        let registry = operations.metricsPort.map { _ in OperationsServer.bootstrapMetrics() }
         guard let port = api.httpPort else { throw UserError("give --http-port") }
         _ = try openReadOnly(store)
         let tls = try api.tls()
         let application = try LedgerAPI.application(
             storePath: store, host: api.httpHost, port: port, tls: tls, identifiers: try api.identifiers())
         logger.notice("API on \(api.endpointDescription(tls: tls))")
+        var services: [(name: String, service: any Service)] = [("api", application)]
+        if let registry, let metricsPort = operations.metricsPort {
+            let store = self.store
+            let metrics = OperationsServer.application(
+                host: operations.metricsHost, port: metricsPort, registry: registry,
+                ready: { FileManager.default.isReadableFile(atPath: store) ? nil : "the ledger store is not readable" })
+            logger.notice(
+                "metrics and health on http://\(operations.metricsHost):\(metricsPort)/metrics, /healthz, /readyz")
+            services.insert(("metrics", metrics), at: 0)
+        }
+        let reload = settings.map { file in
+            Serve.settingsReloader(file: file, over: base, level: logLevel, blobs: nil, logger: logger)
+        }
         try await ServerLifecycle.run(
-            [("api", application)],
+            services,
             reloadable: .init(
-                apiTLS: tls, readAtStart: [
-                    "--store", "--http-host", "--http-port", "--log-level", "--log-format", "--gs1-site",
-                ]),
+                apiTLS: tls,
+                readAtStart: [
+                    "--store", "--http-host", "--http-port", "--metrics-host", "--metrics-port",
+                    "--log-level (put it in --settings to reload it)", "--log-format", "--gs1-site",
+                ], settings: reload),
             logger: logger)
     }
 }

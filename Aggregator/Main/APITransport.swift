@@ -83,18 +83,21 @@ private final class ServerRefusal: Sendable {
     func record(_ reason: String) { stored.withLock { $0 = reason } }
 }
 
-/// A minimal HTTP/1.1 client on SwiftNIO and NIOSSL: one request per connection.
+/// A minimal HTTP/1.1 client on SwiftNIO and NIOSSL. The connection to a server is kept
+/// open and reused by every request of the command (``KeptConnections``).
 ///
 /// URLSession on Linux can neither trust a private CA alone nor present a client
 /// certificate, which the deployment's API needs (server certificates from the deployment
 /// CA, firms and regulators enrolled with client certificates).
 enum APITransport {
-    struct Response {
+    struct Response: Sendable {
         var status: Int
         var body: Data
+        /// The server closes the connection after this response.
+        var closes = false
     }
 
-    /// Sends one request and reads the whole response.
+    /// Sends one request and reads the whole response, on the server's kept connection.
     /// - Parameters:
     ///   - url: an `https://` URL (or `http://` on loopback with ``APIConnection/insecureHTTP``).
     ///   - body: the request body (sent with `Content-Type: application/json`), nil for none.
@@ -104,9 +107,43 @@ enum APITransport {
         guard let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
             throw UserError("\(url) is not an http(s) URL")
         }
-        let secure: Bool
+        let secure = try isSecure(scheme: scheme, host: host, url: url, connection: connection)
+        let port = url.port ?? (secure ? 443 : 80)
+        var target = url.path.isEmpty ? "/" : url.path
+        if let query = url.query { target += "?" + query }
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: url.port.map { "\(host):\($0)" } ?? host)
+        headers.add(name: "User-Agent", value: "agritrace-cli")
+        headers.add(name: "Accept", value: "application/json")
+        if let body {
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Content-Length", value: String(body.count))
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
+        let refusal = ServerRefusal()
+        let outcome = try await KeptConnections.shared.send(
+            head, body: body, to: "\(scheme)://\(host):\(port)", timeout: timeout
+        ) {
+            try await connect(
+                host: host, port: port, secure: secure, connection: connection, refusal: refusal, url: url)
+        }
+        switch outcome {
+        case .response(let response): return response
+        case .failed(let error), .notSent(let error):
+            if let reason = refusal.reason { throw UserError("\(url): TLS failed: \(reason)") }
+            throw Self.describe(error, url: url)
+        case .closedBeforeAnswer:
+            if let reason = refusal.reason { throw UserError("\(url): TLS failed: \(reason)") }
+            throw UserError(
+                "\(url): the connection closed before a complete response (or no answer within \(timeout.nanoseconds / 1_000_000_000) s)"
+            )
+        }
+    }
+
+    /// Whether `scheme` is https; plain http only with --insecure-http on loopback.
+    private static func isSecure(scheme: String, host: String, url: URL, connection: APIConnection) throws -> Bool {
         switch scheme {
-        case "https": secure = true
+        case "https": return true
         case "http":
             guard connection.insecureHTTP else {
                 throw UserError("\(url): the API is served over HTTPS; plain http only with --insecure-http (loopback)")
@@ -114,34 +151,23 @@ enum APITransport {
             guard isLoopback(host) else {
                 throw UserError("\(url): --insecure-http is allowed on loopback only (localhost, 127.0.0.1, ::1)")
             }
-            secure = false
+            return false
         default: throw UserError("\(url): the scheme must be https")
         }
-        let port = url.port ?? (secure ? 443 : 80)
+    }
+
+    /// A new connection to the server, TLS handshake done when `secure`.
+    private static func connect(
+        host: String, port: Int, secure: Bool, connection: APIConnection, refusal: ServerRefusal, url: URL
+    ) async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
         let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         let sslContext = secure ? try NIOSSLContext(configuration: connection.tlsConfiguration()) : nil
         let verifier = secure ? try connection.serverVerifier() : nil
-        let refusal = ServerRefusal()
         // SNI and host-name checks take a name; for an IP address NIOSSL checks the
         // certificate's IP subject alternative names against the connected address.
         let serverName = isIPAddress(bareHost) ? nil : bareHost
-
-        var target = url.path.isEmpty ? "/" : url.path
-        if let query = url.query { target += "?" + query }
-        var headers = HTTPHeaders()
-        headers.add(name: "Host", value: url.port.map { "\(host):\($0)" } ?? host)
-        headers.add(name: "User-Agent", value: "agritrace-cli")
-        headers.add(name: "Accept", value: "application/json")
-        headers.add(name: "Connection", value: "close")
-        if let body {
-            headers.add(name: "Content-Type", value: "application/json")
-            headers.add(name: "Content-Length", value: String(body.count))
-        }
-        let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
-
-        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(10))
                 .connect(host: bareHost, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -167,47 +193,6 @@ enum APITransport {
         } catch {
             if let reason = refusal.reason { throw UserError("\(url): TLS failed: \(reason)") }
             throw UserError("cannot connect to \(host):\(port): \(error)")
-        }
-        // A server that stops answering is cut off after `timeout`.
-        let underlying = channel.channel
-        let deadline = underlying.eventLoop.scheduleTask(in: timeout) { underlying.close(promise: nil) }
-        defer { deadline.cancel() }
-        do {
-            return try await channel.executeThenClose { inbound, outbound in
-                var responses = inbound.makeAsyncIterator()
-                /// The whole response, or nil if the connection closed before its end.
-                func readResponse() async throws -> Response? {
-                    var status = 0
-                    var data = Data()
-                    while let part = try await responses.next() {
-                        switch part {
-                        case .head(let responseHead): status = Int(responseHead.status.code)
-                        case .body(let buffer): data.append(contentsOf: buffer.readableBytesView)
-                        case .end: return Response(status: status, body: data)
-                        }
-                    }
-                    return nil
-                }
-                do {
-                    try await outbound.write(.head(head))
-                    if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-                    try await outbound.write(.end(nil))
-                } catch {
-                    // The server may answer and close before the last write completes (seen
-                    // under load: "I/O on closed channel" on a POST the server had answered):
-                    // a complete answer counts. A failed TLS handshake also closes the channel
-                    // under the writes; its reason comes out of the inbound side.
-                    if let response = try await readResponse() { return response }
-                    throw error
-                }
-                if let response = try await readResponse() { return response }
-                throw UserError(
-                    "\(url): the connection closed before a complete response (or no answer within \(timeout.nanoseconds / 1_000_000_000) s)"
-                )
-            }
-        } catch {
-            if let reason = refusal.reason { throw UserError("\(url): TLS failed: \(reason)") }
-            throw Self.describe(error, url: url)
         }
     }
 

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import LedgerAPI
+import Logging
 import MQTTClient
 import ServiceLifecycle
 
@@ -82,13 +83,23 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "The largest blob accepted, in bytes; larger ones are refused with the reason.")
     var maxBlobBytes: UInt64 = 4 << 30
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A file of settings SIGHUP reloads: log-level and the upload limits, as 'name = value' lines.",
+            discussion: "A value there wins over the command line's; see docs/operations.md."))
+    var settings: String?
+
     @OptionGroup var api: APIServerOptions
     @OptionGroup var logging: LogOptions
     @OptionGroup var operations: OperationsOptions
 
     func run() async throws {
         ServerLifecycle.ignoreHangUpUntilTrapped()
-        let logger = logging.bootstrap(label: "agritrace.serve")
+        let (logger, logLevel) = logging.bootstrapReloadable(label: "agritrace.serve")
+        let base = ServerSettings(logLevel: logLevel.get(), blobLimits: blobLimits())
+        let initial = try settings.map { try ServerSettings.read(file: $0, over: base) } ?? base
+        logLevel.set(initial.logLevel)
         // Before the services make their metrics.
         let registry = operations.metricsPort.map { _ in OperationsServer.bootstrapMetrics() }
         let lock = try StoreLock(store: store, command: "agritrace serve")
@@ -105,12 +116,7 @@ struct Serve: AsyncParsableCommand {
             log: log)
         let blobService = try BlobService(
             storePath: store, authority: authority, broker: broker, clientID: clientID + "-blobs",
-            shareGroup: shareGroup,
-            limits: BlobService.Limits(
-                maxUnfinishedUploads: maxUnfinishedUploads,
-                maxUnfinishedUploadsPerDevice: maxUnfinishedUploadsPerDevice,
-                unfinishedUploadTimeout: .seconds(unfinishedUploadTimeout), maxBlobBytes: maxBlobBytes),
-            log: log)
+            shareGroup: shareGroup, limits: initial.blobLimits, log: log)
         var services: [(name: String, service: any Service)] = [
             ("ingest", ServerLifecycle.service { try await service.run() }),
             ("blobs", ServerLifecycle.service { try await blobService.run() }),
@@ -130,8 +136,12 @@ struct Serve: AsyncParsableCommand {
             logger.notice("API on \(api.endpointDescription(tls: apiTLS))")
             services.append(("api", application))
         }
+        let reload = settings.map { file in
+            Self.settingsReloader(file: file, over: base, level: logLevel, blobs: blobService, logger: logger)
+        }
         try await ServerLifecycle.run(
-            services, reloadable: .init(apiTLS: apiTLS, readAtStart: Self.readAtStart), logger: logger)
+            services, reloadable: .init(apiTLS: apiTLS, readAtStart: Self.readAtStart, settings: reload),
+            logger: logger)
         logger.notice("stopped")
         withExtendedLifetime(lock) {}
     }
@@ -139,9 +149,38 @@ struct Serve: AsyncParsableCommand {
     /// The settings SIGHUP does not change (named in the reload's log line).
     static let readAtStart = [
         "--store", "--authority-key", "the broker options and their TLS files", "the block and ingest limits",
-        "the upload limits", "--http-host", "--http-port", "--metrics-host", "--metrics-port", "--log-level",
-        "--log-format", "--gs1-site",
+        "the upload limits and --log-level given on the command line (put them in --settings to reload them)",
+        "--http-host", "--http-port", "--metrics-host", "--metrics-port", "--log-format", "--gs1-site",
     ]
+
+    /// The upload limits of the command line.
+    func blobLimits() -> BlobService.Limits {
+        BlobService.Limits(
+            maxUnfinishedUploads: maxUnfinishedUploads, maxUnfinishedUploadsPerDevice: maxUnfinishedUploadsPerDevice,
+            unfinishedUploadTimeout: .seconds(unfinishedUploadTimeout), maxBlobBytes: maxBlobBytes)
+    }
+
+    /// What SIGHUP does with `--settings`: reads the file again over the command line's
+    /// settings and applies it (the upload limits only where there is a blob service: not in
+    /// `api`); a file that does not parse changes nothing.
+    static func settingsReloader(
+        file: String, over base: ServerSettings, level: SharedLogLevel, blobs: BlobService?, logger: Logger
+    ) -> @Sendable () async -> Void {
+        {
+            do {
+                let settings = try ServerSettings.read(file: file, over: base)
+                level.set(settings.logLevel)
+                await blobs?.update(limits: settings.blobLimits)
+                logger.notice(
+                    "reloaded the settings", metadata: ["settings": "\(settings.summary)", "file": "\(file)"])
+                logger.debug("log level is now \(settings.logLevel)")
+            } catch {
+                logger.error(
+                    "could not reload the settings: \(error); the settings in force stay, fix the file and reload again"
+                )
+            }
+        }
+    }
 
     func brokerOptions() throws -> MQTTClient.Options {
         var broker = MQTTClient.Options(host: brokerHost, port: brokerPort)

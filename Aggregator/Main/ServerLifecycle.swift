@@ -15,6 +15,8 @@ enum ServerLifecycle {
         var apiTLS: ReloadableTLS?
         /// Settings read only at start (named in the reload's log line).
         var readAtStart: [String]
+        /// Re-reads the settings file (`serve --settings`) and applies it; nil without one.
+        var settings: (@Sendable () async -> Void)? = nil
     }
 
     /// Ignores SIGHUP until the reload service traps it: call first thing, so that a reload
@@ -49,13 +51,14 @@ struct ReloadService: Service {
 
     func run() async throws {
         let hangUps = await UnixSignalsSequence(trapping: .sighup)
-        for await _ in hangUps.cancelOnGracefulShutdown() { reload() }
+        for await _ in hangUps.cancelOnGracefulShutdown() { await reload() }
     }
 
-    /// Re-reads the API's TLS files; a file that cannot be used is logged and the previous
-    /// ones stay in use.
-    func reload() {
+    /// Re-reads the settings file and the API's TLS files; a file that cannot be used is
+    /// logged and the previous settings or certificate stay in use.
+    func reload() async {
         logger.notice("SIGHUP: reloading")
+        if let settings = reloadable.settings { await settings() }
         if let tls = reloadable.apiTLS {
             do {
                 let serial = try tls.reload()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Synchronization
 
 /// The log options of `serve` and `api`: level and line format (text for a terminal,
 /// JSON lines for a log collector). The log goes to standard error (the journal under systemd).
@@ -22,12 +23,30 @@ struct LogOptions: ParsableArguments {
     }
 
     /// Sets up swift-log for the process (once) and returns the command's logger.
-    func bootstrap(label: String) -> Logger {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+    func bootstrap(label: String) -> Logger { bootstrapReloadable(label: label).logger }
+
+    /// Sets up swift-log for the process (once); every logger of the process follows the
+    /// returned level, which a reload may change.
+    func bootstrapReloadable(label: String) -> (logger: Logger, level: SharedLogLevel) {
         let format = ServerLog.Format(rawValue: logFormat) ?? .text
-        LoggingSystem.bootstrap { label in ServerLog(label: label, format: format, logLevel: level) }
-        return Logger(label: label)
+        let level = SharedLogLevel(Logger.Level(rawValue: logLevel) ?? .info)
+        LoggingSystem.bootstrap { label in ServerLog(label: label, format: format, level: level) }
+        return (Logger(label: label), level)
     }
+}
+
+/// The process's log level, shared by every ``ServerLog`` handler so that a reload changes
+/// the level of loggers made earlier (the services keep theirs for the process's life).
+final class SharedLogLevel: Sendable {
+    private let level: Mutex<Logger.Level>
+
+    init(_ level: Logger.Level) { self.level = Mutex(level) }
+
+    /// The level in force.
+    func get() -> Logger.Level { level.withLock { $0 } }
+
+    /// Changes the level of every logger that has not set its own.
+    func set(_ newLevel: Logger.Level) { level.withLock { $0 = newLevel } }
 }
 
 /// A log handler writing one line per event to standard error: `<time> <level> <label>:
@@ -39,13 +58,21 @@ struct ServerLog: LogHandler {
 
     let label: String
     let format: Format
-    var logLevel: Logger.Level
+    /// The process's level, followed unless this handler's logger set its own.
+    let processLevel: SharedLogLevel
+    /// A level this handler's logger set for itself; nil follows ``processLevel``.
+    var ownLevel: Logger.Level?
     var metadata: Logger.Metadata = [:]
 
-    init(label: String, format: Format, logLevel: Logger.Level) {
+    var logLevel: Logger.Level {
+        get { ownLevel ?? processLevel.get() }
+        set { ownLevel = newValue }
+    }
+
+    init(label: String, format: Format, level: SharedLogLevel) {
         self.label = label
         self.format = format
-        self.logLevel = logLevel
+        processLevel = level
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {

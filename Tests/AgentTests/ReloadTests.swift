@@ -136,7 +136,8 @@ extension AgentIntegration {
                     key_file = "tls.key"
                     """, logLevel: "info")
             let agent = try BackgroundProcess(
-                executable, ["run", "--config", fixture.configPath], logFile: fixture.directory.file("agent.log"))
+                executable, ["run", "--config", fixture.configPath, "--log-format", "json"],
+                logFile: fixture.directory.file("agent.log"))
             defer { agent.kill() }
             let pid = agent.process.processIdentifier
 
@@ -166,6 +167,12 @@ extension AgentIntegration {
             #expect(agent.isRunning && agent.process.processIdentifier == pid)
             #expect(agent.log.components(separatedBy: "agent started").count == 2)
             #expect(agent.log.contains("reconnecting to the broker with the reloaded broker settings and TLS files"))
+            // --log-format json: every line is one JSON object with a UTC ISO 8601 time.
+            for line in agent.log.split(separator: "\n") {
+                let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                let time = object?["time"] as? String ?? ""
+                #expect(time.count == 24 && time.hasSuffix("Z") && object?["message"] != nil, "\(line)")
+            }
             // Every reading accepted once and on the ledger once.
             let receipted = try fixture.receiptedIDs()
             let snapshot = receiver.snapshot

@@ -114,11 +114,11 @@ struct HTTPSAPITests {
     /// Serves the fixture's store with `agritrace api` in its own process: an in-process server
     /// shares the test runner's few threads with CLI runs that block them, and timed out under a
     /// loaded parallel run.
-    func serve(_ fixture: LedgerFixture, tls: LedgerAPI.TLSFiles?, host: String = "127.0.0.1") throws -> (
-        String, BackgroundProcess
-    ) {
+    func serve(
+        _ fixture: LedgerFixture, tls: LedgerAPI.TLSFiles?, host: String = "127.0.0.1", extra: [String] = []
+    ) throws -> (String, BackgroundProcess) {
         let port = Int(try freeLoopbackPort())
-        var arguments = ["api", "--store", fixture.path, "--http-port", "\(port)"]
+        var arguments = ["api", "--store", fixture.path, "--http-port", "\(port)"] + extra
         if let tls {
             arguments += ["--api-cert", tls.certificateChainFile, "--api-key", tls.privateKeyFile]
             if let clientCA = tls.clientCAFile { arguments += ["--api-client-ca", clientCA] }
@@ -187,6 +187,50 @@ struct HTTPSAPITests {
         ])
         #expect(result.status != 0)
         #expect(result.output.contains("TLS failed"), "\(result.output)")
+    }
+
+    /// One CLI command makes one TLS connection for all its API calls: `consistency` makes
+    /// three requests, and the API (`api --metrics-port`) counts one new connection for them.
+    @Test func aCommandReusesOneTLSConnectionForAllItsCalls() async throws {
+        let fixture = try populatedLedger(blocks: 3, perBlock: 10)
+        let certificates = try TestCertificates.generate(in: fixture.directory.path, clientCommonName: "firm-alice")
+        let metricsPort = Int(try freeLoopbackPort())
+        let settings = fixture.directory.file("settings.conf")
+        try "log-level = info\n".write(toFile: settings, atomically: true, encoding: .utf8)
+        let (base, server) = try serve(
+            fixture,
+            tls: .init(
+                certificateChainFile: certificates.serverCertificateFile,
+                privateKeyFile: certificates.serverKeyFile, clientCAFile: certificates.caFile),
+            extra: ["--metrics-port", "\(metricsPort)", "--settings", settings])
+        defer { server.terminate() }
+        let client = [
+            "--api", base, "--tls-ca", certificates.caFile, "--tls-cert", certificates.clientCertificateFile,
+            "--tls-key", certificates.clientKeyFile,
+        ]
+        var result = try await firstAnswer(["status"] + client)
+        #expect(result.status == 0, "\(result.output)")
+        /// The sum of the samples of `name` (or `name_total`) whose line contains `filter`.
+        func metric(_ name: String, _ filter: String = "") throws -> Double {
+            try httpGet(port: metricsPort, path: "/metrics").split(separator: "\n")
+                .filter { line in
+                    [name, name + "_total"].contains { line.hasPrefix($0 + " ") || line.hasPrefix($0 + "{") }
+                        && (filter.isEmpty || line.contains(filter))
+                }
+                .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+        }
+        let connectionsBefore = try metric("agritrace_api_connections_total")
+        let requestsBefore = try metric("hb_requests", "/v1/")
+        #expect(connectionsBefore >= 1, "the status call's connection is counted")
+        result = try runAgritrace(
+            ["consistency", "11", "--authority", fixture.authority.publicKey.hex] + client)
+        #expect(result.status == 0 && result.output.contains("verified"), "\(result.output)")
+        #expect(try metric("hb_requests", "/v1/") - requestsBefore == 3, "consistency's three calls")
+        #expect(try metric("agritrace_api_connections_total") - connectionsBefore == 1, "one connection for them")
+        // `api --settings`: SIGHUP applies the file's log level.
+        try "log-level = debug\n".write(toFile: settings, atomically: true, encoding: .utf8)
+        server.process.send(SIGHUP)
+        #expect(await eventually { server.log.contains("log level is now debug") }, "\(server.log)")
     }
 
     /// `agritrace api --api-client-crl`: a client revoked after the server started is refused

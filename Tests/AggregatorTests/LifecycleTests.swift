@@ -107,8 +107,9 @@ struct LifecycleTests {
     }
 
     /// SIGHUP five times while a device sends batches: the process stays up, a renewed API
-    /// certificate is what new connections get after the reload, every record is receipted
-    /// and on the ledger exactly once, and the log says what needs a restart.
+    /// certificate is what new connections get after the reload, the settings file's new log
+    /// level and upload limit are applied (and a broken file changes nothing), every record is
+    /// receipted and on the ledger exactly once, and the log says what needs a restart.
     @Test func sighupUnderLoadReloadsTheAPICertificateAndLosesNothing() async throws {
         var setup = try await ServeSetup(prefix: "agritrace-reload")
         defer { setup.broker.kill() }
@@ -116,9 +117,12 @@ struct LifecycleTests {
         let crl = setup.directory.file("crl.pem")
         try certificates.writeRevocationList(revoking: [], to: crl)
         let port = try freeLoopbackPort()
+        let settings = setup.directory.file("settings.conf")
+        try "log-level = info\n".write(toFile: settings, atomically: true, encoding: .utf8)
         let server = try setup.startServe([
             "--http-port", "\(port)", "--api-cert", certificates.serverCertificateFile, "--api-key",
             certificates.serverKeyFile, "--api-client-ca", certificates.caFile, "--api-client-crl", crl,
+            "--settings", settings,
         ])
         defer { server.kill() }
         let firstSerial = try TestCertificates.serial(ofCertificate: certificates.serverCertificateFile)
@@ -137,6 +141,15 @@ struct LifecycleTests {
                 try await Task.sleep(for: .milliseconds(10))
             }
             if round == 2 { renewedSerial = try certificates.renewServerCertificate() }
+            if round == 3 {
+                try "# reloaded\nlog-level = debug\nmax-blob-bytes = 1000\n".write(
+                    toFile: settings, atomically: true, encoding: .utf8)
+            }
+            if round == 4 {
+                #expect(await eventually { server.log.contains("max-blob-bytes=1000") }, "\(server.log)")
+                try "log-level = info\nmax-blob-bytes = lots\n".write(
+                    toFile: settings, atomically: true, encoding: .utf8)
+            }
             server.process.send(SIGHUP)
             try book.collect(listener, authority: setup.authority.publicKey)
         }
@@ -147,6 +160,15 @@ struct LifecycleTests {
         #expect(server.log.contains("reloaded the API certificate"), "\(server.log)")
         #expect(server.log.contains("certificate_serial=\(renewedSerial)"), "\(server.log)")
         #expect(server.log.contains("restart to change them"), "\(server.log)")
+        // The blob service applied the new limit; the debug line shows the new level is in force.
+        #expect(server.log.contains("upload limits now:"), "\(server.log)")
+        #expect(server.log.contains("log level is now debug"), "\(server.log)")
+        #expect(!server.log.contains("log level is now info"), "debug lines before the level was debug: \(server.log)")
+        // The broken file is refused with its line and the fix; the settings in force stay.
+        #expect(
+            await eventually { server.log.contains("line 2: max-blob-bytes = lots: give a whole number") },
+            "\(server.log)")
+        #expect(server.log.contains("the settings in force stay"), "\(server.log)")
 
         try await receiptEverything(&book, listener: listener, setup: setup)
         server.terminate()

@@ -60,7 +60,8 @@ public actor BlobService {
     let subscription: String
     let log: IngestLog
     var awaiting: [Digest32: Awaiting] = [:]
-    let limits: Limits
+    /// The limits in force (``update(limits:)`` changes them while the service runs).
+    public private(set) var limits: Limits
     /// Large uploads arriving in pieces, by blob id.
     var partial: [Digest32: Unfinished] = [:]
     /// Counters (for tests and the log).
@@ -84,6 +85,15 @@ public actor BlobService {
         subscription = "$share/\(shareGroup)-blobs/\(Wire.allBlobsFilter)"
         self.log = log
         if abandoned > 0 { log("removed \(abandoned) unfinished upload(s) left by a stopped writer") }
+    }
+
+    /// Applies new limits from now on (`serve`'s reload): uploads already started keep
+    /// their place; a lower count limit only holds back new ones.
+    public func update(limits: Limits) {
+        self.limits = limits
+        log(
+            "upload limits now: max-unfinished-uploads=\(limits.maxUnfinishedUploads) max-unfinished-uploads-per-device=\(limits.maxUnfinishedUploadsPerDevice) unfinished-upload-timeout=\(limits.unfinishedUploadTimeout) max-blob-bytes=\(limits.maxBlobBytes)"
+        )
     }
 
     /// Connects, subscribes and serves until the task is cancelled.
