@@ -234,7 +234,14 @@ let package = Package(
         ),
         // MARK: Fuzzing: the decoders' harnesses, replayed by AgentTests and driven by libFuzzer
         // (`scripts/fuzz.sh` builds `fuzz-agritrace` with `-sanitize=fuzzer,address`).
-        .target(name: "FuzzHarnesses", dependencies: ["AgriTraceCore", "EdgeAgent"], path: "Tests/Fuzz/Harnesses"),
+        .target(
+            name: "FuzzHarnesses",
+            dependencies: [
+                "AgriTraceCore", "EdgeAgent", "Ledger", "LedgerCore", "Exports",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/Fuzz/Harnesses"
+        ),
         .executableTarget(name: "fuzz-agritrace", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Main"),
         // MARK: Tests: aggregator (real mosquitto, real SQLite, the built `agritrace` for crash tests)
         .testTarget(

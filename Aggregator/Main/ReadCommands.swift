@@ -507,18 +507,9 @@ extension SavedTreeHead {
     ///   - name: how the tree head is named in the error (`treeHead` in a proof file).
     ///   - verdict: the error's first words (`INVALID proof`).
     func checkReadableFields(named name: String, in verdict: String) throws {
-        guard let bytes = [UInt8](hexString: signedHeader),
-            let header = try? Canonical.decode(Signed<BlockHeader>.self, from: bytes).value
-        else { return }
-        let pairs: [(String, String, String)] = [
-            ("height", String(height), String(header.height)),
-            ("logSize", String(logSize), String(header.logSize)),
-            ("logRoot", logRoot, header.logRoot.hex),
-            ("time", time, header.time.iso8601),
-        ]
-        for (field, shown, signed) in pairs where shown != signed {
+        if let mismatch = unsignedFieldDisagreement() {
             throw UserError(
-                "\(verdict): \(name).\(field) says \(shown) but the signed tree head says \(signed); the file was changed after signing: fetch it again and trust only signed values"
+                "\(verdict): \(name).\(mismatch.field) says \(mismatch.shown) but the signed tree head says \(mismatch.signed); the file was changed after signing: fetch it again and trust only signed values"
             )
         }
     }

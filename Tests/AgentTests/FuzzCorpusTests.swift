@@ -10,7 +10,8 @@ import Testing
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../Fuzz/Corpus").standardized.path
 
-    /// The corpus inputs of `harness` (the wire seeds are built, not stored).
+    /// The corpus inputs of `harness`: the stored ones, and the seeds the harness builds
+    /// (signed and binary inputs), each also cut short and with one byte flipped.
     static func inputs(_ harness: FuzzHarnesses.Harness) throws -> [(String, [UInt8])] {
         let folder = corpus + "/" + harness.rawValue
         var inputs: [(String, [UInt8])] = []
@@ -19,14 +20,12 @@ import Testing
                 inputs.append((name, Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))))
             }
         }
-        if harness == .wire {
-            let seeds = FuzzHarnesses.generatedWireSeeds()
-            inputs += seeds.enumerated().map { ("generated-\($0.offset)", $0.element) }
-            // Each seed cut short and with one byte flipped: refused, never a trap.
-            inputs += seeds.map { ("truncated", Array($0.dropLast())) }
-            inputs += seeds.map { seed in
-                ("flipped", seed.enumerated().map { $0.offset == seed.count / 2 ? ~$0.element : $0.element })
-            }
+        let seeds = FuzzHarnesses.generatedSeeds(harness)
+        inputs += seeds.enumerated().map { ("generated-\($0.offset)", $0.element) }
+        // Each seed cut short and with one byte flipped: refused, never a trap.
+        inputs += seeds.map { ("truncated", Array($0.dropLast())) }
+        inputs += seeds.map { seed in
+            ("flipped", seed.enumerated().map { $0.offset == seed.count / 2 ? ~$0.element : $0.element })
         }
         return inputs
     }

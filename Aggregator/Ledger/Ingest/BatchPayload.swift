@@ -91,6 +91,27 @@ public struct CheckedBatch: Sendable {
         self.sender = sender
         self.batch = batch
     }
+
+    /// What the payload decoded to, or `nil` if it was refused as malformed: the batch as
+    /// ingest parsed it from the received bytes (for the fuzz harness, which checks it against
+    /// `Canonical.decode`).
+    public var decodedBatch: Signed<RecordBatch>? {
+        guard case .success(let payload) = batch else { return nil }
+        return Signed(
+            value: RecordBatch(
+                enterprise: payload.enterprise, device: payload.device, sentAt: payload.sentAt,
+                records: payload.records),
+            signature: payload.signature)
+    }
+
+    /// The canonical bytes of each record's log entry, as ingest built them from the payload.
+    public var logEntries: [[UInt8]] { entries }
+    /// The leaf hash of each log entry.
+    public var logLeafHashes: [Digest32] { leafHashes }
+    /// Positions of the records whose id is not the one derived from their sequence.
+    public var underivedRecordPositions: [Int] { underivedIDs }
+    /// Whether the batch signature verified off the ledger's thread under the key in `keys`.
+    public var signatureVerified: Bool { verifiedKey != nil }
 }
 
 /// The devices' public keys as the ledger last verified batches under them, readable from

@@ -30,6 +30,23 @@ public struct SavedTreeHead: Codable, Sendable, Equatable {
         guard header.isValid(domain: .blockHeader, key: authority) else { throw ProofCheckError.treeHeadSignature }
         return header
     }
+
+    /// The first readable field (`height`, `logSize`, `logRoot`, `time`) that disagrees with
+    /// the signed header, or `nil` when all agree or the header does not decode (left to
+    /// ``verified(authority:)``, which names it). The signature covers only `signedHeader`:
+    /// nothing shown may differ from what is signed.
+    public func unsignedFieldDisagreement() -> (field: String, shown: String, signed: String)? {
+        guard let bytes = [UInt8](hexString: signedHeader),
+            let header = try? Canonical.decode(Signed<BlockHeader>.self, from: bytes).value
+        else { return nil }
+        let pairs: [(String, String, String)] = [
+            ("height", String(height), String(header.height)),
+            ("logSize", String(logSize), String(header.logSize)),
+            ("logRoot", logRoot, header.logRoot.hex),
+            ("time", time, header.time.iso8601),
+        ]
+        return pairs.first { $0.1 != $0.2 }.map { (field: $0.0, shown: $0.1, signed: $0.2) }
+    }
 }
 
 /// An inclusion proof saved to a file by `agritrace proof`, checked offline by `agritrace verify-proof`.

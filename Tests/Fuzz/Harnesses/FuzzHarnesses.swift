@@ -15,6 +15,17 @@ public enum FuzzHarnesses {
         case wire
         /// The agent's TOML configuration.
         case config
+        /// The aggregator's batch decoder as `serve` runs it on an MQTT payload, against
+        /// `Canonical.decode` (differential).
+        case batch
+        /// A saved inclusion proof (JSON) as `agritrace verify-proof` reads and checks it.
+        case proof
+        /// A saved tree head (JSON) as `verify-proof --tree-head` and `consistency` read it.
+        case treehead
+        /// The bodies of the API's write routes (canonical signed transactions, key deliveries).
+        case api
+        /// The query string of the EPCIS interface (`GET /epcis/events`).
+        case query
     }
 
     /// What a decoder did with an input.
@@ -26,6 +37,8 @@ public enum FuzzHarnesses {
     /// An invariant that does not hold for an input.
     public struct Violation: Error, CustomStringConvertible {
         public var description: String
+
+        init(_ description: String) { self.description = description }
     }
 
     /// Runs `harness` on `bytes`.
@@ -34,6 +47,11 @@ public enum FuzzHarnesses {
         case .readings: try readings(bytes)
         case .wire: try wire(bytes)
         case .config: config(bytes)
+        case .batch: try batch(bytes)
+        case .proof: try proof(bytes)
+        case .treehead: try treeHead(bytes)
+        case .api: try apiBody(bytes)
+        case .query: try epcisQuery(bytes)
         }
     }
 
@@ -44,7 +62,7 @@ public enum FuzzHarnesses {
     static func readings(_ bytes: [UInt8]) throws(Violation) -> Outcome {
         let general = try? JSONLineParser.reading(bytes, catalog: .standard)
         guard let split = fastPath.parse(bytes) else { return general == nil ? .refused : .accepted }
-        guard let general else { throw Violation(description: "the fast path took a line the general parser refuses") }
+        guard let general else { throw Violation("the fast path took a line the general parser refuses") }
         let entries = split.publicFields + split.level2 + split.level1
         var fields: [String: FieldValue] = [:]
         for entry in entries { fields[entry.key] = entry.value }
@@ -52,26 +70,23 @@ public enum FuzzHarnesses {
             stage: split.stage, lot: split.lot, product: split.product, device: split.device, time: split.time,
             inputLots: split.inputLots, fields: fields)
         guard fast == general, entries.count == fields.count else {
-            throw Violation(description: "the parsers disagree: fast \(fast) general \(general)")
+            throw Violation("the parsers disagree: fast \(fast) general \(general)")
         }
         return .accepted
     }
 
-    /// Every wire type that decodes must re-encode to exactly the input (one encoding per value).
+    /// Every wire type that decodes must re-encode to exactly the input (one encoding per
+    /// value): the MQTT payloads both ways (record batches, receipts, blob uploads, pieces and
+    /// acknowledgements) and what they carry.
     static func wire(_ bytes: [UInt8]) throws(Violation) -> Outcome {
-        var accepted = false
-        func check<Value: CanonicalCodable>(_ type: Value.Type) throws(Violation) {
-            guard let value = try? Canonical.decode(type, from: bytes) else { return }
-            accepted = true
-            guard Canonical.encode(value) == bytes else {
-                throw Violation(description: "\(type) decoded from bytes it does not encode to")
-            }
-        }
-        try check(Signed<RecordBatch>.self)
-        try check(Signed<ReceiptBatch>.self)
-        try check(Record.self)
-        try check(LogEntry.self)
-        try check(Signed<BlockHeader>.self)
+        var accepted = try decodesCanonically(Signed<RecordBatch>.self, bytes)
+        accepted = try decodesCanonically(Signed<ReceiptBatch>.self, bytes) || accepted
+        accepted = try decodesCanonically(Record.self, bytes) || accepted
+        accepted = try decodesCanonically(LogEntry.self, bytes) || accepted
+        accepted = try decodesCanonically(Signed<BlockHeader>.self, bytes) || accepted
+        accepted = try decodesCanonically(BlobUpload.self, bytes) || accepted
+        accepted = try decodesCanonically(BlobPiece.self, bytes) || accepted
+        accepted = try decodesCanonically(Signed<BlobAck>.self, bytes) || accepted
         return accepted ? .accepted : .refused
     }
 
@@ -81,42 +96,16 @@ public enum FuzzHarnesses {
         return (try? AgentConfiguration.parse(text, baseDirectory: "/nonexistent")) == nil ? .refused : .accepted
     }
 
-    /// Canonical encodings of each wire type, built here (the `wire` seeds: no binary files in
-    /// the repository). Signatures are placeholders: decoding does not check them.
-    public static func generatedWireSeeds() -> [[UInt8]] {
-        let classifier = Classifier(
-            identity: DeviceIdentity(enterprise: "FARM1", device: "box-1", enrolledAt: Timestamp(milliseconds: 0)))
-        let reading = Reading(
-            stage: .planting, lot: "PL-1", product: "fresh corn", time: Timestamp(milliseconds: 1_777_624_200_000),
-            inputLots: ["BR-1"],
-            fields: [
-                "planting.variety": .text("JD-101"), "planting.planted_quantity": .number(1200),
-                "planting.cost_price": .number(1.85),
-            ])
-        let record = classifier.classify(
-            reading, sequence: 1, bootID: "boot", recordedAt: Timestamp(milliseconds: 1_777_624_201_000)
-        ).record
-        let signature = [UInt8](repeating: 7, count: 64)
-        let batch = Signed(
-            value: RecordBatch(
-                enterprise: "FARM1", device: "box-1", sentAt: Timestamp(milliseconds: 1_777_624_202_000),
-                records: [record]),
-            signature: signature)
-        let header = Signed(
-            value: BlockHeader(
-                height: 2, previousHash: .zero, transactionRoot: .zero, transactionCount: 1, logSize: 2,
-                logRoot: .zero, time: Timestamp(milliseconds: 1_777_624_203_000), proposer: "node-1"),
-            signature: signature)
-        let receipts = Signed(
-            value: ReceiptBatch(
-                receipts: [
-                    Receipt(recordID: record.id, height: 2, leafIndex: 1, inclusionProof: [.zero], treeHead: header)
-                ],
-                rejections: [Rejection(recordID: nil, code: "unknown-device", reason: "not registered")]),
-            signature: signature)
-        return [
-            Canonical.encode(batch), Canonical.encode(receipts), Canonical.encode(record),
-            Canonical.encode(LogEntry.record(record)), Canonical.encode(header),
-        ]
+    /// The seeds built here for `harness` (binary and signed inputs: no binary files in the
+    /// repository; the stored ones are in `Tests/Fuzz/Corpus/<harness>/`).
+    public static func generatedSeeds(_ harness: Harness) -> [[UInt8]] {
+        switch harness {
+        case .readings, .config, .query: []
+        case .wire: FuzzSeeds.wire()
+        case .batch: FuzzSeeds.batches()
+        case .proof: FuzzSeeds.proofs()
+        case .treehead: FuzzSeeds.treeHeads()
+        case .api: FuzzSeeds.apiBodies()
+        }
     }
 }
