@@ -156,7 +156,7 @@ public enum LedgerAPI {
         EPCISRoutes.add(to: router, reader: reader, identifiers: identifiers)
         EPCISRoutes.addExports(to: router, reader: reader, identifiers: identifiers)
         ConsoleDataRoutes.add(to: router, reader: reader)
-        ConsoleRoutes.add(to: router, reader: reader, scheme: tls == nil ? "http" : "https")
+        ConsoleRoutes.add(to: router, reader: reader, submissions: submissions, scheme: tls == nil ? "http" : "https")
         return Application(
             router: router,
             server: tls.map { HTTPServerBuilder.http1(tls: $0) } ?? .http1(),
