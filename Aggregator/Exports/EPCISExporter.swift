@@ -71,9 +71,12 @@ public struct EPCISExporter {
         }
     }
 
-    /// The EPCIS document of `selection`.
-    public func document(_ selection: ExportSelection, createdAt: Timestamp = .now()) throws -> JSONOutput {
-        var context = Context(exporter: self)
+    /// The EPCIS document of `selection`; the series in `disclosed` (values the exporter holds)
+    /// become their events' sensor elements.
+    public func document(
+        _ selection: ExportSelection, createdAt: Timestamp = .now(), disclosed: DisclosedValues = .init()
+    ) throws -> JSONOutput {
+        var context = Context(exporter: self, disclosed: disclosed)
         let events = try records(selection).map { try context.event($0) }
         return EPCIS.document(events: events, createdAt: createdAt)
     }
@@ -96,6 +99,7 @@ public struct EPCISExporter {
     /// Caches what several events of one export look up: block tree heads and lot origins.
     struct Context {
         let exporter: EPCISExporter
+        var disclosed = DisclosedValues()
         var heads: [UInt64: BlockHeader] = [:]
         var origins: [String: EPCIS.LotOrigin] = [:]
 
@@ -107,7 +111,8 @@ public struct EPCISExporter {
             let anchor = EPCIS.Anchor(
                 leafIndex: traced.leafIndex, blockHeight: traced.height, treeSize: head.logSize, rootHash: head.logRoot)
             return try EPCIS.event(
-                EPCIS.Source(record: record, anchor: anchor), identifiers: exporter.identifiers, origins: origins)
+                EPCIS.Source(record: record, anchor: anchor, disclosed: disclosed.seriesEntries(record: record.id)),
+                identifiers: exporter.identifiers, origins: origins)
         }
 
         mutating func header(_ height: UInt64) throws -> BlockHeader {

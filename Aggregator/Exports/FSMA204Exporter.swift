@@ -41,6 +41,20 @@ public struct FSMA204Exporter {
         var document: String
     }
 
+    /// The stage's fields as catalog keys (`stage.name`), computed once.
+    static let keys: [Stage: StageFields] = Dictionary(
+        uniqueKeysWithValues: Stage.allCases.map { stage in
+            let names = fields(of: stage)
+            let key = { (name: String) in "\(stage.rawValue).\(name)" }
+            return (
+                stage,
+                StageFields(
+                    name: names.name.map(key), place: names.place.map(key), quantity: names.quantity.map(key),
+                    document: key(names.document))
+            )
+        })
+
+    /// The stage's field names (without the stage).
     static func fields(of stage: Stage) -> StageFields {
         switch stage {
         case .breeding: StageFields(name: "breeding_enterprise", quantity: nil, document: "breeding_number")
@@ -86,10 +100,13 @@ public struct FSMA204Exporter {
     /// The spreadsheet of `records` (from ``EPCISExporter/records(_:)``) as CSV text.
     public func csv(_ records: [AnchoredRecord]) throws -> String {
         var lineage = Lineage(queries: queries)
+        lineage.known.reserveCapacity(records.count)
+        for traced in records { lineage.known[traced.leafIndex] = traced.record }
         var text = CSV.line(Self.columns)
+        text.reserveCapacity(records.count * 400)
         for traced in records {
             guard let row = try row(traced, lineage: &lineage) else { continue }
-            text += CSV.line(row)
+            CSV.append(row, to: &text)
         }
         return text
     }
@@ -102,17 +119,25 @@ public struct FSMA204Exporter {
         let lotCode = try lineage.traceabilityLot(of: record)
         let (shipFrom, shipTo) = try ends(of: record, event: event, inputs: inputs, lineage: &lineage)
         let (quantity, unit) = quantity(of: record)
-        let document = Self.fields(of: record.stage).document
+        let time = record.time.iso8601
         return [
             event.rawValue, lotCode.lot, location(of: lotCode), record.product,
             identifiers.gtin(product: record.product, enterprise: record.enterprise) ?? "",
             quantity, unit, shipFrom, shipTo, location(of: record),
-            String(record.time.iso8601.prefix(10)), record.time.iso8601,
+            String(time.prefix(10)), time,
             record.inputLots.joined(separator: "; "),
-            FieldCatalog.standard.field(document, in: record.stage)?.label ?? document,
-            publicText(record, document) ?? "", record.lot, record.id.hex, String(traced.leafIndex),
+            Self.documentLabels[record.stage] ?? "",
+            publicText(record, Self.keys[record.stage]!.document) ?? "", record.lot, record.id.hex,
+            String(traced.leafIndex),
         ]
     }
+
+    /// The label of each stage's reference document number (the catalog's, else its name).
+    static let documentLabels: [Stage: String] = Dictionary(
+        uniqueKeysWithValues: Stage.allCases.map { stage in
+            let document = fields(of: stage).document
+            return (stage, FieldCatalog.standard.field(document, in: stage)?.label ?? document)
+        })
 
     /// Ship-from and ship-to of a shipment (the input's holder → the consumer of the lot) and of a
     /// receipt (the input's holder → here); empty for other events.
@@ -131,8 +156,8 @@ public struct FSMA204Exporter {
 
     /// The quantity and its unit: the disclosed value, else withheld.
     func quantity(of record: Record) -> (String, String) {
-        guard let name = Self.fields(of: record.stage).quantity else { return ("", "") }
-        guard let value = disclosed.value(record: record.id, key: "\(record.stage.rawValue).\(name)") else {
+        guard let key = Self.keys[record.stage]!.quantity else { return ("", "") }
+        guard disclosed.recordCount > 0, let value = disclosed.value(record: record.id, key: key) else {
             return (Self.withheld, Self.withheld)
         }
         return (value, identifiers.unit(product: record.product, enterprise: record.enterprise) ?? "not configured")
@@ -140,16 +165,16 @@ public struct FSMA204Exporter {
 
     /// "Firm, place (GLN n)" from the record's public fields and the site's GLN.
     func location(of record: Record) -> String {
-        let fields = Self.fields(of: record.stage)
-        var parts = [fields.name.flatMap { publicText(record, $0) } ?? record.enterprise]
-        if let place = fields.place.flatMap({ publicText(record, $0) }) { parts.append(place) }
-        if let gln = identifiers.enterprises[record.enterprise]?.gln { parts.append("GLN \(gln)") }
-        return parts.joined(separator: ", ")
+        let keys = Self.keys[record.stage]!
+        var text = keys.name.flatMap { publicText(record, $0) } ?? record.enterprise
+        if let place = keys.place.flatMap({ publicText(record, $0) }) { text += ", " + place }
+        if let gln = identifiers.enterprises[record.enterprise]?.gln { text += ", GLN " + gln }
+        return text
     }
 
-    func publicText(_ record: Record, _ name: String) -> String? {
-        let key = "\(record.stage.rawValue).\(name)"
-        return record.publicFields.first { $0.key == key }?.value.display
+    /// The public field `key` (`stage.name`) of `record` as text.
+    func publicText(_ record: Record, _ key: String) -> String? {
+        record.publicFields.first { $0.key == key }?.value.display
     }
 }
 
@@ -157,11 +182,17 @@ public struct FSMA204Exporter {
 struct Lineage {
     let queries: LedgerQueries
     var firsts: [String: Record?] = [:]
+    /// Records already decoded (those being exported), by leaf: a lot's first record found
+    /// on the lot index is read from here before the log is.
+    var known: [UInt64: Record] = [:]
 
     /// The first record of `lot`, if the ledger has it.
     mutating func first(_ lot: String) throws -> Record? {
-        if let known = firsts[lot] { return known }
-        let record = try queries.trace(lot: lot).first?.record
+        if let cached = firsts[lot] { return cached }
+        var record: Record?
+        if let leaf = try queries.firstLeaf(of: lot) {
+            record = try known[leaf] ?? queries.record(leafIndex: leaf)?.record
+        }
         firsts[lot] = record
         return record
     }
@@ -171,27 +202,21 @@ struct Lineage {
     /// (the record itself when the chain upstream is not on this ledger).
     mutating func traceabilityLot(of record: Record) throws -> Record {
         var current = record
-        var seen: Set<String> = [record.lot]
+        var steps = 0
         while current.stage != .processing && current.stage != .planting {
-            guard let input = current.inputLots.first, !seen.contains(input), let next = try first(input) else {
-                return record
-            }
-            seen.insert(input)
+            // A lot graph deeper than this upstream of a packing is a cycle (or not a chain).
+            guard steps < 64, let input = current.inputLots.first, input != record.lot, let next = try first(input)
+            else { return record }
+            steps += 1
             current = next
         }
         return current.stage == .processing || record.stage == .planting ? current : record
     }
 
-    /// The first records of the lots made from `lot` (where it was shipped to).
-    func consumers(of lot: String) throws -> [Record] {
-        let records = try queries.trace(lot: lot, direction: .forward)
-        var result: [Record] = []
-        var seen: Set<String> = []
-        for item in records where item.distance == 1 && !seen.contains(item.record.lot) {
-            seen.insert(item.record.lot)
-            result.append(item.record)
-        }
-        return result
+    /// The first records of the lots made from `lot` (where it was shipped to), in time order.
+    mutating func consumers(of lot: String) throws -> [Record] {
+        try queries.linkedLots(of: lot, direction: .forward).compactMap { try first($0) }
+            .sorted { $0.time < $1.time }
     }
 }
 
@@ -200,16 +225,42 @@ public enum CSV {
     /// One line of `cells`, ending in CRLF. A cell starting with `=`, `+`, `@` or a tab gets a
     /// leading `'` so spreadsheets do not run it as a formula.
     public static func line(_ cells: [String]) -> String {
-        cells.map(cell).joined(separator: ",") + "\r\n"
+        var text = ""
+        append(cells, to: &text)
+        return text
     }
 
-    static func cell(_ text: String) -> String {
-        var value = text
-        if let first = value.first, "=+@\t".contains(first) { value = "'" + value }
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else {
-            return value
+    /// Appends the line of `cells` to `text`.
+    public static func append(_ cells: [String], to text: inout String) {
+        for (index, cell) in cells.enumerated() {
+            if index > 0 { text.append(",") }
+            append(cell: cell, to: &text)
         }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        text.append("\r\n")
+    }
+
+    static func cell(_ value: String) -> String {
+        var text = ""
+        append(cell: value, to: &text)
+        return text
+    }
+
+    /// One cell: a formula guard for a leading `=`, `+`, `@` or tab; quotes when it holds a
+    /// comma, a quote or a line end (inner quotes doubled).
+    static func append(cell value: String, to text: inout String) {
+        let bytes = value.utf8
+        let guarded =
+            bytes.first.map { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "@") || $0 == 9 }
+            ?? false
+        let quoted = bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }
+        if quoted { text.append("\"") }
+        if guarded { text.append("'") }
+        if quoted && bytes.contains(UInt8(ascii: "\"")) {
+            text.append(value.replacingOccurrences(of: "\"", with: "\"\""))
+        } else {
+            text.append(value)
+        }
+        if quoted { text.append("\"") }
     }
 
     /// Parses CSV text into rows of cells (for checking exports).

@@ -97,9 +97,21 @@ struct ExportEPCIS: AsyncParsableCommand {
 
     @OptionGroup var options: ExportOptions
     @Flag(name: .long, help: "Indent the JSON.") var pretty = false
+    @Option(
+        name: .long,
+        help:
+            "Private values you hold (docs/exports.md): sensor series given sample by sample become the events' sensorElementList."
+    )
+    var disclosed: String?
 
     func run() async throws {
+        let values = try disclosed.map {
+            try DisclosedValues.load(json: try ExportOptions.contents(of: $0, "the disclosed values file"), file: $0)
+        }
         if let api = options.source.api {
+            guard disclosed == nil else {
+                throw UserError("--disclosed adds your own values to the document: use it with --store, not --api")
+            }
             try options.write(
                 Array(try await APIClient.getBytes(api, "/v1/export/epcis", query: try options.apiQuery())))
             return
@@ -107,7 +119,7 @@ struct ExportEPCIS: AsyncParsableCommand {
         let exporter = EPCISExporter(
             store: try openReadOnly(options.source.store), identifiers: try options.identifiers())
         do {
-            let document = try exporter.document(try options.selection())
+            let document = try exporter.document(try options.selection(), disclosed: values ?? .init())
             try options.write(document.jsonBytes(pretty: pretty) + [UInt8(ascii: "\n")])
         } catch let error as ExportError {
             throw UserError("\(error)")

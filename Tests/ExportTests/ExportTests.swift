@@ -153,6 +153,39 @@ struct EPCISExportTests {
         #expect(text.contains(#""type":"RelativeHumidity""#) && text.contains(#""uom":"P1""#))
     }
 
+    @Test func theCLIExportsTheSeriesAnExporterHolds() throws {
+        let chain = try ExampleChain()
+        let planting = chain.classified[1]
+        let series = try #require(planting.level2?.entries.first { $0.key == "planting.temperature_humidity" })
+        guard case .series(let samples) = series.value else {
+            Issue.record("the example planting has no temperature series")
+            return
+        }
+        let held: [[String: Any]] = [
+            [
+                "record": planting.record.id.hex, "level": "level-2",
+                "fields": [
+                    series.key: samples.map {
+                        ["time": $0.time.iso8601, "type": $0.type, "value": $0.value, "unit": $0.unit] as [String: Any]
+                    }
+                ],
+            ]
+        ]
+        let file = chain.directory.file("held-series.json")
+        try JSONSerialization.data(withJSONObject: held).write(to: URL(fileURLWithPath: file))
+        let document = try export(chain, ["PL-2026-0417", "--disclosed", file], file: "series.json")
+        let verdict = try SchemaValidator.validate(chain.directory.file("series.json"))
+        #expect(verdict.valid, "\(verdict.report)")
+        let event = try #require(try Self.events(document).first)
+        let elements = try #require(event["sensorElementList"] as? [[String: Any]])
+        let reports = try #require(elements.first?["sensorReport"] as? [[String: Any]])
+        #expect(reports.count == samples.count)
+        #expect(Set(reports.compactMap { $0["type"] as? String }) == Set(samples.map(\.type)))
+        #expect(reports.compactMap { $0["value"] as? Double } == samples.map(\.value))
+        let plain = try export(chain, ["PL-2026-0417"], file: "plain.json")
+        #expect(try Self.events(plain).allSatisfy { $0["sensorElementList"] == nil }, "no values held, no series")
+    }
+
     @Test func badInputNamesTheValueAndTheFix() throws {
         let chain = try ExampleChain()
         let cli = try builtProduct(named: "agritrace")

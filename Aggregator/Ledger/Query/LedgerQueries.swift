@@ -196,6 +196,29 @@ public struct LedgerQueries {
         return result
     }
 
+    /// The leaf of the first record of `lot` (earliest time, then leaf), from the lot index
+    /// alone: no entry is read or decoded.
+    public func firstLeaf(of lot: String) throws -> UInt64? {
+        let statement = try store.db.cachedStatement(
+            "SELECT leaf_index FROM records WHERE lot = ? ORDER BY time, leaf_index LIMIT 1")
+        defer { statement.reset() }
+        try statement.bind(lot, at: 1)
+        return try statement.step() ? UInt64(statement.int64(at: 0)) : nil
+    }
+
+    /// The record at `leafIndex` with its block, or nil when that leaf is not a record.
+    public func record(leafIndex: UInt64) throws -> TracedRecord? {
+        guard let stored = try store.entry(leafIndex: leafIndex),
+            case .record(let record) = try Canonical.decode(LogEntry.self, from: stored.entry)
+        else { return nil }
+        return TracedRecord(record: record, leafIndex: leafIndex, height: stored.height, distance: 0)
+    }
+
+    /// The lots one link away from `lot` in `direction` (its inputs, or the lots made from it).
+    public func linkedLots(of lot: String, direction: Direction) throws -> [String] {
+        direction == .none ? [] : try links(of: lot, direction: direction)
+    }
+
     func links(of lot: String, direction: Direction) throws -> [String] {
         let sql =
             direction == .backward
