@@ -404,6 +404,7 @@ enum ConsoleAssets {
               status.textContent = prepared.method + ' ' + state.status + (state.reason ? ': ' + state.reason : ' (serve has not ordered it yet)');
             }
             status.dataset.outcome = state.status;
+            $('#revoke-form').hidden = true;
             revoking = null;
             await ownerTables();
           }
