@@ -92,7 +92,7 @@ public enum LedgerAPI {
         let router = Router()
         // Requests by route, method and status (`hb_requests` under `serve --metrics-port`).
         router.add(middleware: MetricsMiddleware())
-        router.get("/v1/status") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).status()) } }
+        router.get("/v1/status") { _, _ in try JSON(try await reader.status()) }
         router.get("/v1/tree-head") { request, _ in
             let size = request.uri.queryParameters.get("tree-size", as: UInt64.self)
             return try await reader.read { try JSON(SavedTreeHead(LedgerQueries(store: $0).treeHead(size: size))) }
@@ -186,6 +186,8 @@ struct JSON: ResponseGenerator {
 /// Owns the read-only store connection; requests take turns on it.
 actor StoreReader {
     let store: LedgerStore
+    /// Records counted so far and the last leaf counted (``status()``).
+    var counted: (records: Int, lastLeaf: Int64) = (0, -1)
 
     init(path: String) throws { store = try LedgerStore(path: path, readOnly: true) }
 

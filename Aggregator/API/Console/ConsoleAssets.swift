@@ -85,12 +85,14 @@ enum ConsoleAssets {
 
           // Ledger: status, blocks (paged by height), devices, principals (paged by name).
           async function ledgerPage() {
-            const status = await api('/v1/status');
+            // The four parts are asked for at once and drawn as they come.
+            const drawStatus = (status) => {
             const list = $('#status');
             const facts = [['height', status.height], ['log size', status.logSize], ['records', status.records],
               ['ingest rate (records/s)', Number(status.ingestRatePerSecond).toFixed(1)], ['last block', status.lastBlockTime],
               ['log root', status.logRoot], ['devices active / revoked', status.devicesActive + ' / ' + status.devicesRevoked]];
             for (const [name, value] of facts) { list.appendChild(element('dt', name)); list.appendChild(element('dd', value)); }
+            };
             let before = null;
             const olderBlocks = async () => {
               const rows = await api('/v1/blocks?limit=20' + (before === null ? '' : '&before=' + before));
@@ -99,8 +101,9 @@ enum ConsoleAssets {
               $('#blocks-older').disabled = rows.length < 20;
             };
             $('#blocks-older').addEventListener('click', () => olderBlocks().catch(showError));
-            await olderBlocks();
-            for (const d of await api('/v1/devices')) addRow($('#devices'), [d.enterprise, d.device, d.stage, d.status, d.registeredHeight], false);
+            const devices = async () => {
+              for (const d of await api('/v1/devices')) addRow($('#devices'), [d.enterprise, d.device, d.stage, d.status, d.registeredHeight], false);
+            };
             let after = '';
             const morePrincipals = async () => {
               const rows = await api('/v1/principals?limit=50&after=' + enc(after));
@@ -109,7 +112,7 @@ enum ConsoleAssets {
               $('#principals-more').disabled = rows.length < 50;
             };
             $('#principals-more').addEventListener('click', () => morePrincipals().catch(showError));
-            await morePrincipals();
+            await Promise.all([api('/v1/status').then(drawStatus), olderBlocks(), devices(), morePrincipals()]);
           }
 
           // Trace: the lot's backward and forward records, drawn as stage lanes, then listed.
