@@ -89,6 +89,7 @@ public enum LedgerAPI {
         storePath: String, host: String, port: Int, tls: ReloadableTLS? = nil, identifiers: GS1Identifiers = .init()
     ) throws -> some ApplicationProtocol {
         let reader = try StoreReader(path: storePath)
+        Task { await reader.prime(storePath: storePath) }
         let router = Router()
         // Requests by route, method and status (`hb_requests` under `serve --metrics-port`).
         router.add(middleware: MetricsMiddleware())

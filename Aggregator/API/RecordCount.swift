@@ -17,4 +17,19 @@ extension StoreReader {
         let total = counted.records
         return try read { try LedgerQueries(store: $0).status(recordCount: total) }
     }
+
+    /// Counts the records once at start-up, off the request path, on a read-only connection of
+    /// its own (a cold count of 10M records took 14 s): requests go on meanwhile, and the first
+    /// ``status()`` after it counts only the records added since.
+    func prime(storePath: String) async {
+        guard counted.lastLeaf < 0 else { return }
+        let found = await Task.detached { () -> (records: Int, lastLeaf: Int64)? in
+            guard let store = try? LedgerStore(path: storePath, readOnly: true),
+                let select = try? store.db.prepare("SELECT count(*), max(leaf_index) FROM records"),
+                (try? select.step()) == true, !select.isNull(at: 1)
+            else { return nil }
+            return (Int(select.int64(at: 0)), select.int64(at: 1))
+        }.value
+        if let found, counted.lastLeaf < 0 { counted = found }
+    }
 }
