@@ -65,7 +65,7 @@ enum EPCISRoutes {
                 let document = try await reader.read { store in
                     try EPCISExporter(store: store, identifiers: identifiers).document(chosen)
                 }
-                return answer(document)
+                return ExportDownload.attach(answer(document), chosen, .epcis)
             } catch let error as ExportError {
                 return problem(.badRequest, "QueryParameterException", error.description)
             }
@@ -77,9 +77,10 @@ enum EPCISRoutes {
                     try FSMA204Exporter(store: store, identifiers: identifiers).csv(
                         try EPCISExporter(store: store, identifiers: identifiers).records(chosen))
                 }
-                return Response(
+                let csv = Response(
                     status: .ok, headers: [.contentType: "text/csv; charset=utf-8; header=present"],
                     body: .init(byteBuffer: ByteBuffer(string: text)))
+                return ExportDownload.attach(csv, chosen, .fsma204)
             } catch let error as ExportError {
                 return problem(.badRequest, "QueryParameterException", error.description)
             }

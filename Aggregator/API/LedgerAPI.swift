@@ -89,10 +89,11 @@ public enum LedgerAPI {
         storePath: String, host: String, port: Int, tls: ReloadableTLS? = nil, identifiers: GS1Identifiers = .init()
     ) throws -> some ApplicationProtocol {
         let reader = try StoreReader(path: storePath)
+        Task { await reader.prime(storePath: storePath) }
         let router = Router()
         // Requests by route, method and status (`hb_requests` under `serve --metrics-port`).
         router.add(middleware: MetricsMiddleware())
-        router.get("/v1/status") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).status()) } }
+        router.get("/v1/status") { _, _ in try JSON(try await reader.status()) }
         router.get("/v1/tree-head") { request, _ in
             let size = try QueryParameter.integer(
                 "tree-size", of: request.uri.queryParameters, in: 1...QueryParameter.largest)
@@ -160,7 +161,7 @@ public enum LedgerAPI {
         EPCISRoutes.add(to: router, reader: reader, identifiers: identifiers)
         EPCISRoutes.addExports(to: router, reader: reader, identifiers: identifiers)
         ConsoleDataRoutes.add(to: router, reader: reader)
-        ConsoleRoutes.add(to: router, reader: reader, scheme: tls == nil ? "http" : "https")
+        ConsoleRoutes.add(to: router, reader: reader, submissions: submissions, scheme: tls == nil ? "http" : "https")
         return Application(
             router: router,
             server: tls.map { HTTPServerBuilder.http1(tls: $0) } ?? .http1(),
@@ -190,6 +191,8 @@ struct JSON: ResponseGenerator {
 /// Owns the read-only store connection; requests take turns on it.
 actor StoreReader {
     let store: LedgerStore
+    /// Records counted so far and the last leaf counted (``status()``).
+    var counted: (records: Int, lastLeaf: Int64) = (0, -1)
 
     init(path: String) throws { store = try LedgerStore(path: path, readOnly: true) }
 

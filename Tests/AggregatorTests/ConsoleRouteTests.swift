@@ -58,15 +58,18 @@ struct ConsoleRouteTests {
     }
 
     /// One request without cookie storage: (status, headers, body).
-    static func send(_ url: String, method: String = "GET", headers: [String: String] = [:]) async throws -> (
-        Int, [String: String], String
-    ) {
+    static func send(_ url: String, method: String = "GET", headers: [String: String] = [:], body: String? = nil)
+        async throws -> (
+            Int, [String: String], String
+        )
+    {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpShouldSetCookies = false
         configuration.httpCookieStorage = nil
         let session = URLSession(configuration: configuration)
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
+        request.httpBody = body.map { Data($0.utf8) }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
@@ -162,5 +165,73 @@ struct ConsoleRouteTests {
         #expect(try await Self.send(logout, method: "POST", headers: ["Cookie": firm, "X-CSRF-Token": token]).0 == 200)
         #expect(try await Self.send(served.origin + "/console", headers: ["Cookie": firm]).0 == 401)
         #expect(try await Self.send(served.origin + "/console", headers: ["Cookie": regulator]).0 == 200)
+    }
+
+    /// The session's CSRF token.
+    static func csrfToken(_ served: Served, _ cookie: String) async throws -> String {
+        let session = try await send(served.origin + "/console/session", headers: ["Cookie": cookie]).2
+        return try #require(
+            (try JSONSerialization.jsonObject(with: Data(session.utf8)) as? [String: Any])?["csrfToken"] as? String)
+    }
+
+    /// The owner page's signed answer: a revocation transaction and its signature by `key`.
+    static func signedBody(_ transaction: AccessTransaction, _ key: Curve25519.Signing.PrivateKey) throws -> String {
+        let signed = try Signed(transaction, domain: .transaction, key: key)
+        return
+            #"{"transaction":"\#(Canonical.encode(transaction).hexString)","signature":"\#(signed.signature.hexString)"}"#
+    }
+
+    @Test func revocationsNeedTheCSRFTokenTheOwnersKeyAndWhatItOwns() async throws {
+        let served = try await Served()
+        defer { served.server.cancel() }
+        let name = "Firm/sales/alice@RETAIL1"
+        let firm = try await Self.signIn(try served.link(name, served.firm))
+        let token = try await Self.csrfToken(served, firm)
+        let prepare = served.origin + "/console/owner/revocations"
+        let grant = String(repeating: "ab", count: 16)
+        let asked = #"{"kind":"grant","id":"\#(grant)","reason":"test"}"#
+        #expect(try await Self.send(prepare, method: "POST", body: asked).0 == 401)
+        #expect(try await Self.send(prepare, method: "POST", headers: ["Cookie": firm], body: asked).0 == 403)
+        let withToken = ["Cookie": firm, "X-CSRF-Token": token]
+        let notOwned = try await Self.send(prepare, method: "POST", headers: withToken, body: asked)
+        #expect(notOwned.0 == 403 && notOwned.2.contains("granted no request \(grant)"), "\(notOwned)")
+        let policy = try await Self.send(
+            prepare, method: "POST", headers: withToken, body: #"{"kind":"policy","id":"\#(grant)"}"#)
+        #expect(policy.0 == 403 && policy.2.contains("owns no protected entry"), "\(policy)")
+        let garbled = try await Self.send(prepare, method: "POST", headers: withToken, body: "{\"kind\":1}")
+        #expect(garbled.0 == 400 && garbled.2.contains("kind: grant|policy"), "\(garbled)")
+
+        let signedURL = served.origin + "/console/owner/revocations/signed"
+        let revoke = AccessTransaction(submitter: name, operation: .revokeGrant(requestID: grant, reason: "test"))
+        let refused: [(String, [String: String], Int, String)] = [
+            (try Self.signedBody(revoke, served.firm), ["Cookie": firm], 403, "X-CSRF-Token"),
+            (try Self.signedBody(revoke, served.regulator), withToken, 403, "does not verify under \(name)"),
+            (try Self.signedBody(revoke, served.firm), withToken, 403, "granted no request"),
+            (
+                try Self.signedBody(
+                    AccessTransaction(
+                        submitter: "Regulator/inspector@AGENCY", operation: .revokeGrant(requestID: grant, reason: "")),
+                    served.firm), withToken, 403, "is not the signed-in"
+            ),
+            (
+                try Self.signedBody(
+                    AccessTransaction(
+                        submitter: name, operation: .revokeGrant(requestID: grant, reason: ""),
+                        submittedAt: Timestamp(milliseconds: Timestamp.now().milliseconds - 1_200_000)), served.firm),
+                withToken, 400, "prepare the revocation again"
+            ),
+            (
+                try Self.signedBody(
+                    AccessTransaction(submitter: name, operation: .addToBlacklist(source: "10.0.0.1", reason: "")),
+                    served.firm), withToken, 403, "only submits revokeGrant"
+            ),
+            (#"{"transaction":"00","signature":"00"}"#, withToken, 400, "not a canonical access transaction"),
+        ]
+        for (body, headers, status, reason) in refused {
+            let answer = try await Self.send(signedURL, method: "POST", headers: headers, body: body)
+            #expect(answer.0 == status && answer.2.contains(reason), "\(reason): \(answer.0) \(answer.2)")
+        }
+        let queued = try LedgerStore(path: served.fixture.path, readOnly: true)
+        #expect((try? queued.submissionStatus(1)) == nil, "a refused revocation reached the submission queue")
     }
 }

@@ -18,12 +18,13 @@ import time
 import urllib.error
 import urllib.request
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chromium import headless_chromium  # noqa: E402
 
 STAGES = ["breeding", "planting", "processing", "warehousing", "transport", "sales"]
 failures = []
@@ -35,22 +36,6 @@ def check(name, condition, why=""):
     else:
         failures.append(name)
         print(f"FAIL {name}: {why}", flush=True)
-
-
-def browser(home):
-    """Headless Chromium with the test CA trusted in $HOME/.pki/nssdb."""
-    nssdb = os.path.join(home, ".pki", "nssdb")
-    os.makedirs(nssdb)
-    subprocess.run(["certutil", "-N", "-d", "sql:" + nssdb, "--empty-password"], check=True)
-    subprocess.run(
-        ["certutil", "-A", "-d", "sql:" + nssdb, "-n", "agritrace-test-ca", "-t", "C,,", "-i", args.ca], check=True)
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
-                 "--user-data-dir=" + os.path.join(home, "profile")]:
-        options.add_argument(flag)
-    service = Service("/usr/bin/chromedriver", env=dict(os.environ, HOME=home))
-    return webdriver.Chrome(service=service, options=options)
 
 
 def ready(driver, timeout=20):
@@ -130,6 +115,8 @@ def firm_session(driver):
     check("trace lists each record with commitments", len(cards) >= 6 and "level-1" in driver.page_source)
     shot(driver, "03-firm-trace")
     no_secrets(driver, "trace")
+    labelled(driver, "trace")
+    downloads(driver)
     driver.set_window_size(360, 800)
     ready(driver)
     width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
@@ -154,9 +141,51 @@ def firm_session(driver):
     check("sign-out (with the CSRF token) ends the session", status_in_page(driver, "/console/session") == 401)
 
 
+def fetch_in_page(driver, path, method="GET", body=None):
+    """A same-origin fetch from the page, with the session's CSRF token: status, Content-Disposition, body."""
+    return driver.execute_async_script(
+        "const [path, method, body] = arguments; const done = arguments[arguments.length - 1];"
+        "fetch('/console/session', {credentials: 'same-origin'}).then(r => r.json()).then(s => fetch(path, {method,"
+        " credentials: 'same-origin', body, headers: {'Content-Type': 'application/json', 'X-CSRF-Token': s.csrfToken}}))"
+        ".then(async r => done({status: r.status, disposition: r.headers.get('Content-Disposition'), body: await r.text()}),"
+        " e => done({status: String(e)}));", path, method, body)
+
+
+def downloads(driver):
+    """The trace page's download links answer the lot's documents, as attachments."""
+    links = {}
+    for kind in ["epcis", "fsma204"]:
+        href = driver.find_element(By.ID, "download-" + kind).get_attribute("href")
+        links[kind] = fetch_in_page(driver, href.replace(args.base, ""))
+    epcis = links["epcis"]
+    document = json.loads(epcis["body"]) if epcis.get("status") == 200 else {}
+    events = document.get("epcisBody", {}).get("eventList", [])
+    check("the EPCIS download answers the lot's EPCISDocument",
+          document.get("type") == "EPCISDocument" and len(events) >= 6 and args.lot in epcis["body"]
+          and "attachment" in (epcis.get("disposition") or "") and args.lot in epcis["disposition"],
+          f"{epcis.get('status')} {epcis.get('disposition')} {len(events)} events")
+    fsma = links["fsma204"]
+    check("the FSMA 204 download answers the lot's spreadsheet",
+          fsma.get("status") == 200 and args.lot in fsma.get("body", "")
+          and (fsma.get("disposition") or "").endswith(".fsma204.csv\""),
+          f"{fsma.get('status')} {fsma.get('disposition')}")
+
+
+unlabelled = []
+
+
+def labelled(driver, page):
+    """Collects the page's inputs without a label (checked once at the end)."""
+    found = driver.execute_script(
+        "return Array.from(document.querySelectorAll('input, textarea, select'))"
+        ".filter(i => !(i.labels && i.labels.length) && !i.getAttribute('aria-label')).map(i => i.id || i.name);")
+    unlabelled.extend(f"{page}: {name}" for name in found)
+
+
 def proof_checks(driver):
     driver.get(args.base + "/console/proof?record=" + args.record)
     ready(driver)
+    labelled(driver, "proof")
     result = driver.find_element(By.ID, "proof-result")
     check("in-browser proof check: valid for the real proof", result.get_attribute("data-outcome") == "valid",
           result.text)
@@ -202,6 +231,11 @@ def regulator_session(driver):
     check("the match results show the denial", any("denied" in r for r in matches), str(matches))
     shot(driver, "08-regulator")
     no_secrets(driver, "regulator")
+    labelled(driver, "regulator")
+    refused = fetch_in_page(driver, "/console/owner/revocations", "POST",
+                            json.dumps({"kind": "grant", "id": args.grant, "reason": "not mine"}))
+    check("non-owner: preparing the owner's revocation answers 403",
+          refused.get("status") == 403 and "granted no request" in refused.get("body", ""), str(refused))
     link = driver.find_element(By.CSS_SELECTOR, "#blacklist tbody tr td:last-child a")
     link.click()
     ready(driver)
@@ -211,18 +245,50 @@ def regulator_session(driver):
     shot(driver, "09-regulator-blacklist-proof")
 
 
+def owner_session(driver):
+    """The farm revokes its grant: the page signs with the key file it reads; the key is never sent."""
+    driver.get(args.owner_link)
+    WebDriverWait(driver, 20).until(lambda d: d.current_url.rstrip("/").endswith("/console"))
+    ready(driver)
+    driver.get(args.base + "/console/owner")
+    ready(driver)
+    labelled(driver, "owner")
+    row = f"#grants tr[data-request='{args.grant}']"
+    status = driver.find_element(By.CSS_SELECTOR, row + " td:nth-child(7)").text
+    check("owner: the grant is listed as active", status == "active", status)
+    shot(driver, "10-owner-grants")
+    button = driver.find_element(By.CSS_SELECTOR, row + " button[data-revoke='grant']")
+    button.send_keys(Keys.ENTER)  # keyboard use
+    driver.find_element(By.ID, "owner-key").send_keys(os.path.abspath(args.owner_key))
+    driver.find_element(By.ID, "revoke-sign").click()
+    WebDriverWait(driver, 60).until(
+        lambda d: d.find_element(By.ID, "revoke-status").get_attribute("data-outcome") not in (None, ""))
+    result = driver.find_element(By.ID, "revoke-status")
+    WebDriverWait(driver, 10).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, row + " td:nth-child(7)").text == "revoked")
+    check("owner: the grant is revoked in the browser, with its ledger leaf",
+          result.get_attribute("data-outcome") == "applied" and "revokeGrant" in result.text and "leaf" in result.text,
+          result.text)
+    key = open(args.owner_key).read().strip()
+    check("owner: the key file is not on the page", key not in driver.page_source)
+    shot(driver, "11-owner-revoked")
+
+
 parser = argparse.ArgumentParser()
-for name in ["base", "ca", "firm", "firm-link", "regulator-link", "record", "lot", "denied-source", "artifacts"]:
+for name in ["base", "ca", "firm", "firm-link", "regulator-link", "record", "lot", "denied-source", "artifacts",
+             "owner-link", "owner-key", "grant"]:
     parser.add_argument("--" + name, required=True)
 parser.add_argument("--secret", action="append", default=[])
 args = parser.parse_args()
 
 with tempfile.TemporaryDirectory(prefix="agritrace-chromium-") as home:
-    driver = browser(home)
+    driver = headless_chromium(home, args.ca)
     try:
         signed_out(driver)
         firm_session(driver)
         regulator_session(driver)
+        owner_session(driver)
+        check("every input has a label", not unlabelled, str(unlabelled))
     except Exception as error:  # a crash is a failure with its reason, not a silent skip
         failures.append("crashed")
         print(f"FAIL crashed: {type(error).__name__}: {error}", flush=True)

@@ -15,6 +15,7 @@ struct ConsoleBrowserTests {
     static let firm = "Firm/sales/alice@RETAIL1"
     static let regulator = "Regulator/inspector@FOODAGENCY"
     static let owner = "Firm/planting/farmer@FARM1"
+    static let keeper = "Firm/warehouse/keeper@WH7"
     static let deniedSource = "10.30.0.9"
     static let secrets = ["Dr. Zhao Min, chief breeder", "Li Wei, farm manager", "Zhang Lei, driver", "NPK 15-15-15"]
 
@@ -27,11 +28,11 @@ struct ConsoleBrowserTests {
         defer { site.stop() }
         // The set-up and the browser run block while they wait: on a thread of their own, not
         // on the test pool shared with every other suite.
-        let record = try await onOwnThread {
+        let (record, grant) = try await onOwnThread {
             try site.ingestExampleChain()
             try site.registerPrincipals()
             try site.denyOneRequest()
-            return try site.plantingRecordID()
+            return (try site.plantingRecordID(), try site.grantOneRequest())
         }
         // Kept after the test (the site's directory is removed): $AGRITRACE_TEST_ARTIFACTS or the temporary folder.
         let artifacts =
@@ -42,7 +43,8 @@ struct ConsoleBrowserTests {
             Self.root + "/Tests/Browser/console_test.py", "--base", site.origin, "--ca", site.certificates.caFile,
             "--firm", Self.firm, "--firm-link", try site.signInLink(Self.firm), "--regulator-link",
             try site.signInLink(Self.regulator), "--record", record, "--lot", "SA-2026-5521", "--denied-source",
-            Self.deniedSource, "--artifacts", artifacts,
+            Self.deniedSource, "--artifacts", artifacts, "--owner-link", try site.signInLink(Self.owner), "--owner-key",
+            site.keyFile(Self.owner), "--grant", grant,
         ]
         for secret in Self.secrets { arguments += ["--secret", secret] }
         let run = try BackgroundProcess(
@@ -58,11 +60,17 @@ struct ConsoleBrowserTests {
             "PASS in-browser proof check: invalid for a tampered entry",
             "PASS the denied request's source is on the blacklist page", "PASS firm: regulator page answers 403",
             "PASS no session: /console/trace answers 401", "PASS session cookie is Secure, HttpOnly, SameSite=Strict",
-            "PASS no private value on the trace page", "all passed",
+            "PASS no private value on the trace page", "PASS the EPCIS download answers the lot's EPCISDocument",
+            "PASS the FSMA 204 download answers the lot's spreadsheet", "PASS every input has a label",
+            "PASS owner: the grant is revoked in the browser, with its ledger leaf",
+            "PASS non-owner: preparing the owner's revocation answers 403", "all passed",
         ] {
             #expect(output.contains(check), "missing: \(check)")
         }
+        // The revocation signed in Chromium is on the ledger, as the CLI sees it.
+        let revoked = try site.grants().first { $0["requestID"] as? String == grant }?["revoked"] as? Bool
+        #expect(revoked == true, "grants list does not show \(grant) revoked")
         let screenshots = (try? FileManager.default.contentsOfDirectory(atPath: artifacts)) ?? []
-        #expect(screenshots.filter { $0.hasSuffix(".png") }.count >= 9, "\(screenshots)")
+        #expect(screenshots.filter { $0.hasSuffix(".png") }.count >= 11, "\(screenshots)")
     }
 }

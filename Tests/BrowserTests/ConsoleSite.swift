@@ -112,6 +112,7 @@ final class ConsoleSite: @unchecked Sendable {
             (ConsoleBrowserTests.owner, "firm", "FARM1", "farm-administrator"),
             (ConsoleBrowserTests.firm, "firm", "RETAIL1", "supermarket-administrator"),
             (ConsoleBrowserTests.regulator, "regulator", "FOODAGENCY", "regulator"),
+            (ConsoleBrowserTests.keeper, "firm", "WH7", "warehouse-administrator"),
         ]
         for principal in principals {
             let key = keyFile(principal.name)
@@ -168,6 +169,32 @@ final class ConsoleSite: @unchecked Sendable {
         guard denied == nil else {
             throw SiteError("the request was granted: \(denied ?? "")")
         }
+    }
+
+    /// The warehouse in Tianjin, certified by the regulator, asks for the planting lot's level-2
+    /// data: the farm's policy matches, the request is granted. Returns the grant's request id.
+    func grantOneRequest() throws -> String {
+        try agritrace(
+            [
+                "regulator", "attributes", "grant", "--principal", ConsoleBrowserTests.keeper, "--enterprise", "WH7",
+                "--role", "warehouse-administrator", "--stage", "warehousing", "--category", "fresh-corn", "--region",
+                "Tianjin", "--output", directory.file("keeper.keys"), "--secrets", directory.file("regulator.secrets"),
+            ] + signer(ConsoleBrowserTests.regulator))
+        try agritrace(
+            [
+                "request", "PL-2026-0417", "--level", "level-2", "--source", "10.40.0.7", "--keys",
+                directory.file("keeper.keys"),
+            ] + signer(ConsoleBrowserTests.keeper))
+        guard let grant = try grants().first(where: { $0["requester"] as? String == ConsoleBrowserTests.keeper }),
+            let id = grant["requestID"] as? String
+        else { throw SiteError("the warehouse's request was not granted") }
+        return id
+    }
+
+    /// The farm's grants as `agritrace grants list --json` prints them.
+    func grants() throws -> [[String: Any]] {
+        let text = try agritrace(["grants", "list", "--as", ConsoleBrowserTests.owner, "--store", store, "--json"])
+        return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] ?? []
     }
 
     func plantingRecordID() throws -> String {

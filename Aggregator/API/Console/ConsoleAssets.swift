@@ -85,12 +85,14 @@ enum ConsoleAssets {
 
           // Ledger: status, blocks (paged by height), devices, principals (paged by name).
           async function ledgerPage() {
-            const status = await api('/v1/status');
+            // The four parts are asked for at once and drawn as they come.
+            const drawStatus = (status) => {
             const list = $('#status');
             const facts = [['height', status.height], ['log size', status.logSize], ['records', status.records],
               ['ingest rate (records/s)', Number(status.ingestRatePerSecond).toFixed(1)], ['last block', status.lastBlockTime],
               ['log root', status.logRoot], ['devices active / revoked', status.devicesActive + ' / ' + status.devicesRevoked]];
             for (const [name, value] of facts) { list.appendChild(element('dt', name)); list.appendChild(element('dd', value)); }
+            };
             let before = null;
             const olderBlocks = async () => {
               const rows = await api('/v1/blocks?limit=20' + (before === null ? '' : '&before=' + before));
@@ -99,8 +101,9 @@ enum ConsoleAssets {
               $('#blocks-older').disabled = rows.length < 20;
             };
             $('#blocks-older').addEventListener('click', () => olderBlocks().catch(showError));
-            await olderBlocks();
-            for (const d of await api('/v1/devices')) addRow($('#devices'), [d.enterprise, d.device, d.stage, d.status, d.registeredHeight], false);
+            const devices = async () => {
+              for (const d of await api('/v1/devices')) addRow($('#devices'), [d.enterprise, d.device, d.stage, d.status, d.registeredHeight], false);
+            };
             let after = '';
             const morePrincipals = async () => {
               const rows = await api('/v1/principals?limit=50&after=' + enc(after));
@@ -109,7 +112,7 @@ enum ConsoleAssets {
               $('#principals-more').disabled = rows.length < 50;
             };
             $('#principals-more').addEventListener('click', () => morePrincipals().catch(showError));
-            await morePrincipals();
+            await Promise.all([api('/v1/status').then(drawStatus), olderBlocks(), devices(), morePrincipals()]);
           }
 
           // Trace: the lot's backward and forward records, drawn as stage lanes, then listed.
@@ -138,6 +141,21 @@ enum ConsoleAssets {
             for (const record of records) $('#records').appendChild(recordCard(record));
             const stages = new Set(records.map((r) => r.stage));
             $('#trace-status').textContent = records.length + ' records across ' + stages.size + ' stages';
+            downloads(lot);
+          }
+          // Downloads: the lot's backward trace as an EPCIS 2.0 document and an FSMA 204 spreadsheet,
+          // straight from the API's export routes (they answer with Content-Disposition: attachment).
+          function downloads(lot) {
+            const list = $('#downloads');
+            list.textContent = '';
+            for (const [id, route, text] of [['download-epcis', 'epcis', 'EPCIS 2.0 document (JSON-LD)'],
+              ['download-fsma204', 'fsma204', 'FSMA 204 sortable spreadsheet (CSV)']]) {
+              const item = element('li');
+              item.appendChild(element('a', text + ' of ' + lot + ' and its inputs',
+                { id, href: '/v1/export/' + route + '?lot=' + enc(lot) + '&direction=backward', download: '' }));
+              list.appendChild(item);
+            }
+            $('#downloads-section').hidden = false;
           }
           function svgNode(name, attributes, text) {
             const node = document.createElementNS(SVG, name);
@@ -307,14 +325,95 @@ enum ConsoleAssets {
             await events('');
           }
 
-          // Owner: the signed-in principal's protected entries and the requests for those lots.
+          // Owner: the signed-in principal's protected entries (the policies stay hidden), its grants
+          // and the requests for its lots; revocations are signed here, in the browser, with the key
+          // file the user picks (read locally, never sent): the server prepares and assembles.
           async function ownerPage() {
+            $('#revoke-form').addEventListener('submit', (event) => { event.preventDefault(); revoke().catch(revokeFailed); });
+            $('#revoke-cancel').addEventListener('click', () => { $('#revoke-form').hidden = true; });
+            await ownerTables();
+          }
+          function revokeButton(kind, id, label) {
+            const cell = element('td');
+            const button = element('button', 'Revoke', { type: 'button', 'aria-label': 'Revoke ' + label, 'data-revoke': kind, 'data-id': id });
+            button.addEventListener('click', () => askRevoke(kind, id, label));
+            cell.appendChild(button);
+            return cell;
+          }
+          async function ownerTables() {
+            for (const table of ['#entries', '#grants', '#owner-requests']) clear($(table));
             const entries = await api('/v1/access/entries?owner=' + enc(session.principal));
-            for (const e of entries) addRow($('#entries'), [e.dataID.slice(0, 12) + '…', e.lot, e.level, e.window, e.actions.join(', '), e.status], e.leafIndex);
+            for (const e of entries) {
+              const row = addRow($('#entries'), [e.dataID.slice(0, 12) + '…', e.lot, e.level, e.window, e.actions.join(', '), e.status], e.leafIndex);
+              row.appendChild(e.status === 'active' ? revokeButton('policy', e.dataID, 'the policy entry ' + e.dataID.slice(0, 12) + ' of ' + e.lot) : element('td', null));
+            }
+            for (const g of await api('/v1/access/grants?owner=' + enc(session.principal))) {
+              const row = addRow($('#grants'), [g.requestID.slice(0, 12) + '…', g.requester, g.lot, g.level, g.source, g.resultTime, g.revoked ? 'revoked' : 'active', g.transfers], false);
+              row.dataset.request = g.requestID;
+              row.appendChild(g.revoked ? element('td', null) : revokeButton('grant', g.requestID, 'the grant of ' + g.lot + ' to ' + g.requester));
+            }
             const lots = new Set(entries.map((e) => e.lot));
             for (const r of await api('/v1/access/requests')) {
               if (lots.has(r.lot)) addRow($('#owner-requests'), [r.requestID.slice(0, 12) + '…', r.requester, r.lot, r.status], r.resultLeaf ?? r.requestLeaf);
             }
+          }
+          let revoking = null;
+          function askRevoke(kind, id, label) {
+            revoking = { kind, id };
+            $('#revoke-what').textContent = 'Revoke ' + label + ': sign the revocation with your key.';
+            $('#revoke-status').textContent = '';
+            $('#revoke-form').hidden = false;
+            $('#owner-key').focus();
+          }
+          async function post(path, body) {
+            const response = await fetch(path, { method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
+              headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': session.csrfToken } });
+            const answer = await response.json().catch(() => ({}));
+            if (!response.ok) throw new Error(answer.reason || path + ': HTTP ' + response.status);
+            return answer;
+          }
+          // PKCS #8 wrapping of a raw 32-byte Ed25519 private key (RFC 8410), the form WebCrypto imports.
+          const PKCS8_ED25519 = hex('302e020100300506032b657004220420');
+          async function ownerKey() {
+            const file = $('#owner-key').files[0];
+            if (!file) throw new Error('choose your key file (the Ed25519 key from agritrace keygen)');
+            const text = (await file.text()).trim();
+            $('#owner-key').value = '';  // not kept in the page
+            let seed;
+            try { seed = hex(text); } catch (error) { seed = []; }
+            if (seed.length !== 32) throw new Error(file.name + ' does not hold a 32-byte Ed25519 private key in hex (agritrace keygen writes one)');
+            return crypto.subtle.importKey('pkcs8', concat(PKCS8_ED25519, seed), { name: 'Ed25519' }, false, ['sign']);
+          }
+          async function revoke() {
+            const status = $('#revoke-status');
+            if (!revoking) throw new Error('choose a grant or policy to revoke');
+            const key = await ownerKey();
+            status.textContent = 'preparing the transaction…';
+            const prepared = await post('/console/owner/revocations', { kind: revoking.kind, id: revoking.id, reason: $('#revoke-reason').value });
+            const signature = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, key, hex(prepared.message)));
+            status.textContent = 'signed here; submitting…';
+            const { submission } = await post('/console/owner/revocations/signed', { transaction: prepared.transaction, signature: toHex(signature) });
+            let state = { status: 'pending' };
+            for (let i = 0; i < 300 && state.status === 'pending'; i++) {
+              if (i) await new Promise((done) => setTimeout(done, 100));
+              state = await api('/v1/submissions/' + submission);
+            }
+            status.textContent = '';
+            if (state.status === 'applied') {
+              const event = (await api('/v1/access/events?leaf=' + state.leafIndex))[0] || {};
+              status.append(prepared.method + ' ' + (event.outcome || 'applied') + ': ledger leaf ' + state.leafIndex + ' ');
+              status.appendChild(element('a', 'check its proof', { href: '/console/proof?leaf=' + state.leafIndex }));
+            } else {
+              status.textContent = prepared.method + ' ' + state.status + (state.reason ? ': ' + state.reason : ' (serve has not ordered it yet)');
+            }
+            status.dataset.outcome = state.status;
+            $('#revoke-form').hidden = true;
+            revoking = null;
+            await ownerTables();
+          }
+          function revokeFailed(error) {
+            $('#revoke-status').textContent = 'not revoked: ' + (error.message || error);
+            $('#revoke-status').dataset.outcome = 'error';
           }
 
           async function signOut() {
@@ -327,6 +426,7 @@ enum ConsoleAssets {
             session = await api('/console/session');
             $('#sign-out').addEventListener('click', () => signOut().catch(showError));
             await pages[document.body.dataset.page]();
+            performance.mark('agritrace-ready');  // the page's data is drawn (scripts/bench-console.py reads it)
             document.body.dataset.ready = 'yes';
           }
           document.addEventListener('DOMContentLoaded', () => start().catch((error) => { showError(error); document.body.dataset.ready = 'error'; }));

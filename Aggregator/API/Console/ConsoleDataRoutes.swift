@@ -2,7 +2,9 @@ import Hummingbird
 import Ledger
 
 /// API routes the console's ledger page pages through (public ledger data, like the rest of
-/// `/v1/`): `GET /v1/blocks?before=&limit=` (newest first) and `GET /v1/principals?after=&limit=`.
+/// `/v1/`): `GET /v1/blocks?before=&limit=` (newest first) and `GET /v1/principals?after=&limit=`;
+/// and the owner page's `GET /v1/access/grants?owner=` (the owner's granted requests, revoked or
+/// not, as `agritrace grants list` shows them).
 enum ConsoleDataRoutes {
     static func add(to router: Router<BasicRequestContext>, reader: StoreReader) {
         router.get("/v1/blocks") { request, _ in
@@ -15,6 +17,12 @@ enum ConsoleDataRoutes {
             let after = request.uri.queryParameters.get("after")
             let limit = try QueryParameter.integer("limit", of: request.uri.queryParameters, in: 1...1000) ?? 100
             return try await reader.read { try JSON(LedgerQueries(store: $0).principals(after: after, limit: limit)) }
+        }
+        router.get("/v1/access/grants") { request, _ in
+            guard let owner = request.uri.queryParameters.get("owner") else {
+                throw HTTPError(.badRequest, message: "give ?owner=<principal> (the grants of that owner)")
+            }
+            return try await reader.read { try JSON(LedgerQueries(store: $0).grants(owner: owner)) }
         }
     }
 }

@@ -81,6 +81,7 @@ enum ConsolePages {
         <button type="submit">Trace</button>
         </form>
         <p id="trace-status" role="status"></p>
+        <section id="downloads-section" aria-labelledby="downloads-h" hidden><h2 id="downloads-h">Downloads</h2><ul id="downloads"></ul></section>
         <section aria-labelledby="graph-h"><h2 id="graph-h">Backward and forward graph</h2><div id="graph" class="scroll"></div></section>
         <section aria-labelledby="records-h"><h2 id="records-h">Records (public fields and commitments)</h2><div id="records"></div></section>
         """
@@ -113,7 +114,20 @@ enum ConsolePages {
 
     static let ownerBody = """
         <section aria-labelledby="entries-h"><h2 id="entries-h">Protected data (the policies stay hidden)</h2>
-        <div class="scroll"><table id="entries"><thead><tr><th scope="col">data id</th><th scope="col">lot</th><th scope="col">level</th><th scope="col">window</th><th scope="col">actions</th><th scope="col">status</th><th scope="col">proof</th></tr></thead><tbody></tbody></table></div></section>
+        <div class="scroll"><table id="entries"><thead><tr><th scope="col">data id</th><th scope="col">lot</th><th scope="col">level</th><th scope="col">window</th><th scope="col">actions</th><th scope="col">status</th><th scope="col">proof</th><th scope="col">revoke</th></tr></thead><tbody></tbody></table></div></section>
+        <section aria-labelledby="grants-h"><h2 id="grants-h">Grants</h2>
+        <div class="scroll"><table id="grants"><thead><tr><th scope="col">request</th><th scope="col">requester</th><th scope="col">lot</th><th scope="col">level</th><th scope="col">source</th><th scope="col">granted at</th><th scope="col">status</th><th scope="col">transfers</th><th scope="col">revoke</th></tr></thead><tbody></tbody></table></div></section>
+        <form id="revoke-form" hidden aria-labelledby="revoke-h">
+        <h2 id="revoke-h">Sign a revocation</h2>
+        <p id="revoke-what"></p>
+        <p>Your key file is read here, in the browser, to sign the transaction; it is never sent.</p>
+        <label for="owner-key">Your Ed25519 key file (from <code>agritrace keygen</code>)</label>
+        <input id="owner-key" name="key" type="file">
+        <label for="revoke-reason">Reason (on the ledger)</label>
+        <input id="revoke-reason" name="reason" autocomplete="off" value="revoked by the owner">
+        <button type="submit" id="revoke-sign">Sign and revoke</button> <button type="button" id="revoke-cancel">Cancel</button>
+        </form>
+        <p id="revoke-status" role="status" aria-live="polite"></p>
         <section aria-labelledby="requests-h"><h2 id="requests-h">Requests for your lots</h2>
         <div class="scroll"><table id="owner-requests"><thead><tr><th scope="col">request</th><th scope="col">requester</th><th scope="col">lot</th><th scope="col">status</th><th scope="col">proof</th></tr></thead><tbody></tbody></table></div></section>
         """

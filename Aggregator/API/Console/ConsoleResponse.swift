@@ -32,12 +32,12 @@ enum ConsoleResponse {
             body: .init(byteBuffer: ByteBuffer(string: asset.text)))
     }
 
-    static func json<Value: Encodable>(_ value: Value) -> Response {
+    static func json<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(
-            status: .ok, headers: headers(contentType: "application/json"),
+            status: status, headers: headers(contentType: "application/json"),
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 

@@ -12,9 +12,12 @@ public enum ConsoleRoutes {
     /// The session cookie's name.
     static let cookie = "agritrace_console"
 
-    static func add(to router: Router<BasicRequestContext>, reader: StoreReader, scheme: String) {
+    static func add(
+        to router: Router<BasicRequestContext>, reader: StoreReader, submissions: SubmissionQueue, scheme: String
+    ) {
         let sessions = ConsoleSessions()
         let gate = ConsoleGate(sessions: sessions, scheme: scheme)
+        ConsoleRevocations.add(to: router, gate: gate, reader: reader, submissions: submissions)
         router.get("/console/login") { request, _ in
             try await gate.signIn(request, reader: reader)
         }
@@ -114,6 +117,13 @@ struct ConsoleGate: Sendable {
         return response
     }
 
+    /// The session of a state-changing request, which must carry its CSRF token (``checkCSRF(_:session:)``).
+    func requireWithCSRF(_ request: Request) async throws -> ConsoleSession {
+        let (_, session) = try await require(request)
+        try checkCSRF(request, session: session)
+        return session
+    }
+
     func checkCSRF(_ request: Request, session: ConsoleSession) throws {
         let sent = request.headers.first { $0.name.canonicalName == "x-csrf-token" }?.value
         guard let sent, sent == session.csrfToken else {
@@ -136,15 +146,27 @@ extension ConsoleSession.Role {
     }
 }
 
-/// Console refusals, answered as small pages with the right status.
+/// A refused JSON request of the owner page: the status and the reason, which the page shows.
+struct Problem: Codable, Sendable {
+    var status: Int
+    var reason: String
+}
+
+/// Console refusals, answered as small pages (or, for the owner page's JSON requests, a
+/// ``Problem``) with the right status.
 enum ConsoleRefusal: Error, HTTPResponseError {
     case notSignedIn
     case csrf(String)
+    /// The signed-in principal may not do this (not its grant, a signature under another key).
+    case forbidden(String)
+    /// The request's body is not what the page sends.
+    case badRequest(String)
 
     var status: HTTPResponse.Status {
         switch self {
         case .notSignedIn: .unauthorized
-        case .csrf: .forbidden
+        case .csrf, .forbidden: .forbidden
+        case .badRequest: .badRequest
         }
     }
 
@@ -157,6 +179,10 @@ enum ConsoleRefusal: Error, HTTPResponseError {
             )
         case .csrf(let reason):
             ConsoleResponse.message(.forbidden, "Refused", "Refused a state-changing request: \(reason).")
+        case .forbidden(let reason):
+            ConsoleResponse.json(Problem(status: 403, reason: "Refused: \(reason)."), status: .forbidden)
+        case .badRequest(let reason):
+            ConsoleResponse.json(Problem(status: 400, reason: "Bad request: \(reason)."), status: .badRequest)
         }
     }
 }
