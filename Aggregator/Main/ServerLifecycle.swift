@@ -51,6 +51,8 @@ struct ReloadService: Service {
 
     func run() async throws {
         let hangUps = await UnixSignalsSequence(trapping: .sighup)
+        // SIGHUP is trapped from here on: tell systemd (Type=notify) that reloads are safe.
+        SystemdNotify.send("READY=1")
         for await _ in hangUps.cancelOnGracefulShutdown() { await reload() }
     }
 

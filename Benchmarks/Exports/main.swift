@@ -187,7 +187,7 @@ if FileManager.default.fileExists(atPath: storePath) {
     // a kept store can be served and extended (principals for the console's page timings).
     let authority = Curve25519.Signing.PrivateKey()
     let keyText = authority.rawRepresentation.map { String(format: "%02x", $0) }.joined() + "\n"
-    FileManager.default.createFile(
+    _ = FileManager.default.createFile(
         atPath: directory + "/authority.key", contents: Data(keyText.utf8), attributes: [.posixPermissions: 0o600])
     try buildStore(at: storePath, authority: authority)
 }
