@@ -8,6 +8,15 @@ import Ledger
 /// access state the CLI's `request`, `regulator match`, `policy` and `audit` need.
 public enum AccessRoutes {
     static func add(to router: Router<BasicRequestContext>, reader: StoreReader, submissions: SubmissionQueue) {
+        addSubmissions(to: router, reader: reader, submissions: submissions)
+        addAccessState(to: router, reader: reader)
+        addLeaves(to: router, reader: reader)
+    }
+
+    /// Signed transactions in (`POST /v1/transactions`) and their outcome.
+    static func addSubmissions(
+        to router: Router<BasicRequestContext>, reader: StoreReader, submissions: SubmissionQueue
+    ) {
         router.post("/v1/transactions") { request, _ in
             let body = try await request.body.collect(upTo: 2 << 20)
             let bytes = [UInt8](buffer: body)
@@ -31,6 +40,10 @@ public enum AccessRoutes {
                 return try JSON(SubmissionState(status: state.status, reason: state.reason, leafIndex: state.leafIndex))
             }
         }
+    }
+
+    /// The access-control state: parameters, lots, requests, entries, the blacklist, events.
+    static func addAccessState(to router: Router<BasicRequestContext>, reader: StoreReader) {
         router.get("/v1/access/parameters") { _, _ in
             try await reader.read { store in
                 guard let found = try LedgerQueries(store: store).accessParameters() else {
@@ -96,6 +109,10 @@ public enum AccessRoutes {
                 "leaf", of: request.uri.queryParameters, in: 0...QueryParameter.largest)
             return try await reader.read { try JSON(LedgerQueries(store: $0).accessEvents(method: method, leaf: leaf)) }
         }
+    }
+
+    /// Any ledger leaf with its inclusion proof.
+    static func addLeaves(to router: Router<BasicRequestContext>, reader: StoreReader) {
         router.get("/v1/leaves/:leaf/entry") { _, context in
             guard let leaf = UInt64(try context.parameters.require("leaf")), leaf <= QueryParameter.largest else {
                 throw HTTPError(.badRequest, message: "the leaf index is a number from 0 to \(QueryParameter.largest)")
