@@ -31,6 +31,14 @@ enum TransferRoutes {
     static func add(
         to router: Router<BasicRequestContext>, reader: StoreReader, blobs: BlobStore, submissions: SubmissionQueue
     ) {
+        addTransfers(to: router, reader: reader, submissions: submissions)
+        addBlobs(to: router, reader: reader, blobs: blobs)
+    }
+
+    /// Open transfers, the wrapped keys sent and fetched, and the transfer list.
+    static func addTransfers(
+        to router: Router<BasicRequestContext>, reader: StoreReader, submissions: SubmissionQueue
+    ) {
         router.get("/v1/transfers/open") { request, _ in
             guard let owner = request.uri.queryParameters.get("owner") else {
                 throw HTTPError(
@@ -40,17 +48,6 @@ enum TransferRoutes {
                 "after", of: request.uri.queryParameters, in: 0...QueryParameter.largest)
             return try await reader.read {
                 try JSON(LedgerQueries(store: $0).openRedemptionLeaves(owner: owner, after: after))
-            }
-        }
-        router.get("/v1/blobs/owned") { request, _ in
-            guard let lot = request.uri.queryParameters.get("lot"),
-                let level = request.uri.queryParameters.get("level").flatMap(PrivacyLevel.init(rawValue:))
-            else { throw HTTPError(.badRequest, message: "give ?lot=<lot>&level=level-2|level-1") }
-            return try await reader.read { store in
-                try JSON(
-                    try LedgerQueries(store: store).blobs(lot: lot, level: level).map {
-                        ReferenceLeaf(leafIndex: $0.leafIndex, recordID: $0.recordID.hex, blobID: $0.blobID.hex)
-                    })
             }
         }
         router.post("/v1/transfers/keys") { request, _ in
@@ -92,6 +89,21 @@ enum TransferRoutes {
                         keys: try LedgerQueries(store: store).transferKeys(redeemLeaf: leaf).map {
                             Canonical.encode($0).hexString
                         }))
+            }
+        }
+    }
+
+    /// The blobs an owner holds, a record's blob reference, and blob downloads.
+    static func addBlobs(to router: Router<BasicRequestContext>, reader: StoreReader, blobs: BlobStore) {
+        router.get("/v1/blobs/owned") { request, _ in
+            guard let lot = request.uri.queryParameters.get("lot"),
+                let level = request.uri.queryParameters.get("level").flatMap(PrivacyLevel.init(rawValue:))
+            else { throw HTTPError(.badRequest, message: "give ?lot=<lot>&level=level-2|level-1") }
+            return try await reader.read { store in
+                try JSON(
+                    try LedgerQueries(store: store).blobs(lot: lot, level: level).map {
+                        ReferenceLeaf(leafIndex: $0.leafIndex, recordID: $0.recordID.hex, blobID: $0.blobID.hex)
+                    })
             }
         }
         router.get("/v1/blobs/reference") { request, _ in
