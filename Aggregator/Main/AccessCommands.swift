@@ -188,7 +188,7 @@ struct Principals: AsyncParsableCommand {
                 var name, kind, enterprise, role, status: String
                 var stage: String?
             }
-            let store = try openReadOnly(options.store)
+            let store = try options.localStore(for: "principals list")
             let select = try store.db.prepare(
                 "SELECT name, kind, enterprise, role, stage, status FROM principals ORDER BY name")
             var rows: [Row] = []

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Ledger
 import NIOHTTP1
 
 /// Options every reading command shares.
@@ -35,6 +36,17 @@ struct StoreOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
+
+    /// The store, read-only, for a command that works on the store file itself; `--api` is
+    /// refused naming the command rather than ignored.
+    func localStore(for command: String) throws -> LedgerStore {
+        if let api {
+            throw UserError(
+                "`agritrace \(command)` reads the store file itself and has no --api form (given \(api)): run it where the store is, with --store (or on a copy made with `agritrace backup`)"
+            )
+        }
+        return try openReadOnly(store)
+    }
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }

@@ -313,7 +313,7 @@ struct Verify: ParsableCommand {
     @OptionGroup var options: StoreOptions
 
     func run() throws {
-        let store = try openReadOnly(options.store)
+        let store = try options.localStore(for: "verify")
         let key: Curve25519PublicKey
         if let authority {
             key = try Keys.readPublicKey(authority)
@@ -370,7 +370,7 @@ struct Replay: ParsableCommand {
     @OptionGroup var options: StoreOptions
 
     func run() throws {
-        let store = try openReadOnly(options.store)
+        let store = try options.localStore(for: "replay")
         guard let key = try authority.map(Keys.readPublicKey) ?? store.authorityKey() else {
             throw UserError("the store has no authority key yet")
         }

@@ -631,12 +631,17 @@ struct Grants: AsyncParsableCommand {
             "The owner's grants: list them, or revoke one (redemption then fails; the revocation is on the ledger).",
         subcommands: [List.self, Revoke.self])
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         @Option(name: .customLong("as"), help: "The owner's principal.") var principal: String
         @OptionGroup var options: StoreOptions
 
-        func run() throws {
-            let rows = try LedgerQueries(store: try openReadOnly(options.store)).grants(owner: principal)
+        func run() async throws {
+            let rows: [GrantRow]
+            if let api = options.api {
+                rows = try await APIClient.get(api, "/v1/access/grants", query: ["owner": principal])
+            } else {
+                rows = try LedgerQueries(store: try openReadOnly(options.store)).grants(owner: principal)
+            }
             if options.json {
                 print(try Output.json(rows))
                 return
@@ -661,15 +666,20 @@ struct Grants: AsyncParsableCommand {
     }
 }
 
-struct Provenance: ParsableCommand {
+struct Provenance: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "Who received a lot's private data, when and for what purpose: redemptions, transfers, reads, revocations.")
     @Argument(help: "The lot.") var lot: String
     @OptionGroup var options: StoreOptions
 
-    func run() throws {
-        let rows = try LedgerQueries(store: try openReadOnly(options.store)).provenance(lot: lot)
+    func run() async throws {
+        let rows: [ProvenanceRow]
+        if let api = options.api {
+            rows = try await APIClient.get(api, "/v1/access/provenance", query: ["lot": lot])
+        } else {
+            rows = try LedgerQueries(store: try openReadOnly(options.store)).provenance(lot: lot)
+        }
         if options.json {
             print(try Output.json(rows))
             return
@@ -678,7 +688,7 @@ struct Provenance: ParsableCommand {
         for row in rows {
             let counterpart = row.counterpart.isEmpty ? "" : " → \(row.counterpart)"
             print(
-                "leaf \(row.leafIndex)  \(row.time)  \(row.kind)  \(row.who)\(counterpart)  \(row.level)  \(row.status)  \(row.detail)  (request \(row.requestID))"
+                "leaf \(row.leafIndex)  \(row.time)  \(row.kind.rawValue)  \(row.who)\(counterpart)  \(row.level)  \(row.status)  \(row.detail)  (request \(row.requestID))"
             )
         }
     }

@@ -236,6 +236,7 @@ def regulator_session(driver):
                             json.dumps({"kind": "grant", "id": args.grant, "reason": "not mine"}))
     check("non-owner: preparing the owner's revocation answers 403",
           refused.get("status") == 403 and "granted no request" in refused.get("body", ""), str(refused))
+    provenance(driver)
     link = driver.find_element(By.CSS_SELECTOR, "#blacklist tbody tr td:last-child a")
     link.click()
     ready(driver)
@@ -243,6 +244,34 @@ def regulator_session(driver):
           driver.find_element(By.ID, "proof-result").get_attribute("data-outcome") == "valid",
           driver.find_element(By.ID, "proof-result").text)
     shot(driver, "09-regulator-blacklist-proof")
+
+
+def provenance(driver):
+    """The regulator asks where the granted lot's private data went: the owner's revocation
+    (signed in the browser earlier) is there, and its row's proof checks in the browser."""
+    box = driver.find_element(By.ID, "provenance-lot")
+    box.clear()
+    box.send_keys(args.grant_lot)
+    box.submit()
+    row = f"#provenance tr[data-request='{args.grant}'][data-kind='revocation']"
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
+    cells = [td.text for td in driver.find_elements(By.CSS_SELECTOR, row + " td")]
+    check("regulator: the lot's provenance shows the owner's revocation of the grant",
+          len(cells) == 9 and cells[3] == args.owner and cells[4] == args.keeper, str(cells))
+    check("regulator: the provenance status counts the events",
+          driver.find_element(By.ID, "provenance-status").text.startswith("1 event for " + args.grant_lot),
+          driver.find_element(By.ID, "provenance-status").text)
+    driver.execute_script("document.getElementById('provenance').scrollIntoView()")
+    shot(driver, "12-regulator-provenance")
+    no_secrets(driver, "regulator provenance")
+    current = driver.current_url
+    driver.find_element(By.CSS_SELECTOR, row + " td:last-child a").click()
+    ready(driver)
+    check("a provenance row's proof checks in the browser",
+          driver.find_element(By.ID, "proof-result").get_attribute("data-outcome") == "valid",
+          driver.find_element(By.ID, "proof-result").text)
+    driver.get(current)
+    ready(driver)
 
 
 def owner_session(driver):
@@ -276,7 +305,7 @@ def owner_session(driver):
 
 parser = argparse.ArgumentParser()
 for name in ["base", "ca", "firm", "firm-link", "regulator-link", "record", "lot", "denied-source", "artifacts",
-             "owner-link", "owner-key", "grant"]:
+             "owner-link", "owner-key", "grant", "grant-lot", "owner", "keeper"]:
     parser.add_argument("--" + name, required=True)
 parser.add_argument("--secret", action="append", default=[])
 args = parser.parse_args()
@@ -286,8 +315,8 @@ with tempfile.TemporaryDirectory(prefix="agritrace-chromium-") as home:
     try:
         signed_out(driver)
         firm_session(driver)
-        regulator_session(driver)
         owner_session(driver)
+        regulator_session(driver)
         check("every input has a label", not unlabelled, str(unlabelled))
     except Exception as error:  # a crash is a failure with its reason, not a silent skip
         failures.append("crashed")

@@ -44,7 +44,8 @@ struct ConsoleBrowserTests {
             "--firm", Self.firm, "--firm-link", try site.signInLink(Self.firm), "--regulator-link",
             try site.signInLink(Self.regulator), "--record", record, "--lot", "SA-2026-5521", "--denied-source",
             Self.deniedSource, "--artifacts", artifacts, "--owner-link", try site.signInLink(Self.owner), "--owner-key",
-            site.keyFile(Self.owner), "--grant", grant,
+            site.keyFile(Self.owner), "--grant", grant, "--grant-lot", "PL-2026-0417", "--owner", Self.owner,
+            "--keeper", Self.keeper,
         ]
         for secret in Self.secrets { arguments += ["--secret", secret] }
         let run = try BackgroundProcess(
@@ -63,7 +64,9 @@ struct ConsoleBrowserTests {
             "PASS no private value on the trace page", "PASS the EPCIS download answers the lot's EPCISDocument",
             "PASS the FSMA 204 download answers the lot's spreadsheet", "PASS every input has a label",
             "PASS owner: the grant is revoked in the browser, with its ledger leaf",
-            "PASS non-owner: preparing the owner's revocation answers 403", "all passed",
+            "PASS non-owner: preparing the owner's revocation answers 403",
+            "PASS regulator: the lot's provenance shows the owner's revocation of the grant",
+            "PASS a provenance row's proof checks in the browser", "all passed",
         ] {
             #expect(output.contains(check), "missing: \(check)")
         }
@@ -71,6 +74,6 @@ struct ConsoleBrowserTests {
         let revoked = try site.grants().first { $0["requestID"] as? String == grant }?["revoked"] as? Bool
         #expect(revoked == true, "grants list does not show \(grant) revoked")
         let screenshots = (try? FileManager.default.contentsOfDirectory(atPath: artifacts)) ?? []
-        #expect(screenshots.filter { $0.hasSuffix(".png") }.count >= 11, "\(screenshots)")
+        #expect(screenshots.filter { $0.hasSuffix(".png") }.count >= 12, "\(screenshots)")
     }
 }

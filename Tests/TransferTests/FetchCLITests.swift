@@ -59,7 +59,7 @@ struct FetchCLITests {
         #expect(bad.output.contains("record \(blob.recordID)"), "\(bad.output)")
         try d.ledger.admitSubmissions()
         try d.cut()
-        let reads = try d.queries.provenance(lot: TransferDeployment.lot).filter { $0.kind == "read" }
+        let reads = try d.queries.provenance(lot: TransferDeployment.lot).filter { $0.kind == .read }
         #expect(reads.map(\.status) == ["verified", "mismatch"])
 
         // The owner revokes the grant: the next fetch's redemption is refused, and says why.
@@ -106,6 +106,25 @@ struct FetchCLITests {
             d, common + ["--authority", Array(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation).hexString])
         #expect(forged.status != 0)
         #expect(forged.output.contains("inclusion proof"), "\(forged.output)")
+
+        // Where the data went and the owner's grants, through the same API: what the store says.
+        try d.ledger.admitSubmissions()
+        try d.cut()
+        let expected = try d.queries.provenance(lot: TransferDeployment.lot)
+        #expect(Set(expected.map(\.kind)).isSuperset(of: [.redeem, .transfer, .read]), "\(expected)")
+        let api = ["--api", "http://127.0.0.1:\(port)", "--insecure-http", "--json"]
+        let provenance = try d.runCLI(["provenance", TransferDeployment.lot] + api, serve: false)
+        #expect(provenance.status == 0, "\(provenance.output)")
+        #expect(try JSONDecoder().decode([ProvenanceRow].self, from: Data(provenance.output.utf8)) == expected)
+        let grants = try d.runCLI(["grants", "list", "--as", TransferDeployment.owner] + api, serve: false)
+        #expect(grants.status == 0, "\(grants.output)")
+        let expectedGrants = try d.queries.grants(owner: TransferDeployment.owner)
+        #expect(expectedGrants.map(\.requestID) == [row.requestID])
+        #expect(try JSONDecoder().decode([GrantRow].self, from: Data(grants.output.utf8)) == expectedGrants)
+        // A command that works on the store file itself says so rather than reading a local store.
+        let verify = try d.runCLI(["verify"] + api, serve: false)
+        #expect(verify.status != 0)
+        #expect(verify.output.contains("`agritrace verify` reads the store file itself"), "\(verify.output)")
     }
 
     @Test("an interrupted fetch keeps its one-time key (0600) and a re-run resumes the same redemption")
@@ -153,7 +172,7 @@ struct FetchCLITests {
         try d.ledger.admitSubmissions()
         try d.cut()
         let provenance = try d.queries.provenance(lot: TransferDeployment.lot)
-        #expect(provenance.filter { $0.kind == "redeem" }.count == 1)
-        #expect(provenance.filter { $0.kind == "transfer" }.count == 1)
+        #expect(provenance.filter { $0.kind == .redeem }.count == 1)
+        #expect(provenance.filter { $0.kind == .transfer }.count == 1)
     }
 }

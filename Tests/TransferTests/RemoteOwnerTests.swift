@@ -129,7 +129,7 @@ struct RemoteOwnerTests {
         let ownerFiles = try FileManager.default.contentsOfDirectory(atPath: owner.folder)
         #expect(!ownerFiles.contains { $0.hasSuffix(".sqlite") || $0.contains("sqlite-") }, "\(ownerFiles)")
         let transfer = try #require(
-            try d.queries.provenance(lot: TransferDeployment.lot).first { $0.kind == "transfer" })
+            try d.queries.provenance(lot: TransferDeployment.lot).first { $0.kind == .transfer })
         #expect(transfer.status == "delivered")
 
         // A redemption with a wrong token: the owner refuses it, no keys are delivered.

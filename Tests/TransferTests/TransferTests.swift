@@ -44,7 +44,7 @@ struct TransferTests {
                     fields: [], outcome: "verified", detail: "")))
         try d.cut()
         let provenance = try d.queries.provenance(lot: TransferDeployment.lot)
-        #expect(provenance.map(\.kind) == ["redeem", "transfer", "read"])
+        #expect(provenance.map(\.kind) == [.redeem, .transfer, .read])
         #expect(provenance[1].who == TransferDeployment.owner)
         #expect(provenance[1].counterpart == TransferDeployment.requesterGrant.principal)
         #expect(provenance[1].detail.contains("quality audit"))
@@ -179,7 +179,7 @@ struct TransferTests {
         #expect(redemption.reason?.hasPrefix("revoked") == true)
         #expect(try d.serveTransfers() == 0)
         let provenance = try d.queries.provenance(lot: TransferDeployment.lot)
-        #expect(provenance.map(\.kind) == ["revocation", "redeem"])
+        #expect(provenance.map(\.kind) == [.revocation, .redeem])
         #expect(provenance[0].detail == "contract ended")
     }
 

@@ -307,7 +307,7 @@ enum ConsoleAssets {
             return r;
           }
 
-          // Regulator: match results, the blacklist, access events; each row links to its proof.
+          // Regulator: match results, the blacklist, access events, a lot's provenance; each row links to its proof.
           async function regulatorPage() {
             for (const r of await api('/v1/access/requests')) {
               addRow($('#matches'), [r.requestID.slice(0, 12) + '…', r.requester, r.lot, r.level, r.source, r.status, r.reason], r.resultLeaf ?? r.requestLeaf);
@@ -322,7 +322,24 @@ enum ConsoleAssets {
               }
             };
             $('#events-form').addEventListener('submit', (event) => { event.preventDefault(); events($('#method').value.trim()).catch(showError); });
-            await events('');
+            $('#provenance-form').addEventListener('submit', (event) => { event.preventDefault(); provenance($('#provenance-lot').value.trim()).catch(showError); });
+            const lot = new URLSearchParams(location.search).get('lot');
+            if (lot) $('#provenance-lot').value = lot;
+            await Promise.all([events(''), provenance(lot || '')]);
+          }
+          // Where a lot's private data went (redeem, transfer, read, revocation), each event with its proof.
+          async function provenance(lot) {
+            clear($('#provenance'));
+            const status = $('#provenance-status');
+            if (!lot) { status.textContent = 'Give a lot to see where its private data went.'; return; }
+            status.textContent = 'loading…';
+            const rows = await api('/v1/access/provenance?lot=' + enc(lot));
+            for (const p of rows) {
+              const row = addRow($('#provenance'), [p.leafIndex, p.time, p.kind, p.who, p.counterpart || null, p.level, p.status, p.detail], p.leafIndex);
+              row.dataset.kind = p.kind;
+              row.dataset.request = p.requestID;
+            }
+            status.textContent = rows.length ? rows.length + (rows.length === 1 ? ' event' : ' events') + ' for ' + lot : 'No redemption, transfer, read or revocation of ' + lot + ' on the ledger.';
           }
 
           // Owner: the signed-in principal's protected entries (the policies stay hidden), its grants

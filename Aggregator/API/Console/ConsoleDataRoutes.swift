@@ -3,8 +3,10 @@ import Ledger
 
 /// API routes the console's ledger page pages through (public ledger data, like the rest of
 /// `/v1/`): `GET /v1/blocks?before=&limit=` (newest first) and `GET /v1/principals?after=&limit=`;
-/// and the owner page's `GET /v1/access/grants?owner=` (the owner's granted requests, revoked or
-/// not, as `agritrace grants list` shows them).
+/// the owner page's `GET /v1/access/grants?owner=` (the owner's granted requests, revoked or
+/// not, as `agritrace grants list` shows them); and the regulator page's
+/// `GET /v1/access/provenance?lot=` (where a lot's private data went: redemptions, transfers,
+/// reads and revocations, as `agritrace provenance` shows them; no private value is in them).
 enum ConsoleDataRoutes {
     static func add(to router: Router<BasicRequestContext>, reader: StoreReader) {
         router.get("/v1/blocks") { request, _ in
@@ -23,6 +25,13 @@ enum ConsoleDataRoutes {
                 throw HTTPError(.badRequest, message: "give ?owner=<principal> (the grants of that owner)")
             }
             return try await reader.read { try JSON(LedgerQueries(store: $0).grants(owner: owner)) }
+        }
+        router.get("/v1/access/provenance") { request, _ in
+            guard let lot = request.uri.queryParameters.get("lot") else {
+                throw HTTPError(
+                    .badRequest, message: "give ?lot=<lot> (the lot whose private data's provenance to list)")
+            }
+            return try await reader.read { try JSON(LedgerQueries(store: $0).provenance(lot: lot)) }
         }
     }
 }

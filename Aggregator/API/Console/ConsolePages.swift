@@ -110,6 +110,13 @@ enum ConsolePages {
         <input id="method" name="method" autocomplete="off" placeholder="e.g. requestAccess">
         <button type="submit">Filter</button></form>
         <div class="scroll"><table id="events"><thead><tr><th scope="col">leaf</th><th scope="col">time</th><th scope="col">submitter</th><th scope="col">method</th><th scope="col">subject</th><th scope="col">outcome</th><th scope="col">proof</th></tr></thead><tbody></tbody></table></div></section>
+        <section aria-labelledby="provenance-h"><h2 id="provenance-h">Provenance of a lot's private data</h2>
+        <p>Where the lot's protected data went: redemptions, the owner's transfers, the requesters' reads, revocations. No private value is shown.</p>
+        <form id="provenance-form"><label for="provenance-lot">Lot</label>
+        <input id="provenance-lot" name="lot" autocomplete="off" placeholder="e.g. PL-2026-0417">
+        <button type="submit">Show</button></form>
+        <p id="provenance-status" role="status" aria-live="polite"></p>
+        <div class="scroll"><table id="provenance"><thead><tr><th scope="col">leaf</th><th scope="col">time</th><th scope="col">event</th><th scope="col">by</th><th scope="col">to</th><th scope="col">level</th><th scope="col">status</th><th scope="col">detail</th><th scope="col">proof</th></tr></thead><tbody></tbody></table></div></section>
         """
 
     static let ownerBody = """

@@ -76,12 +76,23 @@ public struct TransferRow: Codable, Sendable, Equatable {
     public var time: String
 }
 
+/// What one provenance event is (its raw value is what the CLI and the API print).
+public enum ProvenanceKind: String, Codable, Sendable, CaseIterable {
+    /// A requester redeemed its grant (asked the owner for the data).
+    case redeem
+    /// The owner sent the data keys of a redemption (or refused to).
+    case transfer
+    /// The requester fetched and checked the data against the ledger.
+    case read
+    /// The owner revoked the grant.
+    case revocation
+}
+
 /// One event of a lot's provenance: a redemption, transfer, read or revocation.
 public struct ProvenanceRow: Codable, Sendable, Equatable {
     public var leafIndex: UInt64
     public var time: String
-    /// `redeem`, `transfer`, `read` or `revocation`.
-    public var kind: String
+    public var kind: ProvenanceKind
     public var requestID: String
     public var who: String
     public var counterpart: String
@@ -292,12 +303,19 @@ extension LedgerQueries {
             rows.append(
                 ProvenanceRow(
                     leafIndex: UInt64(select.int64(at: 0)), time: Timestamp(milliseconds: select.int64(at: 1)).iso8601,
-                    kind: select.string(at: 2) ?? "", requestID: select.string(at: 3) ?? "",
+                    kind: try provenanceKind(select.string(at: 2)), requestID: select.string(at: 3) ?? "",
                     who: select.string(at: 4) ?? "", counterpart: select.string(at: 5) ?? "",
                     level: select.string(at: 6) ?? "", status: select.string(at: 7) ?? "",
                     detail: select.string(at: 8) ?? ""))
         }
         return rows
+    }
+
+    private func provenanceKind(_ text: String?) throws -> ProvenanceKind {
+        guard let text, let kind = ProvenanceKind(rawValue: text) else {
+            throw LedgerStoreError.corrupt("provenance row of unknown kind \(text ?? "null")")
+        }
+        return kind
     }
 
     /// The granted requests of an owner's entries.
