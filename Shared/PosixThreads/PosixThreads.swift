@@ -181,6 +181,14 @@ public final class PosixCondition: @unchecked Sendable {
     public func wait() { pthread_cond_wait(condition, mutex.mutex) }
 }
 
+/// Milliseconds on the monotonic clock since an arbitrary origin: deadlines that a step of
+/// the wall clock must not move.
+public func monotonicMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
+
 /// Seconds on the monotonic clock since an arbitrary origin, for deadlines.
 public func monotonicSeconds() -> Double {
     var now = timespec()

@@ -75,10 +75,11 @@ extension AgentIntegration {
             #expect(settled, "receipts could not drain the outbox at the budget: \(statistics)")
             #expect(pausedAt > 0 && pausedAt < Int64(total))
             #expect(agent.metrics.counters.rejected == 0)
-            // Retention deletes the receipted rows and their vault entries (a clock two days on,
-            // one day of retention): their pages return to the budget and intake resumes.
+            // Retention deletes the receipted rows and their vault entries (a millisecond of
+            // retention: every block before the newest one receipted): their pages return to the
+            // budget and intake resumes.
             let later = Timestamp(milliseconds: Timestamp.now().milliseconds + 2 * 86_400_000)
-            let deleted = try agent.store.applyRetention(days: 1, now: later)
+            let deleted = try agent.store.applyRetention(keepingMilliseconds: 1, now: later)
             #expect(deleted > 0)
             #expect(agent.store.usedBytes < agent.store.intakeLimitBytes)
             #expect(
@@ -88,7 +89,7 @@ extension AgentIntegration {
             // Keep deleting what gets receipted, as retention would: every line arrives once, none dropped.
             let finished = await waitUntil(timeout: .seconds(120)) {
                 _ = try? agent.store.applyRetention(
-                    days: 1, now: Timestamp(milliseconds: Timestamp.now().milliseconds + 2 * 86_400_000))
+                    keepingMilliseconds: 1, now: Timestamp(milliseconds: Timestamp.now().milliseconds + 2 * 86_400_000))
                 return agent.metrics.counters.accepted == Int64(total)
             }
             #expect(finished, "accepted \(agent.metrics.counters.accepted) of \(total)")

@@ -1,6 +1,7 @@
 import AgriTraceCore
 import EdgeAgent
 import Foundation
+import SQLiteStorage
 import TestSupport
 import Testing
 
@@ -96,6 +97,73 @@ extension AgentIntegration {
             #expect(try metrics().split(separator: "\n").contains("agritrace_agent_filesystem_full 0"))
             #expect(receiver.snapshot.ledger.count == total && receiver.snapshot.conflicts == 0)
             #expect(try agent.store.integrityCheck() == "ok")
+        }
+
+        /// Finding 4 of the chaos run: killed while the filesystem was full, the agent could not
+        /// start again until space returned (`SQLite error 13 ... UPDATE outbox SET sent_at = 0`,
+        /// exit 1). It must start, deliver once space returns, and lose nothing.
+        @Test func theAgentStartsOnAFilesystemWithNoByteFree() async throws {
+            let executable = try #require(
+                agentExecutable(), "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
+            let volume = try TemporaryDirectory(prefix: "agent-nofree")
+            try Self.mountTmpfs(volume.path, size: "16m")
+            defer { _ = try? runCommand("umount", ["-l", volume.path]) }
+            let broker = try await TestBroker.start()
+            defer { broker.kill() }
+            let fixture = try DeviceFixture()
+            let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys)
+            try fixture.writeConfiguration(brokerPort: broker.port, authorityHex: receiver.authorityHex)
+            let store = "\(volume.path)/agent.sqlite"
+            let text = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
+                .replacingOccurrences(
+                    of: "path = \"agent.sqlite\"", with: "path = \"\(store)\"\nmin_free_bytes = 2097152")
+            try text.write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
+            func outbox() throws -> (total: Int, sent: Int) {
+                let db = try SQLiteConnection(path: store, readOnly: true, create: false)
+                let statement = try db.prepare("SELECT count(*), count(*) FILTER (WHERE sent_at != 0) FROM outbox")
+                _ = try statement.step()
+                return (Int(statement.int64(at: 0)), Int(statement.int64(at: 1)))
+            }
+            // 200 readings accepted and sent; no receipt comes (the receiver is not running).
+            let total = 200
+            try fixture.appendLines(simulatedLines(total, seed: 31))
+            let log = fixture.directory.file("agent.log")
+            let first = try CrashTests().spawnAgent(executable, config: fixture.configPath, log: log)
+            let sent = await waitUntil(timeout: .seconds(30)) { (try? outbox()) ?? (0, 0) == (total, total) }
+            let afterSend = try outbox()
+            let firstLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(sent, "not all sent: \(afterSend); \(firstLog.suffix(1500))")
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+
+            // Something else takes every free byte; the agent starts again (systemd's Restart=).
+            let filler = volume.file("filler")
+            #expect(FileManager.default.createFile(atPath: filler, contents: nil))
+            let handle = try #require(FileHandle(forWritingAtPath: filler))
+            for size in [65536, 4096] {
+                let block = Data(count: size)
+                while (try? handle.write(contentsOf: block)) != nil, Self.freeBytes(volume.path) > 0 {}
+            }
+            try? handle.close()
+            #expect(Self.freeBytes(volume.path) == 0)
+            let second = try CrashTests().spawnAgent(executable, config: fixture.configPath, log: log)
+            defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+            try await Task.sleep(for: .seconds(3))
+            let agentLog = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+            #expect(second.isRunning, "the agent did not start on the full filesystem: \(agentLog().suffix(1500))")
+
+            // Space returns and the aggregator answers: every record is receipted once.
+            try FileManager.default.removeItem(atPath: filler)
+            try await receiver.start()
+            defer { receiver.stop() }
+            let drained = try await waitUntil(timeout: .seconds(60)) { try outbox().total == 0 }
+            let left = try outbox()
+            #expect(drained, "outbox not drained: \(left); \(agentLog().suffix(1500))")
+            #expect(receiver.snapshot.ledger.count == total && Set(receiver.snapshot.ledger).count == total)
+            #expect(receiver.snapshot.conflicts == 0)
+            kill(second.processIdentifier, SIGTERM)
+            second.waitUntilExit()
+            #expect(second.terminationStatus == 0, "\(agentLog().suffix(1500))")
         }
     }
 }

@@ -249,15 +249,7 @@ public final class BlobUploader: @unchecked Sendable {
         dbLock.lock()
         defer { dbLock.unlock() }
         let now = Timestamp.now().milliseconds
-        let select = try db.prepare(
-            "SELECT record_id, level, body FROM blob_uploads WHERE status = 'pending' AND sent_at <= ? ORDER BY sent_at LIMIT ?"
-        )
-        try select.bind(now - resendTimeoutMilliseconds, at: 1)
-        try select.bind(Int64(limit), at: 2)
-        var due: [([UInt8], String, [UInt8])] = []
-        while try select.step() {
-            due.append((select.bytes(at: 0) ?? [], select.string(at: 1) ?? "", select.bytes(at: 2) ?? []))
-        }
+        let due = try Self.due(in: db, now: now, timeout: resendTimeoutMilliseconds, limit: limit)
         guard !due.isEmpty else { return 0 }
         let topic = Wire.blobTopic(enterprise: enterprise, device: device)
         let mark = try db.prepare(
@@ -278,6 +270,27 @@ public final class BlobUploader: @unchecked Sendable {
             try mark.run()
         }
         return due.count
+    }
+
+    /// The pending uploads to send at `now`: never sent, sent more than `timeout` ago, or sent
+    /// more than `timeout` after `now` (before the wall clock stepped back: the chaos run found
+    /// such uploads stalled until the clock caught up), oldest send first.
+    static func due(in db: SQLiteConnection, now: Int64, timeout: Int64, limit: Int) throws -> [(
+        recordID: [UInt8], level: String, body: [UInt8]
+    )] {
+        let select = try db.prepare(
+            """
+            SELECT record_id, level, body FROM blob_uploads
+             WHERE status = 'pending' AND (sent_at <= ? OR sent_at > ?) ORDER BY sent_at LIMIT ?
+            """)
+        try select.bind(now - timeout, at: 1)
+        try select.bind(now + timeout, at: 2)
+        try select.bind(Int64(limit), at: 3)
+        var due: [(recordID: [UInt8], level: String, body: [UInt8])] = []
+        while try select.step() {
+            due.append((select.bytes(at: 0) ?? [], select.string(at: 1) ?? "", select.bytes(at: 2) ?? []))
+        }
+        return due
     }
 
     func handle(_ message: MQTTMessage) {

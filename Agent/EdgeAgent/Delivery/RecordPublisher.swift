@@ -62,7 +62,8 @@ public final class RecordPublisher: Sendable {
         var settings: Settings
         /// Whole-batch refusals since the last receipt (0: delivering normally).
         var refusalStreak = 0
-        /// While refused, nothing is published before this (milliseconds since 1970).
+        /// While refused, nothing is published before this (``monotonicMilliseconds()``: a step
+        /// of the wall clock neither stalls nor ends a pause).
         var pausedUntil: Int64 = 0
         /// A probe batch was sent while refused and has had no answer yet.
         var awaitingProbe = false
@@ -126,7 +127,16 @@ public final class RecordPublisher: Sendable {
 
     /// Subscribes to the receipt topic, connects, and starts the delivery loop.
     public func start() throws {
-        try store.markAllUnsent()
+        // Send everything unreceipted again at once. Not a reason to stay down: on a full
+        // filesystem this write fails (the chaos run), and each connection retries it while
+        // the resend timeout re-sends those records anyway.
+        do {
+            try store.markAllUnsent()
+        } catch {
+            logger.warning(
+                "cannot reset the outbox send marks at start; unreceipted records go again after the resend timeout",
+                metadata: ["error": "\(error)"])
+        }
         try attach(client, generation: generation.load(ordering: .acquiring))
         PosixThread.detach(name: "agent-publisher") { [self] in
             loop()
@@ -309,13 +319,14 @@ public final class RecordPublisher: Sendable {
     /// pauses (longer at each refusal after the pause before it ended).
     func noteRefusal(_ rejection: Rejection) {
         let now = Timestamp.now()
+        let clock = monotonicMilliseconds()
         let (streak, pause) = state.withLock { state -> (Int, Int64) in
-            if state.pausedUntil <= now.milliseconds || state.awaitingProbe {
+            if state.pausedUntil <= clock || state.awaitingProbe {
                 state.refusalStreak += 1
                 state.awaitingProbe = false
             }
             let pause = state.refusalBackoffMilliseconds
-            state.pausedUntil = now.milliseconds + pause
+            state.pausedUntil = clock + pause
             return (state.refusalStreak, pause)
         }
         let fix = DeliveryRefusal.fix(
@@ -386,8 +397,9 @@ public final class RecordPublisher: Sendable {
             metadata: ["error": "\(error)", "same_errors_since_last_log": "\(unlogged)"])
     }
 
-    /// Whether delivery is backing off after a whole-batch refusal.
-    func isPaused(now: Int64) -> Bool { state.withLock { $0.pausedUntil > now } }
+    /// Whether delivery is backing off after a whole-batch refusal at `clock`
+    /// (``monotonicMilliseconds()``).
+    func isPaused(clock: Int64 = monotonicMilliseconds()) -> Bool { state.withLock { $0.pausedUntil > clock } }
 
     /// Publishes batches while the window allows.
     func publishAvailable() {
@@ -398,7 +410,7 @@ public final class RecordPublisher: Sendable {
             let (connected, inflight, settings, refused) = state.withLock {
                 ($0.connected, $0.awaitingAck.count, $0.settings, $0.refusalStreak > 0)
             }
-            guard connected, inflight < settings.maxInflight, !isPaused(now: now) else { return }
+            guard connected, inflight < settings.maxInflight, !isPaused() else { return }
             let cutoff = now - settings.resendTimeoutMilliseconds
             let rows: [(sequence: UInt64, body: [UInt8])]
             do {
@@ -432,7 +444,7 @@ public final class RecordPublisher: Sendable {
                 // While refused, one probe batch per pause: its answer decides what comes next.
                 if refused {
                     state.withLock {
-                        $0.pausedUntil = now + $0.refusalBackoffMilliseconds
+                        $0.pausedUntil = monotonicMilliseconds() + $0.refusalBackoffMilliseconds
                         $0.awaitingProbe = true
                     }
                 }

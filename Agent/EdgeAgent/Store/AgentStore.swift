@@ -624,7 +624,8 @@ public final class AgentStore: @unchecked Sendable {
                 var proofWriter = CanonicalWriter(capacity: 32 * receipt.inclusionProof.count + 8)
                 proofWriter.write(receipt.inclusionProof)
                 try insert.bind(compact ? [] : proofWriter.bytes, at: 6)
-                try insert.bind(now.milliseconds, at: 7)
+                // Retention ages the row in the ledger's signed time (the block's), not the box's.
+                try insert.bind(receipt.treeHead.value.time.milliseconds, at: 7)
                 try insert.run()
                 try delete.bind(sequence, at: 1)
                 try delete.run()
@@ -772,16 +773,35 @@ public final class AgentStore: @unchecked Sendable {
 
     /// Deletes receipted records, their receipts and vault entries older than `days`.
     /// Records still in the outbox are never deleted.
+    ///
+    /// Age is counted in the ledger's signed time, never the box's clock alone: a receipted
+    /// record's time is the block time of its receipt's signed tree head, and "now" is at most
+    /// the newest block time receipted (the chaos run stepped a box's clock years ahead and
+    /// retention deleted hundreds of receipted records and their private values at once). A
+    /// record refused by the aggregator ages from its refusal. Rows receipted before this rule
+    /// carry the box's time of receipt.
     /// - Returns: the number of receipted records deleted.
     @discardableResult
     public func applyRetention(days: Int, now: Timestamp = .now()) throws -> Int {
         guard days > 0 else { return 0 }
+        return try applyRetention(keepingMilliseconds: Int64(days) * 86_400_000, now: now)
+    }
+
+    /// ``applyRetention(days:now:)`` with the period in milliseconds (tests use short ones).
+    @discardableResult
+    public func applyRetention(keepingMilliseconds kept: Int64, now: Timestamp = .now()) throws -> Int {
         lock.lock()
         defer { lock.unlock() }
-        let cutoff = now.milliseconds - Int64(days) * 86_400_000
+        let newestReceipt = try db.prepare("SELECT max(receipted_at) FROM receipted")
+        guard try newestReceipt.step(), !newestReceipt.isNull(at: 0) else { return 0 }
+        let newest = newestReceipt.int64(at: 0)
+        let cutoff = min(now.milliseconds, newest) - kept
         return try db.transaction {
             let vault = try db.prepare(
-                "DELETE FROM vault WHERE accepted_at < ? AND sequence NOT IN (SELECT sequence FROM outbox)")
+                """
+                DELETE FROM vault WHERE sequence IN (SELECT sequence FROM receipted WHERE receipted_at < ?1)
+                   OR sequence IN (SELECT sequence FROM refused WHERE refused_at < ?1)
+                """)
             try vault.bind(cutoff, at: 1)
             try vault.run()
             let receipts = try db.prepare("DELETE FROM receipted WHERE receipted_at < ?")
