@@ -82,8 +82,12 @@ final class KeptConnection: Sendable {
             // The server may answer and close before the last write completes (seen under
             // load on a POST the server had answered): a complete answer counts. A failed TLS
             // handshake also closes the channel under the writes; its reason comes from the
-            // inbound side.
-            if let response = try? await readResponse(&responses) { return .response(response) }
+            // inbound side, and is worth more than the write's "closed channel".
+            do {
+                if let response = try await readResponse(&responses) { return .response(response) }
+            } catch let reason {
+                return wroteHead ? .failed(reason) : .notSent(reason)
+            }
             return wroteHead ? .failed(error) : .notSent(error)
         }
         do {

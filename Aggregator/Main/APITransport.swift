@@ -131,7 +131,7 @@ enum APITransport {
         case .response(let response): return response
         case .failed(let error), .notSent(let error):
             if let reason = refusal.reason { throw UserError("\(url): TLS failed: \(reason)") }
-            throw Self.describe(error, url: url)
+            throw Self.describe(error, url: url, clientCertificate: secure && connection.certificateFile != nil)
         case .closedBeforeAnswer:
             if let reason = refusal.reason { throw UserError("\(url): TLS failed: \(reason)") }
             throw UserError(
@@ -231,11 +231,21 @@ enum APITransport {
     }
 
     /// The user-facing error for a failed exchange.
-    private static func describe(_ error: any Error, url: URL) -> UserError {
+    ///
+    /// With TLS 1.3 the client's side of the handshake completes before the server has checked
+    /// the client's certificate; a server that refuses it (revoked, expired, another CA) sends
+    /// an alert and closes. When the alert arrives first its reason is the error; when the
+    /// request's write meets the closed connection first, only "closed channel" is left, and
+    /// with a client certificate the likely cause is said.
+    private static func describe(_ error: any Error, url: URL, clientCertificate: Bool = false) -> UserError {
         switch error {
         case let error as UserError: error
         case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError:
             UserError("\(url): TLS failed: \(error)\(hint(for: error))")
+        case ChannelError.ioOnClosedChannel where clientCertificate, ChannelError.eof where clientCertificate:
+            UserError(
+                "\(url): TLS failed: the server closed the connection right after the TLS handshake, as a server does when it refuses the client's certificate (revoked, expired, or not from its CA): check --tls-cert and the server's log"
+            )
         default: UserError("\(url): \(error)")
         }
     }
