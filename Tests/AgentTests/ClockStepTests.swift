@@ -151,8 +151,8 @@ import Testing
 @Suite struct BlobResendClockTests {
     @Test func anUploadSentBeforeTheClockSteppedBackIsDueWithinTwoTimeouts() throws {
         let directory = try TemporaryDirectory()
+        _ = try ClockStepTests().storeWithSentRecords(1, in: directory)  // the store's migrations make blob_uploads
         let db = try SQLiteConnection(path: directory.file("store.sqlite"))
-        try db.execute(BlobUploader.schema)
         let sentAt = ClockStepTests.sentAt
         let timeout = ClockStepTests.timeout
         let insert = try db.prepare(
@@ -195,5 +195,36 @@ import Testing
         #expect(publisher.isPaused(clock: clock))
         #expect(publisher.isPaused(clock: clock + 1_500))
         #expect(!publisher.isPaused(clock: clock + 2_100))
+    }
+}
+
+/// `blob_uploads` moved from the uploader's own `CREATE TABLE IF NOT EXISTS` into the store's
+/// migrations (version 4): a store the uploader already gave the table opens and keeps its rows.
+@Suite struct BlobUploadsMigrationTests {
+    @Test func aStoreWhoseUploaderMadeTheTableMigratesAndKeepsItsRows() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("store.sqlite")
+        do {
+            let db = try SQLiteConnection(path: path)
+            _ = try db.migrate(Array(AgentStore.migrations.prefix(3)))
+            try db.execute(
+                """
+                CREATE TABLE IF NOT EXISTS blob_uploads(
+                    record_id BLOB NOT NULL, level TEXT NOT NULL, blob_id BLOB, body BLOB, status TEXT NOT NULL,
+                    reason TEXT, sent_at INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY(record_id, level)
+                ) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS blob_uploads_status ON blob_uploads(status, sent_at);
+                INSERT INTO blob_uploads(record_id, level, status) VALUES (x'01', 'level-2', 'pending');
+                """)
+        }
+        let key = try DeviceKey.create(path: directory.file("device.key"))
+        _ = try AgentStore(
+            path: path, cipher: VaultCipher(key: key.vaultKey(enterprise: "e", device: "d")), budgetBytes: 64 << 20)
+        let db = try SQLiteConnection(path: path)
+        let version = try db.prepare("PRAGMA user_version")
+        _ = try version.step()
+        #expect(version.int64(at: 0) == Int64(AgentStore.migrations.count))
+        #expect(try BlobUploader.due(in: db, now: 1, timeout: 1, limit: 10).map { $0.recordID } == [[1]])
     }
 }

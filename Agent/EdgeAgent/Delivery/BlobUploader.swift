@@ -83,28 +83,13 @@ public final class BlobUploader: @unchecked Sendable {
     /// The tasks following the current client's streams (guarded by `dbLock`).
     var tasks: [Task<Void, Never>] = []
 
-    static let schema = """
-        CREATE TABLE IF NOT EXISTS blob_uploads(
-            record_id BLOB NOT NULL,
-            level TEXT NOT NULL,
-            blob_id BLOB,
-            body BLOB,
-            status TEXT NOT NULL,
-            reason TEXT,
-            sent_at INTEGER NOT NULL DEFAULT 0,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY(record_id, level)
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS blob_uploads_status ON blob_uploads(status, sent_at);
-        """
-
     public init(
         storePath: String, store: AgentStore, client: MQTTClient, key: Curve25519.Signing.PrivateKey,
         authority: Curve25519.Signing.PublicKey, owner: Curve25519.KeyAgreement.PublicKey, enterprise: String,
         device: String, resendTimeoutMilliseconds: Int, logger: Logger
     ) throws {
+        // `blob_uploads` is created by the store's migrations (``AgentStore``), opened before this.
         db = try SQLiteConnection(path: storePath, options: .init(synchronous: .normal))
-        try db.execute(Self.schema)
         self.store = store
         self.clientSlot = Mutex(client)
         self.key = key

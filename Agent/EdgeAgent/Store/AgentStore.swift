@@ -216,6 +216,22 @@ public final class AgentStore: @unchecked Sendable {
         """,
         // Version 3: whole-batch refusals (DeliveryRefusal.swift).
         deliveryRefusalsMigration,
+        // Version 4: the sealed uploads of `[sharing]` (BlobUploader). The uploader used to
+        // create this table itself, so a store may have it already.
+        """
+        CREATE TABLE IF NOT EXISTS blob_uploads(
+            record_id BLOB NOT NULL,
+            level TEXT NOT NULL,
+            blob_id BLOB,
+            body BLOB,
+            status TEXT NOT NULL,
+            reason TEXT,
+            sent_at INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY(record_id, level)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS blob_uploads_status ON blob_uploads(status, sent_at);
+        """,
     ]
 
     /// Opens (creating if needed) the store.
