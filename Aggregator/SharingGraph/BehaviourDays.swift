@@ -30,9 +30,25 @@ struct BehaviourDays: Sendable {
     static let dayMilliseconds: Int64 = 86_400_000
     var days: [String: [Int64: BehaviourDay]] = [:]
     private var knownOwners: [String: Set<String>] = [:]
+    /// Each principal's histograms of each active day, its active days in order, and the
+    /// principals active on each day: profiles of a span add up the days' profiles.
+    private(set) var dayProfiles: [String: [Int64: BehaviourProfile]] = [:]
+    private(set) var activeDays: [String: [Int64]] = [:]
+    private(set) var activeOn: [Int64: [String]] = [:]
 
     init(_ edges: [SharingEdge]) {
         for edge in edges { add(edge) }
+        for (principal, own) in days {
+            var profiles: [Int64: BehaviourProfile] = [:]
+            for (day, stats) in own {
+                var profile = BehaviourProfile()
+                profile.add(stats)
+                profiles[day] = profile
+                activeOn[day, default: []].append(principal)
+            }
+            dayProfiles[principal] = profiles
+            activeDays[principal] = own.keys.sorted()
+        }
     }
 
     static func day(of time: Int64) -> Int64 {
@@ -85,12 +101,25 @@ struct BehaviourDays: Sendable {
     /// ``BehaviourDetector/Feature/allCases`` order) and its active days.
     func profile(_ principal: String, _ range: Range<Int64>) -> BehaviourProfile {
         var profile = BehaviourProfile()
-        guard let own = days[principal] else { return profile }
-        for day in range {
-            guard let stats = own[day] else { continue }
-            profile.add(stats)
+        guard let active = activeDays[principal], let profiles = dayProfiles[principal] else { return profile }
+        var low = 0
+        var high = active.count
+        while low < high {
+            let middle = (low + high) / 2
+            if active[middle] >= range.lowerBound { high = middle } else { low = middle + 1 }
+        }
+        while low < active.count && active[low] < range.upperBound {
+            if let day = profiles[active[low]] { profile.add(day) }
+            low += 1
         }
         return profile
+    }
+
+    /// The principals active on a day of `range`.
+    func active(in range: Range<Int64>) -> Set<String> {
+        var found: Set<String> = []
+        for day in range { found.formUnion(activeOn[day] ?? []) }
+        return found
     }
 }
 

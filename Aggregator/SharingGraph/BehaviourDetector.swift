@@ -71,17 +71,14 @@ public struct BehaviourDetector: Sendable {
     /// The alarms over `edges` (in leaf order), principals grouped by role from `principals`.
     public func alarms(_ edges: [SharingEdge], principals: [String: SharingPrincipal]) -> [AnomalyAlarm] {
         let days = BehaviourDays(edges)
-        var ends: [Int64: [String]] = [:]
-        for (principal, own) in days.days {
-            for day in own.keys { ends[day + 1, default: []].append(principal) }
-        }
         var alarms: [AnomalyAlarm] = []
         var lastRaised: [String: Int64] = [:]
-        for end in ends.keys.sorted() {
+        for day in days.activeOn.keys.sorted() {
+            let end = day + 1
             let window = (end - parameters.windowDays)..<end
             let profiles = windowProfiles(days, window)
             let peers = roleSums(profiles, principals: principals)
-            for principal in ends[end, default: []].sorted() {
+            for principal in (days.activeOn[day] ?? []).sorted() {
                 let role = principals[principal]?.role ?? ""
                 var peer = peers[role] ?? BehaviourProfile()
                 if let own = profiles[principal] { peer.subtract(own) }
@@ -100,9 +97,7 @@ public struct BehaviourDetector: Sendable {
 
     private func windowProfiles(_ days: BehaviourDays, _ window: Range<Int64>) -> [String: BehaviourProfile] {
         var profiles: [String: BehaviourProfile] = [:]
-        for (principal, own) in days.days where window.contains(where: { own[$0] != nil }) {
-            profiles[principal] = days.profile(principal, window)
-        }
+        for principal in days.active(in: window) { profiles[principal] = days.profile(principal, window) }
         return profiles
     }
 

@@ -157,13 +157,17 @@ extension SharingGraph {
     public func top(_ direction: Direction, count: Int = 10, since: Int64? = nil, until: Int64? = nil)
         -> [SharingTotal]
     {
-        let lower = since.map(firstEdge(atOrAfter:)) ?? 0
-        let upper = until.map(firstEdge(atOrAfter:)) ?? edges.count
-        var totals: [String: (transfers: Int, records: Int)] = [:]
-        for edge in edges[lower..<max(lower, upper)] where edge.kind == .transfer && edge.delivered {
-            let who = direction == .senders ? edge.from : edge.to
-            totals[who, default: (0, 0)].transfers += 1
-            totals[who, default: (0, 0)].records += edge.records
+        var totals: [String: Totals]
+        if since == nil && until == nil {
+            // Over all edges: the totals kept as edges are applied.
+            totals = direction == .senders ? sentTotals : receivedTotals
+        } else {
+            let lower = since.map(firstEdge(atOrAfter:)) ?? 0
+            let upper = until.map(firstEdge(atOrAfter:)) ?? edges.count
+            totals = [:]
+            for edge in edges[lower..<max(lower, upper)] where edge.kind == .transfer && edge.delivered {
+                totals[direction == .senders ? edge.from : edge.to, default: Totals()].add(edge)
+            }
         }
         let ranked = totals.sorted { ($1.value.transfers, $0.key) < ($0.value.transfers, $1.key) }
         return ranked.prefix(max(0, count)).map {

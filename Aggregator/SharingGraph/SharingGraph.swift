@@ -23,6 +23,19 @@ public struct SharingGraph: Sendable {
     var successors: [String: [String]] = [:]
     /// The first delivering edge's leaf of each (from, to) pair.
     var firstLink: [Pair: UInt64] = [:]
+    /// Delivered transfers and records sent and received by each principal, over all edges.
+    var sentTotals: [String: Totals] = [:]
+    var receivedTotals: [String: Totals] = [:]
+
+    struct Totals {
+        var transfers = 0
+        var records = 0
+
+        mutating func add(_ edge: SharingEdge) {
+            transfers += 1
+            records += edge.records
+        }
+    }
 
     struct Pair: Hashable {
         var from: String
@@ -56,6 +69,10 @@ public struct SharingGraph: Sendable {
         outgoing[edge.from, default: []].append(index)
         incoming[edge.to, default: []].append(index)
         guard edge.delivered else { return }
+        if edge.kind == .transfer {
+            sentTotals[edge.from, default: Totals()].add(edge)
+            receivedTotals[edge.to, default: Totals()].add(edge)
+        }
         let pair = Pair(from: edge.from, to: edge.to)
         if firstLink[pair] == nil {
             firstLink[pair] = edge.leaf

@@ -55,7 +55,17 @@ struct StoreFiller {
         return leaf
     }
 
-    /// A lot: its entry (owner lot % owners), its record, and its input lots: lot i is made
+    /// The owner of a lot: every fourth lot belongs to a requester (a processor's own lot), so
+    /// data also moves from requester to requester and paths have several hops.
+    func ownerName(_ lot: Int) -> String {
+        if lot % 4 == 0 {
+            let requester = (lot / 4) % requesters
+            return "Firm/r\(requester)@E\(requester)"
+        }
+        return "Firm/o\(lot % owners)@F\(lot % owners)"
+    }
+
+    /// A lot: its entry (``ownerName(_:)``), its record, and its input lots: lot i is made
     /// from lot i - 500, and every tenth also from lot i - 499.
     mutating func addLot(_ lot: Int) throws {
         let recordLeaf = try nextLeaf(kind: 0)
@@ -74,7 +84,7 @@ struct StoreFiller {
         try run(
             "INSERT INTO encrypted_data(data_id, owner, enterprise, lot, level, time_window, actions, ciphertext, token_digest, status, leaf_index) VALUES (?, ?, ?, ?, 'level-2', NULL, 'read', x'00', x'00', 'active', ?)",
             [
-                .text("d\(lot)"), .text("Firm/o\(lot % owners)@F\(lot % owners)"), .text("F\(lot % owners)"),
+                .text("d\(lot)"), .text(ownerName(lot)), .text("F\(lot % owners)"),
                 .text("L\(lot)"), .integer(entryLeaf),
             ])
     }
@@ -95,7 +105,7 @@ struct StoreFiller {
         let time = start + Int64(request) * step
         let id = "q\(request)"
         let name = "Firm/r\(requester)@E\(requester)"
-        let owner = "Firm/o\(lot % owners)@F\(lot % owners)"
+        let owner = ownerName(lot)
         let requestLeaf = try nextLeaf(kind: 5)
         let resultLeaf = try nextLeaf(kind: 5)
         try run(
