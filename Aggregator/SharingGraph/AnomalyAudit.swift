@@ -30,7 +30,7 @@ public struct AnomalyAudit: Sendable {
     /// - Throws: ``UnknownKind`` naming the kind and the ones there are.
     public static func kinds(_ text: String) throws -> Set<AnomalyAlarm.Kind> {
         var kinds: Set<AnomalyAlarm.Kind> = []
-        for name in text.split(separator: ",") {
+        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard let kind = AnomalyAlarm.Kind(rawValue: String(name)) else { throw UnknownKind(name: String(name)) }
             kinds.insert(kind)
         }
@@ -41,7 +41,7 @@ public struct AnomalyAudit: Sendable {
     public struct UnknownKind: Error, CustomStringConvertible {
         public var name: String
         public var description: String {
-            "kind \(name) is not a kind of anomaly: give one or more of "
+            "kind \(name.isEmpty ? "(empty)" : name) is not a kind of anomaly: give one or more of "
                 + AnomalyAlarm.Kind.allCases.map(\.rawValue).joined(separator: ", ") + " (comma-separated)"
         }
     }

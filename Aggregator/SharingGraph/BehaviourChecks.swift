@@ -14,12 +14,12 @@ extension BehaviourDetector {
                 let threshold = parameters.thresholds[feature], threshold > 0
             else { continue }
             let peerDays = fetched ? peer.fetchDays : peer.requestDays
-            let toPeers = peerDays > 0 ? try? EarthMovers.distance(own.histograms[index], peer.histograms[index]) : nil
+            let toPeers = peerDays > 0 ? try? EarthMovers.distance(own.histogram(index), peer.histogram(index)) : nil
             let historyDays = fetched ? history.fetchDays : history.requestDays
             let score: Double
             let detail: String
             if historyDays >= parameters.minimumHistoryDays {
-                guard let toSelf = try? EarthMovers.distance(own.histograms[index], history.histograms[index]),
+                guard let toSelf = try? EarthMovers.distance(own.histogram(index), history.histogram(index)),
                     toSelf >= threshold, (toPeers ?? .infinity) >= threshold * parameters.peerFactor
                 else { continue }
                 score = toSelf / threshold

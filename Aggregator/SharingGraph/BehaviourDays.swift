@@ -30,24 +30,47 @@ struct BehaviourDays: Sendable {
     static let dayMilliseconds: Int64 = 86_400_000
     var days: [String: [Int64: BehaviourDay]] = [:]
     private var knownOwners: [String: Set<String>] = [:]
-    /// Each principal's histograms of each active day, its active days in order, and the
-    /// principals active on each day: profiles of a span add up the days' profiles.
-    private(set) var dayProfiles: [String: [Int64: BehaviourProfile]] = [:]
-    private(set) var activeDays: [String: [Int64]] = [:]
+    /// Each principal's active days in order with the running sums of their histograms, and
+    /// the principals active on each day: a span's profile is the difference of two sums.
+    private(set) var running: [String: Running] = [:]
     private(set) var activeOn: [Int64: [String]] = [:]
+
+    /// A principal's active days and, for each prefix of them, the sum of their profiles
+    /// (``BehaviourProfile/width`` bins per prefix, flat) and of their active-day counts.
+    struct Running: Sendable {
+        var days: [Int64] = []
+        var bins: [Double] = []
+        var requestDays: [Int] = [0]
+        var fetchDays: [Int] = [0]
+
+        /// The first position whose day is at or after `day`.
+        func position(_ day: Int64) -> Int {
+            var low = 0
+            var high = days.count
+            while low < high {
+                let middle = (low + high) / 2
+                if days[middle] >= day { high = middle } else { low = middle + 1 }
+            }
+            return low
+        }
+    }
 
     init(_ edges: [SharingEdge]) {
         for edge in edges { add(edge) }
+        let width = BehaviourProfile.width
         for (principal, own) in days {
-            var profiles: [Int64: BehaviourProfile] = [:]
-            for (day, stats) in own {
-                var profile = BehaviourProfile()
-                profile.add(stats)
-                profiles[day] = profile
+            var sums = Running()
+            sums.days = own.keys.sorted()
+            sums.bins = [Double](repeating: 0, count: (sums.days.count + 1) * width)
+            var total = BehaviourProfile()
+            for (index, day) in sums.days.enumerated() {
+                total.add(own[day]!)
+                for bin in 0..<width { sums.bins[(index + 1) * width + bin] = total.bins[bin] }
+                sums.requestDays.append(total.requestDays)
+                sums.fetchDays.append(total.fetchDays)
                 activeOn[day, default: []].append(principal)
             }
-            dayProfiles[principal] = profiles
-            activeDays[principal] = own.keys.sorted()
+            running[principal] = sums
         }
     }
 
@@ -101,17 +124,14 @@ struct BehaviourDays: Sendable {
     /// ``BehaviourDetector/Feature/allCases`` order) and its active days.
     func profile(_ principal: String, _ range: Range<Int64>) -> BehaviourProfile {
         var profile = BehaviourProfile()
-        guard let active = activeDays[principal], let profiles = dayProfiles[principal] else { return profile }
-        var low = 0
-        var high = active.count
-        while low < high {
-            let middle = (low + high) / 2
-            if active[middle] >= range.lowerBound { high = middle } else { low = middle + 1 }
-        }
-        while low < active.count && active[low] < range.upperBound {
-            if let day = profiles[active[low]] { profile.add(day) }
-            low += 1
-        }
+        guard let sums = running[principal] else { return profile }
+        let low = sums.position(range.lowerBound)
+        let high = sums.position(range.upperBound)
+        guard high > low else { return profile }
+        let width = BehaviourProfile.width
+        for bin in 0..<width { profile.bins[bin] = sums.bins[high * width + bin] - sums.bins[low * width + bin] }
+        profile.requestDays = sums.requestDays[high] - sums.requestDays[low]
+        profile.fetchDays = sums.fetchDays[high] - sums.fetchDays[low]
         return profile
     }
 
@@ -123,43 +143,51 @@ struct BehaviourDays: Sendable {
     }
 }
 
-/// A principal's histograms over a span of days.
+/// A principal's histograms over a span of days: every feature's bins, one after the other in
+/// ``BehaviourDetector/Feature/allCases`` order, in one flat array.
 struct BehaviourProfile: Sendable {
-    var histograms: [[Double]] = BehaviourDetector.Feature.allCases.map { [Double](repeating: 0, count: $0.bins) }
+    /// Where each feature's bins start, and (last) the width of a profile.
+    static let offsets: [Int] = BehaviourDetector.Feature.allCases.reduce(into: [0]) { $0.append($0.last! + $1.bins) }
+    static let width = offsets.last!
+
+    var bins = [Double](repeating: 0, count: BehaviourProfile.width)
     /// Days with at least one request, and with at least one delivered transfer.
     var requestDays = 0
     var fetchDays = 0
 
+    /// The histogram of the feature at `index` (in ``BehaviourDetector/Feature/allCases``).
+    func histogram(_ index: Int) -> [Double] {
+        Array(bins[Self.offsets[index]..<Self.offsets[index + 1]])
+    }
+
+    private mutating func count(_ feature: Int, _ bin: Int, _ amount: Double = 1) {
+        bins[Self.offsets[feature] + bin] += amount
+    }
+
     mutating func add(_ day: BehaviourDay) {
         if day.requests > 0 {
             requestDays += 1
-            for hour in 0..<24 { histograms[0][hour] += Double(day.hours[hour]) }
-            histograms[1][Self.logBin(day.lots.count, bins: 9)] += 1
-            histograms[2][Self.logBin(day.owners.count, bins: 9)] += 1
+            for hour in 0..<24 { count(0, hour, Double(day.hours[hour])) }
+            count(1, Self.logBin(day.lots.count, bins: 9))
+            count(2, Self.logBin(day.owners.count, bins: 9))
             let ratio = min(1, Double(day.denials) / Double(day.requests))
-            histograms[3][Int((ratio * 10).rounded())] += 1
-            histograms[5][Self.logBin(day.sources.count, bins: 9)] += 1
+            count(3, Int((ratio * 10).rounded()))
+            count(5, Self.logBin(day.sources.count, bins: 9))
         }
         if day.fetches > 0 {
             fetchDays += 1
-            histograms[4][Self.logBin(day.recordsFetched, bins: 17)] += 1
+            count(4, Self.logBin(day.recordsFetched, bins: 17))
         }
     }
 
     mutating func add(_ other: BehaviourProfile) {
-        for feature in histograms.indices {
-            for bin in histograms[feature].indices { histograms[feature][bin] += other.histograms[feature][bin] }
-        }
+        for bin in bins.indices { bins[bin] += other.bins[bin] }
         requestDays += other.requestDays
         fetchDays += other.fetchDays
     }
 
     mutating func subtract(_ other: BehaviourProfile) {
-        for feature in histograms.indices {
-            for bin in histograms[feature].indices {
-                histograms[feature][bin] = max(0, histograms[feature][bin] - other.histograms[feature][bin])
-            }
-        }
+        for bin in bins.indices { bins[bin] = max(0, bins[bin] - other.bins[bin]) }
         requestDays -= other.requestDays
         fetchDays -= other.fetchDays
     }

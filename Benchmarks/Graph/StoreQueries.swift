@@ -23,8 +23,10 @@ extension BenchGraph {
         let runs = option("runs", arguments, default: 1000)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-graph-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // `--keep PATH`: the store is written there and kept (e.g. to run the API on it).
+        let kept = arguments.firstIndex(of: "--keep").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
         defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("ledger.sqlite").path
+        let path = kept ?? folder.appendingPathComponent("ledger.sqlite").path
         let clock = ContinuousClock()
         var filler = try StoreFiller(path: path)
         let fill = try clock.measure {

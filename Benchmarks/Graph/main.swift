@@ -54,5 +54,5 @@ case "scenario": BenchGraph.scenario(arguments)
 case "queries": try BenchGraph.queries(arguments)
 default:
     print("usage: bench-graph scenario [--seed N] [--days N] [--per-role N] [--per-kind N] [--verbose]")
-    print("       bench-graph queries [--edges N] [--runs N] [--store PATH]")
+    print("       bench-graph queries [--edges N] [--runs N] [--keep PATH]")
 }

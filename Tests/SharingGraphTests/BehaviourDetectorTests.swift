@@ -103,6 +103,9 @@ struct BehaviourDetectorTests {
     @Test func kindsParseOrNameTheFix() throws {
         #expect(try AnomalyAudit.kinds("fan-out,cold-chain") == [.fanOut, .coldChain])
         #expect(throws: AnomalyAudit.UnknownKind.self) { try AnomalyAudit.kinds("fanout") }
+        // An empty kind (found by schemathesis: `?kind=` answered every alarm's absence) is refused.
+        #expect(throws: AnomalyAudit.UnknownKind.self) { try AnomalyAudit.kinds("") }
+        #expect(throws: AnomalyAudit.UnknownKind.self) { try AnomalyAudit.kinds("time-order,") }
         do {
             _ = try AnomalyAudit.kinds("fanout")
         } catch {

@@ -177,7 +177,8 @@ struct SharingGraphStoreTests {
         #expect(alarms.map(\.subject) == ["PL-EARLY"], "\(after.output)")
 
         for (name, path) in [
-            ("kind", "/v1/audit/anomalies?kind=fanout"), ("since", "/v1/graph/top?since=yesterday"),
+            ("kind", "/v1/audit/anomalies?kind=fanout"), ("kind", "/v1/audit/anomalies?kind="),
+            ("since", "/v1/graph/top?since=yesterday"),
             ("direction", "/v1/graph/top?direction=up"), ("depth", "/v1/graph/spread/L?depth=99"),
             ("from", "/v1/graph/paths?to=x"), ("scope", "/v1/graph/activity/x?scope=firm"),
             ("cold-threshold", "/v1/audit/anomalies?cold-threshold=hot"),
