@@ -111,11 +111,11 @@ extension Regulator {
             var reported = 0
             var first = true
             while true {
-                let alarms: [AnomalyAlarm]
+                var alarms: [AnomalyAlarm] = []
                 if let api = options.api {
                     alarms = try await APIClient.get(api, "/v1/audit/anomalies", query: anomalies.query)
-                } else {
-                    try state.update(from: store!)
+                } else if try state.update(from: store!) > 0 || first {
+                    // The detectors run again only when a block brought edges or records.
                     alarms = try anomalies.alarms(state)
                 }
                 for alarm in alarms where seen.insert(alarm.key).inserted && (!first || anomalies.since != nil) {

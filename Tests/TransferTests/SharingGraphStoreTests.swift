@@ -113,24 +113,24 @@ struct SharingGraphStoreTests {
         #expect(badTime.status != 0 && badTime.output.contains("--since yesterday is not an RFC 3339 time"))
     }
 
-    /// `regulator watch` started on a quiet store reports the time-order alarm once the
-    /// records arrive in a new block, then stops (`--count 1`).
-    @Test func watchReportsNewAlarmsAsBlocksArrive() async throws {
-        let deployment = try await TransferDeployment()
-        let output = deployment.directory.file("watch.log")
+    /// Runs the built `agritrace regulator watch ARGUMENTS --json --interval 0.1 --count 1`,
+    /// lets it take its first look, runs `meanwhile` (which adds blocks) and returns the lines
+    /// it printed before it stopped.
+    static func watch(_ arguments: [String], in deployment: TransferDeployment, meanwhile: () throws -> Void)
+        async throws -> [Substring]
+    {
+        let output = deployment.directory.file("watch-\(UUID().uuidString).log")
         #expect(FileManager.default.createFile(atPath: output, contents: nil))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try builtProduct(named: "agritrace"))
-        process.arguments = [
-            "regulator", "watch", "--store", deployment.storePath, "--json", "--interval", "0.1", "--count", "1",
-        ]
+        process.arguments = ["regulator", "watch"] + arguments + ["--json", "--interval", "0.1", "--count", "1"]
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
         try await Task.sleep(for: .milliseconds(1500))
         #expect(process.isRunning)
-        try Self.admitOutOfOrderLots(deployment)
+        try meanwhile()
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning { process.terminate() }
@@ -138,8 +138,17 @@ struct SharingGraphStoreTests {
         try handle.close()
         let text = try String(contentsOfFile: output, encoding: .utf8)
         #expect(process.terminationStatus == 0, "\(text)")
-        let lines = text.split(separator: "\n")
-        #expect(lines.count == 1, "\(text)")
+        return text.split(separator: "\n")
+    }
+
+    /// `regulator watch` started on a quiet store reports the time-order alarm once the
+    /// records arrive in a new block, then stops (`--count 1`).
+    @Test func watchReportsNewAlarmsAsBlocksArrive() async throws {
+        let deployment = try await TransferDeployment()
+        let lines = try await Self.watch(["--store", deployment.storePath], in: deployment) {
+            try Self.admitOutOfOrderLots(deployment)
+        }
+        #expect(lines.count == 1, "\(lines)")
         let alarm = try JSONDecoder().decode(AnomalyAlarm.self, from: Data((lines.first ?? "").utf8))
         #expect(alarm.kind == .timeOrder && alarm.subject == "PL-EARLY")
     }
@@ -171,7 +180,13 @@ struct SharingGraphStoreTests {
 
         let before = try deployment.runCLI(["audit", "anomalies", "--kind", "time-order"] + api)
         #expect(try JSONDecoder().decode([AnomalyAlarm].self, from: Data(before.output.utf8)).isEmpty)
-        try Self.admitOutOfOrderLots(deployment)
+        // `regulator watch --api` sees the alarm of the block that arrives while it runs.
+        let watched = try await Self.watch(Array(api.dropLast()), in: deployment) {
+            try Self.admitOutOfOrderLots(deployment)
+        }
+        #expect(watched.count == 1, "\(watched)")
+        #expect(
+            try JSONDecoder().decode(AnomalyAlarm.self, from: Data((watched.first ?? "").utf8)).subject == "PL-EARLY")
         let after = try deployment.runCLI(["audit", "anomalies", "--kind", "time-order"] + api)
         let alarms = try JSONDecoder().decode([AnomalyAlarm].self, from: Data(after.output.utf8))
         #expect(alarms.map(\.subject) == ["PL-EARLY"], "\(after.output)")
