@@ -16,6 +16,12 @@ struct AnomalyOptions: ParsableArguments {
     var kind: String?
     @Option(name: .long, help: "Cold chain: the highest allowed temperature, °C.") var coldThreshold: Double = 8
     @Option(name: .long, help: "Cold chain: the longest allowed time above it, minutes.") var coldMinutes: Int = 30
+    @Option(
+        name: .long,
+        help:
+            "Cold chain: also check these sensor series (a JSON array of {\"leaf\", \"lot\", \"device\", \"measure\", \"samples\": [{\"time\": ms, \"value\"}]}), e.g. disclosed temperatures; checked here, not by the server."
+    )
+    var series: String?
 
     func validate() throws {
         if let kind { _ = try Self.kinds(kind) }
@@ -46,6 +52,23 @@ struct AnomalyOptions: ParsableArguments {
         state.alarms(audit, since: try GraphTime.milliseconds(since, "since"), kinds: try kind.map(Self.kinds))
     }
 
+    /// The cold-chain alarms of the `--series` file, filtered like the others.
+    /// - Throws: a ``UserError`` naming `--series`, the file and the shape it must have.
+    func seriesAlarms() throws -> [AnomalyAlarm] {
+        guard let series else { return [] }
+        let values: [SensorSeries]
+        do {
+            values = try JSONDecoder().decode([SensorSeries].self, from: Data(contentsOf: URL(fileURLWithPath: series)))
+        } catch {
+            throw UserError(
+                "--series \(series) is not a readable JSON array of series ({\"leaf\", \"lot\", \"device\", \"measure\", \"samples\": [{\"time\": milliseconds, \"value\": number}]}): \(error)"
+            )
+        }
+        let earliest = try GraphTime.milliseconds(self.since, "since") ?? .min
+        guard try kind.map(Self.kinds)?.contains(.coldChain) ?? true else { return [] }
+        return audit.traceability.alarms(records: [], series: values).filter { $0.time >= earliest }
+    }
+
     static func table(_ alarms: [AnomalyAlarm]) -> String {
         Output.table(
             ["time", "kind", "subject", "feature", "score", "evidence", "detail"],
@@ -70,7 +93,7 @@ extension Audit {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let alarms: [AnomalyAlarm]
+            var alarms: [AnomalyAlarm]
             if let api = options.api {
                 alarms = try await APIClient.get(api, "/v1/audit/anomalies", query: anomalies.query)
             } else {
@@ -78,6 +101,7 @@ extension Audit {
                 try state.update(from: try openReadOnly(options.store))
                 alarms = try anomalies.alarms(state)
             }
+            alarms = (alarms + (try anomalies.seriesAlarms())).reportOrder()
             if options.json { return print(try Output.json(alarms)) }
             if alarms.isEmpty { return print("no anomalies") }
             print(AnomalyOptions.table(alarms))

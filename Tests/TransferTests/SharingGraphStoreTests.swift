@@ -106,6 +106,23 @@ struct SharingGraphStoreTests {
         #expect(alarms.first?.subject == "PL-EARLY")
         #expect(alarms.first?.evidence.count == 2)
 
+        // Disclosed temperatures checked by the CLI: 50 minutes above 8 °C, and a file of another shape.
+        let samples = [4.0, 9, 10, 11, 9.5, 8.5, 4].enumerated().map {
+            SensorSeries.Sample(time: 1_770_000_000_000 + Int64($0.offset) * 600_000, value: $0.element)
+        }
+        let seriesFile = deployment.directory.file("series.json")
+        try JSONEncoder().encode([SensorSeries(leaf: 3, lot: TransferDeployment.lot, device: "truck", samples: samples)]
+        )
+        .write(to: URL(fileURLWithPath: seriesFile))
+        let cold = try deployment.runCLI(
+            ["audit", "anomalies", "--kind", "cold-chain", "--series", seriesFile] + store)
+        let coldAlarms = try JSONDecoder().decode([AnomalyAlarm].self, from: Data(cold.output.utf8))
+        #expect(coldAlarms.map(\.kind) == [.coldChain] && coldAlarms.first?.evidence == [3], "\(cold.output)")
+        try Data("{\"samples\": 1}".utf8).write(to: URL(fileURLWithPath: seriesFile))
+        let wrongShape = try deployment.runCLI(["audit", "anomalies", "--series", seriesFile] + store)
+        #expect(
+            wrongShape.status != 0 && wrongShape.output.contains("--series \(seriesFile) is not a readable JSON array"))
+
         let bad = try deployment.runCLI(["audit", "anomalies", "--kind", "fanout"] + store)
         #expect(bad.status != 0)
         #expect(bad.output.contains("kind fanout is not a kind of anomaly"), "\(bad.output)")
