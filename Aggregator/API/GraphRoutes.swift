@@ -46,6 +46,12 @@ enum GraphRoutes {
             return try JSON(
                 try await cache.current(reader).graph.top(direction, count: count, since: since, until: until))
         }
+        addAnomalies(to: router, reader: reader, cache: cache)
+    }
+
+    /// `/v1/audit/anomalies`: the detectors' alarms, computed once per state of the ledger and
+    /// set of parameters.
+    static func addAnomalies(to router: Router<BasicRequestContext>, reader: StoreReader, cache: GraphCache) {
         router.get("/v1/audit/anomalies") { request, _ in
             let query = request.uri.queryParameters
             let since = try Self.time("since", of: query)
@@ -54,7 +60,22 @@ enum GraphRoutes {
                 do { kinds = try AnomalyAudit.kinds(text) } catch { throw HTTPError(.badRequest, message: "\(error)") }
             }
             let audit = try Self.audit(query)
-            return try JSON(try await cache.current(reader).alarms(audit, since: since, kinds: kinds))
+            let state = try await cache.current(reader)
+            // The detectors run once per state of the ledger and set of parameters: a watcher
+            // polling with nothing new gets the alarms computed before.
+            let key = [
+                "\(state.graph.lastLeaf.map(String.init) ?? "-")", "\(state.facts.throughLeaf.map(String.init) ?? "-")",
+                "\(audit.traceability.parameters.coldThreshold)", "\(audit.traceability.parameters.coldDuration)",
+                (kinds ?? Set(AnomalyAlarm.Kind.allCases)).map(\.rawValue).sorted().joined(separator: ","),
+            ].joined(separator: "|")
+            let alarms: [AnomalyAlarm]
+            if let known = await cache.alarms(key) {
+                alarms = known
+            } else {
+                alarms = state.alarms(audit, kinds: kinds)
+                await cache.remember(alarms, key)
+            }
+            return try JSON(alarms.filter { $0.time >= (since ?? .min) })
         }
     }
 
@@ -100,6 +121,14 @@ enum GraphRoutes {
 /// use: only the leaves after the last one applied are read.
 actor GraphCache {
     private var state = SharingLedgerState()
+    /// The last alarms computed and what they were computed for (ledger state and parameters).
+    private var computed: (key: String, alarms: [AnomalyAlarm])?
+
+    /// The alarms computed for `key`, if they are the last ones computed.
+    func alarms(_ key: String) -> [AnomalyAlarm]? { computed?.key == key ? computed?.alarms : nil }
+
+    /// Keeps `alarms` as computed for `key`.
+    func remember(_ alarms: [AnomalyAlarm], _ key: String) { computed = (key, alarms) }
 
     /// The state with every leaf of the store applied.
     func current(_ reader: StoreReader) async throws -> SharingLedgerState {
