@@ -128,6 +128,19 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // The data-sharing graph and the anomaly detectors (pure: Earth Mover's distance, the
+        // graph and its queries, behaviour and traceability checks), and their loader from the store.
+        .target(name: "SharingGraph", path: "Aggregator/SharingGraph"),
+        .target(
+            name: "SharingGraphLedger",
+            dependencies: ["AgriTraceCore", "Ledger", "SharingGraph", "SQLiteStorage"],
+            path: "Aggregator/SharingGraphLedger"
+        ),
+        .executableTarget(
+            name: "bench-graph",
+            dependencies: ["AgriTraceCore", "Ledger", "SharingGraph", "SharingGraphLedger", "SQLiteStorage"],
+            path: "Benchmarks/Graph"
+        ),
         // The ledger's data out in the standards: GS1 EPCIS 2.0 and the FDA FSMA 204 spreadsheet.
         .target(name: "Exports", dependencies: ["AgriTraceCore", "Ledger"], path: "Aggregator/Exports"),
         .executableTarget(
@@ -141,7 +154,7 @@ let package = Package(
         .target(
             name: "LedgerAPI",
             dependencies: [
-                "AgriTraceCore", "Ledger", "PeerCertificates", "Exports",
+                "AgriTraceCore", "Ledger", "PeerCertificates", "Exports", "SharingGraph", "SharingGraphLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -173,7 +186,7 @@ let package = Package(
             name: "AggregatorMain",
             dependencies: [
                 "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow", "PeerCertificates", "Exports",
-                "BuildInfo", "SQLiteStorage",
+                "BuildInfo", "SQLiteStorage", "SharingGraph", "SharingGraphLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -268,8 +281,8 @@ let package = Package(
             name: "TransferTests",
             dependencies: [
                 "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "SQLiteStorage", "TestSupport", "EdgeAgent",
-                "MQTTClient", "AggregatorMain", .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
+                "MQTTClient", "AggregatorMain", "SharingGraph", "SharingGraphLedger",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TransferTests"
         ),
@@ -279,6 +292,14 @@ let package = Package(
                 "AgriTraceCore", "AccessFlow", "Ledger", .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Transfer"
+        ),
+
+        // The sharing graph and the detectors as pure values: EMD (hand-worked and properties),
+        // graph queries and incremental updates, behaviour and traceability alarms.
+        .testTarget(
+            name: "SharingGraphTests",
+            dependencies: ["SharingGraph", .product(name: "PropertyBased", package: "swift-property-based")],
+            path: "Tests/SharingGraphTests"
         ),
 
         // EPCIS 2.0 and FSMA 204 exports of a real ledger, validated against the official schema.

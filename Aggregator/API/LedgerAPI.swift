@@ -158,6 +158,7 @@ public enum LedgerAPI {
         AccessRoutes.add(to: router, reader: reader, submissions: submissions)
         TransferRoutes.add(
             to: router, reader: reader, blobs: BlobStore(storePath: storePath), submissions: submissions)
+        GraphRoutes.add(to: router, reader: reader)
         EPCISRoutes.add(to: router, reader: reader, identifiers: identifiers)
         EPCISRoutes.addExports(to: router, reader: reader, identifiers: identifiers)
         ConsoleDataRoutes.add(to: router, reader: reader)

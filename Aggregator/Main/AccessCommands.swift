@@ -213,7 +213,7 @@ struct Principals: AsyncParsableCommand {
 struct Regulator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The regulator: scheme setup, attribute grants, the matcher service, manual strikes.",
-        subcommands: [Setup.self, Attributes.self, Match.self, Strike.self])
+        subcommands: [Setup.self, Attributes.self, Match.self, Strike.self, Watch.self])
 
     struct SecretsOption: ParsableArguments {
         @Option(name: .long, help: "The regulator's secrets file (master keys; mode 0600).")
@@ -532,8 +532,8 @@ struct Request: AsyncParsableCommand {
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "The regulator's audit: the blacklist, match results, every access transaction; each with its ledger proof.",
-        subcommands: [Blacklist.self, Matches.self, Events.self])
+            "The regulator's audit: the blacklist, match results, every access transaction (each with its ledger proof), and anomalies.",
+        subcommands: [Blacklist.self, Matches.self, Events.self, Anomalies.self])
 
     struct Blacklist: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
