@@ -195,11 +195,15 @@ public struct FSMA204Exporter {
 
 /// Makes the spreadsheet's rows, one record at a time, as CSV bytes.
 struct FSMA204Rows {
+    let exporter: FSMA204Exporter
     var lineage: FSMA204Lineage
     /// Scratch for a time's RFC 3339 text.
     var time: [UInt8] = []
 
-    var exporter: FSMA204Exporter { lineage.exporter }
+    init(lineage: FSMA204Lineage) {
+        exporter = lineage.exporter
+        self.lineage = lineage
+    }
 
     /// Appends the row of the record at `position` (nothing for a stage with no tracking event).
     mutating func append(_ position: Int, leaf: UInt64, to bytes: inout [UInt8]) throws {

@@ -9,7 +9,7 @@ struct FSMA204Lineage {
     private(set) var records: [FSMA204Record]
     /// Positions in ``records`` by leaf: a lot's first record found on the lot index is taken
     /// from here before the log is read.
-    var byLeaf: [UInt64: Int]
+    var byLeaf: LeafPositions
     /// Each lot's first record (position), or nil when the ledger has none.
     var firsts: [String: Int?] = [:]
     /// Each record's location text (by position), made on first use.
@@ -26,7 +26,7 @@ struct FSMA204Lineage {
         locations = Array(repeating: nil, count: records.count)
         upstreams = Array(repeating: Self.unknown, count: records.count)
         firsts.reserveCapacity(records.count + 1024)
-        byLeaf = Dictionary(records.enumerated().map { ($0.element.leaf, $0.offset) }, uniquingKeysWith: { $1 })
+        byLeaf = LeafPositions(records.map(\.leaf))
     }
 
     /// The first record of `lot` (earliest time, then leaf), if the ledger has it.
@@ -103,6 +103,6 @@ struct FSMA204Lineage {
 
     /// The locations of `positions` joined by "; ".
     mutating func locations(of positions: [Int]) -> String {
-        positions.map { location(of: $0) }.joined(separator: "; ")
+        positions.count == 1 ? location(of: positions[0]) : positions.map { location(of: $0) }.joined(separator: "; ")
     }
 }

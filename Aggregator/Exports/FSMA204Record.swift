@@ -2,22 +2,23 @@ import AgriTraceCore
 
 /// What a spreadsheet row reads of a record: decoded straight from its log entry's canonical
 /// bytes, skipping the fields no row shows (device, source, boot, commitments, the other
-/// public fields), so a month of records is read without building whole ``Record``s.
-struct FSMA204Record {
+/// public fields), so a month of records is read without building whole ``Record``s. A class:
+/// rows pass records around, and a copy is one reference instead of a dozen.
+final class FSMA204Record {
     /// The record id's two words (``RecordID``'s canonical form).
-    var id: (high: UInt64, low: UInt64)
-    var stage: Stage
-    var lot: String
-    var product: String
-    var enterprise: String
+    let id: (high: UInt64, low: UInt64)
+    let stage: Stage
+    let lot: String
+    let product: String
+    let enterprise: String
     /// Milliseconds since 1970.
-    var time: Int64
-    var inputLots: [String]
+    let time: Int64
+    let inputLots: [String]
     /// The stage's public fields naming the firm and the place, and the reference document
     /// number, as ``FieldValue/display`` shows them (nil when the record has no such field).
-    var name: String?
-    var place: String?
-    var document: String?
+    let name: String?
+    let place: String?
+    let document: String?
 
     /// Every stage (``Stage/allCases`` makes a new array on each call).
     static let stages = Stage.allCases
@@ -64,7 +65,8 @@ struct FSMA204Record {
         try reader.skipString()  // boot id
         try reader.skip(1)  // clock trusted
         inputLots = try (0..<reader.count()).map { _ in try reader.string() }
-        (name, place, document) = try Self.publicTexts(&reader, FSMA204Exporter.entryKeys[stage])
+        let texts = try Self.publicTexts(&reader, FSMA204Exporter.entryKeys[stage])
+        (name, place, document) = (texts.0, texts.1, texts.2)
     }
 
     /// The display texts of the name, place and document fields among the public fields.
