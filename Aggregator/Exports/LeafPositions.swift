@@ -7,11 +7,19 @@ struct LeafPositions {
     var table: [Int] = []
     var others: [UInt64: Int] = [:]
 
-    /// The positions of `leaves` (the position of a leaf given twice is its last).
+    /// The positions of `leaves` (the position of a leaf given twice is its last). The table
+    /// spans the leaves of a sample of them but its outlying hundredth at each end (a window's few
+    /// records recorded long before or after the rest stay in the dictionary), if that span is
+    /// at most four times the number of leaves.
     init(_ leaves: [UInt64]) {
-        if let low = leaves.min(), let high = leaves.max(), high - low < UInt64(4 * leaves.count) {
-            base = low
-            table = Array(repeating: 0, count: Int(high - low) + 1)
+        let sample = stride(from: 0, to: leaves.count, by: 64).map { leaves[$0] }.sorted()
+        if !sample.isEmpty {
+            let low = sample[sample.count / 100]
+            let high = sample[sample.count - 1 - sample.count / 100]
+            if high - low < UInt64(4 * leaves.count) {
+                base = low
+                table = Array(repeating: 0, count: Int(high - low) + 1)
+            }
         }
         for (position, leaf) in leaves.enumerated() { self[leaf] = position }
     }

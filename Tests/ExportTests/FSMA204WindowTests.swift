@@ -1,9 +1,10 @@
 import AgriTraceCore
-import Exports
 import Foundation
 import Ledger
 import TestSupport
 import Testing
+
+@testable import Exports
 
 /// The spreadsheet of a time window, read straight from the log entries and written as it is
 /// made: the file `agritrace` streams equals its standard output and the in-process bytes, and
@@ -108,6 +109,22 @@ struct FSMA204WindowTests {
             #expect(row[column("Event Time")] == stored.record.time.iso8601)
             #expect(row[column("Product Description")] == stored.record.product)
         }
+    }
+
+    @Test func leafPositionsFindEveryLeafInTheTableAndBesideIt() {
+        // A window's leaves: a dense run in time order, a few far before and after it, one twice.
+        let run = (0..<20_000).map { UInt64(1_000_000 + $0 * 3 % 20_000) }
+        let leaves = [7, 2_000_000] + run + [3, 1_000_004]
+        var positions = LeafPositions(leaves)
+        #expect(
+            !positions.table.isEmpty && positions.others.count >= 2, "both the table and the dictionary hold leaves")
+        var last: [UInt64: Int] = [:]
+        for (position, leaf) in leaves.enumerated() { last[UInt64(leaf)] = position }
+        for (leaf, position) in last { #expect(positions[leaf] == position, "leaf \(leaf)") }
+        for absent: UInt64 in [0, 8, 999_999, 1_020_000, 2_000_001] { #expect(positions[absent] == nil) }
+        positions[999_999] = 9
+        positions[1_002_000] = nil
+        #expect(positions[999_999] == 9 && positions[1_002_000] == nil)
     }
 
     @Test func aRefusedWindowWritesNoFile() throws {
