@@ -44,7 +44,7 @@ public enum CSV {
             }
             bytes.append(UInt8(ascii: "\""))
         } else {
-            bytes.append(contentsOf: value)
+            bytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
         }
     }
 

@@ -209,39 +209,44 @@ struct FSMA204Rows {
     mutating func append(_ position: Int, leaf: UInt64, to bytes: inout [UInt8]) throws {
         let record = lineage.records[position]
         let inputs = try lineage.inputs(of: position)
-        let event = FSMA204Exporter.event(of: record.stage, inputStages: inputs.map { lineage.records[$0].stage })
-        guard let event else { return }
+        // Only a processing record's event depends on its inputs' stages.
+        let stages = record.stage == .processing ? inputs.map { lineage.records[$0].stage } : []
+        guard let event = FSMA204Exporter.event(of: record.stage, inputStages: stages) else { return }
         let lotCode = try lineage.traceabilityLot(of: position)
         let (shipFrom, shipTo) = try ends(of: position, event: event, inputs: inputs)
         let (quantity, unit) = exporter.quantity(of: record)
         CSV.append(cell: event.rawValue, to: &bytes)
-        for cell in [
-            lineage.records[lotCode].lot, lineage.location(of: lotCode), record.product,
-            exporter.identifiers.gtin(product: record.product, enterprise: record.enterprise) ?? "",
-            quantity, unit, shipFrom, shipTo, lineage.location(of: position),
-        ] {
-            bytes.append(UInt8(ascii: ","))
-            CSV.append(cell: cell, to: &bytes)
-        }
+        Self.next(lineage.records[lotCode].lot, &bytes)
+        Self.next(lineage.location(of: lotCode), &bytes)
+        Self.next(record.product, &bytes)
+        Self.next(exporter.identifiers.gtin(product: record.product, enterprise: record.enterprise) ?? "", &bytes)
+        Self.next(quantity, &bytes)
+        Self.next(unit, &bytes)
+        Self.next(shipFrom, &bytes)
+        Self.next(shipTo, &bytes)
+        Self.next(lineage.location(of: position), &bytes)
         time.removeAll(keepingCapacity: true)
         RFC3339.append(record.time, to: &time)
         bytes.append(UInt8(ascii: ","))
         time.withUnsafeBytes { CSV.append(cell: UnsafeRawBufferPointer(rebasing: $0.prefix(10)), to: &bytes) }
         bytes.append(UInt8(ascii: ","))
         time.withUnsafeBytes { CSV.append(cell: $0, to: &bytes) }
-        for cell in [
-            record.inputLots.joined(separator: "; "), FSMA204Exporter.documentLabels[record.stage],
-            record.document ?? "", record.lot,
-        ] {
-            bytes.append(UInt8(ascii: ","))
-            CSV.append(cell: cell, to: &bytes)
-        }
+        Self.next(record.inputLots.count == 1 ? record.inputLots[0] : record.inputLots.joined(separator: "; "), &bytes)
+        Self.next(FSMA204Exporter.documentLabels[record.stage], &bytes)
+        Self.next(record.document ?? "", &bytes)
+        Self.next(record.lot, &bytes)
         bytes.append(UInt8(ascii: ","))
         FSMA204Record.appendHex(record.id.high, to: &bytes)
         FSMA204Record.appendHex(record.id.low, to: &bytes)
         bytes.append(UInt8(ascii: ","))
         bytes.append(contentsOf: String(leaf).utf8)
         bytes.append(contentsOf: [13, 10])
+    }
+
+    /// Appends a comma and the cell `text`.
+    static func next(_ text: String, _ bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: ","))
+        CSV.append(cell: text, to: &bytes)
     }
 
     /// Ship-from and ship-to of a shipment (the input's holder → the consumer of the lot) and of a
