@@ -73,13 +73,12 @@ enum EPCISRoutes {
         router.get("/v1/export/fsma204") { request, _ in
             do {
                 let chosen = try Self.selection(request)
-                let text = try await reader.read { store in
-                    try FSMA204Exporter(store: store, identifiers: identifiers).csv(
-                        try EPCISExporter(store: store, identifiers: identifiers).records(chosen))
+                let bytes = try await reader.read { store in
+                    try FSMA204Exporter(store: store, identifiers: identifiers).csv(chosen)
                 }
                 let csv = Response(
                     status: .ok, headers: [.contentType: "text/csv; charset=utf-8; header=present"],
-                    body: .init(byteBuffer: ByteBuffer(string: text)))
+                    body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
                 return ExportDownload.attach(csv, chosen, .fsma204)
             } catch let error as ExportError {
                 return problem(.badRequest, "QueryParameterException", error.description)

@@ -55,19 +55,29 @@ public struct EPCISExporter {
             }
             return records.map(AnchoredRecord.init)
         case .window(let since, let until):
-            guard since < until else {
-                throw ExportError(
-                    value: "time window \(since.iso8601) to \(until.iso8601)", problem: "is empty or inverted",
-                    fix: "give --since earlier than --until")
-            }
+            try Self.check(since: since, until: until)
             let records = try queries.records(.init(since: since, until: until, limit: maximumRecords + 1))
-            guard records.count <= maximumRecords else {
-                throw ExportError(
-                    value: "time window \(since.iso8601) to \(until.iso8601)",
-                    problem: "holds more than \(maximumRecords) records",
-                    fix: "export shorter windows one after another")
-            }
+            try Self.check(count: records.count, maximum: maximumRecords, since: since, until: until)
             return records.map(AnchoredRecord.init)
+        }
+    }
+
+    /// Refuses an empty or inverted window.
+    static func check(since: Timestamp, until: Timestamp) throws(ExportError) {
+        guard since < until else {
+            throw ExportError(
+                value: "time window \(since.iso8601) to \(until.iso8601)", problem: "is empty or inverted",
+                fix: "give --since earlier than --until")
+        }
+    }
+
+    /// Refuses a window holding more than `maximum` records (`count` read with a limit of one more).
+    static func check(count: Int, maximum: Int, since: Timestamp, until: Timestamp) throws(ExportError) {
+        guard count <= maximum else {
+            throw ExportError(
+                value: "time window \(since.iso8601) to \(until.iso8601)",
+                problem: "holds more than \(maximum) records",
+                fix: "export shorter windows one after another")
         }
     }
 

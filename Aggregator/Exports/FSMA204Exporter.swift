@@ -1,5 +1,4 @@
 import AgriTraceCore
-import Foundation
 import Ledger
 
 /// The FDA FSMA 204 electronic sortable spreadsheet: one row per critical tracking event,
@@ -10,6 +9,9 @@ import Ledger
 /// the nearest initial packing or transformation upstream; our own lot of the row stays in
 /// its own column. A quantity is level-2 private: it is filled only from ``DisclosedValues``
 /// (the exporter's own values, or values a verified `agritrace fetch` wrote), else "withheld".
+///
+/// A window is read straight from the log entries (only the fields a row shows are decoded)
+/// and the rows are handed out in chunks as they are made (``write(_:chunkSize:to:)``).
 public struct FSMA204Exporter {
     /// The critical tracking events of the rule that the stages become.
     public enum TrackingEvent: String, Sendable, CaseIterable {
@@ -34,7 +36,7 @@ public struct FSMA204Exporter {
 
     /// Per stage: the public fields naming the firm and the place, the level-2 quantity and
     /// the reference document number.
-    struct StageFields {
+    struct StageFields: Sendable {
         var name: String?
         var place: String?
         var quantity: String?
@@ -42,17 +44,28 @@ public struct FSMA204Exporter {
     }
 
     /// The stage's fields as catalog keys (`stage.name`), computed once.
-    static let keys: [Stage: StageFields] = Dictionary(
-        uniqueKeysWithValues: Stage.allCases.map { stage in
-            let names = fields(of: stage)
-            let key = { (name: String) in "\(stage.rawValue).\(name)" }
-            return (
-                stage,
-                StageFields(
-                    name: names.name.map(key), place: names.place.map(key), quantity: names.quantity.map(key),
-                    document: key(names.document))
-            )
-        })
+    static let keys = StageTable { stage in
+        let names = fields(of: stage)
+        let key = { (name: String) in "\(stage.rawValue).\(name)" }
+        return StageFields(
+            name: names.name.map(key), place: names.place.map(key), quantity: names.quantity.map(key),
+            document: key(names.document))
+    }
+
+    /// The name, place and document keys of a stage as UTF-8, to match log entries' keys.
+    struct EntryKeys: Sendable {
+        var name: [UInt8]?
+        var place: [UInt8]?
+        var document: [UInt8]
+    }
+
+    /// ``keys`` as UTF-8, computed once.
+    static let entryKeys = StageTable { stage in
+        let keys = FSMA204Exporter.keys[stage]
+        return EntryKeys(
+            name: keys.name.map { Array($0.utf8) }, place: keys.place.map { Array($0.utf8) },
+            document: Array(keys.document.utf8))
+    }
 
     /// The stage's field names (without the stage).
     static func fields(of stage: Stage) -> StageFields {
@@ -85,219 +98,169 @@ public struct FSMA204Exporter {
         }
     }
 
+    /// The label of each stage's reference document number (the catalog's, else its name).
+    static let documentLabels = StageTable { stage in
+        let document = fields(of: stage).document
+        return FieldCatalog.standard.field(document, in: stage)?.label ?? document
+    }
+
     public let queries: LedgerQueries
     public let identifiers: GS1Identifiers
     public let disclosed: DisclosedValues
+    /// Records at most in one window (a wider window is refused, not cut).
+    public var maximumRecords: Int
 
     public init(
-        store: LedgerStore, identifiers: GS1Identifiers = GS1Identifiers(), disclosed: DisclosedValues = .init()
+        store: LedgerStore, identifiers: GS1Identifiers = GS1Identifiers(), disclosed: DisclosedValues = .init(),
+        maximumRecords: Int = 1_000_000
     ) {
         queries = LedgerQueries(store: store)
         self.identifiers = identifiers
         self.disclosed = disclosed
+        self.maximumRecords = maximumRecords
     }
 
-    /// The spreadsheet of `records` (from ``EPCISExporter/records(_:)``) as CSV text.
-    public func csv(_ records: [AnchoredRecord]) throws -> String {
-        var lineage = Lineage(queries: queries)
-        lineage.known.reserveCapacity(records.count)
-        for traced in records { lineage.known[traced.leafIndex] = traced.record }
-        var text = CSV.line(Self.columns)
-        text.reserveCapacity(records.count * 400)
-        for traced in records {
-            guard let row = try row(traced, lineage: &lineage) else { continue }
-            CSV.append(row, to: &text)
+    /// Writes the spreadsheet of `selection` (CSV, header line first) to `output`, a chunk of
+    /// about `chunkSize` bytes at a time as the rows are made. Nothing is written when the
+    /// selection is refused. The whole export reads in one read transaction: one state of the
+    /// ledger, and SQLite takes its locks once instead of per lookup.
+    /// - Throws: ``ExportError`` for an unknown lot, an inverted window or too many records;
+    ///   what `output` throws.
+    public func write(
+        _ selection: ExportSelection, chunkSize: Int = 1 << 20, to output: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        try queries.store.db.transaction(.deferred) { try write(try records(selection), chunkSize, output) }
+    }
+
+    /// Writes the rows of `chosen` (see ``write(_:chunkSize:to:)``).
+    func write(
+        _ chosen: [(leaf: UInt64, record: FSMA204Record)], _ chunkSize: Int,
+        _ output: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var rows = FSMA204Rows(lineage: FSMA204Lineage(exporter: self, records: chosen))
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(chunkSize + 4096)
+        CSV.append(Self.columns, to: &chunk)
+        for (position, item) in chosen.enumerated() {
+            try rows.append(position, leaf: item.leaf, to: &chunk)
+            if chunk.count >= chunkSize {
+                try chunk.withUnsafeBytes(output)
+                chunk.removeAll(keepingCapacity: true)
+            }
         }
-        return text
+        if !chunk.isEmpty { try chunk.withUnsafeBytes(output) }
     }
 
-    /// One row, or nil for a stage with no tracking event.
-    func row(_ traced: AnchoredRecord, lineage: inout Lineage) throws -> [String]? {
-        let record = traced.record
-        let inputs = try record.inputLots.compactMap { try lineage.first($0) }
-        guard let event = Self.event(of: record.stage, inputStages: inputs.map(\.stage)) else { return nil }
-        let lotCode = try lineage.traceabilityLot(of: record)
-        let (shipFrom, shipTo) = try ends(of: record, event: event, inputs: inputs, lineage: &lineage)
-        let (quantity, unit) = quantity(of: record)
-        let time = record.time.iso8601
-        return [
-            event.rawValue, lotCode.lot, location(of: lotCode), record.product,
-            identifiers.gtin(product: record.product, enterprise: record.enterprise) ?? "",
-            quantity, unit, shipFrom, shipTo, location(of: record),
-            String(time.prefix(10)), time,
-            record.inputLots.joined(separator: "; "),
-            Self.documentLabels[record.stage] ?? "",
-            publicText(record, Self.keys[record.stage]!.document) ?? "", record.lot, record.id.hex,
-            String(traced.leafIndex),
-        ]
+    /// The spreadsheet of `selection` as CSV bytes (``write(_:chunkSize:to:)`` into one array).
+    public func csv(_ selection: ExportSelection) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try write(selection) { bytes.append(contentsOf: $0) }
+        return bytes
     }
 
-    /// The label of each stage's reference document number (the catalog's, else its name).
-    static let documentLabels: [Stage: String] = Dictionary(
-        uniqueKeysWithValues: Stage.allCases.map { stage in
-            let document = fields(of: stage).document
-            return (stage, FieldCatalog.standard.field(document, in: stage)?.label ?? document)
-        })
-
-    /// Ship-from and ship-to of a shipment (the input's holder → the consumer of the lot) and of a
-    /// receipt (the input's holder → here); empty for other events.
-    func ends(of record: Record, event: TrackingEvent, inputs: [Record], lineage: inout Lineage) throws -> (
-        String, String
-    ) {
-        let from = inputs.map { location(of: $0) }.joined(separator: "; ")
-        switch event {
-        case .shipping:
-            let to = try lineage.consumers(of: record.lot).map { location(of: $0) }.joined(separator: "; ")
-            return (from, to.isEmpty ? "not recorded" : to)
-        case .receiving: return (from, location(of: record))
-        default: return ("", "")
+    /// The records of `selection` in time order with their leaves: a lot's from its trace, a
+    /// window's decoded straight from the log entries.
+    func records(_ selection: ExportSelection) throws -> [(leaf: UInt64, record: FSMA204Record)] {
+        guard case .window(let since, let until) = selection else {
+            let exporter = EPCISExporter(store: queries.store, identifiers: identifiers, maximumRecords: maximumRecords)
+            return try exporter.records(selection).map { ($0.leafIndex, FSMA204Record($0.record)) }
         }
+        try EPCISExporter.check(since: since, until: until)
+        var records: [(leaf: UInt64, record: FSMA204Record)] = []
+        try queries.forEachRecordEntry(since: since, until: until, limit: maximumRecords + 1) { leaf, entry in
+            if let record = try FSMA204Record(entry: entry) { records.append((leaf, record)) }
+        }
+        try EPCISExporter.check(count: records.count, maximum: maximumRecords, since: since, until: until)
+        return records
     }
 
     /// The quantity and its unit: the disclosed value, else withheld.
-    func quantity(of record: Record) -> (String, String) {
-        guard let key = Self.keys[record.stage]!.quantity else { return ("", "") }
-        guard disclosed.recordCount > 0, let value = disclosed.value(record: record.id, key: key) else {
+    func quantity(of record: FSMA204Record) -> (String, String) {
+        guard let key = Self.keys[record.stage].quantity else { return ("", "") }
+        guard disclosed.recordCount > 0, let id = record.recordID, let value = disclosed.value(record: id, key: key)
+        else {
             return (Self.withheld, Self.withheld)
         }
         return (value, identifiers.unit(product: record.product, enterprise: record.enterprise) ?? "not configured")
     }
 
     /// "Firm, place (GLN n)" from the record's public fields and the site's GLN.
-    func location(of record: Record) -> String {
-        let keys = Self.keys[record.stage]!
-        var text = keys.name.flatMap { publicText(record, $0) } ?? record.enterprise
-        if let place = keys.place.flatMap({ publicText(record, $0) }) { text += ", " + place }
+    func location(of record: FSMA204Record) -> String {
+        var text = record.name ?? record.enterprise
+        if let place = record.place { text += ", " + place }
         if let gln = identifiers.enterprises[record.enterprise]?.gln { text += ", GLN " + gln }
         return text
     }
-
-    /// The public field `key` (`stage.name`) of `record` as text.
-    func publicText(_ record: Record, _ key: String) -> String? {
-        record.publicFields.first { $0.key == key }?.value.display
-    }
 }
 
-/// Follows lots on the ledger for the spreadsheet, remembering what it looked up.
-struct Lineage {
-    let queries: LedgerQueries
-    var firsts: [String: Record?] = [:]
-    /// Records already decoded (those being exported), by leaf: a lot's first record found
-    /// on the lot index is read from here before the log is.
-    var known: [UInt64: Record] = [:]
+/// Makes the spreadsheet's rows, one record at a time, as CSV bytes.
+struct FSMA204Rows {
+    let exporter: FSMA204Exporter
+    var lineage: FSMA204Lineage
+    /// Scratch for a time's RFC 3339 text.
+    var time: [UInt8] = []
 
-    /// The first record of `lot`, if the ledger has it.
-    mutating func first(_ lot: String) throws -> Record? {
-        if let cached = firsts[lot] { return cached }
-        var record: Record?
-        if let leaf = try queries.firstLeaf(of: lot) {
-            record = try known[leaf] ?? queries.record(leafIndex: leaf)?.record
+    init(lineage: FSMA204Lineage) {
+        exporter = lineage.exporter
+        self.lineage = lineage
+    }
+
+    /// Appends the row of the record at `position` (nothing for a stage with no tracking event).
+    mutating func append(_ position: Int, leaf: UInt64, to bytes: inout [UInt8]) throws {
+        let record = lineage.records[position]
+        let inputs = try lineage.inputs(of: position)
+        // Only a processing record's event depends on its inputs' stages.
+        let stages = record.stage == .processing ? inputs.map { lineage.records[$0].stage } : []
+        guard let event = FSMA204Exporter.event(of: record.stage, inputStages: stages) else { return }
+        let lotCode = try lineage.traceabilityLot(of: position)
+        let (shipFrom, shipTo) = try ends(of: position, event: event, inputs: inputs)
+        let (quantity, unit) = exporter.quantity(of: record)
+        CSV.append(cell: event.rawValue, to: &bytes)
+        Self.next(lineage.records[lotCode].lot, &bytes)
+        Self.next(lineage.location(of: lotCode), &bytes)
+        Self.next(record.product, &bytes)
+        Self.next(exporter.identifiers.gtin(product: record.product, enterprise: record.enterprise) ?? "", &bytes)
+        Self.next(quantity, &bytes)
+        Self.next(unit, &bytes)
+        Self.next(shipFrom, &bytes)
+        Self.next(shipTo, &bytes)
+        Self.next(lineage.location(of: position), &bytes)
+        time.removeAll(keepingCapacity: true)
+        RFC3339.append(record.time, to: &time)
+        bytes.append(UInt8(ascii: ","))
+        time.withUnsafeBytes { CSV.append(cell: UnsafeRawBufferPointer(rebasing: $0.prefix(10)), to: &bytes) }
+        bytes.append(UInt8(ascii: ","))
+        time.withUnsafeBytes { CSV.append(cell: $0, to: &bytes) }
+        Self.next(record.inputLots.count == 1 ? record.inputLots[0] : record.inputLots.joined(separator: "; "), &bytes)
+        Self.next(FSMA204Exporter.documentLabels[record.stage], &bytes)
+        Self.next(record.document ?? "", &bytes)
+        Self.next(record.lot, &bytes)
+        bytes.append(UInt8(ascii: ","))
+        FSMA204Record.appendHex(record.id.high, to: &bytes)
+        FSMA204Record.appendHex(record.id.low, to: &bytes)
+        bytes.append(UInt8(ascii: ","))
+        bytes.append(contentsOf: String(leaf).utf8)
+        bytes.append(contentsOf: [13, 10])
+    }
+
+    /// Appends a comma and the cell `text`.
+    static func next(_ text: String, _ bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: ","))
+        CSV.append(cell: text, to: &bytes)
+    }
+
+    /// Ship-from and ship-to of a shipment (the input's holder → the consumer of the lot) and of a
+    /// receipt (the input's holder → here); empty for other events.
+    mutating func ends(of position: Int, event: FSMA204Exporter.TrackingEvent, inputs: [Int]) throws -> (
+        String, String
+    ) {
+        switch event {
+        case .shipping:
+            let from = lineage.locations(of: inputs)
+            let to = lineage.locations(of: try lineage.consumers(of: lineage.records[position].lot))
+            return (from, to.isEmpty ? "not recorded" : to)
+        case .receiving: return (lineage.locations(of: inputs), lineage.location(of: position))
+        default: return ("", "")
         }
-        firsts[lot] = record
-        return record
-    }
-
-    /// The record that assigned the traceability lot code `record` carries: itself for
-    /// harvesting, packing and transformation; else the nearest processing record upstream
-    /// (the record itself when the chain upstream is not on this ledger).
-    mutating func traceabilityLot(of record: Record) throws -> Record {
-        var current = record
-        var steps = 0
-        while current.stage != .processing && current.stage != .planting {
-            // A lot graph deeper than this upstream of a packing is a cycle (or not a chain).
-            guard steps < 64, let input = current.inputLots.first, input != record.lot, let next = try first(input)
-            else { return record }
-            steps += 1
-            current = next
-        }
-        return current.stage == .processing || record.stage == .planting ? current : record
-    }
-
-    /// The first records of the lots made from `lot` (where it was shipped to), in time order.
-    mutating func consumers(of lot: String) throws -> [Record] {
-        try queries.linkedLots(of: lot, direction: .forward).compactMap { try first($0) }
-            .sorted { $0.time < $1.time }
-    }
-}
-
-/// RFC 4180 CSV: CRLF line ends, fields quoted when they hold a comma, a quote or a line end.
-public enum CSV {
-    /// One line of `cells`, ending in CRLF. A cell starting with `=`, `+`, `@` or a tab gets a
-    /// leading `'` so spreadsheets do not run it as a formula.
-    public static func line(_ cells: [String]) -> String {
-        var text = ""
-        append(cells, to: &text)
-        return text
-    }
-
-    /// Appends the line of `cells` to `text`.
-    public static func append(_ cells: [String], to text: inout String) {
-        for (index, cell) in cells.enumerated() {
-            if index > 0 { text.append(",") }
-            append(cell: cell, to: &text)
-        }
-        text.append("\r\n")
-    }
-
-    static func cell(_ value: String) -> String {
-        var text = ""
-        append(cell: value, to: &text)
-        return text
-    }
-
-    /// One cell: a formula guard for a leading `=`, `+`, `@` or tab; quotes when it holds a
-    /// comma, a quote or a line end (inner quotes doubled).
-    static func append(cell value: String, to text: inout String) {
-        let bytes = value.utf8
-        let guarded =
-            bytes.first.map { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "@") || $0 == 9 }
-            ?? false
-        let quoted = bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }
-        if quoted { text.append("\"") }
-        if guarded { text.append("'") }
-        if quoted && bytes.contains(UInt8(ascii: "\"")) {
-            text.append(value.replacingOccurrences(of: "\"", with: "\"\""))
-        } else {
-            text.append(value)
-        }
-        if quoted { text.append("\"") }
-    }
-
-    /// Parses CSV text into rows of cells (for checking exports).
-    public static func parse(_ text: String) -> [[String]] {
-        var rows: [[String]] = []
-        var row: [String] = []
-        var cell = ""
-        var quoted = false
-        var characters = Array(text)[...]
-        while let character = characters.popFirst() {
-            if quoted {
-                if character == "\"" {
-                    if characters.first == "\"" {
-                        cell.append("\"")
-                        characters.removeFirst()
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    cell.append(character)
-                }
-                continue
-            }
-            switch character {
-            case "\"": quoted = true
-            case ",":
-                row.append(cell)
-                cell = ""
-            case "\r\n", "\n":
-                row.append(cell)
-                rows.append(row)
-                row = []
-                cell = ""
-            default: cell.append(character)
-            }
-        }
-        if !cell.isEmpty || !row.isEmpty { rows.append(row + [cell]) }
-        return rows
     }
 }

@@ -76,17 +76,9 @@ struct ExportOptions: ParsableArguments {
         return Array(data)
     }
 
-    /// Writes `text` to --output (atomically) or standard output.
+    /// Writes `bytes` to --output (atomically) or standard output.
     func write(_ bytes: [UInt8]) throws {
-        guard let output else {
-            FileHandle.standardOutput.write(Data(bytes))
-            return
-        }
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: output), options: .atomic)
-        } catch {
-            throw UserError("cannot write \(output): \(error.localizedDescription)")
-        }
+        try ExportOutput.write(to: output) { output in try bytes.withUnsafeBytes(output) }
     }
 }
 
@@ -154,12 +146,11 @@ struct ExportFSMA204: AsyncParsableCommand {
                 Array(try await APIClient.getBytes(api, "/v1/export/fsma204", query: try options.apiQuery())))
             return
         }
-        let store = try openReadOnly(options.source.store)
-        let identifiers = try options.identifiers()
+        let exporter = FSMA204Exporter(
+            store: try openReadOnly(options.source.store), identifiers: try options.identifiers(), disclosed: values)
+        let selection = try options.selection()
         do {
-            let records = try EPCISExporter(store: store, identifiers: identifiers).records(try options.selection())
-            let text = try FSMA204Exporter(store: store, identifiers: identifiers, disclosed: values).csv(records)
-            try options.write(Array(text.utf8))
+            try ExportOutput.write(to: options.output) { output in try exporter.write(selection, to: output) }
         } catch let error as ExportError {
             throw UserError("\(error)")
         }

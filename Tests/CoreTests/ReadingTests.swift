@@ -1,5 +1,5 @@
-import PropertyBased
 import AgriTraceCore
+import PropertyBased
 import Testing
 
 @Suite struct ReadingTests {
@@ -103,8 +103,26 @@ import Testing
         #expect(Timestamp(milliseconds: -1).iso8601 == "1969-12-31T23:59:59.999Z")
     }
 
+    @Test func appendWritesTheBytesOfFormatPastTheFourDigitYears() {
+        let days = 86_400_000 as Int64
+        let year1 = Timestamp(iso8601: "0001-01-01T00:00:00Z")!.milliseconds
+        let year9999 = Timestamp(iso8601: "9999-12-31T23:59:59.999Z")!.milliseconds
+        let cases: [(Int64, String)] = [
+            (year1, "0001-01-01T00:00:00.000Z"), (year1 - days, "0000-12-31T00:00:00.000Z"),
+            (year1 - 367 * days, "00-1-12-31T00:00:00.000Z"), (year9999, "9999-12-31T23:59:59.999Z"),
+            (year9999 + 1, "10000-01-01T00:00:00.000Z"), (1_777_624_200_123, "2026-05-01T08:30:00.123Z"),
+        ]
+        for (milliseconds, text) in cases {
+            var bytes: [UInt8] = [UInt8(ascii: ">")]
+            RFC3339.append(milliseconds, to: &bytes)
+            #expect(bytes == [UInt8(ascii: ">")] + Array(text.utf8))
+            #expect(RFC3339.format(milliseconds) == text)
+        }
+    }
+
     @Test func formatThenParseRoundTripsEveryMillisecond() async {
-        await propertyCheck(count: 1000, input: Gen.int64(in: -60_000_000_000_000...250_000_000_000_000)) { milliseconds in
+        await propertyCheck(count: 1000, input: Gen.int64(in: -60_000_000_000_000...250_000_000_000_000)) {
+            milliseconds in
             let text = Timestamp(milliseconds: milliseconds).iso8601
             #expect(Timestamp(iso8601: text)?.milliseconds == milliseconds, "\(text)")
         }

@@ -32,30 +32,38 @@ struct ExampleChain {
         directory = try TemporaryDirectory(prefix: "agritrace-export")
         ledger = try Ledger(
             path: directory.file("ledger.sqlite"), authority: authority, configuration: .init(synchronous: .normal))
+        for reading in try Self.readings() {
+            let party = Self.parties[reading.stage]!
+            classified.append(try commit(reading, enterprise: party.enterprise, device: party.device))
+        }
+    }
+
+    /// The readings of `examples/readings.jsonl`, one per stage in chain order.
+    static func readings() throws -> [Reading] {
         let text = try String(
             contentsOf: Self.repository.appendingPathComponent("examples/readings.jsonl"), encoding: .utf8)
-        for line in text.split(separator: "\n") {
-            let reading = try Reading.parse(jsonLine: Array(line.utf8))
-            let party = Self.parties[reading.stage]!
-            let key = Curve25519.Signing.PrivateKey()
-            try ledger.admit(registry: registration(party.enterprise, party.device, key, reading.stage))
-            try ledger.cutBlock()
-            let classifier = Classifier(
-                identity: DeviceIdentity(
-                    enterprise: party.enterprise, device: party.device, enrolledAt: Timestamp(milliseconds: 0)))
-            let item = classifier.classify(reading, sequence: 1, bootID: "boot-1", recordedAt: .now())
-            let batch = try Signed(
-                RecordBatch(enterprise: party.enterprise, device: party.device, sentAt: .now(), records: [item.record]),
-                domain: .recordBatch, key: key)
-            let answer = ledger.admit(
-                topic: Wire.recordTopic(enterprise: party.enterprise, device: party.device),
-                payload: Canonical.encode(batch))
-            guard answer?.rejections.isEmpty ?? true, try ledger.cutBlock() != nil else {
-                throw ExportError(
-                    value: "reading of \(reading.lot)", problem: "was not committed", fix: "see the ledger")
-            }
-            classified.append(item)
+        return try text.split(separator: "\n").map { try Reading.parse(jsonLine: Array($0.utf8)) }
+    }
+
+    /// Registers a new device `device` of `enterprise`, then classifies `reading` on it, signs it
+    /// in a batch of its own and commits it in a block.
+    @discardableResult
+    func commit(_ reading: Reading, enterprise: String, device: String) throws -> ClassifiedReading {
+        let key = Curve25519.Signing.PrivateKey()
+        try ledger.admit(registry: registration(enterprise, device, key, reading.stage))
+        try ledger.cutBlock()
+        let classifier = Classifier(
+            identity: DeviceIdentity(enterprise: enterprise, device: device, enrolledAt: Timestamp(milliseconds: 0)))
+        let item = classifier.classify(reading, sequence: 1, bootID: "boot-1", recordedAt: .now())
+        let batch = try Signed(
+            RecordBatch(enterprise: enterprise, device: device, sentAt: .now(), records: [item.record]),
+            domain: .recordBatch, key: key)
+        let answer = ledger.admit(
+            topic: Wire.recordTopic(enterprise: enterprise, device: device), payload: Canonical.encode(batch))
+        guard answer?.rejections.isEmpty ?? true, try ledger.cutBlock() != nil else {
+            throw ExportError(value: "reading of \(reading.lot)", problem: "was not committed", fix: "see the ledger")
         }
+        return item
     }
 
     func registration(_ enterprise: String, _ device: String, _ key: Curve25519.Signing.PrivateKey, _ stage: Stage)

@@ -196,6 +196,23 @@ public struct LedgerQueries {
         return result
     }
 
+    /// Hands `body` the stored log entry of each record whose time is in `[since, until)`, in
+    /// time order (then leaf), at most `limit` of them: the bytes are SQLite's (valid only
+    /// during the call), so a large export decodes only what it shows.
+    public func forEachRecordEntry(
+        since: Timestamp, until: Timestamp, limit: Int,
+        _ body: (_ leafIndex: UInt64, _ entry: UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let select = try store.db.prepare(
+            "SELECT e.leaf_index, e.entry FROM records r JOIN log_entries e ON e.leaf_index = r.leaf_index"
+                + " WHERE r.time >= \(since.milliseconds) AND r.time < \(until.milliseconds)"
+                + " ORDER BY r.time, r.leaf_index LIMIT \(max(0, limit))")
+        while try select.step() {
+            let leaf = UInt64(select.int64(at: 0))
+            try select.withBytes(at: 1) { try body(leaf, $0) }
+        }
+    }
+
     /// The leaf of the first record of `lot` (earliest time, then leaf), from the lot index
     /// alone: no entry is read or decoded.
     public func firstLeaf(of lot: String) throws -> UInt64? {

@@ -63,17 +63,47 @@ public enum RFC3339 {
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ` of epoch milliseconds (years 0001-9999).
     public static func format(_ milliseconds: Int64) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        append(milliseconds, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the UTF-8 of ``format(_:)`` to `bytes` without making a string (exports
+    /// writing a time per row).
+    public static func append(_ milliseconds: Int64, to bytes: inout [UInt8]) {
         let millis = ((milliseconds % 1000) + 1000) % 1000
         let totalSeconds = (milliseconds - millis) / 1000
         let secondsOfDay = ((totalSeconds % 86_400) + 86_400) % 86_400
         let days = (totalSeconds - secondsOfDay) / 86_400
         let (year, month, day) = civilFromDays(days)
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        appendPadded(year, 4, then: "-", to: &bytes)
+        appendPadded(month, 2, then: "-", to: &bytes)
+        appendPadded(day, 2, then: "T", to: &bytes)
+        appendPadded(secondsOfDay / 3600, 2, then: ":", to: &bytes)
+        appendPadded(secondsOfDay / 60 % 60, 2, then: ":", to: &bytes)
+        appendPadded(secondsOfDay % 60, 2, then: ".", to: &bytes)
+        appendPadded(millis, 3, then: "Z", to: &bytes)
+    }
+
+    /// `value` in decimal left-padded with zeros to `width` characters (a longer value, or a
+    /// negative one with its sign, as `String(value)` writes it after the zeros), then `separator`.
+    static func appendPadded(_ value: Int64, _ width: Int, then separator: Unicode.Scalar, to bytes: inout [UInt8]) {
+        defer { bytes.append(UInt8(ascii: separator)) }
+        guard value >= 0 else {
+            let text = String(value).utf8
+            bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, width - text.count)))
+            bytes.append(contentsOf: text)
+            return
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):"
-            + "\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(millis, 3))Z"
+        let start = bytes.count
+        var rest = value
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        while bytes.count - start < width { bytes.append(UInt8(ascii: "0")) }
+        bytes[start...].reverse()
     }
 
     static func daysInMonth(year: Int64, month: Int64) -> Int64 {
