@@ -3,9 +3,12 @@ import Crypto
 import LedgerCore
 import SQLiteStorage
 
-/// The access-control contracts of domain.md §3: data upload (`addEncryptedData`), policy
-/// decision (`addTrapdoor`), policy match management (`addResult`) and punishment
-/// (`addToBlacklist`), plus the regulator's parameters and attribute grants.
+/// The access-control contracts of domain.md §3 on the ledger: data upload (`addEncryptedData`),
+/// policy decision (`addTrapdoor`), policy match management (`addResult`) and punishment
+/// (`addToBlacklist`), plus the regulator's parameters and attribute grants. Their rules are
+/// pure functions in LedgerCore (``PolicyUpload``, ``Decision``, ``Match``, ``Punishment``,
+/// ``ParameterPublication``, ``AttributeGrants``); this type runs them over
+/// ``AccessStateRows`` and persists their typed outcomes.
 ///
 /// Two phases, like Fabric's endorsement and validation:
 /// - admission (``AccessAdmission`` in LedgerCore) refuses what can never be valid: a

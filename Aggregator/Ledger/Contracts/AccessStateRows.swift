@@ -43,8 +43,8 @@ struct AccessStateRows: MatchStateView, AttributeGrantStateView, PolicyUploadSta
 
     func hasActiveAttributes(_ principal: String) throws -> Bool {
         try exists(
-            "SELECT 1 FROM principals p JOIN attribute_grants g ON g.principal = p.name WHERE p.name = ? AND p.status = 'active' AND g.status = 'active'",
-            [.text(principal)])
+            "SELECT 1 FROM principals p JOIN attribute_grants g ON g.principal = p.name WHERE p.name = ? AND p.status = 'active' AND g.status = ?",
+            [.text(principal), .text(GrantStatus.active.rawValue)])
     }
 
     func requestCount(by requester: String, after time: Timestamp) throws -> Int64 {
@@ -55,9 +55,9 @@ struct AccessStateRows: MatchStateView, AttributeGrantStateView, PolicyUploadSta
 
     func activeEntries(lot: String, level: ABAC.Sensitivity) throws -> [EntryTerms] {
         let entries = try db.cachedStatement(
-            "SELECT time_window, actions FROM encrypted_data WHERE lot = ? AND level = ? AND status = 'active'")
+            "SELECT time_window, actions FROM encrypted_data WHERE lot = ? AND level = ? AND status = ?")
         defer { entries.reset() }
-        try entries.bind([.text(lot), .text(level.rawValue)])
+        try entries.bind([.text(lot), .text(level.rawValue), .text(EntryStatus.active.rawValue)])
         var terms: [EntryTerms] = []
         while try entries.step() {
             let actions = (entries.string(at: 1) ?? "").split(separator: ",").compactMap {
@@ -85,8 +85,8 @@ struct AccessStateRows: MatchStateView, AttributeGrantStateView, PolicyUploadSta
 
     func isActiveEntry(_ dataID: String, lot: String, level: String) throws -> Bool {
         try exists(
-            "SELECT 1 FROM encrypted_data WHERE data_id = ? AND lot = ? AND level = ? AND status = 'active'",
-            [.text(dataID), .text(lot), .text(level)])
+            "SELECT 1 FROM encrypted_data WHERE data_id = ? AND lot = ? AND level = ? AND status = ?",
+            [.text(dataID), .text(lot), .text(level), .text(EntryStatus.active.rawValue)])
     }
 
     // MARK: Attribute grants and policy upload
