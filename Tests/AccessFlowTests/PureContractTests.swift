@@ -77,6 +77,32 @@ import Testing
         #expect(twice.change == nil && twice.event.outcome == .refused)
     }
 
+    @Test func aTrapdoorWithAUsedRequestIDIsRefusedBeforeTheDecision() throws {
+        struct State: TrapdoorStateView {
+            var used: Set<String>
+            func rules() -> AccessRules { AccessRules(maximumStrikes: 3) }
+            func blacklistEntry(_ source: String) -> Blacklist.Entry? { nil }
+            func hasActiveAttributes(_ principal: String) -> Bool { true }
+            func requestCount(by requester: String, after time: Timestamp) -> Int64 { 0 }
+            func activeEntries(lot: String, level: ABAC.Sensitivity) -> [EntryTerms] { [] }
+            func requestExists(_ requestID: String) -> Bool { used.contains(requestID) }
+        }
+        let id = String(repeating: "f", count: 32)
+        let request = TrapdoorRequest(
+            requestID: id, lot: Self.lot, level: .level2, action: .read, source: "10.0.0.7",
+            sealedTrapdoor: SealedMessage(encapsulatedKey: [], ciphertext: []))
+        let time = Timestamp(milliseconds: 1_772_413_200_000)
+        let used = try Decision.submit(request, requester: Self.grant.principal, at: time, view: State(used: [id]))
+        #expect(used.change == nil)
+        #expect(used.event == ContractEvent(subject: id, outcome: .refused, detail: "request id \(id) is already used"))
+        let denied = try Decision.submit(request, requester: Self.grant.principal, at: time, view: State(used: []))
+        let decision = try #require(denied.change)
+        #expect(decision.status == .denied && decision.strike?.entry?.strikes == 1)
+        #expect(denied.event.outcome == .denied && denied.event.detail == decision.reason)
+        #expect(
+            decision.reason?.hasPrefix("no-data: lot \(Self.lot) has no active level-2 entry; strike 1 of 3") == true)
+    }
+
     @Test func punishmentByHandRecordsTheReasonAndTheStrike() throws {
         struct Rules: PunishmentStateView {
             func rules() -> AccessRules { AccessRules(maximumStrikes: 2, blockMilliseconds: 60_000) }

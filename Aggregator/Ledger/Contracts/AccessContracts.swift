@@ -69,16 +69,13 @@ public enum AccessContracts {
         }
     }
 
-    /// `addTrapdoor`: the decision contract (``Decision``) at block time, and the request row.
+    /// `addTrapdoor`: the trapdoor and decision contracts (``Decision/submit(_:requester:at:view:)``)
+    /// at block time; the request row and the strike.
     static func writeTrapdoor(
         _ request: TrapdoorRequest, submitter: String, time: Timestamp, leaf: Int64, _ rows: AccessStateRows
     ) throws -> ContractEvent {
-        if try rows.exists("SELECT 1 FROM access_requests WHERE request_id = ?", [.text(request.requestID)]) {
-            return ContractEvent(
-                subject: request.requestID, outcome: .refused,
-                detail: "request id \(request.requestID) is already used")
-        }
-        let decision = try Decision.apply(request, requester: submitter, at: time, view: rows)
+        let outcome = try Decision.submit(request, requester: submitter, at: time, view: rows)
+        guard let decision = outcome.change else { return outcome.event }
         if let strike = decision.strike { try rows.store(strike, leaf: leaf) }
         try rows.run(
             "INSERT INTO access_requests(request_id, requester, lot, level, action, source, trapdoor, status, reason, request_leaf, request_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -88,11 +85,7 @@ public enum AccessContracts {
                 .text(decision.status.rawValue), .text(orNull: decision.reason), .integer(leaf),
                 .integer(time.milliseconds),
             ])
-        return ContractEvent(
-            subject: request.requestID, outcome: decision.status == .pending ? .pending : .denied,
-            detail: decision.reason
-                ?? "lot \(request.lot) \(request.level.rawValue) from \(request.source): awaiting the regulator's match"
-        )
+        return outcome.event
     }
 
     /// `start,end,offset` in minutes: the stored form of a time window.

@@ -5,7 +5,7 @@ import SQLiteStorage
 /// The access contracts' view of the stored world state, answered from the state tables, and
 /// the persistence of their typed outcomes. Statements bind an array of values; each row
 /// maps to its LedgerCore struct in one place.
-struct AccessStateRows: MatchStateView, AttributeGrantStateView, PolicyUploadStateView {
+struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateView, PolicyUploadStateView {
     let db: SQLiteConnection
 
     /// Runs a write statement with `values`.
@@ -81,6 +81,10 @@ struct AccessStateRows: MatchStateView, AttributeGrantStateView, PolicyUploadSta
                 requester: row.string(at: 0) ?? "", lot: row.string(at: 1) ?? "", level: row.string(at: 2) ?? "",
                 source: row.string(at: 3) ?? "", status: status, owner: row.string(at: 5), revoked: !row.isNull(at: 6))
         }
+    }
+
+    func requestExists(_ requestID: String) throws -> Bool {
+        try exists("SELECT 1 FROM access_requests WHERE request_id = ?", [.text(requestID)])
     }
 
     func isActiveEntry(_ dataID: String, lot: String, level: String) throws -> Bool {
