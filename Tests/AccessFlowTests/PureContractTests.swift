@@ -103,6 +103,25 @@ import Testing
             decision.reason?.hasPrefix("no-data: lot \(Self.lot) has no active level-2 entry; strike 1 of 3") == true)
     }
 
+    @Test func aBlockRaisesEachDevicesWatermarkToItsHighestSequence() {
+        func records(_ device: String, _ sequences: [UInt64]) -> [Record] {
+            let classifier = Classifier(
+                identity: DeviceIdentity(enterprise: "PLANT1", device: device, enrolledAt: Timestamp(milliseconds: 0)))
+            let reading = Reading(
+                stage: .planting, lot: Self.lot, product: "fresh corn",
+                time: Timestamp(milliseconds: 1_770_000_000_000),
+                inputLots: [], fields: ["planting.variety": .text("sweet corn")])
+            return sequences.map {
+                classifier.classify(reading, sequence: $0, bootID: "boot", recordedAt: reading.time).record
+            }
+        }
+        let block = records("truck", [3, 1]) + records("farm-box", [2, 7, 4]) + records("truck", [2])
+        let watermarks = RecordUpload.watermarks(block)
+        #expect(watermarks.map(\.device.device) == ["farm-box", "truck"])
+        #expect(watermarks.map(\.sequence) == [7, 3])
+        #expect(RecordUpload.watermarks([]).isEmpty)
+    }
+
     @Test func punishmentByHandRecordsTheReasonAndTheStrike() throws {
         struct Rules: PunishmentStateView {
             func rules() -> AccessRules { AccessRules(maximumStrikes: 2, blockMilliseconds: 60_000) }

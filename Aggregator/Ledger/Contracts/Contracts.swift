@@ -104,23 +104,17 @@ public enum Contracts {
     }
 
     /// Raises each device's `last_sequence` (the highest record sequence on the ledger) to
-    /// the highest sequence among `records`. Part of the record contract: the ledger calls
-    /// it once per block, `replay` once per record; the resulting state is the same.
+    /// the highest sequence among `records` (``RecordUpload/watermarks(_:)``). Part of the
+    /// record contract: the ledger calls it once per block, `replay` once per record; the
+    /// resulting state is the same.
     static func raiseSequences(_ records: some Sequence<Record>, in db: SQLiteConnection) throws {
-        var highest: [RegistryState.DeviceKey: UInt64] = [:]
-        for record in records {
-            let key = RegistryState.DeviceKey(enterprise: record.enterprise, device: record.device)
-            highest[key] = max(highest[key] ?? 0, record.sequence)
-        }
         let update = try db.cachedStatement(
             "UPDATE devices SET last_sequence = ?1 WHERE enterprise = ?2 AND device = ?3 AND last_sequence < ?1")
-        for (key, sequence) in highest.sorted(by: {
-            ($0.key.enterprise, $0.key.device) < ($1.key.enterprise, $1.key.device)
-        }) {
-            try update.bind(Int64(bitPattern: sequence), at: 1)
-            try update.bind(key.enterprise, at: 2)
-            try update.bind(key.device, at: 3)
-            try update.run()
+        for watermark in RecordUpload.watermarks(records) {
+            try update.run([
+                .integer(Int64(bitPattern: watermark.sequence)), .text(watermark.device.enterprise),
+                .text(watermark.device.device),
+            ])
         }
     }
 
