@@ -100,6 +100,29 @@ public final class Statement {
         }
     }
 
+    /// Binds `values` to parameters 1...`values.count`, in order (GRDB's arguments array).
+    ///
+    /// ```swift
+    /// try db.cachedStatement("INSERT INTO t(id, body) VALUES (?, ?)").run([.integer(1), .text("a")])
+    /// ```
+    public func bind(_ values: [SQLiteValue]) throws {
+        for (offset, value) in values.enumerated() { try bind(value, at: Int32(offset + 1)) }
+    }
+
+    /// Binds `values` (parameters 1...`values.count`) and runs the statement to its end.
+    public func run(_ values: [SQLiteValue]) throws {
+        try bind(values)
+        try run()
+    }
+
+    /// Binds `values`, steps once and maps the first row with `row`, then resets the
+    /// statement: nil when there is no row. The one place a single-row read is written.
+    public func first<T>(_ values: [SQLiteValue], _ row: (Statement) throws -> T) throws -> T? {
+        defer { reset() }
+        try bind(values)
+        return try step() ? row(self) : nil
+    }
+
     /// The number of `?` parameters.
     public var parameterCount: Int32 { sqlite3_bind_parameter_count(handle) }
 
@@ -210,4 +233,13 @@ public enum SQLiteValue: Sendable, Hashable {
     case blob([UInt8])
     /// `NULL`.
     case null
+
+    /// `TEXT`, or `NULL` when `value` is nil.
+    public static func text(orNull value: String?) -> SQLiteValue { value.map { .text($0) } ?? .null }
+
+    /// `BLOB`, or `NULL` when `value` is nil.
+    public static func blob(orNull value: [UInt8]?) -> SQLiteValue { value.map { .blob($0) } ?? .null }
+
+    /// `INTEGER` from any fixed-width integer (it must fit in an `Int64`).
+    public static func int(_ value: some BinaryInteger) -> SQLiteValue { .integer(Int64(value)) }
 }

@@ -2,6 +2,7 @@ import AccessFlow
 import AgriTraceCore
 import Ledger
 import PropertyBased
+import SQLiteStorage
 import Testing
 
 /// The decision and punishment contracts through the SQLite state store (a real ledger, block
@@ -146,6 +147,109 @@ import Testing
                 let entry = try #require(model.blacklist[row.source])
                 #expect(row.strikes == entry.strikes && row.blockedUntil == entry.blockedUntil?.iso8601)
             }
+        }
+    }
+
+    /// The attribute and policy-upload contracts through the SQLite state store against the
+    /// pure contracts folded over ``MemoryContractState``: random grants, revocations,
+    /// protections (duplicate ids, lots of another enterprise) and withdrawals, some refused
+    /// at admission, give the same audit events and the same `attribute_grants` and
+    /// `encrypted_data` rows.
+    @Test func storedGrantsAndPoliciesEqualThePureFold() async throws {
+        await propertyCheck(count: 4, input: Gen.int(in: 12...20), Gen.int(in: 0...1_000_000)) { steps, seed in
+            let d = try Deployment()
+            let firms = ["Firm/zhang@ZS123", "Firm/li@ZS123"]
+            for firm in firms {
+                try d.register(firm, kind: .firm, enterprise: "ZS123", role: "processing-administrator")
+            }
+            try d.cut()
+            var model = MemoryContractState(
+                enterprises: [Deployment.owner: "PLANT1", firms[0]: "ZS123", firms[1]: "ZS123"],
+                recordedLots: [[Deployment.lot, "PLANT1"]])
+            var random = SplitMix(state: UInt64(seed))
+            let ids = ["c", "d", "e"].map { String(repeating: $0, count: 32) }
+            for step in 0..<steps {
+                let firm = firms[random.next(2)]
+                let dataID = ids[random.next(3)]
+                let submitter = random.next(3) == 0 ? firms[1] : Deployment.owner
+                let expected: ContractEvent
+                switch random.next(6) {
+                case 0:
+                    var grant = Deployment.requesterGrant
+                    (grant.principal, grant.region) = (firm, ["Beijing", "Hebei"][random.next(2)])
+                    try d.submit(Deployment.regulator, .grantAttributes(grant))
+                    expected = model.fold(AttributeGrants.grant(grant), leaf: try Self.cut(d))
+                case 1:
+                    try d.submit(Deployment.regulator, .revokeAttributes(principal: firm, reason: "step \(step)"))
+                    let outcome = try AttributeGrants.revoke(principal: firm, reason: "step \(step)", view: model)
+                    expected = model.fold(outcome, leaf: try Self.cut(d))
+                case 2, 3:
+                    let entry = PureContractTests.entry(
+                        dataID, lot: random.next(3) == 0 ? "20990101Z999" : Deployment.lot)
+                    try d.submit(submitter, .addEncryptedData(entry))
+                    let outcome = try PolicyUpload.protect(entry, submitter: submitter, view: model)
+                    expected = model.fold(outcome, leaf: try Self.cut(d))
+                case 4:
+                    try d.submit(submitter, .revokeEncryptedData(dataID: dataID, reason: "step \(step)"))
+                    let outcome = try PolicyUpload.revoke(
+                        dataID: dataID, reason: "step \(step)", submitter: submitter, view: model)
+                    expected = model.fold(outcome, leaf: try Self.cut(d))
+                default:
+                    // A firm may not grant attributes: refused at admission, nothing changes.
+                    #expect(throws: ContractViolation.self) {
+                        try d.submit(Deployment.owner, .grantAttributes(Deployment.requesterGrant))
+                    }
+                    continue
+                }
+                let row = try #require(try d.queries.accessEvents(limit: 1).first)
+                #expect(
+                    ContractEvent(
+                        subject: row.subject, outcome: EventOutcome(rawValue: row.outcome) ?? .refused,
+                        detail: row.detail)
+                        == expected, "step \(step)")
+            }
+            #expect(try Self.rows("attribute_grants", orderBy: "principal", d) == Self.grantRows(model))
+            #expect(try Self.rows("encrypted_data", orderBy: "data_id", d) == Self.entryRows(model))
+        }
+    }
+
+    /// Cuts a block holding the one transaction just submitted; returns its leaf.
+    static func cut(_ d: Deployment) throws -> UInt64 {
+        try d.cut()
+        return try d.ledger.store.logSize() - 1
+    }
+
+    /// A state table's rows, in key order.
+    static func rows(_ table: String, orderBy: String, _ d: Deployment) throws -> [[SQLiteValue]] {
+        let select = try d.ledger.store.db.prepare("SELECT * FROM \(table) ORDER BY \(orderBy)")
+        var rows: [[SQLiteValue]] = []
+        while try select.step() { rows.append((0..<select.columnCount).map { select.value(at: $0) }) }
+        return rows
+    }
+
+    /// The model's `attribute_grants` rows.
+    static func grantRows(_ model: MemoryContractState) -> [[SQLiteValue]] {
+        model.grants.sorted { $0.key < $1.key }.map { _, row in
+            let grant = row.grant
+            return [
+                .text(grant.principal), .text(grant.enterprise), .text(grant.role.rawValue),
+                .text(grant.stage.rawValue),
+                .text(grant.productCategory), .text(grant.region), .text(row.status.rawValue),
+                .integer(Int64(row.leaf)),
+            ]
+        }
+    }
+
+    /// The model's `encrypted_data` rows (entries without a time window).
+    static func entryRows(_ model: MemoryContractState) -> [[SQLiteValue]] {
+        model.entries.sorted { $0.key < $1.key }.map { _, row in
+            let entry = row.entry.entry
+            return [
+                .text(entry.dataID), .text(row.entry.owner), .text(row.entry.enterprise), .text(entry.lot),
+                .text(entry.level.rawValue), .null, .text(entry.actions.map(\.rawValue).joined(separator: ",")),
+                .blob(entry.searchableCiphertext), .blob(entry.tokenDigest.bytes), .text(row.status.rawValue),
+                .integer(Int64(row.leaf)),
+            ]
         }
     }
 }

@@ -2,56 +2,62 @@ import AgriTraceCore
 import LedgerCore
 import SQLiteStorage
 
-/// The access contracts' view of the stored world state: what ``Decision`` and ``Punishment``
-/// read, answered from the state tables.
-struct AccessStateRows: MatchStateView {
+/// The access contracts' view of the stored world state, answered from the state tables, and
+/// the persistence of their typed outcomes. Statements bind an array of values; each row
+/// maps to its LedgerCore struct in one place.
+struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateView, PolicyUploadStateView {
     let db: SQLiteConnection
 
+    /// Runs a write statement with `values`.
+    func run(_ sql: String, _ values: [SQLiteValue]) throws {
+        try db.cachedStatement(sql).run(values)
+    }
+
+    /// Whether the query returns a row.
+    func exists(_ sql: String, _ values: [SQLiteValue]) throws -> Bool {
+        try db.cachedStatement(sql).first(values) { _ in true } ?? false
+    }
+
+    // MARK: Decision, match and punishment
+
     func rules() throws -> AccessRules {
-        let select = try db.cachedStatement(
+        try db.cachedStatement(
             "SELECT maximum_strikes, block_ms, trapdoors_per_minute FROM access_parameters ORDER BY leaf_index DESC LIMIT 1"
-        )
-        defer { select.reset() }
-        guard try select.step() else { return AccessRules() }
-        return AccessRules(
-            maximumStrikes: select.int64(at: 0), blockMilliseconds: select.int64(at: 1),
-            trapdoorsPerMinute: select.int64(at: 2))
+        ).first([]) {
+            AccessRules(
+                maximumStrikes: $0.int64(at: 0), blockMilliseconds: $0.int64(at: 1), trapdoorsPerMinute: $0.int64(at: 2)
+            )
+        } ?? AccessRules()
     }
 
     func blacklistEntry(_ source: String) throws -> Blacklist.Entry? {
-        let select = try db.cachedStatement(
-            "SELECT strikes, blocked_until, last_strike FROM blacklist WHERE source = ?")
-        defer { select.reset() }
-        try select.bind(source, at: 1)
-        guard try select.step() else { return nil }
-        return Blacklist.Entry(
-            strikes: Int(select.int64(at: 0)),
-            blockedUntil: select.isNull(at: 1) ? nil : Timestamp(milliseconds: select.int64(at: 1)),
-            lastStrike: Timestamp(milliseconds: select.int64(at: 2)))
+        try db.cachedStatement("SELECT strikes, blocked_until, last_strike FROM blacklist WHERE source = ?").first([
+            .text(source)
+        ]) {
+            Blacklist.Entry(
+                strikes: Int($0.int64(at: 0)),
+                blockedUntil: $0.isNull(at: 1) ? nil : Timestamp(milliseconds: $0.int64(at: 1)),
+                lastStrike: Timestamp(milliseconds: $0.int64(at: 2)))
+        }
     }
 
     func hasActiveAttributes(_ principal: String) throws -> Bool {
-        try AccessContracts.exists(
-            "SELECT 1 FROM principals p JOIN attribute_grants g ON g.principal = p.name WHERE p.name = ? AND p.status = 'active' AND g.status = 'active'",
-            [principal], db)
+        try exists(
+            "SELECT 1 FROM principals p JOIN attribute_grants g ON g.principal = p.name WHERE p.name = ? AND p.status = 'active' AND g.status = ?",
+            [.text(principal), .text(GrantStatus.active.rawValue)])
     }
 
     func requestCount(by requester: String, after time: Timestamp) throws -> Int64 {
-        let recent = try db.cachedStatement(
-            "SELECT count(*) FROM access_requests WHERE requester = ? AND request_time > ?")
-        defer { recent.reset() }
-        try recent.bind(requester, at: 1)
-        try recent.bind(time.milliseconds, at: 2)
-        _ = try recent.step()
-        return recent.int64(at: 0)
+        try db.cachedStatement("SELECT count(*) FROM access_requests WHERE requester = ? AND request_time > ?").first([
+            .text(requester), .integer(time.milliseconds),
+        ]) { $0.int64(at: 0) } ?? 0
     }
 
     func activeEntries(lot: String, level: ABAC.Sensitivity) throws -> [EntryTerms] {
         let entries = try db.cachedStatement(
-            "SELECT time_window, actions FROM encrypted_data WHERE lot = ? AND level = ? AND status = 'active'")
+            "SELECT time_window, actions FROM encrypted_data WHERE lot = ? AND level = ? AND status = ?")
         defer { entries.reset() }
-        try entries.bind(lot, at: 1)
-        try entries.bind(level.rawValue, at: 2)
+        try entries.bind([.text(lot), .text(level.rawValue), .text(EntryStatus.active.rawValue)])
         var terms: [EntryTerms] = []
         while try entries.step() {
             let actions = (entries.string(at: 1) ?? "").split(separator: ",").compactMap {
@@ -65,30 +71,55 @@ struct AccessStateRows: MatchStateView {
     }
 
     func requestFacts(_ requestID: String) throws -> RequestFacts? {
-        try TransferContracts.requestState(requestID, db)
+        try db.cachedStatement(
+            "SELECT r.requester, r.lot, r.level, r.source, r.status, e.owner, (SELECT 1 FROM grant_revocations g WHERE g.request_id = r.request_id) FROM access_requests r LEFT JOIN encrypted_data e ON e.data_id = r.data_id WHERE r.request_id = ?"
+        ).first([.text(requestID)]) { row in
+            guard let status = AccessRequestStatus(rawValue: row.string(at: 4) ?? "") else {
+                throw LedgerStoreError.corrupt("access request \(requestID) has an unknown status")
+            }
+            return RequestFacts(
+                requester: row.string(at: 0) ?? "", lot: row.string(at: 1) ?? "", level: row.string(at: 2) ?? "",
+                source: row.string(at: 3) ?? "", status: status, owner: row.string(at: 5), revoked: !row.isNull(at: 6))
+        }
+    }
+
+    func requestExists(_ requestID: String) throws -> Bool {
+        try exists("SELECT 1 FROM access_requests WHERE request_id = ?", [.text(requestID)])
     }
 
     func isActiveEntry(_ dataID: String, lot: String, level: String) throws -> Bool {
-        try AccessContracts.exists(
-            "SELECT 1 FROM encrypted_data WHERE data_id = ? AND lot = ? AND level = ? AND status = 'active'",
-            [dataID, lot, level], db)
+        try exists(
+            "SELECT 1 FROM encrypted_data WHERE data_id = ? AND lot = ? AND level = ? AND status = ?",
+            [.text(dataID), .text(lot), .text(level), .text(EntryStatus.active.rawValue)])
     }
 
-    /// Stores the source's entry after a strike (nothing when the strike changed nothing).
-    func store(_ strike: Punishment.Strike, leaf: Int64) throws {
-        guard let entry = strike.entry else { return }
-        let upsert = try db.cachedStatement(
-            "INSERT OR REPLACE INTO blacklist(source, strikes, blocked_until, last_strike, last_leaf) VALUES (?, ?, ?, ?, ?)"
-        )
-        try upsert.bind(strike.source, at: 1)
-        try upsert.bind(Int64(entry.strikes), at: 2)
-        if let until = entry.blockedUntil {
-            try upsert.bind(until.milliseconds, at: 3)
-        } else {
-            try upsert.bindNull(at: 3)
+    // MARK: Attribute grants and policy upload
+
+    func grantStatus(_ principal: String) throws -> GrantStatus? {
+        try db.cachedStatement("SELECT status FROM attribute_grants WHERE principal = ?").first([.text(principal)]) {
+            guard let status = GrantStatus(rawValue: $0.string(at: 0) ?? "") else {
+                throw LedgerStoreError.corrupt("the attribute grant of \(principal) has an unknown status")
+            }
+            return status
         }
-        try upsert.bind(entry.lastStrike.milliseconds, at: 4)
-        try upsert.bind(leaf, at: 5)
-        try upsert.run()
+    }
+
+    func enterprise(of principal: String) throws -> String? {
+        try db.cachedStatement("SELECT enterprise FROM principals WHERE name = ?").first([.text(principal)]) {
+            $0.string(at: 0) ?? ""
+        }
+    }
+
+    func entryFacts(_ dataID: String) throws -> (owner: String, status: EntryStatus)? {
+        try db.cachedStatement("SELECT owner, status FROM encrypted_data WHERE data_id = ?").first([.text(dataID)]) {
+            guard let status = EntryStatus(rawValue: $0.string(at: 1) ?? "") else {
+                throw LedgerStoreError.corrupt("entry \(dataID) has an unknown status")
+            }
+            return ($0.string(at: 0) ?? "", status)
+        }
+    }
+
+    func lotHasRecord(_ lot: String, enterprise: String) throws -> Bool {
+        try exists("SELECT 1 FROM records WHERE lot = ? AND enterprise = ? LIMIT 1", [.text(lot), .text(enterprise)])
     }
 }

@@ -18,57 +18,55 @@ public enum Contracts {
         case .record(let record):
             try RecordRows(db).write(record, leafIndex: leafIndex, height: height)
         case .registry(let signed):
-            switch signed.value.operation {
+            try RegistryRows(db: db).write(signed.value.operation, height: height)
+        }
+    }
+
+    /// The registry contract's rows (`enterprises`, `devices`, `principals`). The registry's
+    /// rules are pure (``Admission`` and ``RegistryState/apply(_:)``); these are its state.
+    struct RegistryRows {
+        let db: SQLiteConnection
+
+        func write(_ operation: RegistryTransaction.Operation, height: UInt64) throws {
+            switch operation {
             case .addDevice(let enterprise, let device, let publicKey, let stage):
-                let addEnterprise = try db.cachedStatement(
-                    "INSERT OR IGNORE INTO enterprises(id, registered_height) VALUES (?, ?)")
-                try addEnterprise.bind(enterprise, at: 1)
-                try addEnterprise.bind(Int64(height), at: 2)
-                try addEnterprise.run()
-                let addDevice = try db.cachedStatement(
-                    "INSERT INTO devices(enterprise, device, public_key, stage, status, registered_height) VALUES (?, ?, ?, ?, 'active', ?)"
-                )
-                try addDevice.bind(enterprise, at: 1)
-                try addDevice.bind(device, at: 2)
-                try addDevice.bind(publicKey, at: 3)
-                if let stage { try addDevice.bind(stage.rawValue, at: 4) } else { try addDevice.bindNull(at: 4) }
-                try addDevice.bind(Int64(height), at: 5)
-                try addDevice.run()
+                try addEnterprise(enterprise, height: height)
+                try run(
+                    "INSERT INTO devices(enterprise, device, public_key, stage, status, registered_height) VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        .text(enterprise), .text(device), .blob(publicKey), .text(orNull: stage?.rawValue),
+                        .text(RegisteredDevice.Status.active.rawValue), .int(height),
+                    ])
             case .revokeDevice(let enterprise, let device, let reason):
-                let revoke = try db.cachedStatement(
-                    "UPDATE devices SET status = 'revoked', revoked_height = ?, revoked_reason = ? WHERE enterprise = ? AND device = ?"
-                )
-                try revoke.bind(Int64(height), at: 1)
-                try revoke.bind(reason, at: 2)
-                try revoke.bind(enterprise, at: 3)
-                try revoke.bind(device, at: 4)
-                try revoke.run()
+                try run(
+                    "UPDATE devices SET status = ?, revoked_height = ?, revoked_reason = ? WHERE enterprise = ? AND device = ?",
+                    [
+                        .text(RegisteredDevice.Status.revoked.rawValue), .int(height), .text(reason),
+                        .text(enterprise), .text(device),
+                    ])
             case .addPrincipal(let principal):
-                let addEnterprise = try db.cachedStatement(
-                    "INSERT OR IGNORE INTO enterprises(id, registered_height) VALUES (?, ?)")
-                try addEnterprise.bind(principal.enterprise, at: 1)
-                try addEnterprise.bind(Int64(height), at: 2)
-                try addEnterprise.run()
-                let add = try db.cachedStatement(
-                    "INSERT INTO principals(name, kind, enterprise, role, stage, public_key, status, registered_height) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)"
-                )
-                try add.bind(principal.name, at: 1)
-                try add.bind(principal.kind.rawValue, at: 2)
-                try add.bind(principal.enterprise, at: 3)
-                try add.bind(principal.role, at: 4)
-                if let stage = principal.stage { try add.bind(stage.rawValue, at: 5) } else { try add.bindNull(at: 5) }
-                try add.bind(principal.publicKey, at: 6)
-                try add.bind(Int64(height), at: 7)
-                try add.run()
+                try addEnterprise(principal.enterprise, height: height)
+                try run(
+                    "INSERT INTO principals(name, kind, enterprise, role, stage, public_key, status, registered_height) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
+                    [
+                        .text(principal.name), .text(principal.kind.rawValue), .text(principal.enterprise),
+                        .text(principal.role), .text(orNull: principal.stage?.rawValue), .blob(principal.publicKey),
+                        .int(height),
+                    ])
             case .revokePrincipal(let name, let reason):
-                let revoke = try db.cachedStatement(
-                    "UPDATE principals SET status = 'revoked', revoked_height = ?, revoked_reason = ? WHERE name = ?")
-                try revoke.bind(Int64(height), at: 1)
-                try revoke.bind(reason, at: 2)
-                try revoke.bind(name, at: 3)
-                try revoke.run()
+                try run(
+                    "UPDATE principals SET status = 'revoked', revoked_height = ?, revoked_reason = ? WHERE name = ?",
+                    [.int(height), .text(reason), .text(name)])
             }
         }
+
+        func addEnterprise(_ enterprise: String, height: UInt64) throws {
+            try run(
+                "INSERT OR IGNORE INTO enterprises(id, registered_height) VALUES (?, ?)",
+                [.text(enterprise), .int(height)])
+        }
+
+        func run(_ sql: String, _ values: [SQLiteValue]) throws { try db.cachedStatement(sql).run(values) }
     }
 
     /// The record contract's rows (`records`, `lot_links`), with the statements looked up
@@ -106,23 +104,17 @@ public enum Contracts {
     }
 
     /// Raises each device's `last_sequence` (the highest record sequence on the ledger) to
-    /// the highest sequence among `records`. Part of the record contract: the ledger calls
-    /// it once per block, `replay` once per record; the resulting state is the same.
+    /// the highest sequence among `records` (``RecordUpload/watermarks(_:)``). Part of the
+    /// record contract: the ledger calls it once per block, `replay` once per record; the
+    /// resulting state is the same.
     static func raiseSequences(_ records: some Sequence<Record>, in db: SQLiteConnection) throws {
-        var highest: [RegistryState.DeviceKey: UInt64] = [:]
-        for record in records {
-            let key = RegistryState.DeviceKey(enterprise: record.enterprise, device: record.device)
-            highest[key] = max(highest[key] ?? 0, record.sequence)
-        }
         let update = try db.cachedStatement(
             "UPDATE devices SET last_sequence = ?1 WHERE enterprise = ?2 AND device = ?3 AND last_sequence < ?1")
-        for (key, sequence) in highest.sorted(by: {
-            ($0.key.enterprise, $0.key.device) < ($1.key.enterprise, $1.key.device)
-        }) {
-            try update.bind(Int64(bitPattern: sequence), at: 1)
-            try update.bind(key.enterprise, at: 2)
-            try update.bind(key.device, at: 3)
-            try update.run()
+        for watermark in RecordUpload.watermarks(records) {
+            try update.run([
+                .integer(Int64(bitPattern: watermark.sequence)), .text(watermark.device.enterprise),
+                .text(watermark.device.device),
+            ])
         }
     }
 

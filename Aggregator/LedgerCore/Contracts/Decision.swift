@@ -32,11 +32,7 @@ public struct EntryTerms: Sendable, Hashable {
 
 /// What the decision contract reads of the world state: the memory model in tests, the
 /// SQLite state store in the ledger.
-public protocol DecisionStateView {
-    /// The rules in force.
-    func rules() throws -> AccessRules
-    /// The blacklist entry of a source address.
-    func blacklistEntry(_ source: String) throws -> Blacklist.Entry?
+public protocol DecisionStateView: PunishmentStateView {
     /// Whether the principal is active and holds at least one active attribute grant.
     func hasActiveAttributes(_ principal: String) throws -> Bool
     /// How many trapdoors the requester submitted at block times after `time`.
@@ -154,9 +150,7 @@ extension Decision {
         guard case .denied(let denial) = verdict, denial.earnsStrike else {
             return DecisionOutcome(verdict: verdict, strike: nil)
         }
-        let strike = Punishment.strike(
-            request.source, current: try view.blacklistEntry(request.source), rules: try view.rules().blacklist,
-            at: time)
+        let strike = try Punishment.strike(request.source, at: time, view: view)
         return DecisionOutcome(verdict: verdict, strike: strike)
     }
 }

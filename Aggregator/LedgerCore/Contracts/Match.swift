@@ -37,8 +37,8 @@ public enum Match {
             return MatchOutcome(
                 event: ContractEvent(subject: requestID, outcome: .refused, detail: "no request \(requestID)"))
         }
-        guard facts.status == AccessRequestStatus.pending.rawValue else {
-            let detail = "request \(requestID) is \(facts.status), not pending"
+        guard facts.status == .pending else {
+            let detail = "request \(requestID) is \(facts.status.rawValue), not pending"
             return MatchOutcome(event: ContractEvent(subject: requestID, outcome: .refused, detail: detail))
         }
         let (lot, level) = (facts.lot, facts.level)
@@ -50,8 +50,7 @@ public enum Match {
         let reason =
             dataID.map { "the regulator named entry \($0), which is not an active entry of lot \(lot) \(level)" }
             ?? "no-match: the requester's attributes do not satisfy any hidden policy of lot \(lot) \(level)"
-        let strike = Punishment.strike(
-            facts.source, current: try view.blacklistEntry(facts.source), rules: try view.rules().blacklist, at: time)
+        let strike = try Punishment.strike(facts.source, at: time, view: view)
         return MatchOutcome(
             event: ContractEvent(subject: requestID, outcome: .denied, detail: reason + "; " + strike.detail),
             result: MatchResult(status: .denied, reason: reason),

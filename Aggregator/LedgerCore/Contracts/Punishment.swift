@@ -1,5 +1,13 @@
 import AgriTraceCore
 
+/// What the punishment contract reads of the world state.
+public protocol PunishmentStateView {
+    /// The rules in force.
+    func rules() throws -> AccessRules
+    /// The blacklist entry of a source address.
+    func blacklistEntry(_ source: String) throws -> Blacklist.Entry?
+}
+
 /// The punishment contract (`addToBlacklist`, and every denial that earns a strike): the
 /// pure ``Blacklist/strike(_:at:rules:)`` on one source's entry, at the block time, with the
 /// text the audit records.
@@ -29,5 +37,19 @@ public enum Punishment {
         return Strike(
             source: source, entry: entry,
             detail: "strike \(entry.strikes) of \(rules.maximumStrikes): source \(source) \(block)")
+    }
+
+    /// The regulator's manual `addToBlacklist`: one strike against `source` at the block
+    /// time, and the audit event (the regulator's reason, then what the strike did).
+    public static func addToBlacklist(
+        source: String, reason: String, at time: Timestamp, view: some PunishmentStateView
+    ) throws -> (strike: Strike, event: ContractEvent) {
+        let strike = try strike(source, at: time, view: view)
+        return (strike, ContractEvent(subject: source, outcome: .applied, detail: reason + "; " + strike.detail))
+    }
+
+    /// One strike against `source` at the block time, read from the state `view`.
+    public static func strike(_ source: String, at time: Timestamp, view: some PunishmentStateView) throws -> Strike {
+        strike(source, current: try view.blacklistEntry(source), rules: try view.rules().blacklist, at: time)
     }
 }

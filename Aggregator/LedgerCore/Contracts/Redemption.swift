@@ -30,15 +30,16 @@ public struct RequestFacts: Sendable, Hashable {
     public var lot: String
     public var level: String
     public var source: String
-    /// The request's stored status (`AccessRequestStatus` raw value).
-    public var status: String
+    /// The request's status.
+    public var status: AccessRequestStatus
     /// The owner of the matched entry, once granted.
     public var owner: String?
     /// Whether the owner revoked the grant.
     public var revoked: Bool
 
     public init(
-        requester: String, lot: String, level: String, source: String, status: String, owner: String?, revoked: Bool
+        requester: String, lot: String, level: String, source: String, status: AccessRequestStatus, owner: String?,
+        revoked: Bool
     ) {
         self.requester = requester
         self.lot = lot
@@ -62,8 +63,8 @@ public enum Redemption {
             return refused("request \(requestID) is \(facts.requester)'s, not \(submitter)'s")
         }
         guard !facts.revoked else { return refused("revoked: the owner revoked the grant of request \(requestID)") }
-        guard facts.status == AccessRequestStatus.granted.rawValue else {
-            return refused("request \(requestID) is \(facts.status), not granted")
+        guard facts.status == .granted else {
+            return refused("request \(requestID) is \(facts.status.rawValue), not granted")
         }
         return ContractEvent(subject: requestID, outcome: .accepted, detail: "awaiting the owner's transfer service")
     }
@@ -81,8 +82,8 @@ public enum GrantRevocation {
         guard facts.owner == submitter else {
             return refused("only the entry's owner may revoke the grant of request \(requestID)")
         }
-        guard facts.status == AccessRequestStatus.granted.rawValue, !facts.revoked else {
-            return refused("request \(requestID) is \(facts.revoked ? "already revoked" : facts.status)")
+        guard facts.status == .granted, !facts.revoked else {
+            return refused("request \(requestID) is \(facts.revoked ? "already revoked" : facts.status.rawValue)")
         }
         return ContractEvent(
             subject: requestID, outcome: .applied,

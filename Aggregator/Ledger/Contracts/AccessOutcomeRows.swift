@@ -1,0 +1,91 @@
+import AgriTraceCore
+import LedgerCore
+import SQLiteStorage
+
+/// The persistence of the access contracts' typed outcomes in the state tables. Each
+/// function writes what its outcome says and returns the outcome's audit event.
+extension AccessStateRows {
+    /// `publishParameters`: the `access_parameters` row.
+    func store(_ outcome: ParameterPublication.Outcome, leaf: Int64) throws -> ContractEvent {
+        let parameters = outcome.parameters
+        try run(
+            "INSERT INTO access_parameters(leaf_index, regulator, searchable, token_encryption, trapdoor_key, maximum_strikes, block_ms, trapdoors_per_minute) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                .integer(leaf), .text(outcome.regulator), .blob(parameters.searchable),
+                .blob(parameters.tokenEncryption), .blob(parameters.trapdoorKey), .int(parameters.maximumStrikes),
+                .integer(parameters.blockMilliseconds), .int(parameters.trapdoorsPerMinute),
+            ])
+        return outcome.event
+    }
+
+    /// `grantAttributes` / `revokeAttributes`: the principal's `attribute_grants` row.
+    func store(_ outcome: AttributeGrants.Outcome, leaf: Int64) throws -> ContractEvent {
+        switch outcome.change {
+        case .grant(let grant):
+            try run(
+                "INSERT OR REPLACE INTO attribute_grants(principal, enterprise, role, stage, category, region, status, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    .text(grant.principal), .text(grant.enterprise), .text(grant.role.rawValue),
+                    .text(grant.stage.rawValue), .text(grant.productCategory), .text(grant.region),
+                    .text(GrantStatus.active.rawValue), .integer(leaf),
+                ])
+        case .revoke(let principal):
+            try run(
+                "UPDATE attribute_grants SET status = ?, leaf_index = ? WHERE principal = ?",
+                [.text(GrantStatus.revoked.rawValue), .integer(leaf), .text(principal)])
+        case nil:
+            break
+        }
+        return outcome.event
+    }
+
+    /// `addEncryptedData` / `revokeEncryptedData`: the entry's `encrypted_data` row.
+    func store(_ outcome: PolicyUpload.Outcome, leaf: Int64) throws -> ContractEvent {
+        switch outcome.change {
+        case .protect(let protected):
+            let entry = protected.entry
+            try run(
+                "INSERT INTO encrypted_data(data_id, owner, enterprise, lot, level, time_window, actions, ciphertext, token_digest, status, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    .text(entry.dataID), .text(protected.owner), .text(protected.enterprise), .text(entry.lot),
+                    .text(entry.level.rawValue), .text(orNull: entry.window.map(AccessContracts.encodeWindow)),
+                    .text(entry.actions.map(\.rawValue).joined(separator: ",")), .blob(entry.searchableCiphertext),
+                    .blob(Array(entry.tokenDigest.bytes)), .text(EntryStatus.active.rawValue), .integer(leaf),
+                ])
+        case .revoke(let dataID):
+            try run(
+                "UPDATE encrypted_data SET status = ? WHERE data_id = ?",
+                [.text(EntryStatus.revoked.rawValue), .text(dataID)])
+        case nil:
+            break
+        }
+        return outcome.event
+    }
+
+    /// `addResult`: the request's result and the strike a non-match earns.
+    func store(_ outcome: MatchOutcome, requestID: String, time: Timestamp, leaf: Int64) throws -> ContractEvent {
+        guard let result = outcome.result else { return outcome.event }
+        let granted = result.dataID != nil && result.token != nil
+        try run(
+            "UPDATE access_requests SET status = ?, reason = ?, data_id = ?, token = ?, result_leaf = ?, result_time = ? WHERE request_id = ?",
+            [
+                .text(result.status.rawValue), .text(result.reason), granted ? .text(orNull: result.dataID) : .null,
+                granted ? .blob(orNull: result.token) : .null, .integer(leaf), .integer(time.milliseconds),
+                .text(requestID),
+            ])
+        if let strike = outcome.strike { try store(strike, leaf: leaf) }
+        return outcome.event
+    }
+
+    /// Stores the source's entry after a strike (nothing when the strike changed nothing).
+    func store(_ strike: Punishment.Strike, leaf: Int64) throws {
+        guard let entry = strike.entry else { return }
+        try run(
+            "INSERT OR REPLACE INTO blacklist(source, strikes, blocked_until, last_strike, last_leaf) VALUES (?, ?, ?, ?, ?)",
+            [
+                .text(strike.source), .int(entry.strikes),
+                entry.blockedUntil.map { .integer($0.milliseconds) } ?? .null, .integer(entry.lastStrike.milliseconds),
+                .integer(leaf),
+            ])
+    }
+}
