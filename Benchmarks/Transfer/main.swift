@@ -3,6 +3,7 @@ import AgriTraceCore
 import Crypto
 import Foundation
 import Ledger
+import TestSupport
 
 // Fetch-and-verify throughput of the off-chain transfer (docs/transfer.md), on a real ledger
 // store and blob store in a temporary folder: for each transferred record, read the record
@@ -46,11 +47,8 @@ func prepare(_ scenario: Scenario, in folder: String, segmentSize: Int = SealedS
     let requester = Curve25519.KeyAgreement.PrivateKey()
     let ledger = try Ledger(path: path, authority: authority, configuration: .init(synchronous: .normal))
     try ledger.admit(
-        registry: try Signed(
-            RegistryTransaction(
-                operation: .addDevice(
-                    enterprise: "BENCH", device: "box", publicKey: Array(box.publicKey.rawRepresentation),
-                    stage: .planting), submittedAt: .now(), nonce: 1), domain: .transaction, key: authority))
+        registry: try SignedRegistry.addDevice(
+            enterprise: "BENCH", device: "box", key: box.publicKey, stage: .planting, authority: authority, nonce: 1))
     try ledger.cutBlock()
     let classifier = Classifier(
         identity: DeviceIdentity(enterprise: "BENCH", device: "box", enrolledAt: Timestamp(milliseconds: 0)))

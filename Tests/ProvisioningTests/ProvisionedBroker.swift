@@ -212,30 +212,9 @@ final class ProvisionedBroker: @unchecked Sendable {
 }
 
 /// A client and collectors draining its three streams.
-struct ClientHarness: Sendable {
-    let client: MQTTClient
-    let messages: Collector<MQTTMessage>
-    let deliveries: Collector<MQTTDelivery>
-    let events: Collector<MQTTConnectionEvent>
+typealias ClientHarness = MQTTClientHarness
 
-    init(_ id: String, options: MQTTClient.Options) throws {
-        client = try MQTTClient(clientID: id, options: options)
-        messages = Collector(client.messages)
-        deliveries = Collector(client.deliveries)
-        events = Collector(client.events)
-    }
-
-    var connectedCount: Int {
-        events.values.filter { if case .connected = $0 { true } else { false } }.count
-    }
-
-    var grantedQoS: [Int32] {
-        events.values.flatMap { event -> [Int32] in
-            if case .subscribed(_, let granted) = event { return granted }
-            return []
-        }
-    }
-
+extension MQTTClientHarness {
     func payloads(on topic: String) -> [String] {
         messages.values.filter { $0.topic == topic }.map { String(decoding: $0.payload, as: UTF8.self) }
     }
