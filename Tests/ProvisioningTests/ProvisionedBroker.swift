@@ -176,6 +176,21 @@ final class ProvisionedBroker: @unchecked Sendable {
                 reconnectDelay: .init(initialSeconds: 1, maximumSeconds: 1, exponentialBackoff: false)))
     }
 
+    /// The aggregator enrolled and subscribed to every device's records, and the device `id`
+    /// of FARM1 enrolled and connected (as `clientID`): where the renewal tests start. The
+    /// caller disconnects both clients.
+    func connectedAggregatorAndDevice(_ id: String, clientID: String? = nil) async throws -> (
+        aggregator: ClientHarness, device: Credentials, enrollment: Enrollment, client: ClientHarness
+    ) {
+        let aggregatorKey = try await enrollAggregator()
+        let (device, enrollment) = try await enrollDevice(id)
+        let aggregator = try client(aggregatorKey)
+        let box = try client(device, clientID: clientID)
+        #expect(try await aggregator.subscribeAndConnect(Wire.allRecordsFilter))
+        #expect(try await box.connect())
+        return (aggregator, device, enrollment, box)
+    }
+
     func client(_ credentials: Credentials, clientID: String? = nil) throws -> ClientHarness {
         try client(
             clientID ?? credentials.id, certificateFile: credentials.certificateFile, keyFile: credentials.keyFile)
