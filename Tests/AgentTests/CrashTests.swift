@@ -7,17 +7,7 @@ import Testing
 extension AgentIntegration {
     @Suite struct CrashTests {
         func spawnAgent(_ executable: String, config: String, log: String) throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["run", "--config", config]
-            FileManager.default.createFile(atPath: log, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            handle.seekToEndOfFile()
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            return process
+            try startLoggedProcess(executable, ["run", "--config", config], log: log)
         }
 
         @Test func sigkillTenTimesUnderLoadLosesAndDuplicatesNothing() async throws {
