@@ -80,12 +80,14 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "SQLiteStorage", dependencies: ["CSQLite"], path: "Shared/SQLiteStorage"),
+        // A small seedable generator (SplitMix64) for the agent's simulator and the benchmarks' scenarios.
+        .target(name: "SeededRandom", path: "Shared/SeededRandom"),
 
         // MARK: Agent
         .target(
             name: "EdgeAgent",
             dependencies: [
-                "AgriTraceCore", "MQTTClient", "SQLiteStorage", "PosixThreads", "COpenSSL",
+                "AgriTraceCore", "MQTTClient", "SQLiteStorage", "PosixThreads", "COpenSSL", "SeededRandom",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -138,14 +140,18 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench-graph",
-            dependencies: ["AgriTraceCore", "Ledger", "SharingGraph", "SharingGraphLedger", "SQLiteStorage"],
+            dependencies: [
+                "AgriTraceCore", "Ledger", "SharingGraph", "SharingGraphLedger", "SQLiteStorage", "SeededRandom",
+            ],
             path: "Benchmarks/Graph"
         ),
         // The ledger's data out in the standards: GS1 EPCIS 2.0 and the FDA FSMA 204 spreadsheet.
         .target(name: "Exports", dependencies: ["AgriTraceCore", "Ledger"], path: "Aggregator/Exports"),
         .executableTarget(
             name: "bench-exports",
-            dependencies: ["AgriTraceCore", "Exports", "Ledger", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "AgriTraceCore", "Exports", "Ledger", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Benchmarks/Exports"
         ),
         // TLS peer certificates checked against the deployment CA and its revocation list: the
@@ -177,7 +183,7 @@ let package = Package(
         .executableTarget(
             name: "bench-access-flow",
             dependencies: [
-                "AccessFlow", "AccessCrypto", "AgriTraceCore", "Ledger",
+                "AccessFlow", "AccessCrypto", "AgriTraceCore", "Ledger", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/AccessFlow"
@@ -185,7 +191,8 @@ let package = Package(
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
-                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow", "PeerCertificates", "Exports",
+                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow", "PeerCertificates",
+                "Exports",
                 "BuildInfo", "SQLiteStorage", "SharingGraph", "SharingGraphLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -242,7 +249,9 @@ let package = Package(
 
         .testTarget(
             name: "AgentTests",
-            dependencies: ["AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage", "TestSupport", "FuzzHarnesses"],
+            dependencies: [
+                "AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage", "TestSupport", "FuzzHarnesses",
+            ],
             path: "Tests/AgentTests"
         ),
         // MARK: Fuzzing: the decoders' harnesses, replayed by AgentTests and driven by libFuzzer
@@ -270,6 +279,7 @@ let package = Package(
             name: "AccessFlowTests",
             dependencies: [
                 "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "SQLiteStorage", "TestSupport",
+                "AccessTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
@@ -281,7 +291,7 @@ let package = Package(
             name: "TransferTests",
             dependencies: [
                 "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "SQLiteStorage", "TestSupport", "EdgeAgent",
-                "MQTTClient", "AggregatorMain", "SharingGraph", "SharingGraphLedger",
+                "AccessTestSupport", "MQTTClient", "AggregatorMain", "SharingGraph", "SharingGraphLedger",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TransferTests"
@@ -289,7 +299,8 @@ let package = Package(
         .executableTarget(
             name: "bench-transfer",
             dependencies: [
-                "AgriTraceCore", "AccessFlow", "Ledger", .product(name: "Crypto", package: "swift-crypto"),
+                "AgriTraceCore", "AccessFlow", "Ledger", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Transfer"
         ),
@@ -313,7 +324,20 @@ let package = Package(
         ),
 
         // MARK: Tests: I/O wrappers and the real-broker harness
-        .target(name: "TestSupport", dependencies: ["AgriTraceCore"], path: "Tests/Support"),
+        .target(
+            name: "TestSupport",
+            dependencies: ["AgriTraceCore", "MQTTClient", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/Support"
+        ),
+        // The worked example's deployment on a real ledger, shared by the access and transfer suites.
+        .target(
+            name: "AccessTestSupport",
+            dependencies: [
+                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/AccessSupport"
+        ),
         .testTarget(
             name: "MQTTClientTests",
             dependencies: ["MQTTClient", "TestSupport"],

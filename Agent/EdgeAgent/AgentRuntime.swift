@@ -192,6 +192,20 @@ public final class AgentRuntime: @unchecked Sendable {
             metricsPort = server.port
             spawn("agent-health") { server.run() }
         }
+        try startInputs()
+        startRetention()
+        logger.info(
+            "agent started",
+            metadata: [
+                "enterprise": "\(c.device.enterprise)", "device": "\(c.device.id)", "boot_id": "\(bootID)",
+                "device_public_key": "\(key.publicKey.hex)", "next_sequence": "\(store.nextSequence)",
+            ])
+    }
+
+    /// Starts a thread for each input of the configuration: the tailed files, standard input
+    /// and the socket.
+    func startInputs() throws {
+        let c = configuration
         let gate = self.gate
         for file in c.inputs.files {
             let tailer = FileTailer(
@@ -215,6 +229,10 @@ public final class AgentRuntime: @unchecked Sendable {
             )
             spawn("agent-socket") { listener.run() }
         }
+    }
+
+    /// Starts the thread that applies retention to receipted records once an hour.
+    func startRetention() {
         spawn("agent-retention") { [self] in
             var last = Date.distantPast
             while !serviceStop.isStopped {
@@ -232,12 +250,6 @@ public final class AgentRuntime: @unchecked Sendable {
                 PosixThread.sleep(seconds: 0.5)
             }
         }
-        logger.info(
-            "agent started",
-            metadata: [
-                "enterprise": "\(c.device.enterprise)", "device": "\(c.device.id)", "boot_id": "\(bootID)",
-                "device_public_key": "\(key.publicKey.hex)", "next_sequence": "\(store.nextSequence)",
-            ])
     }
 
     /// `ok`, `store-unavailable`, or `degraded` once the oldest unreceipted record is older

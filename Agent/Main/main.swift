@@ -60,26 +60,7 @@ struct Run: ParsableCommand {
             writeAll("error: \(error)\n", to: STDERR_FILENO)
             throw ExitCode(78)
         }
-        if checkConfig {
-            do {
-                let key = try DeviceKey.load(path: configuration.device.keyFile)
-                print("configuration OK: \(config)")
-                print(
-                    "device \(configuration.device.enterprise)/\(configuration.device.id), public key \(key.publicKey.hex)"
-                )
-                print(
-                    "broker \(configuration.broker.host):\(configuration.broker.port) tls=\(configuration.broker.caFile != nil)"
-                )
-                print(
-                    "inputs files=\(configuration.inputs.files) stdin=\(configuration.inputs.stdin) socket=\(configuration.inputs.socket ?? "-")"
-                )
-                print("store \(configuration.storage.path) budget \(configuration.storage.maxBytes) bytes")
-            } catch {
-                writeAll("error: \(error)\n", to: STDERR_FILENO)
-                throw ExitCode(78)
-            }
-            return
-        }
+        if checkConfig { return try printCheck(configuration) }
         let logger = makeLogger(level: configuration.operations.logLevel)
         // Before any thread starts, so every thread inherits the unblocked mask.
         installSignalHandlers()
@@ -91,6 +72,35 @@ struct Run: ParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
+        superviseUntilTerminated(agent, configuration: configuration, logger: logger)
+        agent.shutdown()
+    }
+
+    /// `--check-config`: the device key loads; prints what the agent would run with.
+    /// - Throws: exit code 78 (configuration error) with the reason on standard error.
+    func printCheck(_ configuration: AgentConfiguration) throws {
+        do {
+            let key = try DeviceKey.load(path: configuration.device.keyFile)
+            print("configuration OK: \(config)")
+            print(
+                "device \(configuration.device.enterprise)/\(configuration.device.id), public key \(key.publicKey.hex)"
+            )
+            print(
+                "broker \(configuration.broker.host):\(configuration.broker.port) tls=\(configuration.broker.caFile != nil)"
+            )
+            print(
+                "inputs files=\(configuration.inputs.files) stdin=\(configuration.inputs.stdin) socket=\(configuration.inputs.socket ?? "-")"
+            )
+            print("store \(configuration.storage.path) budget \(configuration.storage.maxBytes) bytes")
+        } catch {
+            writeAll("error: \(error)\n", to: STDERR_FILENO)
+            throw ExitCode(78)
+        }
+    }
+
+    /// Watches the signals until SIGTERM or SIGINT: SIGHUP reloads the configuration, and the
+    /// start-up pages are released once the agent has settled.
+    func superviseUntilTerminated(_ agent: AgentRuntime, configuration: AgentConfiguration, logger: Logger) {
         // Start-up only pages (parsing, TLS and SQLite set-up, runtime scans) go back to the
         // kernel once the agent has settled: most of the idle resident set (docs/agent.md).
         var ticksUntilRelease = configuration.operations.releaseStartupPages ? 30 : -1
@@ -98,16 +108,7 @@ struct Run: ParsableCommand {
             usleep(100_000)
             if ticksUntilRelease >= 0 {
                 ticksUntilRelease -= 1
-                if ticksUntilRelease < 0 {
-                    let before = StartupPages.residentBytes()
-                    let advised = StartupPages.release()
-                    logger.info(
-                        "released start-up pages",
-                        metadata: [
-                            "advised_bytes": "\(advised)", "resident_bytes_before": "\(before)",
-                            "resident_bytes_after": "\(StartupPages.residentBytes())",
-                        ])
-                }
+                if ticksUntilRelease < 0 { releaseStartupPages(logger: logger) }
             }
             let signals = pendingSignals.exchange(0, ordering: .relaxed)
             if signals & SignalBits.reload != 0 {
@@ -117,9 +118,20 @@ struct Run: ParsableCommand {
                     logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
                 }
             }
-            if signals & SignalBits.terminate != 0 { break }
+            if signals & SignalBits.terminate != 0 { return }
         }
-        agent.shutdown()
+    }
+
+    /// Gives the start-up pages back to the kernel and logs how much.
+    func releaseStartupPages(logger: Logger) {
+        let before = StartupPages.residentBytes()
+        let advised = StartupPages.release()
+        logger.info(
+            "released start-up pages",
+            metadata: [
+                "advised_bytes": "\(advised)", "resident_bytes_before": "\(before)",
+                "resident_bytes_after": "\(StartupPages.residentBytes())",
+            ])
     }
 }
 

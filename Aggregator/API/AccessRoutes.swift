@@ -73,6 +73,12 @@ public enum AccessRoutes {
                 return try JSON(row)
             }
         }
+        addAccessLists(to: router, reader: reader)
+    }
+
+    /// The access-control lists: requests, pending requests with their candidates, entries,
+    /// the blacklist, events.
+    static func addAccessLists(to router: Router<BasicRequestContext>, reader: StoreReader) {
         router.get("/v1/access/requests") { request, _ in
             let lot = request.uri.queryParameters.get("lot")
             let requester = request.uri.queryParameters.get("requester")

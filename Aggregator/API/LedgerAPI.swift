@@ -93,6 +93,25 @@ public enum LedgerAPI {
         let router = Router()
         // Requests by route, method and status (`hb_requests` under `serve --metrics-port`).
         router.add(middleware: MetricsMiddleware())
+        addLedgerRoutes(to: router, reader: reader)
+        let submissions = try SubmissionQueue(path: storePath)
+        AccessRoutes.add(to: router, reader: reader, submissions: submissions)
+        TransferRoutes.add(
+            to: router, reader: reader, blobs: BlobStore(storePath: storePath), submissions: submissions)
+        GraphRoutes.add(to: router, reader: reader)
+        EPCISRoutes.add(to: router, reader: reader, identifiers: identifiers)
+        EPCISRoutes.addExports(to: router, reader: reader, identifiers: identifiers)
+        ConsoleDataRoutes.add(to: router, reader: reader)
+        ConsoleRoutes.add(to: router, reader: reader, submissions: submissions, scheme: tls == nil ? "http" : "https")
+        return Application(
+            router: router,
+            server: tls.map { HTTPServerBuilder.http1(tls: $0) } ?? .http1(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "agritrace"))
+    }
+
+    /// The ledger's own reads: status, signed tree heads, traces, proofs, consistency, devices,
+    /// and the records (``addRecordsRoute(to:reader:)``).
+    static func addLedgerRoutes(to router: Router<BasicRequestContext>, reader: StoreReader) {
         router.get("/v1/status") { _, _ in try JSON(try await reader.status()) }
         router.get("/v1/tree-head") { request, _ in
             let size = try QueryParameter.integer(
@@ -115,34 +134,21 @@ public enum LedgerAPI {
             return try await reader.read { try JSON(LedgerQueries(store: $0).inclusionProof(of: id, treeSize: size)) }
         }
         router.get("/v1/consistency") { request, _ in
-            guard
-                let old = try QueryParameter.integer(
-                    "old", of: request.uri.queryParameters, in: 1...QueryParameter.largest)
-            else {
-                throw HTTPError(.badRequest, message: "give ?old=<size>[&new=<size>]")
-            }
+            let old = try QueryParameter.requiredInteger(
+                "old", of: request.uri.queryParameters, in: 1...QueryParameter.largest,
+                usage: "give ?old=<size>[&new=<size>]")
             let new = try QueryParameter.integer("new", of: request.uri.queryParameters, in: 1...QueryParameter.largest)
             return try await reader.read { try JSON(LedgerQueries(store: $0).consistency(oldSize: old, newSize: new)) }
         }
+        router.get("/v1/devices") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).devices()) } }
+        addRecordsRoute(to: router, reader: reader)
+    }
+
+    /// `GET /v1/records`: the records a filter selects, a page at a time (``ListPaging``).
+    static func addRecordsRoute(to router: Router<BasicRequestContext>, reader: StoreReader) {
         router.get("/v1/records") { request, _ in
             let query = request.uri.queryParameters
-            func time(_ name: String) throws -> Timestamp? {
-                guard let text = query.get(name) else { return nil }
-                guard let time = Timestamp(iso8601: text) else {
-                    throw HTTPError(.badRequest, message: "\(name) is not an RFC 3339 time")
-                }
-                return time
-            }
-            var stage: Stage?
-            if let name = query.get("stage") {
-                guard let known = Stage(rawValue: name) else {
-                    throw HTTPError(.badRequest, message: "\(name) is not a stage")
-                }
-                stage = known
-            }
-            let filter = LedgerQueries.RecordFilter(
-                enterprise: query.get("enterprise"), stage: stage, product: query.get("product"),
-                since: try time("since"), until: try time("until"), limit: try ListPaging.limit(query))
+            let filter = try recordFilter(query)
             let after = try ListPaging.recordCursor(query)
             return try await reader.read { store in
                 let found = try ListPaging.records(filter, after: after, queries: LedgerQueries(store: store))
@@ -153,20 +159,28 @@ public enum LedgerAPI {
                 return page
             }
         }
-        router.get("/v1/devices") { _, _ in try await reader.read { try JSON(LedgerQueries(store: $0).devices()) } }
-        let submissions = try SubmissionQueue(path: storePath)
-        AccessRoutes.add(to: router, reader: reader, submissions: submissions)
-        TransferRoutes.add(
-            to: router, reader: reader, blobs: BlobStore(storePath: storePath), submissions: submissions)
-        GraphRoutes.add(to: router, reader: reader)
-        EPCISRoutes.add(to: router, reader: reader, identifiers: identifiers)
-        EPCISRoutes.addExports(to: router, reader: reader, identifiers: identifiers)
-        ConsoleDataRoutes.add(to: router, reader: reader)
-        ConsoleRoutes.add(to: router, reader: reader, submissions: submissions, scheme: tls == nil ? "http" : "https")
-        return Application(
-            router: router,
-            server: tls.map { HTTPServerBuilder.http1(tls: $0) } ?? .http1(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "agritrace"))
+    }
+
+    /// The records filter of a `/v1/records` query.
+    /// - Throws: a 400 naming `since`, `until` or `stage` when it is not a time or a stage.
+    static func recordFilter(_ query: Parameters) throws -> LedgerQueries.RecordFilter {
+        func time(_ name: String) throws -> Timestamp? {
+            guard let text = query.get(name) else { return nil }
+            guard let time = Timestamp(iso8601: text) else {
+                throw HTTPError(.badRequest, message: "\(name) is not an RFC 3339 time")
+            }
+            return time
+        }
+        var stage: Stage?
+        if let name = query.get("stage") {
+            guard let known = Stage(rawValue: name) else {
+                throw HTTPError(.badRequest, message: "\(name) is not a stage")
+            }
+            stage = known
+        }
+        return LedgerQueries.RecordFilter(
+            enterprise: query.get("enterprise"), stage: stage, product: query.get("product"),
+            since: try time("since"), until: try time("until"), limit: try ListPaging.limit(query))
     }
 }
 

@@ -25,6 +25,24 @@ enum QueryParameter {
         return value
     }
 
+    /// The integer `name` of `query`, which the route needs.
+    /// - Parameter usage: the 400's message when it is absent (how to give it).
+    /// - Throws: a 400 `HTTPError` when it is absent or not a whole number within `range`.
+    static func requiredInteger<Value: FixedWidthInteger>(
+        _ name: String, of query: Parameters, in range: ClosedRange<Value>, usage: String
+    ) throws -> Value {
+        guard let value = try integer(name, of: query, in: range) else {
+            throw HTTPError(.badRequest, message: usage)
+        }
+        return value
+    }
+
+    /// The `redeem-leaf` of a transfer route: the leaf of the redeem transaction.
+    static func redeemLeaf(of query: Parameters) throws -> UInt64 {
+        try requiredInteger(
+            "redeem-leaf", of: query, in: 0...largest, usage: "give ?redeem-leaf=<leaf of the redeem transaction>")
+    }
+
     /// The `direction` of a trace or export: `none` (the default), `backward` or `forward`.
     /// - Throws: a 400 `HTTPError` naming `direction` for any other value.
     static func direction(of query: Parameters) throws -> LedgerQueries.Direction {

@@ -63,12 +63,7 @@ enum TransferRoutes {
             }
         }
         router.get("/v1/transfers") { request, _ in
-            guard
-                let leaf = try QueryParameter.integer(
-                    "redeem-leaf", of: request.uri.queryParameters, in: 0...QueryParameter.largest)
-            else {
-                throw HTTPError(.badRequest, message: "give ?redeem-leaf=<leaf of the redeem transaction>")
-            }
+            let leaf = try QueryParameter.redeemLeaf(of: request.uri.queryParameters)
             return try await reader.read { store in
                 guard let row = try LedgerQueries(store: store).transfer(redeemLeaf: leaf) else {
                     throw LedgerStoreError.missing("transfer for redemption \(leaf) yet")
@@ -77,12 +72,7 @@ enum TransferRoutes {
             }
         }
         router.get("/v1/transfers/keys") { request, _ in
-            guard
-                let leaf = try QueryParameter.integer(
-                    "redeem-leaf", of: request.uri.queryParameters, in: 0...QueryParameter.largest)
-            else {
-                throw HTTPError(.badRequest, message: "give ?redeem-leaf=<leaf of the redeem transaction>")
-            }
+            let leaf = try QueryParameter.redeemLeaf(of: request.uri.queryParameters)
             return try await reader.read { store in
                 try JSON(
                     Keys(

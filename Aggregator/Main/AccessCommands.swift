@@ -32,7 +32,7 @@ struct PrincipalOptions: ParsableArguments {
     var ledger: AccessLedger { AccessLedger(options: options) }
 
     /// The store on the server, read-only (commands that need the server's files).
-    func queries() throws -> LedgerQueries { LedgerQueries(store: try openReadOnly(options.store)) }
+    func queries() throws -> LedgerQueries { try options.queries() }
 
     /// Signs, submits, waits; prints unless `quiet`.
     @discardableResult
@@ -199,7 +199,7 @@ struct Principals: AsyncParsableCommand {
                         enterprise: select.string(at: 2) ?? "", role: select.string(at: 3) ?? "",
                         status: select.string(at: 5) ?? "", stage: select.string(at: 4)))
             }
-            if options.json { return print(try Output.json(rows)) }
+            if try options.printedJSON(rows) { return }
             print(
                 Output.table(
                     ["name", "kind", "enterprise", "role", "stage", "status"],
@@ -417,7 +417,7 @@ struct Policy: AsyncParsableCommand {
 
         func run() async throws {
             let rows = try await AccessLedger(options: options).entries(owner: owner, lot: lot)
-            if options.json { return print(try Output.json(rows)) }
+            if try options.printedJSON(rows) { return }
             print(
                 Output.table(
                     ["entry", "owner", "lot", "level", "window", "actions", "status", "leaf", "bytes"],
@@ -550,7 +550,7 @@ struct Audit: ParsableCommand {
             for entry in try await audit.blacklist() {
                 rows.append(Row(entry: entry, proof: try await audit.proof(entry.lastLeaf)))
             }
-            if options.json { return print(try Output.json(rows)) }
+            if try options.printedJSON(rows) { return }
             print(
                 Output.table(
                     ["source", "strikes", "blocked until", "last strike", "leaf", "proof"],
@@ -588,7 +588,7 @@ struct Audit: ParsableCommand {
                         request: request, requestProof: try await audit.proof(request.requestLeaf),
                         resultProof: resultProof))
             }
-            if options.json { return print(try Output.json(rows)) }
+            if try options.printedJSON(rows) { return }
             print(
                 Output.table(
                     ["time", "requester", "lot", "level", "action", "source", "outcome", "leaves", "proofs", "reason"],
@@ -612,7 +612,7 @@ struct Audit: ParsableCommand {
 
         func run() async throws {
             let rows = try await AccessLedger(options: options).events(method: method)
-            if options.json { return print(try Output.json(rows)) }
+            if try options.printedJSON(rows) { return }
             print(
                 Output.table(
                     ["leaf", "time", "submitter", "method", "subject", "outcome", "detail"],

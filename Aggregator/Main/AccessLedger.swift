@@ -15,7 +15,7 @@ struct AccessLedger {
         var candidates: [(dataID: String, ciphertext: [UInt8])]
     }
 
-    private func queries() throws -> LedgerQueries { LedgerQueries(store: try openReadOnly(options.store)) }
+    private func queries() throws -> LedgerQueries { try options.queries() }
 
     func parameters() async throws -> AccessParameters {
         if let api = options.api {
@@ -103,15 +103,13 @@ struct AccessLedger {
     // the leaf hash to the root it names); check the root itself against a signed tree head
     // with `agritrace tree-head` and `verify-proof`.
     func blacklist() async throws -> [BlacklistRow] {
-        if let api = options.api { return try await APIClient.get(api, "/v1/access/blacklist") }
-        return try queries().blacklist()
+        try await options.read("/v1/access/blacklist") { try queries().blacklist() }
     }
 
     func requests(lot: String?, requester: String?) async throws -> [AccessRequestRow] {
-        if let api = options.api {
-            return try await APIClient.get(api, "/v1/access/requests", query: ["lot": lot, "requester": requester])
+        try await options.read("/v1/access/requests", query: ["lot": lot, "requester": requester]) {
+            try queries().accessRequests(lot: lot, requester: requester)
         }
-        return try queries().accessRequests(lot: lot, requester: requester)
     }
 
     func proof(_ leaf: UInt64) async throws -> LeafProof {
@@ -133,15 +131,15 @@ struct AccessLedger {
     }
 
     func events(method: String?) async throws -> [AccessEventRow] {
-        if let api = options.api { return try await APIClient.get(api, "/v1/access/events", query: ["method": method]) }
-        return try queries().accessEvents(method: method)
+        try await options.read("/v1/access/events", query: ["method": method]) {
+            try queries().accessEvents(method: method)
+        }
     }
 
     func entries(owner: String?, lot: String?) async throws -> [EncryptedDataRow] {
-        if let api = options.api {
-            return try await APIClient.get(api, "/v1/access/entries", query: ["owner": owner, "lot": lot])
+        try await options.read("/v1/access/entries", query: ["owner": owner, "lot": lot]) {
+            try queries().encryptedData(owner: owner, lot: lot)
         }
-        return try queries().encryptedData(owner: owner, lot: lot)
     }
 
     static func escape(_ text: String) -> String {

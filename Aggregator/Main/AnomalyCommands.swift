@@ -93,16 +93,13 @@ extension Audit {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            var alarms: [AnomalyAlarm]
-            if let api = options.api {
-                alarms = try await APIClient.get(api, "/v1/audit/anomalies", query: anomalies.query)
-            } else {
+            var alarms: [AnomalyAlarm] = try await options.read("/v1/audit/anomalies", query: anomalies.query) {
                 var state = SharingLedgerState()
                 try state.update(from: try openReadOnly(options.store))
-                alarms = try anomalies.alarms(state)
+                return try anomalies.alarms(state)
             }
             alarms = (alarms + (try anomalies.seriesAlarms())).reportOrder()
-            if options.json { return print(try Output.json(alarms)) }
+            if try options.printedJSON(alarms) { return }
             if alarms.isEmpty { return print("no anomalies") }
             print(AnomalyOptions.table(alarms))
         }

@@ -149,16 +149,8 @@ struct Devices: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let devices: [DeviceRow]
-            if let api = options.api {
-                devices = try await APIClient.get(api, "/v1/devices")
-            } else {
-                devices = try LedgerQueries(store: try openReadOnly(options.store)).devices()
-            }
-            if options.json {
-                print(try Output.json(devices))
-                return
-            }
+            let devices: [DeviceRow] = try await options.read("/v1/devices") { try options.queries().devices() }
+            if try options.printedJSON(devices) { return }
             print(
                 Output.table(
                     ["enterprise", "device", "stage", "status", "registered", "public key"],

@@ -76,6 +76,25 @@ struct ExportOptions: ParsableArguments {
         return Array(data)
     }
 
+    /// The private values of the `--disclosed` file, if one is given.
+    static func disclosedValues(_ disclosed: String?) throws -> DisclosedValues? {
+        try disclosed.map {
+            try DisclosedValues.load(json: try contents(of: $0, "the disclosed values file"), file: $0)
+        }
+    }
+
+    /// With `--api`: writes the server's export at `path` (e.g. `/v1/export/epcis`) and
+    /// returns true; without it, returns false for the command to export from the store.
+    /// - Parameters:
+    ///   - disclosed: the `--disclosed` file, refused with `--api` (the values are local).
+    ///   - use: what `--disclosed` does, for the error.
+    func exportedByAPI(_ path: String, disclosed: String?, use: String) async throws -> Bool {
+        guard let api = source.api else { return false }
+        guard disclosed == nil else { throw UserError("--disclosed \(use): use it with --store, not --api") }
+        try write(Array(try await APIClient.getBytes(api, path, query: try apiQuery())))
+        return true
+    }
+
     /// Writes `bytes` to --output (atomically) or standard output.
     func write(_ bytes: [UInt8]) throws {
         try ExportOutput.write(to: output) { output in try bytes.withUnsafeBytes(output) }
@@ -97,17 +116,9 @@ struct ExportEPCIS: AsyncParsableCommand {
     var disclosed: String?
 
     func run() async throws {
-        let values = try disclosed.map {
-            try DisclosedValues.load(json: try ExportOptions.contents(of: $0, "the disclosed values file"), file: $0)
-        }
-        if let api = options.source.api {
-            guard disclosed == nil else {
-                throw UserError("--disclosed adds your own values to the document: use it with --store, not --api")
-            }
-            try options.write(
-                Array(try await APIClient.getBytes(api, "/v1/export/epcis", query: try options.apiQuery())))
-            return
-        }
+        let values = try ExportOptions.disclosedValues(disclosed)
+        let use = "adds your own values to the document"
+        if try await options.exportedByAPI("/v1/export/epcis", disclosed: disclosed, use: use) { return }
         let exporter = EPCISExporter(
             store: try openReadOnly(options.source.store), identifiers: try options.identifiers())
         do {
@@ -133,19 +144,9 @@ struct ExportFSMA204: AsyncParsableCommand {
     var disclosed: String?
 
     func run() async throws {
-        var values = DisclosedValues()
-        if let disclosed {
-            let bytes = try ExportOptions.contents(of: disclosed, "the disclosed values file")
-            values = try DisclosedValues.load(json: bytes, file: disclosed)
-        }
-        if let api = options.source.api {
-            guard disclosed == nil else {
-                throw UserError("--disclosed fills the spreadsheet from your own files: use it with --store, not --api")
-            }
-            try options.write(
-                Array(try await APIClient.getBytes(api, "/v1/export/fsma204", query: try options.apiQuery())))
-            return
-        }
+        let values = try ExportOptions.disclosedValues(disclosed) ?? DisclosedValues()
+        let use = "fills the spreadsheet from your own files"
+        if try await options.exportedByAPI("/v1/export/fsma204", disclosed: disclosed, use: use) { return }
         let exporter = FSMA204Exporter(
             store: try openReadOnly(options.source.store), identifiers: try options.identifiers(), disclosed: values)
         let selection = try options.selection()

@@ -27,14 +27,10 @@ struct Graph: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let spread: LotSpread
-            if let api = options.api {
-                spread = try await APIClient.get(
-                    api, "/v1/graph/spread/\(AccessLedger.escape(lot))", query: ["depth": String(depth)])
-            } else {
-                spread = try GraphTime.graph(options).spread(lot: lot, depth: depth)
-            }
-            if options.json { return print(try Output.json(spread)) }
+            let spread: LotSpread = try await options.read(
+                "/v1/graph/spread/\(AccessLedger.escape(lot))", query: ["depth": String(depth)]
+            ) { try GraphTime.graph(options).spread(lot: lot, depth: depth) }
+            if try options.printedJSON(spread) { return }
             print(
                 "lot \(lot): \(spread.lots.count) lot(s) ("
                     + spread.lots.map { "\($0.lot)@\($0.depth)" }.joined(separator: ", ") + ")")
@@ -62,15 +58,11 @@ struct Graph: AsyncParsableCommand {
             let scope: SharingGraph.Scope = enterprise ? .enterprise : .principal
             let from = try GraphTime.milliseconds(since, "since")
             let to = try GraphTime.milliseconds(until, "until")
-            let activity: SharingActivity
-            if let api = options.api {
-                activity = try await APIClient.get(
-                    api, "/v1/graph/activity/\(AccessLedger.escape(name))",
-                    query: ["scope": scope.rawValue, "since": since, "until": until])
-            } else {
-                activity = try GraphTime.graph(options).activity(of: name, scope: scope, since: from, until: to)
-            }
-            if options.json { return print(try Output.json(activity)) }
+            let activity: SharingActivity = try await options.read(
+                "/v1/graph/activity/\(AccessLedger.escape(name))",
+                query: ["scope": scope.rawValue, "since": since, "until": until]
+            ) { try GraphTime.graph(options).activity(of: name, scope: scope, since: from, until: to) }
+            if try options.printedJSON(activity) { return }
             print("\(activity.scope) \(name): sent \(activity.sent.count), received \(activity.received.count)")
             print("sent:\n" + GraphTime.edgeTable(activity.sent))
             print("received:\n" + GraphTime.edgeTable(activity.received))
@@ -96,15 +88,11 @@ struct Graph: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let paths: [SharingPath]
-            if let api = options.api {
-                paths = try await APIClient.get(
-                    api, "/v1/graph/paths",
-                    query: ["from": from, "to": to, "max-depth": String(maxDepth), "limit": String(limit)])
-            } else {
-                paths = try GraphTime.graph(options).paths(from: from, to: to, maxDepth: maxDepth, limit: limit)
-            }
-            if options.json { return print(try Output.json(paths)) }
+            let paths: [SharingPath] = try await options.read(
+                "/v1/graph/paths",
+                query: ["from": from, "to": to, "max-depth": String(maxDepth), "limit": String(limit)]
+            ) { try GraphTime.graph(options).paths(from: from, to: to, maxDepth: maxDepth, limit: limit) }
+            if try options.printedJSON(paths) { return }
             if paths.isEmpty { print("no path from \(from) to \(to) within \(maxDepth) hops") }
             for path in paths {
                 print(
@@ -131,15 +119,11 @@ struct Graph: AsyncParsableCommand {
             let direction: SharingGraph.Direction = receivers ? .receivers : .senders
             let from = try GraphTime.milliseconds(since, "since")
             let to = try GraphTime.milliseconds(until, "until")
-            let totals: [SharingTotal]
-            if let api = options.api {
-                totals = try await APIClient.get(
-                    api, "/v1/graph/top",
-                    query: ["direction": direction.rawValue, "count": String(count), "since": since, "until": until])
-            } else {
-                totals = try GraphTime.graph(options).top(direction, count: count, since: from, until: to)
-            }
-            if options.json { return print(try Output.json(totals)) }
+            let totals: [SharingTotal] = try await options.read(
+                "/v1/graph/top",
+                query: ["direction": direction.rawValue, "count": String(count), "since": since, "until": until]
+            ) { try GraphTime.graph(options).top(direction, count: count, since: from, until: to) }
+            if try options.printedJSON(totals) { return }
             print(
                 Output.table(
                     ["principal", "enterprise", "transfers", "records"],

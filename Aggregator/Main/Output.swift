@@ -48,6 +48,30 @@ struct StoreOptions: ParsableArguments {
         return try openReadOnly(store)
     }
 
+    /// The ledger's queries over the store, opened read-only.
+    func queries() throws -> LedgerQueries { LedgerQueries(store: try openReadOnly(store)) }
+
+    /// The one branch of every reading command: with `--api`, the API's answer to `path`
+    /// (with `query`); otherwise `local`, run here over the store.
+    /// - Parameters:
+    ///   - path: the API route, e.g. `/v1/devices`.
+    ///   - query: its query parameters (nil values are left out).
+    ///   - local: the same answer computed from the store.
+    func read<Value: Decodable>(
+        _ path: String, query: [String: String?] = [:], local: () throws -> Value
+    ) async throws -> Value {
+        if let api { return try await APIClient.get(api, path, query: query) }
+        return try local()
+    }
+
+    /// With `--json`, prints `value` as JSON and returns true; otherwise returns false for the
+    /// command to print its text.
+    func printedJSON<Value: Encodable>(_ value: Value) throws -> Bool {
+        guard json else { return false }
+        print(try Output.json(value))
+        return true
+    }
+
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if tlsCRL != nil && tlsCA == nil {

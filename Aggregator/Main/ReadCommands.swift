@@ -32,18 +32,10 @@ struct Trace: AsyncParsableCommand {
     func run() async throws {
         guard !(backward && forward) else { throw UserError("choose --backward or --forward, not both") }
         let direction: LedgerQueries.Direction = backward ? .backward : forward ? .forward : .none
-        let rows: [TraceRow]
-        if let api = options.api {
-            let escaped = lot.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? lot
-            rows = try await APIClient.get(api, "/v1/trace/\(escaped)", query: ["direction": direction.rawValue])
-        } else {
-            rows = try LedgerQueries(store: try openReadOnly(options.store)).trace(lot: lot, direction: direction).map(
-                TraceRow.init)
-        }
-        if options.json {
-            print(try Output.json(rows))
-            return
-        }
+        let rows: [TraceRow] = try await options.read(
+            "/v1/trace/\(AccessLedger.escape(lot))", query: ["direction": direction.rawValue]
+        ) { try options.queries().trace(lot: lot, direction: direction).map(TraceRow.init) }
+        if try options.printedJSON(rows) { return }
         if rows.isEmpty {
             print("no records for lot \(lot)")
             return
@@ -84,12 +76,9 @@ struct Proof: AsyncParsableCommand {
         guard let id = RecordID(hex: recordID) else {
             throw UserError("\(recordID) is not a record id (32 hex characters)")
         }
-        let proof: SavedInclusionProof
-        if let api = options.api {
-            proof = try await APIClient.get(api, "/v1/proof/\(id.hex)", query: ["tree-size": treeSize.map(String.init)])
-        } else {
-            proof = try LedgerQueries(store: try openReadOnly(options.store)).inclusionProof(of: id, treeSize: treeSize)
-        }
+        let proof: SavedInclusionProof = try await options.read(
+            "/v1/proof/\(id.hex)", query: ["tree-size": treeSize.map(String.init)]
+        ) { try options.queries().inclusionProof(of: id, treeSize: treeSize) }
         let json = try Output.json(proof)
         if let output { try Output.write(json, to: output) }
         if options.json {
@@ -184,12 +173,9 @@ struct TreeHead: AsyncParsableCommand {
     @OptionGroup var options: StoreOptions
 
     func run() async throws {
-        let head: SavedTreeHead
-        if let api = options.api {
-            head = try await APIClient.get(api, "/v1/tree-head", query: ["tree-size": treeSize.map(String.init)])
-        } else {
-            head = SavedTreeHead(try LedgerQueries(store: try openReadOnly(options.store)).treeHead(size: treeSize))
-        }
+        let head: SavedTreeHead = try await options.read(
+            "/v1/tree-head", query: ["tree-size": treeSize.map(String.init)]
+        ) { SavedTreeHead(try options.queries().treeHead(size: treeSize)) }
         let json = try Output.json(head)
         if let output { try Output.write(json, to: output) }
         if options.json {
@@ -332,30 +318,28 @@ struct Verify: ParsableCommand {
         let report = try LedgerVerifier.verify(store: store, authority: key) { done, total in
             Output.standardError("verified \(done)/\(total) blocks")
         }
-        if options.json {
-            print(try Output.json(report))
-        } else if report.ok {
-            print(
-                "OK: \(report.blocks) blocks, \(report.leaves) leaves, log root \(report.logRoot) (\(start.duration(to: .now)))"
-            )
-        }
-        if let fault = report.fault {
-            if !options.json { print("FAILED: \(fault)") }
-            throw ExitCode(1)
-        }
+        try show(
+            report, fault: report.fault,
+            passed: report.ok
+                ? "OK: \(report.blocks) blocks, \(report.leaves) leaves, log root \(report.logRoot) (\(start.duration(to: .now)))"
+                : nil)
         if signatures {
             let signatureReport = try LedgerVerifier.verifyBatchSignatures(store: store)
-            if options.json {
-                print(try Output.json(signatureReport))
-            } else if signatureReport.ok {
-                print(
-                    "OK: \(signatureReport.batches) device batch signatures verify over \(signatureReport.recordsSigned) of \(signatureReport.records) records (the others came in batches with refused records)"
-                )
-            }
-            if let fault = signatureReport.fault {
-                if !options.json { print("FAILED: \(fault)") }
-                throw ExitCode(1)
-            }
+            try show(
+                signatureReport, fault: signatureReport.fault,
+                passed: signatureReport.ok
+                    ? "OK: \(signatureReport.batches) device batch signatures verify over \(signatureReport.recordsSigned) of \(signatureReport.records) records (the others came in batches with refused records)"
+                    : nil)
+        }
+    }
+
+    /// Prints a check's report (JSON with --json, else the `passed` line when it passed) and
+    /// exits with status 1 on its `fault`, named unless --json.
+    func show<Report: Encodable>(_ report: Report, fault: String?, passed: String?) throws {
+        if try !options.printedJSON(report), let passed { print(passed) }
+        if let fault {
+            if !options.json { print("FAILED: \(fault)") }
+            throw ExitCode(1)
         }
     }
 }
@@ -394,16 +378,8 @@ struct Status: AsyncParsableCommand {
     @OptionGroup var options: StoreOptions
 
     func run() async throws {
-        let status: LedgerStatus
-        if let api = options.api {
-            status = try await APIClient.get(api, "/v1/status")
-        } else {
-            status = try LedgerQueries(store: try openReadOnly(options.store)).status()
-        }
-        if options.json {
-            print(try Output.json(status))
-            return
-        }
+        let status: LedgerStatus = try await options.read("/v1/status") { try options.queries().status() }
+        if try options.printedJSON(status) { return }
         print(
             Output.table(
                 ["ledger", ""],
@@ -459,12 +435,9 @@ struct Records: AsyncParsableCommand {
         if let api = options.api {
             rows = try await pages(api)
         } else {
-            rows = try LedgerQueries(store: try openReadOnly(options.store)).records(filter).map(TraceRow.init)
+            rows = try options.queries().records(filter).map(TraceRow.init)
         }
-        if options.json {
-            print(try Output.json(rows))
-            return
-        }
+        if try options.printedJSON(rows) { return }
         print(
             Output.table(
                 ["time", "stage", "lot", "product", "enterprise/device", "record", "block", "leaf"],

@@ -227,86 +227,99 @@ struct Fetch: AsyncParsableCommand {
     func run() async throws {
         let token = try SecretFile.read(self.token, what: "access token")
         let selected = fields.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        let api = signer.options.api
-        if api != nil, authority == nil {
+        if signer.options.api != nil, authority == nil {
             throw UserError(
                 "with --api, give --authority (the aggregator's public key): records are checked against signed tree heads"
             )
         }
         let statePath = FetchState.path(folder: state, requestID: requestID)
-        var saved = try FetchState.load(statePath)
-        if let saved, saved.principal != signer.principal {
-            throw UserError(
-                "\(statePath) holds an unfinished fetch of \(saved.principal), not \(signer.principal): give another --state"
-            )
-        }
-        let key: Curve25519.KeyAgreement.PrivateKey
-        let redeemLeaf: UInt64
-        if let resumed = saved, let leaf = resumed.redeemLeaf {
-            key = try resumed.privateKey(statePath)
-            redeemLeaf = leaf
-            if !signer.options.json {
-                print("resuming redemption leaf \(leaf) of request \(requestID) (its key kept in \(statePath))")
-            }
-        } else {
-            // The key is saved before the redemption is submitted, so an interruption at any
-            // point leaves it on disk.
-            key = try saved?.privateKey(statePath) ?? Curve25519.KeyAgreement.PrivateKey()
-            var fresh = FetchState(
-                requestID: requestID, principal: signer.principal, key: Array(key.rawRepresentation).hexString)
-            try fresh.save(statePath)
-            let (operation, _) = TransferRequester.redeem(
-                requestID: requestID, token: token, purpose: purpose, key: key)
-            let redeemed = try await signer.ledger.submit(
-                Canonical.encode(try signer.sign(operation)), wait: signer.wait)
-            guard redeemed.status == "applied", redeemed.outcome == "accepted", let leaf = redeemed.leafIndex else {
-                FetchState.remove(statePath)
-                throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status)")
-            }
-            fresh.redeemLeaf = leaf
-            try fresh.save(statePath)
-            saved = fresh
-            redeemLeaf = leaf
-            if !signer.options.json {
-                print("redeemed request \(requestID) (leaf \(redeemLeaf)); waiting for the owner's transfer")
-            }
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        var transfer: TransferRow?
-        while transfer == nil {
-            if let api {
-                transfer = try? await APIClient.get(api, "/v1/transfers", query: ["redeem-leaf": String(redeemLeaf)])
-            } else {
-                transfer = try signer.queries().transfer(redeemLeaf: redeemLeaf)
-            }
-            if transfer == nil {
-                guard Date() < deadline else {
-                    throw UserError(
-                        "no transfer from the owner within \(Int(timeout)) s (is `agritrace transfer serve` running?); run fetch again to resume redemption leaf \(redeemLeaf) (its key is kept in \(statePath))"
-                    )
-                }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        let (key, redeemLeaf) = try await redemption(token: token, statePath: statePath)
+        let row = try await transfer(redeemLeaf: redeemLeaf, statePath: statePath)
         // The transfer answers the redemption: whatever the outcome, the key is not needed again.
         defer { FetchState.remove(statePath) }
-        let row = transfer!
         // The values go to a temporary file (mode 0600) as they are opened; only once every
         // check passed is it renamed to --out (or copied to standard output with --json).
         let temporary =
             ((out.map { ($0 as NSString).deletingLastPathComponent } ?? NSTemporaryDirectory()) as NSString)
             .appendingPathComponent(".agritrace-fetch-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).partial")
-        var downloads: String?
-        defer {
-            unlink(temporary)
-            if let downloads { try? FileManager.default.removeItem(atPath: downloads) }
-        }
+        defer { unlink(temporary) }
         var sink = try FetchedValuesWriter(
             path: out != nil || signer.options.json ? temporary : nil, selected: selected)
-        let fetched: [StreamedRecord]
+        let fetched = try await verifiedValues(row, key: key, selected: selected, into: &sink)
+        let verified = readRecord(row, recordCount: fetched.count, selected: selected, outcome: "verified")
+        let read = try await signer.ledger.submit(
+            Canonical.encode(try signer.sign(.recordRead(verified))), wait: signer.wait)
+        if try deliver(temporary) { return }
+        report(row, fetched: fetched, shown: sink.shown, selected: selected, read: read)
+    }
+
+    /// The redemption's one-time key and leaf: resumed from the state file of an unfinished
+    /// fetch, or a new redemption submitted (its key saved first, so an interruption at any
+    /// point leaves it on disk).
+    func redemption(token: [UInt8], statePath: String) async throws -> (
+        key: Curve25519.KeyAgreement.PrivateKey, leaf: UInt64
+    ) {
+        let saved = try FetchState.load(statePath)
+        if let saved, saved.principal != signer.principal {
+            throw UserError(
+                "\(statePath) holds an unfinished fetch of \(saved.principal), not \(signer.principal): give another --state"
+            )
+        }
+        if let resumed = saved, let leaf = resumed.redeemLeaf {
+            if !signer.options.json {
+                print("resuming redemption leaf \(leaf) of request \(requestID) (its key kept in \(statePath))")
+            }
+            return (try resumed.privateKey(statePath), leaf)
+        }
+        let key = try saved?.privateKey(statePath) ?? Curve25519.KeyAgreement.PrivateKey()
+        var fresh = FetchState(
+            requestID: requestID, principal: signer.principal, key: Array(key.rawRepresentation).hexString)
+        try fresh.save(statePath)
+        let (operation, _) = TransferRequester.redeem(requestID: requestID, token: token, purpose: purpose, key: key)
+        let redeemed = try await signer.ledger.submit(Canonical.encode(try signer.sign(operation)), wait: signer.wait)
+        guard redeemed.status == "applied", redeemed.outcome == "accepted", let leaf = redeemed.leafIndex else {
+            FetchState.remove(statePath)
+            throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status)")
+        }
+        fresh.redeemLeaf = leaf
+        try fresh.save(statePath)
+        if !signer.options.json {
+            print("redeemed request \(requestID) (leaf \(leaf)); waiting for the owner's transfer")
+        }
+        return (key, leaf)
+    }
+
+    /// Waits up to --timeout for the owner's transfer answering `redeemLeaf`.
+    func transfer(redeemLeaf: UInt64, statePath: String) async throws -> TransferRow {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let transfer: TransferRow? =
+                if let api = signer.options.api {
+                    try? await APIClient.get(api, "/v1/transfers", query: ["redeem-leaf": String(redeemLeaf)])
+                } else {
+                    try signer.queries().transfer(redeemLeaf: redeemLeaf)
+                }
+            if let transfer { return transfer }
+            guard Date() < deadline else {
+                throw UserError(
+                    "no transfer from the owner within \(Int(timeout)) s (is `agritrace transfer serve` running?); run fetch again to resume redemption leaf \(redeemLeaf) (its key is kept in \(statePath))"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Opens and verifies every value of the transfer into `sink`; on a mismatch, records the
+    /// failed read on the ledger and exits with status 1.
+    func verifiedValues(
+        _ row: TransferRow, key: Curve25519.KeyAgreement.PrivateKey, selected: [String]?,
+        into sink: inout FetchedValuesWriter
+    ) async throws -> [StreamedRecord] {
+        var downloads: String?
+        defer { if let downloads { try? FileManager.default.removeItem(atPath: downloads) } }
         do {
             let material: any TransferMaterial
-            if let api, let authority {
+            if let api = signer.options.api, let authority {
                 let folder = NSTemporaryDirectory() + "agritrace-fetch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
                 downloads = folder
                 material = try await Self.download(
@@ -316,39 +329,50 @@ struct Fetch: AsyncParsableCommand {
                     queries: try signer.queries(),
                     blobs: BlobStore(directory: blobs ?? signer.options.store + ".blobs"))
             }
-            fetched = try TransferRequester.fetch(
+            let fetched = try TransferRequester.fetch(
                 transfer: row, key: key, material: material, fields: selected, into: &sink)
             try sink.finish()
+            return fetched
         } catch {
-            _ = try? await signer.submit(
-                .recordRead(
-                    ReadRecord(
-                        requestID: requestID, transferLeaf: row.leafIndex, recordCount: UInt32(row.recordCount),
-                        fields: selected ?? [], outcome: "mismatch", detail: String("\(error)".prefix(900)))),
-                quiet: true)
+            let mismatch = readRecord(
+                row, recordCount: row.recordCount, selected: selected, outcome: "mismatch",
+                detail: String("\(error)".prefix(900)))
+            _ = try? await signer.submit(.recordRead(mismatch), quiet: true)
             Output.standardError("agritrace fetch: VERIFICATION FAILED: \(error)")
             throw ExitCode(1)
         }
-        let readTransaction = try signer.sign(
-            .recordRead(
-                ReadRecord(
-                    requestID: requestID, transferLeaf: row.leafIndex, recordCount: UInt32(fetched.count),
-                    fields: selected ?? [], outcome: "verified", detail: "")))
-        let read = try await signer.ledger.submit(Canonical.encode(readTransaction), wait: signer.wait)
+    }
+
+    /// The read of the transfer (`verified` or `mismatch`) to put on the ledger.
+    func readRecord(_ row: TransferRow, recordCount: Int, selected: [String]?, outcome: String, detail: String = "")
+        -> ReadRecord
+    {
+        ReadRecord(
+            requestID: requestID, transferLeaf: row.leafIndex, recordCount: UInt32(recordCount),
+            fields: selected ?? [], outcome: outcome, detail: detail)
+    }
+
+    /// Moves the verified values from `temporary` to --out, and with --json copies them to
+    /// standard output; true when nothing is left to print.
+    func deliver(_ temporary: String) throws -> Bool {
         if let out {
             guard rename(temporary, out) == 0 else { throw UserError("cannot write \(out): errno \(errno)") }
-            if signer.options.json {
-                try FetchedValuesWriter.copy(out, to: FileHandle.standardOutput)
-                return
-            }
+            if signer.options.json { try FetchedValuesWriter.copy(out, to: FileHandle.standardOutput) }
         } else if signer.options.json {
             try FetchedValuesWriter.copy(temporary, to: FileHandle.standardOutput)
-            return
         }
+        return signer.options.json
+    }
+
+    /// The human summary: the transfer, each record with the values shown, and the read's leaf.
+    func report(
+        _ row: TransferRow, fetched: [StreamedRecord], shown: [[(String, String)]], selected: [String]?,
+        read: Submitter.Answer
+    ) {
         print(
             "transfer leaf \(row.leafIndex): \(row.recordCount) records of \(row.lot) \(row.level) from \(row.sender), purpose \(row.purpose)"
         )
-        for (item, shown) in zip(fetched, sink.shown) {
+        for (item, shown) in zip(fetched, shown) {
             print(
                 "record \(item.record.id.hex) (\(item.record.stage.rawValue), \(item.verified.level.rawValue), blob \(item.verified.blobID.hex.prefix(16))…)"
             )
@@ -636,16 +660,10 @@ struct Grants: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let rows: [GrantRow]
-            if let api = options.api {
-                rows = try await APIClient.get(api, "/v1/access/grants", query: ["owner": principal])
-            } else {
-                rows = try LedgerQueries(store: try openReadOnly(options.store)).grants(owner: principal)
+            let rows: [GrantRow] = try await options.read("/v1/access/grants", query: ["owner": principal]) {
+                try options.queries().grants(owner: principal)
             }
-            if options.json {
-                print(try Output.json(rows))
-                return
-            }
+            if try options.printedJSON(rows) { return }
             if rows.isEmpty { print("no grants of \(principal)") }
             for row in rows {
                 print(
@@ -674,16 +692,10 @@ struct Provenance: AsyncParsableCommand {
     @OptionGroup var options: StoreOptions
 
     func run() async throws {
-        let rows: [ProvenanceRow]
-        if let api = options.api {
-            rows = try await APIClient.get(api, "/v1/access/provenance", query: ["lot": lot])
-        } else {
-            rows = try LedgerQueries(store: try openReadOnly(options.store)).provenance(lot: lot)
+        let rows: [ProvenanceRow] = try await options.read("/v1/access/provenance", query: ["lot": lot]) {
+            try options.queries().provenance(lot: lot)
         }
-        if options.json {
-            print(try Output.json(rows))
-            return
-        }
+        if try options.printedJSON(rows) { return }
         if rows.isEmpty { print("no transfer of \(lot) on the ledger") }
         for row in rows {
             let counterpart = row.counterpart.isEmpty ? "" : " → \(row.counterpart)"

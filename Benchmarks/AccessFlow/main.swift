@@ -4,6 +4,7 @@ import AgriTraceCore
 import Crypto
 import Foundation
 import Ledger
+import TestSupport
 
 // The access-control flow end to end on a real ledger store (SQLite on disk, synchronous=FULL):
 // owner protect → addEncryptedData; requester trapdoor → addTrapdoor (decision at block
@@ -27,14 +28,8 @@ var clock = Timestamp(milliseconds: 1_772_413_200_000)  // 09:00 +08:00
     let key = Curve25519.Signing.PrivateKey()
     keys[name] = key
     try ledger.admit(
-        registry: try Signed(
-            RegistryTransaction(
-                operation: .addPrincipal(
-                    PrincipalEntry(
-                        name: name, kind: kind, enterprise: enterprise, role: role, stage: nil,
-                        publicKey: Array(key.publicKey.rawRepresentation))), submittedAt: .now(),
-                nonce: .random(in: 0...UInt64.max)),
-            domain: .transaction, key: authority))
+        registry: try SignedRegistry.addPrincipal(
+            name, kind: kind, enterprise: enterprise, role: role, key: key.publicKey, authority: authority))
 }
 
 @MainActor func submit(_ name: String, _ operation: AccessTransaction.Operation) throws {
@@ -52,15 +47,12 @@ func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     return (value, Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
 }
 
-let owner = "Firm/owner@PLANT1", regulator = "Regulator/inspector@AGENCY", requester = "Firm/zhang@ZS123"
+let owner = WorkedExample.owner, regulator = WorkedExample.regulator
+let requester = WorkedExample.requesterGrant.principal
 let box = Curve25519.Signing.PrivateKey()
 try ledger.admit(
-    registry: try Signed(
-        RegistryTransaction(
-            operation: .addDevice(
-                enterprise: "PLANT1", device: "box", publicKey: Array(box.publicKey.rawRepresentation), stage: .planting
-            ),
-            submittedAt: .now(), nonce: 1), domain: .transaction, key: authority))
+    registry: try SignedRegistry.addDevice(
+        enterprise: "PLANT1", device: "box", key: box.publicKey, stage: .planting, authority: authority, nonce: 1))
 try register(owner, .firm, "PLANT1", "farm-administrator")
 try register(regulator, .regulator, "AGENCY", "regulator")
 try register(requester, .firm, "ZS123", "processing-administrator")
@@ -83,26 +75,10 @@ let parameters = secrets.publicParameters(trapdoorsPerMinute: 1_000_000)
 // The owner decodes the published parameters once (as `policy create` does).
 let decoded = try DataOwner.DecodedParameters(parameters)
 try submit(regulator, .publishParameters(parameters))
-let grant = AttributeGrant(
-    principal: requester, enterprise: "ZS123", role: .processingAdministrator, stage: .processing,
-    productCategory: "fresh corn", region: "Beijing")
+let grant = WorkedExample.requesterGrant
 try submit(regulator, .grantAttributes(grant))
 let (requesterKeys, attgMs) = try time { try secrets.issueKeys(for: grant) }
-let policy = try PolicySyntax.parse(
-    """
-    policy p
-      subject.enterprise = ZS123
-      subject.role = processing-administrator
-      subject.stage = processing
-      subject.category = fresh corn
-      object.product = fresh corn
-      object.lot = 20240203A001
-      object.stage = planting
-      object.level = level-2
-      environment.source = Beijing
-      environment.time = 08:00-12:00 +08:00
-      action = read
-    """)[0]
+let policy = try PolicySyntax.parse(WorkedExample.policy(name: "p"))[0]
 
 var protect: [Double] = [], upload: [Double] = [], trapdoor: [Double] = [], decision: [Double] = []
 var test: [Double] = [], result: [Double] = [], open: [Double] = [], total: [Double] = []
@@ -158,7 +134,9 @@ print(
 print(
     "| AttG (ABSE key + CP-ABE key) | regulator | \(String(format: "%.1f", attgMs)) | | \(requesterKeys.serialized.count) |"
 )
-print("| protect: CP-ABE(D) + ABSE(E), parameters decoded once | owner | \(p(protect, 0.5)) | \(p(protect, 0.99)) | E: \(sizes.e) |")
+print(
+    "| protect: CP-ABE(D) + ABSE(E), parameters decoded once | owner | \(p(protect, 0.5)) | \(p(protect, 0.99)) | E: \(sizes.e) |"
+)
 print("| addEncryptedData → block (SQLite FULL) | ledger | \(p(upload, 0.5)) | \(p(upload, 0.99)) | |")
 print(
     "| TrpG + seal to the regulator | requester | \(p(trapdoor, 0.5)) | \(p(trapdoor, 0.99)) | T sealed: \(sizes.t) |")

@@ -69,13 +69,8 @@ struct Device {
     }
 
     func registration(_ authority: Curve25519.Signing.PrivateKey) -> Signed<RegistryTransaction> {
-        try! Signed(
-            RegistryTransaction(
-                operation: .addDevice(
-                    enterprise: enterprise, device: device, publicKey: Array(key.publicKey.rawRepresentation),
-                    stage: .planting),
-                submittedAt: .now(), nonce: UInt64.random(in: 0...UInt64.max)),
-            domain: .transaction, key: authority)
+        try! SignedRegistry.addDevice(
+            enterprise: enterprise, device: device, key: key.publicKey, stage: .planting, authority: authority)
     }
 }
 

@@ -6,6 +6,7 @@ import Crypto
 import Exports
 import Foundation
 import Ledger
+import TestSupport
 
 let arguments = CommandLine.arguments
 func option(_ name: String, _ fallback: Int) -> Int {
@@ -45,12 +46,8 @@ struct BenchDevice {
         classifier = Classifier(
             identity: DeviceIdentity(enterprise: enterprise, device: device, enrolledAt: Timestamp(milliseconds: 0)))
         try ledger.admit(
-            registry: try Signed(
-                RegistryTransaction(
-                    operation: .addDevice(
-                        enterprise: enterprise, device: device, publicKey: Array(key.publicKey.rawRepresentation),
-                        stage: stage), submittedAt: .now(), nonce: UInt64.random(in: 0...UInt64.max)),
-                domain: .transaction, key: authority))
+            registry: try SignedRegistry.addDevice(
+                enterprise: enterprise, device: device, key: key.publicKey, stage: stage, authority: authority))
         try ledger.cutBlock()
     }
 

@@ -3,6 +3,7 @@ import AgriTraceCore
 import Crypto
 import Foundation
 import Ledger
+import TestSupport
 
 // Fetch-and-verify throughput of the off-chain transfer (docs/transfer.md), on a real ledger
 // store and blob store in a temporary folder: for each transferred record, read the record
@@ -46,27 +47,10 @@ func prepare(_ scenario: Scenario, in folder: String, segmentSize: Int = SealedS
     let requester = Curve25519.KeyAgreement.PrivateKey()
     let ledger = try Ledger(path: path, authority: authority, configuration: .init(synchronous: .normal))
     try ledger.admit(
-        registry: try Signed(
-            RegistryTransaction(
-                operation: .addDevice(
-                    enterprise: "BENCH", device: "box", publicKey: Array(box.publicKey.rawRepresentation),
-                    stage: .planting), submittedAt: .now(), nonce: 1), domain: .transaction, key: authority))
+        registry: try SignedRegistry.addDevice(
+            enterprise: "BENCH", device: "box", key: box.publicKey, stage: .planting, authority: authority, nonce: 1))
     try ledger.cutBlock()
-    let classifier = Classifier(
-        identity: DeviceIdentity(enterprise: "BENCH", device: "box", enrolledAt: Timestamp(milliseconds: 0)))
-    let filler = String(repeating: "x", count: scenario.valueBytes)
-    var classified: [ClassifiedReading] = []
-    for index in 0..<scenario.records {
-        let reading = Reading(
-            stage: .planting, lot: "BENCH-LOT", product: "fresh corn",
-            time: Timestamp(milliseconds: 1_770_000_000_000 + Int64(index)), inputLots: [],
-            fields: [
-                "planting.weeding_records": .text(filler), "planting.planted_quantity": .number(Double(index)),
-                "planting.irrigation_records": .text("irrigation \(index)"),
-            ])
-        classified.append(
-            classifier.classify(reading, sequence: UInt64(index + 1), bootID: "bench", recordedAt: reading.time))
-    }
+    let classified = classifiedReadings(scenario)
     for chunk in stride(from: 0, to: classified.count, by: 200) {
         let batch = try Signed(
             RecordBatch(
@@ -91,7 +75,30 @@ func prepare(_ scenario: Scenario, in folder: String, segmentSize: Int = SealedS
         blobIDs.append(upload.reference.value.blobID)
     }
     try ledger.cutBlock()
-    // The transfer row and the relayed keys, as the owner's service leaves them.
+    try insertTransfer(keys: keys, blobIDs: blobIDs, into: ledger)
+    return (requester, blobIDs)
+}
+
+/// The scenario's readings of lot BENCH-LOT, classified by the box (each with a level-2 value
+/// of `valueBytes`).
+func classifiedReadings(_ scenario: Scenario) -> [ClassifiedReading] {
+    let classifier = Classifier(
+        identity: DeviceIdentity(enterprise: "BENCH", device: "box", enrolledAt: Timestamp(milliseconds: 0)))
+    let filler = String(repeating: "x", count: scenario.valueBytes)
+    return (0..<scenario.records).map { index in
+        let reading = Reading(
+            stage: .planting, lot: "BENCH-LOT", product: "fresh corn",
+            time: Timestamp(milliseconds: 1_770_000_000_000 + Int64(index)), inputLots: [],
+            fields: [
+                "planting.weeding_records": .text(filler), "planting.planted_quantity": .number(Double(index)),
+                "planting.irrigation_records": .text("irrigation \(index)"),
+            ])
+        return classifier.classify(reading, sequence: UInt64(index + 1), bootID: "bench", recordedAt: reading.time)
+    }
+}
+
+/// The transfer row at redeem leaf 7 and the relayed keys, as the owner's service leaves them.
+func insertTransfer(keys: [WrappedDataKey], blobIDs: [Digest32], into ledger: Ledger) throws {
     let db = ledger.store.db
     try db.execute(
         "INSERT INTO transfers(leaf_index, request_id, redeem_leaf, sender, receiver, lot, level, record_count, blob_digest, source, status, purpose, reason, outcome, time) VALUES (1000000000, 'bench', 7, 'owner', 'requester', 'BENCH-LOT', 'level-2', \(keys.count), x'\(TransferRecord.digest(of: blobIDs).hex)', 'bench', 'delivered', 'bench', '', 'applied', 0)"
@@ -103,7 +110,6 @@ func prepare(_ scenario: Scenario, in folder: String, segmentSize: Int = SealedS
         try insert.bind(Canonical.encode(key), at: 3)
         try insert.run()
     }
-    return (requester, blobIDs)
 }
 
 func temporaryFolder() throws -> String {

@@ -7,28 +7,15 @@ import Testing
 extension AgentIntegration {
     @Suite struct CrashTests {
         func spawnAgent(_ executable: String, config: String, log: String) throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["run", "--config", config]
-            FileManager.default.createFile(atPath: log, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            handle.seekToEndOfFile()
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            return process
+            try startLoggedProcess(executable, ["run", "--config", config], log: log)
         }
 
         @Test func sigkillTenTimesUnderLoadLosesAndDuplicatesNothing() async throws {
             let executable = try #require(
                 agentExecutable(), "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
-            let broker = try await TestBroker.start()
-            defer { broker.kill() }
-            let fixture = try DeviceFixture()
-            let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys)
-            try await receiver.start()
-            defer { receiver.stop() }
+            let rig = try await DeliveryRig.start()
+            defer { rig.stop() }
+            let (broker, fixture, receiver) = (rig.broker, rig.fixture, rig.receiver)
             FileManager.default.createFile(atPath: fixture.inputPath, contents: nil)
             try fixture.writeConfiguration(
                 brokerPort: broker.port, authorityHex: receiver.authorityHex, batchSize: 100, resendTimeoutMs: 1500)

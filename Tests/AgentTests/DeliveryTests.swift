@@ -9,12 +9,9 @@ import Testing
 extension AgentIntegration {
     @Suite struct DeliveryTests {
         @Test func tenThousandReadingsAreDeliveredAndReceiptedExactlyOnce() async throws {
-            let broker = try await TestBroker.start()
-            defer { broker.kill() }
-            let fixture = try DeviceFixture()
-            let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys)
-            try await receiver.start()
-            defer { receiver.stop() }
+            let rig = try await DeliveryRig.start()
+            defer { rig.stop() }
+            let (broker, fixture, receiver) = (rig.broker, rig.fixture, rig.receiver)
             let lines = simulatedLines(10_000)
             try fixture.appendLines(lines)
             let configuration = try fixture.writeConfiguration(
@@ -62,12 +59,9 @@ extension AgentIntegration {
         }
 
         @Test func brokerOutageUnderLoadLosesNothingAndKeepsDeviceOrder() async throws {
-            let broker = try await TestBroker.start()
-            defer { broker.kill() }
-            let fixture = try DeviceFixture()
-            let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys, enforceOrder: true)
-            try await receiver.start()
-            defer { receiver.stop() }
+            let rig = try await DeliveryRig.start(enforceOrder: true)
+            defer { rig.stop() }
+            let (broker, fixture, receiver) = (rig.broker, rig.fixture, rig.receiver)
             FileManager.default.createFile(atPath: fixture.inputPath, contents: nil)
             let configuration = try fixture.writeConfiguration(
                 brokerPort: broker.port, authorityHex: receiver.authorityHex, batchSize: 50, resendTimeoutMs: 1500)
@@ -102,13 +96,9 @@ extension AgentIntegration {
         }
 
         @Test func refusedRecordsLeaveTheOutboxWithTheirReason() async throws {
-            let broker = try await TestBroker.start()
-            defer { broker.kill() }
-            let fixture = try DeviceFixture()
-            let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys)
-            receiver.refuse([3, 7])
-            try await receiver.start()
-            defer { receiver.stop() }
+            let rig = try await DeliveryRig.start(refusing: [3, 7])
+            defer { rig.stop() }
+            let (broker, fixture, receiver) = (rig.broker, rig.fixture, rig.receiver)
             try fixture.appendLines(simulatedLines(20))
             let configuration = try fixture.writeConfiguration(
                 brokerPort: broker.port, authorityHex: receiver.authorityHex)
@@ -129,13 +119,10 @@ extension AgentIntegration {
         }
 
         @Test func invalidReceiptsAreIgnoredAndRecordsStayInTheOutbox() async throws {
-            let broker = try await TestBroker.start()
-            defer { broker.kill() }
-            let fixture = try DeviceFixture()
             // The agent trusts another authority than the one that signs the receipts.
-            let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys)
-            try await receiver.start()
-            defer { receiver.stop() }
+            let rig = try await DeliveryRig.start()
+            defer { rig.stop() }
+            let (broker, fixture, receiver) = (rig.broker, rig.fixture, rig.receiver)
             try fixture.appendLines(simulatedLines(50))
             let wrongAuthority = Curve25519.Signing.PrivateKey().publicKey.hex
             let configuration = try fixture.writeConfiguration(brokerPort: broker.port, authorityHex: wrongAuthority)

@@ -46,12 +46,9 @@ extension AgentIntegration {
         }
 
         @Test func deletedReceiptedRowsReturnTheBudgetAndIntakeResumes() async throws {
-            let broker = try await TestBroker.start()
-            defer { broker.kill() }
-            let fixture = try DeviceFixture()
-            let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys)
-            try await receiver.start()
-            defer { receiver.stop() }
+            let rig = try await DeliveryRig.start()
+            defer { rig.stop() }
+            let (broker, fixture, receiver) = (rig.broker, rig.fixture, rig.receiver)
             let small: Int64 = 1024 * 1024
             let configuration = try fixture.writeConfiguration(
                 brokerPort: broker.port, authorityHex: receiver.authorityHex, maxBytes: small)

@@ -40,12 +40,9 @@ extension AgentIntegration {
             let volume = try TemporaryDirectory(prefix: "agent-fullfs")
             try Self.mountTmpfs(volume.path, size: "32m")
             defer { _ = try? runCommand("umount", ["-l", volume.path]) }
-            let broker = try await TestBroker.start()
-            defer { broker.kill() }
-            let fixture = try DeviceFixture()
-            let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys)
-            try await receiver.start()
-            defer { receiver.stop() }
+            let rig = try await DeliveryRig.start()
+            defer { rig.stop() }
+            let (broker, fixture, receiver) = (rig.broker, rig.fixture, rig.receiver)
             try fixture.writeConfiguration(brokerPort: broker.port, authorityHex: receiver.authorityHex)
             var text = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
             text = text.replacingOccurrences(

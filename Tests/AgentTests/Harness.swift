@@ -144,3 +144,33 @@ func agentExecutable() -> String? { try? builtProduct(named: "agritrace-agent") 
 /// The integration suites (real broker, real SQLite, child processes), run one at a time so
 /// they do not compete for the two cores.
 @Suite(.serialized) enum AgentIntegration {}
+
+/// A real mosquitto, a device fixture and the test receiver on the broker standing in for the
+/// aggregator: what the delivery suites start before each agent. ``stop()`` stops both.
+struct DeliveryRig {
+    let broker: TestBroker
+    let fixture: DeviceFixture
+    let receiver: TestReceiver
+
+    /// Starts the broker and the receiver (which refuses the records of `refusing`).
+    static func start(enforceOrder: Bool = false, refusing: Set<UInt64> = []) async throws -> DeliveryRig {
+        let broker = try await TestBroker.start()
+        do {
+            let fixture = try DeviceFixture()
+            let receiver = try TestReceiver(
+                port: broker.port, deviceKeys: fixture.deviceKeys, enforceOrder: enforceOrder)
+            if !refusing.isEmpty { receiver.refuse(refusing) }
+            try await receiver.start()
+            return DeliveryRig(broker: broker, fixture: fixture, receiver: receiver)
+        } catch {
+            broker.kill()
+            throw error
+        }
+    }
+
+    /// Stops the receiver, then the broker.
+    func stop() {
+        receiver.stop()
+        broker.kill()
+    }
+}

@@ -12,18 +12,7 @@ extension AgentIntegration {
         /// Connects to a Unix socket.
         func connect(_ path: String) throws -> Int32 {
             let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                let bytes = Array(path.utf8)
-                raw.copyBytes(from: bytes)
-                raw[bytes.count] = 0
-            }
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
+            let result = UnixSocket.withAddress(path) { Glibc.connect(descriptor, $0, $1) }
             guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
             return descriptor
         }

@@ -17,9 +17,7 @@ extension AgentIntegration {
             let fixture = try DeviceFixture()
             let directory = fixture.directory
             let store = directory.file("ledger.sqlite")
-            _ = try runCommand(cli, ["keygen", "--output", directory.file("authority.key")])
-            let authority = try String(contentsOfFile: directory.file("authority.key.pub"), encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let (_, authority) = try generateAuthorityKey(cli: cli, in: directory)
             let server = try BackgroundProcess(
                 cli,
                 [

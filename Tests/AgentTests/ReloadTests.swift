@@ -12,6 +12,18 @@ import Testing
 /// certificate and key, in the same process, and every reading reaches the ledger once.
 extension AgentIntegration {
     @Suite struct ReloadTests {
+        /// The fixture's test CA, a broker requiring client certificates from it, and the
+        /// broker's TLS port. The subject (with the OU) becomes the MQTT username: the broker log
+        /// shows which certificate each connection presented.
+        static func startTLSBroker(_ fixture: DeviceFixture) async throws -> (TestCertificates, TestBroker, Int32) {
+            let certificates = try TestCertificates.generate(
+                in: fixture.directory.path, clientCommonName: "\(fixture.enterprise).\(fixture.device)")
+            let broker = try await TestBroker.start(
+                tls: .init(certificates: certificates, requireCertificate: true),
+                extraConfiguration: "use_subject_as_username true")
+            return (certificates, broker, try #require(broker.tlsPort, "a broker started with TLS has a TLS port"))
+        }
+
         /// Issues a client certificate for `commonName` signed by the test CA, with an
         /// organizational unit that tells renewals apart in the broker's log.
         func issue(
@@ -46,13 +58,8 @@ extension AgentIntegration {
             let executable = try #require(
                 agentExecutable(), "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
             let fixture = try DeviceFixture()
-            let certificates = try TestCertificates.generate(
-                in: fixture.directory.path, clientCommonName: "\(fixture.enterprise).\(fixture.device)")
-            let broker = try await TestBroker.start(
-                tls: .init(certificates: certificates, requireCertificate: true),
-                extraConfiguration: "use_subject_as_username true")
+            let (certificates, broker, tlsPort) = try await Self.startTLSBroker(fixture)
             defer { broker.kill() }
-            let tlsPort = try #require(broker.tlsPort)
             let certificateFile = fixture.directory.file("tls.crt")
             let keyFile = fixture.directory.file("tls.key")
             try issue(
@@ -109,15 +116,8 @@ extension AgentIntegration {
             let executable = try #require(
                 agentExecutable(), "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
             let fixture = try DeviceFixture()
-            let certificates = try TestCertificates.generate(
-                in: fixture.directory.path, clientCommonName: "\(fixture.enterprise).\(fixture.device)")
-            // The subject (with the OU) becomes the MQTT username: the broker log shows which
-            // certificate each connection presented.
-            let broker = try await TestBroker.start(
-                tls: .init(certificates: certificates, requireCertificate: true),
-                extraConfiguration: "use_subject_as_username true")
+            let (certificates, broker, tlsPort) = try await Self.startTLSBroker(fixture)
             defer { broker.kill() }
-            let tlsPort = try #require(broker.tlsPort)
             let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys)
             try await receiver.start()
             defer { receiver.stop() }

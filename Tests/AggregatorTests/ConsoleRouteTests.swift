@@ -35,11 +35,7 @@ struct ConsoleRouteTests {
                 let entry = PrincipalEntry(
                     name: name, kind: kind, enterprise: "E", role: kind.rawValue, stage: nil,
                     publicKey: Array(key.publicKey.rawRepresentation))
-                try fixture.ledger.admit(
-                    registry: Signed(
-                        RegistryTransaction(
-                            operation: .addPrincipal(entry), submittedAt: .now(), nonce: .random(in: 0...UInt64.max)),
-                        domain: .transaction, key: fixture.authority))
+                try fixture.ledger.admit(registry: SignedRegistry.addPrincipal(entry, authority: fixture.authority))
             }
             try fixture.ledger.cutBlock()
             let port = Int(try freeLoopbackPort())

@@ -11,18 +11,10 @@ func agritraceExecutable() throws -> String { try builtProduct(named: "agritrace
 
 /// A running `agritrace serve` process.
 final class ServeProcess {
-    let process = Process()
+    let process: Process
 
     init(executable: String, arguments: [String], log: String) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try startLoggedProcess(executable, arguments, log: log)
     }
 
     func kill() {

@@ -57,13 +57,8 @@ struct TestDevice {
     func registration(authority: Curve25519.Signing.PrivateKey, stage: Stage? = .planting) -> Signed<
         RegistryTransaction
     > {
-        try! Signed(
-            RegistryTransaction(
-                operation: .addDevice(
-                    enterprise: enterprise, device: device, publicKey: Array(key.publicKey.rawRepresentation),
-                    stage: stage),
-                submittedAt: .now(), nonce: UInt64.random(in: 0...UInt64.max)),
-            domain: .transaction, key: authority)
+        try! SignedRegistry.addDevice(
+            enterprise: enterprise, device: device, key: key.publicKey, stage: stage, authority: authority)
     }
 
     func revocation(authority: Curve25519.Signing.PrivateKey) -> Signed<RegistryTransaction> {

@@ -12,16 +12,7 @@ struct SystemdNotifyTests {
         let descriptor: Int32
         init(path: String) throws {
             descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-            }
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
+            let bound = UnixSocket.withAddress(path) { bind(descriptor, $0, $1) }
             guard descriptor >= 0, bound == 0 else { throw POSIXError(.EADDRINUSE) }
         }
         deinit { close(descriptor) }

@@ -1,24 +1,11 @@
 import AgriTraceCore
 import PropertyBased
 import Synchronization
+import TestSupport
 import Testing
 
 /// The worked example of domain reference §2.
-private let workedExample = """
-    # Set by a planting enterprise for one lot of fresh corn.
-    policy corn-processing-read
-      subject.enterprise = ZS123
-      subject.role       = processing-administrator
-      subject.stage      = processing
-      subject.category   = fresh corn
-      object.product     = fresh corn
-      object.lot         = 20240203A001
-      object.stage       = planting
-      object.level       = level-2
-      environment.source = Beijing
-      environment.time   = 08:00-12:00 +08:00
-      action             = read
-    """
+private let workedExample = "# Set by a planting enterprise for one lot of fresh corn.\n" + WorkedExample.policy()
 
 /// 2026-05-01 at the given Beijing (UTC+8) time.
 private func beijing(_ hour: Int, _ minute: Int = 0) -> Timestamp {

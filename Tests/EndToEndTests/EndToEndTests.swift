@@ -21,9 +21,7 @@ struct EndToEndTests {
         let api = ["--api", "http://127.0.0.1:\(httpPort)", "--insecure-http"]
 
         // The aggregator: an authority key, then the server.
-        _ = try runCommand(cli, ["keygen", "--output", directory.file("authority.key")])
-        let authority = try String(contentsOfFile: directory.file("authority.key.pub"), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let (_, authority) = try generateAuthorityKey(cli: cli, in: directory)
         let server = try BackgroundProcess(
             cli,
             [

@@ -69,13 +69,8 @@ struct ExampleChain {
     func registration(_ enterprise: String, _ device: String, _ key: Curve25519.Signing.PrivateKey, _ stage: Stage)
         throws -> Signed<RegistryTransaction>
     {
-        try Signed(
-            RegistryTransaction(
-                operation: .addDevice(
-                    enterprise: enterprise, device: device, publicKey: Array(key.publicKey.rawRepresentation),
-                    stage: stage),
-                submittedAt: .now(), nonce: UInt64.random(in: 0...UInt64.max)),
-            domain: .transaction, key: authority)
+        try SignedRegistry.addDevice(
+            enterprise: enterprise, device: device, key: key.publicKey, stage: stage, authority: authority)
     }
 
     /// A GS1 key of `digits` digits under `prefix` with a correct check digit.

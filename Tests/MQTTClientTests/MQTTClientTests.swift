@@ -3,30 +3,10 @@ import Testing
 
 @testable import MQTTClient
 
-/// A connected client plus collectors draining its three streams.
-private struct Harness {
-    let client: MQTTClient
-    let messages: Collector<MQTTMessage>
-    let deliveries: Collector<MQTTDelivery>
-    let events: Collector<MQTTConnectionEvent>
+/// A client plus collectors draining its three streams.
+private typealias Harness = MQTTClientHarness
 
-    init(_ id: String, options: MQTTClient.Options) throws {
-        client = try MQTTClient(clientID: id, options: options)
-        messages = Collector(client.messages)
-        deliveries = Collector(client.deliveries)
-        events = Collector(client.events)
-    }
-
-    var connectedCount: Int {
-        events.values.filter { if case .connected = $0 { true } else { false } }.count
-    }
-    var disconnectedCount: Int {
-        events.values.filter { if case .disconnected = $0 { true } else { false } }.count
-    }
-    var subscribedCount: Int {
-        events.values.filter { if case .subscribed = $0 { true } else { false } }.count
-    }
-
+extension MQTTClientHarness {
     /// Subscribes, connects, and waits for the SUBACK.
     func subscribeAndConnect(_ topic: String) async throws {
         try client.subscribe(topic: topic, qos: .atLeastOnce)

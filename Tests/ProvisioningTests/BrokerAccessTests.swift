@@ -185,14 +185,10 @@ struct BrokerAccessTests {
     @Test func aRenewedCertificateIsAcceptedWithoutRestartingTheBroker() async throws {
         let broker = try await ProvisionedBroker.start()
         defer { broker.kill() }
-        let aggregatorKey = try await broker.enrollAggregator()
-        let (device, first) = try await broker.enrollDevice("farm-box-01")
-        let records = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
-        let aggregator = try broker.client(aggregatorKey)
-        let old = try broker.client(device, clientID: "old-cert")
+        let (aggregator, device, first, old) = try await broker.connectedAggregatorAndDevice(
+            "farm-box-01", clientID: "old-cert")
         defer { [aggregator, old].forEach { $0.client.disconnect() } }
-        #expect(try await aggregator.subscribeAndConnect(Wire.allRecordsFilter))
-        #expect(try await old.connect())
+        let records = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
 
         // Same key, new CSR (what the agent does when 30 days are left).
         let request = broker.directory.file("renew.csr")
@@ -252,14 +248,9 @@ struct BrokerAccessTests {
     @Test func aClientReconnectsWithARenewedCertificateWrittenInPlace() async throws {
         let broker = try await ProvisionedBroker.start()
         defer { broker.kill() }
-        let aggregatorKey = try await broker.enrollAggregator()
-        let (device, first) = try await broker.enrollDevice("farm-box-01")
-        let records = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
-        let aggregator = try broker.client(aggregatorKey)
-        let box = try broker.client(device)
+        let (aggregator, device, first, box) = try await broker.connectedAggregatorAndDevice("farm-box-01")
         defer { [aggregator, box].forEach { $0.client.disconnect() } }
-        #expect(try await aggregator.subscribeAndConnect(Wire.allRecordsFilter))
-        #expect(try await box.connect())
+        let records = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
 
         let request = broker.directory.file("renew.csr")
         try runCommand("openssl", ["req", "-new", "-key", device.keyFile, "-subj", "/CN=farm-box-01", "-out", request])

@@ -176,6 +176,21 @@ final class ProvisionedBroker: @unchecked Sendable {
                 reconnectDelay: .init(initialSeconds: 1, maximumSeconds: 1, exponentialBackoff: false)))
     }
 
+    /// The aggregator enrolled and subscribed to every device's records, and the device `id`
+    /// of FARM1 enrolled and connected (as `clientID`): where the renewal tests start. The
+    /// caller disconnects both clients.
+    func connectedAggregatorAndDevice(_ id: String, clientID: String? = nil) async throws -> (
+        aggregator: ClientHarness, device: Credentials, enrollment: Enrollment, client: ClientHarness
+    ) {
+        let aggregatorKey = try await enrollAggregator()
+        let (device, enrollment) = try await enrollDevice(id)
+        let aggregator = try client(aggregatorKey)
+        let box = try client(device, clientID: clientID)
+        #expect(try await aggregator.subscribeAndConnect(Wire.allRecordsFilter))
+        #expect(try await box.connect())
+        return (aggregator, device, enrollment, box)
+    }
+
     func client(_ credentials: Credentials, clientID: String? = nil) throws -> ClientHarness {
         try client(
             clientID ?? credentials.id, certificateFile: credentials.certificateFile, keyFile: credentials.keyFile)
@@ -212,30 +227,9 @@ final class ProvisionedBroker: @unchecked Sendable {
 }
 
 /// A client and collectors draining its three streams.
-struct ClientHarness: Sendable {
-    let client: MQTTClient
-    let messages: Collector<MQTTMessage>
-    let deliveries: Collector<MQTTDelivery>
-    let events: Collector<MQTTConnectionEvent>
+typealias ClientHarness = MQTTClientHarness
 
-    init(_ id: String, options: MQTTClient.Options) throws {
-        client = try MQTTClient(clientID: id, options: options)
-        messages = Collector(client.messages)
-        deliveries = Collector(client.deliveries)
-        events = Collector(client.events)
-    }
-
-    var connectedCount: Int {
-        events.values.filter { if case .connected = $0 { true } else { false } }.count
-    }
-
-    var grantedQoS: [Int32] {
-        events.values.flatMap { event -> [Int32] in
-            if case .subscribed(_, let granted) = event { return granted }
-            return []
-        }
-    }
-
+extension MQTTClientHarness {
     func payloads(on topic: String) -> [String] {
         messages.values.filter { $0.topic == topic }.map { String(decoding: $0.payload, as: UTF8.self) }
     }

@@ -22,3 +22,14 @@ public struct MissingProduct: Error, CustomStringConvertible {
     public var name: String
     public var description: String { "\(name) is not built next to the tests; run `swift build --build-tests` first" }
 }
+
+/// Runs the built `agritrace keygen` into `directory`: the authority key file (for
+/// `serve --authority-key`) and its public key in hex (for the agents' `[authority]`).
+public func generateAuthorityKey(cli: String, in directory: TemporaryDirectory) throws -> (
+    file: String, publicKey: String
+) {
+    let file = directory.file("authority.key")
+    _ = try runCommand(cli, ["keygen", "--output", file])
+    let publicKey = try String(contentsOfFile: file + ".pub", encoding: .utf8)
+    return (file, publicKey.trimmingCharacters(in: .whitespacesAndNewlines))
+}

@@ -37,3 +37,21 @@ public func runCommand(_ executable: String, _ arguments: [String], in directory
     }
     return String(decoding: outData, as: UTF8.self)
 }
+
+/// Starts `executable` with `arguments` under Foundation's `Process`, standard output and
+/// error appended to `log`, standard input empty: a child the crash tests SIGKILL and
+/// restart (it inherits the test thread's signal mask; see ``SpawnedProcess`` for one that
+/// must receive SIGTERM or SIGHUP).
+public func startLoggedProcess(_ executable: String, _ arguments: [String], log: String) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    FileManager.default.createFile(atPath: log, contents: nil)
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+    handle.seekToEndOfFile()
+    process.standardOutput = handle
+    process.standardError = handle
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    return process
+}

@@ -20,15 +20,8 @@ struct FetchCLITests {
         "fetch verifies the lot's level-2 values; a tampered blob fails naming the record; a revoked grant is refused")
     func fetchVerifiesThenFailsLoudly() async throws {
         let d = try await TransferDeployment()
-        try await d.uploadAll()
-        try d.protect(level: .level2)
-        let keys = try d.enrollRequester(TransferDeployment.requesterGrant)
-        let (row, token) = try d.requestAndMatch(keys, level: .level2)
-        let principal = TransferDeployment.requesterGrant.principal
-        let keyFile = d.directory.file("bob.key")
-        try writeSecretFile(Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n", to: keyFile)
-        let tokenFile = d.directory.file("bob.token")
-        try writeSecretFile(try #require(token).hexString + "\n", to: tokenFile)
+        let (row, token) = try await d.grantedRequest()
+        let (principal, keyFile, tokenFile) = try d.requesterFiles(token: token)
         let common = [
             "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--store", d.storePath,
             "--timeout", "30", "--wait", "30", "--state", d.directory.file("state"),
@@ -73,15 +66,8 @@ struct FetchCLITests {
     @Test("fetch through the API: records are accepted only under a tree head signed by the given authority")
     func fetchThroughTheAPI() async throws {
         let d = try await TransferDeployment()
-        try await d.uploadAll()
-        try d.protect(level: .level2)
-        let keys = try d.enrollRequester(TransferDeployment.requesterGrant)
-        let (row, token) = try d.requestAndMatch(keys, level: .level2)
-        let principal = TransferDeployment.requesterGrant.principal
-        let keyFile = d.directory.file("bob.key")
-        try writeSecretFile(Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n", to: keyFile)
-        let tokenFile = d.directory.file("bob.token")
-        try writeSecretFile(try #require(token).hexString + "\n", to: tokenFile)
+        let (row, token) = try await d.grantedRequest()
+        let (principal, keyFile, tokenFile) = try d.requesterFiles(token: token)
         let port = try freeLoopbackPort()
         // The API in its own process (`agritrace api`), reading the store this test writes.
         let server = try BackgroundProcess(
@@ -130,15 +116,8 @@ struct FetchCLITests {
     @Test("an interrupted fetch keeps its one-time key (0600) and a re-run resumes the same redemption")
     func interruptedFetchResumes() async throws {
         let d = try await TransferDeployment()
-        try await d.uploadAll()
-        try d.protect(level: .level2)
-        let keys = try d.enrollRequester(TransferDeployment.requesterGrant)
-        let (row, token) = try d.requestAndMatch(keys, level: .level2)
-        let principal = TransferDeployment.requesterGrant.principal
-        let keyFile = d.directory.file("bob.key")
-        try writeSecretFile(Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n", to: keyFile)
-        let tokenFile = d.directory.file("bob.token")
-        try writeSecretFile(try #require(token).hexString + "\n", to: tokenFile)
+        let (row, token) = try await d.grantedRequest()
+        let (principal, keyFile, tokenFile) = try d.requesterFiles(token: token)
         let stateFolder = d.directory.file("state")
         let common = [
             "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--store", d.storePath,

@@ -37,10 +37,7 @@ struct RemoteOwnerTests {
     )
     func remoteOwnerEndToEnd() async throws {
         let d = try await TransferDeployment()
-        try await d.uploadAll()
-        try d.protect(level: .level2)
-        let keys = try d.enrollRequester(TransferDeployment.requesterGrant)
-        let (row, token) = try d.requestAndMatch(keys, level: .level2)
+        let (row, token) = try await d.grantedRequest()
         let owner = try OwnerMachine(d)
 
         let certificates = try TestCertificates.generate(in: d.directory.path, clientCommonName: "firm-owner")
@@ -221,10 +218,7 @@ struct TamperingSource: TransferLedgerSource {
 struct RemoteOwnerVerificationTests {
     func setUp() async throws -> (TransferDeployment, RemoteTransferOwner, OpenRedemptionLeaves, RedemptionRow) {
         let d = try await TransferDeployment()
-        try await d.uploadAll()
-        try d.protect(level: .level2)
-        let keys = try d.enrollRequester(TransferDeployment.requesterGrant)
-        let (row, token) = try d.requestAndMatch(keys, level: .level2)
+        let (row, token) = try await d.grantedRequest()
         let (redemption, _) = try d.redeem(row.requestID, token: try #require(token))
         let open = try #require(try d.queries.openRedemptionLeaves(owner: TransferDeployment.owner).first)
         #expect(open.redeemLeaf == redemption.leafIndex)

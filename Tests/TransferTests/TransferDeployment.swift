@@ -1,5 +1,6 @@
 import AccessCrypto
 import AccessFlow
+import AccessTestSupport
 import AgriTraceCore
 import Crypto
 import Foundation
@@ -8,79 +9,40 @@ import SQLiteStorage
 import TestSupport
 import Testing
 
-/// A deployment on a real ledger store (copied from AccessFlowTests/Deployment): the planting
-/// box with records of one lot carrying level-2 and level-1 values that are unique to the
-/// test, the owner with its X25519 transfer key, the regulator, requesters, and the
-/// aggregator's blob service (driven directly; the MQTT path is in ``UploadTests``).
-final class TransferDeployment {
-    static let lot = "20240203A001"
-    static let product = "fresh corn"
-    static let owner = "Firm/owner@PLANT1"
-    static let regulator = "Regulator/inspector@AGENCY"
-    static let morning = Timestamp(milliseconds: 1_772_413_200_000)
+/// The worked example's deployment (``AccessDeployment``) with records of one lot carrying
+/// level-2 and level-1 values that are unique to the test, the owner with its X25519 transfer
+/// key, requesters, and the aggregator's blob service (driven directly; the MQTT path is in
+/// ``UploadTests``).
+final class TransferDeployment: AccessDeployment {
+    static func policy(level: ABAC.Sensitivity) -> String { WorkedExample.policy(level: level) }
 
-    static func policy(level: ABAC.Sensitivity) -> String {
-        """
-        policy corn-processing-read
-          subject.enterprise = ZS123
-          subject.role       = processing-administrator
-          subject.stage      = processing
-          subject.category   = fresh corn
-          object.product     = fresh corn
-          object.lot         = 20240203A001
-          object.stage       = planting
-          object.level       = \(level.rawValue)
-          environment.source = Beijing
-          environment.time   = 08:00-12:00 +08:00
-          action             = read
-        """
-    }
-
-    static let requesterGrant = AttributeGrant(
-        principal: "Firm/zhang@ZS123", enterprise: "ZS123", role: .processingAdministrator, stage: .processing,
-        productCategory: "fresh corn", region: "Beijing")
-
-    let directory: TemporaryDirectory
-    let ledger: Ledger
-    let authority = Curve25519.Signing.PrivateKey()
-    let box = Curve25519.Signing.PrivateKey()
     let ownerKey = Curve25519.KeyAgreement.PrivateKey()
-    let secrets: RegulatorSecrets
-    let blobService: BlobService
-    var keys: [String: Curve25519.Signing.PrivateKey] = [:]
-    var clock: Timestamp
+    /// The aggregator's blob service on the ledger's store (opened once the ledger exists).
+    private(set) var blobService: BlobService!
     /// The classified readings (records and their private values).
-    var classified: [ClassifiedReading] = []
+    let classified: [ClassifiedReading]
     /// Every private value the test generated, as text (for the operator's scan).
-    var plaintexts: [String] = []
+    let plaintexts: [String]
     var tokens: [String: [UInt8]] = [:]
 
-    var storePath: String { directory.file("ledger.sqlite") }
     var blobStore: BlobStore { BlobStore(storePath: storePath) }
-    var queries: LedgerQueries { LedgerQueries(store: ledger.store) }
 
     /// - Parameter largeValueBytes: when set, each record's level-2 weeding records are this
     ///   long (multi-byte text, so segment boundaries fall inside characters).
     init(records: Int = 3, largeValueBytes: Int? = nil) async throws {
-        directory = try TemporaryDirectory(prefix: "transfer")
-        ledger = try Ledger(path: directory.file("ledger.sqlite"), authority: authority)
-        secrets = try RegulatorSecrets.generate()
-        clock = Self.morning
+        (classified, plaintexts) = Self.readings(records, largeValueBytes: largeValueBytes)
+        try super.init(directory: try TemporaryDirectory(prefix: "transfer"), records: classified.map(\.record))
         blobService = try BlobService(
-            storePath: directory.file("ledger.sqlite"), authority: authority,
-            broker: .init(host: "127.0.0.1", port: 1), clientID: "test-blobs")
-        try ledger.admit(
-            registry: try Signed(
-                RegistryTransaction(
-                    operation: .addDevice(
-                        enterprise: "PLANT1", device: "farm-box", publicKey: Array(box.publicKey.rawRepresentation),
-                        stage: .planting), submittedAt: .now(), nonce: 1), domain: .transaction, key: authority))
-        try register(Self.owner, kind: .firm, enterprise: "PLANT1", role: "farm-administrator")
-        try register(Self.regulator, kind: .regulator, enterprise: "AGENCY", role: "regulator")
-        try cut()
-        let classifier = Classifier(
-            identity: DeviceIdentity(enterprise: "PLANT1", device: "farm-box", enrolledAt: Timestamp(milliseconds: 0)))
-        for index in 0..<records {
+            storePath: storePath, authority: authority, broker: .init(host: "127.0.0.1", port: 1),
+            clientID: "test-blobs")
+    }
+
+    /// `count` classified readings of the lot, each with a level-2 and a level-1 value unique to
+    /// the test, and those values.
+    static func readings(_ count: Int, largeValueBytes: Int?) -> ([ClassifiedReading], [String]) {
+        var classified: [ClassifiedReading] = []
+        var plaintexts: [String] = []
+        for index in 0..<count {
             var secret2 = "weeding-L2-\(UUID().uuidString)"
             if let largeValueBytes {
                 secret2 += String(repeating: "麦田ü-", count: max(0, largeValueBytes - secret2.utf8.count) / 9)
@@ -98,41 +60,8 @@ final class TransferDeployment {
             classified.append(
                 classifier.classify(reading, sequence: UInt64(index + 1), bootID: "boot", recordedAt: reading.time))
         }
-        let batch = try Signed(
-            RecordBatch(enterprise: "PLANT1", device: "farm-box", sentAt: .now(), records: classified.map(\.record)),
-            domain: .recordBatch, key: box)
-        _ = ledger.admit(
-            topic: Wire.recordTopic(enterprise: "PLANT1", device: "farm-box"), payload: Canonical.encode(batch))
-        try submit(Self.regulator, .publishParameters(secrets.publicParameters()))
-        try cut()
+        return (classified, plaintexts)
     }
-
-    deinit { directory.remove() }
-
-    func register(_ name: String, kind: PrincipalEntry.Kind, enterprise: String, role: String, stage: Stage? = nil)
-        throws
-    {
-        let key = Curve25519.Signing.PrivateKey()
-        keys[name] = key
-        try ledger.admit(
-            registry: try Signed(
-                RegistryTransaction(
-                    operation: .addPrincipal(
-                        PrincipalEntry(
-                            name: name, kind: kind, enterprise: enterprise, role: role, stage: stage,
-                            publicKey: Array(key.publicKey.rawRepresentation))),
-                    submittedAt: .now(), nonce: UInt64.random(in: 0...UInt64.max)), domain: .transaction, key: authority
-            ))
-    }
-
-    func submit(_ principal: String, _ operation: AccessTransaction.Operation) throws {
-        let key = keys[principal] ?? Curve25519.Signing.PrivateKey()
-        try ledger.admit(
-            access: try Signed(
-                AccessTransaction(submitter: principal, operation: operation), domain: .transaction, key: key))
-    }
-
-    func cut() throws { try ledger.cutBlock(now: clock) }
 
     /// The box uploads every record's level-2 and level-1 blobs through the blob service;
     /// the references are ordered into a block and acknowledged.
@@ -151,25 +80,10 @@ final class TransferDeployment {
         await blobService.tick()
     }
 
-    func enrollRequester(_ grant: AttributeGrant) throws -> RequesterKeys {
-        try register(
-            grant.principal, kind: .firm, enterprise: grant.enterprise, role: grant.role.rawValue, stage: grant.stage)
-        try cut()
-        try submit(Self.regulator, .grantAttributes(grant))
-        try cut()
-        return try secrets.issueKeys(for: grant)
-    }
-
     /// The owner protects the lot at `level` (its token kept for the transfer service).
     func protect(level: ABAC.Sensitivity) throws {
-        let policy = try PolicySyntax.parse(Self.policy(level: level))[0]
-        let parameters = try #require(try queries.accessParameters()).parameters
-        let result = try DataOwner.protect(
-            lot: Self.lot, product: Self.product, stage: .planting, level: level, policy: policy, parameters: parameters
-        )
+        let result = try protectLot(Self.policy(level: level), level: level)
         tokens[result.entry.dataID] = result.token
-        try submit(Self.owner, .addEncryptedData(result.entry))
-        try cut()
     }
 
     /// Request, match; returns the request row and the opened token on a grant.
@@ -180,11 +94,7 @@ final class TransferDeployment {
             parameters: parameters)
         try submit(keys.grant.principal, .addTrapdoor(request))
         try cut()
-        for (row, sealed) in try queries.pendingRequests() {
-            let match = secrets.match(sealed, candidates: try queries.candidates(lot: row.lot, level: row.level))
-            try submit(Self.regulator, .addResult(requestID: row.requestID, dataID: match?.dataID, token: match?.token))
-        }
-        try cut()
+        try runMatcher()
         let row = try #require(try queries.accessRequest(request.requestID))
         let token = try row.token.flatMap { [UInt8](hexString: $0) }.map { try keys.openToken($0) }
         return (row, token)
@@ -249,14 +159,30 @@ final class TransferDeployment {
         return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
+    /// The lot uploaded and protected at `level`, and the worked example's requester's request
+    /// matched: the request row and, on a grant, the opened token.
+    func grantedRequest(level: ABAC.Sensitivity = .level2) async throws -> (AccessRequestRow, [UInt8]?) {
+        try await uploadAll()
+        try protect(level: level)
+        return try requestAndMatch(try enrollRequester(Self.requesterGrant), level: level)
+    }
+
+    /// The worked example's requester's signing key and `token` written to files (mode 0600)
+    /// for the CLI: its principal and the two paths.
+    func requesterFiles(token: [UInt8]?) throws -> (principal: String, keyFile: String, tokenFile: String) {
+        let principal = Self.requesterGrant.principal
+        let keyFile = directory.file("bob.key")
+        try writeSecretFile(Array(try #require(keys[principal]).rawRepresentation).hexString + "\n", to: keyFile)
+        let tokenFile = directory.file("bob.token")
+        try writeSecretFile(try #require(token).hexString + "\n", to: tokenFile)
+        return (principal, keyFile, tokenFile)
+    }
+
     /// A granted request, redeemed and served: the transfer row and the redemption key.
     func grantedTransfer(level: ABAC.Sensitivity = .level2) async throws -> (
         request: AccessRequestRow, transfer: TransferRow, key: Curve25519.KeyAgreement.PrivateKey
     ) {
-        try await uploadAll()
-        try protect(level: level)
-        let keys = try enrollRequester(Self.requesterGrant)
-        let (row, token) = try requestAndMatch(keys, level: level)
+        let (row, token) = try await grantedRequest(level: level)
         #expect(row.status == "granted")
         let (redemption, key) = try redeem(row.requestID, token: try #require(token))
         #expect(redemption.status == "accepted", "\(redemption.reason ?? "")")

@@ -162,10 +162,7 @@ struct TransferTests {
     @Test("a revoked grant fails to redeem, and the revocation is on the ledger")
     func revokedGrant() async throws {
         let d = try await TransferDeployment()
-        try await d.uploadAll()
-        try d.protect(level: .level2)
-        let keys = try d.enrollRequester(TransferDeployment.requesterGrant)
-        let (row, token) = try d.requestAndMatch(keys, level: .level2)
+        let (row, token) = try await d.grantedRequest()
         #expect(row.status == "granted")
         // Only the owner may revoke.
         try d.submit(TransferDeployment.requesterGrant.principal, .revokeGrant(requestID: row.requestID, reason: "x"))
@@ -186,10 +183,7 @@ struct TransferTests {
     @Test("a redemption without the token is refused by the owner; another principal cannot redeem")
     func wrongToken() async throws {
         let d = try await TransferDeployment()
-        try await d.uploadAll()
-        try d.protect(level: .level2)
-        let keys = try d.enrollRequester(TransferDeployment.requesterGrant)
-        let (row, _) = try d.requestAndMatch(keys, level: .level2)
+        let (row, _) = try await d.grantedRequest()
         let (redemption, key) = try d.redeem(row.requestID, token: [UInt8](repeating: 7, count: 32))
         #expect(redemption.status == "accepted")
         try d.serveTransfers()

@@ -26,12 +26,9 @@ struct UploadTests {
         do {
             let ledger = try Ledger(path: storePath, authority: authority)
             try ledger.admit(
-                registry: try Signed(
-                    RegistryTransaction(
-                        operation: .addDevice(
-                            enterprise: "PLANT1", device: "farm-box",
-                            publicKey: Array(deviceKey.publicKey.rawRepresentation), stage: .planting),
-                        submittedAt: .now(), nonce: 1), domain: .transaction, key: authority))
+                registry: try SignedRegistry.addDevice(
+                    enterprise: "PLANT1", device: "farm-box", key: deviceKey.publicKey, stage: .planting,
+                    authority: authority, nonce: 1))
             try ledger.cutBlock()
         }
         let ingest = try IngestService(

@@ -186,77 +186,11 @@ extension AgentConfiguration {
             throw ConfigurationError.syntax(error.description)
         }
         let reader = Reader(document: document, baseDirectory: baseDirectory)
-        let enrolledText = try reader.string("device.enrolled_at", default: "2026-01-01T00:00:00Z")
-        guard let enrolledAt = Timestamp(iso8601: enrolledText) else {
-            throw ConfigurationError.invalid(
-                key: "device.enrolled_at",
-                reason: "\"\(enrolledText)\" is not an ISO 8601 date-time such as 2026-01-01T00:00:00Z")
-        }
-        var stage: Stage?
-        if let stageName = try reader.optionalString("device.stage") {
-            guard let parsed = Stage(name: stageName) else {
-                throw ConfigurationError.invalid(
-                    key: "device.stage", reason: "use one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            stage = parsed
-        }
-        let enterprise = try reader.requiredString("device.enterprise")
-        let deviceID = try reader.requiredString("device.id")
-        for (key, value) in [("device.enterprise", enterprise), ("device.id", deviceID)] {
-            guard !value.isEmpty, value.utf8.count <= 64,
-                !value.contains(where: { "/+#".contains($0) || $0.isWhitespace })
-            else {
-                throw ConfigurationError.invalid(
-                    key: key,
-                    reason: "use 1-64 characters without spaces, '/', '+' or '#' (it is part of the MQTT topic)")
-            }
-        }
         var configuration = AgentConfiguration(
-            device: Device(
-                enterprise: enterprise, id: deviceID, stage: stage, enrolledAt: enrolledAt,
-                keyFile: try reader.path("device.key_file", default: "device.key")),
-            broker: Broker(
-                host: try reader.string("broker.host", default: "127.0.0.1"),
-                port: Int32(try reader.integer("broker.port", default: 1883, range: 1...65535)),
-                caFile: try reader.optionalPath("broker.ca_file"),
-                certificateFile: try reader.optionalPath("broker.certificate_file"),
-                keyFile: try reader.optionalPath("broker.key_file"),
-                keepAliveSeconds: Int32(try reader.integer("broker.keepalive_seconds", default: 30, range: 5...3600)),
-                maxInflightMessages: Int32(try reader.integer("broker.max_inflight", default: 100, range: 1...65535)),
-                reconnectInitialSeconds: UInt32(
-                    try reader.integer("broker.reconnect_initial_seconds", default: 1, range: 1...3600)),
-                reconnectMaximumSeconds: UInt32(
-                    try reader.integer("broker.reconnect_maximum_seconds", default: 30, range: 1...86400))),
+            device: try reader.device(), broker: try reader.broker(),
             authority: Authority(publicKeyHex: try reader.requiredString("authority.public_key")),
-            inputs: Inputs(
-                files: try reader.stringArray("inputs.files").map { reader.resolve($0) },
-                stdin: try reader.bool("inputs.stdin", default: false),
-                socket: try reader.optionalPath("inputs.socket"),
-                maxLineBytes: Int(try reader.integer("inputs.max_line_bytes", default: 65536, range: 256...16_777_216)),
-                pollMilliseconds: Int(try reader.integer("inputs.poll_ms", default: 200, range: 10...60000))),
-            storage: Storage(
-                path: try reader.path("storage.path", default: "agent.sqlite"),
-                maxBytes: try reader.integer("storage.max_bytes", default: 1 << 30, range: 262_144...Int64.max),
-                minFreeBytes: try reader.integer("storage.min_free_bytes", default: 32 << 20, range: 0...Int64.max),
-                retentionDays: Int(try reader.integer("storage.retention_days", default: 731, range: 0...36500)),
-                synchronous: try reader.choice("storage.synchronous", default: "normal", among: ["normal", "full"])),
-            delivery: Delivery(
-                batchSize: Int(try reader.integer("delivery.batch_size", default: 200, range: 1...5000)),
-                resendTimeoutMilliseconds: Int(
-                    try reader.integer("delivery.resend_timeout_ms", default: 30000, range: 100...86_400_000)),
-                maxUnreceipted: Int(
-                    try reader.integer("delivery.max_unreceipted", default: 20000, range: 1...10_000_000)),
-                drainTimeoutMilliseconds: Int(
-                    try reader.integer("delivery.drain_timeout_ms", default: 10000, range: 0...3_600_000))),
-            operations: Operations(
-                metricsPort: Int(try reader.integer("operations.metrics_port", default: 9464, range: 0...65535)),
-                logLevel: try reader.choice(
-                    "operations.log_level", default: "info",
-                    among: ["trace", "debug", "info", "notice", "warning", "error", "critical"]),
-                releaseStartupPages: try reader.bool("operations.release_startup_pages", default: true),
-                degradedAfterSeconds: Int(
-                    try reader.integer("operations.degraded_after_seconds", default: 3600, range: 0...31_536_000))),
-            siteFields: try reader.siteFields())
+            inputs: try reader.inputs(), storage: try reader.storage(), delivery: try reader.delivery(),
+            operations: try reader.operations(), siteFields: try reader.siteFields())
         configuration.sharing = try reader.sharing()
         try configuration.validate()
         return configuration

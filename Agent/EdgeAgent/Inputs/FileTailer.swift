@@ -80,109 +80,143 @@ public final class FileTailer: Sendable {
 
     /// Runs until the stop signal (call on a dedicated thread).
     public func run() {
-        var current: OpenFile?
-        // Resume where the store says we were.
-        if let saved = try? gate.store.position(of: source) {
-            if let identity = Self.identity(of: path), identity.device == saved.device, identity.inode == saved.inode {
-                if identity.size >= saved.offset {
-                    current = open(path, offset: saved.offset, line: saved.line)
-                } else {
-                    logger.warning(
-                        "tailed file shrank while the agent was stopped; reading it from the start",
-                        metadata: ["path": "\(path)"])
-                    current = open(path, offset: 0, line: 0)
-                }
-            } else if let rotated = rotatedFile(device: saved.device, inode: saved.inode) {
-                logger.info(
-                    "tailed file was rotated while the agent was stopped; finishing the rotated file first",
-                    metadata: ["path": "\(rotated)"])
-                current = open(rotated, offset: saved.offset, line: saved.line)
-            } else if Self.identity(of: path) != nil {
-                logger.warning(
-                    "tailed file was replaced while the agent was stopped and the old file is gone; reading the new file from the start",
-                    metadata: ["path": "\(path)"])
-            }
-        }
+        var current = resume()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var warnedMissing = false
         while !stopSignal.isStopped {
             if current == nil {
-                guard Self.identity(of: path) != nil, let opened = open(path, offset: 0, line: 0) else {
-                    if !warnedMissing {
-                        logger.info("waiting for the tailed file to appear", metadata: ["path": "\(path)"])
-                        warnedMissing = true
-                    }
-                    PosixThread.sleep(seconds: pollInterval)
-                    continue
-                }
-                current = opened
+                current = openWhenPresent(warned: &warnedMissing)
+                if current == nil { continue }
             }
             guard var file = current else { continue }
-            var lines: [InputLine] = []
-            var readBytes = 0
-            var atEnd = false
-            while readBytes < Self.maxGroupBytes {
-                let count = buffer.withUnsafeMutableBytes { read(file.descriptor, $0.baseAddress, $0.count) }
-                if count <= 0 {
-                    atEnd = true
-                    break
-                }
-                readBytes += count
-                lines += file.framer.append(buffer[0..<count])
-            }
-            if !lines.isEmpty || readBytes > 0 {
-                let position = InputPosition(
-                    source: source, device: file.device, inode: file.inode, offset: file.framer.consumedOffset,
-                    line: file.framer.lineNumber)
-                if !lines.isEmpty {
-                    guard gate.submit(lines, source: source, position: position) != nil else { break }
+            let group = readGroup(&file, buffer: &buffer)
+            if !group.lines.isEmpty || group.readBytes > 0 {
+                if !group.lines.isEmpty {
+                    guard gate.submit(group.lines, source: source, position: position(of: file)) != nil else { break }
                 }
                 current = file
             }
-            guard atEnd else { continue }
+            guard group.atEnd else { continue }
             // At the end: has the file been rotated or truncated?
             if let identity = Self.identity(of: path), identity.device != file.device || identity.inode != file.inode {
-                // Rotated: read what was appended to the old file before the rename, then its
-                // unterminated tail, then follow the new file.
-                var rest: [InputLine] = []
-                while true {
-                    let count = buffer.withUnsafeMutableBytes { read(file.descriptor, $0.baseAddress, $0.count) }
-                    if count <= 0 { break }
-                    rest += file.framer.append(buffer[0..<count])
-                }
-                let tail = rest + file.framer.finish()
-                if !tail.isEmpty {
-                    let position = InputPosition(
-                        source: source, device: file.device, inode: file.inode, offset: file.framer.consumedOffset,
-                        line: file.framer.lineNumber)
-                    guard gate.submit(tail, source: source, position: position) != nil else { break }
-                }
-                close(file.descriptor)
-                logger.info("tailed file rotated; following the new file", metadata: ["path": "\(path)"])
-                current = open(path, offset: 0, line: 0)
-                if let new = current {
-                    // Store the switch now, so a restart resumes in the new file.
-                    _ = gate.submit(
-                        [], source: source,
-                        position: InputPosition(
-                            source: source, device: new.device, inode: new.inode, offset: 0, line: 0))
-                }
+                guard finishRotated(&file, buffer: &buffer) else { break }
+                current = followNewFile()
                 continue
             }
-            var info = stat()
-            if fstat(file.descriptor, &info) == 0, Int64(info.st_size) < file.framer.consumedOffset {
-                logger.warning("tailed file truncated; reading it from the start", metadata: ["path": "\(path)"])
-                lseek(file.descriptor, 0, SEEK_SET)
-                file.framer = LineFramer(maxLineBytes: maxLineBytes)
+            if restartIfTruncated(&file) {
                 current = file
-                _ = gate.submit(
-                    [], source: source,
-                    position: InputPosition(source: source, device: file.device, inode: file.inode, offset: 0, line: 0))
                 continue
             }
             current = file
             PosixThread.sleep(seconds: pollInterval)
         }
         if let file = current { close(file.descriptor) }
+    }
+
+    /// The file to resume from the position the store saved: `path` where it was, or its
+    /// rotated copy when it was rotated while the agent was stopped; nil to start with `path`
+    /// from the beginning.
+    func resume() -> OpenFile? {
+        guard let saved = try? gate.store.position(of: source) else { return nil }
+        if let identity = Self.identity(of: path), identity.device == saved.device, identity.inode == saved.inode {
+            if identity.size >= saved.offset { return open(path, offset: saved.offset, line: saved.line) }
+            logger.warning(
+                "tailed file shrank while the agent was stopped; reading it from the start",
+                metadata: ["path": "\(path)"])
+            return open(path, offset: 0, line: 0)
+        }
+        if let rotated = rotatedFile(device: saved.device, inode: saved.inode) {
+            logger.info(
+                "tailed file was rotated while the agent was stopped; finishing the rotated file first",
+                metadata: ["path": "\(rotated)"])
+            return open(rotated, offset: saved.offset, line: saved.line)
+        }
+        if Self.identity(of: path) != nil {
+            logger.warning(
+                "tailed file was replaced while the agent was stopped and the old file is gone; reading the new file from the start",
+                metadata: ["path": "\(path)"])
+        }
+        return nil
+    }
+
+    /// `path` opened from the start once it exists; nil (after one poll interval) while it
+    /// does not, said once in the log.
+    func openWhenPresent(warned: inout Bool) -> OpenFile? {
+        guard Self.identity(of: path) != nil, let opened = open(path, offset: 0, line: 0) else {
+            if !warned {
+                logger.info("waiting for the tailed file to appear", metadata: ["path": "\(path)"])
+                warned = true
+            }
+            PosixThread.sleep(seconds: pollInterval)
+            return nil
+        }
+        return opened
+    }
+
+    /// Reads `file` up to ``maxGroupBytes``: the complete lines, how many bytes were read and
+    /// whether the end of the file was reached.
+    func readGroup(_ file: inout OpenFile, buffer: inout [UInt8]) -> (
+        lines: [InputLine], readBytes: Int, atEnd: Bool
+    ) {
+        var lines: [InputLine] = []
+        var readBytes = 0
+        while readBytes < Self.maxGroupBytes {
+            let count = buffer.withUnsafeMutableBytes { read(file.descriptor, $0.baseAddress, $0.count) }
+            if count <= 0 { return (lines, readBytes, true) }
+            readBytes += count
+            lines += file.framer.append(buffer[0..<count])
+        }
+        return (lines, readBytes, false)
+    }
+
+    /// The position after the lines of `file` read so far.
+    func position(of file: OpenFile) -> InputPosition {
+        InputPosition(
+            source: source, device: file.device, inode: file.inode, offset: file.framer.consumedOffset,
+            line: file.framer.lineNumber)
+    }
+
+    /// After a rotation: reads what was appended to the old file before the rename, then its
+    /// unterminated tail, submits them and closes it. False when the gate stopped.
+    func finishRotated(_ file: inout OpenFile, buffer: inout [UInt8]) -> Bool {
+        var rest: [InputLine] = []
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(file.descriptor, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            rest += file.framer.append(buffer[0..<count])
+        }
+        let tail = rest + file.framer.finish()
+        if !tail.isEmpty {
+            guard gate.submit(tail, source: source, position: position(of: file)) != nil else { return false }
+        }
+        close(file.descriptor)
+        return true
+    }
+
+    /// Opens the new file at `path` after a rotation and stores the switch now, so a restart
+    /// resumes in the new file.
+    func followNewFile() -> OpenFile? {
+        logger.info("tailed file rotated; following the new file", metadata: ["path": "\(path)"])
+        guard let new = open(path, offset: 0, line: 0) else { return nil }
+        _ = gate.submit(
+            [], source: source,
+            position: InputPosition(source: source, device: new.device, inode: new.inode, offset: 0, line: 0))
+        return new
+    }
+
+    /// When `file` was truncated below what was read: starts it again from the beginning (the
+    /// reset position stored) and returns true.
+    func restartIfTruncated(_ file: inout OpenFile) -> Bool {
+        var info = stat()
+        guard fstat(file.descriptor, &info) == 0, Int64(info.st_size) < file.framer.consumedOffset else {
+            return false
+        }
+        logger.warning("tailed file truncated; reading it from the start", metadata: ["path": "\(path)"])
+        lseek(file.descriptor, 0, SEEK_SET)
+        file.framer = LineFramer(maxLineBytes: maxLineBytes)
+        _ = gate.submit(
+            [], source: source,
+            position: InputPosition(source: source, device: file.device, inode: file.inode, offset: 0, line: 0))
+        return true
     }
 }

@@ -1,4 +1,5 @@
 import AgriTraceCore
+import SeededRandom
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -138,81 +139,98 @@ public struct ReadingSimulator: Sendable {
         let lot = Self.lotID(stage, lotIndex, year: year)
         let product = Self.products[(lotIndex - 1) % Self.products.count]
         let variety = ["\(product) JD-\(100 + lotIndex % 7)"][0]
-        var fields: [(String, String)] = [("variety", Self.quote(variety))]
-        func text(_ name: String, _ value: String) { fields.append((name, Self.quote(value))) }
-        func num(_ name: String, _ value: Double) { fields.append((name, Self.number(value))) }
-        func raw(_ name: String, _ json: String) { fields.append((name, json)) }
+        var fields = FieldList(items: [("variety", Self.quote(variety))])
         let iso = time.iso8601
         switch stage {
-        case .breeding:
-            text("breeding_enterprise", "BR-ENT-01"); text("breeding_number", "B\(lotIndex)")
-            text("growth_cycle", "\(Int(uniform(90...130))) days");
-            text("disease_resistance", pick(["high", "medium"]))
-            text("genetic_traits", "drought tolerance, yield +\(Int(uniform(3...12)))%")
-            text("trait_data", "plant height \(Int(uniform(180...260))) cm")
-            num("seed_cost", rounded(2...9, 100)); text("personnel", pick(Self.people))
-        case .planting:
-            text("planting_origin", "Shandong plot \(lotIndex)"); text("planting_number", "P\(counter)")
-            text("planting_qualification", "GAP-2026-\(lotIndex)")
-            text("farmland_geo", "36.\(60 + lotIndex % 30)N 117.\(10 + lotIndex % 40)E")
-            num("planted_quantity", rounded(800...1600, 1))
-            raw("temperature_humidity", climateSeries(at: time, count: 6, temperature: 14...31, humidity: 40...85))
-            text("pesticide_fertilizer_use", "NPK \(Int(uniform(20...60))) kg/ha")
-            num("mould_content", rounded(0...0.8, 100))
-            num("cost_price", rounded(1.2...2.4, 100)); text("personnel", pick(Self.people))
-        case .processing:
-            text("processing_enterprise", "PR-ENT-02"); text("processing_number", "X\(counter)")
-            raw("processing_time", Self.quote(iso));
-            text("processing_method", pick(["washing, cutting, vacuum packing", "drying, milling"]))
-            text("quality_check_result", pick(["pass", "pass", "pass", "recheck"]))
-            num("processed_quantity", rounded(500...1200, 1)); text("sterilization_test", "coliforms < 10 CFU/g")
-            text("equipment_monitoring", "line \(lotIndex % 3 + 1) vibration \(rounded(0.5...2.0)) mm/s")
-            num("processing_cost", rounded(0.3...0.9, 100)); num("order_price", rounded(3...6, 100));
-            text("personnel", pick(Self.people))
-        case .warehousing:
-            text("warehousing_enterprise", "WH-ENT-03"); text("warehouse_number", "W\(lotIndex % 4 + 1)")
-            text("storage_method", pick(["cold storage", "ambient, ventilated"]));
-            text("storage_location", "bay \(lotIndex % 12 + 1)")
-            text("inventory_status", "\(Int(uniform(200...900))) cases")
-            raw("temperature_humidity", climateSeries(at: time, count: 6, temperature: 1...6, humidity: 80...95))
-            num("mycotoxin_content", rounded(0...4, 100))
-            num("warehouse_cost", rounded(0.05...0.2, 1000)); num("inventory_turnover_rate", rounded(4...12));
-            text("personnel", pick(Self.people))
-        case .transport:
-            text("transport_enterprise", "TR-ENT-04"); text("transport_number", "T\(counter)")
-            text("route", pick(["Jinan - Beijing", "Jinan - Tianjin", "Qingdao - Beijing"]));
-            raw("transport_time", Self.quote(iso))
-            text("transport_mode", "refrigerated truck")
-            num("transported_quantity", rounded(300...900, 1))
-            raw("positioning_track", track(at: time, count: 8, lot: lotIndex))
-            raw("temperature_humidity", climateSeries(at: time, count: 4, temperature: 2...7, humidity: 75...92))
-            num("transport_cost", rounded(800...2400, 1)); text("personnel", pick(Self.people))
-        case .sales:
-            text("sales_channel", pick(["supermarket", "online", "wholesale market"]));
-            text("sales_number", "S\(counter)")
-            raw("sale_time", Self.quote(iso)); num("sold_quantity", rounded(20...300, 1))
-            text("sales_location", pick(["Beijing Chaoyang store 12", "Tianjin Hexi store 3"]))
-            num("purchase_price", rounded(3.5...7, 100)); text("personnel", pick(Self.people))
+        case .breeding: breedingFields(&fields, lotIndex: lotIndex)
+        case .planting: plantingFields(&fields, lotIndex: lotIndex, time: time)
+        case .processing: processingFields(&fields, lotIndex: lotIndex, iso: iso)
+        case .warehousing: warehousingFields(&fields, lotIndex: lotIndex, time: time)
+        case .transport: transportFields(&fields, lotIndex: lotIndex, iso: iso, time: time)
+        case .sales: salesFields(&fields, iso: iso)
         }
         var line =
             "{\"stage\":\(Self.quote(stage.rawValue)),\"lot\":\(Self.quote(lot)),\"product\":\(Self.quote(product)),\"time\":\(Self.quote(iso))"
         if let previous = Self.previousStage[stage] {
             line += ",\"inputs\":[\(Self.quote(Self.lotID(previous, lotIndex, year: year)))]"
         }
-        line += ",\"fields\":{" + fields.map { "\(Self.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}}"
+        line += ",\"fields\":{" + fields.items.map { "\(Self.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}}"
         return line
+    }
+
+    /// The breeding stage's fields of the next reading.
+    mutating func breedingFields(_ f: inout FieldList, lotIndex: Int) {
+        f.text("breeding_enterprise", "BR-ENT-01"); f.text("breeding_number", "B\(lotIndex)")
+        f.text("growth_cycle", "\(Int(uniform(90...130))) days")
+        f.text("disease_resistance", pick(["high", "medium"]))
+        f.text("genetic_traits", "drought tolerance, yield +\(Int(uniform(3...12)))%")
+        f.text("trait_data", "plant height \(Int(uniform(180...260))) cm")
+        f.num("seed_cost", rounded(2...9, 100)); f.text("personnel", pick(Self.people))
+    }
+
+    /// The planting stage's fields of the next reading.
+    mutating func plantingFields(_ f: inout FieldList, lotIndex: Int, time: Timestamp) {
+        f.text("planting_origin", "Shandong plot \(lotIndex)"); f.text("planting_number", "P\(counter)")
+        f.text("planting_qualification", "GAP-2026-\(lotIndex)")
+        f.text("farmland_geo", "36.\(60 + lotIndex % 30)N 117.\(10 + lotIndex % 40)E")
+        f.num("planted_quantity", rounded(800...1600, 1))
+        f.raw("temperature_humidity", climateSeries(at: time, count: 6, temperature: 14...31, humidity: 40...85))
+        f.text("pesticide_fertilizer_use", "NPK \(Int(uniform(20...60))) kg/ha")
+        f.num("mould_content", rounded(0...0.8, 100))
+        f.num("cost_price", rounded(1.2...2.4, 100)); f.text("personnel", pick(Self.people))
+    }
+
+    /// The processing stage's fields of the next reading.
+    mutating func processingFields(_ f: inout FieldList, lotIndex: Int, iso: String) {
+        f.text("processing_enterprise", "PR-ENT-02"); f.text("processing_number", "X\(counter)")
+        f.raw("processing_time", Self.quote(iso))
+        f.text("processing_method", pick(["washing, cutting, vacuum packing", "drying, milling"]))
+        f.text("quality_check_result", pick(["pass", "pass", "pass", "recheck"]))
+        f.num("processed_quantity", rounded(500...1200, 1)); f.text("sterilization_test", "coliforms < 10 CFU/g")
+        f.text("equipment_monitoring", "line \(lotIndex % 3 + 1) vibration \(rounded(0.5...2.0)) mm/s")
+        f.num("processing_cost", rounded(0.3...0.9, 100)); f.num("order_price", rounded(3...6, 100))
+        f.text("personnel", pick(Self.people))
+    }
+
+    /// The warehousing stage's fields of the next reading.
+    mutating func warehousingFields(_ f: inout FieldList, lotIndex: Int, time: Timestamp) {
+        f.text("warehousing_enterprise", "WH-ENT-03"); f.text("warehouse_number", "W\(lotIndex % 4 + 1)")
+        f.text("storage_method", pick(["cold storage", "ambient, ventilated"]))
+        f.text("storage_location", "bay \(lotIndex % 12 + 1)")
+        f.text("inventory_status", "\(Int(uniform(200...900))) cases")
+        f.raw("temperature_humidity", climateSeries(at: time, count: 6, temperature: 1...6, humidity: 80...95))
+        f.num("mycotoxin_content", rounded(0...4, 100))
+        f.num("warehouse_cost", rounded(0.05...0.2, 1000)); f.num("inventory_turnover_rate", rounded(4...12))
+        f.text("personnel", pick(Self.people))
+    }
+
+    /// The transport stage's fields of the next reading.
+    mutating func transportFields(_ f: inout FieldList, lotIndex: Int, iso: String, time: Timestamp) {
+        f.text("transport_enterprise", "TR-ENT-04"); f.text("transport_number", "T\(counter)")
+        f.text("route", pick(["Jinan - Beijing", "Jinan - Tianjin", "Qingdao - Beijing"]))
+        f.raw("transport_time", Self.quote(iso))
+        f.text("transport_mode", "refrigerated truck")
+        f.num("transported_quantity", rounded(300...900, 1))
+        f.raw("positioning_track", track(at: time, count: 8, lot: lotIndex))
+        f.raw("temperature_humidity", climateSeries(at: time, count: 4, temperature: 2...7, humidity: 75...92))
+        f.num("transport_cost", rounded(800...2400, 1)); f.text("personnel", pick(Self.people))
+    }
+
+    /// The sales stage's fields of the next reading.
+    mutating func salesFields(_ f: inout FieldList, iso: String) {
+        f.text("sales_channel", pick(["supermarket", "online", "wholesale market"]))
+        f.text("sales_number", "S\(counter)")
+        f.raw("sale_time", Self.quote(iso)); f.num("sold_quantity", rounded(20...300, 1))
+        f.text("sales_location", pick(["Beijing Chaoyang store 12", "Tianjin Hexi store 3"]))
+        f.num("purchase_price", rounded(3.5...7, 100)); f.text("personnel", pick(Self.people))
     }
 }
 
-/// A small, fast, seedable generator (not for secrets).
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The fields of one simulated reading: JSON text by name, in the order they were added.
+struct FieldList {
+    var items: [(String, String)]
+
+    mutating func text(_ name: String, _ value: String) { items.append((name, ReadingSimulator.quote(value))) }
+    mutating func num(_ name: String, _ value: Double) { items.append((name, ReadingSimulator.number(value))) }
+    mutating func raw(_ name: String, _ json: String) { items.append((name, json)) }
 }

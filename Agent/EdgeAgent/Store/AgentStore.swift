@@ -379,79 +379,101 @@ public final class AgentStore: @unchecked Sendable {
                 let insertVault = try db.cachedStatement(
                     "INSERT INTO vault(sequence, level, sealed, accepted_at) VALUES (?, ?, ?, ?)")
                 for line in lines {
-                    let classified: ClassifiedReading
-                    if line.oversizeBytes == nil,
-                        let direct = fastPath.classify(
-                            line.bytes, classifier: classifier, sequence: sequence, bootID: bootID, recordedAt: now)
-                    {
-                        classified = direct
-                    } else {
-                        let reading: Reading
-                        do {
-                            if let size = line.oversizeBytes {
-                                throw ReadingError(
-                                    kind: .oversize, field: nil, stage: nil,
-                                    reason: "the line has \(size) bytes or more, over the limit",
-                                    fix:
-                                        "keep one reading per line under inputs.max_line_bytes; split long series into several readings"
-                                )
-                            }
-                            reading = try JSONLineParser.reading(line.bytes, catalog: classifier.catalog)
-                        } catch {
-                            try insertRejectLocked(error, source: source, line: line, now: now)
-                            result.rejected += 1
-                            continue
-                        }
-                        classified = classifier.classify(
-                            reading, sequence: sequence, bootID: bootID, recordedAt: now)
+                    guard
+                        let classified = try classifyLocked(
+                            line, source: source, classifier: classifier, fastPath: fastPath, sequence: sequence,
+                            bootID: bootID, now: now)
+                    else {
+                        result.rejected += 1
+                        continue
                     }
-                    let idBytes = Canonical.encode(classified.record.id)
-                    try insertOutbox.bind(Int64(bitPattern: sequence), at: 1)
-                    try insertOutbox.bind(idBytes, at: 2)
-                    try insertOutbox.bind(Canonical.encode(classified.record), at: 3)
-                    try insertOutbox.bind(now.milliseconds, at: 4)
-                    try insertOutbox.run()
-                    for fields in [classified.level2, classified.level1] {
-                        guard let fields else { continue }
-                        try insertVault.bind(Int64(bitPattern: sequence), at: 1)
-                        try insertVault.bind(Int64(fields.level.number), at: 2)
-                        try insertVault.bind(
-                            try cipher.seal(Canonical.encode(fields), context: idBytes + [fields.level.number]), at: 3)
-                        try insertVault.bind(now.milliseconds, at: 4)
-                        try insertVault.run()
-                    }
-                    if result.sequences == nil {
-                        result.sequences = sequence...sequence
-                    } else {
-                        result.sequences = result.sequences!.lowerBound...sequence
-                    }
+                    try storeLocked(
+                        classified, sequence: sequence, now: now, outbox: insertOutbox, vault: insertVault)
+                    result.sequences = (result.sequences?.lowerBound ?? sequence)...sequence
                     sequence += 1
                     result.accepted += 1
                 }
-                if result.accepted > 0 {
-                    let state = try db.cachedStatement(
-                        "INSERT INTO agent_state(name, value) VALUES ('next_sequence', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value"
-                    )
-                    try state.bind(Int64(bitPattern: sequence), at: 1)
-                    try state.run()
-                }
-                if let position {
-                    let save = try db.cachedStatement(
-                        "INSERT INTO input_positions(source, device, inode, offset, line) VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode, offset = excluded.offset, line = excluded.line"
-                    )
-                    try save.bind(position.source, at: 1)
-                    try save.bind(Int64(bitPattern: position.device), at: 2)
-                    try save.bind(Int64(bitPattern: position.inode), at: 3)
-                    try save.bind(position.offset, at: 4)
-                    try save.bind(position.line, at: 5)
-                    try save.run()
-                }
+                if result.accepted > 0 { try saveNextSequenceLocked(sequence) }
+                if let position { try savePositionLocked(position) }
             }
         } catch let error as SQLiteError where error.isDiskFull {
             throw diskFullErrorLocked()
         }
         nextSequenceValue = sequence
         return result
+    }
+
+    /// The line classified as the record of `sequence`: by the fast path when it can, else
+    /// parsed in full. A line that is oversize or does not parse is kept in `rejects` and nil
+    /// returned.
+    private func classifyLocked(
+        _ line: InputLine, source: String, classifier: Classifier, fastPath: ReadingFastPath, sequence: UInt64,
+        bootID: String, now: Timestamp
+    ) throws -> ClassifiedReading? {
+        if line.oversizeBytes == nil,
+            let direct = fastPath.classify(
+                line.bytes, classifier: classifier, sequence: sequence, bootID: bootID, recordedAt: now)
+        {
+            return direct
+        }
+        let reading: Reading
+        do {
+            if let size = line.oversizeBytes {
+                throw ReadingError(
+                    kind: .oversize, field: nil, stage: nil,
+                    reason: "the line has \(size) bytes or more, over the limit",
+                    fix:
+                        "keep one reading per line under inputs.max_line_bytes; split long series into several readings"
+                )
+            }
+            reading = try JSONLineParser.reading(line.bytes, catalog: classifier.catalog)
+        } catch {
+            try insertRejectLocked(error, source: source, line: line, now: now)
+            return nil
+        }
+        return classifier.classify(reading, sequence: sequence, bootID: bootID, recordedAt: now)
+    }
+
+    /// Inserts the record into the outbox and its sealed private fields into the vault.
+    private func storeLocked(
+        _ classified: ClassifiedReading, sequence: UInt64, now: Timestamp, outbox: Statement, vault: Statement
+    ) throws {
+        let idBytes = Canonical.encode(classified.record.id)
+        try outbox.bind(Int64(bitPattern: sequence), at: 1)
+        try outbox.bind(idBytes, at: 2)
+        try outbox.bind(Canonical.encode(classified.record), at: 3)
+        try outbox.bind(now.milliseconds, at: 4)
+        try outbox.run()
+        for fields in [classified.level2, classified.level1] {
+            guard let fields else { continue }
+            try vault.bind(Int64(bitPattern: sequence), at: 1)
+            try vault.bind(Int64(fields.level.number), at: 2)
+            try vault.bind(try cipher.seal(Canonical.encode(fields), context: idBytes + [fields.level.number]), at: 3)
+            try vault.bind(now.milliseconds, at: 4)
+            try vault.run()
+        }
+    }
+
+    /// Stores the next sequence number to assign (in the intake's transaction).
+    private func saveNextSequenceLocked(_ sequence: UInt64) throws {
+        let state = try db.cachedStatement(
+            "INSERT INTO agent_state(name, value) VALUES ('next_sequence', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value"
+        )
+        try state.bind(Int64(bitPattern: sequence), at: 1)
+        try state.run()
+    }
+
+    /// Stores the tailed file's position after the intake's lines (in its transaction).
+    private func savePositionLocked(_ position: InputPosition) throws {
+        let save = try db.cachedStatement(
+            "INSERT INTO input_positions(source, device, inode, offset, line) VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode, offset = excluded.offset, line = excluded.line"
+        )
+        try save.bind(position.source, at: 1)
+        try save.bind(Int64(bitPattern: position.device), at: 2)
+        try save.bind(Int64(bitPattern: position.inode), at: 3)
+        try save.bind(position.offset, at: 4)
+        try save.bind(position.line, at: 5)
+        try save.run()
     }
 
     private func insertRejectLocked(_ error: any Error, source: String, line: InputLine, now: Timestamp) throws {
