@@ -20,16 +20,13 @@ public enum AccessRoutes {
         router.post("/v1/transactions") { request, _ in
             let body = try await request.body.collect(upTo: 2 << 20)
             let bytes = [UInt8](buffer: body)
-            guard
-                (try? Canonical.decode(Signed<AccessTransaction>.self, from: bytes)) != nil
-                    || (try? Canonical.decode(Signed<RegistryTransaction>.self, from: bytes)) != nil
-            else {
+            guard let kind = submittedKind(bytes) else {
                 throw HTTPError(
                     .badRequest,
                     message:
                         "the body is not a canonical signed access or registry transaction (application/octet-stream)")
             }
-            return try JSON(SubmissionAnswer(submission: try await submissions.submit(bytes)))
+            return try JSON(SubmissionAnswer(submission: try await submissions.submit(bytes, kind: kind)))
         }
         router.get("/v1/submissions/:id") { _, context in
             guard let id = Int64(try context.parameters.require("id")) else {
@@ -40,6 +37,15 @@ public enum AccessRoutes {
                 return try JSON(SubmissionState(status: state.status, reason: state.reason, leafIndex: state.leafIndex))
             }
         }
+    }
+
+    /// The kind of a body posted to `/v1/transactions`: clients post the bare signed
+    /// transaction, so the route tells an access transaction from a registry one here, once,
+    /// and the queue keeps the kind. Nil when it is neither.
+    static func submittedKind(_ bytes: [UInt8]) -> SubmissionKind? {
+        if (try? Canonical.decode(Signed<AccessTransaction>.self, from: bytes)) != nil { return .access }
+        if (try? Canonical.decode(Signed<RegistryTransaction>.self, from: bytes)) != nil { return .registry }
+        return nil
     }
 
     /// The access-control state: parameters, lots, requests, entries, the blacklist, events.
@@ -139,7 +145,7 @@ public enum AccessRoutes {
     }
     /// A submission's state.
     public struct SubmissionState: Codable, Sendable {
-        public var status: String
+        public var status: SubmissionStatus
         public var reason: String?
         public var leafIndex: UInt64?
     }
@@ -168,7 +174,7 @@ actor SubmissionQueue {
 
     init(path: String) throws { store = try LedgerStore(path: path) }
 
-    func submit(_ bytes: [UInt8]) throws -> Int64 { try store.submit(bytes: bytes) }
+    func submit(_ bytes: [UInt8], kind: SubmissionKind) throws -> Int64 { try store.submit(bytes: bytes, kind: kind) }
 
     /// Checks and stores an owner's signed delivery of re-wrapped keys (``TransferKeyInbox``).
     func deliver(_ bytes: [UInt8]) throws -> Int { try TransferKeyInbox.accept(bytes, store: store) }

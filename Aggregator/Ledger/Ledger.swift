@@ -310,40 +310,48 @@ public final class Ledger {
                 entry: entry, bytes: bytes, leafHash: MerkleTree.leafHash(bytes), submissionID: submissionID))
     }
 
-    /// Admits the registry transactions waiting in the store's submission queue
-    /// (written by `agritrace devices add|revoke`); refused ones are marked with the reason.
+    /// Admits the transactions waiting in the store's submission queue (written by the CLI,
+    /// the API and the blob service), each decoded once as the kind it was queued as;
+    /// refused ones are marked with the reason.
     /// - Returns: how many were admitted.
     @discardableResult
     public func admitSubmissions() throws -> Int {
         let select = try store.db.cachedStatement(
-            "SELECT id, body FROM submissions WHERE status = 'pending' ORDER BY id")
-        var rows: [(Int64, [UInt8])] = []
+            "SELECT id, body, kind FROM submissions WHERE status = 'pending' ORDER BY id")
+        var rows: [(id: Int64, body: [UInt8], kind: SubmissionKind?)] = []
         let already = Set(pending.compactMap(\.submissionID))
         while try select.step() {
             let id = select.int64(at: 0)
-            if !already.contains(id) { rows.append((id, select.bytes(at: 1) ?? [])) }
+            guard !already.contains(id) else { continue }
+            let body = select.bytes(at: 1) ?? []
+            let kind =
+                select.isNull(at: 2) ? SubmissionKind.ofLegacyBody(body) : SubmissionKind(rawValue: select.int64(at: 2))
+            rows.append((id, body, kind))
         }
         var admitted = 0
-        for (id, body) in rows {
+        for row in rows {
             do {
-                if let signed = try? Canonical.decode(Signed<AccessTransaction>.self, from: body) {
-                    try admit(access: signed, submissionID: id)
-                } else if let signed = try? Canonical.decode(Signed<BlobReference>.self, from: body) {
-                    try admit(blob: signed, submissionID: id)
-                } else {
-                    let signed = try Canonical.decode(Signed<RegistryTransaction>.self, from: body)
-                    try admit(registry: signed, submissionID: id)
-                }
+                try admitSubmission(row.body, kind: row.kind, id: row.id)
                 admitted += 1
             } catch {
-                let refuse = try store.db.cachedStatement(
-                    "UPDATE submissions SET status = 'refused', reason = ? WHERE id = ?")
-                try refuse.bind("\(error)", at: 1)
-                try refuse.bind(id, at: 2)
-                try refuse.run()
+                try store.db.cachedStatement("UPDATE submissions SET status = 'refused', reason = ? WHERE id = ?")
+                    .run([.text("\(error)"), .integer(row.id)])
             }
         }
         return admitted
+    }
+
+    /// Decodes a queued body as its kind and admits it.
+    func admitSubmission(_ body: [UInt8], kind: SubmissionKind?, id: Int64) throws {
+        switch kind {
+        case .access: try admit(access: Canonical.decode(Signed<AccessTransaction>.self, from: body), submissionID: id)
+        case .blob: try admit(blob: Canonical.decode(Signed<BlobReference>.self, from: body), submissionID: id)
+        case .registry:
+            try admit(registry: Canonical.decode(Signed<RegistryTransaction>.self, from: body), submissionID: id)
+        case nil:
+            throw LedgerStoreError.corrupt(
+                "submission \(id) is not a canonical signed registry, access or blob transaction")
+        }
     }
 
     // MARK: Blocks

@@ -333,7 +333,8 @@ struct Regulator: AsyncParsableCommand {
                     if !signer.options.json {
                         print(
                             "request \(row.requestID) from \(row.requester) for \(row.lot) \(row.level): "
-                                + (match == nil ? "no match" : "match") + " → \(answer.outcome ?? answer.status)")
+                                + (match == nil ? "no match" : "match")
+                                + " → \(answer.outcome ?? answer.status.rawValue)")
                     }
                 }
                 if follow { try await Task.sleep(for: .milliseconds(Int(interval * 1000))) }
@@ -492,8 +493,8 @@ struct Request: AsyncParsableCommand {
             lot: lot, product: summary.product, stage: summary.stage, level: level, action: action, source: source,
             parameters: try await ledger.parameters())
         let answer = try await signer.submit(.addTrapdoor(request), quiet: true)
-        guard answer.status == "applied" else {
-            throw UserError("the request was not ordered in time (\(answer.status)); check `agritrace serve`")
+        guard answer.status == .applied else {
+            throw UserError("the request was not ordered in time (\(answer.status.rawValue)); check `agritrace serve`")
         }
         var row = try await ledger.request(request.requestID)
         let deadline = Date().addingTimeInterval(timeout)

@@ -73,9 +73,12 @@ struct AccessLedger {
         }
     }
 
-    /// Submits signed transaction bytes and waits up to `wait` seconds for the block.
+    /// Submits a signed access transaction's canonical bytes and waits up to `wait` seconds for
+    /// the block.
     func submit(_ bytes: [UInt8], wait: Double) async throws -> Submitter.Answer {
-        guard let api = options.api else { return try Submitter.submit(bytes: bytes, options: options, wait: wait) }
+        guard let api = options.api else {
+            return try Submitter.submit(bytes: bytes, kind: .access, options: options, wait: wait)
+        }
         let data = try await APIClient.post(api, "/v1/transactions", body: Data(bytes))
         guard let submitted = try? JSONDecoder().decode(AccessRoutes.SubmissionAnswer.self, from: data) else {
             throw UserError(
@@ -84,7 +87,7 @@ struct AccessLedger {
         var state: AccessRoutes.SubmissionState = try await APIClient.get(
             api, "/v1/submissions/\(submitted.submission)")
         let deadline = Date().addingTimeInterval(wait)
-        while state.status == "pending" && Date() < deadline {
+        while state.status == .pending && Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
             state = try await APIClient.get(api, "/v1/submissions/\(submitted.submission)")
         }

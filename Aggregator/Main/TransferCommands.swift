@@ -171,7 +171,7 @@ struct Transfer: AsyncParsableCommand {
                 Data(
                     ("redemption \(leaf) of request \(transfer.requestID) by \(transfer.receiver): \(transfer.status) \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue)"
                         + (transfer.reason.isEmpty ? "" : " (\(transfer.reason))")
-                        + " → \(answer.outcome ?? answer.status)\n").utf8))
+                        + " → \(answer.outcome ?? answer.status.rawValue)\n").utf8))
         }
     }
 }
@@ -277,9 +277,9 @@ struct Fetch: AsyncParsableCommand {
         try fresh.save(statePath)
         let (operation, _) = TransferRequester.redeem(requestID: requestID, token: token, purpose: purpose, key: key)
         let redeemed = try await signer.ledger.submit(Canonical.encode(try signer.sign(operation)), wait: signer.wait)
-        guard redeemed.status == "applied", redeemed.outcome == "accepted", let leaf = redeemed.leafIndex else {
+        guard redeemed.status == .applied, redeemed.outcome == "accepted", let leaf = redeemed.leafIndex else {
             FetchState.remove(statePath)
-            throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status)")
+            throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status.rawValue)")
         }
         fresh.redeemLeaf = leaf
         try fresh.save(statePath)

@@ -40,7 +40,7 @@ struct ReceiptListener {
 func waitForSubmission(_ store: LedgerStore, _ id: Int64, timeout: Duration = .seconds(10)) async throws -> String {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-        let status = try store.submissionStatus(id).status
+        let status = try store.submissionStatus(id).status.rawValue
         if status != "pending" { return status }
         try await Task.sleep(for: .milliseconds(20))
     }

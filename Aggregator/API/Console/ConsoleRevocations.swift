@@ -78,7 +78,7 @@ enum ConsoleRevocations {
             let signed = try signedTransaction(sent)
             try await checkSignature(signed, principal: session.principal, reader: reader)
             try await checkOwnership(signed.value, session: session, reader: reader)
-            let submission = try await submissions.submit(Canonical.encode(signed))
+            let submission = try await submissions.submit(Canonical.encode(signed), kind: .access)
             standardError(
                 "agritrace api: console: \(session.principal) submitted \(signed.value.method) (submission \(submission))"
             )

@@ -308,15 +308,17 @@ public actor BlobService {
         let queries = LedgerQueries(store: store)
         // One query for the submissions that are done (not one per waiting blob).
         let bySubmission = Dictionary(uniqueKeysWithValues: awaiting.map { ($0.value.submission, $0.key) })
-        var done: [(Digest32, (status: String, reason: String?))] = []
+        var done: [(Digest32, (status: SubmissionStatus, reason: String?))] = []
         if let select = try? store.db.prepare(
             "SELECT id, status, reason FROM submissions WHERE id BETWEEN ? AND ? AND status != 'pending'")
         {
             try? select.bind(bySubmission.keys.min() ?? 0, at: 1)
             try? select.bind(bySubmission.keys.max() ?? 0, at: 2)
             while (try? select.step()) == true {
-                if let id = bySubmission[select.int64(at: 0)] {
-                    done.append((id, (select.string(at: 1) ?? "", select.string(at: 2))))
+                if let id = bySubmission[select.int64(at: 0)],
+                    let status = SubmissionStatus(rawValue: select.string(at: 1) ?? "")
+                {
+                    done.append((id, (status, select.string(at: 2))))
                 }
             }
         }
@@ -326,7 +328,7 @@ public actor BlobService {
             let key = "\(waiting.enterprise)/\(waiting.device)"
             var ack = acks[key] ?? BlobAck(enterprise: waiting.enterprise, device: waiting.device, stored: [])
             switch state.status {
-            case "applied":
+            case .applied:
                 if let row = try? queries.blob(id: id), row.status == "stored" {
                     ack.stored.append(id)
                 } else {
@@ -337,9 +339,9 @@ public actor BlobService {
                         ack.refused.append(.init(blobID: id, reason: reason))
                     }
                 }
-            case "refused":
+            case .refused:
                 ack.refused.append(.init(blobID: id, reason: state.reason ?? "refused"))
-            default:
+            case .pending:
                 continue
             }
             awaiting[id] = nil

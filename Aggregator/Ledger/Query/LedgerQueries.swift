@@ -358,29 +358,31 @@ public struct LedgerQueries {
 }
 
 extension LedgerStore {
-    /// Queues a signed registry transaction for the server to order into the next block.
+    /// Queues a signed transaction for the server to order into the next block, with its kind.
     /// - Returns: the submission id (watch it with ``submissionStatus(_:)``).
-    public func submit<Transaction: CanonicalEncodable>(_ transaction: Transaction) throws -> Int64 {
-        try submit(bytes: Canonical.encode(transaction))
+    public func submit<Value: SubmittableTransaction>(_ transaction: Signed<Value>) throws -> Int64 {
+        try submit(bytes: Canonical.encode(transaction), kind: Value.submissionKind)
     }
 
-    /// Queues canonical signed transaction bytes (the server decodes and checks them).
-    public func submit(bytes: [UInt8]) throws -> Int64 {
-        let insert = try db.cachedStatement("INSERT INTO submissions(body, submitted_at) VALUES (?, ?)")
-        try insert.bind(bytes, at: 1)
-        try insert.bind(Timestamp.now().milliseconds, at: 2)
-        try insert.run()
+    /// Queues the canonical bytes of a signed transaction of `kind` (the server decodes them as
+    /// that kind and checks them like any other).
+    public func submit(bytes: [UInt8], kind: SubmissionKind) throws -> Int64 {
+        let insert = try db.cachedStatement("INSERT INTO submissions(body, submitted_at, kind) VALUES (?, ?, ?)")
+        try insert.run([.blob(bytes), .integer(Timestamp.now().milliseconds), .integer(kind.rawValue)])
         return db.lastInsertRowID
     }
 
-    /// `pending`, `applied` or `refused` (with the reason).
-    public func submissionStatus(_ id: Int64) throws -> (status: String, reason: String?, leafIndex: UInt64?) {
+    /// Where submission `id` is (with the refusal's reason, or the leaf of the applied transaction).
+    public func submissionStatus(_ id: Int64) throws -> (status: SubmissionStatus, reason: String?, leafIndex: UInt64?)
+    {
         let select = try db.cachedStatement("SELECT status, reason, leaf_index FROM submissions WHERE id = ?")
         defer { select.reset() }
         try select.bind(id, at: 1)
         guard try select.step() else { throw LedgerStoreError.missing("submission \(id)") }
-        return (
-            select.string(at: 0) ?? "", select.string(at: 1), select.isNull(at: 2) ? nil : UInt64(select.int64(at: 2))
-        )
+        let stored = select.string(at: 0) ?? ""
+        guard let status = SubmissionStatus(rawValue: stored) else {
+            throw LedgerStoreError.corrupt("submission \(id) has the unknown status '\(stored)'")
+        }
+        return (status, select.string(at: 1), select.isNull(at: 2) ? nil : UInt64(select.int64(at: 2)))
     }
 }

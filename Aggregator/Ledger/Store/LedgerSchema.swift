@@ -195,10 +195,16 @@ enum LedgerSchema {
         accessDDL,
         transferDDL + transferKeysDDL,
         recordsByTimeDDL,
+        submissionKindDDL,
     ]
 
     /// Migration 4: records by time, so a time window (an export, the FSMA spreadsheet, the
     /// EPCIS query interface, `records --since`) reads its rows instead of scanning and sorting
     /// every record. The index is (time, leaf_index): it also gives the windows their order.
     static let recordsByTimeDDL = "CREATE INDEX records_by_time ON records(time);"
+
+    /// Migration 5: each queued submission records its ``SubmissionKind``, so `serve` decodes a
+    /// body once as what it is. Rows queued before have none (NULL) and are told apart by
+    /// ``SubmissionKind/ofLegacyBody(_:)``.
+    static let submissionKindDDL = "ALTER TABLE submissions ADD COLUMN kind INTEGER;"
 }
