@@ -425,7 +425,7 @@ struct Policy: AsyncParsableCommand {
                     rows.map {
                         [
                             $0.dataID, $0.owner, $0.lot, $0.level, $0.window ?? "any time",
-                            $0.actions.joined(separator: ","), $0.status, String($0.leafIndex),
+                            $0.actions.joined(separator: ","), $0.status.rawValue, String($0.leafIndex),
                             String($0.ciphertextBytes),
                         ]
                     }))
@@ -498,7 +498,7 @@ struct Request: AsyncParsableCommand {
         }
         var row = try await ledger.request(request.requestID)
         let deadline = Date().addingTimeInterval(timeout)
-        while row?.status == "pending" && Date() < deadline {
+        while row?.status == .pending && Date() < deadline {
             try await Task.sleep(for: .milliseconds(100))
             row = try await ledger.request(request.requestID)
         }
@@ -508,7 +508,7 @@ struct Request: AsyncParsableCommand {
             var tokenDigest: String?
         }
         var digest: String?
-        if row.status == "granted", let hex = row.token, let released = [UInt8](hexString: hex) {
+        if row.status == .granted, let hex = row.token, let released = [UInt8](hexString: hex) {
             let token = try keys.openToken(released)
             digest = Digest32.sha256(token).hex
             if let tokenOut { try SecretFile.write(token, to: tokenOut) }
@@ -516,7 +516,7 @@ struct Request: AsyncParsableCommand {
         if signer.options.json {
             print(try Output.json(Answer(request: row, tokenDigest: digest)))
         } else {
-            print("request \(row.requestID) for \(lot) \(level.rawValue) from \(source): \(row.status)")
+            print("request \(row.requestID) for \(lot) \(level.rawValue) from \(source): \(row.status.rawValue)")
             if let reason = row.reason { print("  \(reason)") }
             if let digest {
                 print(
@@ -524,7 +524,7 @@ struct Request: AsyncParsableCommand {
                         + (tokenOut.map { ", written to \($0)" } ?? ""))
             }
         }
-        if row.status != "granted" { throw ExitCode(row.status == "pending" ? 2 : 1) }
+        if row.status != .granted { throw ExitCode(row.status == .pending ? 2 : 1) }
     }
 }
 
@@ -597,7 +597,7 @@ struct Audit: ParsableCommand {
                         let r = row.request
                         let verified = row.requestProof.verified && (row.resultProof?.verified ?? true)
                         return [
-                            r.requestTime, r.requester, r.lot, r.level, r.action, r.source, r.status,
+                            r.requestTime, r.requester, r.lot, r.level, r.action, r.source, r.status.rawValue,
                             "\(r.requestLeaf)" + (r.resultLeaf.map { "→\($0)" } ?? ""),
                             verified ? "verified" : "FAILED",
                             String((r.reason ?? "").prefix(60)),

@@ -114,7 +114,7 @@ for run in 0..<runs {
         try time {
             try submit(regulator, .addResult(requestID: request.requestID, dataID: match.dataID, token: match.token))
         }.1)
-    guard let row = try queries.accessRequest(request.requestID), row.status == "granted",
+    guard let row = try queries.accessRequest(request.requestID), row.status == .granted,
         let released = row.token.flatMap({ [UInt8](hexString: $0) })
     else { fatalError("not granted") }
     open.append(try time { try requesterKeys.openToken(released) }.1)

@@ -138,7 +138,7 @@ import Testing
                 try d.cut()
                 let expected = try model.apply(request, requester: keys.grant.principal, at: d.clock)
                 let row = try #require(try d.queries.accessRequest(request.requestID))
-                #expect(row.status == expected.status.rawValue, "step \(step)")
+                #expect(row.status == expected.status, "step \(step)")
                 #expect(row.reason == expected.reason, "step \(step)")
             }
             let rows = try d.queries.blacklist()

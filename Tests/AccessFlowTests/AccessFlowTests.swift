@@ -17,10 +17,10 @@ struct AccessFlowTests {
         let (entry, token) = try deployment.protect()
         let keys = try deployment.enrollRequester(Deployment.requesterGrant)
         let pending = try deployment.request(keys)
-        #expect(pending.status == "pending")
+        #expect(pending.status == .pending)
         #expect(try deployment.runMatcher() == 1)
         let row = try #require(try deployment.queries.accessRequest(pending.requestID))
-        #expect(row.status == "granted")
+        #expect(row.status == .granted)
         #expect(row.dataID == entry.dataID)
         let released = try #require(row.token.flatMap { [UInt8](hexString: $0) })
         let opened = try keys.openToken(released)
@@ -54,7 +54,7 @@ struct AccessFlowTests {
             let keys = try deployment.enrollRequester(grant)
             let source = "10.1.0.\(index)"
             let row = try deployment.requestAndMatch(keys, source: source)
-            #expect(row.status == "denied", "\(name)")
+            #expect(row.status == .denied, "\(name)")
             #expect(row.reason?.hasPrefix("no-match") == true, "\(name): \(row.reason ?? "")")
             #expect(row.token == nil)
             let entry = try #require(try deployment.queries.blacklist().first { $0.source == source })
@@ -73,10 +73,10 @@ struct AccessFlowTests {
         grant.stage = .warehousing
         grant.role = .storekeeper
         let other = try deployment.enrollRequester(grant)
-        #expect(try deployment.requestAndMatch(other).status == "denied")
+        #expect(try deployment.requestAndMatch(other).status == .denied)
         // The same policy still grants the processor.
         let processor = try deployment.enrollRequester(Deployment.requesterGrant)
-        #expect(try deployment.requestAndMatch(processor, source: "10.2.0.1").status == "granted")
+        #expect(try deployment.requestAndMatch(processor, source: "10.2.0.1").status == .granted)
     }
 
     @Test("a wrong keyword (another product for the lot) does not match")
@@ -85,7 +85,7 @@ struct AccessFlowTests {
         try deployment.protect()
         let keys = try deployment.enrollRequester(Deployment.requesterGrant)
         let row = try deployment.requestAndMatch(keys, product: "waxy corn")
-        #expect(row.status == "denied")
+        #expect(row.status == .denied)
         #expect(row.reason?.hasPrefix("no-match") == true)
     }
 
@@ -96,12 +96,12 @@ struct AccessFlowTests {
         let keys = try deployment.enrollRequester(Deployment.requesterGrant)
         deployment.advance(minutes: 4 * 60)  // 13:00 +08:00
         let row = try deployment.request(keys)
-        #expect(row.status == "denied")
+        #expect(row.status == .denied)
         #expect(row.reason?.hasPrefix("outside-window") == true, "\(row.reason ?? "")")
         #expect(try deployment.runMatcher() == 0)
         // Back inside the window the next day, the same requester is granted.
         deployment.advance(minutes: 20 * 60)
-        #expect(try deployment.requestAndMatch(keys, source: "10.9.9.9").status == "granted")
+        #expect(try deployment.requestAndMatch(keys, source: "10.9.9.9").status == .granted)
     }
 
     @Test("four failures block the source 10 minutes each and expire; the fifth blocks it permanently")
@@ -124,22 +124,22 @@ struct AccessFlowTests {
         try deployment.runMatcher()
         for strike in 1...4 {
             let row = try deployment.requestAndMatch(mallory, source: source)
-            #expect(row.status == "denied")
+            #expect(row.status == .denied)
             let entry = try #require(try deployment.queries.blacklist().first { $0.source == source })
             #expect(entry.strikes == strike)
             #expect(!entry.permanent)
             // Blocked: even a request that would match is denied without a new strike.
             deployment.advance(minutes: 5)
             let blocked = try deployment.request(keys, source: source)
-            #expect(blocked.status == "denied")
+            #expect(blocked.status == .denied)
             #expect(blocked.reason?.hasPrefix("blacklisted") == true)
             #expect(try deployment.queries.blacklist().first { $0.source == source }?.strikes == strike)
             // The block expires after 10 minutes.
             deployment.advance(minutes: 6)
         }
-        #expect(try deployment.requestAndMatch(keys, source: source).status == "granted")
+        #expect(try deployment.requestAndMatch(keys, source: source).status == .granted)
         let fifth = try deployment.requestAndMatch(mallory, source: source)
-        #expect(fifth.status == "denied")
+        #expect(fifth.status == .denied)
         let entry = try #require(try deployment.queries.blacklist().first { $0.source == source })
         #expect(entry.strikes == 5)
         #expect(entry.permanent)

@@ -50,7 +50,7 @@ final class Deployment: AccessDeployment {
         throws -> AccessRequestRow
     {
         let first = try request(keys, source: source, product: product)
-        guard first.status == "pending" else { return first }
+        guard first.status == .pending else { return first }
         try runMatcher()
         return try #require(try queries.accessRequest(first.requestID))
     }

@@ -61,7 +61,7 @@ struct FlowPropertyTests {
                     sourceAddress: "10.0.0.7", region: grant.region, time: deployment.clock, action: .read)
                 let expected = policy.permits(reference)
                 #expect(
-                    (row.status == "granted") == expected,
+                    (row.status == .granted) == expected,
                     "mask \(mask) perturb \(perturb): ledger \(row.status) (\(row.reason ?? "")), reference \(expected)"
                 )
                 outcomes.withLock { expected ? ($0.granted += 1) : ($0.denied += 1) }

@@ -114,7 +114,7 @@ import Testing
         try d.register(stranger, kind: .firm, enterprise: "ZS123", role: "processing-administrator")
         try d.protect()
         let row = try d.requestAndMatch(keys)
-        try #require(row.status == AccessRequestStatus.granted.rawValue)
+        try #require(row.status == .granted)
         let facts = RequestFacts(
             requester: row.requester, lot: row.lot, level: row.level, source: row.source, status: .granted,
             owner: Deployment.owner, revoked: false)

@@ -183,7 +183,7 @@ final class TransferDeployment: AccessDeployment {
         request: AccessRequestRow, transfer: TransferRow, key: Curve25519.KeyAgreement.PrivateKey
     ) {
         let (row, token) = try await grantedRequest(level: level)
-        #expect(row.status == "granted")
+        #expect(row.status == .granted)
         let (redemption, key) = try redeem(row.requestID, token: try #require(token))
         #expect(redemption.status == "accepted", "\(redemption.reason ?? "")")
         #expect(try serveTransfers() == 1)

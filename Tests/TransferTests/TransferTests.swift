@@ -75,7 +75,7 @@ struct TransferTests {
                 principal: "Firm/li@ZS123", enterprise: "ZS123", role: .processingAdministrator, stage: .processing,
                 productCategory: "fresh corn", region: "Beijing"))
         let (row, token) = try d.requestAndMatch(other, level: .level1)
-        #expect(row.status == "denied")
+        #expect(row.status == .denied)
         #expect(token == nil)
     }
 
@@ -163,7 +163,7 @@ struct TransferTests {
     func revokedGrant() async throws {
         let d = try await TransferDeployment()
         let (row, token) = try await d.grantedRequest()
-        #expect(row.status == "granted")
+        #expect(row.status == .granted)
         // Only the owner may revoke.
         try d.submit(TransferDeployment.requesterGrant.principal, .revokeGrant(requestID: row.requestID, reason: "x"))
         try d.cut()

@@ -134,8 +134,8 @@ enum ConsoleRevocations {
             guard let entry = entries.first(where: { $0.dataID == dataID }) else {
                 throw ConsoleRefusal.forbidden("\(owner) owns no protected entry \(dataID)")
             }
-            guard entry.status == "active" else {
-                throw ConsoleRefusal.forbidden("entry \(dataID) is \(entry.status), not active")
+            guard entry.status == .active else {
+                throw ConsoleRefusal.forbidden("entry \(dataID) is \(entry.status.rawValue), not active")
             }
         default:
             throw ConsoleRefusal.forbidden("the console only submits revokeGrant and revokeEncryptedData")

@@ -1,5 +1,6 @@
 import AgriTraceCore
 import Foundation
+import LedgerCore
 import SQLiteStorage
 
 /// One access request and its outcome, as the audit and the requester see it.
@@ -11,7 +12,7 @@ public struct AccessRequestRow: Codable, Sendable, Equatable {
     public var action: String
     public var source: String
     /// `pending` (awaiting the regulator's match), `granted` or `denied`.
-    public var status: String
+    public var status: AccessRequestStatus
     public var reason: String?
     public var dataID: String?
     /// The released D (CP-ABE ciphertext, hex) on a grant.
@@ -56,7 +57,8 @@ public struct EncryptedDataRow: Codable, Sendable, Equatable {
     /// `HH:MM-HH:MM ±HH:MM`, or nil for any time.
     public var window: String?
     public var actions: [String]
-    public var status: String
+    /// `active`, or `revoked` by its owner.
+    public var status: EntryStatus
     public var leafIndex: UInt64
     public var ciphertextBytes: Int
 }
@@ -125,7 +127,7 @@ extension LedgerQueries {
         var result: [(AccessRequestRow, SealedMessage)] = []
         while try select.step() {
             let sealed = try Canonical.decode(SealedMessage.self, from: select.bytes(at: 14) ?? [])
-            result.append((Self.requestRow(select), sealed))
+            result.append((try Self.requestRow(select), sealed))
         }
         return result
     }
@@ -147,7 +149,7 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT \(Self.requestColumns) FROM access_requests WHERE request_id = ?")
         try select.bind(id, at: 1)
-        return try select.step() ? Self.requestRow(select) : nil
+        return try select.step() ? try Self.requestRow(select) : nil
     }
 
     /// Every request (the regulator's `audit matches`), newest first, optionally of one lot or requester.
@@ -161,18 +163,19 @@ extension LedgerQueries {
         if let requester { try select.bind(requester, at: 2) } else { try select.bindNull(at: 2) }
         try select.bind(Int64(limit), at: 3)
         var rows: [AccessRequestRow] = []
-        while try select.step() { rows.append(Self.requestRow(select)) }
+        while try select.step() { rows.append(try Self.requestRow(select)) }
         return rows
     }
 
     static let requestColumns =
         "request_id, requester, lot, level, action, source, status, reason, data_id, token, request_leaf, request_time, result_leaf, result_time"
 
-    static func requestRow(_ s: Statement) -> AccessRequestRow {
-        AccessRequestRow(
+    static func requestRow(_ s: Statement) throws -> AccessRequestRow {
+        try AccessRequestRow(
             requestID: s.string(at: 0) ?? "", requester: s.string(at: 1) ?? "", lot: s.string(at: 2) ?? "",
             level: s.string(at: 3) ?? "", action: s.string(at: 4) ?? "", source: s.string(at: 5) ?? "",
-            status: s.string(at: 6) ?? "", reason: s.string(at: 7), dataID: s.string(at: 8),
+            status: stored(AccessRequestStatus.self, s.string(at: 6), "access request \(s.string(at: 0) ?? "")"),
+            reason: s.string(at: 7), dataID: s.string(at: 8),
             token: s.bytes(at: 9)?.hexString, requestLeaf: UInt64(s.int64(at: 10)),
             requestTime: Timestamp(milliseconds: s.int64(at: 11)).iso8601,
             resultLeaf: s.isNull(at: 12) ? nil : UInt64(s.int64(at: 12)),
@@ -232,13 +235,14 @@ extension LedgerQueries {
         var rows: [EncryptedDataRow] = []
         while try select.step() {
             rows.append(
-                EncryptedDataRow(
+                try EncryptedDataRow(
                     dataID: select.string(at: 0) ?? "", owner: select.string(at: 1) ?? "",
                     enterprise: select.string(at: 2) ?? "", lot: select.string(at: 3) ?? "",
                     level: select.string(at: 4) ?? "",
                     window: select.string(at: 5).flatMap(AccessContracts.decodeWindow).map(\.description),
                     actions: (select.string(at: 6) ?? "").split(separator: ",").map(String.init),
-                    status: select.string(at: 7) ?? "", leafIndex: UInt64(select.int64(at: 8)),
+                    status: stored(EntryStatus.self, select.string(at: 7), "entry \(select.string(at: 0) ?? "")"),
+                    leafIndex: UInt64(select.int64(at: 8)),
                     ciphertextBytes: Int(select.int64(at: 9))))
         }
         return rows
@@ -260,4 +264,13 @@ extension LedgerQueries {
             leafIndex: leafIndex, leafHash: leafHash.hex, treeSize: head.value.logSize, treeHeight: head.value.height,
             root: head.value.logRoot.hex, proof: proof.map(\.hex), verified: true)
     }
+}
+
+/// A status column read back as its enum; a value the contracts never write is a corrupt store.
+func stored<Status: RawRepresentable>(_ type: Status.Type, _ text: String?, _ row: String) throws -> Status
+where Status.RawValue == String {
+    guard let text, let status = Status(rawValue: text) else {
+        throw LedgerStoreError.corrupt("\(row) has the unknown status '\(text ?? "NULL")'")
+    }
+    return status
 }

@@ -113,7 +113,7 @@ public enum Decision {
 }
 
 /// The status of an access request (stored and printed as the raw value).
-public enum AccessRequestStatus: String, Sendable, Hashable, CaseIterable {
+public enum AccessRequestStatus: String, Sendable, Hashable, CaseIterable, Codable {
     /// Waiting for the regulator's match.
     case pending
     case granted

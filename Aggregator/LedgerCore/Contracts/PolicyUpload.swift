@@ -1,7 +1,7 @@
 import AgriTraceCore
 
 /// The status of a protected entry (stored as the raw value).
-public enum EntryStatus: String, Sendable, Hashable, CaseIterable {
+public enum EntryStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case active
     case revoked
 }
