@@ -36,17 +36,37 @@ public enum SensorMeasurement {
 
     /// The CBV type for `name`, matched without case, `_`, `-` or spaces (`relative_humidity`).
     public static func type(_ name: String) -> String? {
-        let folded = fold(name)
-        if folded == "humidity" { return "RelativeHumidity" }
-        return kinds.first { fold($0.type) == folded }?.type
+        // Every sample of every series passes here: the spellings seen before are one lookup.
+        if let type = typesBySpelling[name] { return type }
+        return typesByFoldedName[fold(name)]
     }
 
     /// The UN/CEFACT code of `unit` for measurements of `type`, or nil when it does not fit.
     public static func unit(_ unit: String, for type: String) -> String? {
-        guard let kind = kinds.first(where: { $0.type == type }) else { return nil }
-        let code = unitAliases[unit.lowercased()] ?? unit.uppercased()
-        return kind.units.contains(code) ? code : nil
+        guard let units = unitsByType[type] else { return nil }
+        if units.contains(unit) { return unit }
+        let code = unitAliases[unit] ?? unitAliases[unit.lowercased()] ?? unit.uppercased()
+        return units.contains(code) ? code : nil
     }
+
+    /// CBV type by its name folded (``fold(_:)``), `humidity` included.
+    static let typesByFoldedName: [String: String] = Dictionary(
+        uniqueKeysWithValues: kinds.map { (fold($0.type), $0.type) } + [("humidity", "RelativeHumidity")])
+
+    /// CBV type by the spellings devices and the simulator use most, matched as written.
+    static let typesBySpelling: [String: String] = {
+        var spellings: [String: String] = [:]
+        for (folded, type) in typesByFoldedName {
+            spellings[type] = type
+            spellings[folded] = type
+        }
+        spellings["relative_humidity"] = "RelativeHumidity"
+        return spellings
+    }()
+
+    /// The unit codes of each CBV type.
+    static let unitsByType: [String: [String]] = Dictionary(
+        uniqueKeysWithValues: kinds.map { ($0.type, $0.units) })
 
     /// The sample with its type and unit in the CBV / UN/CEFACT spelling, or nil if either is unknown.
     public static func normalised(_ sample: SensorSample) -> SensorSample? {
