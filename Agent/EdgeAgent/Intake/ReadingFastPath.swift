@@ -280,8 +280,9 @@ public struct ReadingFastPath: Sendable {
                 return time().map { .time($0) }
             case .series:
                 var samples: [SensorSample] = []
+                var normaliser = SensorMeasurement.SeriesNormaliser()
                 let ok = array { cursor in
-                    guard let sample = cursor.sensorSample() else { return false }
+                    guard let sample = cursor.sensorSample(normaliser: &normaliser) else { return false }
                     samples.append(sample)
                     return true
                 }
@@ -343,7 +344,7 @@ public struct ReadingFastPath: Sendable {
         static let sampleKeys: [[UInt8]] = ["time", "type", "value", "unit"].map { Array($0.utf8) }
         static let fixKeys: [[UInt8]] = ["time", "lat", "lon"].map { Array($0.utf8) }
 
-        mutating func sensorSample() -> SensorSample? {
+        mutating func sensorSample(normaliser: inout SensorMeasurement.SeriesNormaliser) -> SensorSample? {
             var time = Timestamp(milliseconds: 0)
             var type = ""
             var value = 0.0
@@ -366,7 +367,7 @@ public struct ReadingFastPath: Sendable {
                 return true
             }
             // Unknown types and units go to the general path, which names the field and the fix.
-            return ok ? SensorMeasurement.normalised(SensorSample(time: time, type: type, value: value, unit: unit)) : nil
+            return ok ? normaliser.normalised(SensorSample(time: time, type: type, value: value, unit: unit)) : nil
         }
 
         mutating func geoSample() -> GeoSample? {

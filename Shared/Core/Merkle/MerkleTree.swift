@@ -64,7 +64,11 @@ public enum MerkleTree {
 
     /// The root over already-hashed leaves (`MTH` of RFC 9162 §2.1.1).
     public static func root(leafHashes: some Sequence<Digest32>) -> Digest32 {
-        MerkleLog(leafHashes: leafHashes).root
+        // The log's right edge only: no stored levels (a record's commitment is computed per
+        // reading on the agent's intake path).
+        var frontier = LogFrontier()
+        for hash in leafHashes { frontier.append(hash) { _, _ in } }
+        return frontier.root
     }
 
     /// The audit path of leaf `index` in the tree over `leafHashes` (RFC 9162 §2.1.3.1).

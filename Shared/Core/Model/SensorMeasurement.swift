@@ -77,6 +77,30 @@ public enum SensorMeasurement {
         return result
     }
 
+    /// Normalises the samples of one series. A series repeats one type and unit, so the answer
+    /// for the last spelling is kept and the tables are looked up only when the spelling changes
+    /// (two string comparisons per sample instead of hashed look-ups on the intake path).
+    public struct SeriesNormaliser: Sendable {
+        var given: (type: String, unit: String)?
+        var answer = (type: "", unit: "")
+
+        public init() {}
+
+        /// ``SensorMeasurement/normalised(_:)`` of `sample`.
+        public mutating func normalised(_ sample: SensorSample) -> SensorSample? {
+            var result = sample
+            if let given, given.type == sample.type, given.unit == sample.unit {
+                result.type = answer.type
+                result.unit = answer.unit
+                return result
+            }
+            guard let normalised = SensorMeasurement.normalised(sample) else { return nil }
+            given = (sample.type, sample.unit)
+            answer = (normalised.type, normalised.unit)
+            return normalised
+        }
+    }
+
     /// The error for a sample whose type or unit is not in the tables, naming the field and the fix.
     static func error(_ sample: SensorSample, field: String, stage: String) -> ReadingError {
         guard let type = type(sample.type) else {
