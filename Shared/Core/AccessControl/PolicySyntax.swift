@@ -60,13 +60,7 @@ public enum PolicySyntax {
             if trimmed.isEmpty { continue }
             if trimmed.hasPrefix("policy ") || trimmed == "policy" {
                 try finish()
-                let id = trimmed.dropFirst("policy".count).trimmingWhitespace()
-                guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
-                else {
-                    throw Error(
-                        line: number, attribute: nil, reason: "policy id \"\(id)\" is empty or has spaces or symbols",
-                        fix: "name the policy with letters, digits, '-', '_' or '.', e.g. policy corn-processing-read")
-                }
+                let id = try policyID(trimmed, line: number)
                 guard seenIDs.insert(id).inserted else {
                     throw Error(
                         line: number, attribute: nil, reason: "policy id \(id) is used twice",
@@ -80,22 +74,7 @@ public enum PolicySyntax {
                     line: number, attribute: nil, reason: "an attribute before any policy line",
                     fix: "start each policy with a line `policy <id>`")
             }
-            guard let equals = trimmed.firstIndex(of: "=") else {
-                throw Error(
-                    line: number, attribute: nil, reason: "\"\(trimmed)\" is not `attribute = value`",
-                    fix: "write one `attribute = value` per line")
-            }
-            let name = trimmed[..<equals].trimmingWhitespace()
-            let value = trimmed[trimmed.index(after: equals)...].trimmingWhitespace()
-            guard attributes.contains(name) else {
-                let suggestion = attributes.min { editDistance($0, name) < editDistance($1, name) } ?? ""
-                throw Error(
-                    line: number, attribute: name, reason: "\(name) is not a policy attribute",
-                    fix: "use one of \(attributes.joined(separator: ", ")) (did you mean \(suggestion)?)")
-            }
-            guard !value.isEmpty else {
-                throw Error(line: number, attribute: name, reason: "no value", fix: "give a value, or * for any")
-            }
+            let (name, value) = try attribute(trimmed, line: number)
             guard current!.values[name] == nil else {
                 throw Error(
                     line: number, attribute: name, reason: "\(name) is given twice",
@@ -105,6 +84,38 @@ public enum PolicySyntax {
         }
         try finish()
         return policies
+    }
+
+    /// The id of a `policy <id>` line: letters, digits, `-`, `_` and `.`.
+    static func policyID(_ trimmed: String, line number: Int) throws(Error) -> String {
+        let id = trimmed.dropFirst("policy".count).trimmingWhitespace()
+        guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            throw Error(
+                line: number, attribute: nil, reason: "policy id \"\(id)\" is empty or has spaces or symbols",
+                fix: "name the policy with letters, digits, '-', '_' or '.', e.g. policy corn-processing-read")
+        }
+        return id
+    }
+
+    /// The name and value of an `attribute = value` line, the name one of ``attributes``.
+    static func attribute(_ trimmed: String, line number: Int) throws(Error) -> (name: String, value: String) {
+        guard let equals = trimmed.firstIndex(of: "=") else {
+            throw Error(
+                line: number, attribute: nil, reason: "\"\(trimmed)\" is not `attribute = value`",
+                fix: "write one `attribute = value` per line")
+        }
+        let name = trimmed[..<equals].trimmingWhitespace()
+        let value = trimmed[trimmed.index(after: equals)...].trimmingWhitespace()
+        guard attributes.contains(name) else {
+            let suggestion = attributes.min { editDistance($0, name) < editDistance($1, name) } ?? ""
+            throw Error(
+                line: number, attribute: name, reason: "\(name) is not a policy attribute",
+                fix: "use one of \(attributes.joined(separator: ", ")) (did you mean \(suggestion)?)")
+        }
+        guard !value.isEmpty else {
+            throw Error(line: number, attribute: name, reason: "no value", fix: "give a value, or * for any")
+        }
+        return (name, value)
     }
 
     static func build(id: String, line: Int, values: [String: (String, Int)]) throws(Error) -> AccessPolicy {
@@ -141,32 +152,8 @@ public enum PolicySyntax {
                     "use a role of stage \(stage.rawValue): \(ABAC.Role.roles(of: stage).map(\.rawValue).joined(separator: ", "))"
             )
         }
-        let (timeText, timeLine) = values["environment.time"]!
-        let window: TimeWindow?
-        if timeText == "*" {
-            window = nil
-        } else if let parsedWindow = parseWindow(timeText) {
-            window = parsedWindow
-        } else {
-            throw Error(
-                line: timeLine, attribute: "environment.time", reason: "\"\(timeText)\" is not a time window",
-                fix: "write HH:MM-HH:MM with an optional UTC offset, e.g. 08:00-12:00 +08:00, or *")
-        }
-        let (actionText, actionLine) = values["action"]!
-        var actions: Set<ABAC.Action> = []
-        if actionText == "*" {
-            actions = Set(ABAC.Action.allCases)
-        } else {
-            for item in actionText.split(separator: ",") {
-                let name = item.trimmingWhitespace()
-                guard let action = ABAC.Action(rawValue: name) else {
-                    throw Error(
-                        line: actionLine, attribute: "action", reason: "\"\(name)\" is not an action",
-                        fix: "use read, write, edit, copy, delete (comma-separated), or *")
-                }
-                actions.insert(action)
-            }
-        }
+        let window = try window(values["environment.time"]!)
+        let actions = try actions(values["action"]!)
         return AccessPolicy(
             id: id,
             subjectEnterprise: text("subject.enterprise"), subjectRole: subjectRole, subjectStage: subjectStage,
@@ -178,6 +165,33 @@ public enum PolicySyntax {
                     ?? (PrivacyLevel(name: $0) == .level2 ? .level2 : PrivacyLevel(name: $0) == .level1 ? .level1 : nil)
             },
             source: text("environment.source"), window: window, actions: actions)
+    }
+
+    /// The `environment.time` value: `*` (nil) or a time window.
+    static func window(_ given: (text: String, line: Int)) throws(Error) -> TimeWindow? {
+        if given.text == "*" { return nil }
+        guard let window = parseWindow(given.text) else {
+            throw Error(
+                line: given.line, attribute: "environment.time", reason: "\"\(given.text)\" is not a time window",
+                fix: "write HH:MM-HH:MM with an optional UTC offset, e.g. 08:00-12:00 +08:00, or *")
+        }
+        return window
+    }
+
+    /// The `action` value: `*` (every action) or a comma-separated list.
+    static func actions(_ given: (text: String, line: Int)) throws(Error) -> Set<ABAC.Action> {
+        if given.text == "*" { return Set(ABAC.Action.allCases) }
+        var actions: Set<ABAC.Action> = []
+        for item in given.text.split(separator: ",") {
+            let name = item.trimmingWhitespace()
+            guard let action = ABAC.Action(rawValue: name) else {
+                throw Error(
+                    line: given.line, attribute: "action", reason: "\"\(name)\" is not an action",
+                    fix: "use read, write, edit, copy, delete (comma-separated), or *")
+            }
+            actions.insert(action)
+        }
+        return actions
     }
 
     /// Parses `HH:MM-HH:MM [±HH:MM]`.

@@ -154,7 +154,27 @@ extension Reading {
                 kind: .malformedJSON, field: nil, stage: nil, reason: "the line is \(json.typeName), not an object",
                 fix: "write one JSON object per line")
         }
-        guard let stageValue = object["stage"] else {
+        let stage = try parseStage(object["stage"])
+        let stageText = stage.rawValue
+        let lot = try identifier("lot", in: object, required: true, stage: stageText)!
+        let product = try identifier("product", in: object, required: true, stage: stageText)!
+        let device = try identifier("device", in: object, required: false, stage: stageText)
+        guard let timeValue = object["time"] else {
+            throw ReadingError(
+                kind: .missingField, field: "time", stage: stageText, reason: "the reading has no time",
+                fix: "add \"time\": \(FieldKind.time.expectation)")
+        }
+        let time = try parseTime(timeValue, field: "time", stage: stageText)
+        let inputLots = try parseInputs(object["inputs"], stage: stageText)
+        try checkAttributes(of: object, stage: stageText)
+        let fields = try parseFields(object["fields"], catalog: catalog, stage: stage)
+        return Reading(
+            stage: stage, lot: lot, product: product, device: device, time: time, inputLots: inputLots, fields: fields)
+    }
+
+    /// The reading's `stage`, present and one of the stages.
+    static func parseStage(_ stageValue: JSONValue?) throws(ReadingError) -> Stage {
+        guard let stageValue else {
             throw ReadingError(
                 kind: .missingField, field: "stage", stage: nil, reason: "the reading has no stage",
                 fix: "add \"stage\": one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -164,87 +184,89 @@ extension Reading {
                 kind: .unknownStage, field: "stage", stage: nil, reason: "\(stageValue.displayForError) is not a stage",
                 fix: "use one of \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let stageText = stage.rawValue
+        return stage
+    }
 
-        func identifier(_ name: String, required: Bool) throws(ReadingError) -> String? {
-            guard let raw = object[name] else {
-                if !required { return nil }
-                throw ReadingError(
-                    kind: .missingField, field: name, stage: stageText, reason: "the reading has no \(name) id",
-                    fix: "add \"\(name)\": a non-empty string of at most \(maximumIdentifierLength) characters")
-            }
-            guard case .string(let text) = raw else {
-                throw ReadingError(
-                    kind: .wrongType, field: name, stage: stageText, reason: "\(name) is \(raw.typeName)",
-                    fix: "give \(name) as a JSON string")
-            }
-            try checkIdentifier(text, field: name, stage: stageText)
-            return text
-        }
-
-        let lot = try identifier("lot", required: true)!
-        let product = try identifier("product", required: true)!
-        let device = try identifier("device", required: false)
-
-        guard let timeValue = object["time"] else {
+    /// The identifier attribute `name` (`lot`, `product`, `device`): nil only when absent and not required.
+    static func identifier(_ name: String, in object: [String: JSONValue], required: Bool, stage: String)
+        throws(ReadingError) -> String?
+    {
+        guard let raw = object[name] else {
+            if !required { return nil }
             throw ReadingError(
-                kind: .missingField, field: "time", stage: stageText, reason: "the reading has no time",
-                fix: "add \"time\": \(FieldKind.time.expectation)")
+                kind: .missingField, field: name, stage: stage, reason: "the reading has no \(name) id",
+                fix: "add \"\(name)\": a non-empty string of at most \(maximumIdentifierLength) characters")
         }
-        let time = try parseTime(timeValue, field: "time", stage: stageText)
+        guard case .string(let text) = raw else {
+            throw ReadingError(
+                kind: .wrongType, field: name, stage: stage, reason: "\(name) is \(raw.typeName)",
+                fix: "give \(name) as a JSON string")
+        }
+        try checkIdentifier(text, field: name, stage: stage)
+        return text
+    }
 
+    /// The input lots of a transformation (`inputs`, optional): an array of lot ids.
+    static func parseInputs(_ inputs: JSONValue?, stage: String) throws(ReadingError) -> [String] {
+        guard let inputs else { return [] }
+        guard case .array(let items) = inputs else {
+            throw ReadingError(
+                kind: .wrongType, field: "inputs", stage: stage, reason: "inputs is \(inputs.typeName)",
+                fix: "give inputs as an array of lot ids, e.g. [\"PL-1\"]")
+        }
         var inputLots: [String] = []
-        if let inputs = object["inputs"] {
-            guard case .array(let items) = inputs else {
+        for (index, item) in items.enumerated() {
+            guard case .string(let text) = item else {
                 throw ReadingError(
-                    kind: .wrongType, field: "inputs", stage: stageText, reason: "inputs is \(inputs.typeName)",
-                    fix: "give inputs as an array of lot ids, e.g. [\"PL-1\"]")
+                    kind: .wrongType, field: "inputs[\(index)]", stage: stage,
+                    reason: "input lot is \(item.typeName)", fix: "give each input lot id as a string")
             }
-            for (index, item) in items.enumerated() {
-                guard case .string(let text) = item else {
-                    throw ReadingError(
-                        kind: .wrongType, field: "inputs[\(index)]", stage: stageText,
-                        reason: "input lot is \(item.typeName)", fix: "give each input lot id as a string")
-                }
-                try checkIdentifier(text, field: "inputs[\(index)]", stage: stageText)
-                inputLots.append(text)
-            }
+            try checkIdentifier(text, field: "inputs[\(index)]", stage: stage)
+            inputLots.append(text)
         }
+        return inputLots
+    }
 
+    /// Refuses a top-level attribute that is not one of the reading's.
+    static func checkAttributes(of object: [String: JSONValue], stage: String) throws(ReadingError) {
         let known: Set<String> = ["stage", "lot", "product", "device", "time", "inputs", "fields"]
         if let extra = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw ReadingError(
-                kind: .unknownField, field: extra, stage: stageText, reason: "\(extra) is not a reading attribute",
+                kind: .unknownField, field: extra, stage: stage, reason: "\(extra) is not a reading attribute",
                 fix:
                     "put catalog fields inside \"fields\"; top-level attributes are \(known.sorted().joined(separator: ", "))"
             )
         }
+    }
 
-        var fields: [String: FieldValue] = [:]
-        if let fieldsValue = object["fields"] {
-            guard case .object(let fieldObject) = fieldsValue else {
-                throw ReadingError(
-                    kind: .wrongType, field: "fields", stage: stageText, reason: "fields is \(fieldsValue.typeName)",
-                    fix: "give fields as an object of catalog field names to values")
-            }
-            for name in fieldObject.keys.sorted() {
-                let raw = fieldObject[name]!
-                guard let definition = catalog.field(name, in: stage) else {
-                    let names = catalog.fields(of: stage).map(\.name)
-                    let suggestion = names.min { editDistance($0, name) < editDistance($1, name) }
-                    let hint = suggestion.map { " (did you mean \"\($0)\"?)" } ?? ""
-                    throw ReadingError(
-                        kind: .unknownField, field: "fields.\(name)", stage: stageText,
-                        reason: "\(name) is not a \(stageText) field in the catalog\(hint)",
-                        fix:
-                            "use a catalog field of stage \(stageText) (agritrace-agent catalog --stage \(stageText)), or declare a site field with its privacy level in the agent configuration"
-                    )
-                }
-                fields[definition.key] = try parseValue(raw, definition: definition, stage: stageText)
-            }
+    /// The catalog fields of `stage` (`fields`, optional), each checked against its definition.
+    static func parseFields(_ fieldsValue: JSONValue?, catalog: FieldCatalog, stage: Stage) throws(ReadingError)
+        -> [String: FieldValue]
+    {
+        guard let fieldsValue else { return [:] }
+        let stageText = stage.rawValue
+        guard case .object(let fieldObject) = fieldsValue else {
+            throw ReadingError(
+                kind: .wrongType, field: "fields", stage: stageText, reason: "fields is \(fieldsValue.typeName)",
+                fix: "give fields as an object of catalog field names to values")
         }
-        return Reading(
-            stage: stage, lot: lot, product: product, device: device, time: time, inputLots: inputLots, fields: fields)
+        var fields: [String: FieldValue] = [:]
+        for name in fieldObject.keys.sorted() {
+            let raw = fieldObject[name]!
+            guard let definition = catalog.field(name, in: stage) else {
+                let names = catalog.fields(of: stage).map(\.name)
+                let suggestion = names.min { editDistance($0, name) < editDistance($1, name) }
+                let hint = suggestion.map { " (did you mean \"\($0)\"?)" } ?? ""
+                throw ReadingError(
+                    kind: .unknownField, field: "fields.\(name)", stage: stageText,
+                    reason: "\(name) is not a \(stageText) field in the catalog\(hint)",
+                    fix:
+                        "use a catalog field of stage \(stageText) (agritrace-agent catalog --stage \(stageText)), or declare a site field with its privacy level in the agent configuration"
+                )
+            }
+            fields[definition.key] = try parseValue(raw, definition: definition, stage: stageText)
+        }
+        return fields
     }
 
     static func checkIdentifier(_ text: String, field: String, stage: String) throws(ReadingError) {
@@ -294,47 +316,78 @@ extension Reading {
         case (.time, _):
             return .time(try parseTime(raw, field: field, stage: stage))
         case (.series, .array(let items)):
-            var samples: [SensorSample] = []
-            samples.reserveCapacity(items.count)
-            for (index, item) in items.enumerated() {
-                guard case .object(let sample) = item,
-                    let timeValue = sample["time"], case .string(let type)? = sample["type"],
-                    case .number(let value)? = sample["value"], case .string(let unit)? = sample["unit"]
-                else {
-                    throw wrongType(
-                        "sample \(index) of \(definition.name) is not {\"time\", \"type\", \"value\", \"unit\"}")
-                }
-                let given = SensorSample(
-                    time: try parseTime(timeValue, field: "\(field)[\(index)].time", stage: stage), type: type,
-                    value: value, unit: unit)
-                guard let normalised = SensorMeasurement.normalised(given) else {
-                    throw SensorMeasurement.error(given, field: "\(field)[\(index)]", stage: stage)
-                }
-                samples.append(normalised)
-            }
-            return .series(samples)
+            return .series(try parseSeries(items, definition: definition, stage: stage))
         case (.track, .array(let items)):
-            var fixes: [GeoSample] = []
-            fixes.reserveCapacity(items.count)
-            for (index, item) in items.enumerated() {
-                guard case .object(let fix) = item, let timeValue = fix["time"],
-                    case .number(let latitude)? = fix["lat"], case .number(let longitude)? = fix["lon"]
-                else { throw wrongType("position \(index) of \(definition.name) is not {\"time\", \"lat\", \"lon\"}") }
-                guard (-90...90).contains(latitude), (-180...180).contains(longitude) else {
-                    throw ReadingError(
-                        kind: .invalidValue, field: "\(field)[\(index)]", stage: stage,
-                        reason: "position (\(latitude), \(longitude)) is off the globe",
-                        fix: "give latitude in -90...90 and longitude in -180...180 degrees")
-                }
-                fixes.append(
-                    GeoSample(
-                        time: try parseTime(timeValue, field: "\(field)[\(index)].time", stage: stage),
-                        latitude: latitude, longitude: longitude))
-            }
-            return .track(fixes)
+            return .track(try parseTrack(items, definition: definition, stage: stage))
         default:
             throw wrongType()
         }
+    }
+}
+
+extension Reading {
+    /// A `series` field's samples, each normalised to its CBV type and unit.
+    static func parseSeries(_ items: [JSONValue], definition: FieldDefinition, stage: String) throws(ReadingError)
+        -> [SensorSample]
+    {
+        let field = "fields.\(definition.name)"
+        var samples: [SensorSample] = []
+        samples.reserveCapacity(items.count)
+        var normaliser = SensorMeasurement.SeriesNormaliser()
+        for (index, item) in items.enumerated() {
+            guard case .object(let sample) = item,
+                let timeValue = sample["time"], case .string(let type)? = sample["type"],
+                case .number(let value)? = sample["value"], case .string(let unit)? = sample["unit"]
+            else {
+                throw malformedElement(
+                    "sample \(index)", of: definition, shape: #"{"time", "type", "value", "unit"}"#, stage: stage)
+            }
+            let given = SensorSample(
+                time: try parseTime(timeValue, field: "\(field)[\(index)].time", stage: stage), type: type,
+                value: value, unit: unit)
+            guard let normalised = normaliser.normalised(given) else {
+                throw SensorMeasurement.error(given, field: "\(field)[\(index)]", stage: stage)
+            }
+            samples.append(normalised)
+        }
+        return samples
+    }
+
+    /// The error for an element of a series or track that is not an object of the expected keys.
+    static func malformedElement(_ element: String, of definition: FieldDefinition, shape: String, stage: String)
+        -> ReadingError
+    {
+        ReadingError(
+            kind: .wrongType, field: "fields.\(definition.name)", stage: stage,
+            reason: "\(element) of \(definition.name) is not \(shape)", fix: "give \(definition.kind.expectation)")
+    }
+
+    /// A `track` field's positions, each on the globe.
+    static func parseTrack(_ items: [JSONValue], definition: FieldDefinition, stage: String) throws(ReadingError)
+        -> [GeoSample]
+    {
+        let field = "fields.\(definition.name)"
+        var fixes: [GeoSample] = []
+        fixes.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            guard case .object(let fix) = item, let timeValue = fix["time"],
+                case .number(let latitude)? = fix["lat"], case .number(let longitude)? = fix["lon"]
+            else {
+                throw malformedElement(
+                    "position \(index)", of: definition, shape: #"{"time", "lat", "lon"}"#, stage: stage)
+            }
+            guard (-90...90).contains(latitude), (-180...180).contains(longitude) else {
+                throw ReadingError(
+                    kind: .invalidValue, field: "\(field)[\(index)]", stage: stage,
+                    reason: "position (\(latitude), \(longitude)) is off the globe",
+                    fix: "give latitude in -90...90 and longitude in -180...180 degrees")
+            }
+            fixes.append(
+                GeoSample(
+                    time: try parseTime(timeValue, field: "\(field)[\(index)].time", stage: stage),
+                    latitude: latitude, longitude: longitude))
+        }
+        return fixes
     }
 }
 

@@ -43,136 +43,19 @@ extension StreamedFields {
     ) throws -> StreamedFields {
         guard let commitment = record.commitment(for: level) else { throw Sealing.Error.noCommitment(level) }
         var cursor = PlaintextCursor(reader: reader)
-        func malformed(_ reason: String) -> Sealing.Error { .malformedPlaintext(reason) }
-        let levelByte = try cursor.take(1, "level")
-        guard let sealedLevel = try? Canonical.decode(PrivacyLevel.self, from: levelByte), sealedLevel == level else {
-            throw Sealing.Error.wrongRecord
-        }
-        guard try cursor.uint32("salt length") == 32 else { throw malformed("the salt is not 32 bytes") }
-        let salt = try cursor.take(32, "salt")
-        let count = Int(try cursor.uint32("field count"))
-        guard count == Int(commitment.fieldCount) else {
-            throw Sealing.Error.commitment(
-                .fieldCountMismatch(expected: commitment.fieldCount, actual: UInt32(clamping: count)))
-        }
-        let keyedSalt = HMAC<SHA256>(key: SymmetricKey(data: salt))
-        var saltScratch = CanonicalWriter(capacity: 64)
-        var leaves: [Digest32] = []
-        leaves.reserveCapacity(count)
-        var keys: [String] = []
-        keys.reserveCapacity(count)
-        for _ in 0..<count {
-            var hasher = SHA256()
-            hasher.update(data: PrivateFields.fieldCommitmentDomain)
-            hasher.update(data: levelByte)
-            let keyLength = try cursor.take(4, "field key length")
-            let length = keyLength.reduce(0) { $0 << 8 | Int($1) }
-            guard length <= 4096 else { throw malformed("a field key of \(length) bytes") }
-            let keyBytes = try cursor.take(length, "field key")
-            guard let key = String(validating: keyBytes, as: UTF8.self) else {
-                throw malformed("a field key is not UTF-8")
-            }
-            if let previous = keys.last, !previous.utf8.lexicographicallyPrecedes(key.utf8) {
-                throw malformed("field \(key) is not after \(previous)")
-            }
-            hasher.update(data: keyLength)
-            hasher.update(data: keyBytes)
-            let tag = try cursor.take(1, "field value")
-            hasher.update(data: tag)
-            var value = tag
-            switch tag[0] {
-            case 1:
-                let lengthBytes = try cursor.take(4, "text length")
-                let textLength = lengthBytes.reduce(0) { $0 << 8 | Int($1) }
-                if textLength > wholeValueLimit {
-                    hasher.update(data: lengthBytes)
-                    try sink.beginText(key, byteCount: textLength)
-                    var carry: [UInt8] = []
-                    try cursor.stream(textLength, "text value") { slice in
-                        hasher.update(data: slice)
-                        var bytes = carry
-                        bytes += slice
-                        let cut = Self.completeUTF8Prefix(bytes)
-                        guard let text = String(validating: bytes[..<cut], as: UTF8.self) else {
-                            throw malformed("field \(key) is not UTF-8")
-                        }
-                        carry = Array(bytes[cut...])
-                        if !text.isEmpty { try sink.text(text) }
-                    }
-                    guard carry.isEmpty else { throw malformed("field \(key) is not UTF-8") }
-                    try sink.endText()
-                } else {
-                    value += lengthBytes
-                    value += try cursor.take(textLength, "text value")
-                }
-            case 2, 3: value += try cursor.take(8, "value")
-            case 4: value += try cursor.take(1, "value")
-            case 5, 6:
-                // Series and tracks: element by element (each checked), only the count is kept.
-                let countBytes = try cursor.take(4, "sample count")
-                hasher.update(data: countBytes)
-                let samples = countBytes.reduce(0) { $0 << 8 | Int($1) }
-                for _ in 0..<samples {
-                    var element = try cursor.take(8, "sample time")
-                    if tag[0] == 5 {
-                        element += try cursor.lengthPrefixed("sample type")
-                        element += try cursor.take(8, "sample value")
-                        element += try cursor.lengthPrefixed("sample unit")
-                        guard (try? Canonical.decode(SensorSample.self, from: element)) != nil else {
-                            throw malformed("a sample of field \(key) is malformed")
-                        }
-                    } else {
-                        element += try cursor.take(16, "position")
-                        guard (try? Canonical.decode(GeoSample.self, from: element)) != nil else {
-                            throw malformed("a position of field \(key) is malformed")
-                        }
-                    }
-                    hasher.update(data: element)
-                }
-                try sink.field(key, display: tag[0] == 5 ? "\(samples) samples" : "\(samples) positions")
-            default: throw malformed("field \(key) has value tag \(tag[0])")
-            }
-            if value.count > 1 {
-                hasher.update(data: value[1...])
-                let decoded: FieldValue
-                do {
-                    decoded = try Canonical.decode(FieldValue.self, from: value)
-                } catch {
-                    throw malformed("field \(key): \(error)")
-                }
-                try sink.field(key, display: decoded.display)
-            }
-            let fieldSalt = PrivateFields.fieldSalt(keyed: keyedSalt, key: key, scratch: &saltScratch)
-            var saltEncoding = CanonicalWriter(capacity: 36)
-            saltEncoding.writeBytes(fieldSalt)
-            hasher.update(data: saltEncoding.bytes)
-            leaves.append(MerkleTree.leafHash(ofDigest: Digest32(hasher.finalize())))
-            keys.append(key)
-        }
+        var fields = try FieldCommitments(header: &cursor, level: level, commitment: commitment)
+        for _ in 0..<fields.count { try fields.open(next: &cursor, into: &sink) }
         try cursor.finish()
         let blobID = cursor.reader.blobID
         if let expectedBlobID, expectedBlobID != blobID {
             throw Sealing.Error.blobMismatch(expected: expectedBlobID, actual: blobID)
         }
-        guard MerkleTree.root(leafHashes: leaves) == commitment.root else {
+        guard MerkleTree.root(leafHashes: fields.leaves) == commitment.root else {
             throw Sealing.Error.commitment(.rootMismatch(level: level))
         }
-        var disclosed: [String] = []
-        for name in disclose {
-            guard let index = keys.firstIndex(of: name) else { continue }
-            do {
-                let path = try MerkleTree.inclusionProof(index: UInt64(index), leafHashes: leaves)
-                try MerkleTree.verifyInclusion(
-                    leafHash: leaves[index], index: UInt64(index), treeSize: UInt64(count), proof: path,
-                    root: commitment.root)
-            } catch {
-                throw Sealing.Error.commitment(.invalidProof("field \(name): \(error)"))
-            }
-            disclosed.append(name)
-        }
         return StreamedFields(
-            level: level, keys: keys, blobID: blobID, plaintextBytes: cursor.reader.plaintextBytes,
-            disclosed: disclosed)
+            level: level, keys: fields.keys, blobID: blobID, plaintextBytes: cursor.reader.plaintextBytes,
+            disclosed: try fields.verifyDisclosed(disclose, root: commitment.root))
     }
 
     /// The length of the longest prefix of `bytes` that does not end inside a UTF-8 sequence.
@@ -187,6 +70,167 @@ extension StreamedFields {
         let lead = bytes[index]
         let needed = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
         return bytes.count - index < needed ? index : bytes.count
+    }
+}
+
+/// The field commitments of a streamed open, hashed field by field as the plaintext passes:
+/// the header's level, salt and count, then each field's key and value into its leaf hash.
+struct FieldCommitments {
+    let levelByte: [UInt8]
+    let keyedSalt: HMAC<SHA256>
+    let count: Int
+    var saltScratch = CanonicalWriter(capacity: 64)
+    var leaves: [Digest32] = []
+    var keys: [String] = []
+
+    /// Reads the plaintext's header (level, salt, field count) and checks it against the record.
+    init<Source: BlobSource>(
+        header cursor: inout PlaintextCursor<Source>, level: PrivacyLevel, commitment: LevelCommitment
+    ) throws {
+        levelByte = try cursor.take(1, "level")
+        guard let sealedLevel = try? Canonical.decode(PrivacyLevel.self, from: levelByte), sealedLevel == level else {
+            throw Sealing.Error.wrongRecord
+        }
+        guard try cursor.uint32("salt length") == 32 else { throw Self.malformed("the salt is not 32 bytes") }
+        keyedSalt = HMAC<SHA256>(key: SymmetricKey(data: try cursor.take(32, "salt")))
+        count = Int(try cursor.uint32("field count"))
+        guard count == Int(commitment.fieldCount) else {
+            throw Sealing.Error.commitment(
+                .fieldCountMismatch(expected: commitment.fieldCount, actual: UInt32(clamping: count)))
+        }
+        leaves.reserveCapacity(count)
+        keys.reserveCapacity(count)
+    }
+
+    static func malformed(_ reason: String) -> Sealing.Error { .malformedPlaintext(reason) }
+
+    /// Reads the next field, hands its value to `sink` and appends its leaf hash.
+    mutating func open<Source: BlobSource, Sink: PrivateValueSink>(
+        next cursor: inout PlaintextCursor<Source>, into sink: inout Sink
+    ) throws {
+        var hasher = SHA256()
+        hasher.update(data: PrivateFields.fieldCommitmentDomain)
+        hasher.update(data: levelByte)
+        let key = try readKey(&cursor, into: &hasher)
+        let tag = try cursor.take(1, "field value")
+        hasher.update(data: tag)
+        var value = tag
+        switch tag[0] {
+        case 1: value += try Self.text(key, &cursor, into: &hasher, sink: &sink)
+        case 2, 3: value += try cursor.take(8, "value")
+        case 4: value += try cursor.take(1, "value")
+        case 5, 6: try Self.samples(key, series: tag[0] == 5, &cursor, into: &hasher, sink: &sink)
+        default: throw Self.malformed("field \(key) has value tag \(tag[0])")
+        }
+        if value.count > 1 {
+            hasher.update(data: value[1...])
+            let decoded: FieldValue
+            do {
+                decoded = try Canonical.decode(FieldValue.self, from: value)
+            } catch {
+                throw Self.malformed("field \(key): \(error)")
+            }
+            try sink.field(key, display: decoded.display)
+        }
+        let fieldSalt = PrivateFields.fieldSalt(keyed: keyedSalt, key: key, scratch: &saltScratch)
+        var saltEncoding = CanonicalWriter(capacity: 36)
+        saltEncoding.writeBytes(fieldSalt)
+        hasher.update(data: saltEncoding.bytes)
+        leaves.append(MerkleTree.leafHash(ofDigest: Digest32(hasher.finalize())))
+        keys.append(key)
+    }
+
+    /// The field's key, checked to be UTF-8 and after the previous key.
+    func readKey<Source: BlobSource>(_ cursor: inout PlaintextCursor<Source>, into hasher: inout SHA256) throws
+        -> String
+    {
+        let keyLength = try cursor.take(4, "field key length")
+        let length = keyLength.reduce(0) { $0 << 8 | Int($1) }
+        guard length <= 4096 else { throw Self.malformed("a field key of \(length) bytes") }
+        let keyBytes = try cursor.take(length, "field key")
+        guard let key = String(validating: keyBytes, as: UTF8.self) else {
+            throw Self.malformed("a field key is not UTF-8")
+        }
+        if let previous = keys.last, !previous.utf8.lexicographicallyPrecedes(key.utf8) {
+            throw Self.malformed("field \(key) is not after \(previous)")
+        }
+        hasher.update(data: keyLength)
+        hasher.update(data: keyBytes)
+        return key
+    }
+
+    /// A text value: its length and bytes to decode whole, or, past
+    /// ``StreamedFields/wholeValueLimit``, streamed to `sink` in whole characters (returns no bytes).
+    static func text<Source: BlobSource, Sink: PrivateValueSink>(
+        _ key: String, _ cursor: inout PlaintextCursor<Source>, into hasher: inout SHA256, sink: inout Sink
+    ) throws -> [UInt8] {
+        let lengthBytes = try cursor.take(4, "text length")
+        let textLength = lengthBytes.reduce(0) { $0 << 8 | Int($1) }
+        guard textLength > StreamedFields.wholeValueLimit else {
+            return lengthBytes + (try cursor.take(textLength, "text value"))
+        }
+        hasher.update(data: lengthBytes)
+        try sink.beginText(key, byteCount: textLength)
+        var carry: [UInt8] = []
+        try cursor.stream(textLength, "text value") { slice in
+            hasher.update(data: slice)
+            var bytes = carry
+            bytes += slice
+            let cut = StreamedFields.completeUTF8Prefix(bytes)
+            guard let text = String(validating: bytes[..<cut], as: UTF8.self) else {
+                throw malformed("field \(key) is not UTF-8")
+            }
+            carry = Array(bytes[cut...])
+            if !text.isEmpty { try sink.text(text) }
+        }
+        guard carry.isEmpty else { throw malformed("field \(key) is not UTF-8") }
+        try sink.endText()
+        return []
+    }
+
+    /// Series (`series`) and tracks: element by element, each checked; only the count goes to `sink`.
+    static func samples<Source: BlobSource, Sink: PrivateValueSink>(
+        _ key: String, series: Bool, _ cursor: inout PlaintextCursor<Source>, into hasher: inout SHA256,
+        sink: inout Sink
+    ) throws {
+        let countBytes = try cursor.take(4, "sample count")
+        hasher.update(data: countBytes)
+        let samples = countBytes.reduce(0) { $0 << 8 | Int($1) }
+        for _ in 0..<samples {
+            var element = try cursor.take(8, "sample time")
+            if series {
+                element += try cursor.lengthPrefixed("sample type")
+                element += try cursor.take(8, "sample value")
+                element += try cursor.lengthPrefixed("sample unit")
+                guard (try? Canonical.decode(SensorSample.self, from: element)) != nil else {
+                    throw malformed("a sample of field \(key) is malformed")
+                }
+            } else {
+                element += try cursor.take(16, "position")
+                guard (try? Canonical.decode(GeoSample.self, from: element)) != nil else {
+                    throw malformed("a position of field \(key) is malformed")
+                }
+            }
+            hasher.update(data: element)
+        }
+        try sink.field(key, display: series ? "\(samples) samples" : "\(samples) positions")
+    }
+
+    /// The fields of `names` found in the blob, each after its audit path to `root` verified.
+    func verifyDisclosed(_ names: [String], root: Digest32) throws -> [String] {
+        var disclosed: [String] = []
+        for name in names {
+            guard let index = keys.firstIndex(of: name) else { continue }
+            do {
+                let path = try MerkleTree.inclusionProof(index: UInt64(index), leafHashes: leaves)
+                try MerkleTree.verifyInclusion(
+                    leafHash: leaves[index], index: UInt64(index), treeSize: UInt64(count), proof: path, root: root)
+            } catch {
+                throw Sealing.Error.commitment(.invalidProof("field \(name): \(error)"))
+            }
+            disclosed.append(name)
+        }
+        return disclosed
     }
 }
 
