@@ -234,6 +234,7 @@ let package = Package(
             name: "CoreTests",
             dependencies: [
                 "AgriTraceCore", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/CoreTests"
