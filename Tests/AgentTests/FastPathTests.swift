@@ -59,6 +59,41 @@ import Testing
         }
     }
 
+    /// A series' samples are normalised one by one even when the spelling changes inside the
+    /// series (the normaliser keeps only the last spelling's answer), on both paths.
+    @Test func aSeriesWhoseSpellingChangesIsNormalisedSampleBySample() throws {
+        func line(_ samples: [(type: String, unit: String)]) -> [UInt8] {
+            let items = samples.enumerated().map { index, sample in
+                #"{"time":"2026-05-01T07:00:0\#(index)Z","type":"\#(sample.type)","value":\#(index).5,"unit":"\#(sample.unit)"}"#
+            }
+            return Array(
+                #"{"stage":"planting","lot":"PL-1","product":"fresh corn","time":"2026-05-01T08:00:00Z","fields":{"temperature_humidity":[\#(items.joined(separator: ","))]}}"#
+                    .utf8)
+        }
+        let given = [
+            ("temperature", "Cel"), ("temperature", "Cel"), ("Temperature", "FAH"), ("relative_humidity", "%RH"),
+            ("relative_humidity", "%RH"), ("temperature", "Cel"),
+        ]
+        let expected = [
+            ("Temperature", "CEL"), ("Temperature", "CEL"), ("Temperature", "FAH"), ("RelativeHumidity", "P1"),
+            ("RelativeHumidity", "P1"), ("Temperature", "CEL"),
+        ]
+        let mixed = line(given)
+        let general = try JSONLineParser.reading(mixed, catalog: .standard)
+        let split = try #require(fastPath.parse(mixed))
+        #expect(reading(split) == general)
+        guard case .series(let samples)? = general.fields["planting.temperature_humidity"] else {
+            Issue.record("series missing")
+            return
+        }
+        #expect(samples.map(\.type) == expected.map(\.0))
+        #expect(samples.map(\.unit) == expected.map(\.1))
+        // An unknown unit after known spellings: the fast path defers, the general path names it.
+        let unknown = line([("temperature", "Cel"), ("temperature", "Cel"), ("temperature", "furlong")])
+        #expect(fastPath.parse(unknown) == nil)
+        #expect(throws: ReadingError.self) { try JSONLineParser.reading(unknown, catalog: .standard) }
+    }
+
     @Test func defersEverythingUnusualToTheGeneralPath() throws {
         let base =
             #"{"stage":"planting","lot":"PL-1","product":"corn","time":"2026-05-01T08:00:00Z","fields":{"cost_price":1.5,"variety":"x"}}"#
