@@ -120,9 +120,19 @@ let package = Package(
             dependencies: [
                 "AgriTraceCore", "LedgerCore", "MQTTClient", "SQLiteStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Aggregator/Ledger"
+        ),
+        // MQTT ingest: device batches checked and admitted into the ledger's pending block over its
+        // public seam, blocks cut by size or time, receipts published after each commit.
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "AgriTraceCore", "Ledger", "MQTTClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Aggregator/Ingest"
         ),
         .systemLibrary(
             name: "COpenSSL",
@@ -150,7 +160,8 @@ let package = Package(
         .executableTarget(
             name: "bench-exports",
             dependencies: [
-                "AgriTraceCore", "Exports", "Ledger", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "AgriTraceCore", "Exports", "Ingest", "Ledger", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Exports"
         ),
@@ -183,7 +194,7 @@ let package = Package(
         .executableTarget(
             name: "bench-access-flow",
             dependencies: [
-                "AccessFlow", "AccessCrypto", "AgriTraceCore", "Ledger", "TestSupport",
+                "AccessFlow", "AccessCrypto", "AgriTraceCore", "Ingest", "Ledger", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/AccessFlow"
@@ -191,7 +202,8 @@ let package = Package(
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
-                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow", "PeerCertificates",
+                "AgriTraceCore", "Provisioning", "Ingest", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow",
+                "PeerCertificates",
                 "Exports",
                 "BuildInfo", "SQLiteStorage", "SharingGraph", "SharingGraphLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -212,7 +224,7 @@ let package = Package(
         .executableTarget(
             name: "bench-aggregator",
             dependencies: [
-                "AgriTraceCore", "Ledger", "MQTTClient", "SQLiteStorage", "TestSupport",
+                "AgriTraceCore", "Ingest", "Ledger", "MQTTClient", "SQLiteStorage", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Aggregator"
@@ -259,7 +271,7 @@ let package = Package(
         .target(
             name: "FuzzHarnesses",
             dependencies: [
-                "AgriTraceCore", "EdgeAgent", "Ledger", "LedgerCore", "Exports",
+                "AgriTraceCore", "EdgeAgent", "Ingest", "Ledger", "LedgerCore", "Exports",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/Fuzz/Harnesses"
@@ -269,7 +281,7 @@ let package = Package(
         .testTarget(
             name: "AggregatorTests",
             dependencies: [
-                "AgriTraceCore", "Ledger", "LedgerAPI", "MQTTClient", "TestSupport",
+                "AgriTraceCore", "Ingest", "Ledger", "LedgerAPI", "MQTTClient", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/AggregatorTests"
@@ -290,7 +302,8 @@ let package = Package(
         .testTarget(
             name: "TransferTests",
             dependencies: [
-                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "SQLiteStorage", "TestSupport", "EdgeAgent",
+                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ingest", "Ledger", "SQLiteStorage", "TestSupport",
+                "EdgeAgent",
                 "AccessTestSupport", "MQTTClient", "AggregatorMain", "SharingGraph", "SharingGraphLedger",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
@@ -299,7 +312,7 @@ let package = Package(
         .executableTarget(
             name: "bench-transfer",
             dependencies: [
-                "AgriTraceCore", "AccessFlow", "Ledger", "TestSupport",
+                "AgriTraceCore", "AccessFlow", "Ingest", "Ledger", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Transfer"
@@ -317,7 +330,7 @@ let package = Package(
         .testTarget(
             name: "ExportTests",
             dependencies: [
-                "AgriTraceCore", "Exports", "Ledger", "LedgerAPI", "TestSupport", "AggregatorMain",
+                "AgriTraceCore", "Exports", "Ingest", "Ledger", "LedgerAPI", "TestSupport", "AggregatorMain",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/ExportTests"
@@ -333,7 +346,7 @@ let package = Package(
         .target(
             name: "AccessTestSupport",
             dependencies: [
-                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "TestSupport",
+                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ingest", "Ledger", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/AccessSupport"

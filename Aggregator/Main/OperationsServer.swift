@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import Ingest
 import Ledger
 import Metrics
 import Prometheus

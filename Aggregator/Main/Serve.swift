@@ -1,6 +1,7 @@
 import AgriTraceCore
 import ArgumentParser
 import Foundation
+import Ingest
 import Ledger
 import LedgerAPI
 import Logging

@@ -2,6 +2,7 @@ import AccessFlow
 import AgriTraceCore
 import Crypto
 import Foundation
+import Ingest
 import Ledger
 import TestSupport
 

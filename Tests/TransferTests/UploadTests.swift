@@ -2,6 +2,7 @@ import AgriTraceCore
 import Crypto
 import EdgeAgent
 import Foundation
+import Ingest
 import Ledger
 import Logging
 import MQTTClient
