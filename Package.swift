@@ -118,10 +118,20 @@ let package = Package(
         .target(
             name: "Ledger",
             dependencies: [
-                "AgriTraceCore", "LedgerCore", "MQTTClient", "SQLiteStorage",
+                "AgriTraceCore", "LedgerCore", "SQLiteStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Aggregator/Ledger"
+        ),
+        // The blob service: sealed blobs uploaded over MQTT into the content-addressed blob store,
+        // their references queued for the ledger, acknowledged once ordered; the transfer-key inbox.
+        .target(
+            name: "Blobs",
+            dependencies: [
+                "AgriTraceCore", "Ledger", "MQTTClient", "SQLiteStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Aggregator/Blobs"
         ),
         // MQTT ingest: device batches checked and admitted into the ledger's pending block over its
         // public seam, blocks cut by size or time, receipts published after each commit.
@@ -171,7 +181,7 @@ let package = Package(
         .target(
             name: "LedgerAPI",
             dependencies: [
-                "AgriTraceCore", "Ledger", "PeerCertificates", "Exports", "SharingGraph", "SharingGraphLedger",
+                "AgriTraceCore", "Blobs", "Ledger", "PeerCertificates", "Exports", "SharingGraph", "SharingGraphLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -186,7 +196,7 @@ let package = Package(
         .target(
             name: "AccessFlow",
             dependencies: [
-                "AgriTraceCore", "AccessCrypto", "Ledger", "SQLiteStorage",
+                "AgriTraceCore", "AccessCrypto", "Blobs", "Ledger", "SQLiteStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Aggregator/Access"
@@ -202,7 +212,7 @@ let package = Package(
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
-                "AgriTraceCore", "Provisioning", "Ingest", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow",
+                "AgriTraceCore", "Provisioning", "Ingest", "Blobs", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow",
                 "PeerCertificates",
                 "Exports",
                 "BuildInfo", "SQLiteStorage", "SharingGraph", "SharingGraphLedger",
@@ -302,7 +312,8 @@ let package = Package(
         .testTarget(
             name: "TransferTests",
             dependencies: [
-                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ingest", "Ledger", "SQLiteStorage", "TestSupport",
+                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ingest", "Blobs", "Ledger", "SQLiteStorage",
+                "TestSupport",
                 "EdgeAgent",
                 "AccessTestSupport", "MQTTClient", "AggregatorMain", "SharingGraph", "SharingGraphLedger",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
@@ -312,7 +323,7 @@ let package = Package(
         .executableTarget(
             name: "bench-transfer",
             dependencies: [
-                "AgriTraceCore", "AccessFlow", "Ingest", "Ledger", "TestSupport",
+                "AgriTraceCore", "AccessFlow", "Ingest", "Blobs", "Ledger", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Transfer"

@@ -1,5 +1,6 @@
 import AgriTraceCore
 import ArgumentParser
+import Blobs
 import Crypto
 import Foundation
 import Ledger

@@ -1,5 +1,6 @@
 import AgriTraceCore
 import ArgumentParser
+import Blobs
 import Foundation
 import Ingest
 import Ledger

@@ -1,6 +1,7 @@
 import AccessFlow
 import AgriTraceCore
 import ArgumentParser
+import Blobs
 import Crypto
 import Foundation
 import Ledger
