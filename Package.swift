@@ -209,19 +209,29 @@ let package = Package(
             ],
             path: "Benchmarks/AccessFlow"
         ),
-        .executableTarget(
-            name: "AggregatorMain",
+        // The CLI's client of the server: the HTTPS transport (NIO, NIOSSL, the server's certificate
+        // checked against the deployment CA), the typed API calls, and the checks of signed tree heads
+        // and consistency proofs. Pure core and transport only: it must not depend on `Ledger`.
+        .target(
+            name: "LedgerClient",
             dependencies: [
-                "AgriTraceCore", "Provisioning", "Ingest", "Blobs", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow",
-                "PeerCertificates",
-                "Exports",
-                "BuildInfo", "SQLiteStorage", "SharingGraph", "SharingGraphLedger",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AgriTraceCore", "LedgerCore", "PeerCertificates",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Aggregator/LedgerClient"
+        ),
+        .executableTarget(
+            name: "AggregatorMain",
+            dependencies: [
+                "AgriTraceCore", "Provisioning", "Ingest", "Blobs", "Ledger", "LedgerClient", "LedgerAPI", "MQTTClient",
+                "AccessFlow", "Exports", "BuildInfo", "SQLiteStorage", "SharingGraph",
+                "SharingGraphLedger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -4,6 +4,7 @@ import Blobs
 import Crypto
 import Foundation
 import Ledger
+import LedgerClient
 import SQLiteStorage
 
 /// `agritrace backup`: an online, consistent copy of a ledger store and its blob store,

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Ingest
 import Ledger
+import LedgerClient
 import Metrics
 import Prometheus
 

@@ -5,6 +5,7 @@ import Foundation
 import Ingest
 import Ledger
 import LedgerAPI
+import LedgerClient
 import Logging
 import MQTTClient
 import ServiceLifecycle
