@@ -118,11 +118,31 @@ let package = Package(
         .target(
             name: "Ledger",
             dependencies: [
-                "AgriTraceCore", "LedgerCore", "MQTTClient", "SQLiteStorage",
+                "AgriTraceCore", "LedgerCore", "SQLiteStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Aggregator/Ledger"
+        ),
+        // The blob service: sealed blobs uploaded over MQTT into the content-addressed blob store,
+        // their references queued for the ledger, acknowledged once ordered; the transfer-key inbox.
+        .target(
+            name: "Blobs",
+            dependencies: [
+                "AgriTraceCore", "Ledger", "MQTTClient", "SQLiteStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Aggregator/Blobs"
+        ),
+        // MQTT ingest: device batches checked and admitted into the ledger's pending block over its
+        // public seam, blocks cut by size or time, receipts published after each commit.
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "AgriTraceCore", "Ledger", "MQTTClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            path: "Aggregator/Ledger"
+            path: "Aggregator/Ingest"
         ),
         .systemLibrary(
             name: "COpenSSL",
@@ -150,7 +170,8 @@ let package = Package(
         .executableTarget(
             name: "bench-exports",
             dependencies: [
-                "AgriTraceCore", "Exports", "Ledger", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "AgriTraceCore", "Exports", "Ingest", "Ledger", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Exports"
         ),
@@ -160,7 +181,7 @@ let package = Package(
         .target(
             name: "LedgerAPI",
             dependencies: [
-                "AgriTraceCore", "Ledger", "PeerCertificates", "Exports", "SharingGraph", "SharingGraphLedger",
+                "AgriTraceCore", "Blobs", "Ledger", "PeerCertificates", "Exports", "SharingGraph", "SharingGraphLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -175,7 +196,7 @@ let package = Package(
         .target(
             name: "AccessFlow",
             dependencies: [
-                "AgriTraceCore", "AccessCrypto", "Ledger", "SQLiteStorage",
+                "AgriTraceCore", "AccessCrypto", "Blobs", "Ledger", "SQLiteStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Aggregator/Access"
@@ -183,23 +204,34 @@ let package = Package(
         .executableTarget(
             name: "bench-access-flow",
             dependencies: [
-                "AccessFlow", "AccessCrypto", "AgriTraceCore", "Ledger", "TestSupport",
+                "AccessFlow", "AccessCrypto", "AgriTraceCore", "Ingest", "Ledger", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/AccessFlow"
         ),
-        .executableTarget(
-            name: "AggregatorMain",
+        // The CLI's client of the server: the HTTPS transport (NIO, NIOSSL, the server's certificate
+        // checked against the deployment CA), the typed API calls, and the checks of signed tree heads
+        // and consistency proofs. Pure core and transport only: it must not depend on `Ledger`.
+        .target(
+            name: "LedgerClient",
             dependencies: [
-                "AgriTraceCore", "Provisioning", "Ledger", "LedgerAPI", "MQTTClient", "AccessFlow", "PeerCertificates",
-                "Exports",
-                "BuildInfo", "SQLiteStorage", "SharingGraph", "SharingGraphLedger",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AgriTraceCore", "LedgerCore", "PeerCertificates",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Aggregator/LedgerClient"
+        ),
+        .executableTarget(
+            name: "AggregatorMain",
+            dependencies: [
+                "AgriTraceCore", "Provisioning", "Ingest", "Blobs", "Ledger", "LedgerClient", "LedgerAPI", "MQTTClient",
+                "AccessFlow", "Exports", "BuildInfo", "SQLiteStorage", "SharingGraph",
+                "SharingGraphLedger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -212,7 +244,7 @@ let package = Package(
         .executableTarget(
             name: "bench-aggregator",
             dependencies: [
-                "AgriTraceCore", "Ledger", "MQTTClient", "SQLiteStorage", "TestSupport",
+                "AgriTraceCore", "Ingest", "Ledger", "MQTTClient", "SQLiteStorage", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Aggregator"
@@ -260,7 +292,7 @@ let package = Package(
         .target(
             name: "FuzzHarnesses",
             dependencies: [
-                "AgriTraceCore", "EdgeAgent", "Ledger", "LedgerCore", "Exports",
+                "AgriTraceCore", "EdgeAgent", "Ingest", "Ledger", "LedgerCore", "Exports",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/Fuzz/Harnesses"
@@ -270,7 +302,7 @@ let package = Package(
         .testTarget(
             name: "AggregatorTests",
             dependencies: [
-                "AgriTraceCore", "Ledger", "LedgerAPI", "MQTTClient", "TestSupport",
+                "AgriTraceCore", "Ingest", "Ledger", "LedgerAPI", "MQTTClient", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/AggregatorTests"
@@ -291,7 +323,9 @@ let package = Package(
         .testTarget(
             name: "TransferTests",
             dependencies: [
-                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "SQLiteStorage", "TestSupport", "EdgeAgent",
+                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ingest", "Blobs", "Ledger", "SQLiteStorage",
+                "TestSupport",
+                "EdgeAgent",
                 "AccessTestSupport", "MQTTClient", "AggregatorMain", "SharingGraph", "SharingGraphLedger",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
@@ -300,7 +334,7 @@ let package = Package(
         .executableTarget(
             name: "bench-transfer",
             dependencies: [
-                "AgriTraceCore", "AccessFlow", "Ledger", "TestSupport",
+                "AgriTraceCore", "AccessFlow", "Ingest", "Blobs", "Ledger", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/Transfer"
@@ -318,7 +352,7 @@ let package = Package(
         .testTarget(
             name: "ExportTests",
             dependencies: [
-                "AgriTraceCore", "Exports", "Ledger", "LedgerAPI", "TestSupport", "AggregatorMain",
+                "AgriTraceCore", "Exports", "Ingest", "Ledger", "LedgerAPI", "TestSupport", "AggregatorMain",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/ExportTests"
@@ -334,7 +368,7 @@ let package = Package(
         .target(
             name: "AccessTestSupport",
             dependencies: [
-                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "TestSupport",
+                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ingest", "Ledger", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/AccessSupport"

@@ -1,4 +1,5 @@
 import AgriTraceCore
+import Blobs
 import Foundation
 import Hummingbird
 import Ledger

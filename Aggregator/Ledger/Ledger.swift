@@ -53,6 +53,23 @@ public struct BatchSignature: Sendable, Hashable {
     public var signature: [UInt8]
     /// The batch's records in batch order.
     public var recordIDs: [RecordID]
+
+    public init(enterprise: String, device: String, sentAt: Timestamp, signature: [UInt8], recordIDs: [RecordID]) {
+        self.enterprise = enterprise
+        self.device = device
+        self.sentAt = sentAt
+        self.signature = signature
+        self.recordIDs = recordIDs
+    }
+
+    /// The prefix of a record's log entry (the entry domain and tag 1): a record's entry is
+    /// this followed by the record's canonical bytes as the device signed them.
+    public static let recordEntryPrefix: [UInt8] = {
+        var writer = CanonicalWriter()
+        writer.write("agritrace/v1/log-entry")
+        writer.write(UInt8(1))
+        return writer.bytes
+    }()
 }
 
 /// A complete subtree hash of the log, to store.
@@ -66,7 +83,8 @@ public struct PreparedBlock: Sendable {
     public let block: StoredBlock
     let transactions: [Ledger.PendingTransaction]
     let newNodes: [LogNodeHash]
-    let counters: [String: Int]
+    /// The ingest counters the block takes with it (given back if it is abandoned).
+    public let counters: [String: Int]
     let frontier: LogFrontier
     let nodes: BlockLogNodes
     let answers: [PendingAnswer]
@@ -189,9 +207,6 @@ public final class Ledger {
     var oldestPending: ContinuousClock.Instant?
     /// Counters not yet written to the store.
     public private(set) var counters: [String: Int] = [:]
-    /// The device keys batches were last verified under, for ``check(topic:payload:keys:)``
-    /// on other threads.
-    public let deviceKeys = DeviceKeys()
 
     /// Opens (or creates) the store at `path` and recovers the log's state from it.
     public init(path: String, authority: Curve25519.Signing.PrivateKey, configuration: LedgerConfiguration = .init())
@@ -220,57 +235,11 @@ public final class Ledger {
         return pending.count >= configuration.maxBlockTransactions || now - oldestPending >= configuration.maxBlockDelay
     }
 
-    func count(_ name: String, _ amount: Int = 1) { counters[name, default: 0] += amount }
+    /// Adds `amount` to the ingest counter `name` (`batches-received`, `rejected.<code>`, …),
+    /// written to the store (`ingest_counters`) with the next block or ``flushCounters()``.
+    public func count(_ name: String, _ amount: Int = 1) { counters[name, default: 0] += amount }
 
     // MARK: Admission
-
-    /// Admits one MQTT message from a device's record topic.
-    ///
-    /// Checks, in order: the payload decodes as a `Signed<RecordBatch>`; the topic names the
-    /// batch's enterprise and device; the device is registered and active; the batch
-    /// signature verifies under its key; then per record: it belongs to the device, its id
-    /// is derived from its sequence, and a record id already on the ledger with the same
-    /// content gets its original receipt again (with other content it is refused).
-    /// - Returns: the answer; if ``PendingAnswer/isReady`` it can be published at once,
-    ///   otherwise it is completed by a later ``cutBlock(now:)``.
-    public func admit(topic: String, payload: [UInt8]) -> PendingAnswer? {
-        admit(Self.check(topic: topic, payload: payload, keys: deviceKeys))
-    }
-
-    /// The work of admitting a batch that needs no ledger state: parsing the topic and the
-    /// payload, the records' log entry bytes and leaf hashes, their ids, and the batch
-    /// signature under the device key last seen in `keys`. Runs on any thread, so ingest
-    /// does it for the next batch while the ledger admits this one (``admit(_:)``).
-    public static func check(topic: String, payload: [UInt8], keys: DeviceKeys) -> CheckedBatch {
-        guard let (enterprise, device) = Wire.parseDeviceTopic(topic) else {
-            return CheckedBatch(topic: topic, sender: nil, batch: .failure(CheckedBatch.NotChecked()))
-        }
-        let sender = RegistryState.DeviceKey(enterprise: enterprise, device: device)
-        let batch: BatchPayload
-        do {
-            batch = try BatchPayload(payload)
-        } catch {
-            return CheckedBatch(topic: topic, sender: sender, batch: .failure(error))
-        }
-        var checked = CheckedBatch(topic: topic, sender: sender, batch: .success(batch))
-        checked.entries.reserveCapacity(batch.records.count)
-        checked.leafHashes.reserveCapacity(batch.records.count)
-        for position in batch.records.indices {
-            let bytes = batch.entryBytes(position)
-            checked.leafHashes.append(MerkleTree.leafHash(bytes))
-            checked.entries.append(bytes)
-            let record = batch.records[position]
-            if record.id
-                != RecordID.derive(enterprise: record.enterprise, device: record.device, sequence: record.sequence)
-            {
-                checked.underivedIDs.append(position)
-            }
-        }
-        if batch.enterprise == enterprise, batch.device == device, let key = keys[sender], batch.isValid(key: key) {
-            checked.verifiedKey = key
-        }
-        return checked
-    }
 
     func appendPending(_ transaction: PendingTransaction) {
         if pending.isEmpty {

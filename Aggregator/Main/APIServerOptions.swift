@@ -2,6 +2,7 @@ import AgriTraceCore
 import ArgumentParser
 import Foundation
 import LedgerAPI
+import LedgerClient
 import ServiceLifecycle
 
 /// The HTTPS API's options, shared by `serve` and `api`.

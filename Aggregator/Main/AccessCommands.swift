@@ -4,6 +4,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import Ledger
+import LedgerClient
 import Provisioning
 
 /// Who signs: a registered principal's name and its Ed25519 key file (`agritrace keygen`).

@@ -2,6 +2,7 @@ import AgriTraceCore
 import Foundation
 import Ledger
 import LedgerAPI
+import LedgerClient
 
 /// Where the access commands read the ledger and submit transactions: the store on the
 /// server itself (`--store`), or the server's API (`--api URL`) from anywhere.

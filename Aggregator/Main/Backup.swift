@@ -1,8 +1,10 @@
 import AgriTraceCore
 import ArgumentParser
+import Blobs
 import Crypto
 import Foundation
 import Ledger
+import LedgerClient
 import SQLiteStorage
 
 /// `agritrace backup`: an online, consistent copy of a ledger store and its blob store,

@@ -3,6 +3,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import Ledger
+import LedgerClient
 import Provisioning
 
 typealias Curve25519PublicKey = Curve25519.Signing.PublicKey

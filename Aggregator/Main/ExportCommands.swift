@@ -3,6 +3,7 @@ import ArgumentParser
 import Exports
 import Foundation
 import Ledger
+import LedgerClient
 
 /// `agritrace export epcis | fsma204`: the ledger's data in the standards other systems read.
 struct Export: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerClient
 
 /// Where an export goes while it is being written: standard output, or a new file beside
 /// `--output` that takes its name once complete (no half-written file under that name, as a

@@ -2,6 +2,7 @@ import AgriTraceCore
 import ArgumentParser
 import Foundation
 import Ledger
+import LedgerClient
 import SharingGraph
 import SharingGraphLedger
 

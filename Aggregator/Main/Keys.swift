@@ -2,6 +2,7 @@ import AgriTraceCore
 import ArgumentParser
 import Crypto
 import Foundation
+import LedgerClient
 
 /// Reading keys from files or arguments (hex). Private keys are never printed.
 enum Keys {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import Ingest
 import Ledger
+import LedgerClient
 import Metrics
 import Prometheus
 

@@ -2,6 +2,7 @@ import AgriTraceCore
 import ArgumentParser
 import Foundation
 import Ledger
+import LedgerClient
 import SQLiteStorage
 
 func SQLiteConnectionSynchronous(_ name: String) -> SQLiteConnection.Options.Synchronous? {
@@ -217,8 +218,8 @@ struct Consistency: AsyncParsableCommand {
             answer = try await APIClient.get(
                 api, "/v1/consistency", query: ["old": String(old), "new": new.map(String.init)])
             heads = (
-                try await Self.signedHead(api, size: answer.oldSize, key: key),
-                try await Self.signedHead(api, size: answer.newSize, key: key)
+                try await SavedTreeHead.fetchVerified(from: api, size: answer.oldSize, key: key),
+                try await SavedTreeHead.fetchVerified(from: api, size: answer.newSize, key: key)
             )
         } else {
             let store = try openReadOnly(options.store)
@@ -228,61 +229,17 @@ struct Consistency: AsyncParsableCommand {
             let queries = LedgerQueries(store: store)
             answer = try queries.consistency(oldSize: old, newSize: new)
             heads = (
-                try Self.verified(SavedTreeHead(try queries.treeHead(size: answer.oldSize)), key: key),
-                try Self.verified(SavedTreeHead(try queries.treeHead(size: answer.newSize)), key: key)
+                try SavedTreeHead(try queries.treeHead(size: answer.oldSize)).verifiedHeader(key: key),
+                try SavedTreeHead(try queries.treeHead(size: answer.newSize)).verifiedHeader(key: key)
             )
         }
-        try check(answer, against: heads)
+        try answer.check(old: old, new: new, against: heads)
         if options.json {
             print(try Output.json(answer))
         } else {
             print(
                 "log \(answer.oldSize) (root \(answer.oldRoot), signed in block \(heads.old.height)) is a prefix of log \(answer.newSize) (root \(answer.newRoot), signed in block \(heads.new.height)): proof of \(answer.proof.count) hashes verified"
             )
-        }
-    }
-
-    /// The tree head of log size `size` from the API, checked under `key`.
-    static func signedHead(_ api: String, size: UInt64, key: Curve25519PublicKey) async throws -> BlockHeader {
-        let head: SavedTreeHead = try await APIClient.get(api, "/v1/tree-head", query: ["tree-size": String(size)])
-        return try verified(head, key: key)
-    }
-
-    static func verified(_ head: SavedTreeHead, key: Curve25519PublicKey) throws -> BlockHeader {
-        try head.checkReadableFields(named: "the tree head of log size \(head.logSize)", in: "INVALID tree head")
-        do {
-            return try head.verified(authority: key).value
-        } catch {
-            throw UserError(
-                "the tree head of log size \(head.logSize) is not signed by the authority key (\(error)): nothing is consistent"
-            )
-        }
-    }
-
-    /// The sizes asked for, the roots the answer gives and the signed roots must agree, and
-    /// the proof must link the two signed roots.
-    func check(_ answer: ConsistencyAnswer, against heads: (old: BlockHeader, new: BlockHeader)) throws {
-        guard answer.oldSize == old, new.map({ $0 == answer.newSize }) ?? true else {
-            throw UserError(
-                "the answer is about sizes \(answer.oldSize) and \(answer.newSize), not the ones asked for")
-        }
-        for (size, root, head) in [
-            (answer.oldSize, answer.oldRoot, heads.old), (answer.newSize, answer.newRoot, heads.new),
-        ] {
-            guard head.logSize == size, head.logRoot.hex == root else {
-                throw UserError(
-                    "the root given for log size \(size) (\(root)) is not signed by the authority: the signed tree head of block \(head.height) has size \(head.logSize) and root \(head.logRoot.hex)"
-                )
-            }
-        }
-        let proof = answer.proof.compactMap(Digest32.init(hex:))
-        guard proof.count == answer.proof.count else { throw UserError("the answer holds malformed hashes") }
-        do {
-            try MerkleTree.verifyConsistency(
-                oldSize: answer.oldSize, newSize: answer.newSize, oldRoot: heads.old.logRoot,
-                newRoot: heads.new.logRoot, proof: proof)
-        } catch {
-            throw UserError("INVALID consistency proof between the signed tree heads: \(error)")
         }
     }
 }
@@ -468,22 +425,5 @@ struct Records: AsyncParsableCommand {
             cursor = "\(time.milliseconds)-\(last.leafIndex)"
         }
         return rows
-    }
-}
-
-extension SavedTreeHead {
-    /// Refuses a saved tree head whose readable fields (`height`, `logSize`, `logRoot`,
-    /// `time`) disagree with its signed header: the signature covers only `signedHeader`, and
-    /// nothing shown may differ from what is signed. A header that does not decode is left to
-    /// the signature check, which names it.
-    /// - Parameters:
-    ///   - name: how the tree head is named in the error (`treeHead` in a proof file).
-    ///   - verdict: the error's first words (`INVALID proof`).
-    func checkReadableFields(named name: String, in verdict: String) throws {
-        if let mismatch = unsignedFieldDisagreement() {
-            throw UserError(
-                "\(verdict): \(name).\(mismatch.field) says \(mismatch.shown) but the signed tree head says \(mismatch.signed); the file was changed after signing: fetch it again and trust only signed values"
-            )
-        }
     }
 }

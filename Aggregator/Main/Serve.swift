@@ -1,8 +1,11 @@
 import AgriTraceCore
 import ArgumentParser
+import Blobs
 import Foundation
+import Ingest
 import Ledger
 import LedgerAPI
+import LedgerClient
 import Logging
 import MQTTClient
 import ServiceLifecycle

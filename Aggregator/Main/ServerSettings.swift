@@ -1,5 +1,7 @@
+import Blobs
 import Foundation
 import Ledger
+import LedgerClient
 import Logging
 
 /// `serve --settings FILE`: the settings a reload (SIGHUP, `systemctl reload agritrace`)

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerClient
 
 #if canImport(Glibc)
     import Glibc

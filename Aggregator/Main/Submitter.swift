@@ -2,6 +2,7 @@ import AgriTraceCore
 import ArgumentParser
 import Foundation
 import Ledger
+import LedgerClient
 
 /// Queues signed transactions for `agritrace serve` and waits for them to be ordered.
 enum Submitter {

@@ -1,9 +1,11 @@
 import AccessFlow
 import AgriTraceCore
 import ArgumentParser
+import Blobs
 import Crypto
 import Foundation
 import Ledger
+import LedgerClient
 
 // The off-chain transfer of private data (docs/transfer.md): the owner's key and transfer
 // service, the requester's fetch, grants and provenance.

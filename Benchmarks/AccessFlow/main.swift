@@ -3,6 +3,7 @@ import AccessFlow
 import AgriTraceCore
 import Crypto
 import Foundation
+import Ingest
 import Ledger
 import TestSupport
 

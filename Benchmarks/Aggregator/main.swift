@@ -3,6 +3,7 @@
 import AgriTraceCore
 import Crypto
 import Foundation
+import Ingest
 import Ledger
 import MQTTClient
 import SQLiteStorage

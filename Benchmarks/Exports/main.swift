@@ -5,6 +5,7 @@ import AgriTraceCore
 import Crypto
 import Exports
 import Foundation
+import Ingest
 import Ledger
 import TestSupport
 

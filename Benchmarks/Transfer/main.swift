@@ -1,7 +1,9 @@
 import AccessFlow
 import AgriTraceCore
+import Blobs
 import Crypto
 import Foundation
+import Ingest
 import Ledger
 import TestSupport
 

@@ -2,6 +2,7 @@ import AccessCrypto
 import AccessFlow
 import AgriTraceCore
 import Crypto
+import Ingest
 import Ledger
 import TestSupport
 

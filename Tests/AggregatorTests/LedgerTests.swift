@@ -1,5 +1,6 @@
 import AgriTraceCore
 import Crypto
+import Ingest
 import Ledger
 import SQLiteStorage
 import Testing

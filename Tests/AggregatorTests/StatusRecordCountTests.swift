@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 import LedgerAPI
 import TestSupport
 import Testing

@@ -1,6 +1,7 @@
 import AgriTraceCore
 import Crypto
 import Foundation
+import Ingest
 import Ledger
 import SQLiteStorage
 import Testing

@@ -1,4 +1,5 @@
 import AgriTraceCore
+import Blobs
 import Crypto
 import Foundation
 import Ledger

@@ -1,6 +1,7 @@
 import AccessFlow
 import AgriTraceCore
 import Foundation
+import Ingest
 import Ledger
 import SharingGraph
 import SharingGraphLedger

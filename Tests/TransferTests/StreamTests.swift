@@ -1,5 +1,6 @@
 import AccessFlow
 import AgriTraceCore
+import Blobs
 import Crypto
 import Foundation
 import Ledger

@@ -2,6 +2,7 @@ import AccessCrypto
 import AccessFlow
 import AccessTestSupport
 import AgriTraceCore
+import Blobs
 import Crypto
 import Foundation
 import Ledger

@@ -1,7 +1,9 @@
 import AgriTraceCore
+import Blobs
 import Crypto
 import EdgeAgent
 import Foundation
+import Ingest
 import Ledger
 import Logging
 import MQTTClient

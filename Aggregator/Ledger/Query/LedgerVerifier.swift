@@ -213,7 +213,7 @@ extension LedgerVerifier {
                 else {
                     return report("batch signature \(id): record \(recordID) is not on the ledger")
                 }
-                let prefix = BatchPayload.recordEntryPrefix
+                let prefix = BatchSignature.recordEntryPrefix
                 guard entry.entry.count > prefix.count, Array(entry.entry.prefix(prefix.count)) == prefix else {
                     return report("batch signature \(id): leaf \(location.leafIndex) is not a record entry")
                 }

@@ -1,5 +1,6 @@
 import AgriTraceCore
 import Foundation
+import Ingest
 import Ledger
 import LedgerCore
 
@@ -13,12 +14,12 @@ extension FuzzHarnesses {
         return keys
     }()
 
-    /// `Ledger.check` as `serve` calls it on a payload of `FARM1/box-1`'s record topic, against
+    /// `CheckedBatch(topic:payload:keys:)` as `serve` calls it on a payload of `FARM1/box-1`'s record topic, against
     /// `Canonical.decode(Signed<RecordBatch>)` (differential): the same bytes accepted, the
     /// same batch, the log entries and leaf hashes of the records' canonical bytes, the same
     /// underived ids, and the signature checked on the received slices as on the re-encoding.
     static func batch(_ bytes: [UInt8]) throws(Violation) -> Outcome {
-        let checked = Ledger.check(topic: batchTopic, payload: bytes, keys: deviceKeys)
+        let checked = CheckedBatch(topic: batchTopic, payload: bytes, keys: deviceKeys)
         let reference = try? Canonical.decode(Signed<RecordBatch>.self, from: bytes)
         guard let decoded = checked.decodedBatch else {
             guard reference == nil else { throw Violation("ingest refused a batch Canonical.decode accepts") }

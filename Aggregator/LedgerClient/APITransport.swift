@@ -9,21 +9,33 @@ import Synchronization
 /// How the CLI reaches the server's API: the CA that must have signed the server's
 /// certificate, the CA's revocation list, the client certificate for mutual TLS, and whether
 /// plain HTTP is allowed.
-struct APIConnection: Sendable {
+public struct APIConnection: Sendable {
     /// PEM file of the CA the server's certificate must chain to (nil: the system's roots).
-    var caFile: String?
+    public var caFile: String?
     /// PEM revocation list of ``caFile``'s CA (`crl.pem`): when set, the server's certificate
     /// is checked against it during the handshake (``PeerCertificateVerifier``).
-    var revocationListFile: String? = nil
+    public var revocationListFile: String? = nil
     /// PEM client certificate (chain) presented when the server asks for one.
-    var certificateFile: String?
+    public var certificateFile: String?
     /// PEM private key of ``certificateFile``.
-    var keyFile: String?
+    public var keyFile: String?
     /// Allows `http://` URLs on loopback.
-    var insecureHTTP = false
+    public var insecureHTTP = false
 
-    /// The connection settings of this process, set from the command line (``StoreOptions``).
-    static var current: APIConnection {
+    public init(
+        caFile: String? = nil, revocationListFile: String? = nil, certificateFile: String? = nil,
+        keyFile: String? = nil, insecureHTTP: Bool = false
+    ) {
+        self.caFile = caFile
+        self.revocationListFile = revocationListFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+        self.insecureHTTP = insecureHTTP
+    }
+
+    /// The connection settings of this process, set once from the command line (the CLI's `--tls-*`
+    /// and `--insecure-http` options).
+    public static var current: APIConnection {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
     }
@@ -89,19 +101,20 @@ private final class ServerRefusal: Sendable {
 /// URLSession on Linux can neither trust a private CA alone nor present a client
 /// certificate, which the deployment's API needs (server certificates from the deployment
 /// CA, firms and regulators enrolled with client certificates).
-enum APITransport {
-    struct Response: Sendable {
-        var status: Int
-        var body: Data
+public enum APITransport {
+    /// A whole HTTP response.
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: Data
         /// The server closes the connection after this response.
-        var closes = false
+        public var closes = false
     }
 
     /// Sends one request and reads the whole response, on the server's kept connection.
     /// - Parameters:
     ///   - url: an `https://` URL (or `http://` on loopback with ``APIConnection/insecureHTTP``).
     ///   - body: the request body (sent with `Content-Type: application/json`), nil for none.
-    static func send(
+    public static func send(
         method: HTTPMethod, url: URL, body: Data?, connection: APIConnection, timeout: TimeAmount = .seconds(30)
     ) async throws -> Response {
         guard let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
@@ -267,7 +280,8 @@ enum APITransport {
         return ""
     }
 
-    static func isLoopback(_ host: String) -> Bool {
+    /// Whether `host` names this machine (`localhost`, `::1`, `127.x.y.z`).
+    public static func isLoopback(_ host: String) -> Bool {
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
     }

@@ -1,6 +1,6 @@
 import AgriTraceCore
 import Crypto
-import LedgerCore
+import Ledger
 import Synchronization
 
 /// A `Signed<RecordBatch>` parsed from its canonical bytes, keeping the byte ranges of the
@@ -51,24 +51,16 @@ struct BatchPayload: Sendable {
         return key.isValidSignature(signature, for: message.bytes)
     }
 
-    /// The prefix of a record's log entry: the entry domain and tag 1.
-    static let recordEntryPrefix: [UInt8] = {
-        var writer = CanonicalWriter()
-        writer.write("agritrace/v1/log-entry")
-        writer.write(UInt8(1))
-        return writer.bytes
-    }()
-
     /// The canonical bytes of `LogEntry.record(records[index])`.
     func entryBytes(_ index: Int) -> [UInt8] {
-        var bytes = Self.recordEntryPrefix
+        var bytes = BatchSignature.recordEntryPrefix
         bytes.append(contentsOf: recordBytes[index])
         return bytes
     }
 }
 
-/// A record batch from MQTT with the work done that needs no ledger state (see
-/// `Ledger.check(topic:payload:keys:)`), ready for `Ledger.admit(_:)`.
+/// A record batch from MQTT with the work done that needs no ledger state
+/// (``init(topic:payload:keys:)``), ready for `Ledger.admit(_:keys:)`.
 public struct CheckedBatch: Sendable {
     /// Stands for the payload of a message whose topic is not a device's record topic.
     struct NotChecked: Error {}
@@ -90,6 +82,42 @@ public struct CheckedBatch: Sendable {
         self.topic = topic
         self.sender = sender
         self.batch = batch
+    }
+
+    /// The work of admitting a batch that needs no ledger state: parsing the topic and the
+    /// payload, the records' log entry bytes and leaf hashes, their ids, and the batch
+    /// signature under the device key last seen in `keys`. Runs on any thread, so ingest
+    /// does it for the next batch while the ledger admits this one (`Ledger.admit(_:keys:)`).
+    public init(topic: String, payload: [UInt8], keys: DeviceKeys) {
+        guard let (enterprise, device) = Wire.parseDeviceTopic(topic) else {
+            self.init(topic: topic, sender: nil, batch: .failure(NotChecked()))
+            return
+        }
+        let sender = RegistryState.DeviceKey(enterprise: enterprise, device: device)
+        let batch: BatchPayload
+        do {
+            batch = try BatchPayload(payload)
+        } catch {
+            self.init(topic: topic, sender: sender, batch: .failure(error))
+            return
+        }
+        self.init(topic: topic, sender: sender, batch: .success(batch))
+        entries.reserveCapacity(batch.records.count)
+        leafHashes.reserveCapacity(batch.records.count)
+        for position in batch.records.indices {
+            let bytes = batch.entryBytes(position)
+            leafHashes.append(MerkleTree.leafHash(bytes))
+            entries.append(bytes)
+            let record = batch.records[position]
+            if record.id
+                != RecordID.derive(enterprise: record.enterprise, device: record.device, sequence: record.sequence)
+            {
+                underivedIDs.append(position)
+            }
+        }
+        if batch.enterprise == enterprise, batch.device == device, let key = keys[sender], batch.isValid(key: key) {
+            verifiedKey = key
+        }
     }
 
     /// What the payload decoded to, or `nil` if it was refused as malformed: the batch as

@@ -1,6 +1,7 @@
 import AgriTraceCore
 import Crypto
 import Foundation
+import Ledger
 import MQTTClient
 import SQLiteStorage
 
@@ -58,7 +59,7 @@ public actor BlobService {
     let authority: Curve25519.Signing.PrivateKey
     let client: MQTTClient
     let subscription: String
-    let log: IngestLog
+    let log: @Sendable (String) -> Void
     var awaiting: [Digest32: Awaiting] = [:]
     /// The limits in force (``update(limits:)`` changes them while the service runs).
     public private(set) var limits: Limits
@@ -74,7 +75,8 @@ public actor BlobService {
     ///   - clientID: this connection's MQTT client id (distinct from the ingest client's).
     public init(
         storePath: String, authority: Curve25519.Signing.PrivateKey, broker: MQTTClient.Options, clientID: String,
-        shareGroup: String = "agritrace", limits: Limits = Limits(), log: @escaping IngestLog = { _ in }
+        shareGroup: String = "agritrace", limits: Limits = Limits(),
+        log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
         self.limits = limits
         store = try LedgerStore(path: storePath)

@@ -1,6 +1,5 @@
 import AgriTraceCore
 import Crypto
-import Foundation
 
 /// A signed tree head saved to a file (`agritrace proof`, `agritrace status --tree-head`):
 /// the canonical signed block header in hex, with its fields repeated for reading.
@@ -196,4 +195,13 @@ public struct ConsistencyAnswer: Codable, Sendable {
     public var proof: [String]
     /// Whether the proof was checked against the roots (always true when produced by the CLI).
     public var verified: Bool
+
+    public init(oldSize: UInt64, newSize: UInt64, oldRoot: String, newRoot: String, proof: [String], verified: Bool) {
+        self.oldSize = oldSize
+        self.newSize = newSize
+        self.oldRoot = oldRoot
+        self.newRoot = newRoot
+        self.proof = proof
+        self.verified = verified
+    }
 }

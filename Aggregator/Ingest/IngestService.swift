@@ -1,6 +1,7 @@
 import AgriTraceCore
 import Crypto
 import Dispatch
+import Ledger
 import MQTTClient
 import Synchronization
 
@@ -78,6 +79,9 @@ public actor IngestService {
     var queueWaitsReported = 0
     /// Receipt batches published and acknowledged, so a graceful stop sends them all.
     let receipts = ReceiptDelivery()
+    /// The device keys batches were last verified under, for ``CheckedBatch/init(topic:payload:keys:)``
+    /// on the checking task.
+    let deviceKeys = DeviceKeys()
     /// Metrics and readiness (see ``IngestObserver``).
     public nonisolated let observer = IngestObserver()
 
@@ -146,10 +150,10 @@ public actor IngestService {
         // Parsing, hashing and the signature check of the next batch run on another task
         // while this actor admits the current one; `HandOver` keeps them in order and bounded.
         let handOver = self.checked
-        let keys = ledger.deviceKeys
+        let keys = deviceKeys
         let checking = Task.detached {
             for await message in client.messages {
-                await handOver.send(Ledger.check(topic: message.topic, payload: message.payload, keys: keys))
+                await handOver.send(CheckedBatch(topic: message.topic, payload: message.payload, keys: keys))
             }
             handOver.finish()
         }
@@ -175,7 +179,7 @@ public actor IngestService {
         while ledger.isWriting && ledger.pendingCount >= configuration.maxPendingTransactions {
             await withCheckedContinuation { writeWaiters.append($0) }
         }
-        guard let answer = ledger.admit(batch) else { return }
+        guard let answer = ledger.admit(batch, keys: deviceKeys) else { return }
         if answer.isReady { publish(answer) }
         if ledger.isBlockDue() && !ledger.isWriting && !cutScheduled {
             cutScheduled = true
