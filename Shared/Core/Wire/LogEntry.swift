@@ -26,8 +26,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write("agritrace/v1/log-entry")
-        writer.write(tag)
+        writer.write("agritrace/v1/log-entry", tag)
         switch self {
         case .record(let record): writer.write(record)
         case .registry(let transaction): writer.write(transaction)
