@@ -160,8 +160,11 @@ public struct CanonicalWriter: Sendable {
     }
 
     /// Writes several values in order, each in its canonical form: a type's `encode(to:)`
-    /// is one call naming its fields in wire order. Specialized per call site in release
-    /// builds, so it costs what the separate `write` calls cost.
+    /// is one call naming its fields in wire order.
+    ///
+    /// Swift 6.3 does not fully specialize a pack: each element is written through a witness
+    /// call. The types encoded per record on the hot paths (`Record` and its fields, the
+    /// commitments, sealed fields, receipts and batches) therefore keep separate `write` calls.
     @inlinable
     public mutating func write<First: CanonicalEncodable, Second: CanonicalEncodable, each Rest: CanonicalEncodable>(
         _ first: First, _ second: Second, _ rest: repeat each Rest

@@ -26,7 +26,8 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write("agritrace/v1/log-entry", tag)
+        writer.write("agritrace/v1/log-entry")
+        writer.write(tag)
         switch self {
         case .record(let record): writer.write(record)
         case .registry(let transaction): writer.write(transaction)

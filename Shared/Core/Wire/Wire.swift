@@ -47,7 +47,10 @@ public struct RecordBatch: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(enterprise, device, sentAt, records)
+        writer.write(enterprise)
+        writer.write(device)
+        writer.write(sentAt)
+        writer.write(records)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -91,7 +94,14 @@ public struct BlockHeader: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(height, previousHash, transactionRoot, transactionCount, logSize, logRoot, time, proposer)
+        writer.write(height)
+        writer.write(previousHash)
+        writer.write(transactionRoot)
+        writer.write(transactionCount)
+        writer.write(logSize)
+        writer.write(logRoot)
+        writer.write(time)
+        writer.write(proposer)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -129,7 +139,11 @@ public struct Receipt: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(recordID, height, leafIndex, inclusionProof, treeHead)
+        writer.write(recordID)
+        writer.write(height)
+        writer.write(leafIndex)
+        writer.write(inclusionProof)
+        writer.write(treeHead)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -157,7 +171,9 @@ public struct Rejection: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(recordID, code, reason)
+        writer.write(recordID)
+        writer.write(code)
+        writer.write(reason)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -179,7 +195,8 @@ public struct ReceiptBatch: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(receipts, rejections)
+        writer.write(receipts)
+        writer.write(rejections)
     }
 
     public init(from reader: inout CanonicalReader) throws {
