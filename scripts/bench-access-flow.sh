@@ -4,12 +4,9 @@
 #   scripts/bench-access-flow.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
-FLAGS=(-c release -Xswiftc -enable-testing)
-swift build "${FLAGS[@]}" --product bench-access-flow >/dev/null
-BIN="$(swift build "${FLAGS[@]}" --show-bin-path)/bench-access-flow"
+source scripts/bench-build.sh
+build_bench bench-access-flow
 TABLE="$("$BIN" "$@")"
-CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || echo unknown)"
 scripts/bench-section.py access-flow <<EOB
 <!-- access-flow:begin -->
 ## Access-control flow end to end (owner → requester → decision → regulator TEST → token)

@@ -5,12 +5,9 @@
 #   scripts/bench-exports.sh [--records N] [--runs N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
-FLAGS=(-c release -Xswiftc -enable-testing)
-swift build "${FLAGS[@]}" --product bench-exports >/dev/null
-BIN="$(swift build "${FLAGS[@]}" --show-bin-path)/bench-exports"
+source scripts/bench-build.sh
+build_bench bench-exports
 TABLE="$("$BIN" "$@")"
-CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || echo unknown)"
 scripts/bench-section.py exports <<EOB
 <!-- exports:begin -->
 ## Exports: EPCIS 2.0, FSMA 204, the EPCIS query interface (\`scripts/bench-exports.sh\`)

@@ -6,13 +6,10 @@
 #   scripts/bench-graph.sh [--seed N] [--days N] [--per-role N] [--per-kind N] [--edges N] [--runs N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
-FLAGS=(-c release -Xswiftc -enable-testing)
-swift build "${FLAGS[@]}" --product bench-graph >/dev/null
-BIN="$(swift build "${FLAGS[@]}" --show-bin-path)/bench-graph"
+source scripts/bench-build.sh
+build_bench bench-graph
 SCENARIO="$("$BIN" scenario "$@")"
 QUERIES="$("$BIN" queries "$@")"
-CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || echo unknown)"
 scripts/bench-section.py graph <<EOB
 <!-- graph:begin -->
 ## Sharing graph and anomaly detection (\`scripts/bench-graph.sh\`)

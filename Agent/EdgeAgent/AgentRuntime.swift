@@ -210,13 +210,12 @@ public final class AgentRuntime: @unchecked Sendable {
         for file in c.inputs.files {
             let tailer = FileTailer(
                 path: file, gate: gate, maxLineBytes: c.inputs.maxLineBytes,
-                pollMilliseconds: c.inputs.pollMilliseconds, stopSignal: inputStop, logger: logger)
+                pollMilliseconds: c.inputs.pollMilliseconds, logger: logger)
             spawn("agent-tail") { tailer.run() }
         }
         if c.inputs.stdin {
             let input = StreamInput(
-                descriptor: 0, source: "stdin", gate: gate, maxLineBytes: c.inputs.maxLineBytes, stopSignal: inputStop,
-                acknowledge: false)
+                descriptor: 0, source: "stdin", gate: gate, maxLineBytes: c.inputs.maxLineBytes, acknowledge: false)
             let logger = self.logger
             spawn("agent-stdin") {
                 input.run()
@@ -225,7 +224,7 @@ public final class AgentRuntime: @unchecked Sendable {
         }
         if let socketPath = c.inputs.socket {
             let listener = try SocketListener(
-                path: socketPath, gate: gate, maxLineBytes: c.inputs.maxLineBytes, stopSignal: inputStop, logger: logger
+                path: socketPath, gate: gate, maxLineBytes: c.inputs.maxLineBytes, logger: logger
             )
             spawn("agent-socket") { listener.run() }
         }

@@ -104,20 +104,19 @@ public struct RegulatorSecrets: Sendable {
         }
         return nil
     }
+}
 
-    // MARK: File form
+// MARK: File form
 
+extension RegulatorSecrets {
     static let magic = "agritrace/v1/regulator-secrets"
 
     /// The file form (canonical bytes, hex). Secret: write it with mode 0600.
     public var serialized: [UInt8] {
         var writer = CanonicalWriter()
-        writer.write(Self.magic)
-        writer.writeBytes(searchableMaster.serialized)
-        writer.writeBytes(searchableParameters.serialized)
-        writer.writeBytes(tokenMaster.serialized)
-        writer.writeBytes(tokenParameters.serialized)
-        writer.writeBytes(Array(trapdoorKey.rawRepresentation))
+        writer.write(
+            Self.magic, searchableMaster.serialized, searchableParameters.serialized, tokenMaster.serialized,
+            tokenParameters.serialized, Array(trapdoorKey.rawRepresentation))
         return writer.bytes
     }
 
@@ -131,17 +130,6 @@ public struct RegulatorSecrets: Sendable {
         tokenMaster = try CPABE.MasterKey(serialized: try reader.readBytes("token master"))
         tokenParameters = try CPABE.PublicParameters(serialized: try reader.readBytes("token parameters"))
         trapdoorKey = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: try reader.readBytes("trapdoor key"))
-    }
-
-    init(
-        searchableMaster: ABSE.MasterKey, searchableParameters: ABSE.PublicParameters, tokenMaster: CPABE.MasterKey,
-        tokenParameters: CPABE.PublicParameters, trapdoorKey: Curve25519.KeyAgreement.PrivateKey
-    ) {
-        self.searchableMaster = searchableMaster
-        self.searchableParameters = searchableParameters
-        self.tokenMaster = tokenMaster
-        self.tokenParameters = tokenParameters
-        self.trapdoorKey = trapdoorKey
     }
 }
 
@@ -179,13 +167,15 @@ public struct RequesterKeys: Sendable {
             throw AccessFlowError("the released token does not open with these attribute keys (\(error))")
         }
     }
+}
 
+// MARK: File form
+
+extension RequesterKeys {
+    /// The file form (canonical bytes, hex).
     public var serialized: [UInt8] {
         var writer = CanonicalWriter()
-        writer.write(Self.magic)
-        writer.write(grant)
-        writer.writeBytes(searchableKey.serialized)
-        writer.writeBytes(tokenKey.serialized)
+        writer.write(Self.magic, grant, searchableKey.serialized, tokenKey.serialized)
         return writer.bytes
     }
 
@@ -195,12 +185,6 @@ public struct RequesterKeys: Sendable {
         grant = try reader.read(AttributeGrant.self)
         searchableKey = try ABSE.AttributeKey(serialized: try reader.readBytes("searchable key"))
         tokenKey = try CPABE.SecretKey(serialized: try reader.readBytes("token key"))
-    }
-
-    init(grant: AttributeGrant, searchableKey: ABSE.AttributeKey, tokenKey: CPABE.SecretKey) {
-        self.grant = grant
-        self.searchableKey = searchableKey
-        self.tokenKey = tokenKey
     }
 }
 

@@ -145,16 +145,6 @@ public struct OwnedBlobKey: Sendable, Equatable {
     public var blobID: Digest32
     public var ownerKey: [UInt8]
     public var wrappedKey: WrappedDataKey
-
-    public init(
-        recordID: RecordID, level: PrivacyLevel, blobID: Digest32, ownerKey: [UInt8], wrappedKey: WrappedDataKey
-    ) {
-        self.recordID = recordID
-        self.level = level
-        self.blobID = blobID
-        self.ownerKey = ownerKey
-        self.wrappedKey = wrappedKey
-    }
 }
 
 /// The owner's answer to one redemption: the `addTransfer` to submit and the keys to deliver.

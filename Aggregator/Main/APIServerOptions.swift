@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import LedgerAPI
 import LedgerClient
+import Logging
 import ServiceLifecycle
 
 /// The HTTPS API's options, shared by `serve` and `api`.
@@ -58,6 +59,15 @@ struct APIServerOptions: ParsableArguments {
         }
     }
 
+    /// The API over the store when --http-port is given (its address logged), or nil.
+    func service(storePath: String, tls: ReloadableTLS?, logger: Logger) throws -> (any Service)? {
+        guard let httpPort else { return nil }
+        let application = try LedgerAPI.application(
+            storePath: storePath, host: httpHost, port: httpPort, tls: tls, identifiers: try identifiers())
+        logger.notice("API on \(endpointDescription(tls: tls))")
+        return application
+    }
+
     /// `https://host:port/v1/ (client certificates required)`, for the log.
     func endpointDescription(tls: ReloadableTLS?) -> String {
         let clients = tls?.files.clientCAFile == nil ? "" : " (client certificates required)"
@@ -106,21 +116,19 @@ struct API: AsyncParsableCommand {
         logLevel.set((try settings.map { try ServerSettings.read(file: $0, over: base) } ?? base).logLevel)
         // Before the API makes its metrics.
         let registry = operations.metricsPort.map { _ in OperationsServer.bootstrapMetrics() }
-        guard let port = api.httpPort else { throw UserError("give --http-port") }
+        guard api.httpPort != nil else { throw UserError("give --http-port") }
         _ = try openReadOnly(store)
         let tls = try api.tls()
-        let application = try LedgerAPI.application(
-            storePath: store, host: api.httpHost, port: port, tls: tls, identifiers: try api.identifiers())
-        logger.notice("API on \(api.endpointDescription(tls: tls))")
-        var services: [(name: String, service: any Service)] = [("api", application)]
-        if let registry, let metricsPort = operations.metricsPort {
-            let store = self.store
-            let metrics = OperationsServer.application(
-                host: operations.metricsHost, port: metricsPort, registry: registry,
-                ready: { FileManager.default.isReadableFile(atPath: store) ? nil : "the ledger store is not readable" })
-            logger.notice(
-                "metrics and health on http://\(operations.metricsHost):\(metricsPort)/metrics, /healthz, /readyz")
-            services.insert(("metrics", metrics), at: 0)
+        var services: [(name: String, service: any Service)] = []
+        let store = self.store
+        let ready: @Sendable () -> String? = {
+            FileManager.default.isReadableFile(atPath: store) ? nil : "the ledger store is not readable"
+        }
+        if let metrics = operations.service(registry: registry, ready: ready, logger: logger) {
+            services.append(("metrics", metrics))
+        }
+        if let application = try api.service(storePath: store, tls: tls, logger: logger) {
+            services.append(("api", application))
         }
         let reload = settings.map { file in
             Serve.settingsReloader(file: file, over: base, level: logLevel, blobs: nil, logger: logger)

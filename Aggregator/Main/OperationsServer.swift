@@ -4,8 +4,10 @@ import Hummingbird
 import Ingest
 import Ledger
 import LedgerClient
+import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 
 /// `--metrics-port` of `serve`: Prometheus metrics and health checks over plain HTTP on a
 /// loopback port (as the agent's), for a local Prometheus or node exporter and for systemd
@@ -18,6 +20,16 @@ struct OperationsOptions: ParsableArguments {
 
     @Option(name: .long, help: "Loopback address of the metrics port.")
     var metricsHost: String = "127.0.0.1"
+
+    /// The metrics and health server when --metrics-port is given (its address logged), or nil.
+    /// - Parameter ready: nil when the process is ready for traffic, else why not (`/readyz`).
+    func service(
+        registry: PrometheusCollectorRegistry?, ready: @escaping @Sendable () -> String?, logger: Logger
+    ) -> (any Service)? {
+        guard let registry, let metricsPort else { return nil }
+        logger.notice("metrics and health on http://\(metricsHost):\(metricsPort)/metrics, /healthz, /readyz")
+        return OperationsServer.application(host: metricsHost, port: metricsPort, registry: registry, ready: ready)
+    }
 
     func validate() throws {
         guard metricsPort != nil else { return }

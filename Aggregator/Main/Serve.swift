@@ -124,19 +124,14 @@ struct Serve: AsyncParsableCommand {
             ("ingest", ServerLifecycle.service { try await service.run() }),
             ("blobs", ServerLifecycle.service { try await blobService.run() }),
         ]
-        if let registry, let port = operations.metricsPort {
-            let application = OperationsServer.application(
-                host: operations.metricsHost, port: port, registry: registry,
-                ready: OperationsServer.readiness(of: service))
-            logger.notice("metrics and health on http://\(operations.metricsHost):\(port)/metrics, /healthz, /readyz")
-            services.append(("metrics", application))
+        if let metrics = operations.service(
+            registry: registry, ready: OperationsServer.readiness(of: service), logger: logger)
+        {
+            services.append(("metrics", metrics))
         }
         let apiTLS = try api.tls()
-        if let httpPort = api.httpPort {
-            // The store exists once the ingest service has opened it.
-            let application = try LedgerAPI.application(
-                storePath: store, host: api.httpHost, port: httpPort, tls: apiTLS, identifiers: try api.identifiers())
-            logger.notice("API on \(api.endpointDescription(tls: apiTLS))")
+        // The store exists once the ingest service has opened it.
+        if let application = try api.service(storePath: store, tls: apiTLS, logger: logger) {
             services.append(("api", application))
         }
         let reload = settings.map { file in

@@ -511,8 +511,7 @@ extension ABSE.PublicParameters {
     /// Canonical encoding: "ABSE-PP1" ‖ u16 n ‖ N² compressed G1 (row-major) ‖ GT (576 bytes).
     public var serialized: [UInt8] {
         var w = ByteWriter()
-        w.append(Self.magic)
-        w.u16(slotCount)
+        w.header(Self.magic, slotCount: slotCount)
         for row in basis { for p in row { w.append(p.compressed) } }
         w.append(gtPsi.bytes)
         return w.bytes
@@ -521,16 +520,9 @@ extension ABSE.PublicParameters {
     /// Decodes and checks every point (curve, subgroup).
     public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
         var r = ByteReader(bytes)
-        try r.magic(Self.magic)
-        let n = try r.u16()
-        guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
+        let n = try r.slotCount(after: Self.magic)
         let dim = ABSE.dimension(n)
-        var basis: [[BLS12381.G1]] = []
-        for _ in 0..<dim {
-            var row: [BLS12381.G1] = []
-            for _ in 0..<dim { row.append(try r.g1()) }
-            basis.append(row)
-        }
+        let basis: [[BLS12381.G1]] = try r.rows(dim, of: dim)
         let gt = try r.gt()
         try r.finish()
         self.init(slotCount: n, basis: basis, gtPsi: gt)
@@ -543,24 +535,16 @@ extension ABSE.MasterKey {
     /// Canonical encoding: "ABSE-MK1" ‖ u16 n ‖ N² scalars (32 bytes each, row-major).
     public var serialized: [UInt8] {
         var w = ByteWriter()
-        w.append(Self.magic)
-        w.u16(slotCount)
+        w.header(Self.magic, slotCount: slotCount)
         for row in dual { for s in row { w.append(s.bytes) } }
         return w.bytes
     }
 
     public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
         var r = ByteReader(bytes)
-        try r.magic(Self.magic)
-        let n = try r.u16()
-        guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
+        let n = try r.slotCount(after: Self.magic)
         let dim = ABSE.dimension(n)
-        var dual: [[BLS12381.Scalar]] = []
-        for _ in 0..<dim {
-            var row: [BLS12381.Scalar] = []
-            for _ in 0..<dim { row.append(try r.scalar()) }
-            dual.append(row)
-        }
+        let dual: [[BLS12381.Scalar]] = try r.rows(dim, of: dim)
         try r.finish()
         self.init(slotCount: n, dual: dual)
     }
@@ -572,24 +556,16 @@ extension ABSE.AttributeKey {
     /// Canonical encoding: "ABSE-AK1" ‖ u16 n ‖ 3·N compressed G2 (k₀, k₁, k₂).
     public var serialized: [UInt8] {
         var w = ByteWriter()
-        w.append(Self.magic)
-        w.u16(slotCount)
+        w.header(Self.magic, slotCount: slotCount)
         for v in [main, keyword0, keyword1] { for p in v { w.append(p.compressed) } }
         return w.bytes
     }
 
     public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
         var r = ByteReader(bytes)
-        try r.magic(Self.magic)
-        let n = try r.u16()
-        guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
+        let n = try r.slotCount(after: Self.magic)
         let dim = ABSE.dimension(n)
-        var vs: [[BLS12381.G2]] = []
-        for _ in 0..<3 {
-            var v: [BLS12381.G2] = []
-            for _ in 0..<dim { v.append(try r.g2()) }
-            vs.append(v)
-        }
+        let vs: [[BLS12381.G2]] = try r.rows(3, of: dim)
         try r.finish()
         self.init(slotCount: n, main: vs[0], keyword0: vs[1], keyword1: vs[2])
     }
@@ -601,21 +577,16 @@ extension ABSE.SearchableCiphertext {
     /// Canonical encoding: "ABSE-CT1" ‖ u16 n ‖ N compressed G1 ‖ u32 len ‖ nonce ‖ AES-GCM ciphertext ‖ tag.
     public var serialized: [UInt8] {
         var w = ByteWriter()
-        w.append(Self.magic)
-        w.u16(slotCount)
+        w.header(Self.magic, slotCount: slotCount)
         for p in vector { w.append(p.compressed) }
-        w.u32(sealedToken.count)
-        w.append(sealedToken)
+        w.sized(sealedToken)
         return w.bytes
     }
 
     public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
         var r = ByteReader(bytes)
-        try r.magic(Self.magic)
-        let n = try r.u16()
-        guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
-        var v: [BLS12381.G1] = []
-        for _ in 0..<ABSE.dimension(n) { v.append(try r.g1()) }
+        let n = try r.slotCount(after: Self.magic)
+        let v = try r.elements(ABSE.dimension(n), of: BLS12381.G1.self)
         let len = try r.u32()
         guard len >= 28 else { throw .invalidLength }
         let sealed = Array(try r.take(len))
@@ -630,19 +601,15 @@ extension ABSE.Trapdoor {
     /// Canonical encoding: "ABSE-TD1" ‖ u16 n ‖ N compressed G2.
     public var serialized: [UInt8] {
         var w = ByteWriter()
-        w.append(Self.magic)
-        w.u16(slotCount)
+        w.header(Self.magic, slotCount: slotCount)
         for p in vector { w.append(p.compressed) }
         return w.bytes
     }
 
     public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
         var r = ByteReader(bytes)
-        try r.magic(Self.magic)
-        let n = try r.u16()
-        guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
-        var v: [BLS12381.G2] = []
-        for _ in 0..<ABSE.dimension(n) { v.append(try r.g2()) }
+        let n = try r.slotCount(after: Self.magic)
+        let v = try r.elements(ABSE.dimension(n), of: BLS12381.G2.self)
         try r.finish()
         self.init(slotCount: n, vector: v)
     }

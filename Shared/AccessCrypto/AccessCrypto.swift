@@ -32,6 +32,16 @@ struct ByteWriter {
     mutating func u32(_ v: Int) {
         bytes += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v >> $0) }
     }
+    /// A u32 length then the bytes.
+    mutating func sized(_ b: [UInt8]) {
+        u32(b.count)
+        append(b)
+    }
+    /// The ABSE header: the magic then the u16 slot count.
+    mutating func header(_ magic: [UInt8], slotCount: Int) {
+        append(magic)
+        u16(slotCount)
+    }
 }
 
 struct ByteReader {
@@ -75,6 +85,50 @@ struct ByteReader {
     func finish() throws(AccessCryptoError) {
         guard offset == bytes.count else { throw .invalidLength }
     }
+    /// `count` elements one after the other.
+    mutating func elements<T: SerializedElement>(_ count: Int, of _: T.Type = T.self) throws(AccessCryptoError) -> [T] {
+        var values: [T] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(try T.read(from: &self)) }
+        return values
+    }
+    /// `rows` sequences of `columns` elements each (row-major).
+    mutating func rows<T: SerializedElement>(_ rows: Int, of columns: Int) throws(AccessCryptoError) -> [[T]] {
+        var values: [[T]] = []
+        values.reserveCapacity(rows)
+        for _ in 0..<rows { values.append(try elements(columns)) }
+        return values
+    }
+    /// A u32 length then that many bytes of UTF-8.
+    mutating func string() throws(AccessCryptoError) -> String {
+        let length = try u32()
+        guard let text = String(validating: Array(try take(length)), as: UTF8.self) else { throw .invalidLength }
+        return text
+    }
+    /// The ABSE header: `magic`, then a u16 slot count of 1...64.
+    mutating func slotCount(after magic: [UInt8]) throws(AccessCryptoError) -> Int {
+        try self.magic(magic)
+        let n = try u16()
+        guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
+        return n
+    }
+}
+
+/// A fixed-size value of the serialized forms: a point or a scalar.
+protocol SerializedElement {
+    static func read(from reader: inout ByteReader) throws(AccessCryptoError) -> Self
+}
+
+extension BLS12381.G1: SerializedElement {
+    static func read(from reader: inout ByteReader) throws(AccessCryptoError) -> Self { try reader.g1() }
+}
+
+extension BLS12381.G2: SerializedElement {
+    static func read(from reader: inout ByteReader) throws(AccessCryptoError) -> Self { try reader.g2() }
+}
+
+extension BLS12381.Scalar: SerializedElement {
+    static func read(from reader: inout ByteReader) throws(AccessCryptoError) -> Self { try reader.scalar() }
 }
 
 // MARK: - Hashing and symmetric layer
@@ -87,9 +141,7 @@ enum Hashing {
         w.u16(t.count)
         w.append(t)
         w.u16(slot)
-        let v = Array(value.utf8)
-        w.u32(v.count)
-        w.append(v)
+        w.sized(Array(value.utf8))
         return BLS12381.Scalar(reducing: Array(SHA512.hash(data: w.bytes)))
     }
 

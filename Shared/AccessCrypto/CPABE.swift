@@ -56,9 +56,7 @@ public enum CPABE {
     static func hashAttribute(_ y: String, _ l: Int, _ t: Int) -> BLS12381.G1 {
         var w = ByteWriter()
         w.append([0x41])  // "A"
-        let b = Array(y.utf8)
-        w.u32(b.count)
-        w.append(b)
+        w.sized(Array(y.utf8))
         w.append([UInt8(l), UInt8(t)])
         return .hash(toCurve: w.bytes, domain: hashDomain)
     }
@@ -179,11 +177,7 @@ public enum CPABE {
     static func headerBytes(policy: [String], c0: [BLS12381.G2], rows: [[BLS12381.G1]]) -> [UInt8] {
         var w = ByteWriter()
         w.u16(policy.count)
-        for a in policy {
-            let b = Array(a.utf8)
-            w.u32(b.count)
-            w.append(b)
-        }
+        for a in policy { w.sized(Array(a.utf8)) }
         for p in c0 { w.append(p.compressed) }
         for row in rows { for p in row { w.append(p.compressed) } }
         return w.bytes
@@ -237,9 +231,7 @@ extension CPABE.SecretKey {
         for p in kPrime { w.append(p.compressed) }
         w.u16(attributes.count)
         for (a, k) in zip(attributes, ky) {
-            let b = Array(a.utf8)
-            w.u32(b.count)
-            w.append(b)
+            w.sized(Array(a.utf8))
             for p in k { w.append(p.compressed) }
         }
         return w.bytes
@@ -253,9 +245,7 @@ extension CPABE.SecretKey {
         let count = try r.u16()
         var attrs: [String] = [], ky: [[BLS12381.G1]] = []
         for _ in 0..<count {
-            let len = try r.u32()
-            guard let a = String(validating: Array(try r.take(len)), as: UTF8.self) else { throw .invalidLength }
-            attrs.append(a)
+            attrs.append(try r.string())
             ky.append([try r.g1(), try r.g1(), try r.g1()])
         }
         try r.finish()
@@ -273,8 +263,7 @@ extension CPABE.Ciphertext {
         var w = ByteWriter()
         w.append(Self.magic)
         w.append(CPABE.headerBytes(policy: policy, c0: c0, rows: rows))
-        w.u32(sealed.count)
-        w.append(sealed)
+        w.sized(sealed)
         return w.bytes
     }
 
@@ -284,11 +273,7 @@ extension CPABE.Ciphertext {
         let k = try r.u16()
         guard k >= 1 else { throw .invalidLength }
         var policy: [String] = []
-        for _ in 0..<k {
-            let len = try r.u32()
-            guard let a = String(validating: Array(try r.take(len)), as: UTF8.self) else { throw .invalidLength }
-            policy.append(a)
-        }
+        for _ in 0..<k { policy.append(try r.string()) }
         guard Set(policy).count == k else { throw .invalidLength }
         let c0 = [try r.g2(), try r.g2(), try r.g2()]
         var rows: [[BLS12381.G1]] = []

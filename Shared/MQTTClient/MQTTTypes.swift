@@ -20,14 +20,6 @@ public struct MQTTMessage: Sendable, Hashable {
     public var qos: MQTTQoS
     /// `true` if it is a retained message delivered at subscription time.
     public var retain: Bool
-
-    /// Creates a message value.
-    public init(topic: String, payload: [UInt8], qos: MQTTQoS, retain: Bool) {
-        self.topic = topic
-        self.payload = payload
-        self.qos = qos
-        self.retain = retain
-    }
 }
 
 /// The end of one publish: the broker's PUBACK (QoS 1), PUBCOMP (QoS 2), or, for QoS 0,
@@ -42,12 +34,6 @@ public struct MQTTDelivery: Sendable, Hashable {
 
     /// `true` if the broker accepted the message (reason code below 0x80).
     public var isAccepted: Bool { reasonCode < 0x80 }
-
-    /// Creates a delivery value.
-    public init(messageID: Int32, reasonCode: Int32) {
-        self.messageID = messageID
-        self.reasonCode = reasonCode
-    }
 }
 
 /// A change in the connection, in the order libmosquitto reported it.

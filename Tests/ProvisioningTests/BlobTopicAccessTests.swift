@@ -13,15 +13,10 @@ struct BlobTopicAccessTests {
     @Test func aDeviceUploadsOnlyItsOwnBlobsAndReadsOnlyItsOwnAcks() async throws {
         let broker = try await ProvisionedBroker.start()
         defer { broker.kill() }
-        let aggregatorKey = try await broker.enrollAggregator()
-        let (deviceA, _) = try await broker.enrollDevice("farm-box-01")
-        let (deviceB, _) = try await broker.enrollDevice("farm-box-02")
         let blobsA = Wire.blobTopic(enterprise: "FARM1", device: "farm-box-01")
         let acksA = Wire.blobAckTopic(enterprise: "FARM1", device: "farm-box-01")
 
-        let aggregator = try broker.client(aggregatorKey)
-        let a = try broker.client(deviceA)
-        let b = try broker.client(deviceB)
+        let (aggregator, a, b) = try await broker.aggregatorAndTwoDevices()
         defer { [aggregator, a, b].forEach { $0.client.disconnect() } }
         #expect(try await aggregator.subscribeAndConnect("$share/agritrace-blobs/\(Wire.allBlobsFilter)"))
         #expect(aggregator.grantedQoS.allSatisfy { $0 < 0x80 })

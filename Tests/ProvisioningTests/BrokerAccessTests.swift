@@ -13,16 +13,11 @@ struct BrokerAccessTests {
     @Test func aDeviceCanOnlyUseItsOwnTopics() async throws {
         let broker = try await ProvisionedBroker.start()
         defer { broker.kill() }
-        let aggregatorKey = try await broker.enrollAggregator()
-        let (deviceA, _) = try await broker.enrollDevice("farm-box-01")
-        let (deviceB, _) = try await broker.enrollDevice("farm-box-02")
         let recordsA = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
         let recordsB = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-02")
         let receiptsA = Wire.receiptTopic(enterprise: "FARM1", device: "farm-box-01")
 
-        let aggregator = try broker.client(aggregatorKey)
-        let a = try broker.client(deviceA)
-        let b = try broker.client(deviceB)
+        let (aggregator, a, b) = try await broker.aggregatorAndTwoDevices()
         defer { [aggregator, a, b].forEach { $0.client.disconnect() } }
         // The aggregator reads every device's records through the shared subscription.
         #expect(try await aggregator.subscribeAndConnect("$share/agritrace/\(Wire.allRecordsFilter)"))
@@ -191,10 +186,7 @@ struct BrokerAccessTests {
         let records = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
 
         // Same key, new CSR (what the agent does when 30 days are left).
-        let request = broker.directory.file("renew.csr")
-        try runCommand("openssl", ["req", "-new", "-key", device.keyFile, "-subj", "/CN=farm-box-01", "-out", request])
-        let renewed = try broker.authority.renew(
-            id: "farm-box-01", certificateRequestFile: request, presentedCertificateFile: device.certificateFile)
+        let renewed = try broker.renewWithSameKey(device)
         #expect(renewed.record.certificateSerial != first.record.certificateSerial)
         #expect(renewed.record.previousSerials == [first.record.certificateSerial])
         #expect(renewed.record.notAfter >= first.record.notAfter)
@@ -252,10 +244,7 @@ struct BrokerAccessTests {
         defer { [aggregator, box].forEach { $0.client.disconnect() } }
         let records = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
 
-        let request = broker.directory.file("renew.csr")
-        try runCommand("openssl", ["req", "-new", "-key", device.keyFile, "-subj", "/CN=farm-box-01", "-out", request])
-        let renewed = try broker.authority.renew(
-            id: "farm-box-01", certificateRequestFile: request, presentedCertificateFile: device.certificateFile)
+        let renewed = try broker.renewWithSameKey(device)
         try renewed.certificatePEM.write(toFile: device.certificateFile, atomically: true, encoding: .utf8)
         try broker.authority.certificateAuthority.revoke(serial: first.record.certificateSerial, reason: .superseded)
         try await broker.restart()

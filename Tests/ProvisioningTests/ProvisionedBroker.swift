@@ -139,6 +139,16 @@ final class ProvisionedBroker: @unchecked Sendable {
         return credentials
     }
 
+    /// Renews `device`'s certificate for the same key from a new CSR (what the agent does when
+    /// 30 days are left), presenting its current certificate.
+    func renewWithSameKey(_ device: Credentials) throws -> Enrollment {
+        let request = directory.file("renew.csr")
+        try runCommand(
+            "openssl", ["req", "-new", "-key", device.keyFile, "-subj", "/CN=\(device.id)", "-out", request])
+        return try authority.renew(
+            id: device.id, certificateRequestFile: request, presentedCertificateFile: device.certificateFile)
+    }
+
     /// Enrolls a device and writes its certificate next to its key.
     func enrollDevice(
         _ id: String, enterprise: String = "FARM1", stage: Stage = .planting,
@@ -189,6 +199,15 @@ final class ProvisionedBroker: @unchecked Sendable {
         #expect(try await aggregator.subscribeAndConnect(Wire.allRecordsFilter))
         #expect(try await box.connect())
         return (aggregator, device, enrollment, box)
+    }
+
+    /// The aggregator and two devices of FARM1 (`farm-box-01`, `farm-box-02`) enrolled, each
+    /// with a client that is not yet connected: the set-up of the per-device ACL tests.
+    func aggregatorAndTwoDevices() async throws -> (aggregator: ClientHarness, a: ClientHarness, b: ClientHarness) {
+        let aggregatorKey = try await enrollAggregator()
+        let (deviceA, _) = try await enrollDevice("farm-box-01")
+        let (deviceB, _) = try await enrollDevice("farm-box-02")
+        return (try client(aggregatorKey), try client(deviceA), try client(deviceB))
     }
 
     func client(_ credentials: Credentials, clientID: String? = nil) throws -> ClientHarness {

@@ -20,7 +20,6 @@ public final class FileTailer: Sendable {
     let gate: IntakeGate
     let maxLineBytes: Int
     let pollInterval: TimeInterval
-    let stopSignal: StopSignal
     let logger: Logger
     /// The source name stored with rejects and positions.
     public var source: String { "file:\(path)" }
@@ -29,13 +28,12 @@ public final class FileTailer: Sendable {
     static let maxGroupBytes = 256 * 1024
 
     public init(
-        path: String, gate: IntakeGate, maxLineBytes: Int, pollMilliseconds: Int, stopSignal: StopSignal, logger: Logger
+        path: String, gate: IntakeGate, maxLineBytes: Int, pollMilliseconds: Int, logger: Logger
     ) {
         self.path = path
         self.gate = gate
         self.maxLineBytes = maxLineBytes
         self.pollInterval = Double(pollMilliseconds) / 1000
-        self.stopSignal = stopSignal
         self.logger = logger
     }
 
@@ -83,7 +81,7 @@ public final class FileTailer: Sendable {
         var current = resume()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var warnedMissing = false
-        while !stopSignal.isStopped {
+        while !gate.stopSignal.isStopped {
             if current == nil {
                 current = openWhenPresent(warned: &warnedMissing)
                 if current == nil { continue }

@@ -15,35 +15,22 @@ import PosixThreads
 /// Reads JSON lines from a file descriptor (standard input or one socket connection) and
 /// commits them in groups; optionally answers each group with one acknowledgement line.
 ///
-/// The reader polls so it notices the stop signal; while the store is at its budget it
+/// The reader polls so it notices its gate's stop signal; while the store is at its budget it
 /// stops reading, so the writer blocks once the pipe or socket buffer is full.
 public struct StreamInput: Sendable {
     let descriptor: Int32
     let source: String
     let gate: IntakeGate
     let maxLineBytes: Int
-    let stopSignal: StopSignal
     /// Write `{"accepted":N,"rejected":M,"line":L}` back after each durable group.
     let acknowledge: Bool
-
-    public init(
-        descriptor: Int32, source: String, gate: IntakeGate, maxLineBytes: Int, stopSignal: StopSignal,
-        acknowledge: Bool
-    ) {
-        self.descriptor = descriptor
-        self.source = source
-        self.gate = gate
-        self.maxLineBytes = maxLineBytes
-        self.stopSignal = stopSignal
-        self.acknowledge = acknowledge
-    }
 
     /// Reads until end of stream or the stop signal.
     public func run() {
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var ended = false
-        while !stopSignal.isStopped && !ended {
+        while !gate.stopSignal.isStopped && !ended {
             var descriptorSet = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptorSet, 1, 200)
             if ready == 0 { continue }
@@ -86,16 +73,14 @@ public final class SocketListener: Sendable {
     let path: String
     let gate: IntakeGate
     let maxLineBytes: Int
-    let stopSignal: StopSignal
     let logger: Logger
     let listener: Int32
 
     /// Binds the socket (replacing a stale one) with mode 0660.
-    public init(path: String, gate: IntakeGate, maxLineBytes: Int, stopSignal: StopSignal, logger: Logger) throws {
+    public init(path: String, gate: IntakeGate, maxLineBytes: Int, logger: Logger) throws {
         self.path = path
         self.gate = gate
         self.maxLineBytes = maxLineBytes
-        self.stopSignal = stopSignal
         self.logger = logger
         unlink(path)
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -128,7 +113,7 @@ public final class SocketListener: Sendable {
     /// Accepts connections until the stop signal; each is read on its own thread.
     public func run() {
         var connection = 0
-        while !stopSignal.isStopped {
+        while !gate.stopSignal.isStopped {
             var descriptorSet = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
             guard poll(&descriptorSet, 1, 200) > 0 else { continue }
             let client = accept(listener, nil, nil)
@@ -136,7 +121,7 @@ public final class SocketListener: Sendable {
             connection += 1
             let input = StreamInput(
                 descriptor: client, source: "socket:\(path)#\(connection)", gate: gate, maxLineBytes: maxLineBytes,
-                stopSignal: stopSignal, acknowledge: true)
+                acknowledge: true)
             PosixThread.detach(name: "agent-socket-\(connection)") {
                 input.run()
                 close(client)

@@ -36,6 +36,7 @@ public final class IntakeGate: Sendable {
     let bootID: String
     let metrics: AgentMetrics
     let logger: Logger
+    /// The inputs' stop signal: every input feeding this gate stops reading when it fires.
     let stopSignal: StopSignal
     /// Called after each commit that accepted readings (wakes the publisher).
     let onAccepted: @Sendable () -> Void

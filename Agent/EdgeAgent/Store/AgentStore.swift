@@ -40,14 +40,6 @@ public struct InputPosition: Sendable, Equatable {
     public var offset: Int64
     /// Lines consumed so far in this file.
     public var line: Int64
-
-    public init(source: String, device: UInt64, inode: UInt64, offset: Int64, line: Int64) {
-        self.source = source
-        self.device = device
-        self.inode = inode
-        self.offset = offset
-        self.line = line
-    }
 }
 
 /// The outcome of one group commit.

@@ -84,9 +84,7 @@ public struct Blacklist: Hashable, Sendable, CanonicalCodable {
         public var lastStrike: Timestamp
 
         public func encode(to writer: inout CanonicalWriter) {
-            writer.write(UInt32(strikes))
-            writer.write(blockedUntil)
-            writer.write(lastStrike)
+            writer.write(UInt32(strikes), blockedUntil, lastStrike)
         }
 
         public init(strikes: Int, blockedUntil: Timestamp?, lastStrike: Timestamp) {
@@ -146,13 +144,11 @@ public struct Blacklist: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(UInt32(rules.maximumStrikes))
-        writer.write(rules.blockDurationMilliseconds)
+        writer.write(UInt32(rules.maximumStrikes), rules.blockDurationMilliseconds)
         let sorted = entries.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         writer.write(UInt32(sorted.count))
         for source in sorted {
-            writer.write(source)
-            writer.write(entries[source]!)
+            writer.write(source, entries[source]!)
         }
     }
 

@@ -159,20 +159,19 @@ public struct CanonicalWriter: Sendable {
         value.encode(to: &self)
     }
 
+    /// Writes several values in order, each in its canonical form: a type's `encode(to:)`
+    /// is one call naming its fields in wire order.
+    ///
+    /// Swift 6.3 does not fully specialize a pack: each element is written through a witness
+    /// call. The types encoded per record on the hot paths (`Record` and its fields, the
+    /// commitments, sealed fields, receipts and batches) therefore keep separate `write` calls.
     @inlinable
-    public mutating func write<Value: CanonicalEncodable>(_ value: Value?) {
-        if let value {
-            bytes.append(1)
-            value.encode(to: &self)
-        } else {
-            bytes.append(0)
-        }
-    }
-
-    @inlinable
-    public mutating func write<Value: CanonicalEncodable>(_ values: [Value]) {
-        write(UInt32(values.count))
-        for value in values { value.encode(to: &self) }
+    public mutating func write<First: CanonicalEncodable, Second: CanonicalEncodable, each Rest: CanonicalEncodable>(
+        _ first: First, _ second: Second, _ rest: repeat each Rest
+    ) {
+        first.encode(to: &self)
+        second.encode(to: &self)
+        repeat (each rest).encode(to: &self)
     }
 }
 
@@ -291,6 +290,54 @@ public struct CanonicalReader: Sendable {
         values.reserveCapacity(count)
         for _ in 0..<count { values.append(try Value(from: &self)) }
         return values
+    }
+}
+
+extension UInt8: CanonicalEncodable {
+    @inlinable public func encode(to writer: inout CanonicalWriter) { writer.write(self) }
+}
+
+extension UInt16: CanonicalEncodable {
+    @inlinable public func encode(to writer: inout CanonicalWriter) { writer.write(self) }
+}
+
+extension UInt32: CanonicalEncodable {
+    @inlinable public func encode(to writer: inout CanonicalWriter) { writer.write(self) }
+}
+
+extension Bool: CanonicalEncodable {
+    @inlinable public func encode(to writer: inout CanonicalWriter) { writer.write(self) }
+}
+
+extension Double: CanonicalEncodable {
+    @inlinable public func encode(to writer: inout CanonicalWriter) { writer.write(self) }
+}
+
+/// An optional: `0x00` for none, `0x01` then the value.
+extension Optional: CanonicalEncodable where Wrapped: CanonicalEncodable {
+    @inlinable
+    public func encode(to writer: inout CanonicalWriter) {
+        if let value = self {
+            writer.write(UInt8(1))
+            value.encode(to: &writer)
+        } else {
+            writer.write(UInt8(0))
+        }
+    }
+}
+
+/// A sequence: a `UInt32` element count then the elements (for `[UInt8]`, the same as
+/// ``CanonicalWriter/writeBytes(_:)``).
+extension Array: CanonicalEncodable where Element: CanonicalEncodable {
+    @inlinable
+    public func encode(to writer: inout CanonicalWriter) {
+        if Element.self == UInt8.self {
+            // A byte string: the same bytes, appended at once (folded away when specialized).
+            withUnsafeBytes { writer.writeBytes($0) }
+            return
+        }
+        writer.write(UInt32(count))
+        for element in self { element.encode(to: &writer) }
     }
 }
 

@@ -94,22 +94,6 @@ public enum ABAC {
         }
     }
 
-    /// Under which conditions: where the request comes from, and when.
-    public struct Environment: Hashable, Sendable, Codable {
-        /// The request source: an address or a region name (e.g. `Beijing`).
-        public var source: String
-        /// The window start (inclusive).
-        public var start: TimeOfDay
-        /// The window end (exclusive).
-        public var end: TimeOfDay
-
-        public init(source: String, start: TimeOfDay, end: TimeOfDay) {
-            self.source = source
-            self.start = start
-            self.end = end
-        }
-    }
-
     /// One access request in standard (XACML-style) form.
     public struct Request: Hashable, Sendable, Codable {
         public var subject: Subject

@@ -80,55 +80,35 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
     static let domain = "agritrace/v1/access-transaction"
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(Self.domain)
-        writer.write(submitter)
+        writer.write(Self.domain, submitter)
         switch operation {
         case .publishParameters(let parameters):
-            writer.write(UInt8(1))
-            writer.write(parameters)
+            writer.write(UInt8(1), parameters)
         case .grantAttributes(let grant):
-            writer.write(UInt8(2))
-            writer.write(grant)
+            writer.write(UInt8(2), grant)
         case .revokeAttributes(let principal, let reason):
-            writer.write(UInt8(3))
-            writer.write(principal)
-            writer.write(reason)
+            writer.write(UInt8(3), principal, reason)
         case .addEncryptedData(let entry):
-            writer.write(UInt8(4))
-            writer.write(entry)
+            writer.write(UInt8(4), entry)
         case .revokeEncryptedData(let dataID, let reason):
-            writer.write(UInt8(5))
-            writer.write(dataID)
-            writer.write(reason)
+            writer.write(UInt8(5), dataID, reason)
         case .addTrapdoor(let request):
-            writer.write(UInt8(6))
-            writer.write(request)
+            writer.write(UInt8(6), request)
         case .addResult(let requestID, let dataID, let token):
-            writer.write(UInt8(7))
-            writer.write(requestID)
-            writer.write(dataID)
-            writer.write(token != nil)
+            writer.write(UInt8(7), requestID, dataID, token != nil)
             if let token { writer.writeBytes(token) }
         case .addToBlacklist(let source, let reason):
-            writer.write(UInt8(8))
-            writer.write(source)
-            writer.write(reason)
+            writer.write(UInt8(8), source, reason)
         case .redeem(let request):
-            writer.write(UInt8(9))
-            writer.write(request)
+            writer.write(UInt8(9), request)
         case .addTransfer(let transfer):
-            writer.write(UInt8(10))
-            writer.write(transfer)
+            writer.write(UInt8(10), transfer)
         case .revokeGrant(let requestID, let reason):
-            writer.write(UInt8(11))
-            writer.write(requestID)
-            writer.write(reason)
+            writer.write(UInt8(11), requestID, reason)
         case .recordRead(let read):
-            writer.write(UInt8(12))
-            writer.write(read)
+            writer.write(UInt8(12), read)
         }
-        writer.write(submittedAt)
-        writer.write(nonce)
+        writer.write(submittedAt, nonce)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -200,12 +180,7 @@ public struct AccessParameters: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.writeBytes(searchable)
-        writer.writeBytes(tokenEncryption)
-        writer.writeBytes(trapdoorKey)
-        writer.write(maximumStrikes)
-        writer.write(blockMilliseconds)
-        writer.write(trapdoorsPerMinute)
+        writer.write(searchable, tokenEncryption, trapdoorKey, maximumStrikes, blockMilliseconds, trapdoorsPerMinute)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -241,12 +216,7 @@ public struct AttributeGrant: Hashable, Sendable, CanonicalCodable, Codable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(principal)
-        writer.write(enterprise)
-        writer.write(role.rawValue)
-        writer.write(stage)
-        writer.write(productCategory)
-        writer.write(region)
+        writer.write(principal, enterprise, role.rawValue, stage, productCategory, region)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -293,15 +263,11 @@ public struct EncryptedDataEntry: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(dataID)
-        writer.write(lot)
-        writer.write(level.rawValue)
-        writer.write(window != nil)
+        writer.write(dataID, lot, level.rawValue, window != nil)
         if let window { window.encodeCanonical(to: &writer) }
         writer.write(UInt32(actions.count))
         for action in actions { writer.write(action.rawValue) }
-        writer.writeBytes(searchableCiphertext)
-        writer.write(tokenDigest)
+        writer.write(searchableCiphertext, tokenDigest)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -357,12 +323,7 @@ public struct TrapdoorRequest: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(requestID)
-        writer.write(lot)
-        writer.write(level.rawValue)
-        writer.write(action.rawValue)
-        writer.write(source)
-        writer.write(sealedTrapdoor)
+        writer.write(requestID, lot, level.rawValue, action.rawValue, source, sealedTrapdoor)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -415,8 +376,7 @@ public struct SealedMessage: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.writeBytes(encapsulatedKey)
-        writer.writeBytes(ciphertext)
+        writer.write(encapsulatedKey, ciphertext)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -436,9 +396,7 @@ extension ABAC.Sensitivity {
 
 extension TimeWindow {
     func encodeCanonical(to writer: inout CanonicalWriter) {
-        writer.write(UInt32(start.minutes))
-        writer.write(UInt32(end.minutes))
-        writer.write(Int64(utcOffsetMinutes))
+        writer.write(UInt32(start.minutes), UInt32(end.minutes), Int64(utcOffsetMinutes))
     }
 
     static func decodeCanonical(from reader: inout CanonicalReader) throws -> TimeWindow {
@@ -461,11 +419,7 @@ public enum AccessKeyword {
     /// `agritrace/v1/object` ‖ product ‖ lot ‖ stage ‖ level, canonically encoded, in hex.
     public static func keyword(product: String, lot: String, stage: Stage, level: ABAC.Sensitivity) -> String {
         var writer = CanonicalWriter(capacity: 96)
-        writer.write("agritrace/v1/object")
-        writer.write(product)
-        writer.write(lot)
-        writer.write(stage)
-        writer.write(level.rawValue)
+        writer.write("agritrace/v1/object", product, lot, stage, level.rawValue)
         return writer.bytes.hexString
     }
 }

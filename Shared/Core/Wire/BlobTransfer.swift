@@ -63,16 +63,7 @@ public struct BlobReference: Hashable, Sendable, CanonicalCodable {
     static let domain = "agritrace/v1/blob-reference"
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(Self.domain)
-        writer.write(enterprise)
-        writer.write(device)
-        writer.write(recordID)
-        writer.write(level)
-        writer.write(blobID)
-        writer.write(size)
-        writer.writeBytes(ownerKey)
-        writer.write(wrappedKey)
-        writer.write(sealedAt)
+        writer.write(Self.domain, enterprise, device, recordID, level, blobID, size, ownerKey, wrappedKey, sealedAt)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -124,9 +115,7 @@ public struct BlobUpload: Hashable, Sendable, CanonicalCodable {
     static let domain = "agritrace/v1/blob-upload"
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(Self.domain)
-        writer.write(reference)
-        writer.writeBytes(blob)
+        writer.write(Self.domain, reference, blob)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -171,10 +160,7 @@ public struct BlobPiece: Hashable, Sendable, CanonicalCodable {
     static let domain = "agritrace/v1/blob-piece"
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(Self.domain)
-        writer.write(reference)
-        writer.write(offset)
-        writer.writeBytes(bytes)
+        writer.write(Self.domain, reference, offset, bytes)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -202,8 +188,7 @@ public struct BlobAck: Hashable, Sendable, CanonicalCodable {
         }
 
         public func encode(to writer: inout CanonicalWriter) {
-            writer.write(blobID)
-            writer.write(reason)
+            writer.write(blobID, reason)
         }
 
         public init(from reader: inout CanonicalReader) throws {
@@ -227,11 +212,7 @@ public struct BlobAck: Hashable, Sendable, CanonicalCodable {
     static let domain = "agritrace/v1/blob-ack"
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(Self.domain)
-        writer.write(enterprise)
-        writer.write(device)
-        writer.write(stored)
-        writer.write(refused)
+        writer.write(Self.domain, enterprise, device, stored, refused)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -264,10 +245,7 @@ public struct TransferKeyDelivery: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write("agritrace/v1/transfer-keys")
-        writer.write(owner)
-        writer.write(redeemLeaf)
-        writer.write(keys)
+        writer.write("agritrace/v1/transfer-keys", owner, redeemLeaf, keys)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -304,28 +282,25 @@ public struct RedeemRequest: Hashable, Sendable, CanonicalCodable {
 
     /// The proof of the token: HMAC-SHA256(token, canonical("agritrace/v1/redeem") ‖ request id ‖ key).
     public static func proof(token: [UInt8], requestID: String, requesterKey: [UInt8]) -> [UInt8] {
-        var writer = CanonicalWriter(capacity: 96)
-        writer.write("agritrace/v1/redeem")
-        writer.write(requestID)
-        writer.writeBytes(requesterKey)
-        return Array(HMAC<SHA256>.authenticationCode(for: writer.bytes, using: SymmetricKey(data: token)))
+        let message = provenMessage(requestID: requestID, requesterKey: requesterKey)
+        return Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: token)))
     }
 
     /// Whether ``proof`` was made with `token` (constant-time comparison).
     public func isProven(by token: [UInt8]) -> Bool {
+        let message = Self.provenMessage(requestID: requestID, requesterKey: requesterKey)
+        return HMAC<SHA256>.isValidAuthenticationCode(proof, authenticating: message, using: SymmetricKey(data: token))
+    }
+
+    /// What the proof authenticates: canonical("agritrace/v1/redeem") ‖ request id ‖ key.
+    static func provenMessage(requestID: String, requesterKey: [UInt8]) -> [UInt8] {
         var writer = CanonicalWriter(capacity: 96)
-        writer.write("agritrace/v1/redeem")
-        writer.write(requestID)
-        writer.writeBytes(requesterKey)
-        return HMAC<SHA256>.isValidAuthenticationCode(
-            proof, authenticating: writer.bytes, using: SymmetricKey(data: token))
+        writer.write("agritrace/v1/redeem", requestID, requesterKey)
+        return writer.bytes
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(requestID)
-        writer.writeBytes(requesterKey)
-        writer.writeBytes(proof)
-        writer.write(purpose)
+        writer.write(requestID, requesterKey, proof, purpose)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -376,23 +351,14 @@ public struct TransferRecord: Hashable, Sendable, CanonicalCodable {
     /// SHA-256 over the sorted blob ids.
     public static func digest(of blobIDs: [Digest32]) -> Digest32 {
         var writer = CanonicalWriter(capacity: 32 * blobIDs.count + 32)
-        writer.write("agritrace/v1/transfer-blobs")
-        writer.write(blobIDs.sorted())
+        writer.write("agritrace/v1/transfer-blobs", blobIDs.sorted())
         return Digest32.sha256(writer.bytes)
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(requestID)
-        writer.write(redeemLeaf)
-        writer.write(receiver)
-        writer.write(lot)
-        writer.write(level.rawValue)
-        writer.write(recordCount)
-        writer.write(blobDigest)
-        writer.write(source)
-        writer.write(status)
-        writer.write(purpose)
-        writer.write(reason)
+        writer.write(
+            requestID, redeemLeaf, receiver, lot, level.rawValue, recordCount, blobDigest, source, status, purpose,
+            reason)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -435,12 +401,7 @@ public struct ReadRecord: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(requestID)
-        writer.write(transferLeaf)
-        writer.write(recordCount)
-        writer.write(fields)
-        writer.write(outcome)
-        writer.write(detail)
+        writer.write(requestID, transferLeaf, recordCount, fields, outcome, detail)
     }
 
     public init(from reader: inout CanonicalReader) throws {

@@ -34,26 +34,15 @@ public struct RegistryTransaction: Hashable, Sendable, CanonicalCodable {
         writer.write("agritrace/v1/registry-transaction")
         switch operation {
         case .addDevice(let enterprise, let device, let publicKey, let stage):
-            writer.write(UInt8(1))
-            writer.write(enterprise)
-            writer.write(device)
-            writer.writeBytes(publicKey)
-            writer.write(stage)
+            writer.write(UInt8(1), enterprise, device, publicKey, stage)
         case .revokeDevice(let enterprise, let device, let reason):
-            writer.write(UInt8(2))
-            writer.write(enterprise)
-            writer.write(device)
-            writer.write(reason)
+            writer.write(UInt8(2), enterprise, device, reason)
         case .addPrincipal(let principal):
-            writer.write(UInt8(3))
-            writer.write(principal)
+            writer.write(UInt8(3), principal)
         case .revokePrincipal(let name, let reason):
-            writer.write(UInt8(4))
-            writer.write(name)
-            writer.write(reason)
+            writer.write(UInt8(4), name, reason)
         }
-        writer.write(submittedAt)
-        writer.write(nonce)
+        writer.write(submittedAt, nonce)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -115,12 +104,7 @@ public struct PrincipalEntry: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(name)
-        writer.write(kind.rawValue)
-        writer.write(enterprise)
-        writer.write(role)
-        writer.write(stage)
-        writer.writeBytes(publicKey)
+        writer.write(name, kind.rawValue, enterprise, role, stage, publicKey)
     }
 
     public init(from reader: inout CanonicalReader) throws {
