@@ -77,26 +77,37 @@ public enum SensorMeasurement {
         return result
     }
 
-    /// Normalises the samples of one series. A series repeats one type and unit, so the answer
-    /// for the last spelling is kept and the tables are looked up only when the spelling changes
-    /// (two string comparisons per sample instead of hashed look-ups on the intake path).
+    /// Normalises the samples of one series. A series repeats a few spellings (a climate series
+    /// alternates temperature and humidity), so the answers for the last few spellings are kept
+    /// and the tables are looked up only for a spelling not among them (string comparisons per
+    /// sample instead of hashed look-ups on the intake path).
     public struct SeriesNormaliser: Sendable {
-        var given: (type: String, unit: String)?
-        var answer = (type: "", unit: "")
+        /// Spellings seen (type, unit as given) and their answers, in the order first seen.
+        var givenTypes: [String] = []
+        var givenUnits: [String] = []
+        var answers: [(type: String, unit: String)] = []
+        /// How many spellings are kept.
+        static let capacity = 4
 
         public init() {}
 
         /// ``SensorMeasurement/normalised(_:)`` of `sample`.
         public mutating func normalised(_ sample: SensorSample) -> SensorSample? {
             var result = sample
-            if let given, given.type == sample.type, given.unit == sample.unit {
-                result.type = answer.type
-                result.unit = answer.unit
+            for index in givenTypes.indices where givenTypes[index] == sample.type && givenUnits[index] == sample.unit {
+                result.type = answers[index].type
+                result.unit = answers[index].unit
                 return result
             }
             guard let normalised = SensorMeasurement.normalised(sample) else { return nil }
-            given = (sample.type, sample.unit)
-            answer = (normalised.type, normalised.unit)
+            if givenTypes.count == Self.capacity {
+                givenTypes.removeFirst()
+                givenUnits.removeFirst()
+                answers.removeFirst()
+            }
+            givenTypes.append(sample.type)
+            givenUnits.append(sample.unit)
+            answers.append((normalised.type, normalised.unit))
             return normalised
         }
     }
