@@ -114,18 +114,7 @@ public actor IngestService {
     public func run() async throws {
         let client = self.client
         let log = self.log
-        let events = Task {
-            for await event in client.events {
-                switch event {
-                case .connected: log("connected to the broker")
-                case .connectionRefused(_, let reason): log("broker refused the connection: \(reason)")
-                case .disconnected(let code, let reason) where code != 0: log("disconnected from the broker: \(reason)")
-                case .subscribed(_, let granted) where granted.contains(where: { $0 >= 0x80 }):
-                    log("the broker refused the subscription (granted \(granted))")
-                default: break
-                }
-            }
-        }
+        let events = Self.logEvents(of: client, log)
         let receipts = self.receipts
         let deliveries = Task { for await _ in client.deliveries { receipts.acknowledged() } }
         defer {
@@ -171,6 +160,22 @@ public actor IngestService {
         await tick(force: true)
         await receipts.drain(log: log)
         client.disconnect()
+    }
+
+    /// Logs the broker connection's events: connected, refused, lost, a refused subscription.
+    static func logEvents(of client: MQTTClient, _ log: @escaping IngestLog) -> Task<Void, Never> {
+        Task {
+            for await event in client.events {
+                switch event {
+                case .connected: log("connected to the broker")
+                case .connectionRefused(_, let reason): log("broker refused the connection: \(reason)")
+                case .disconnected(let code, let reason) where code != 0: log("disconnected from the broker: \(reason)")
+                case .subscribed(_, let granted) where granted.contains(where: { $0 >= 0x80 }):
+                    log("the broker refused the subscription (granted \(granted))")
+                default: break
+                }
+            }
+        }
     }
 
     func handle(_ batch: CheckedBatch) async {
