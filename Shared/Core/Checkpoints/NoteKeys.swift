@@ -30,7 +30,7 @@ public struct NoteVerifierKey: Hashable, Sendable, CustomStringConvertible {
                 "key name \"\(name)\" is empty or holds a space or '+'; fix: name the key like example.com/node-1"
             case .malformed(let reason): "the verifier key is malformed: \(reason)"
             case .keyIDMismatch(let declared, let computed):
-                "the verifier key declares key id \(hex8(declared)) but its name and key give \(hex8(computed))"
+                "the verifier key declares key id \(keyIDText(declared)) but its name and key give \(keyIDText(computed))"
             }
         }
     }
@@ -74,7 +74,7 @@ public struct NoteVerifierKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The verifier-key text.
-    public var vkey: String { "\(name)+\(hex8(keyID))+\(Base64.encode([type.rawValue] + publicKey))" }
+    public var vkey: String { "\(name)+\(keyIDText(keyID))+\(Base64.encode([type.rawValue] + publicKey))" }
     public var description: String { vkey }
 
     /// Whether `signature` by this key verifies over `message`.
@@ -111,7 +111,10 @@ public struct NoteSigner: Sendable {
         case .ed25519:
             signed = Array(try key.signature(for: Array(text.utf8)))
         case .cosignature:
-            signed = bigEndian(time) + Array(try key.signature(for: Cosignature.message(text, time: time)))
+            var timestamped = CanonicalWriter(capacity: 72)
+            timestamped.write(time)
+            timestamped.writeRaw(Array(try key.signature(for: Cosignature.message(text, time: time))))
+            signed = timestamped.bytes
         }
         return SignedNote.Signature(name: verifierKey.name, keyID: verifierKey.keyID, signature: signed)
     }
@@ -131,9 +134,5 @@ public enum Cosignature {
     }
 }
 
-func hex8(_ value: UInt32) -> String {
-    let digits = String(value, radix: 16)
-    return String(repeating: "0", count: 8 - digits.count) + digits
-}
-
-func bigEndian(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }
+/// A key id as written in a verifier key: eight lower-case hexadecimal digits.
+func keyIDText(_ keyID: UInt32) -> String { SignedNote.Signature.keyIDBytes(keyID).hexString }

@@ -16,9 +16,16 @@ public struct SignedNote: Sendable, Hashable {
             self.signature = signature
         }
 
+        /// A key id as its four big-endian bytes.
+        static func keyIDBytes(_ keyID: UInt32) -> [UInt8] {
+            var writer = CanonicalWriter(capacity: 4)
+            writer.write(keyID)
+            return writer.bytes
+        }
+
         /// The line as written in the note, newline included.
         public var line: String {
-            "\u{2014} \(name) \(Base64.encode(bigEndian32(keyID) + signature))\n"
+            "\u{2014} \(name) \(Base64.encode(Self.keyIDBytes(keyID) + signature))\n"
         }
     }
 
@@ -92,5 +99,3 @@ public struct SignedNote: Sendable, Hashable {
         return Signature(name: String(parts[0]), keyID: keyID, signature: Array(bytes[4...]))
     }
 }
-
-func bigEndian32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }

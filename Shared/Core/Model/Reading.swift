@@ -300,12 +300,6 @@ extension Reading {
         -> FieldValue
     {
         let field = "fields.\(definition.name)"
-        func wrongType(_ detail: String? = nil) -> ReadingError {
-            ReadingError(
-                kind: .wrongType, field: field, stage: stage,
-                reason: detail ?? "\(definition.name) is \(raw.typeName), but it holds \(definition.kind.rawValue)",
-                fix: "give \(definition.kind.expectation)")
-        }
         switch (definition.kind, raw) {
         case (.text, .string(let text)):
             return .text(text)
@@ -320,7 +314,10 @@ extension Reading {
         case (.track, .array(let items)):
             return .track(try parseTrack(items, definition: definition, stage: stage))
         default:
-            throw wrongType()
+            throw ReadingError(
+                kind: .wrongType, field: field, stage: stage,
+                reason: "\(definition.name) is \(raw.typeName), but it holds \(definition.kind.rawValue)",
+                fix: "give \(definition.kind.expectation)")
         }
     }
 }
