@@ -427,7 +427,7 @@ public final class Ledger {
                 leafIndex += 1
             }
             try Contracts.raiseSequences(
-                prepared.transactions.lazy.compactMap {
+                prepared.transactions.compactMap {
                     if case .record(let record) = $0.entry { record } else { nil }
                 }, in: db)
             for node in prepared.newNodes { try store.insertNode(node.position, node.hash) }

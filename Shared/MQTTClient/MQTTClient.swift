@@ -545,7 +545,17 @@ final class MessageGate: Sendable {
     /// Set while disconnecting: the network thread then no longer waits for a place.
     let isClosing = Atomic<Bool>(false)
 
-    init(capacity: Int?) { places = capacity.map { DispatchSemaphore(value: $0) } }
+    /// The semaphore starts at zero and is signalled up to `capacity`: libdispatch traps when a
+    /// semaphore is freed below the value it was created with, which a gate is whenever its
+    /// client goes away with messages still queued (seen as a SIGILL when a stopped ingest
+    /// service released its client).
+    init(capacity: Int?) {
+        places = capacity.map { capacity in
+            let semaphore = DispatchSemaphore(value: 0)
+            for _ in 0..<capacity { semaphore.signal() }
+            return semaphore
+        }
+    }
 
     /// Takes a place for one message; on the network thread, waits while the queue is full.
     func enter() {

@@ -91,6 +91,9 @@ import Testing
         #expect(!sealed.contains(subsequence: Array("1.85".utf8)))
         #expect(try cipher.open(sealed, context: [1, 2]) == Array("cost_price=1.85".utf8))
         #expect(throws: (any Error).self) { try cipher.open(sealed, context: [1, 3]) }
+        // Each seal takes a fresh nonce (the first 12 bytes of the combined box).
+        let nonces = try (0..<300).map { _ in Array(try cipher.seal([1], context: [1, 2]).prefix(12)) }
+        #expect(Set(nonces).count == nonces.count)
     }
 
     @Test func simulatorCoversEveryStageAndLinksLots() throws {

@@ -28,6 +28,21 @@ private func fastReconnect(port: Int32) -> MQTTClient.Options {
 
 @Suite("MQTTClient against a real mosquitto", .serialized, .timeLimit(.minutes(2)))
 struct MQTTClientTests {
+    /// A gate freed with places still taken (a client released while messages were queued)
+    /// must not trap: libdispatch kills the process when a semaphore is freed below the value
+    /// it was created with, which is how a full-suite run once died in an ingest service's
+    /// deinit.
+    @Test func aGateFreedWithMessagesStillQueuedDoesNotTrap() {
+        var gate: MessageGate? = MessageGate(capacity: 3)
+        gate?.enter()
+        gate?.enter()
+        gate?.leave()
+        gate?.enter()
+        #expect(gate?.depth.load(ordering: .relaxed) == 2)
+        gate = nil
+        #expect(gate == nil)
+    }
+
     @Test func aBoundedMessageQueueHoldsTheNetworkThreadAndLosesNothing() async throws {
         let broker = try await TestBroker.start()
         defer { broker.kill() }

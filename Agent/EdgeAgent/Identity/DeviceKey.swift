@@ -98,9 +98,12 @@ public struct VaultCipher: Sendable {
         self.key = key
     }
 
-    /// Encrypts `plaintext`; `context` (record id and level) is authenticated, not stored.
+    /// Encrypts `plaintext` under a random 96-bit nonce (from ``RandomPool``: one system call
+    /// per few hundred readings, not one per reading); `context` (record id and level) is
+    /// authenticated, not stored.
     public func seal(_ plaintext: [UInt8], context: [UInt8]) throws -> [UInt8] {
-        let box = try AES.GCM.seal(plaintext, using: key, authenticating: context)
+        let nonce = try AES.GCM.Nonce(data: RandomPool.bytes(12))
+        let box = try AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: context)
         guard let combined = box.combined else { throw CryptoKitError.incorrectParameterSize }
         return Array(combined)
     }

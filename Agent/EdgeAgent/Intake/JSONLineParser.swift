@@ -261,7 +261,7 @@ public struct JSONLineParser {
                 if byte == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
                     position += 1
-                    guard let text = String(validating: slice, as: UTF8.self) else { throw error("invalid UTF-8") }
+                    guard let text = UTF8Text.string(validating: slice) else { throw error("invalid UTF-8") }
                     return text
                 }
                 if byte == UInt8(ascii: "\\") { break }
@@ -274,7 +274,9 @@ public struct JSONLineParser {
                 position += 1
                 switch byte {
                 case UInt8(ascii: "\""):
-                    guard let text = String(validating: scratch, as: UTF8.self) else { throw error("invalid UTF-8") }
+                    guard let text = scratch.withUnsafeBufferPointer({ UTF8Text.string(validating: $0) }) else {
+                        throw error("invalid UTF-8")
+                    }
                     return text
                 case UInt8(ascii: "\\"):
                     guard position < bytes.count else { throw error("truncated escape") }

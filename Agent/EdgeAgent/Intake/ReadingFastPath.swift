@@ -241,7 +241,7 @@ public struct ReadingFastPath: Sendable {
 
         mutating func string() -> String? {
             guard let raw = rawString() else { return nil }
-            return String(validating: raw, as: UTF8.self)
+            return UTF8Text.string(validating: raw)
         }
 
         /// A lot, product or device id that passes the shared identifier rule (ASCII only

@@ -107,7 +107,7 @@ public enum Contracts {
     /// the highest sequence among `records` (``RecordUpload/watermarks(_:)``). Part of the
     /// record contract: the ledger calls it once per block, `replay` once per record; the
     /// resulting state is the same.
-    static func raiseSequences(_ records: some Sequence<Record>, in db: SQLiteConnection) throws {
+    static func raiseSequences(_ records: [Record], in db: SQLiteConnection) throws {
         let update = try db.cachedStatement(
             "UPDATE devices SET last_sequence = ?1 WHERE enterprise = ?2 AND device = ?3 AND last_sequence < ?1")
         for watermark in RecordUpload.watermarks(records) {

@@ -14,12 +14,22 @@ public enum RecordUpload {
     /// The highest sequence of `records` per device, in (enterprise, device) order: what the
     /// store raises each device's watermark to (never lowers it). Applying it once per block or
     /// once per record gives the same state.
-    public static func watermarks(_ records: some Sequence<Record>) -> [Watermark] {
+    public static func watermarks(_ records: [Record]) -> [Watermark] {
         var highest: [RegistryState.DeviceKey: UInt64] = [:]
+        // A batch is one device's records: hash the key once per run of one device, not per record.
+        var run: Watermark?
         for record in records {
-            let key = RegistryState.DeviceKey(enterprise: record.enterprise, device: record.device)
-            highest[key] = max(highest[key] ?? 0, record.sequence)
+            if let current = run, current.device.device == record.device, current.device.enterprise == record.enterprise
+            {
+                run?.sequence = max(current.sequence, record.sequence)
+                continue
+            }
+            if let finished = run { highest[finished.device] = max(highest[finished.device] ?? 0, finished.sequence) }
+            run = Watermark(
+                device: RegistryState.DeviceKey(enterprise: record.enterprise, device: record.device),
+                sequence: record.sequence)
         }
+        if let finished = run { highest[finished.device] = max(highest[finished.device] ?? 0, finished.sequence) }
         return highest.sorted { ($0.key.enterprise, $0.key.device) < ($1.key.enterprise, $1.key.device) }.map {
             Watermark(device: $0.key, sequence: $0.value)
         }

@@ -86,10 +86,10 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
         self.entries = sortedEntries
     }
 
-    /// 32 random bytes from swift-crypto's generator (BoringSSL's `RAND_bytes`: seeded from
-    /// the system, no system call per salt).
+    /// 32 random bytes from swift-crypto's generator, drawn through ``RandomPool`` (one system
+    /// call per 128 salts).
     static func freshSalt() -> [UInt8] {
-        SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+        RandomPool.bytes(32)
     }
 
     static let fieldSaltDomain = Array("agritrace/v1/field-salt".utf8)
@@ -102,18 +102,16 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
 
     static func fieldSalt(levelSalt: [UInt8], key: String) -> [UInt8] {
         var writer = CanonicalWriter(capacity: 64)
-        return fieldSalt(keyed: HMAC<SHA256>(key: SymmetricKey(data: levelSalt)), key: key, scratch: &writer)
+        return fieldSalt(keyed: SaltKey(key: levelSalt), key: key, scratch: &writer)
     }
 
     /// `HMAC-SHA256(levelSalt, domain ‖ key)` from an HMAC already keyed with the level salt
     /// (the key schedule is done once per record and level, not once per field).
-    static func fieldSalt(keyed: HMAC<SHA256>, key: String, scratch writer: inout CanonicalWriter) -> [UInt8] {
+    static func fieldSalt(keyed: SaltKey, key: String, scratch writer: inout CanonicalWriter) -> [UInt8] {
         writer.bytes.removeAll(keepingCapacity: true)
         writer.writeRaw(fieldSaltDomain)
         writer.write(key)
-        var mac = keyed
-        writer.bytes.withUnsafeBytes { mac.update(data: $0) }
-        return mac.finalize().withUnsafeBytes { Array($0) }
+        return keyed.authenticationCode(for: writer.bytes).bytes
     }
 
     /// The commitment of one field value under its field salt.
@@ -131,13 +129,13 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
         writer.write(level)
         writer.write(entry)
         writer.writeBytes(fieldSalt)
-        return writer.bytes.withUnsafeBytes { Digest32(SHA256.hash(data: $0)) }
+        return Digest32.sha256(writer.bytes)
     }
 
     /// The leaf hashes of the commitment tree, in entry order: the level salt is keyed into
     /// HMAC once, and one scratch buffer serves every field.
     func leafHashes() -> [Digest32] {
-        let keyed = HMAC<SHA256>(key: SymmetricKey(data: salt))
+        let keyed = SaltKey(key: salt)
         var saltScratch = CanonicalWriter(capacity: 64)
         var scratch = CanonicalWriter(capacity: 256)
         var hashes: [Digest32] = []

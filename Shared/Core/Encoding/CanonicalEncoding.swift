@@ -94,28 +94,22 @@ public struct CanonicalWriter: Sendable {
     @inlinable
     public mutating func write(_ value: UInt8) { bytes.append(value) }
 
+    // Fixed-width integers are appended as one big-endian block: one capacity check and
+    // one copy instead of one `append` per byte (receipts write thousands of digest words).
+
     @inlinable
     public mutating func write(_ value: UInt16) {
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: value))
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     @inlinable
     public mutating func write(_ value: UInt32) {
-        var shift = 24
-        while shift >= 0 {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
-            shift -= 8
-        }
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     @inlinable
     public mutating func write(_ value: UInt64) {
-        var shift = 56
-        while shift >= 0 {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
-            shift -= 8
-        }
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     @inlinable
@@ -203,20 +197,29 @@ public struct CanonicalReader: Sendable {
         return bytes[offset..<(offset + count)]
     }
 
+    /// Reads a big-endian fixed-width integer with one bounds check and one unaligned load.
+    @inlinable
+    mutating func readBigEndian<Value: FixedWidthInteger>(_: Value.Type, _ context: String) throws -> Value {
+        let size = MemoryLayout<Value>.size
+        guard bytes.count - offset >= size else { throw Canonical.DecodingError.truncated(context: context) }
+        defer { offset += size }
+        return bytes.withUnsafeBytes { Value(bigEndian: $0.loadUnaligned(fromByteOffset: offset, as: Value.self)) }
+    }
+
     public mutating func readUInt8(_ context: String = "UInt8") throws -> UInt8 {
-        try take(1, context).first!
+        try readBigEndian(UInt8.self, context)
     }
 
     public mutating func readUInt16(_ context: String = "UInt16") throws -> UInt16 {
-        try take(2, context).reduce(0) { $0 << 8 | UInt16($1) }
+        try readBigEndian(UInt16.self, context)
     }
 
     public mutating func readUInt32(_ context: String = "UInt32") throws -> UInt32 {
-        try take(4, context).reduce(0) { $0 << 8 | UInt32($1) }
+        try readBigEndian(UInt32.self, context)
     }
 
     public mutating func readUInt64(_ context: String = "UInt64") throws -> UInt64 {
-        try take(8, context).reduce(0) { $0 << 8 | UInt64($1) }
+        try readBigEndian(UInt64.self, context)
     }
 
     public mutating func readInt64(_ context: String = "Int64") throws -> Int64 {
@@ -248,9 +251,8 @@ public struct CanonicalReader: Sendable {
     public mutating func readString(_ context: String = "String") throws -> String {
         let length = try readLength(context)
         let slice = try take(length, context)
-        guard let string = String(validating: slice, as: UTF8.self) else {
-            throw Canonical.DecodingError.invalidUTF8(context: context)
-        }
+        let decoded = slice.withUnsafeBufferPointer { UTF8Text.string(validating: $0) }
+        guard let string = decoded else { throw Canonical.DecodingError.invalidUTF8(context: context) }
         return string
     }
 
@@ -264,10 +266,12 @@ public struct CanonicalReader: Sendable {
         Array(try take(count, context))
     }
 
+    @inlinable
     public mutating func read<Value: CanonicalDecodable>(_ type: Value.Type) throws -> Value {
         try Value(from: &self)
     }
 
+    @inlinable
     public mutating func readOptional<Value: CanonicalDecodable>(
         _ type: Value.Type,
         _ context: String = "optional"
@@ -279,6 +283,7 @@ public struct CanonicalReader: Sendable {
         }
     }
 
+    @inlinable
     public mutating func readArray<Value: CanonicalDecodable>(
         _ type: Value.Type,
         _ context: String = "array"

@@ -52,15 +52,13 @@ public struct Digest32: Hashable, Sendable, Comparable, CustomStringConvertible 
     }
 
     /// The 32 bytes, big-endian word order.
-    public var bytes: [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        for word in [w0, w1, w2, w3] {
-            for shift in stride(from: 56, through: 0, by: -8) {
-                out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
-            }
-        }
-        return out
+    public var bytes: [UInt8] { withUnsafeDigestBytes { Array($0) } }
+
+    /// Calls `body` with the 32 bytes (the four words big-endian, in order) without allocating:
+    /// the one place the byte form is laid out for hashing, encoding and copying.
+    @inlinable
+    public func withUnsafeDigestBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try withUnsafeBytes(of: (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian), body)
     }
 
     /// Lower-case hexadecimal form.
@@ -75,23 +73,29 @@ public struct Digest32: Hashable, Sendable, Comparable, CustomStringConvertible 
     /// Feeds the 32 bytes into a running hash without allocating.
     @inlinable
     public func update(_ hasher: inout SHA256) {
-        withUnsafeBytes(of: (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)) {
-            hasher.update(bufferPointer: $0)
-        }
+        withUnsafeDigestBytes { hasher.update(bufferPointer: $0) }
     }
 
     /// SHA-256 of `bytes`.
     public static func sha256(_ bytes: some DataProtocol) -> Digest32 {
         Digest32(SHA256.hash(data: bytes))
     }
+
+    /// SHA-256 of `bytes`, through `update(bufferPointer:)` (no generic `DataProtocol` path:
+    /// record ids, leaf hashes and field commitments are hashed per record).
+    @inlinable
+    public static func sha256(_ bytes: [UInt8]) -> Digest32 {
+        var hasher = SHA256()
+        hasher.update(bytes: bytes)
+        return Digest32(hasher.finalize())
+    }
 }
 
 extension Digest32: CanonicalCodable {
+    /// The 32 bytes with no length prefix, in one copy (receipts and proofs write thousands).
+    @inlinable
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(w0)
-        writer.write(w1)
-        writer.write(w2)
-        writer.write(w3)
+        withUnsafeDigestBytes { writer.bytes.append(contentsOf: $0) }
     }
 
     public init(from reader: inout CanonicalReader) throws {

@@ -43,6 +43,16 @@ public enum MerkleTree {
         return Digest32(hasher.finalize())
     }
 
+    /// `SHA-256(0x00 ‖ entry)` for an entry's canonical bytes (the ingest path: no generic
+    /// `DataProtocol` hashing).
+    @inlinable
+    public static func leafHash(_ entry: [UInt8]) -> Digest32 {
+        var hasher = SHA256()
+        withUnsafeBytes(of: UInt8(0)) { hasher.update(bufferPointer: $0) }
+        hasher.update(bytes: entry)
+        return Digest32(hasher.finalize())
+    }
+
     /// `SHA-256(0x00 ‖ digest)`: the leaf hash of an entry that is itself a digest.
     @inlinable
     public static func leafHash(ofDigest entry: Digest32) -> Digest32 {

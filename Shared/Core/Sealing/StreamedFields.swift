@@ -77,7 +77,7 @@ extension StreamedFields {
 /// the header's level, salt and count, then each field's key and value into its leaf hash.
 struct FieldCommitments {
     let levelByte: [UInt8]
-    let keyedSalt: HMAC<SHA256>
+    let keyedSalt: SaltKey
     let count: Int
     var saltScratch = CanonicalWriter(capacity: 64)
     var leaves: [Digest32] = []
@@ -92,7 +92,7 @@ struct FieldCommitments {
             throw Sealing.Error.wrongRecord
         }
         guard try cursor.uint32("salt length") == 32 else { throw Self.malformed("the salt is not 32 bytes") }
-        keyedSalt = HMAC<SHA256>(key: SymmetricKey(data: try cursor.take(32, "salt")))
+        keyedSalt = SaltKey(key: try cursor.take(32, "salt"))
         count = Int(try cursor.uint32("field count"))
         guard count == Int(commitment.fieldCount) else {
             throw Sealing.Error.commitment(
