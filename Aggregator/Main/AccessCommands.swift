@@ -47,16 +47,11 @@ struct PrincipalOptions: ParsableArguments {
 /// Enrollment records written by `agritrace enroll` (JSON).
 enum EnrollmentFile {
     static func read(_ path: String) throws -> EnrollmentRecord {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw UserError("cannot read the enrollment record \(path)")
-        }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        do {
-            return try decoder.decode(EnrollmentRecord.self, from: data)
-        } catch {
-            throw UserError("\(path) is not an enrollment record: \(error)")
-        }
+        return try JSONFile.read(
+            EnrollmentRecord.self, from: path, holding: "an enrollment record",
+            unreadable: "cannot read the enrollment record \(path)", decoder: decoder)
     }
 }
 

@@ -665,9 +665,7 @@ struct Grants: AsyncParsableCommand {
             let rows: [GrantRow] = try await options.read("/v1/access/grants", query: ["owner": principal]) {
                 try options.queries().grants(owner: principal)
             }
-            if try options.printedJSON(rows) { return }
-            if rows.isEmpty { print("no grants of \(principal)") }
-            for row in rows {
+            try options.printRows(rows, none: "no grants of \(principal)") { row in
                 print(
                     "\(row.requestID)  \(row.requester)  \(row.lot) \(row.level)  from \(row.source)  granted \(row.resultTime ?? "?")  \(row.revoked ? "REVOKED" : "active")  transfers \(row.transfers)"
                 )
@@ -697,9 +695,7 @@ struct Provenance: AsyncParsableCommand {
         let rows: [ProvenanceRow] = try await options.read("/v1/access/provenance", query: ["lot": lot]) {
             try options.queries().provenance(lot: lot)
         }
-        if try options.printedJSON(rows) { return }
-        if rows.isEmpty { print("no transfer of \(lot) on the ledger") }
-        for row in rows {
+        try options.printRows(rows, none: "no transfer of \(lot) on the ledger") { row in
             let counterpart = row.counterpart.isEmpty ? "" : " → \(row.counterpart)"
             print(
                 "leaf \(row.leafIndex)  \(row.time)  \(row.kind.rawValue)  \(row.who)\(counterpart)  \(row.level)  \(row.status)  \(row.detail)  (request \(row.requestID))"
