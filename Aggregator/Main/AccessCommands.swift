@@ -73,10 +73,27 @@ enum SecretFile {
         }
     }
 
-    static func write(_ bytes: [UInt8], to path: String) throws {
+    /// Writes `bytes` in hex, one line, mode 0600 (replacing the file).
+    static func write(_ bytes: [UInt8], to path: String) throws { try write(text: bytes.hexString + "\n", to: path) }
+
+    /// Writes a new key pair: the private key to `path` (hex, mode 0600), the public key's
+    /// hex to `path.pub`. An existing `path` is refused unless `force`, the error saying what
+    /// overwriting it would do (`orphaning`).
+    static func writeKeyPair(
+        privateKey: [UInt8], publicKeyHex: String, to path: String, force: Bool, orphaning: String
+    ) throws {
+        if FileManager.default.fileExists(atPath: path) && !force {
+            throw UserError("\(path) exists; \(orphaning). Use --force to overwrite.")
+        }
+        try write(privateKey, to: path)
+        try Output.write(publicKeyHex, to: path + ".pub")
+    }
+
+    /// Writes `text`, mode 0600 (replacing the file).
+    static func write(text: String, to path: String) throws {
         guard
             FileManager.default.createFile(
-                atPath: path, contents: Data((bytes.hexString + "\n").utf8), attributes: [.posixPermissions: 0o600])
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         else { throw UserError("cannot write \(path)") }
     }
 
@@ -380,21 +397,14 @@ struct Policy: AsyncParsableCommand {
                 throw UserError("lot \(self.lot) has no record on the ledger yet; protect it once its records are in")
             }
             let parameters = try DataOwner.DecodedParameters(try await signer.ledger.parameters())
-            var saved: [String: String] = [:]
-            if let data = FileManager.default.contents(atPath: tokens) {
-                saved = (try? JSONDecoder().decode([String: String].self, from: data)) ?? [:]
-            }
+            // A token file that is missing or unreadable starts empty.
+            var saved = (try? TransferKeys.readTokens(tokens)) ?? [:]
             for policy in policies {
                 let (entry, token) = try DataOwner.protect(
                     lot: self.lot, product: lot.product, stage: lot.stage, level: level, policy: policy,
                     parameters: parameters)
-                saved[entry.dataID] = token.hexString
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                guard
-                    FileManager.default.createFile(
-                        atPath: tokens, contents: try encoder.encode(saved), attributes: [.posixPermissions: 0o600])
-                else { throw UserError("cannot write \(tokens)") }
+                saved[entry.dataID] = token
+                try TransferKeys.writeTokens(saved, to: tokens)
                 if !signer.options.json {
                     print(
                         "policy \(policy.id): entry \(entry.dataID) for \(self.lot) \(level.rawValue) (\(entry.searchableCiphertext.count)-byte hidden-policy ciphertext)"
