@@ -97,6 +97,15 @@ enum SecretFile {
         else { throw UserError("cannot write \(path)") }
     }
 
+    /// What `parse` makes of the secret file at `path` (read as ``read(_:what:)`` does);
+    /// an error naming the file as not `kind` when it does not parse.
+    static func load<Value>(
+        _ path: String, what: String, as kind: String, _ parse: ([UInt8]) throws -> Value
+    ) throws -> Value {
+        let bytes = try read(path, what: what)
+        do { return try parse(bytes) } catch { throw UserError("\(path) is not \(kind): \(error)") }
+    }
+
     static func read(_ path: String, what: String) throws -> [UInt8] {
         try checkPermissions(path, what: what)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
@@ -233,12 +242,8 @@ struct Regulator: AsyncParsableCommand {
         var secrets: String = "regulator.secrets"
 
         func load() throws -> RegulatorSecrets {
-            do {
-                return try RegulatorSecrets(serialized: try SecretFile.read(secrets, what: "regulator secrets"))
-            } catch let error as UserError {
-                throw error
-            } catch {
-                throw UserError("\(secrets) is not a regulator secrets file: \(error)")
+            try SecretFile.load(secrets, what: "regulator secrets", as: "a regulator secrets file") {
+                try RegulatorSecrets(serialized: $0)
             }
         }
     }
@@ -485,13 +490,8 @@ struct Request: AsyncParsableCommand {
     func run() async throws {
         let level = try parseLevel(level)
         guard let action = ABAC.Action(rawValue: action) else { throw UserError("\(action) is not an action") }
-        let keys: RequesterKeys
-        do {
-            keys = try RequesterKeys(serialized: try SecretFile.read(self.keys, what: "attribute keys"))
-        } catch let error as UserError {
-            throw error
-        } catch {
-            throw UserError("\(self.keys) is not an attribute keys file: \(error)")
+        let keys = try SecretFile.load(self.keys, what: "attribute keys", as: "an attribute keys file") {
+            try RequesterKeys(serialized: $0)
         }
         let ledger = signer.ledger
         guard let summary = try await ledger.lotSummary(lot) else { throw UserError("lot \(lot) is not on the ledger") }
