@@ -110,37 +110,18 @@ struct API: AsyncParsableCommand {
     @OptionGroup var operations: OperationsOptions
 
     func run() async throws {
-        ServerLifecycle.ignoreHangUpUntilTrapped()
-        let (logger, logLevel) = logging.bootstrapReloadable(label: "agritrace.api")
-        let base = ServerSettings(logLevel: logLevel.get(), blobLimits: .init())
-        logLevel.set((try settings.map { try ServerSettings.read(file: $0, over: base) } ?? base).logLevel)
-        // Before the API makes its metrics.
-        let registry = operations.metricsPort.map { _ in OperationsServer.bootstrapMetrics() }
+        let process = try ServerProcess(
+            label: "agritrace.api", logging: logging, operations: operations, settings: settings)
         guard api.httpPort != nil else { throw UserError("give --http-port") }
         _ = try openReadOnly(store)
-        let tls = try api.tls()
-        var services: [(name: String, service: any Service)] = []
         let store = self.store
-        let ready: @Sendable () -> String? = {
-            FileManager.default.isReadableFile(atPath: store) ? nil : "the ledger store is not readable"
-        }
-        if let metrics = operations.service(registry: registry, ready: ready, logger: logger) {
-            services.append(("metrics", metrics))
-        }
-        if let application = try api.service(storePath: store, tls: tls, logger: logger) {
-            services.append(("api", application))
-        }
-        let reload = settings.map { file in
-            Serve.settingsReloader(file: file, over: base, level: logLevel, blobs: nil, logger: logger)
-        }
-        try await ServerLifecycle.run(
-            services,
-            reloadable: .init(
-                apiTLS: tls,
-                readAtStart: [
-                    "--store", "--http-host", "--http-port", "--metrics-host", "--metrics-port",
-                    "--log-level (put it in --settings to reload it)", "--log-format", "--gs1-site",
-                ], settings: reload),
-            logger: logger)
+        try await process.run(
+            [], storePath: store, api: api, operations: operations,
+            ready: { FileManager.default.isReadableFile(atPath: store) ? nil : "the ledger store is not readable" },
+            blobs: nil,
+            readAtStart: [
+                "--store", "--http-host", "--http-port", "--metrics-host", "--metrics-port",
+                "--log-level (put it in --settings to reload it)", "--log-format", "--gs1-site",
+            ])
     }
 }

@@ -47,16 +47,11 @@ struct PrincipalOptions: ParsableArguments {
 /// Enrollment records written by `agritrace enroll` (JSON).
 enum EnrollmentFile {
     static func read(_ path: String) throws -> EnrollmentRecord {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw UserError("cannot read the enrollment record \(path)")
-        }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        do {
-            return try decoder.decode(EnrollmentRecord.self, from: data)
-        } catch {
-            throw UserError("\(path) is not an enrollment record: \(error)")
-        }
+        return try JSONFile.read(
+            EnrollmentRecord.self, from: path, holding: "an enrollment record",
+            unreadable: "cannot read the enrollment record \(path)", decoder: decoder)
     }
 }
 
@@ -78,11 +73,37 @@ enum SecretFile {
         }
     }
 
-    static func write(_ bytes: [UInt8], to path: String) throws {
+    /// Writes `bytes` in hex, one line, mode 0600 (replacing the file).
+    static func write(_ bytes: [UInt8], to path: String) throws { try write(text: bytes.hexString + "\n", to: path) }
+
+    /// Writes a new key pair: the private key to `path` (hex, mode 0600), the public key's
+    /// hex to `path.pub`. An existing `path` is refused unless `force`, the error saying what
+    /// overwriting it would do (`orphaning`).
+    static func writeKeyPair(
+        privateKey: [UInt8], publicKeyHex: String, to path: String, force: Bool, orphaning: String
+    ) throws {
+        if FileManager.default.fileExists(atPath: path) && !force {
+            throw UserError("\(path) exists; \(orphaning). Use --force to overwrite.")
+        }
+        try write(privateKey, to: path)
+        try Output.write(publicKeyHex, to: path + ".pub")
+    }
+
+    /// Writes `text`, mode 0600 (replacing the file).
+    static func write(text: String, to path: String) throws {
         guard
             FileManager.default.createFile(
-                atPath: path, contents: Data((bytes.hexString + "\n").utf8), attributes: [.posixPermissions: 0o600])
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         else { throw UserError("cannot write \(path)") }
+    }
+
+    /// What `parse` makes of the secret file at `path` (read as ``read(_:what:)`` does);
+    /// an error naming the file as not `kind` when it does not parse.
+    static func load<Value>(
+        _ path: String, what: String, as kind: String, _ parse: ([UInt8]) throws -> Value
+    ) throws -> Value {
+        let bytes = try read(path, what: what)
+        do { return try parse(bytes) } catch { throw UserError("\(path) is not \(kind): \(error)") }
     }
 
     static func read(_ path: String, what: String) throws -> [UInt8] {
@@ -221,12 +242,8 @@ struct Regulator: AsyncParsableCommand {
         var secrets: String = "regulator.secrets"
 
         func load() throws -> RegulatorSecrets {
-            do {
-                return try RegulatorSecrets(serialized: try SecretFile.read(secrets, what: "regulator secrets"))
-            } catch let error as UserError {
-                throw error
-            } catch {
-                throw UserError("\(secrets) is not a regulator secrets file: \(error)")
+            try SecretFile.load(secrets, what: "regulator secrets", as: "a regulator secrets file") {
+                try RegulatorSecrets(serialized: $0)
             }
         }
     }
@@ -385,21 +402,14 @@ struct Policy: AsyncParsableCommand {
                 throw UserError("lot \(self.lot) has no record on the ledger yet; protect it once its records are in")
             }
             let parameters = try DataOwner.DecodedParameters(try await signer.ledger.parameters())
-            var saved: [String: String] = [:]
-            if let data = FileManager.default.contents(atPath: tokens) {
-                saved = (try? JSONDecoder().decode([String: String].self, from: data)) ?? [:]
-            }
+            // A token file that is missing or unreadable starts empty.
+            var saved = (try? TransferKeys.readTokens(tokens)) ?? [:]
             for policy in policies {
                 let (entry, token) = try DataOwner.protect(
                     lot: self.lot, product: lot.product, stage: lot.stage, level: level, policy: policy,
                     parameters: parameters)
-                saved[entry.dataID] = token.hexString
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                guard
-                    FileManager.default.createFile(
-                        atPath: tokens, contents: try encoder.encode(saved), attributes: [.posixPermissions: 0o600])
-                else { throw UserError("cannot write \(tokens)") }
+                saved[entry.dataID] = token
+                try TransferKeys.writeTokens(saved, to: tokens)
                 if !signer.options.json {
                     print(
                         "policy \(policy.id): entry \(entry.dataID) for \(self.lot) \(level.rawValue) (\(entry.searchableCiphertext.count)-byte hidden-policy ciphertext)"
@@ -480,13 +490,8 @@ struct Request: AsyncParsableCommand {
     func run() async throws {
         let level = try parseLevel(level)
         guard let action = ABAC.Action(rawValue: action) else { throw UserError("\(action) is not an action") }
-        let keys: RequesterKeys
-        do {
-            keys = try RequesterKeys(serialized: try SecretFile.read(self.keys, what: "attribute keys"))
-        } catch let error as UserError {
-            throw error
-        } catch {
-            throw UserError("\(self.keys) is not an attribute keys file: \(error)")
+        let keys = try SecretFile.load(self.keys, what: "attribute keys", as: "an attribute keys file") {
+            try RequesterKeys(serialized: $0)
         }
         let ledger = signer.ledger
         guard let summary = try await ledger.lotSummary(lot) else { throw UserError("lot \(lot) is not on the ledger") }

@@ -143,7 +143,7 @@ extension Regulator {
                 for alarm in alarms where seen.insert(alarm.key).inserted && (!first || anomalies.since != nil) {
                     let line =
                         options.json
-                        ? try Self.line(alarm)
+                        ? try Output.json(alarm, pretty: false)
                         : AnomalyOptions.table([alarm]).split(separator: "\n").last.map(String.init) ?? ""
                     // Written at once, not buffered: a watcher reads each alarm as it comes.
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
@@ -153,13 +153,6 @@ extension Regulator {
                 first = false
                 try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
             }
-        }
-
-        /// One alarm as one line of JSON.
-        static func line(_ alarm: AnomalyAlarm) throws -> String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return String(decoding: try encoder.encode(alarm), as: UTF8.self)
         }
     }
 }

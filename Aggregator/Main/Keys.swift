@@ -47,15 +47,10 @@ struct Keygen: ParsableCommand {
     var json = false
 
     func run() throws {
-        if FileManager.default.fileExists(atPath: output) && !force {
-            throw UserError("\(output) exists; a new key would orphan the store it signs. Use --force to overwrite.")
-        }
         let key = Curve25519.Signing.PrivateKey()
-        let created = FileManager.default.createFile(
-            atPath: output, contents: Data((Array(key.rawRepresentation).hexString + "\n").utf8),
-            attributes: [.posixPermissions: 0o600])
-        guard created else { throw UserError("cannot write \(output)") }
-        try Output.write(key.publicKey.hex, to: output + ".pub")
+        try SecretFile.writeKeyPair(
+            privateKey: Array(key.rawRepresentation), publicKeyHex: key.publicKey.hex, to: output, force: force,
+            orphaning: "a new key would orphan the store it signs")
         if json {
             struct Answer: Encodable {
                 var privateKeyFile: String

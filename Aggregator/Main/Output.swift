@@ -65,11 +65,22 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// With `--json`, prints `value` as JSON and returns true; otherwise returns false for the
-    /// command to print its text.
-    func printedJSON<Value: Encodable>(_ value: Value) throws -> Bool {
-        guard json else { return false }
-        print(try Output.json(value))
-        return true
+    /// command to print its text. With `output` (a command's `--output`), the JSON is also
+    /// written to that file, with or without `--json`.
+    func printedJSON<Value: Encodable>(_ value: Value, savingTo output: String? = nil) throws -> Bool {
+        guard json || output != nil else { return false }
+        let text = try Output.json(value)
+        if let output { try Output.write(text, to: output) }
+        if json { print(text) }
+        return json
+    }
+
+    /// Prints `rows`: as JSON with `--json`; otherwise `none` when there are none, else each
+    /// row with `printRow`.
+    func printRows<Row: Encodable>(_ rows: [Row], none: String, _ printRow: (Row) -> Void) throws {
+        if try printedJSON(rows) { return }
+        if rows.isEmpty { print(none) }
+        rows.forEach(printRow)
     }
 
     func validate() throws {
@@ -85,9 +96,12 @@ struct StoreOptions: ParsableArguments {
 }
 
 enum Output {
-    static func json<Value: Encodable>(_ value: Value) throws -> String {
+    /// `value` as the CLI's JSON (sorted keys, slashes unescaped): indented, or with
+    /// `pretty: false` on one line (a line of a stream or of a log).
+    static func json<Value: Encodable>(_ value: Value, pretty: Bool = true) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if pretty { encoder.outputFormatting.insert(.prettyPrinted) }
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 

@@ -80,20 +80,14 @@ struct Proof: AsyncParsableCommand {
         let proof: SavedInclusionProof = try await options.read(
             "/v1/proof/\(id.hex)", query: ["tree-size": treeSize.map(String.init)]
         ) { try options.queries().inclusionProof(of: id, treeSize: treeSize) }
-        let json = try Output.json(proof)
-        if let output { try Output.write(json, to: output) }
-        if options.json {
-            print(json)
-        } else {
+        if try options.printedJSON(proof, savingTo: output) { return }
+        print(
+            "record \(proof.recordID) is leaf \(proof.leafIndex) of the log of size \(proof.treeHead.logSize) (block \(proof.treeHead.height), root \(proof.treeHead.logRoot))"
+        )
+        print("audit path: \(proof.proof.count) hashes")
+        if let output {
             print(
-                "record \(proof.recordID) is leaf \(proof.leafIndex) of the log of size \(proof.treeHead.logSize) (block \(proof.treeHead.height), root \(proof.treeHead.logRoot))"
-            )
-            print("audit path: \(proof.proof.count) hashes")
-            if let output {
-                print(
-                    "saved to \(output); check it offline with `agritrace verify-proof \(output) --authority <public key>`"
-                )
-            }
+                "saved to \(output); check it offline with `agritrace verify-proof \(output) --authority <public key>`")
         }
     }
 }
@@ -111,23 +105,11 @@ struct VerifyProof: ParsableCommand {
 
     func run() throws {
         let key = try Keys.readPublicKey(authority)
-        let decoder = JSONDecoder()
-        guard let data = FileManager.default.contents(atPath: proofFile) else {
-            throw UserError("cannot read \(proofFile)")
-        }
-        let proof: SavedInclusionProof
-        do { proof = try decoder.decode(SavedInclusionProof.self, from: data) } catch {
-            throw UserError("\(proofFile) is not a saved proof: \(error)")
-        }
+        let proof = try JSONFile.read(SavedInclusionProof.self, from: proofFile, holding: "a saved proof")
         try proof.treeHead.checkReadableFields(named: "treeHead", in: "INVALID proof")
         var trusted: SavedTreeHead?
         if let treeHead {
-            guard let data = FileManager.default.contents(atPath: treeHead) else {
-                throw UserError("cannot read \(treeHead)")
-            }
-            do { trusted = try decoder.decode(SavedTreeHead.self, from: data) } catch {
-                throw UserError("\(treeHead) is not a saved tree head: \(error)")
-            }
+            trusted = try JSONFile.read(SavedTreeHead.self, from: treeHead, holding: "a saved tree head")
             try trusted?.checkReadableFields(named: treeHead, in: "INVALID tree head")
         }
         struct Answer: Encodable {
@@ -177,15 +159,10 @@ struct TreeHead: AsyncParsableCommand {
         let head: SavedTreeHead = try await options.read(
             "/v1/tree-head", query: ["tree-size": treeSize.map(String.init)]
         ) { SavedTreeHead(try options.queries().treeHead(size: treeSize)) }
-        let json = try Output.json(head)
-        if let output { try Output.write(json, to: output) }
-        if options.json {
-            print(json)
-        } else {
-            print(
-                "block \(head.height): log size \(head.logSize), root \(head.logRoot), signed \(head.time)\(output.map { "; saved to \($0)" } ?? "")"
-            )
-        }
+        if try options.printedJSON(head, savingTo: output) { return }
+        print(
+            "block \(head.height): log size \(head.logSize), root \(head.logRoot), signed \(head.time)\(output.map { "; saved to \($0)" } ?? "")"
+        )
     }
 }
 
@@ -234,13 +211,10 @@ struct Consistency: AsyncParsableCommand {
             )
         }
         try answer.check(old: old, new: new, against: heads)
-        if options.json {
-            print(try Output.json(answer))
-        } else {
-            print(
-                "log \(answer.oldSize) (root \(answer.oldRoot), signed in block \(heads.old.height)) is a prefix of log \(answer.newSize) (root \(answer.newRoot), signed in block \(heads.new.height)): proof of \(answer.proof.count) hashes verified"
-            )
-        }
+        if try options.printedJSON(answer) { return }
+        print(
+            "log \(answer.oldSize) (root \(answer.oldRoot), signed in block \(heads.old.height)) is a prefix of log \(answer.newSize) (root \(answer.newRoot), signed in block \(heads.new.height)): proof of \(answer.proof.count) hashes verified"
+        )
     }
 }
 

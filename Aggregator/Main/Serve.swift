@@ -98,13 +98,10 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var operations: OperationsOptions
 
     func run() async throws {
-        ServerLifecycle.ignoreHangUpUntilTrapped()
-        let (logger, logLevel) = logging.bootstrapReloadable(label: "agritrace.serve")
-        let base = ServerSettings(logLevel: logLevel.get(), blobLimits: blobLimits())
-        let initial = try settings.map { try ServerSettings.read(file: $0, over: base) } ?? base
-        logLevel.set(initial.logLevel)
-        // Before the services make their metrics.
-        let registry = operations.metricsPort.map { _ in OperationsServer.bootstrapMetrics() }
+        let process = try ServerProcess(
+            label: "agritrace.serve", logging: logging, operations: operations, settings: settings,
+            blobLimits: blobLimits())
+        let logger = process.logger
         let lock = try StoreLock(store: store, command: "agritrace serve")
         let authority = try Keys.readPrivateKey(file: authorityKey)
         let broker = try brokerOptions()
@@ -119,27 +116,14 @@ struct Serve: AsyncParsableCommand {
             log: log)
         let blobService = try BlobService(
             storePath: store, authority: authority, broker: broker, clientID: clientID + "-blobs",
-            shareGroup: shareGroup, limits: initial.blobLimits, log: log)
-        var services: [(name: String, service: any Service)] = [
-            ("ingest", ServerLifecycle.service { try await service.run() }),
-            ("blobs", ServerLifecycle.service { try await blobService.run() }),
-        ]
-        if let metrics = operations.service(
-            registry: registry, ready: OperationsServer.readiness(of: service), logger: logger)
-        {
-            services.append(("metrics", metrics))
-        }
-        let apiTLS = try api.tls()
-        // The store exists once the ingest service has opened it.
-        if let application = try api.service(storePath: store, tls: apiTLS, logger: logger) {
-            services.append(("api", application))
-        }
-        let reload = settings.map { file in
-            Self.settingsReloader(file: file, over: base, level: logLevel, blobs: blobService, logger: logger)
-        }
-        try await ServerLifecycle.run(
-            services, reloadable: .init(apiTLS: apiTLS, readAtStart: Self.readAtStart, settings: reload),
-            logger: logger)
+            shareGroup: shareGroup, limits: process.initial.blobLimits, log: log)
+        // The store exists once the ingest service has opened it (the API opens it after).
+        try await process.run(
+            [
+                ("ingest", ServerLifecycle.service { try await service.run() }),
+                ("blobs", ServerLifecycle.service { try await blobService.run() }),
+            ], storePath: store, api: api, operations: operations, ready: OperationsServer.readiness(of: service),
+            blobs: blobService, readAtStart: Self.readAtStart)
         logger.notice("stopped")
         withExtendedLifetime(lock) {}
     }
@@ -156,28 +140,6 @@ struct Serve: AsyncParsableCommand {
         BlobService.Limits(
             maxUnfinishedUploads: maxUnfinishedUploads, maxUnfinishedUploadsPerDevice: maxUnfinishedUploadsPerDevice,
             unfinishedUploadTimeout: .seconds(unfinishedUploadTimeout), maxBlobBytes: maxBlobBytes)
-    }
-
-    /// What SIGHUP does with `--settings`: reads the file again over the command line's
-    /// settings and applies it (the upload limits only where there is a blob service: not in
-    /// `api`); a file that does not parse changes nothing.
-    static func settingsReloader(
-        file: String, over base: ServerSettings, level: SharedLogLevel, blobs: BlobService?, logger: Logger
-    ) -> @Sendable () async -> Void {
-        {
-            do {
-                let settings = try ServerSettings.read(file: file, over: base)
-                level.set(settings.logLevel)
-                await blobs?.update(limits: settings.blobLimits)
-                logger.notice(
-                    "reloaded the settings", metadata: ["settings": "\(settings.summary)", "file": "\(file)"])
-                logger.debug("log level is now \(settings.logLevel)")
-            } catch {
-                logger.error(
-                    "could not reload the settings: \(error); the settings in force stay, fix the file and reload again"
-                )
-            }
-        }
     }
 
     func brokerOptions() throws -> MQTTClient.Options {

@@ -102,9 +102,6 @@ struct ServerLog: LogHandler {
         object["level"] = level.rawValue
         object["label"] = label
         object["message"] = message
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(object)) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return (try? Output.json(object, pretty: false)) ?? "{}"
     }
 }

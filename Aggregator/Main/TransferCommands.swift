@@ -19,11 +19,18 @@ enum TransferKeys {
         return key
     }
 
+    /// The owner's token file (`owner-tokens.json`, mode 0600): each entry's access token in
+    /// hex, by data id, written by `policy create` and read by the transfer service.
     static func readTokens(_ path: String) throws -> [String: [UInt8]] {
         guard let data = FileManager.default.contents(atPath: path),
             let saved = try? JSONDecoder().decode([String: String].self, from: data)
         else { throw UserError("cannot read the owner's token file \(path) (written by `agritrace policy create`)") }
         return saved.compactMapValues { [UInt8](hexString: $0) }
+    }
+
+    /// Writes the owner's token file (mode 0600), replacing it.
+    static func writeTokens(_ tokens: [String: [UInt8]], to path: String) throws {
+        try SecretFile.write(text: try Output.json(tokens.mapValues(\.hexString)), to: path)
     }
 }
 
@@ -44,12 +51,11 @@ struct Transfer: AsyncParsableCommand {
         var force = false
 
         func run() throws {
-            if FileManager.default.fileExists(atPath: output) && !force {
-                throw UserError("\(output) exists; keys wrapped to it would be orphaned. Use --force to overwrite.")
-            }
             let key = Curve25519.KeyAgreement.PrivateKey()
-            try SecretFile.write(Array(key.rawRepresentation), to: output)
-            try Output.write(Array(key.publicKey.rawRepresentation).hexString, to: output + ".pub")
+            try SecretFile.writeKeyPair(
+                privateKey: Array(key.rawRepresentation),
+                publicKeyHex: Array(key.publicKey.rawRepresentation).hexString,
+                to: output, force: force, orphaning: "keys wrapped to it would be orphaned")
             print("owner key written to \(output) (mode 0600); public key in \(output).pub:")
             print(Array(key.publicKey.rawRepresentation).hexString)
         }
@@ -665,9 +671,7 @@ struct Grants: AsyncParsableCommand {
             let rows: [GrantRow] = try await options.read("/v1/access/grants", query: ["owner": principal]) {
                 try options.queries().grants(owner: principal)
             }
-            if try options.printedJSON(rows) { return }
-            if rows.isEmpty { print("no grants of \(principal)") }
-            for row in rows {
+            try options.printRows(rows, none: "no grants of \(principal)") { row in
                 print(
                     "\(row.requestID)  \(row.requester)  \(row.lot) \(row.level)  from \(row.source)  granted \(row.resultTime ?? "?")  \(row.revoked ? "REVOKED" : "active")  transfers \(row.transfers)"
                 )
@@ -697,9 +701,7 @@ struct Provenance: AsyncParsableCommand {
         let rows: [ProvenanceRow] = try await options.read("/v1/access/provenance", query: ["lot": lot]) {
             try options.queries().provenance(lot: lot)
         }
-        if try options.printedJSON(rows) { return }
-        if rows.isEmpty { print("no transfer of \(lot) on the ledger") }
-        for row in rows {
+        try options.printRows(rows, none: "no transfer of \(lot) on the ledger") { row in
             let counterpart = row.counterpart.isEmpty ? "" : " → \(row.counterpart)"
             print(
                 "leaf \(row.leafIndex)  \(row.time)  \(row.kind.rawValue)  \(row.who)\(counterpart)  \(row.level)  \(row.status)  \(row.detail)  (request \(row.requestID))"

@@ -36,14 +36,14 @@ struct Scenario {
     var series: [SensorSeries] = []
     var injections: [Injection] = []
     /// Behaviour injections by (principal index, day).
-    var planned: [String: Injection.Kind] = [:]
+    var planned: [String: Injection.Kind.Behaviour] = [:]
     let owners = 16
     /// The supply chain's fixed sites (one device each) and the trace injections by "site|day".
     var farms: [GeoPoint] = []
     var processors: [GeoPoint] = []
     var warehouses: [GeoPoint] = []
     var shops: [GeoPoint] = []
-    var tracePlan: [String: Injection.Kind] = [:]
+    var tracePlan: [String: AnomalyAlarm.Kind] = [:]
 
     init(seed: UInt64, days: Int, perRole: Int, inject: Bool, perKind: Int = 10) {
         self.days = days
@@ -100,7 +100,7 @@ struct Scenario {
     mutating func planBehaviourInjections() {
         let established = requesters.indices.filter { requesters[$0].firstDay == 0 }
         var used: [Int: [Int]] = [:]
-        for kind in [Injection.Kind.oddHours, .massDownload, .manySources, .denialBurst] {
+        for kind in Injection.Kind.Behaviour.allCases {
             var placed = 0
             while placed < perKind {
                 let index = established[random.int(0..<established.count)]
@@ -110,7 +110,7 @@ struct Scenario {
                 planned["\(index)|\(day)"] = kind
                 injections.append(
                     Injection(
-                        kind: kind, subjects: [requesters[index].name], from: Int64(day) * Self.day,
+                        kind: .behaviour(kind), subjects: [requesters[index].name], from: Int64(day) * Self.day,
                         until: Int64(day + 2) * Self.day))
                 placed += 1
             }
@@ -119,7 +119,7 @@ struct Scenario {
             guard let day = requester.fanOutDay else { continue }
             injections.append(
                 Injection(
-                    kind: .fanOut, subjects: [requester.name], from: Int64(day) * Self.day,
+                    kind: .alarm(.fanOut), subjects: [requester.name], from: Int64(day) * Self.day,
                     until: Int64(day + 2) * Self.day))
         }
     }

@@ -60,7 +60,7 @@ extension Scenario {
     }
 
     /// The injected behaviours: night requests, a mass download, many sources, a denial burst.
-    mutating func anomalous(_ kind: Injection.Kind, _ index: Int, day: Int) {
+    mutating func anomalous(_ kind: Injection.Kind.Behaviour, _ index: Int, day: Int) {
         let requester = requesters[index]
         let usual = { (random: inout ScenarioRandom) in requester.owners[random.int(0..<requester.owners.count)] }
         switch kind {
@@ -86,7 +86,7 @@ extension Scenario {
                 let time = dayStart(day) + Int64(requester.start + random.int(0..<8)) * Self.hour + minutes(60)
                 ask(requester.name, owner: owner, lot: "F\(owner)-\(day)", at: time, source: "203.0.113.\(item + 10)")
             }
-        default:
+        case .denialBurst:
             for item in 0..<(6 + random.int(0..<5)) {
                 let owner = usual(&random)
                 let time = dayStart(day) + Int64(requester.start + random.int(0..<8)) * Self.hour + minutes(60)

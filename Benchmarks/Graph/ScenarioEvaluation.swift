@@ -48,7 +48,7 @@ struct ScenarioEvaluation {
         for kind in Injection.Kind.allCases {
             let row = rows[kind]!
             lines.append(
-                "| \(kind.rawValue) | \(row.injected) | \(row.detected) | \(Self.format(row.recall)) | \(row.alarms) | \(row.trueAlarms) | \(Self.format(row.precision)) |"
+                "| \(kind.name) | \(row.injected) | \(row.detected) | \(Self.format(row.recall)) | \(row.alarms) | \(row.trueAlarms) | \(Self.format(row.precision)) |"
             )
         }
         return lines.joined(separator: "\n")
@@ -60,7 +60,7 @@ struct ScenarioEvaluation {
         for injection in injections
         where !alarms.contains(where: { Injection.Kind.of($0) == injection.kind && injection.matches($0) }) {
             lines.append(
-                "MISSED \(injection.kind.rawValue) \(injection.subjects.sorted()) day \(injection.from / Scenario.day)")
+                "MISSED \(injection.kind.name) \(injection.subjects.sorted()) day \(injection.from / Scenario.day)")
         }
         for alarm in alarms where !injections.contains(where: { $0.matches(alarm) }) {
             lines.append(

@@ -20,7 +20,7 @@ extension Scenario {
     }
 
     mutating func planTraceInjections() {
-        let kinds: [Injection.Kind] = [.twoPlaces, .stageOrder, .timeOrder, .location, .rate, .coldChain]
+        let kinds: [AnomalyAlarm.Kind] = [.twoPlaces, .stageOrder, .timeOrder, .location, .rate, .coldChain]
         for kind in kinds {
             var placed = 0
             while placed < perKind {
@@ -34,7 +34,7 @@ extension Scenario {
         }
     }
 
-    func planned(_ kind: Injection.Kind, site: Int, day: Int) -> Bool {
+    func planned(_ kind: AnomalyAlarm.Kind, site: Int, day: Int) -> Bool {
         tracePlan["\(kind.rawValue)|\(site)|\(day)"] != nil
     }
 
@@ -97,7 +97,7 @@ extension Scenario {
                 "processor-box-\(site)", lot: lot, stage: 2, time: dayStart(day) + 30 * Self.minute + minutes(90),
                 location: jitter(processors[site]), inputs: inputs)
             injections.append(
-                Injection(kind: .timeOrder, subjects: [lot], from: dayStart(day), until: dayStart(day + 1)))
+                Injection(kind: .alarm(.timeOrder), subjects: [lot], from: dayStart(day), until: dayStart(day + 1)))
             return fixedRecords(
                 "processor-box-\(site)", lot: lot, stage: 2, at: processors[site], day: day, earliest: 9)
         }
@@ -105,7 +105,7 @@ extension Scenario {
         if planned(.stageOrder, site: site, day: day) {
             inputs.append("S\((site + 1) % Self.sites)-\(day - 1)")
             injections.append(
-                Injection(kind: .stageOrder, subjects: [lot], from: dayStart(day), until: dayStart(day + 1)))
+                Injection(kind: .alarm(.stageOrder), subjects: [lot], from: dayStart(day), until: dayStart(day + 1)))
         }
         fixedRecords(
             "processor-box-\(site)", lot: lot, stage: 2, at: processors[site], day: day, inputs: inputs, earliest: 9)

@@ -37,7 +37,7 @@ extension Scenario {
             SensorSeries(leaf: UInt64(records.count - 1), lot: lot, device: "truck-\(site)", samples: samples))
         if excursion {
             injections.append(
-                Injection(kind: .coldChain, subjects: [lot], from: dayStart(day), until: dayStart(day + 1)))
+                Injection(kind: .alarm(.coldChain), subjects: [lot], from: dayStart(day), until: dayStart(day + 1)))
         }
     }
 
@@ -56,7 +56,7 @@ extension Scenario {
                 "warehouse-box-\(far)", lot: lot, stage: 3, time: first - 5 * Self.minute,
                 location: jitter(warehouses[far]))
             injections.append(
-                Injection(kind: .twoPlaces, subjects: [lot], from: dayStart(day), until: dayStart(day + 1)))
+                Injection(kind: .alarm(.twoPlaces), subjects: [lot], from: dayStart(day), until: dayStart(day + 1)))
         }
         if planned(.location, site: site, day: day) {
             let lot = "P\(site)-\(day)"
@@ -67,7 +67,8 @@ extension Scenario {
                 device, lot: lot, stage: 2, time: time,
                 location: GeoPoint(latitude: place.latitude + 1.5, longitude: place.longitude + 1.5))
             injections.append(
-                Injection(kind: .location, subjects: [device, lot], from: dayStart(day), until: dayStart(day + 1)))
+                Injection(
+                    kind: .alarm(.location), subjects: [device, lot], from: dayStart(day), until: dayStart(day + 1)))
         }
         if planned(.rate, site: site, day: day) {
             let device = "farm-box-\(site)"
@@ -77,7 +78,7 @@ extension Scenario {
                     device, lot: "F\(site)-\(day)", stage: 1, time: hour + Int64(random.int(0..<3_600_000)),
                     location: nil)
             }
-            injections.append(Injection(kind: .rate, subjects: [device], from: hour, until: hour + Self.hour))
+            injections.append(Injection(kind: .alarm(.rate), subjects: [device], from: hour, until: hour + Self.hour))
         }
     }
 }

@@ -33,9 +33,7 @@ enum ConsoleResponse {
     }
 
     static func json<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        let data = (try? JSON(value).data) ?? Data("{}".utf8)
         return Response(
             status: status, headers: headers(contentType: "application/json"),
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
