@@ -63,8 +63,19 @@ import Testing
 
     @Test func aCheckpointIsFinalWithKOfNMemberCosignaturesOnly() throws {
         let signers = try Self.members(3)
-        let verifier = CheckpointVerifier(
+        let verifier = try CheckpointVerifier(
             origin: "agritrace.example/log", members: signers.map(\.verifierKey), threshold: 2)
+        // A threshold outside 1...n or a member listed twice is refused as configuration.
+        let keys = signers.map(\.verifierKey)
+        #expect(throws: CheckpointVerifier.ConfigurationError.threshold(0, members: 3)) {
+            try CheckpointVerifier(origin: "o", members: keys, threshold: 0)
+        }
+        #expect(throws: CheckpointVerifier.ConfigurationError.threshold(4, members: 3)) {
+            try CheckpointVerifier(origin: "o", members: keys, threshold: 4)
+        }
+        #expect(throws: CheckpointVerifier.ConfigurationError.duplicateMember(keys[1].name)) {
+            try CheckpointVerifier(origin: "o", members: keys + [keys[1]], threshold: 2)
+        }
         let checkpoint = Checkpoint(
             origin: "agritrace.example/log", size: 20_852_163, rootHash: Digest32.sha256(Array("root".utf8)))
         #expect(try Checkpoint(text: checkpoint.text) == checkpoint)
@@ -93,7 +104,7 @@ import Testing
 
     @Test func anAlteredCheckpointOrSignatureIsRefused() throws {
         let signers = try Self.members(3)
-        let verifier = CheckpointVerifier(
+        let verifier = try CheckpointVerifier(
             origin: "agritrace.example/log", members: signers.map(\.verifierKey), threshold: 2)
         let text = Checkpoint(origin: "agritrace.example/log", size: 7, rootHash: .zero).text
         let note = SignedNote(text: text, signatures: try signers.map { try $0.sign(text, time: 9) })

@@ -66,9 +66,30 @@ public struct CheckpointVerifier: Sendable {
     public let members: [NoteVerifierKey]
     public let threshold: Int
 
-    /// - Precondition: `threshold` is 1 to the number of members.
-    public init(origin: String, members: [NoteVerifierKey], threshold: Int) {
-        precondition(threshold >= 1 && threshold <= members.count, "threshold must be 1...members")
+    /// Why a consortium (from a genesis file or flags) cannot verify anything.
+    public enum ConfigurationError: Swift.Error, Hashable, Sendable, CustomStringConvertible {
+        case threshold(Int, members: Int)
+        case duplicateMember(String)
+
+        public var description: String {
+            switch self {
+            case .threshold(let threshold, let members):
+                "threshold \(threshold) is not between 1 and the \(members) member(s); fix: set k to 1...\(members)"
+            case .duplicateMember(let name):
+                "member \(name) is listed twice; fix: give each member one verifier key"
+            }
+        }
+    }
+
+    /// A verifier for `origin` that needs `threshold` of `members`.
+    /// - Throws: ``ConfigurationError`` when `threshold` is not 1 to the number of members or a
+    ///   member name appears twice (configuration input, refused with the fix).
+    public init(origin: String, members: [NoteVerifierKey], threshold: Int) throws(ConfigurationError) {
+        guard threshold >= 1 && threshold <= members.count else {
+            throw .threshold(threshold, members: members.count)
+        }
+        var names: Set<String> = []
+        for member in members where !names.insert(member.name).inserted { throw .duplicateMember(member.name) }
         self.origin = origin
         self.members = members
         self.threshold = threshold
