@@ -34,13 +34,18 @@ public struct IngestConfiguration: Sendable {
     /// throughput run). Process-wide; skipped when `MALLOC_TOP_PAD_` is set in the
     /// environment. Default `true`.
     public var keepsFreedMemory: Bool
+    /// How this node claims its share group before it subscribes (``ShareGroupClaim``): a
+    /// second single-node ledger in the same group is refused. Default on.
+    public var shareGroupClaim: ShareGroupClaim.Settings?
 
     public init(
         broker: MQTTClient.Options = .init(), clientID: String = "agritrace-aggregator",
         shareGroup: String = "agritrace", submissionPollInterval: Duration = .milliseconds(250),
-        maxQueuedBatches: Int = 64, maxPendingTransactions: Int = 20_000, keepsFreedMemory: Bool = true
+        maxQueuedBatches: Int = 64, maxPendingTransactions: Int = 20_000, keepsFreedMemory: Bool = true,
+        shareGroupClaim: ShareGroupClaim.Settings? = ShareGroupClaim.Settings()
     ) {
         self.keepsFreedMemory = keepsFreedMemory
+        self.shareGroupClaim = shareGroupClaim
         self.broker = broker
         self.clientID = clientID
         self.shareGroup = shareGroup
@@ -62,6 +67,8 @@ public actor IngestService {
     let ledger: Ledger
     let configuration: IngestConfiguration
     let client: MQTTClient
+    /// The claim on the share group, taken before subscribing (nil when configured off).
+    let claim: ShareGroupClaim?
     let log: IngestLog
     let writer: BlockWriter
     var lastSubmissionPoll: ContinuousClock.Instant = .now - .seconds(3600)
@@ -107,6 +114,11 @@ public actor IngestService {
         var broker = configuration.broker
         broker.maxQueuedMessages = broker.maxQueuedMessages ?? configuration.maxQueuedBatches
         self.client = try MQTTClient(clientID: configuration.clientID, options: broker)
+        self.claim = try configuration.shareGroupClaim.map {
+            try ShareGroupClaim(
+                group: configuration.shareGroup, node: ledgerConfiguration.proposer,
+                clientID: configuration.clientID, broker: broker, settings: $0)
+        }
         self.log = log
     }
 
@@ -121,6 +133,10 @@ public actor IngestService {
             events.cancel()
             deliveries.cancel()
         }
+        // A second single-node ledger in this share group would split the records: claim it first.
+        try await claim?.claim(log: log)
+        let holding = claim.map { claim in Task { await claim.hold(log: log) } }
+        defer { holding?.cancel() }
         try client.subscribe(topic: configuration.subscription, qos: .atLeastOnce)
         try client.connect()
         observer.started()
@@ -160,6 +176,8 @@ public actor IngestService {
         await tick(force: true)
         await receipts.drain(log: log)
         client.disconnect()
+        holding?.cancel()
+        try? await claim?.release()
     }
 
     /// Logs the broker connection's events: connected, refused, lost, a refused subscription.

@@ -44,7 +44,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "MQTT client id of this node.")
     var clientID: String = "agritrace-aggregator"
 
-    @Option(name: .long, help: "Shared-subscription group: nodes in the same group split the devices' batches.")
+    @Option(
+        name: .long,
+        help:
+            "Shared-subscription group on the broker. One single-node ledger per group: a second node in the group is refused (docs/operations.md)."
+    )
     var shareGroup: String = "agritrace"
 
     @Option(name: .long, help: "Cut a block when this many transactions are pending.")

@@ -132,8 +132,9 @@ public struct MosquittoConfiguration: Sendable, Hashable {
 ///   device, nor receive another device's receipts (read is checked on delivery, so a
 ///   device subscribing to `#` still only gets its own);
 /// - the aggregator gets `topic read agritrace/v1/+/+/records` (this also covers the
-///   shared subscription `$share/<group>/agritrace/v1/+/+/records`) and
-///   `topic write agritrace/v1/+/+/receipts`;
+///   shared subscription `$share/<group>/agritrace/v1/+/+/records`),
+///   `topic write agritrace/v1/+/+/receipts`, and both on `agritrace/v1/nodes/+`, where a
+///   node claims its share group (`ShareGroupClaim`);
 /// - firms, regulators and revoked principals get no line: no MQTT access at all.
 ///
 /// No `pattern` lines are used: with `use_identity_as_username` a pattern like
@@ -172,8 +173,10 @@ public struct AccessControlList: Sendable, Hashable {
             case .aggregator:
                 return Entry(
                     username: record.id,
-                    write: ["\(Wire.topicPrefix)/+/+/receipts", "\(Wire.topicPrefix)/+/+/blob-acks"],
-                    read: [Wire.allRecordsFilter, Wire.allBlobsFilter])
+                    write: [
+                        "\(Wire.topicPrefix)/+/+/receipts", "\(Wire.topicPrefix)/+/+/blob-acks", Wire.nodeClaimsFilter,
+                    ],
+                    read: [Wire.allRecordsFilter, Wire.allBlobsFilter, Wire.nodeClaimsFilter])
             case .firm, .regulator:
                 return nil
             }

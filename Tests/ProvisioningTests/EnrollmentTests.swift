@@ -178,8 +178,10 @@ struct EnrollmentTests {
                 user aggregator
                 topic write agritrace/v1/+/+/receipts
                 topic write agritrace/v1/+/+/blob-acks
+                topic write agritrace/v1/nodes/+
                 topic read agritrace/v1/+/+/records
                 topic read agritrace/v1/+/+/blobs
+                topic read agritrace/v1/nodes/+
                 """))
         #expect(acl.contains("user truck-07"))
         #expect(!acl.contains("alice"), "firms have no MQTT access")

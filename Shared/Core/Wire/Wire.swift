@@ -20,6 +20,13 @@ public enum Wire {
     /// The subscription filter for every device's records.
     public static let allRecordsFilter = "\(topicPrefix)/+/+/records"
 
+    /// `agritrace/v1/nodes/<share group>`: where an aggregator node claims its share group
+    /// (one single-node ledger per group; `ShareGroupClaim` in the Ingest module).
+    public static func nodeClaimTopic(group: String) -> String { "\(topicPrefix)/nodes/\(group)" }
+
+    /// The filter of every share group's claim topic (the aggregator's ACL grant).
+    public static let nodeClaimsFilter = "\(topicPrefix)/nodes/+"
+
     /// Parses `(enterprise, device)` out of a record or receipt topic.
     public static func parseDeviceTopic(_ topic: String) -> (enterprise: String, device: String)? {
         let parts = topic.split(separator: "/", omittingEmptySubsequences: false)
