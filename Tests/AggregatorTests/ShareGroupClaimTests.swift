@@ -24,19 +24,29 @@ struct ShareGroupClaimTests {
         return store
     }
 
-    @Test func aSecondNodeInTheSameShareGroupIsRefusedAndTheFirstKeepsIt() async throws {
-        let setup = try await ServeSetup(prefix: "agritrace-claim")
-        defer { setup.broker.kill() }
+    /// `serve` on a second store beside the first one's, as `clientID`.
+    func startNodeOnASecondStore(_ setup: ServeSetup, clientID: String) throws -> BackgroundProcess {
+        try BackgroundProcess(
+            setup.executable,
+            setup.serveArguments(["--client-id", clientID]).replacingStore(setup.store, with: try secondStore(setup)),
+            logFile: setup.directory.file("\(clientID).log"))
+    }
+
+    /// A setup whose first `serve` has started ingesting.
+    func setupWithANode(_ prefix: String) async throws -> (ServeSetup, BackgroundProcess) {
+        let setup = try await ServeSetup(prefix: prefix)
         let first = try setup.startServe()
-        defer { first.kill() }
         #expect(await eventually(timeout: .seconds(15)) { first.log.contains("ingesting") }, "\(first.log)")
+        return (setup, first)
+    }
+
+    @Test func aSecondNodeInTheSameShareGroupIsRefusedAndTheFirstKeepsIt() async throws {
+        let (setup, first) = try await setupWithANode("agritrace-claim")
+        defer { setup.broker.kill() }
+        defer { first.kill() }
         #expect(first.log.contains("claimed share group agritrace"))
 
-        let store = try secondStore(setup)
-        let second = try BackgroundProcess(
-            setup.executable,
-            setup.serveArguments(["--client-id", "second-node"]).replacingStore(setup.store, with: store),
-            logFile: setup.directory.file("second.log"))
+        let second = try startNodeOnASecondStore(setup, clientID: "second-node")
         defer { second.kill() }
         #expect(await eventually(timeout: .seconds(15)) { !second.isRunning }, "\(second.log)")
         #expect(second.process.terminationStatus != 0)
@@ -48,18 +58,11 @@ struct ShareGroupClaimTests {
     }
 
     @Test func aCrashedNodeDoesNotHoldItsGroupAndAnotherGroupIsIndependent() async throws {
-        let setup = try await ServeSetup(prefix: "agritrace-claim-crash")
+        let (setup, crashed) = try await setupWithANode("agritrace-claim-crash")
         defer { setup.broker.kill() }
-        let crashed = try setup.startServe()
-        defer { crashed.kill() }
-        #expect(await eventually(timeout: .seconds(15)) { crashed.log.contains("ingesting") }, "\(crashed.log)")
         // SIGKILL: its retained announcement stays on the broker, but no heartbeat follows it.
         crashed.kill()
-        let store = try secondStore(setup)
-        let successor = try BackgroundProcess(
-            setup.executable,
-            setup.serveArguments(["--client-id", "successor"]).replacingStore(setup.store, with: store),
-            logFile: setup.directory.file("successor.log"))
+        let successor = try startNodeOnASecondStore(setup, clientID: "successor")
         defer { successor.kill() }
         #expect(
             await eventually(timeout: .seconds(15)) { successor.log.contains("ingesting") }, "\(successor.log)")
