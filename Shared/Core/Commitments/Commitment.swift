@@ -23,9 +23,7 @@ public struct LevelCommitment: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(level)
-        writer.write(root)
-        writer.write(fieldCount)
+        writer.write(level, root, fieldCount)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -128,9 +126,7 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
     ) -> Digest32 {
         writer.bytes.removeAll(keepingCapacity: true)
         writer.writeRaw(fieldCommitmentDomain)
-        writer.write(level)
-        writer.write(entry)
-        writer.writeBytes(fieldSalt)
+        writer.write(level, entry, fieldSalt)
         return writer.bytes.withUnsafeBytes { Digest32(SHA256.hash(data: $0)) }
     }
 
@@ -182,15 +178,12 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(level)
-        writer.writeBytes(salt)
-        writer.write(entries)
+        writer.write(level, salt, entries)
     }
 
     public init(from reader: inout CanonicalReader) throws {
         level = try reader.read(PrivacyLevel.self)
-        salt = try reader.readBytes("salt")
-        guard salt.count == 32 else { throw Canonical.DecodingError.nonCanonical("salt of \(salt.count) bytes") }
+        salt = try reader.readBytes("salt", count: 32)
         entries = try reader.readSortedEntries("private fields")
     }
 }
@@ -230,11 +223,7 @@ public struct FieldDisclosure: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(level)
-        writer.write(entry)
-        writer.writeBytes(fieldSalt)
-        writer.write(index)
-        writer.write(path)
+        writer.write(level, entry, fieldSalt, index, path)
     }
 
     public init(from reader: inout CanonicalReader) throws {

@@ -95,25 +95,20 @@ public struct CanonicalWriter: Sendable {
     public mutating func write(_ value: UInt8) { bytes.append(value) }
 
     @inlinable
-    public mutating func write(_ value: UInt16) {
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: value))
-    }
+    public mutating func write(_ value: UInt16) { writeBigEndian(value) }
 
     @inlinable
-    public mutating func write(_ value: UInt32) {
-        var shift = 24
-        while shift >= 0 {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
-            shift -= 8
-        }
-    }
+    public mutating func write(_ value: UInt32) { writeBigEndian(value) }
 
     @inlinable
-    public mutating func write(_ value: UInt64) {
-        var shift = 56
+    public mutating func write(_ value: UInt64) { writeBigEndian(value) }
+
+    /// Appends an unsigned integer's bytes, most significant first.
+    @inlinable
+    mutating func writeBigEndian<Value: FixedWidthInteger & UnsignedInteger>(_ value: Value) {
+        var shift = Value.bitWidth - 8
         while shift >= 0 {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
             shift -= 8
         }
     }
@@ -163,8 +158,9 @@ public struct CanonicalWriter: Sendable {
     /// is one call naming its fields in wire order.
     ///
     /// Swift 6.3 does not fully specialize a pack: each element is written through a witness
-    /// call. The types encoded per record on the hot paths (`Record` and its fields, the
-    /// commitments, sealed fields, receipts and batches) therefore keep separate `write` calls.
+    /// call. Calls of two to eight values therefore resolve to the fixed-arity overloads
+    /// below, which specialize completely (the per-record types on the hot paths use them);
+    /// the pack serves longer lists.
     @inlinable
     public mutating func write<First: CanonicalEncodable, Second: CanonicalEncodable, each Rest: CanonicalEncodable>(
         _ first: First, _ second: Second, _ rest: repeat each Rest
@@ -172,6 +168,77 @@ public struct CanonicalWriter: Sendable {
         first.encode(to: &self)
         second.encode(to: &self)
         repeat (each rest).encode(to: &self)
+    }
+}
+
+// Fixed-arity forms of `write(_:_:_:...)`, each the one before it and one more value: an
+// overload without a pack is preferred, and generic functions of fixed arity specialize fully.
+extension CanonicalWriter {
+    /// Writes two values in order.
+    @inlinable
+    public mutating func write<A: CanonicalEncodable, B: CanonicalEncodable>(_ a: A, _ b: B) {
+        a.encode(to: &self)
+        b.encode(to: &self)
+    }
+
+    /// Writes three values in order.
+    @inlinable
+    public mutating func write<A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable>(
+        _ a: A, _ b: B, _ c: C
+    ) {
+        write(a, b)
+        c.encode(to: &self)
+    }
+
+    /// Writes four values in order.
+    @inlinable
+    public mutating func write<
+        A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable, D: CanonicalEncodable
+    >(
+        _ a: A, _ b: B, _ c: C, _ d: D
+    ) {
+        write(a, b, c)
+        d.encode(to: &self)
+    }
+
+    /// Writes five values in order.
+    @inlinable
+    public mutating func write<
+        A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable, D: CanonicalEncodable,
+        E: CanonicalEncodable
+    >(_ a: A, _ b: B, _ c: C, _ d: D, _ e: E) {
+        write(a, b, c, d)
+        e.encode(to: &self)
+    }
+
+    /// Writes six values in order.
+    @inlinable
+    public mutating func write<
+        A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable, D: CanonicalEncodable,
+        E: CanonicalEncodable, F: CanonicalEncodable
+    >(_ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F) {
+        write(a, b, c, d, e)
+        f.encode(to: &self)
+    }
+
+    /// Writes seven values in order.
+    @inlinable
+    public mutating func write<
+        A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable, D: CanonicalEncodable,
+        E: CanonicalEncodable, F: CanonicalEncodable, G: CanonicalEncodable
+    >(_ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F, _ g: G) {
+        write(a, b, c, d, e, f)
+        g.encode(to: &self)
+    }
+
+    /// Writes eight values in order.
+    @inlinable
+    public mutating func write<
+        A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable, D: CanonicalEncodable,
+        E: CanonicalEncodable, F: CanonicalEncodable, G: CanonicalEncodable, H: CanonicalEncodable
+    >(_ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F, _ g: G, _ h: H) {
+        write(a, b, c, d, e, f, g)
+        h.encode(to: &self)
     }
 }
 
@@ -259,9 +326,36 @@ public struct CanonicalReader: Sendable {
         return Array(try take(length, context))
     }
 
+    /// Reads a length-prefixed byte string that must hold exactly `count` bytes (a key, a
+    /// salt, a signature).
+    public mutating func readBytes(_ context: String, count: Int) throws -> [UInt8] {
+        let value = try readBytes(context)
+        guard value.count == count else {
+            throw Canonical.DecodingError.nonCanonical("\(context) of \(value.count) bytes")
+        }
+        return value
+    }
+
     /// Reads exactly `count` bytes with no length prefix.
     public mutating func readRaw(count: Int, _ context: String = "bytes") throws -> [UInt8] {
         Array(try take(count, context))
+    }
+
+    /// Reads the domain string a type's encoding begins with, refusing any other.
+    public mutating func readDomain(_ expected: String, _ context: String) throws {
+        let domain = try readString(context)
+        guard domain == expected else { throw Canonical.DecodingError.nonCanonical("\(context) \(domain)") }
+    }
+
+    /// Reads a string that must be the raw value of a case of `type` (the spelling an enum
+    /// keeps on the wire), refusing any other.
+    public mutating func readRawValue<Value: RawRepresentable>(_ type: Value.Type, _ context: String) throws -> Value
+    where Value.RawValue == String {
+        let name = try readString(context)
+        guard let value = Value(rawValue: name) else {
+            throw Canonical.DecodingError.nonCanonical("unknown \(context) \(name)")
+        }
+        return value
     }
 
     public mutating func read<Value: CanonicalDecodable>(_ type: Value.Type) throws -> Value {

@@ -59,10 +59,7 @@ public struct SensorSample: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(time)
-        writer.write(type)
-        writer.write(value)
-        writer.write(unit)
+        writer.write(time, type, value, unit)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -88,9 +85,7 @@ public struct GeoSample: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(time)
-        writer.write(latitude)
-        writer.write(longitude)
+        writer.write(time, latitude, longitude)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -167,23 +162,17 @@ extension FieldValue: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) {
         switch self {
         case .text(let text):
-            writer.write(UInt8(1))
-            writer.write(text)
+            writer.write(UInt8(1), text)
         case .number(let number):
-            writer.write(UInt8(2))
-            writer.write(number)
+            writer.write(UInt8(2), number)
         case .time(let time):
-            writer.write(UInt8(3))
-            writer.write(time)
+            writer.write(UInt8(3), time)
         case .bool(let flag):
-            writer.write(UInt8(4))
-            writer.write(flag)
+            writer.write(UInt8(4), flag)
         case .series(let samples):
-            writer.write(UInt8(5))
-            writer.write(samples)
+            writer.write(UInt8(5), samples)
         case .track(let fixes):
-            writer.write(UInt8(6))
-            writer.write(fixes)
+            writer.write(UInt8(6), fixes)
         }
     }
 
@@ -212,8 +201,7 @@ public struct FieldEntry: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(key)
-        writer.write(value)
+        writer.write(key, value)
     }
 
     public init(from reader: inout CanonicalReader) throws {

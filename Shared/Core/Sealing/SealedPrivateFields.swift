@@ -54,9 +54,7 @@ public enum Sealing {
 
     static func context(_ domain: String, record: RecordID, level: PrivacyLevel) -> [UInt8] {
         var writer = CanonicalWriter(capacity: 64)
-        writer.write(domain)
-        writer.write(record)
-        writer.write(level)
+        writer.write(domain, record, level)
         return writer.bytes
     }
 }
@@ -184,10 +182,7 @@ public struct WrappedDataKey: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(recordID)
-        writer.write(level)
-        writer.writeBytes(encapsulatedKey)
-        writer.writeBytes(ciphertext)
+        writer.write(recordID, level, encapsulatedKey, ciphertext)
     }
 
     public init(from reader: inout CanonicalReader) throws {
