@@ -45,14 +45,6 @@ public struct OpenRedemptionLeaves: Codable, Sendable, Equatable {
     /// The requester's registration (`addPrincipal`, signed by the authority): the key the
     /// redeem and the request are signed with.
     public var requesterLeaf: UInt64
-
-    public init(redeemLeaf: UInt64, requestLeaf: UInt64, resultLeaf: UInt64, entryLeaf: UInt64, requesterLeaf: UInt64) {
-        self.redeemLeaf = redeemLeaf
-        self.requestLeaf = requestLeaf
-        self.resultLeaf = resultLeaf
-        self.entryLeaf = entryLeaf
-        self.requesterLeaf = requesterLeaf
-    }
 }
 
 /// One transfer (the 4Wh record).

@@ -188,8 +188,9 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
     }
 }
 
-/// One private field disclosed with its salt and its audit path in the level's commitment tree.
-public struct FieldDisclosure: Hashable, Sendable, CanonicalCodable {
+/// One private field disclosed with its salt and its audit path in the level's commitment tree
+/// (made by ``PrivateFields/disclose(key:)`` and by decoding).
+public struct FieldDisclosure: Hashable, Sendable {
     public var level: PrivacyLevel
     public var entry: FieldEntry
     /// The field's own salt (derived; it reveals nothing about the other fields' salts).
@@ -198,14 +199,6 @@ public struct FieldDisclosure: Hashable, Sendable, CanonicalCodable {
     public var index: UInt32
     /// The audit path from the field's leaf to the root.
     public var path: [Digest32]
-
-    public init(level: PrivacyLevel, entry: FieldEntry, fieldSalt: [UInt8], index: UInt32, path: [Digest32]) {
-        self.level = level
-        self.entry = entry
-        self.fieldSalt = fieldSalt
-        self.index = index
-        self.path = path
-    }
 
     /// Checks the disclosed value against an on-ledger commitment.
     public func verify(against commitment: LevelCommitment) throws(CommitmentError) {
@@ -221,7 +214,9 @@ public struct FieldDisclosure: Hashable, Sendable, CanonicalCodable {
             throw .invalidProof("\(error)")
         }
     }
+}
 
+extension FieldDisclosure: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(level, entry, fieldSalt, index, path)
     }
