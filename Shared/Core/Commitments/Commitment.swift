@@ -23,7 +23,9 @@ public struct LevelCommitment: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(level, root, fieldCount)
+        writer.write(level)
+        writer.write(root)
+        writer.write(fieldCount)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -126,7 +128,9 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
     ) -> Digest32 {
         writer.bytes.removeAll(keepingCapacity: true)
         writer.writeRaw(fieldCommitmentDomain)
-        writer.write(level, entry, fieldSalt)
+        writer.write(level)
+        writer.write(entry)
+        writer.writeBytes(fieldSalt)
         return writer.bytes.withUnsafeBytes { Digest32(SHA256.hash(data: $0)) }
     }
 
@@ -178,7 +182,9 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(level, salt, entries)
+        writer.write(level)
+        writer.writeBytes(salt)
+        writer.write(entries)
     }
 
     public init(from reader: inout CanonicalReader) throws {

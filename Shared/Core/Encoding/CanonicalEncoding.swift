@@ -158,9 +158,8 @@ public struct CanonicalWriter: Sendable {
     /// is one call naming its fields in wire order.
     ///
     /// Swift 6.3 does not fully specialize a pack: each element is written through a witness
-    /// call. Calls of two to eight values therefore resolve to the fixed-arity overloads
-    /// below, which specialize completely (the per-record types on the hot paths use them);
-    /// the pack serves longer lists.
+    /// call. The types encoded per reading on the agent's hot path (`Record` and its fields,
+    /// the commitments, private and sealed fields) therefore keep separate `write` calls.
     @inlinable
     public mutating func write<First: CanonicalEncodable, Second: CanonicalEncodable, each Rest: CanonicalEncodable>(
         _ first: First, _ second: Second, _ rest: repeat each Rest
@@ -168,77 +167,6 @@ public struct CanonicalWriter: Sendable {
         first.encode(to: &self)
         second.encode(to: &self)
         repeat (each rest).encode(to: &self)
-    }
-}
-
-// Fixed-arity forms of `write(_:_:_:...)`, each the one before it and one more value: an
-// overload without a pack is preferred, and generic functions of fixed arity specialize fully.
-extension CanonicalWriter {
-    /// Writes two values in order.
-    @inlinable
-    public mutating func write<A: CanonicalEncodable, B: CanonicalEncodable>(_ a: A, _ b: B) {
-        a.encode(to: &self)
-        b.encode(to: &self)
-    }
-
-    /// Writes three values in order.
-    @inlinable
-    public mutating func write<A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable>(
-        _ a: A, _ b: B, _ c: C
-    ) {
-        write(a, b)
-        c.encode(to: &self)
-    }
-
-    /// Writes four values in order.
-    @inlinable
-    public mutating func write<
-        A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable, D: CanonicalEncodable
-    >(
-        _ a: A, _ b: B, _ c: C, _ d: D
-    ) {
-        write(a, b, c)
-        d.encode(to: &self)
-    }
-
-    /// Writes five values in order.
-    @inlinable
-    public mutating func write<
-        A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable, D: CanonicalEncodable,
-        E: CanonicalEncodable
-    >(_ a: A, _ b: B, _ c: C, _ d: D, _ e: E) {
-        write(a, b, c, d)
-        e.encode(to: &self)
-    }
-
-    /// Writes six values in order.
-    @inlinable
-    public mutating func write<
-        A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable, D: CanonicalEncodable,
-        E: CanonicalEncodable, F: CanonicalEncodable
-    >(_ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F) {
-        write(a, b, c, d, e)
-        f.encode(to: &self)
-    }
-
-    /// Writes seven values in order.
-    @inlinable
-    public mutating func write<
-        A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable, D: CanonicalEncodable,
-        E: CanonicalEncodable, F: CanonicalEncodable, G: CanonicalEncodable
-    >(_ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F, _ g: G) {
-        write(a, b, c, d, e, f)
-        g.encode(to: &self)
-    }
-
-    /// Writes eight values in order.
-    @inlinable
-    public mutating func write<
-        A: CanonicalEncodable, B: CanonicalEncodable, C: CanonicalEncodable, D: CanonicalEncodable,
-        E: CanonicalEncodable, F: CanonicalEncodable, G: CanonicalEncodable, H: CanonicalEncodable
-    >(_ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F, _ g: G, _ h: H) {
-        write(a, b, c, d, e, f, g)
-        h.encode(to: &self)
     }
 }
 

@@ -88,7 +88,10 @@ public struct Digest32: Hashable, Sendable, Comparable, CustomStringConvertible 
 
 extension Digest32: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(w0, w1, w2, w3)
+        writer.write(w0)
+        writer.write(w1)
+        writer.write(w2)
+        writer.write(w3)
     }
 
     public init(from reader: inout CanonicalReader) throws {

@@ -59,7 +59,10 @@ public struct SensorSample: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(time, type, value, unit)
+        writer.write(time)
+        writer.write(type)
+        writer.write(value)
+        writer.write(unit)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -85,7 +88,9 @@ public struct GeoSample: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(time, latitude, longitude)
+        writer.write(time)
+        writer.write(latitude)
+        writer.write(longitude)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -162,17 +167,23 @@ extension FieldValue: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) {
         switch self {
         case .text(let text):
-            writer.write(UInt8(1), text)
+            writer.write(UInt8(1))
+            writer.write(text)
         case .number(let number):
-            writer.write(UInt8(2), number)
+            writer.write(UInt8(2))
+            writer.write(number)
         case .time(let time):
-            writer.write(UInt8(3), time)
+            writer.write(UInt8(3))
+            writer.write(time)
         case .bool(let flag):
-            writer.write(UInt8(4), flag)
+            writer.write(UInt8(4))
+            writer.write(flag)
         case .series(let samples):
-            writer.write(UInt8(5), samples)
+            writer.write(UInt8(5))
+            writer.write(samples)
         case .track(let fixes):
-            writer.write(UInt8(6), fixes)
+            writer.write(UInt8(6))
+            writer.write(fixes)
         }
     }
 
@@ -201,7 +212,8 @@ public struct FieldEntry: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(key, value)
+        writer.write(key)
+        writer.write(value)
     }
 
     public init(from reader: inout CanonicalReader) throws {

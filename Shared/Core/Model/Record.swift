@@ -9,7 +9,10 @@ public struct RecordID: Hashable, Comparable, Sendable, CanonicalCodable, Custom
     /// Derives the id of the `sequence`-th record of `device` in `enterprise`.
     public static func derive(enterprise: String, device: String, sequence: UInt64) -> RecordID {
         var writer = CanonicalWriter(capacity: 96)
-        writer.write("agritrace/v1/record-id", enterprise, device, sequence)
+        writer.write("agritrace/v1/record-id")
+        writer.write(enterprise)
+        writer.write(device)
+        writer.write(sequence)
         let digest = Digest32.sha256(writer.bytes)
         return RecordID(high: digest.w0, low: digest.w1)
     }
@@ -42,7 +45,8 @@ public struct RecordID: Hashable, Comparable, Sendable, CanonicalCodable, Custom
     public static func < (lhs: RecordID, rhs: RecordID) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(high, low)
+        writer.write(high)
+        writer.write(low)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -139,10 +143,23 @@ public struct Record: Hashable, Sendable, CanonicalCodable {
     static let version: UInt8 = 1
 
     public func encode(to writer: inout CanonicalWriter) {
-        // In wire order, in groups of at most eight (the writer's fully specialized forms).
-        writer.write(Self.version, id, stage, lot, product, enterprise, device, source)
-        writer.write(time, recordedAt, sequence, bootID, clockTrusted)
-        writer.write(inputLots, publicFields, level2, level1)
+        writer.write(Self.version)
+        writer.write(id)
+        writer.write(stage)
+        writer.write(lot)
+        writer.write(product)
+        writer.write(enterprise)
+        writer.write(device)
+        writer.write(source)
+        writer.write(time)
+        writer.write(recordedAt)
+        writer.write(sequence)
+        writer.write(bootID)
+        writer.write(clockTrusted)
+        writer.write(inputLots)
+        writer.write(publicFields)
+        writer.write(level2)
+        writer.write(level1)
     }
 
     public init(from reader: inout CanonicalReader) throws {

@@ -54,7 +54,9 @@ public enum Sealing {
 
     static func context(_ domain: String, record: RecordID, level: PrivacyLevel) -> [UInt8] {
         var writer = CanonicalWriter(capacity: 64)
-        writer.write(domain, record, level)
+        writer.write(domain)
+        writer.write(record)
+        writer.write(level)
         return writer.bytes
     }
 }
@@ -182,7 +184,10 @@ public struct WrappedDataKey: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(recordID, level, encapsulatedKey, ciphertext)
+        writer.write(recordID)
+        writer.write(level)
+        writer.writeBytes(encapsulatedKey)
+        writer.writeBytes(ciphertext)
     }
 
     public init(from reader: inout CanonicalReader) throws {
