@@ -30,11 +30,6 @@ public struct ContractViolation: Error, Sendable, Hashable, CustomStringConverti
     public var code: RefusalCode
     public var reason: String
 
-    public init(code: RefusalCode, reason: String) {
-        self.code = code
-        self.reason = reason
-    }
-
     /// A ``RefusalCode/malformed`` refusal.
     public static func malformed(_ reason: String) -> ContractViolation {
         ContractViolation(code: .malformed, reason: reason)

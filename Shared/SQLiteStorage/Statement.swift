@@ -123,6 +123,16 @@ public final class Statement {
         return try step() ? row(self) : nil
     }
 
+    /// Binds `values`, steps through every row mapping each with `row`, then resets the
+    /// statement. The one place a multi-row read is written.
+    public func all<T>(_ values: [SQLiteValue], _ row: (Statement) throws -> T) throws -> [T] {
+        defer { reset() }
+        try bind(values)
+        var rows: [T] = []
+        while try step() { rows.append(try row(self)) }
+        return rows
+    }
+
     /// The number of `?` parameters.
     public var parameterCount: Int32 { sqlite3_bind_parameter_count(handle) }
 

@@ -56,18 +56,12 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
     func activeEntries(lot: String, level: ABAC.Sensitivity) throws -> [EntryTerms] {
         let entries = try db.cachedStatement(
             "SELECT time_window, actions FROM encrypted_data WHERE lot = ? AND level = ? AND status = ?")
-        defer { entries.reset() }
-        try entries.bind([.text(lot), .text(level.rawValue), .text(EntryStatus.active.rawValue)])
-        var terms: [EntryTerms] = []
-        while try entries.step() {
-            let actions = (entries.string(at: 1) ?? "").split(separator: ",").compactMap {
+        return try entries.all([.text(lot), .text(level.rawValue), .text(EntryStatus.active.rawValue)]) { row in
+            let actions = (row.string(at: 1) ?? "").split(separator: ",").compactMap {
                 ABAC.Action(rawValue: String($0))
             }
-            terms.append(
-                EntryTerms(
-                    window: entries.string(at: 0).flatMap(AccessContracts.decodeWindow), actions: Set(actions)))
+            return EntryTerms(window: row.string(at: 0).flatMap(AccessContracts.decodeWindow), actions: Set(actions))
         }
-        return terms
     }
 
     func requestFacts(_ requestID: String) throws -> RequestFacts? {

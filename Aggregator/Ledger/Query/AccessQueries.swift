@@ -122,14 +122,9 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT \(Self.requestColumns), trapdoor FROM access_requests WHERE status = 'pending' AND request_leaf > ?1 ORDER BY request_leaf LIMIT ?2"
         )
-        try select.bind(leaf.map { Int64($0) } ?? -1, at: 1)
-        try select.bind(Int64(limit), at: 2)
-        var result: [(AccessRequestRow, SealedMessage)] = []
-        while try select.step() {
-            let sealed = try Canonical.decode(SealedMessage.self, from: select.bytes(at: 14) ?? [])
-            result.append((try Self.requestRow(select), sealed))
+        return try select.all([.integer(leaf.map { Int64($0) } ?? -1), .int(limit)]) { row in
+            (try Self.requestRow(row), try Canonical.decode(SealedMessage.self, from: row.bytes(at: 14) ?? []))
         }
-        return result
     }
 
     /// The active entries a request for `lot` and `level` is tested against.
@@ -137,11 +132,7 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT data_id, ciphertext FROM encrypted_data WHERE lot = ? AND level = ? AND status = 'active' ORDER BY leaf_index"
         )
-        try select.bind(lot, at: 1)
-        try select.bind(level, at: 2)
-        var result: [(String, [UInt8])] = []
-        while try select.step() { result.append((select.string(at: 0) ?? "", select.bytes(at: 1) ?? [])) }
-        return result
+        return try select.all([.text(lot), .text(level)]) { row in (row.string(at: 0) ?? "", row.bytes(at: 1) ?? []) }
     }
 
     /// One request, or nil.
@@ -159,12 +150,7 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT \(Self.requestColumns) FROM access_requests WHERE (?1 IS NULL OR lot = ?1) AND (?2 IS NULL OR requester = ?2) ORDER BY request_leaf DESC LIMIT ?3"
         )
-        if let lot { try select.bind(lot, at: 1) } else { try select.bindNull(at: 1) }
-        if let requester { try select.bind(requester, at: 2) } else { try select.bindNull(at: 2) }
-        try select.bind(Int64(limit), at: 3)
-        var rows: [AccessRequestRow] = []
-        while try select.step() { rows.append(try Self.requestRow(select)) }
-        return rows
+        return try select.all([.text(orNull: lot), .text(orNull: requester), .int(limit)], Self.requestRow)
     }
 
     static let requestColumns =
@@ -187,17 +173,14 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT source, strikes, blocked_until, last_strike, last_leaf FROM blacklist ORDER BY strikes DESC, source"
         )
-        var rows: [BlacklistRow] = []
-        while try select.step() {
-            let permanent = select.isNull(at: 2)
-            rows.append(
-                BlacklistRow(
-                    source: select.string(at: 0) ?? "", strikes: Int(select.int64(at: 1)),
-                    blockedUntil: permanent ? nil : Timestamp(milliseconds: select.int64(at: 2)).iso8601,
-                    permanent: permanent, lastStrike: Timestamp(milliseconds: select.int64(at: 3)).iso8601,
-                    lastLeaf: UInt64(select.int64(at: 4))))
+        return try select.all([]) { row in
+            let permanent = row.isNull(at: 2)
+            return BlacklistRow(
+                source: row.string(at: 0) ?? "", strikes: Int(row.int64(at: 1)),
+                blockedUntil: permanent ? nil : Timestamp(milliseconds: row.int64(at: 2)).iso8601,
+                permanent: permanent, lastStrike: Timestamp(milliseconds: row.int64(at: 3)).iso8601,
+                lastLeaf: UInt64(row.int64(at: 4)))
         }
-        return rows
     }
 
     /// The contracts' audit trail, newest first, optionally of one method.

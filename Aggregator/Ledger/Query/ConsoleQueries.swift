@@ -45,11 +45,7 @@ extension LedgerQueries {
     public func principals(after: String? = nil, limit: Int = 100) throws -> [PrincipalRow] {
         let select = try store.db.prepare(
             "SELECT \(Self.principalColumns) FROM principals WHERE name > ? ORDER BY name LIMIT ?")
-        try select.bind(after ?? "", at: 1)
-        try select.bind(Int64(max(1, min(limit, 1000))), at: 2)
-        var rows: [PrincipalRow] = []
-        while try select.step() { rows.append(Self.principalRow(select)) }
-        return rows
+        return try select.all([.text(after ?? ""), .int(max(1, min(limit, 1000)))], Self.principalRow)
     }
 
     static func principalRow(_ select: Statement) -> PrincipalRow {
@@ -64,21 +60,19 @@ extension LedgerQueries {
     public func blocks(before: UInt64? = nil, limit: Int = 20) throws -> [BlockRow] {
         let select = try store.db.prepare(
             "SELECT header, hash FROM blocks WHERE height < ? ORDER BY height DESC LIMIT ?")
-        try select.bind(Int64(clamping: before ?? UInt64(Int64.max)), at: 1)
-        try select.bind(Int64(max(1, min(limit, 500))), at: 2)
-        var rows: [BlockRow] = []
-        while try select.step() {
-            let bytes = select.bytes(at: 0) ?? []
+        let bounds: [SQLiteValue] = [
+            .integer(Int64(clamping: before ?? UInt64(Int64.max))), .int(max(1, min(limit, 500))),
+        ]
+        return try select.all(bounds) { row in
+            let bytes = row.bytes(at: 0) ?? []
             guard let header = try? Canonical.decode(Signed<BlockHeader>.self, from: bytes) else {
                 throw LedgerStoreError.corrupt("a block header does not decode")
             }
             let value = header.value
-            rows.append(
-                BlockRow(
-                    height: value.height, time: value.time.iso8601, transactionCount: value.transactionCount,
-                    logSize: value.logSize, logRoot: value.logRoot.hex, hash: (select.bytes(at: 1) ?? []).hexString,
-                    proposer: value.proposer, signedHeader: bytes.hexString))
+            return BlockRow(
+                height: value.height, time: value.time.iso8601, transactionCount: value.transactionCount,
+                logSize: value.logSize, logRoot: value.logRoot.hex, hash: (row.bytes(at: 1) ?? []).hexString,
+                proposer: value.proposer, signedHeader: bytes.hexString)
         }
-        return rows
     }
 }

@@ -241,12 +241,7 @@ public struct LedgerQueries {
             direction == .backward
             ? "SELECT DISTINCT input_lot FROM lot_links WHERE lot = ? ORDER BY input_lot"
             : "SELECT DISTINCT lot FROM lot_links WHERE input_lot = ? ORDER BY lot"
-        let statement = try store.db.cachedStatement(sql)
-        defer { statement.reset() }
-        try statement.bind(lot, at: 1)
-        var lots: [String] = []
-        while try statement.step() { lots.append(statement.string(at: 0) ?? "") }
-        return lots
+        return try store.db.cachedStatement(sql).all([.text(lot)]) { row in row.string(at: 0) ?? "" }
     }
 
     /// The signed header of the block whose log size is exactly `size`, or the latest if nil.

@@ -45,14 +45,6 @@ public struct OpenRedemptionLeaves: Codable, Sendable, Equatable {
     /// The requester's registration (`addPrincipal`, signed by the authority): the key the
     /// redeem and the request are signed with.
     public var requesterLeaf: UInt64
-
-    public init(redeemLeaf: UInt64, requestLeaf: UInt64, resultLeaf: UInt64, entryLeaf: UInt64, requesterLeaf: UInt64) {
-        self.redeemLeaf = redeemLeaf
-        self.requestLeaf = requestLeaf
-        self.resultLeaf = resultLeaf
-        self.entryLeaf = entryLeaf
-        self.requesterLeaf = requesterLeaf
-    }
 }
 
 /// One transfer (the 4Wh record).
@@ -133,11 +125,7 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT \(Self.blobColumns) FROM blobs b JOIN records r ON r.record_id = b.record_id WHERE r.lot = ? AND b.level = ? AND b.status = 'stored' ORDER BY r.leaf_index"
         )
-        try select.bind(lot, at: 1)
-        try select.bind(level.rawValue, at: 2)
-        var rows: [BlobRow] = []
-        while try select.step() { rows.append(try Self.blobRow(select)) }
-        return rows
+        return try select.all([.text(lot), .text(level.rawValue)], Self.blobRow)
     }
 
     /// The stored blob of one record and level, if any.
@@ -183,11 +171,7 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT \(Self.redemptionColumns) FROM redemptions d WHERE owner = ? AND status = 'accepted' AND leaf_index > ? AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.redeem_leaf = d.leaf_index AND t.outcome = 'applied') ORDER BY leaf_index"
         )
-        try select.bind(owner, at: 1)
-        try select.bind(after.map { Int64($0) } ?? -1, at: 2)
-        var rows: [RedemptionRow] = []
-        while try select.step() { rows.append(Self.redemptionRow(select)) }
-        return rows
+        return try select.all([.text(owner), .integer(after.map { Int64($0) } ?? -1)], Self.redemptionRow)
     }
 
     /// ``openRedemptions(owner:after:)`` as the leaves a remote owner verifies.
@@ -270,12 +254,9 @@ extension LedgerQueries {
     public func transferKeys(redeemLeaf: UInt64) throws -> [WrappedDataKey] {
         let select = try store.db.prepare(
             "SELECT wrapped FROM transfer_keys WHERE redeem_leaf = ? ORDER BY record_id, level")
-        try select.bind(Int64(redeemLeaf), at: 1)
-        var keys: [WrappedDataKey] = []
-        while try select.step() {
-            keys.append(try Canonical.decode(WrappedDataKey.self, from: select.bytes(at: 0) ?? []))
+        return try select.all([.int(redeemLeaf)]) { row in
+            try Canonical.decode(WrappedDataKey.self, from: row.bytes(at: 0) ?? [])
         }
-        return keys
     }
 
     /// Who received what, when and for what purpose: redemptions, transfers, reads and
@@ -328,17 +309,13 @@ extension LedgerQueries {
               FROM access_requests q JOIN encrypted_data e ON e.data_id = q.data_id
              WHERE e.owner = ? AND q.status = 'granted' ORDER BY q.request_leaf
             """)
-        try select.bind(owner, at: 1)
-        var rows: [GrantRow] = []
-        while try select.step() {
-            rows.append(
-                GrantRow(
-                    requestID: select.string(at: 0) ?? "", requester: select.string(at: 1) ?? "",
-                    lot: select.string(at: 2) ?? "", level: select.string(at: 3) ?? "",
-                    source: select.string(at: 4) ?? "", dataID: select.string(at: 5) ?? "",
-                    resultTime: select.isNull(at: 6) ? nil : Timestamp(milliseconds: select.int64(at: 6)).iso8601,
-                    revoked: select.int64(at: 7) != 0, transfers: Int(select.int64(at: 8))))
+        return try select.all([.text(owner)]) { row in
+            GrantRow(
+                requestID: row.string(at: 0) ?? "", requester: row.string(at: 1) ?? "",
+                lot: row.string(at: 2) ?? "", level: row.string(at: 3) ?? "",
+                source: row.string(at: 4) ?? "", dataID: row.string(at: 5) ?? "",
+                resultTime: row.isNull(at: 6) ? nil : Timestamp(milliseconds: row.int64(at: 6)).iso8601,
+                revoked: row.int64(at: 7) != 0, transfers: Int(row.int64(at: 8)))
         }
-        return rows
     }
 }

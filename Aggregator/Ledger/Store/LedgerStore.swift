@@ -28,12 +28,6 @@ public struct StoredBlock: Sendable, Hashable {
     public var hash: Digest32
     public var firstLeaf: UInt64
 
-    public init(header: Signed<BlockHeader>, hash: Digest32, firstLeaf: UInt64) {
-        self.header = header
-        self.hash = hash
-        self.firstLeaf = firstLeaf
-    }
-
     /// The hash a block's successor must name as `previousHash`.
     public static func hash(of header: Signed<BlockHeader>) -> Digest32 {
         Digest32.sha256(Canonical.encode(header))

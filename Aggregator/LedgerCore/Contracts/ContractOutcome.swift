@@ -6,11 +6,6 @@ public struct ContractOutcome<Change: Sendable & Hashable>: Sendable, Hashable {
     public var change: Change?
     public var event: ContractEvent
 
-    public init(change: Change?, event: ContractEvent) {
-        self.change = change
-        self.event = event
-    }
-
     /// A refusal of the transaction about `subject`, with its reason.
     public static func refused(_ subject: String, _ detail: String) -> ContractOutcome {
         ContractOutcome(change: nil, event: ContractEvent(subject: subject, outcome: .refused, detail: detail))

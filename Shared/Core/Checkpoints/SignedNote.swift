@@ -10,12 +10,6 @@ public struct SignedNote: Sendable, Hashable {
         /// The signature bytes after the key id (for a cosignature, the timestamp and the signature).
         public var signature: [UInt8]
 
-        public init(name: String, keyID: UInt32, signature: [UInt8]) {
-            self.name = name
-            self.keyID = keyID
-            self.signature = signature
-        }
-
         /// A key id as its four big-endian bytes.
         static func keyIDBytes(_ keyID: UInt32) -> [UInt8] {
             var writer = CanonicalWriter(capacity: 4)

@@ -187,14 +187,14 @@ public struct PrivateFields: Hashable, Sendable, CanonicalCodable {
 
     public init(from reader: inout CanonicalReader) throws {
         level = try reader.read(PrivacyLevel.self)
-        salt = try reader.readBytes("salt")
-        guard salt.count == 32 else { throw Canonical.DecodingError.nonCanonical("salt of \(salt.count) bytes") }
+        salt = try reader.readBytes("salt", count: 32)
         entries = try reader.readSortedEntries("private fields")
     }
 }
 
-/// One private field disclosed with its salt and its audit path in the level's commitment tree.
-public struct FieldDisclosure: Hashable, Sendable, CanonicalCodable {
+/// One private field disclosed with its salt and its audit path in the level's commitment tree
+/// (made by ``PrivateFields/disclose(key:)`` and by decoding).
+public struct FieldDisclosure: Hashable, Sendable {
     public var level: PrivacyLevel
     public var entry: FieldEntry
     /// The field's own salt (derived; it reveals nothing about the other fields' salts).
@@ -203,14 +203,6 @@ public struct FieldDisclosure: Hashable, Sendable, CanonicalCodable {
     public var index: UInt32
     /// The audit path from the field's leaf to the root.
     public var path: [Digest32]
-
-    public init(level: PrivacyLevel, entry: FieldEntry, fieldSalt: [UInt8], index: UInt32, path: [Digest32]) {
-        self.level = level
-        self.entry = entry
-        self.fieldSalt = fieldSalt
-        self.index = index
-        self.path = path
-    }
 
     /// Checks the disclosed value against an on-ledger commitment.
     public func verify(against commitment: LevelCommitment) throws(CommitmentError) {
@@ -226,13 +218,11 @@ public struct FieldDisclosure: Hashable, Sendable, CanonicalCodable {
             throw .invalidProof("\(error)")
         }
     }
+}
 
+extension FieldDisclosure: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(level)
-        writer.write(entry)
-        writer.writeBytes(fieldSalt)
-        writer.write(index)
-        writer.write(path)
+        writer.write(level, entry, fieldSalt, index, path)
     }
 
     public init(from reader: inout CanonicalReader) throws {

@@ -98,17 +98,17 @@ public struct CanonicalWriter: Sendable {
     // one copy instead of one `append` per byte (receipts write thousands of digest words).
 
     @inlinable
-    public mutating func write(_ value: UInt16) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
-    }
+    public mutating func write(_ value: UInt16) { writeBigEndian(value) }
 
     @inlinable
-    public mutating func write(_ value: UInt32) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
-    }
+    public mutating func write(_ value: UInt32) { writeBigEndian(value) }
 
     @inlinable
-    public mutating func write(_ value: UInt64) {
+    public mutating func write(_ value: UInt64) { writeBigEndian(value) }
+
+    /// Appends an unsigned integer's bytes, most significant first, in one copy.
+    @inlinable
+    mutating func writeBigEndian<Value: FixedWidthInteger & UnsignedInteger>(_ value: Value) {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
@@ -157,8 +157,8 @@ public struct CanonicalWriter: Sendable {
     /// is one call naming its fields in wire order.
     ///
     /// Swift 6.3 does not fully specialize a pack: each element is written through a witness
-    /// call. The types encoded per record on the hot paths (`Record` and its fields, the
-    /// commitments, sealed fields, receipts and batches) therefore keep separate `write` calls.
+    /// call. The types encoded per reading on the agent's hot path (`Record` and its fields,
+    /// the commitments, private and sealed fields) therefore keep separate `write` calls.
     @inlinable
     public mutating func write<First: CanonicalEncodable, Second: CanonicalEncodable, each Rest: CanonicalEncodable>(
         _ first: First, _ second: Second, _ rest: repeat each Rest
@@ -261,9 +261,36 @@ public struct CanonicalReader: Sendable {
         return Array(try take(length, context))
     }
 
+    /// Reads a length-prefixed byte string that must hold exactly `count` bytes (a key, a
+    /// salt, a signature).
+    public mutating func readBytes(_ context: String, count: Int) throws -> [UInt8] {
+        let value = try readBytes(context)
+        guard value.count == count else {
+            throw Canonical.DecodingError.nonCanonical("\(context) of \(value.count) bytes")
+        }
+        return value
+    }
+
     /// Reads exactly `count` bytes with no length prefix.
     public mutating func readRaw(count: Int, _ context: String = "bytes") throws -> [UInt8] {
         Array(try take(count, context))
+    }
+
+    /// Reads the domain string a type's encoding begins with, refusing any other.
+    public mutating func readDomain(_ expected: String, _ context: String) throws {
+        let domain = try readString(context)
+        guard domain == expected else { throw Canonical.DecodingError.nonCanonical("\(context) \(domain)") }
+    }
+
+    /// Reads a string that must be the raw value of a case of `type` (the spelling an enum
+    /// keeps on the wire), refusing any other.
+    public mutating func readRawValue<Value: RawRepresentable>(_ type: Value.Type, _ context: String) throws -> Value
+    where Value.RawValue == String {
+        let name = try readString(context)
+        guard let value = Value(rawValue: name) else {
+            throw Canonical.DecodingError.nonCanonical("unknown \(context) \(name)")
+        }
+        return value
     }
 
     @inlinable

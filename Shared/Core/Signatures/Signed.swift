@@ -49,8 +49,7 @@ public struct Signed<Value: CanonicalCodable & Sendable>: Sendable, CanonicalCod
     /// The bytes that are signed: the domain tag, then the value's canonical bytes.
     public static func message(_ value: Value, domain: SignatureDomain) -> [UInt8] {
         var writer = CanonicalWriter(capacity: 512)
-        writer.write(domain.rawValue)
-        value.encode(to: &writer)
+        writer.write(domain.rawValue, value)
         return writer.bytes
     }
 
@@ -65,16 +64,12 @@ public struct Signed<Value: CanonicalCodable & Sendable>: Sendable, CanonicalCod
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        value.encode(to: &writer)
-        writer.writeBytes(signature)
+        writer.write(value, signature)
     }
 
     public init(from reader: inout CanonicalReader) throws {
         value = try Value(from: &reader)
-        signature = try reader.readBytes("signature")
-        guard signature.count == 64 else {
-            throw Canonical.DecodingError.nonCanonical("signature of \(signature.count) bytes")
-        }
+        signature = try reader.readBytes("signature", count: 64)
     }
 }
 

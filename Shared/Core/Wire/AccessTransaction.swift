@@ -112,10 +112,7 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(from reader: inout CanonicalReader) throws {
-        let domain = try reader.readString("access transaction domain")
-        guard domain == Self.domain else {
-            throw Canonical.DecodingError.nonCanonical("access transaction domain \(domain)")
-        }
+        try reader.readDomain(Self.domain, "access transaction domain")
         submitter = try reader.readString("submitter")
         switch try reader.readUInt8("access operation") {
         case 1: operation = .publishParameters(try reader.read(AccessParameters.self))
@@ -222,11 +219,7 @@ public struct AttributeGrant: Hashable, Sendable, CanonicalCodable, Codable {
     public init(from reader: inout CanonicalReader) throws {
         principal = try reader.readString("principal")
         enterprise = try reader.readString("enterprise")
-        let roleName = try reader.readString("role")
-        guard let role = ABAC.Role(rawValue: roleName) else {
-            throw Canonical.DecodingError.nonCanonical("unknown role \(roleName)")
-        }
-        self.role = role
+        role = try reader.readRawValue(ABAC.Role.self, "role")
         stage = try reader.read(Stage.self)
         productCategory = try reader.readString("product category")
         region = try reader.readString("region")
@@ -273,7 +266,7 @@ public struct EncryptedDataEntry: Hashable, Sendable, CanonicalCodable {
     public init(from reader: inout CanonicalReader) throws {
         dataID = try reader.readString("data id")
         lot = try reader.readString("lot")
-        level = try ABAC.Sensitivity.decode(try reader.readString("level"))
+        level = try reader.readRawValue(ABAC.Sensitivity.self, "sensitivity level")
         window = try reader.readBool("window present") ? try TimeWindow.decodeCanonical(from: &reader) : nil
         let count = Int(try reader.readUInt32("actions"))
         guard count <= ABAC.Action.allCases.count else {
@@ -281,10 +274,7 @@ public struct EncryptedDataEntry: Hashable, Sendable, CanonicalCodable {
         }
         var actions: [ABAC.Action] = []
         for _ in 0..<count {
-            let name = try reader.readString("action")
-            guard let action = ABAC.Action(rawValue: name) else {
-                throw Canonical.DecodingError.nonCanonical("unknown action \(name)")
-            }
+            let action = try reader.readRawValue(ABAC.Action.self, "action")
             if let last = actions.last, last.rawValue >= action.rawValue {
                 throw Canonical.DecodingError.nonCanonical("actions out of order")
             }
@@ -329,12 +319,8 @@ public struct TrapdoorRequest: Hashable, Sendable, CanonicalCodable {
     public init(from reader: inout CanonicalReader) throws {
         requestID = try reader.readString("request id")
         lot = try reader.readString("lot")
-        level = try ABAC.Sensitivity.decode(try reader.readString("level"))
-        let actionName = try reader.readString("action")
-        guard let action = ABAC.Action(rawValue: actionName) else {
-            throw Canonical.DecodingError.nonCanonical("unknown action \(actionName)")
-        }
-        self.action = action
+        level = try reader.readRawValue(ABAC.Sensitivity.self, "sensitivity level")
+        action = try reader.readRawValue(ABAC.Action.self, "action")
         source = try reader.readString("source")
         sealedTrapdoor = try reader.read(SealedMessage.self)
     }
@@ -382,15 +368,6 @@ public struct SealedMessage: Hashable, Sendable, CanonicalCodable {
     public init(from reader: inout CanonicalReader) throws {
         encapsulatedKey = try reader.readBytes("encapsulated key")
         ciphertext = try reader.readBytes("sealed ciphertext")
-    }
-}
-
-extension ABAC.Sensitivity {
-    static func decode(_ name: String) throws -> ABAC.Sensitivity {
-        guard let level = ABAC.Sensitivity(rawValue: name) else {
-            throw Canonical.DecodingError.nonCanonical("unknown sensitivity level \(name)")
-        }
-        return level
     }
 }
 

@@ -67,10 +67,7 @@ public struct BlobReference: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(from reader: inout CanonicalReader) throws {
-        let domain = try reader.readString("blob reference domain")
-        guard domain == Self.domain else {
-            throw Canonical.DecodingError.nonCanonical("blob reference domain \(domain)")
-        }
+        try reader.readDomain(Self.domain, "blob reference domain")
         enterprise = try reader.readString("enterprise")
         device = try reader.readString("device")
         recordID = try reader.read(RecordID.self)
@@ -119,10 +116,7 @@ public struct BlobUpload: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(from reader: inout CanonicalReader) throws {
-        let domain = try reader.readString("blob upload domain")
-        guard domain == Self.domain else {
-            throw Canonical.DecodingError.nonCanonical("blob upload domain \(domain)")
-        }
+        try reader.readDomain(Self.domain, "blob upload domain")
         reference = try reader.read(Signed<BlobReference>.self)
         blob = try reader.readBytes("blob")
     }
@@ -164,10 +158,7 @@ public struct BlobPiece: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(from reader: inout CanonicalReader) throws {
-        let domain = try reader.readString("blob piece domain")
-        guard domain == Self.domain else {
-            throw Canonical.DecodingError.nonCanonical("blob piece domain \(domain)")
-        }
+        try reader.readDomain(Self.domain, "blob piece domain")
         reference = try reader.read(Signed<BlobReference>.self)
         offset = try reader.readUInt64("offset")
         bytes = try reader.readBytes("piece")
@@ -216,8 +207,7 @@ public struct BlobAck: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(from reader: inout CanonicalReader) throws {
-        let domain = try reader.readString("blob ack domain")
-        guard domain == Self.domain else { throw Canonical.DecodingError.nonCanonical("blob ack domain \(domain)") }
+        try reader.readDomain(Self.domain, "blob ack domain")
         enterprise = try reader.readString("enterprise")
         device = try reader.readString("device")
         stored = try reader.readArray(Digest32.self, "stored blobs")
@@ -249,10 +239,7 @@ public struct TransferKeyDelivery: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(from reader: inout CanonicalReader) throws {
-        let label = try reader.readString("label")
-        guard label == "agritrace/v1/transfer-keys" else {
-            throw Canonical.DecodingError.nonCanonical("label \(label) is not agritrace/v1/transfer-keys")
-        }
+        try reader.readDomain("agritrace/v1/transfer-keys", "transfer keys label")
         owner = try reader.readString("owner")
         redeemLeaf = try reader.readUInt64("redeem leaf")
         keys = try reader.readArray(WrappedDataKey.self, "keys")
@@ -366,7 +353,7 @@ public struct TransferRecord: Hashable, Sendable, CanonicalCodable {
         redeemLeaf = try reader.readUInt64("redeem leaf")
         receiver = try reader.readString("receiver")
         lot = try reader.readString("lot")
-        level = try ABAC.Sensitivity.decode(try reader.readString("level"))
+        level = try reader.readRawValue(ABAC.Sensitivity.self, "sensitivity level")
         recordCount = try reader.readUInt32("record count")
         blobDigest = try reader.read(Digest32.self)
         source = try reader.readString("source")

@@ -26,8 +26,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write("agritrace/v1/log-entry")
-        writer.write(tag)
+        writer.write("agritrace/v1/log-entry", tag)
         switch self {
         case .record(let record): writer.write(record)
         case .registry(let transaction): writer.write(transaction)
@@ -37,10 +36,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(from reader: inout CanonicalReader) throws {
-        let domain = try reader.readString("log entry domain")
-        guard domain == "agritrace/v1/log-entry" else {
-            throw Canonical.DecodingError.nonCanonical("log entry domain \(domain)")
-        }
+        try reader.readDomain("agritrace/v1/log-entry", "log entry domain")
         switch try reader.readUInt8("log entry tag") {
         case 1: self = .record(try reader.read(Record.self))
         case 2: self = .registry(try reader.read(Signed<RegistryTransaction>.self))

@@ -46,18 +46,12 @@ public struct RegistryTransaction: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(from reader: inout CanonicalReader) throws {
-        let domain = try reader.readString("registry transaction domain")
-        guard domain == "agritrace/v1/registry-transaction" else {
-            throw Canonical.DecodingError.nonCanonical("registry transaction domain \(domain)")
-        }
+        try reader.readDomain("agritrace/v1/registry-transaction", "registry transaction domain")
         switch try reader.readUInt8("registry operation") {
         case 1:
             let enterprise = try reader.readString("enterprise")
             let device = try reader.readString("device")
-            let publicKey = try reader.readBytes("public key")
-            guard publicKey.count == 32 else {
-                throw Canonical.DecodingError.nonCanonical("public key of \(publicKey.count) bytes")
-            }
+            let publicKey = try reader.readBytes("public key", count: 32)
             let stage = try reader.readOptional(Stage.self, "stage")
             operation = .addDevice(enterprise: enterprise, device: device, publicKey: publicKey, stage: stage)
         case 2:
@@ -109,17 +103,10 @@ public struct PrincipalEntry: Hashable, Sendable, CanonicalCodable {
 
     public init(from reader: inout CanonicalReader) throws {
         name = try reader.readString("principal name")
-        let kindName = try reader.readString("principal kind")
-        guard let kind = Kind(rawValue: kindName) else {
-            throw Canonical.DecodingError.nonCanonical("unknown principal kind \(kindName)")
-        }
-        self.kind = kind
+        kind = try reader.readRawValue(Kind.self, "principal kind")
         enterprise = try reader.readString("enterprise")
         role = try reader.readString("role")
         stage = try reader.readOptional(Stage.self, "stage")
-        publicKey = try reader.readBytes("public key")
-        guard publicKey.count == 32 else {
-            throw Canonical.DecodingError.nonCanonical("public key of \(publicKey.count) bytes")
-        }
+        publicKey = try reader.readBytes("public key", count: 32)
     }
 }

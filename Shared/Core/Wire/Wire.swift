@@ -54,10 +54,7 @@ public struct RecordBatch: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(enterprise)
-        writer.write(device)
-        writer.write(sentAt)
-        writer.write(records)
+        writer.write(enterprise, device, sentAt, records)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -101,14 +98,7 @@ public struct BlockHeader: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(height)
-        writer.write(previousHash)
-        writer.write(transactionRoot)
-        writer.write(transactionCount)
-        writer.write(logSize)
-        writer.write(logRoot)
-        writer.write(time)
-        writer.write(proposer)
+        writer.write(height, previousHash, transactionRoot, transactionCount, logSize, logRoot, time, proposer)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -146,11 +136,7 @@ public struct Receipt: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(recordID)
-        writer.write(height)
-        writer.write(leafIndex)
-        writer.write(inclusionProof)
-        writer.write(treeHead)
+        writer.write(recordID, height, leafIndex, inclusionProof, treeHead)
     }
 
     public init(from reader: inout CanonicalReader) throws {
@@ -202,8 +188,7 @@ public struct ReceiptBatch: Hashable, Sendable, CanonicalCodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(receipts)
-        writer.write(rejections)
+        writer.write(receipts, rejections)
     }
 
     public init(from reader: inout CanonicalReader) throws {
