@@ -335,7 +335,7 @@ struct Regulator: AsyncParsableCommand {
                         print(
                             "request \(row.requestID) from \(row.requester) for \(row.lot) \(row.level): "
                                 + (match == nil ? "no match" : "match")
-                                + " → \(answer.outcome ?? answer.status.rawValue)")
+                                + " → \(answer.outcome?.rawValue ?? answer.status.rawValue)")
                     }
                 }
                 if follow { try await Task.sleep(for: .milliseconds(Int(interval * 1000))) }
@@ -621,7 +621,7 @@ struct Audit: ParsableCommand {
                     rows.map {
                         [
                             String($0.leafIndex), $0.time, $0.submitter, $0.method, String($0.subject.prefix(32)),
-                            $0.outcome, String($0.detail.prefix(80)),
+                            $0.outcome.rawValue, String($0.detail.prefix(80)),
                         ]
                     }))
         }

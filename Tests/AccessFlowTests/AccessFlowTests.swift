@@ -231,7 +231,7 @@ struct AccessFlowTests {
         try deployment.submit("Firm/squatter@OTHER", .addEncryptedData(squat.entry))
         try deployment.cut()
         let event = try #require(try deployment.queries.accessEvents(method: "addEncryptedData").first)
-        #expect(event.outcome == "refused")
+        #expect(event.outcome == .refused)
         #expect(try deployment.queries.encryptedData(owner: "Firm/squatter@OTHER").isEmpty)
     }
 
