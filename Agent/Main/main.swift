@@ -223,7 +223,7 @@ struct Rejects: ParsableCommand {
         }
         for record in refused {
             print(
-                "\(record.at)  record \(record.recordID) (sequence \(record.sequence)) refused by the aggregator [\(record.code)]: \(record.reason)"
+                "\(record.at)  record \(record.recordID) (sequence \(record.sequence)) refused by the aggregator [\(record.code.rawValue)]: \(record.reason)"
             )
         }
     }
@@ -251,7 +251,7 @@ struct Status: ParsableCommand {
             let oldest = statistics.oldestUnreceiptedMillis.map { "\(Double($0) / 1000)" } ?? "null"
             let blobs = ["pending", "uploaded", "refused"].map { "\"\($0)\":\(uploads[$0] ?? 0)" }.joined(
                 separator: ",")
-            let codes = refusals.map { "\"\($0.code)\"" }.joined(separator: ",")
+            let codes = refusals.map { "\"\($0.code.rawValue)\"" }.joined(separator: ",")
             print(
                 "{\"outboxDepth\":\(statistics.outboxDepth),\"oldestUnreceiptedSeconds\":\(oldest),\"receipted\":\(statistics.receipted),\"rejects\":\(statistics.rejects),\"refused\":\(statistics.refused),\"usedBytes\":\(statistics.usedBytes),\"nextSequence\":\(statistics.nextSequence),\"blobUploads\":{\(blobs)},\"deliveryRefusedCodes\":[\(codes)]}"
             )
@@ -276,7 +276,7 @@ struct Status: ParsableCommand {
 /// Prints a standing whole-batch refusal with its fix (`status`, `rejects`).
 func printRefusal(_ refusal: DeliveryRefusal) {
     print(
-        "DELIVERY REFUSED [\(refusal.code)] \(refusal.reason) (\(refusal.count) times, \(refusal.firstAt) to \(refusal.lastAt)); the records stay in the outbox and are offered again with back-off"
+        "DELIVERY REFUSED [\(refusal.code.rawValue)] \(refusal.reason) (\(refusal.count) times, \(refusal.firstAt) to \(refusal.lastAt)); the records stay in the outbox and are offered again with back-off"
     )
     print("    fix: \(refusal.fix)")
 }

@@ -67,7 +67,7 @@ public struct RejectedLine: Sendable, Codable, Equatable {
 public struct RefusedRecord: Sendable, Codable, Equatable {
     public var recordID: String
     public var sequence: UInt64
-    public var code: String
+    public var code: RejectionCode
     public var reason: String
     public var at: String
 }
@@ -668,7 +668,7 @@ public final class AgentStore: @unchecked Sendable {
             for rejection in batch.rejections {
                 guard let id = rejection.recordID else { continue }
                 let idBytes = Canonical.encode(id)
-                try refuse.bind(rejection.code, at: 1)
+                try refuse.bind(rejection.code.rawValue, at: 1)
                 try refuse.bind(rejection.reason, at: 2)
                 try refuse.bind(now.milliseconds, at: 3)
                 try refuse.bind(idBytes, at: 4)
@@ -739,7 +739,8 @@ public final class AgentStore: @unchecked Sendable {
             let id = (try? Canonical.decode(RecordID.self, from: select.bytes(at: 0) ?? []))?.hex ?? "?"
             rows.append(
                 RefusedRecord(
-                    recordID: id, sequence: UInt64(bitPattern: select.int64(at: 1)), code: select.string(at: 2) ?? "",
+                    recordID: id, sequence: UInt64(bitPattern: select.int64(at: 1)),
+                    code: RejectionCode(rawValue: select.string(at: 2) ?? ""),
                     reason: select.string(at: 3) ?? "", at: Timestamp(milliseconds: select.int64(at: 4)).iso8601))
         }
         return rows
