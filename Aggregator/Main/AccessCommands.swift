@@ -186,25 +186,30 @@ struct Principals: AsyncParsableCommand {
 
         func run() throws {
             struct Row: Encodable {
-                var name, kind, enterprise, role, status: String
+                var name: String
+                var kind: PrincipalEntry.Kind
+                var enterprise, role: String
+                var status: RegistrationStatus
                 var stage: String?
             }
-            let store = try options.localStore(for: "principals list")
-            let select = try store.db.prepare(
-                "SELECT name, kind, enterprise, role, stage, status FROM principals ORDER BY name")
+            let queries = LedgerQueries(store: try options.localStore(for: "principals list"))
             var rows: [Row] = []
-            while try select.step() {
-                rows.append(
+            while true {
+                let page = try queries.principals(after: rows.last?.name, limit: 1000)
+                rows += page.map {
                     Row(
-                        name: select.string(at: 0) ?? "", kind: select.string(at: 1) ?? "",
-                        enterprise: select.string(at: 2) ?? "", role: select.string(at: 3) ?? "",
-                        status: select.string(at: 5) ?? "", stage: select.string(at: 4)))
+                        name: $0.name, kind: $0.kind, enterprise: $0.enterprise, role: $0.role, status: $0.status,
+                        stage: $0.stage)
+                }
+                if page.count < 1000 { break }
             }
             if try options.printedJSON(rows) { return }
             print(
                 Output.table(
                     ["name", "kind", "enterprise", "role", "stage", "status"],
-                    rows.map { [$0.name, $0.kind, $0.enterprise, $0.role, $0.stage ?? "-", $0.status] }))
+                    rows.map {
+                        [$0.name, $0.kind.rawValue, $0.enterprise, $0.role, $0.stage ?? "-", $0.status.rawValue]
+                    }))
         }
     }
 }
