@@ -217,13 +217,13 @@ struct Rejects: ParsableCommand {
             if let field = reject.field { subject.append("field \(field)") }
             if let stage = reject.stage { subject.append("stage \(stage)") }
             print(
-                "\(reject.at)  \(reject.source):\(reject.line)  [\(reject.kind)] \(subject.isEmpty ? "" : subject.joined(separator: ", ") + ": ")\(reject.reason)"
+                "\(reject.at)  \(reject.source):\(reject.line)  [\(reject.kind.rawValue)] \(subject.isEmpty ? "" : subject.joined(separator: ", ") + ": ")\(reject.reason)"
             )
             print("    fix: \(reject.fix)")
         }
         for record in refused {
             print(
-                "\(record.at)  record \(record.recordID) (sequence \(record.sequence)) refused by the aggregator [\(record.code)]: \(record.reason)"
+                "\(record.at)  record \(record.recordID) (sequence \(record.sequence)) refused by the aggregator [\(record.code.rawValue)]: \(record.reason)"
             )
         }
     }
@@ -249,9 +249,10 @@ struct Status: ParsableCommand {
         let uploads = BlobUploader.counts(storePath: try AgentConfiguration.load(path: config).storage.path)
         if json {
             let oldest = statistics.oldestUnreceiptedMillis.map { "\(Double($0) / 1000)" } ?? "null"
-            let blobs = ["pending", "uploaded", "refused"].map { "\"\($0)\":\(uploads[$0] ?? 0)" }.joined(
-                separator: ",")
-            let codes = refusals.map { "\"\($0.code)\"" }.joined(separator: ",")
+            let blobs = [BlobUploadStatus.pending, .uploaded, .refused].map { "\"\($0.rawValue)\":\(uploads[$0] ?? 0)" }
+                .joined(
+                    separator: ",")
+            let codes = refusals.map { "\"\($0.code.rawValue)\"" }.joined(separator: ",")
             print(
                 "{\"outboxDepth\":\(statistics.outboxDepth),\"oldestUnreceiptedSeconds\":\(oldest),\"receipted\":\(statistics.receipted),\"rejects\":\(statistics.rejects),\"refused\":\(statistics.refused),\"usedBytes\":\(statistics.usedBytes),\"nextSequence\":\(statistics.nextSequence),\"blobUploads\":{\(blobs)},\"deliveryRefusedCodes\":[\(codes)]}"
             )
@@ -267,7 +268,7 @@ struct Status: ParsableCommand {
         print("store used bytes   \(statistics.usedBytes)")
         if !uploads.isEmpty {
             print(
-                "blob uploads       pending \(uploads["pending"] ?? 0), uploaded \(uploads["uploaded"] ?? 0), refused \(uploads["refused"] ?? 0)"
+                "blob uploads       pending \(uploads[.pending] ?? 0), uploaded \(uploads[.uploaded] ?? 0), refused \(uploads[.refused] ?? 0)"
             )
         }
     }
@@ -276,7 +277,7 @@ struct Status: ParsableCommand {
 /// Prints a standing whole-batch refusal with its fix (`status`, `rejects`).
 func printRefusal(_ refusal: DeliveryRefusal) {
     print(
-        "DELIVERY REFUSED [\(refusal.code)] \(refusal.reason) (\(refusal.count) times, \(refusal.firstAt) to \(refusal.lastAt)); the records stay in the outbox and are offered again with back-off"
+        "DELIVERY REFUSED [\(refusal.code.rawValue)] \(refusal.reason) (\(refusal.count) times, \(refusal.firstAt) to \(refusal.lastAt)); the records stay in the outbox and are offered again with back-off"
     )
     print("    fix: \(refusal.fix)")
 }

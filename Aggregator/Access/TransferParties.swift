@@ -64,7 +64,7 @@ public struct TransferOwner: Sendable {
                     TransferRecord(
                         requestID: facts.redeem.requestID, redeemLeaf: facts.redeemLeaf, receiver: facts.requester,
                         lot: facts.lot, level: facts.level, recordCount: 0, blobDigest: TransferRecord.digest(of: []),
-                        source: facts.source, status: "refused", purpose: facts.redeem.purpose, reason: reason)),
+                        source: facts.source, status: .refused, purpose: facts.redeem.purpose, reason: reason)),
                 keys: [])
         }
         guard let dataID = facts.dataID, let token = tokens[dataID] else {
@@ -102,7 +102,7 @@ public struct TransferOwner: Sendable {
                 TransferRecord(
                     requestID: facts.redeem.requestID, redeemLeaf: facts.redeemLeaf, receiver: facts.requester,
                     lot: facts.lot, level: facts.level, recordCount: UInt32(rewrapped.count),
-                    blobDigest: TransferRecord.digest(of: blobIDs), source: facts.source, status: "delivered",
+                    blobDigest: TransferRecord.digest(of: blobIDs), source: facts.source, status: .delivered,
                     purpose: facts.redeem.purpose)),
             keys: rewrapped)
     }
@@ -250,7 +250,7 @@ public enum TransferRequester {
         transfer: TransferRow, key: Curve25519.KeyAgreement.PrivateKey, material: some TransferMaterial,
         _ open: (RelayedKey, (String) -> AccessFlowError) throws -> Result
     ) throws -> [Result] {
-        guard transfer.status == "delivered" else {
+        guard transfer.status == .delivered else {
             throw AccessFlowError("the owner refused the transfer: \(transfer.reason)")
         }
         let keys = try material.transferKeys(redeemLeaf: transfer.redeemLeaf)

@@ -282,7 +282,7 @@ public actor BlobService {
 
     /// Already on the ledger: acknowledge again at once (de-duplication by blob id).
     func acknowledgeIfStored(_ id: Digest32, enterprise: String, device: String) throws -> Bool {
-        guard let row = try LedgerQueries(store: store).blob(id: id), row.status == "stored" else { return false }
+        guard let row = try LedgerQueries(store: store).blob(id: id), row.status == .stored else { return false }
         acknowledged += 1
         publish(BlobAck(enterprise: enterprise, device: device, stored: [id]))
         return true
@@ -331,7 +331,7 @@ public actor BlobService {
             var ack = acks[key] ?? BlobAck(enterprise: waiting.enterprise, device: waiting.device, stored: [])
             switch state.status {
             case .applied:
-                if let row = try? queries.blob(id: id), row.status == "stored" {
+                if let row = try? queries.blob(id: id), row.status == .stored {
                     ack.stored.append(id)
                 } else {
                     let reason = (try? queries.blob(id: id))?.reason ?? "refused by the contract"

@@ -9,14 +9,14 @@ import Ledger
 
 extension PendingAnswer {
     /// Adds a refusal to the answer.
-    mutating func refuse(_ code: RefusalCode, _ reason: String, record: RecordID? = nil) {
-        rejections.append(Rejection(recordID: record, code: code.rawValue, reason: reason))
+    mutating func refuse(_ code: RejectionCode, _ reason: String, record: RecordID? = nil) {
+        rejections.append(Rejection(recordID: record, code: code, reason: reason))
     }
 }
 
 /// A refusal of a whole batch.
 struct BatchRefusal: Error {
-    var code: RefusalCode
+    var code: RejectionCode
     var reason: String
 }
 

@@ -470,7 +470,7 @@ public final class Ledger {
                     answer.rejections += answer.waitingInFlight.compactMap { index in
                         written.recordIDs[index].map {
                             Rejection(
-                                recordID: $0, code: RefusalCode.internal.rawValue,
+                                recordID: $0, code: .internal,
                                 reason: "no receipt could be built; resend")
                         }
                     }

@@ -4,7 +4,7 @@ import LedgerCore
 /// What became of one record offered to the pending block (``Ledger/appendRecord(_:entry:leafHash:from:into:)``).
 public enum RecordAdmission: Sendable {
     /// Refused: the code and the reason go into the answer.
-    case refused(RefusalCode, String)
+    case refused(RejectionCode, String)
     /// A duplicate whose receipt is answered (now, or when its block is written).
     case duplicate
     /// Added to the pending block.

@@ -207,25 +207,30 @@ struct Principals: AsyncParsableCommand {
 
         func run() throws {
             struct Row: Encodable {
-                var name, kind, enterprise, role, status: String
+                var name: String
+                var kind: PrincipalEntry.Kind
+                var enterprise, role: String
+                var status: RegistrationStatus
                 var stage: String?
             }
-            let store = try options.localStore(for: "principals list")
-            let select = try store.db.prepare(
-                "SELECT name, kind, enterprise, role, stage, status FROM principals ORDER BY name")
+            let queries = LedgerQueries(store: try options.localStore(for: "principals list"))
             var rows: [Row] = []
-            while try select.step() {
-                rows.append(
+            while true {
+                let page = try queries.principals(after: rows.last?.name, limit: 1000)
+                rows += page.map {
                     Row(
-                        name: select.string(at: 0) ?? "", kind: select.string(at: 1) ?? "",
-                        enterprise: select.string(at: 2) ?? "", role: select.string(at: 3) ?? "",
-                        status: select.string(at: 5) ?? "", stage: select.string(at: 4)))
+                        name: $0.name, kind: $0.kind, enterprise: $0.enterprise, role: $0.role, status: $0.status,
+                        stage: $0.stage)
+                }
+                if page.count < 1000 { break }
             }
             if try options.printedJSON(rows) { return }
             print(
                 Output.table(
                     ["name", "kind", "enterprise", "role", "stage", "status"],
-                    rows.map { [$0.name, $0.kind, $0.enterprise, $0.role, $0.stage ?? "-", $0.status] }))
+                    rows.map {
+                        [$0.name, $0.kind.rawValue, $0.enterprise, $0.role, $0.stage ?? "-", $0.status.rawValue]
+                    }))
         }
     }
 }
@@ -352,7 +357,7 @@ struct Regulator: AsyncParsableCommand {
                         print(
                             "request \(row.requestID) from \(row.requester) for \(row.lot) \(row.level): "
                                 + (match == nil ? "no match" : "match")
-                                + " → \(answer.outcome ?? answer.status.rawValue)")
+                                + " → \(answer.outcome?.rawValue ?? answer.status.rawValue)")
                     }
                 }
                 if follow { try await Task.sleep(for: .milliseconds(Int(interval * 1000))) }
@@ -626,7 +631,7 @@ struct Audit: ParsableCommand {
                     rows.map {
                         [
                             String($0.leafIndex), $0.time, $0.submitter, $0.method, String($0.subject.prefix(32)),
-                            $0.outcome, String($0.detail.prefix(80)),
+                            $0.outcome.rawValue, String($0.detail.prefix(80)),
                         ]
                     }))
         }

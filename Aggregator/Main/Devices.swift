@@ -157,7 +157,8 @@ struct Devices: AsyncParsableCommand {
                     ["enterprise", "device", "stage", "status", "registered", "public key"],
                     devices.map {
                         [
-                            $0.enterprise, $0.device, $0.stage ?? "-", $0.status, "block \($0.registeredHeight)",
+                            $0.enterprise, $0.device, $0.stage ?? "-", $0.status.rawValue,
+                            "block \($0.registeredHeight)",
                             $0.publicKey,
                         ]
                     }))

@@ -14,7 +14,7 @@ enum Submitter {
         var reason: String?
         var leafIndex: UInt64?
         /// For access transactions: the contract's outcome at block time.
-        var outcome: String?
+        var outcome: EventOutcome?
         var detail: String?
     }
 
@@ -69,12 +69,12 @@ enum Submitter {
         } else if !quiet || answer.status != .applied {
             switch answer.status {
             case .applied:
-                let outcome = answer.outcome.map { " (\($0): \(answer.detail ?? ""))" } ?? ""
+                let outcome = answer.outcome.map { " (\($0.rawValue): \(answer.detail ?? ""))" } ?? ""
                 print("applied: transaction is leaf \(answer.leafIndex ?? 0)\(outcome)")
             case .refused: print("refused: \(answer.reason ?? "")")
             case .pending: print("submitted (\(answer.submission)); `agritrace serve` orders it into the next block")
             }
         }
-        if answer.status == .refused || answer.outcome == "refused" { throw ExitCode(1) }
+        if answer.status == .refused || answer.outcome == .refused { throw ExitCode(1) }
     }
 }

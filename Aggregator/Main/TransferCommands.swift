@@ -147,7 +147,7 @@ struct Transfer: AsyncParsableCommand {
             }
             // Read once per answer: it signs the key delivery and the transaction.
             let signingKey = try Keys.readPrivateKey(file: signer.key)
-            if case .addTransfer(var transfer) = decision.operation, transfer.status == "delivered" {
+            if case .addTransfer(var transfer) = decision.operation, transfer.status == .delivered {
                 let delivery = try Signed(
                     TransferKeyDelivery(owner: signer.principal, redeemLeaf: open.redeemLeaf, keys: decision.keys),
                     domain: .transferKeys, key: signingKey)
@@ -157,7 +157,7 @@ struct Transfer: AsyncParsableCommand {
                 if !(200..<300).contains(answer.status) && answer.status != 409 {
                     transfer.recordCount = 0
                     transfer.blobDigest = TransferRecord.digest(of: [])
-                    transfer.status = "refused"
+                    transfer.status = .refused
                     transfer.reason =
                         "the aggregator refused the keys (\(answer.status)): \(String(decoding: answer.body.prefix(400), as: UTF8.self))"
                     decision.keys = []
@@ -177,9 +177,9 @@ struct Transfer: AsyncParsableCommand {
             // when it is stopped with a signal.
             FileHandle.standardOutput.write(
                 Data(
-                    ("redemption \(leaf) of request \(transfer.requestID) by \(transfer.receiver): \(transfer.status) \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue)"
+                    ("redemption \(leaf) of request \(transfer.requestID) by \(transfer.receiver): \(transfer.status.rawValue) \(transfer.recordCount) records of \(transfer.lot) \(transfer.level.rawValue)"
                         + (transfer.reason.isEmpty ? "" : " (\(transfer.reason))")
-                        + " → \(answer.outcome ?? answer.status.rawValue)\n").utf8))
+                        + " → \(answer.outcome?.rawValue ?? answer.status.rawValue)\n").utf8))
         }
     }
 }
@@ -285,7 +285,7 @@ struct Fetch: AsyncParsableCommand {
         try fresh.save(statePath)
         let (operation, _) = TransferRequester.redeem(requestID: requestID, token: token, purpose: purpose, key: key)
         let redeemed = try await signer.ledger.submit(Canonical.encode(try signer.sign(operation)), wait: signer.wait)
-        guard redeemed.status == .applied, redeemed.outcome == "accepted", let leaf = redeemed.leafIndex else {
+        guard redeemed.status == .applied, redeemed.outcome == .accepted, let leaf = redeemed.leafIndex else {
             FetchState.remove(statePath)
             throw UserError("redemption refused: \(redeemed.detail ?? redeemed.reason ?? redeemed.status.rawValue)")
         }

@@ -204,8 +204,7 @@ import Testing
                 let row = try #require(try d.queries.accessEvents(limit: 1).first)
                 #expect(
                     ContractEvent(
-                        subject: row.subject, outcome: EventOutcome(rawValue: row.outcome) ?? .refused,
-                        detail: row.detail)
+                        subject: row.subject, outcome: row.outcome, detail: row.detail)
                         == expected, "step \(step)")
             }
             #expect(try Self.rows("attribute_grants", orderBy: "principal", d) == Self.grantRows(model))

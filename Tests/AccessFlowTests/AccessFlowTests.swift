@@ -170,7 +170,7 @@ struct AccessFlowTests {
             try deployment.ledger.admit(access: forged)
             Issue.record("a forged signature was admitted")
         } catch let violation as ContractViolation {
-            #expect(violation.code.rawValue == "bad-signature")
+            #expect(violation.code == .badSignature)
         }
         // A firm cannot record match results.
         do {
@@ -178,7 +178,7 @@ struct AccessFlowTests {
                 keys.grant.principal, .addResult(requestID: request.requestID, dataID: nil, token: nil))
             Issue.record("a firm recorded a match result")
         } catch let violation as ContractViolation {
-            #expect(violation.code.rawValue == "not-permitted")
+            #expect(violation.code == .notPermitted)
         }
     }
 
@@ -197,7 +197,7 @@ struct AccessFlowTests {
             _ = try deployment.request(keys)
             Issue.record("a revoked principal's trapdoor was admitted")
         } catch let violation as ContractViolation {
-            #expect(violation.code.rawValue == "revoked-principal")
+            #expect(violation.code == .revokedPrincipal)
         }
         // The registry survives a restart (loaded from the state tables) and a replay.
         let reopened = try Ledger(path: deployment.ledger.store.path, authority: deployment.authority)
@@ -231,7 +231,7 @@ struct AccessFlowTests {
         try deployment.submit("Firm/squatter@OTHER", .addEncryptedData(squat.entry))
         try deployment.cut()
         let event = try #require(try deployment.queries.accessEvents(method: "addEncryptedData").first)
-        #expect(event.outcome == "refused")
+        #expect(event.outcome == .refused)
         #expect(try deployment.queries.encryptedData(owner: "Firm/squatter@OTHER").isEmpty)
     }
 

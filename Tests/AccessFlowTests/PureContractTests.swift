@@ -146,7 +146,7 @@ import Testing
     static func report(status: TransferStatus = .delivered, receiver: String = "Firm/zhang@ZS123") -> TransferRecord {
         TransferRecord(
             requestID: requestID, redeemLeaf: 12, receiver: receiver, lot: "L1", level: .level2, recordCount: 3,
-            blobDigest: .zero, source: "elsewhere", status: status.rawValue, purpose: "audit")
+            blobDigest: .zero, source: "elsewhere", status: status, purpose: "audit")
     }
 
     static func redeemed() -> MemoryContractState {

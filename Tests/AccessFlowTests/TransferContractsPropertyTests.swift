@@ -51,7 +51,7 @@ import Testing
             let report = TransferRecord(
                 requestID: requestID, redeemLeaf: !honest && random.next(5) == 0 ? 999 : redeemLeaves.last ?? 999,
                 receiver: who(requester), lot: Deployment.lot, level: .level2, recordCount: UInt32(random.next(5)),
-                blobDigest: .zero, source: "10.9.9.9", status: status.rawValue, purpose: "audit",
+                blobDigest: .zero, source: "10.9.9.9", status: status, purpose: "audit",
                 reason: status == .refused ? "not today" : "")
             let submitter = who(Deployment.owner)
             let leaf = try submit(submitter, .addTransfer(report))
@@ -93,7 +93,7 @@ import Testing
                     default: try fold.revoke()
                     }
                 let row = try #require(try fold.d.queries.accessEvents(limit: 1).first)
-                #expect(row.subject == expected.subject && row.outcome == expected.outcome.rawValue, "step \(step)")
+                #expect(row.subject == expected.subject && row.outcome == expected.outcome, "step \(step)")
                 #expect(row.detail == expected.detail, "step \(step)")
             }
             #expect(fold.model.transfers.values.contains { $0.outcome == .applied } && !fold.model.reads.isEmpty)
@@ -132,7 +132,8 @@ import Testing
                 .integer(Int64(leaf)), .text(report.requestID), .integer(Int64(report.redeemLeaf)), .text(entry.sender),
                 .text(report.receiver), .text(report.lot), .text(report.level.rawValue),
                 .integer(Int64(report.recordCount)), .blob(report.blobDigest.bytes), .text(entry.source),
-                .text(report.status), .text(report.purpose), .text(entry.reason), .text(entry.outcome.rawValue),
+                .text(report.status.rawValue), .text(report.purpose), .text(entry.reason),
+                .text(entry.outcome.rawValue),
                 .integer(time),
             ]
         }

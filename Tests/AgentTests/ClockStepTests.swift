@@ -189,7 +189,7 @@ import Testing
             authority: Curve25519.Signing.PrivateKey().publicKey, enterprise: "e", device: "d", settings: settings,
             metrics: AgentMetrics(), logger: quietLogger())
         #expect(!publisher.isPaused())
-        publisher.noteRefusal(Rejection(recordID: nil, code: "unknown-device", reason: "not registered"))
+        publisher.noteRefusal(Rejection(recordID: nil, code: .unknownDevice, reason: "not registered"))
         // The first refusal pauses twice the resend timeout, counted from the monotonic now.
         let clock = monotonicMilliseconds()
         #expect(publisher.isPaused(clock: clock))

@@ -114,7 +114,7 @@ extension AgentIntegration {
             #expect(settled)
             #expect(statistics.receipted == 18 && statistics.refused == 2)
             #expect(refused.map(\.sequence) == [3, 7])
-            #expect(refused.allSatisfy { $0.code == "test-refused" && !$0.reason.isEmpty })
+            #expect(refused.allSatisfy { $0.code == .other("test-refused") && !$0.reason.isEmpty })
             #expect(agent.metrics.counters.refused == 2)
         }
 

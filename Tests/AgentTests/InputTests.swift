@@ -68,8 +68,7 @@ extension AgentIntegration {
             #expect(rejects.map(\.line) == [2, 4, 5, 6, 7, 8, 11])
             #expect(
                 rejects.map(\.kind) == [
-                    "malformed-json", "unknown-stage", "unknown-field", "wrong-type", "oversize", "missing-field",
-                    "malformed-json",
+                    .malformedJSON, .unknownStage, .unknownField, .wrongType, .oversize, .missingField, .malformedJSON,
                 ])
             #expect(rejects[2].field == "fields.colour")
             #expect(rejects[3].field == "fields.planted_quantity" && rejects[3].stage == "planting")

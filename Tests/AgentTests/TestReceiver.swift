@@ -96,7 +96,8 @@ final class TestReceiver: Sendable {
                 state.recordsSeen += 1
                 if state.refuse.contains(record.sequence) {
                     rejections.append(
-                        Rejection(recordID: record.id, code: "test-refused", reason: "refused by the test receiver"))
+                        Rejection(
+                            recordID: record.id, code: .other("test-refused"), reason: "refused by the test receiver"))
                     continue
                 }
                 let body = Canonical.encode(record)

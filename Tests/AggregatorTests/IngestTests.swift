@@ -160,9 +160,9 @@ struct IngestTests {
             let receipt = try #require(byID[record.id])
             try receipt.verify(leafEntry: LogEntry.record(record).canonicalBytes, authority: authority.publicKey)
         }
-        #expect(Set(answers.flatMap(\.rejections).map(\.code)) == ["malformed", "bad-signature"])
+        #expect(Set(answers.flatMap(\.rejections).map(\.code)) == [.malformed, .badSignature])
         let strangerAnswers = try listener.batches(on: stranger.receiptTopic, authority: authority.publicKey)
-        #expect(strangerAnswers.flatMap(\.rejections).map(\.code) == ["unknown-device"])
+        #expect(strangerAnswers.flatMap(\.rejections).map(\.code) == [.unknownDevice])
 
         // A resent batch gets the original receipts again, and nothing is appended twice.
         let before = listener.messages.count

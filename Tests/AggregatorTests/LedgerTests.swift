@@ -126,46 +126,46 @@ import Testing
     @Test func badInputIsRefusedWithAReason() throws {
         var fixture = try LedgerFixture()
         let ledger = fixture.ledger
-        func codes(_ topic: String, _ payload: [UInt8]) -> [String] {
-            ledger.admit(topic: topic, payload: payload)?.rejections.map(\.code) ?? ["<no answer>"]
+        func codes(_ topic: String, _ payload: [UInt8]) -> [RejectionCode] {
+            ledger.admit(topic: topic, payload: payload)?.rejections.map(\.code) ?? [.other("<no answer>")]
         }
         let good = fixture.device.records(2, lot: "PL-1")
         // Malformed and truncated payloads.
-        #expect(codes(fixture.device.recordTopic, [1, 2, 3]) == ["malformed"])
+        #expect(codes(fixture.device.recordTopic, [1, 2, 3]) == [.malformed])
         let payload = fixture.device.payload(good)
-        #expect(codes(fixture.device.recordTopic, Array(payload.dropLast(5))) == ["malformed"])
+        #expect(codes(fixture.device.recordTopic, Array(payload.dropLast(5))) == [.malformed])
         // Unknown device.
         var stranger = TestDevice(enterprise: "farm-1", device: "box-9")
-        #expect(codes(stranger.recordTopic, stranger.payload(stranger.records(1, lot: "PL-1"))) == ["unknown-device"])
+        #expect(codes(stranger.recordTopic, stranger.payload(stranger.records(1, lot: "PL-1"))) == [.unknownDevice])
         // Bad signature: signed by another key.
         let impostor = TestDevice(enterprise: "farm-1", device: "box-1")
-        #expect(codes(fixture.device.recordTopic, impostor.payload(good)) == ["bad-signature"])
+        #expect(codes(fixture.device.recordTopic, impostor.payload(good)) == [.badSignature])
         // Tampered after signing.
         var tampered = fixture.device.batch(good)
         tampered.value.records[0].lot = "PL-666"
-        #expect(codes(fixture.device.recordTopic, Canonical.encode(tampered)) == ["bad-signature"])
+        #expect(codes(fixture.device.recordTopic, Canonical.encode(tampered)) == [.badSignature])
         // Published on another device's topic.
-        #expect(codes(Wire.recordTopic(enterprise: "farm-1", device: "box-2"), payload) == ["topic-mismatch"])
+        #expect(codes(Wire.recordTopic(enterprise: "farm-1", device: "box-2"), payload) == [.topicMismatch])
         // A record of another device inside a correctly signed batch.
         var foreign = stranger.record(lot: "PL-1")
         foreign.enterprise = "farm-1"
         let mixed = codes(fixture.device.recordTopic, fixture.device.payload([good[0], foreign]))
-        #expect(mixed == ["record-mismatch"])
+        #expect(mixed == [.recordMismatch])
         // A record id not derived from its sequence.
         var forged = fixture.device.record(lot: "PL-1")
         forged.sequence += 1000
-        #expect(codes(fixture.device.recordTopic, fixture.device.payload([forged])) == ["bad-record-id"])
+        #expect(codes(fixture.device.recordTopic, fixture.device.payload([forged])) == [.badRecordID])
         try ledger.cutBlock()
         // Same id, other content (a replay with changed data).
         var changed = good[0]
         changed.lot = "PL-OTHER"
-        #expect(codes(fixture.device.recordTopic, fixture.device.payload([changed])) == ["conflicting-duplicate"])
+        #expect(codes(fixture.device.recordTopic, fixture.device.payload([changed])) == [.conflictingDuplicate])
         // Revoked device.
         try ledger.admit(registry: fixture.device.revocation(authority: fixture.authority))
         try ledger.cutBlock()
         #expect(
             codes(fixture.device.recordTopic, fixture.device.payload(fixture.device.records(1, lot: "PL-1"))) == [
-                "revoked-device"
+                .revokedDevice
             ])
         try ledger.cutBlock()  // flushes the counters
         let counters = try LedgerQueries(store: ledger.store).status().counters
@@ -187,7 +187,7 @@ import Testing
         let answer = try #require(
             fixture.ledger.admit(
                 topic: fixture.device.recordTopic, payload: fixture.device.payload([planting, processing])))
-        #expect(answer.rejections.map(\.code) == ["wrong-stage"])
+        #expect(answer.rejections.map(\.code) == [.wrongStage])
         #expect(answer.rejections.first?.recordID == processing.id)
         #expect(answer.rejections.first?.reason.contains("registered for planting") == true)
         // A device registered without a stage may send any stage.

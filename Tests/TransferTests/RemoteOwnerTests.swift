@@ -132,25 +132,25 @@ struct RemoteOwnerTests {
 
         // A redemption with a wrong token: the owner refuses it, no keys are delivered.
         let (wrong, _) = try d.redeem(row.requestID, token: [UInt8](repeating: 7, count: 32))
-        #expect(wrong.status == "accepted")
+        #expect(wrong.status == .accepted)
         let refused = try serveOnce()
         #expect(refused.status == 0, "\(refused.output)")
         #expect(refused.output.contains("refused 0 records"), "\(refused.output)")
         #expect(refused.output.contains("the token proof does not verify"), "\(refused.output)")
         #expect(try d.queries.transferKeys(redeemLeaf: wrong.leafIndex).isEmpty)
-        #expect(try d.queries.transfer(redeemLeaf: wrong.leafIndex)?.status == "refused")
+        #expect(try d.queries.transfer(redeemLeaf: wrong.leafIndex)?.status == .refused)
 
         // A redemption whose grant the owner revokes before its service answers: the API
         // refuses the keys, the transfer on the ledger is refused, nothing is delivered.
         let (late, _) = try d.redeem(row.requestID, token: try #require(token))
-        #expect(late.status == "accepted")
+        #expect(late.status == .accepted)
         try d.submit(TransferDeployment.owner, .revokeGrant(requestID: row.requestID, reason: "contract ended"))
         try d.cut()
         let revoked = try serveOnce()
         #expect(revoked.status == 0, "\(revoked.output)")
         #expect(revoked.output.contains("is revoked"), "\(revoked.output)")
         #expect(try d.queries.transferKeys(redeemLeaf: late.leafIndex).isEmpty)
-        #expect(try d.queries.transfer(redeemLeaf: late.leafIndex)?.status == "refused")
+        #expect(try d.queries.transfer(redeemLeaf: late.leafIndex)?.status == .refused)
 
         // The aggregator host's files (store, its WAL, the blob folder) never hold the owner's
         // X25519 private key, raw or in hex.
@@ -239,7 +239,7 @@ struct RemoteOwnerVerificationTests {
         #expect(facts.lot == TransferDeployment.lot && facts.level == .level2)
         let decision = try await remote.answer(open, from: source)
         guard case .addTransfer(let transfer) = decision.operation else { throw AccessFlowError("not a transfer") }
-        #expect(transfer.status == "delivered")
+        #expect(transfer.status == .delivered)
         #expect(decision.keys.count == d.classified.count)
         #expect(decision.keys.allSatisfy { $0.level == .level2 })
         // With another authority key no leaf is accepted.

@@ -227,7 +227,7 @@ struct PieceUploadTests {
                     return signed.isValid(domain: .blobAck, key: d.authority.publicKey) && signed.value.stored == [id]
                 }
             })
-        #expect(try d.queries.blob(id: id)?.status == "stored")
+        #expect(try d.queries.blob(id: id)?.status == .stored)
         // What was stored is the exact blob: it opens streamed and matches the record's commitment.
         var sink = CollectingSink()
         let reader = try SealedBlobReader(

@@ -186,7 +186,7 @@ final class TransferDeployment: AccessDeployment {
         let (row, token) = try await grantedRequest(level: level)
         #expect(row.status == .granted)
         let (redemption, key) = try redeem(row.requestID, token: try #require(token))
-        #expect(redemption.status == "accepted", "\(redemption.reason ?? "")")
+        #expect(redemption.status == .accepted, "\(redemption.reason ?? "")")
         #expect(try serveTransfers() == 1)
         let transfer = try #require(try queries.transfer(redeemLeaf: redemption.leafIndex))
         return (row, transfer, key)

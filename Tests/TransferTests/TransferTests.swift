@@ -17,7 +17,7 @@ struct TransferTests {
     func authorizedLevel2() async throws {
         let d = try await TransferDeployment()
         let (request, transfer, key) = try await d.grantedTransfer()
-        #expect(transfer.status == "delivered")
+        #expect(transfer.status == .delivered)
         #expect(transfer.recordCount == d.classified.count)
         #expect(transfer.receiver == TransferDeployment.requesterGrant.principal)
         #expect(transfer.sender == TransferDeployment.owner)
@@ -172,7 +172,7 @@ struct TransferTests {
         try d.cut()
         #expect(try d.queries.grants(owner: TransferDeployment.owner).first?.revoked == true)
         let (redemption, _) = try d.redeem(row.requestID, token: try #require(token))
-        #expect(redemption.status == "refused")
+        #expect(redemption.status == .refused)
         #expect(redemption.reason?.hasPrefix("revoked") == true)
         #expect(try d.serveTransfers() == 0)
         let provenance = try d.queries.provenance(lot: TransferDeployment.lot)
@@ -185,10 +185,10 @@ struct TransferTests {
         let d = try await TransferDeployment()
         let (row, _) = try await d.grantedRequest()
         let (redemption, key) = try d.redeem(row.requestID, token: [UInt8](repeating: 7, count: 32))
-        #expect(redemption.status == "accepted")
+        #expect(redemption.status == .accepted)
         try d.serveTransfers()
         let transfer = try #require(try d.queries.transfer(redeemLeaf: redemption.leafIndex))
-        #expect(transfer.status == "refused")
+        #expect(transfer.status == .refused)
         #expect(try d.queries.transferKeys(redeemLeaf: redemption.leafIndex).isEmpty)
         #expect(throws: AccessFlowError.self) {
             try TransferRequester.fetch(transfer: transfer, key: key, queries: d.queries, blobs: d.blobStore)
@@ -196,7 +196,7 @@ struct TransferTests {
         try d.register("Firm/mallory@EVIL", kind: .firm, enterprise: "EVIL", role: "processing-administrator")
         try d.cut()
         let (stolen, _) = try d.redeem(row.requestID, token: [UInt8](repeating: 7, count: 32), as: "Firm/mallory@EVIL")
-        #expect(stolen.status == "refused")
+        #expect(stolen.status == .refused)
     }
 
     @Test("uploads are de-duplicated by blob id, and a blob for another device's record is refused")

@@ -95,17 +95,17 @@ struct UploadTests {
 
         // The records are receipted; their 6 blobs (level-2 and level-1 of 3 records) are
         // sealed and sent, but nobody receives them: they stay pending.
-        #expect(await eventually(timeout: .seconds(20)) { ((try? uploader.counts()) ?? [:])["pending"] == 6 })
+        #expect(await eventually(timeout: .seconds(20)) { ((try? uploader.counts()) ?? [:])[.pending] == 6 })
         try await Task.sleep(for: .milliseconds(1500))
-        #expect(try uploader.counts()["pending"] == 6)
-        #expect(try uploader.counts()["uploaded"] == nil)
+        #expect(try uploader.counts()[.pending] == 6)
+        #expect(try uploader.counts()[.uploaded] == nil)
 
         // The blob service comes up: the pending uploads are sent again and acknowledged.
         let blobs = try BlobService(
             storePath: storePath, authority: authority, broker: .init(port: broker.port), clientID: "aggregator-blobs")
         let blobServing = Task { try await blobs.run() }
         defer { blobServing.cancel() }
-        #expect(await eventually(timeout: .seconds(30)) { ((try? uploader.counts()) ?? [:])["uploaded"] == 6 })
+        #expect(await eventually(timeout: .seconds(30)) { ((try? uploader.counts()) ?? [:])[.uploaded] == 6 })
         let reader = LedgerQueries(store: try LedgerStore(path: storePath, readOnly: true))
         let level2 = try reader.blobs(lot: "PL-UP-1", level: .level2)
         #expect(level2.count == 3)

@@ -198,18 +198,18 @@ public final class BlobUploader: @unchecked Sendable {
         var ids: [[UInt8]] = []
         while try select.step() { ids.append(select.bytes(at: 0) ?? []) }
         guard !ids.isEmpty else { return 0 }
-        var rows: [(id: [UInt8], level: String, blobID: [UInt8]?, body: [UInt8]?, status: String)] = []
+        var rows: [(id: [UInt8], level: String, blobID: [UInt8]?, body: [UInt8]?, status: BlobUploadStatus)] = []
         for idBytes in ids {
             let id = try Canonical.decode(RecordID.self, from: idBytes)
             let levels = try store.privateFields(of: id).filter { $0.level != .public && !$0.entries.isEmpty }
-            if levels.isEmpty { rows.append((idBytes, "none", nil, nil, "none")) }
+            if levels.isEmpty { rows.append((idBytes, "none", nil, nil, .none)) }
             for fields in levels {
                 let upload = try BlobUpload.make(
                     fields, record: id, enterprise: enterprise, device: device, owner: owner, deviceKey: key)
                 rows.append(
                     (
                         idBytes, fields.level.rawValue, upload.reference.value.blobID.bytes, Canonical.encode(upload),
-                        "pending"
+                        .pending
                     ))
             }
         }
@@ -221,7 +221,7 @@ public final class BlobUploader: @unchecked Sendable {
                 try insert.bind(row.level, at: 2)
                 if let blobID = row.blobID { try insert.bind(blobID, at: 3) } else { try insert.bindNull(at: 3) }
                 if let body = row.body { try insert.bind(body, at: 4) } else { try insert.bindNull(at: 4) }
-                try insert.bind(row.status, at: 5)
+                try insert.bind(row.status.rawValue, at: 5)
                 try insert.run()
             }
         }
@@ -314,23 +314,31 @@ public final class BlobUploader: @unchecked Sendable {
 
     /// Upload counts by status in an agent store (empty when nothing was ever uploaded), for
     /// `agritrace-agent status`.
-    public static func counts(storePath: String) -> [String: Int] {
-        guard
-            let db = try? SQLiteConnection(path: storePath, options: .init(readOnly: true, create: false)),
-            let select = try? db.prepare("SELECT status, count(*) FROM blob_uploads GROUP BY status")
-        else { return [:] }
-        var counts: [String: Int] = [:]
-        while (try? select.step()) == true { counts[select.string(at: 0) ?? ""] = Int(select.int64(at: 1)) }
-        return counts
+    public static func counts(storePath: String) -> [BlobUploadStatus: Int] {
+        guard let db = try? SQLiteConnection(path: storePath, options: .init(readOnly: true, create: false)) else {
+            return [:]
+        }
+        return (try? counts(in: db)) ?? [:]
     }
 
-    /// Upload counts by status (`pending`, `uploaded`, `refused`, `none`).
-    public func counts() throws -> [String: Int] {
+    /// Upload counts by status.
+    public func counts() throws -> [BlobUploadStatus: Int] {
         dbLock.lock()
         defer { dbLock.unlock() }
+        return try Self.counts(in: db)
+    }
+
+    /// The `blob_uploads` rows counted by status; a status no agent writes is a corrupt store.
+    static func counts(in db: SQLiteConnection) throws -> [BlobUploadStatus: Int] {
         let select = try db.prepare("SELECT status, count(*) FROM blob_uploads GROUP BY status")
-        var counts: [String: Int] = [:]
-        while try select.step() { counts[select.string(at: 0) ?? ""] = Int(select.int64(at: 1)) }
+        var counts: [BlobUploadStatus: Int] = [:]
+        while try select.step() {
+            let text = select.string(at: 0)
+            guard let text, let status = BlobUploadStatus(rawValue: text) else {
+                throw StoreError.corrupt("blob_uploads has the unknown status '\(text ?? "NULL")'")
+            }
+            counts[status] = Int(select.int64(at: 1))
+        }
         return counts
     }
 }

@@ -290,7 +290,7 @@ public final class RecordPublisher: Sendable {
             logger.warning(
                 "the aggregator refused",
                 metadata: [
-                    "record": "\(rejection.recordID?.hex ?? "")", "code": "\(rejection.code)",
+                    "record": "\(rejection.recordID?.hex ?? "")", "code": "\(rejection.code.rawValue)",
                     "reason": "\(rejection.reason)",
                 ])
         }
@@ -339,7 +339,7 @@ public final class RecordPublisher: Sendable {
         logger.error(
             "the aggregator refused this box's batches; delivery backs off",
             metadata: [
-                "code": "\(rejection.code)", "reason": "\(rejection.reason)", "fix": "\(fix)",
+                "code": "\(rejection.code.rawValue)", "reason": "\(rejection.reason)", "fix": "\(fix)",
                 "retry_in_ms": "\(pause)", "refusals": "\(streak)",
             ])
     }

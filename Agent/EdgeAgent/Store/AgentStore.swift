@@ -56,7 +56,7 @@ public struct RejectedLine: Sendable, Codable, Equatable {
     public var at: String
     public var source: String
     public var line: Int64
-    public var kind: String
+    public var kind: ReadingError.Kind
     public var field: String?
     public var stage: String?
     public var reason: String
@@ -67,7 +67,7 @@ public struct RejectedLine: Sendable, Codable, Equatable {
 public struct RefusedRecord: Sendable, Codable, Equatable {
     public var recordID: String
     public var sequence: UInt64
-    public var code: String
+    public var code: RejectionCode
     public var reason: String
     public var at: String
 }
@@ -668,7 +668,7 @@ public final class AgentStore: @unchecked Sendable {
             for rejection in batch.rejections {
                 guard let id = rejection.recordID else { continue }
                 let idBytes = Canonical.encode(id)
-                try refuse.bind(rejection.code, at: 1)
+                try refuse.bind(rejection.code.rawValue, at: 1)
                 try refuse.bind(rejection.reason, at: 2)
                 try refuse.bind(now.milliseconds, at: 3)
                 try refuse.bind(idBytes, at: 4)
@@ -720,11 +720,21 @@ public final class AgentStore: @unchecked Sendable {
                 RejectedLine(
                     id: select.int64(at: 0), at: Timestamp(milliseconds: select.int64(at: 1)).iso8601,
                     source: select.string(at: 2) ?? "",
-                    line: select.int64(at: 3), kind: select.string(at: 4) ?? "", field: select.string(at: 5),
+                    line: select.int64(at: 3), kind: try Self.rejectKind(select.string(at: 4), id: select.int64(at: 0)),
+                    field: select.string(at: 5),
                     stage: select.string(at: 6),
                     reason: select.string(at: 7) ?? "", fix: select.string(at: 8) ?? ""))
         }
         return rows
+    }
+
+    /// The `kind` column of the rejects row `id` as its enum; a spelling no agent writes is a
+    /// corrupt store.
+    static func rejectKind(_ text: String?, id: Int64) throws -> ReadingError.Kind {
+        guard let text, let kind = ReadingError.Kind(rawValue: text) else {
+            throw StoreError.corrupt("rejects row \(id) has the unknown kind '\(text ?? "NULL")'")
+        }
+        return kind
     }
 
     /// Records the aggregator refused.
@@ -739,7 +749,8 @@ public final class AgentStore: @unchecked Sendable {
             let id = (try? Canonical.decode(RecordID.self, from: select.bytes(at: 0) ?? []))?.hex ?? "?"
             rows.append(
                 RefusedRecord(
-                    recordID: id, sequence: UInt64(bitPattern: select.int64(at: 1)), code: select.string(at: 2) ?? "",
+                    recordID: id, sequence: UInt64(bitPattern: select.int64(at: 1)),
+                    code: RejectionCode(rawValue: select.string(at: 2) ?? ""),
                     reason: select.string(at: 3) ?? "", at: Timestamp(milliseconds: select.int64(at: 4)).iso8601))
         }
         return rows

@@ -5,8 +5,8 @@ import SQLiteStorage
 /// `unknown-device`, `revoked-device`, `bad-signature`, ...): what `agritrace-agent status`
 /// and `rejects` show until a receipt proves delivery works again.
 public struct DeliveryRefusal: Sendable, Codable, Equatable {
-    /// The aggregator's code, e.g. `unknown-device`.
-    public var code: String
+    /// The aggregator's code, e.g. ``RejectionCode/unknownDevice``.
+    public var code: RejectionCode
     /// The aggregator's reason.
     public var reason: String
     /// What the operator should do.
@@ -18,15 +18,15 @@ public struct DeliveryRefusal: Sendable, Codable, Equatable {
     public var lastAt: String
 
     /// The fix for a whole-batch refusal `code` of `enterprise`/`device`, whose signing key is `publicKeyHex`.
-    public static func fix(code: String, enterprise: String, device: String, publicKeyHex: String) -> String {
+    public static func fix(code: RejectionCode, enterprise: String, device: String, publicKeyHex: String) -> String {
         switch code {
-        case "unknown-device":
+        case .unknownDevice:
             "register this box on the ledger: agritrace devices add --enterprise \(enterprise) --device \(device) --public-key \(publicKeyHex) (on the aggregator, with the authority key); the agent keeps the records and delivers them once registered"
-        case "revoked-device":
+        case .revokedDevice:
             "\(enterprise)/\(device) was revoked: enroll the box again with a new key (agritrace-agent init, then agritrace devices add); the records stay in the outbox"
-        case "bad-signature":
+        case .badSignature:
             "the key registered for \(enterprise)/\(device) is not this box's key (\(publicKeyHex)): check device.key_file, or register this key"
-        case "topic-mismatch":
+        case .topicMismatch:
             "device.enterprise and device.id in the configuration must name the device the broker's certificate and ACL are for"
         default:
             "see the aggregator's rejection codes (docs/aggregator.md); the records stay in the outbox and are offered again with back-off"
@@ -48,13 +48,13 @@ extension AgentStore {
         """
 
     /// Counts a whole-batch refusal (kept until ``clearDeliveryRefusals()``).
-    public func noteDeliveryRefusal(code: String, reason: String, fix: String, now: Timestamp = .now()) throws {
+    public func noteDeliveryRefusal(code: RejectionCode, reason: String, fix: String, now: Timestamp = .now()) throws {
         lock.lock()
         defer { lock.unlock() }
         let upsert = try db.cachedStatement(
             "INSERT INTO delivery_refusals(code, reason, fix, count, first_at, last_at) VALUES (?1, ?2, ?3, 1, ?4, ?4) ON CONFLICT(code) DO UPDATE SET reason = excluded.reason, fix = excluded.fix, count = count + 1, last_at = excluded.last_at"
         )
-        try upsert.bind(code, at: 1)
+        try upsert.bind(code.rawValue, at: 1)
         try upsert.bind(reason, at: 2)
         try upsert.bind(fix, at: 3)
         try upsert.bind(now.milliseconds, at: 4)
@@ -79,7 +79,7 @@ extension AgentStore {
         while try select.step() {
             rows.append(
                 DeliveryRefusal(
-                    code: select.string(at: 0) ?? "", reason: select.string(at: 1) ?? "",
+                    code: RejectionCode(rawValue: select.string(at: 0) ?? ""), reason: select.string(at: 1) ?? "",
                     fix: select.string(at: 2) ?? "",
                     count: select.int64(at: 3), firstAt: Timestamp(milliseconds: select.int64(at: 4)).iso8601,
                     lastAt: Timestamp(milliseconds: select.int64(at: 5)).iso8601))

@@ -147,7 +147,7 @@ enum ConsoleRevocations {
         async throws
     {
         let row = try await reader.read { try LedgerQueries(store: $0).principal(principal) }
-        guard let row, row.status == "active", let raw = [UInt8](hexString: row.publicKey),
+        guard let row, row.status == .active, let raw = [UInt8](hexString: row.publicKey),
             let key = try? Curve25519.Signing.PublicKey(rawBytes: raw)
         else { throw ConsoleRefusal.forbidden("\(principal) has no active registered key") }
         guard signed.isValid(domain: .transaction, key: key) else {

@@ -86,7 +86,7 @@ struct ConsoleGate: Sendable {
             let principal = try await reader.read { try LedgerQueries(store: $0).principal(link.principal) }
             var registered: ConsoleSignIn.PrincipalKey?
             if let principal, let key = [UInt8](hexString: principal.publicKey) {
-                registered = ConsoleSignIn.PrincipalKey(publicKey: key, active: principal.status == "active")
+                registered = ConsoleSignIn.PrincipalKey(publicKey: key, active: principal.status == .active)
             }
             try link.check(registered: registered, now: Self.now())
             guard let principal, let role = ConsoleSession.Role(kind: principal.kind) else {
@@ -137,11 +137,11 @@ struct ConsoleGate: Sendable {
 
 extension ConsoleSession.Role {
     /// Firms and regulators use the console; devices and aggregators do not.
-    init?(kind: String) {
+    init?(kind: PrincipalEntry.Kind) {
         switch kind {
-        case "regulator": self = .regulator
-        case "firm": self = .firm
-        default: return nil
+        case .regulator: self = .regulator
+        case .firm: self = .firm
+        case .device, .aggregator: return nil
         }
     }
 }

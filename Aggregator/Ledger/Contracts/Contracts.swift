@@ -144,7 +144,8 @@ public enum Contracts {
             registry.devices[.init(enterprise: enterprise, device: device)] = RegisteredDevice(
                 enterprise: enterprise, device: device, publicKey: key,
                 stage: devices.string(at: 3).flatMap(Stage.init(name:)),
-                status: RegisteredDevice.Status(rawValue: devices.string(at: 4) ?? "") ?? .revoked)
+                status: try stored(
+                    RegistrationStatus.self, devices.string(at: 4), "devices row \(enterprise)/\(device)"))
         }
         let principals = try db.prepare(
             "SELECT name, kind, enterprise, role, stage, public_key, status FROM principals")
@@ -161,7 +162,9 @@ public enum Contracts {
                 role: principals.string(at: 3) ?? "",
                 stage: principals.string(at: 4).flatMap(Stage.init(name:)), publicKey: bytes)
             registry.principals[name] = RegisteredPrincipal(
-                entry: entry, publicKey: key, isActive: principals.string(at: 6) == "active")
+                entry: entry, publicKey: key,
+                isActive: try stored(RegistrationStatus.self, principals.string(at: 6), "principals row \(name)")
+                    == .active)
         }
         return registry
     }

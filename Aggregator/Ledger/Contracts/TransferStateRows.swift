@@ -59,7 +59,8 @@ extension AccessStateRows: TransferReportStateView, ReadReportStateView, BlobRef
             [
                 .integer(leaf), .text(report.requestID), .int(report.redeemLeaf), .text(entry.sender),
                 .text(report.receiver), .text(report.lot), .text(report.level.rawValue), .int(report.recordCount),
-                .blob(report.blobDigest.bytes), .text(entry.source), .text(report.status), .text(report.purpose),
+                .blob(report.blobDigest.bytes), .text(entry.source), .text(report.status.rawValue),
+                .text(report.purpose),
                 .text(entry.reason), .text(entry.outcome.rawValue), .integer(time.milliseconds),
             ])
         return outcome.event

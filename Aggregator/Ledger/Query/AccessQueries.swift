@@ -43,7 +43,7 @@ public struct AccessEventRow: Codable, Sendable, Equatable {
     public var submitter: String
     public var method: String
     public var subject: String
-    public var outcome: String
+    public var outcome: EventOutcome
     public var detail: String
 }
 
@@ -198,7 +198,10 @@ extension LedgerQueries {
                     leafIndex: UInt64(select.int64(at: 0)), height: UInt64(select.int64(at: 1)),
                     time: Timestamp(milliseconds: select.int64(at: 2)).iso8601, submitter: select.string(at: 3) ?? "",
                     method: select.string(at: 4) ?? "", subject: select.string(at: 5) ?? "",
-                    outcome: select.string(at: 6) ?? "", detail: select.string(at: 7) ?? ""))
+                    outcome: try stored(
+                        EventOutcome.self, select.string(at: 6), "access_events row at leaf \(select.int64(at: 0))",
+                        column: "outcome"),
+                    detail: select.string(at: 7) ?? ""))
         }
         return rows
     }
@@ -249,11 +252,14 @@ extension LedgerQueries {
     }
 }
 
-/// A status column read back as its enum; a value the contracts never write is a corrupt store.
-func stored<Status: RawRepresentable>(_ type: Status.Type, _ text: String?, _ row: String) throws -> Status
+/// A status column read back as its enum; a value the contracts never write is a corrupt store
+/// (the error names the row, the column and the value).
+func stored<Status: RawRepresentable>(
+    _ type: Status.Type, _ text: String?, _ row: String, column: String = "status"
+) throws -> Status
 where Status.RawValue == String {
     guard let text, let status = Status(rawValue: text) else {
-        throw LedgerStoreError.corrupt("\(row) has the unknown status '\(text ?? "NULL")'")
+        throw LedgerStoreError.corrupt("\(row) has the unknown \(column) '\(text ?? "NULL")'")
     }
     return status
 }

@@ -5,15 +5,13 @@ import SQLiteStorage
 /// A registered principal as the console and its sign-in see it (no secret: the registry is public).
 public struct PrincipalRow: Codable, Sendable, Equatable {
     public var name: String
-    /// `device`, `firm`, `regulator` or `aggregator`.
-    public var kind: String
+    public var kind: PrincipalEntry.Kind
     public var enterprise: String
     public var role: String
     public var stage: String?
     /// The Ed25519 transaction-signing key (hex).
     public var publicKey: String
-    /// `active` or `revoked`.
-    public var status: String
+    public var status: RegistrationStatus
     public var registeredHeight: UInt64
 }
 
@@ -38,7 +36,7 @@ extension LedgerQueries {
     public func principal(_ name: String) throws -> PrincipalRow? {
         let select = try store.db.prepare("SELECT \(Self.principalColumns) FROM principals WHERE name = ?")
         try select.bind(name, at: 1)
-        return try select.step() ? Self.principalRow(select) : nil
+        return try select.step() ? try Self.principalRow(select) : nil
     }
 
     /// Principals in name order, `limit` at most, after the name `after` (keyset paging).
@@ -48,11 +46,15 @@ extension LedgerQueries {
         return try select.all([.text(after ?? ""), .int(max(1, min(limit, 1000)))], Self.principalRow)
     }
 
-    static func principalRow(_ select: Statement) -> PrincipalRow {
-        PrincipalRow(
-            name: select.string(at: 0) ?? "", kind: select.string(at: 1) ?? "", enterprise: select.string(at: 2) ?? "",
+    static func principalRow(_ select: Statement) throws -> PrincipalRow {
+        let row = "principals row \(select.string(at: 0) ?? "")"
+        return PrincipalRow(
+            name: select.string(at: 0) ?? "",
+            kind: try stored(PrincipalEntry.Kind.self, select.string(at: 1), row, column: "kind"),
+            enterprise: select.string(at: 2) ?? "",
             role: select.string(at: 3) ?? "", stage: select.string(at: 4),
-            publicKey: (select.bytes(at: 5) ?? []).hexString, status: select.string(at: 6) ?? "",
+            publicKey: (select.bytes(at: 5) ?? []).hexString,
+            status: try stored(RegistrationStatus.self, select.string(at: 6), row),
             registeredHeight: UInt64(select.int64(at: 7)))
     }
 

@@ -58,7 +58,7 @@ public struct DeviceRow: Sendable, Codable {
     public var device: String
     public var publicKey: String
     public var stage: String?
-    public var status: String
+    public var status: RegistrationStatus
     public var registeredHeight: UInt64
     public var revokedHeight: UInt64?
 }
@@ -316,7 +316,10 @@ public struct LedgerQueries {
                 DeviceRow(
                     enterprise: statement.string(at: 0) ?? "", device: statement.string(at: 1) ?? "",
                     publicKey: (statement.bytes(at: 2) ?? []).hexString, stage: statement.string(at: 3),
-                    status: statement.string(at: 4) ?? "", registeredHeight: UInt64(statement.int64(at: 5)),
+                    status: try stored(
+                        RegistrationStatus.self, statement.string(at: 4),
+                        "devices row \(statement.string(at: 0) ?? "")/\(statement.string(at: 1) ?? "")"),
+                    registeredHeight: UInt64(statement.int64(at: 5)),
                     revokedHeight: statement.isNull(at: 6) ? nil : UInt64(statement.int64(at: 6))))
         }
         return rows

@@ -12,7 +12,7 @@ public struct BlobRow: Sendable, Equatable {
     public var size: UInt64
     public var ownerKey: [UInt8]
     public var wrappedKey: WrappedDataKey
-    public var status: String
+    public var status: BlobStatus
     public var reason: String?
 }
 
@@ -26,7 +26,7 @@ public struct RedemptionRow: Codable, Sendable, Equatable {
     public var proof: [UInt8]
     public var purpose: String
     /// `accepted` or `refused`.
-    public var status: String
+    public var status: EventOutcome
     public var reason: String?
     public var time: String
 }
@@ -59,12 +59,12 @@ public struct TransferRow: Codable, Sendable, Equatable {
     public var recordCount: Int
     public var blobDigest: String
     public var source: String
-    /// `delivered` or `refused` (the owner's answer).
-    public var status: String
+    /// The owner's answer.
+    public var status: TransferStatus
     public var purpose: String
     public var reason: String
     /// `applied` or `refused` (the contract's).
-    public var outcome: String
+    public var outcome: EventOutcome
     public var time: String
 }
 
@@ -114,7 +114,8 @@ extension LedgerQueries {
             level: PrivacyLevel(rawValue: s.string(at: 3) ?? "") ?? .level2, enterprise: s.string(at: 4) ?? "",
             device: s.string(at: 5) ?? "", size: UInt64(s.int64(at: 6)), ownerKey: s.bytes(at: 7) ?? [],
             wrappedKey: try Canonical.decode(WrappedDataKey.self, from: s.bytes(at: 8) ?? []),
-            status: s.string(at: 9) ?? "", reason: s.string(at: 10))
+            status: try stored(BlobStatus.self, s.string(at: 9), "blobs row at leaf \(s.int64(at: 0))"),
+            reason: s.string(at: 10))
     }
 
     static let blobColumns =
@@ -157,11 +158,13 @@ extension LedgerQueries {
     static let redemptionColumns =
         "leaf_index, request_id, requester, owner, requester_key, proof, purpose, status, reason, time"
 
-    static func redemptionRow(_ s: Statement) -> RedemptionRow {
+    static func redemptionRow(_ s: Statement) throws -> RedemptionRow {
         RedemptionRow(
             leafIndex: UInt64(s.int64(at: 0)), requestID: s.string(at: 1) ?? "", requester: s.string(at: 2) ?? "",
             owner: s.string(at: 3), requesterKey: s.bytes(at: 4) ?? [], proof: s.bytes(at: 5) ?? [],
-            purpose: s.string(at: 6) ?? "", status: s.string(at: 7) ?? "", reason: s.string(at: 8),
+            purpose: s.string(at: 6) ?? "",
+            status: try stored(EventOutcome.self, s.string(at: 7), "redemptions row at leaf \(s.int64(at: 0))"),
+            reason: s.string(at: 8),
             time: Timestamp(milliseconds: s.int64(at: 9)).iso8601)
     }
 
@@ -227,18 +230,21 @@ extension LedgerQueries {
     public func redemption(leaf: UInt64) throws -> RedemptionRow? {
         let select = try store.db.prepare("SELECT \(Self.redemptionColumns) FROM redemptions WHERE leaf_index = ?")
         try select.bind(Int64(leaf), at: 1)
-        return try select.step() ? Self.redemptionRow(select) : nil
+        return try select.step() ? try Self.redemptionRow(select) : nil
     }
 
-    static func transferRow(_ s: Statement) -> TransferRow {
-        TransferRow(
-            leafIndex: UInt64(s.int64(at: 0)), requestID: s.string(at: 1) ?? "", redeemLeaf: UInt64(s.int64(at: 2)),
-            sender: s.string(at: 3) ?? "", receiver: s.string(at: 4) ?? "", lot: s.string(at: 5) ?? "",
-            level: s.string(at: 6) ?? "", recordCount: Int(s.int64(at: 7)),
-            blobDigest: (s.bytes(at: 8) ?? []).hexString,
-            source: s.string(at: 9) ?? "", status: s.string(at: 10) ?? "", purpose: s.string(at: 11) ?? "",
-            reason: s.string(at: 12) ?? "", outcome: s.string(at: 13) ?? "",
-            time: Timestamp(milliseconds: s.int64(at: 14)).iso8601)
+    static func transferRow(_ s: Statement) throws -> TransferRow {
+        let row = "transfers row at leaf \(s.int64(at: 0))"
+        return
+            TransferRow(
+                leafIndex: UInt64(s.int64(at: 0)), requestID: s.string(at: 1) ?? "", redeemLeaf: UInt64(s.int64(at: 2)),
+                sender: s.string(at: 3) ?? "", receiver: s.string(at: 4) ?? "", lot: s.string(at: 5) ?? "",
+                level: s.string(at: 6) ?? "", recordCount: Int(s.int64(at: 7)),
+                blobDigest: (s.bytes(at: 8) ?? []).hexString,
+                source: s.string(at: 9) ?? "", status: try stored(TransferStatus.self, s.string(at: 10), row),
+                purpose: s.string(at: 11) ?? "", reason: s.string(at: 12) ?? "",
+                outcome: try stored(EventOutcome.self, s.string(at: 13), row, column: "outcome"),
+                time: Timestamp(milliseconds: s.int64(at: 14)).iso8601)
     }
 
     /// The applied transfer answering a redemption, if any.
@@ -247,7 +253,7 @@ extension LedgerQueries {
             "SELECT leaf_index, request_id, redeem_leaf, sender, receiver, lot, level, record_count, blob_digest, source, status, purpose, reason, outcome, time FROM transfers WHERE redeem_leaf = ? AND outcome = 'applied' ORDER BY leaf_index LIMIT 1"
         )
         try select.bind(Int64(redeemLeaf), at: 1)
-        return try select.step() ? Self.transferRow(select) : nil
+        return try select.step() ? try Self.transferRow(select) : nil
     }
 
     /// The keys the owner re-wrapped for a redemption.

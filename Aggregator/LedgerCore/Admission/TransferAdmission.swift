@@ -40,7 +40,6 @@ extension AccessAdmission {
             guard isValidName(request.purpose) else { return "purpose must be 1-128 printable bytes" }
         case .addTransfer(let transfer):
             guard isValidID(transfer.requestID) else { return "request id must be 32 lower-case hex" }
-            guard TransferStatus(rawValue: transfer.status) != nil else { return "status is delivered or refused" }
             guard isValidName(transfer.purpose), transfer.reason.utf8.count <= 512 else {
                 return "purpose must be 1-128 printable bytes, the reason at most 512"
             }
@@ -55,10 +54,4 @@ extension AccessAdmission {
         }
         return nil
     }
-}
-
-/// What an owner's transfer service says it did with a redemption (stored and printed as the raw value).
-public enum TransferStatus: String, Sendable, Hashable, CaseIterable {
-    case delivered
-    case refused
 }

@@ -1,7 +1,7 @@
 import AgriTraceCore
 
 /// The outcome an access transaction's audit event records (stored and printed as the raw value).
-public enum EventOutcome: String, Sendable, Hashable, CaseIterable {
+public enum EventOutcome: String, Sendable, Hashable, CaseIterable, Codable {
     case applied
     case refused
     /// A redemption waiting for the owner's transfer service.

@@ -87,7 +87,7 @@ public enum TransferReport {
         if try view.hasAppliedTransfer(redeemLeaf: report.redeemLeaf) {
             return "redemption \(report.redeemLeaf) already has a transfer"
         }
-        if facts.revoked && TransferStatus(rawValue: report.status) == .delivered {
+        if facts.revoked && report.status == .delivered {
             return "revoked: the grant of request \(report.requestID) was revoked"
         }
         return nil

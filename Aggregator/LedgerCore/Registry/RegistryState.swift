@@ -4,10 +4,7 @@ import Crypto
 /// A device as the registry knows it.
 public struct RegisteredDevice: Sendable, Hashable {
     /// `active` or `revoked`.
-    public enum Status: String, Sendable {
-        case active
-        case revoked
-    }
+    public typealias Status = RegistrationStatus
 
     public var enterprise: String
     public var device: String

@@ -44,8 +44,8 @@ public struct Reading: Hashable, Sendable {
 
 /// Why a reading was refused: names the field, the stage and the fix.
 public struct ReadingError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The kind of problem.
-    public enum Kind: String, Sendable, Hashable {
+    /// The kind of problem (stored and printed as the raw value).
+    public enum Kind: String, Sendable, Hashable, Codable {
         case malformedJSON = "malformed-json"
         case missingField = "missing-field"
         case unknownStage = "unknown-stage"

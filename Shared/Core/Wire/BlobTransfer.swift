@@ -298,6 +298,13 @@ public struct RedeemRequest: Hashable, Sendable, CanonicalCodable {
     }
 }
 
+/// What an owner's transfer service says it did with a redemption (sent, stored and printed
+/// as the raw value).
+public enum TransferStatus: String, Sendable, Hashable, CaseIterable, Codable {
+    case delivered
+    case refused
+}
+
 /// `addTransfer`: the 4Wh record of one transfer (who: sender and receiver; what: lot, level,
 /// number of records and the digest of their blob ids; where: the request's source; when: the
 /// block time; how: status and purpose). The re-wrapped keys are not on the ledger.
@@ -312,15 +319,15 @@ public struct TransferRecord: Hashable, Sendable, CanonicalCodable {
     /// ``digest(of:)`` of the transferred blob ids.
     public var blobDigest: Digest32
     public var source: String
-    /// `delivered` or `refused`.
-    public var status: String
+    public var status: TransferStatus
     public var purpose: String
     /// Why it was refused (empty when delivered).
     public var reason: String
 
     public init(
         requestID: String, redeemLeaf: UInt64, receiver: String, lot: String, level: ABAC.Sensitivity,
-        recordCount: UInt32, blobDigest: Digest32, source: String, status: String, purpose: String, reason: String = ""
+        recordCount: UInt32, blobDigest: Digest32, source: String, status: TransferStatus, purpose: String,
+        reason: String = ""
     ) {
         self.requestID = requestID
         self.redeemLeaf = redeemLeaf
@@ -344,7 +351,8 @@ public struct TransferRecord: Hashable, Sendable, CanonicalCodable {
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(
-            requestID, redeemLeaf, receiver, lot, level.rawValue, recordCount, blobDigest, source, status, purpose,
+            requestID, redeemLeaf, receiver, lot, level.rawValue, recordCount, blobDigest, source, status.rawValue,
+            purpose,
             reason)
     }
 
@@ -357,7 +365,7 @@ public struct TransferRecord: Hashable, Sendable, CanonicalCodable {
         recordCount = try reader.readUInt32("record count")
         blobDigest = try reader.read(Digest32.self)
         source = try reader.readString("source")
-        status = try reader.readString("status")
+        status = try reader.readRawValue(TransferStatus.self, "status")
         purpose = try reader.readString("purpose")
         reason = try reader.readString("reason")
     }

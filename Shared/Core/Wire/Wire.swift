@@ -152,12 +152,12 @@ public struct Receipt: Hashable, Sendable, CanonicalCodable {
 public struct Rejection: Hashable, Sendable, CanonicalCodable {
     /// The record refused, or nil when the whole batch was refused.
     public var recordID: RecordID?
-    /// A machine-readable code, e.g. `bad-signature`, `unknown-device`, `malformed`.
-    public var code: String
+    /// Why, e.g. ``RejectionCode/badSignature`` (`bad-signature` on the wire).
+    public var code: RejectionCode
     /// A human explanation with the fix.
     public var reason: String
 
-    public init(recordID: RecordID?, code: String, reason: String) {
+    public init(recordID: RecordID?, code: RejectionCode, reason: String) {
         self.recordID = recordID
         self.code = code
         self.reason = reason
@@ -165,13 +165,13 @@ public struct Rejection: Hashable, Sendable, CanonicalCodable {
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(recordID)
-        writer.write(code)
+        writer.write(code.rawValue)
         writer.write(reason)
     }
 
     public init(from reader: inout CanonicalReader) throws {
         recordID = try reader.readOptional(RecordID.self, "record id")
-        code = try reader.readString("code")
+        code = RejectionCode(rawValue: try reader.readString("code"))
         reason = try reader.readString("reason")
     }
 }

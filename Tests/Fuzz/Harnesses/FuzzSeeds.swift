@@ -20,7 +20,7 @@ enum FuzzSeeds {
                         recordID: record.id, height: 2, leafIndex: 0,
                         inclusionProof: [FuzzFixtures.leafHashes[1]], treeHead: header)
                 ],
-                rejections: [Rejection(recordID: nil, code: "unknown-device", reason: "not registered")]),
+                rejections: [Rejection(recordID: nil, code: .unknownDevice, reason: "not registered")]),
             signature: placeholderSignature)
         let reference = blobReference()
         let ack = Signed(
