@@ -71,6 +71,8 @@ struct IngestTests {
                 maxPendingTransactions: 200))
         let serving = Task { try await service.run() }
         defer { serving.cancel() }
+        // The service claims its share group (1.5 s) before it subscribes: publish after that.
+        #expect(await eventually { service.observer.isRunning })
         let listener = try await ReceiptListener("box-1", port: broker.port, topics: [device.receiptTopic])
         defer { listener.client.disconnect() }
         // 400 batches of 10 records at once: a hundred times the queue's bound.
