@@ -109,6 +109,9 @@ func startAggregator(
         ingest: IngestConfiguration(broker: .init(port: port), clientID: "bench-aggregator"),
         log: { log("aggregator: \($0)") })
     let task = Task { try await service.run() }
+    // The service claims its share group (1.5 s) before it subscribes; then give the
+    // subscription time to reach the broker.
+    while !service.observer.isRunning { try await Task.sleep(for: .milliseconds(20)) }
     try await Task.sleep(for: .milliseconds(500))
     return task
 }
