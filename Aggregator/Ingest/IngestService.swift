@@ -126,7 +126,7 @@ public actor IngestService {
     public func run() async throws {
         let client = self.client
         let log = self.log
-        let events = Self.logEvents(of: client, log)
+        let events = Self.logEvents(client.events, log)
         let receipts = self.receipts
         let deliveries = Task { for await _ in client.deliveries { receipts.acknowledged() } }
         defer {
@@ -176,14 +176,14 @@ public actor IngestService {
         await tick(force: true)
         await receipts.drain(log: log)
         client.disconnect()
-        holding?.cancel()
         try? await claim?.release()
     }
 
-    /// Logs the broker connection's events: connected, refused, lost, a refused subscription.
-    static func logEvents(of client: MQTTClient, _ log: @escaping IngestLog) -> Task<Void, Never> {
+    /// Logs a broker connection's events: connected, refused, lost, a refused subscription.
+    /// Holds the stream, not the client, so the task ends when the client is freed.
+    static func logEvents(_ events: AsyncStream<MQTTConnectionEvent>, _ log: @escaping IngestLog) -> Task<Void, Never> {
         Task {
-            for await event in client.events {
+            for await event in events {
                 switch event {
                 case .connected: log("connected to the broker")
                 case .connectionRefused(_, let reason): log("broker refused the connection: \(reason)")

@@ -95,8 +95,13 @@ public final class ShareGroupClaim: Sendable {
     public func claim(log: @escaping IngestLog) async throws {
         try client.subscribe(topic: topic, qos: .atLeastOnce)
         try client.connect()
-        // One listener for the claim's life: it holds the stream, not the client, and ends when
-        // the client is freed. (Cancelling a reader of an AsyncStream would end the stream.)
+        // One reader per stream for the claim's life: each holds the stream, not the client, and
+        // ends when the client is freed. (Cancelling a reader of an AsyncStream would end the
+        // stream.) Undrained, the PUBACKs of two announcements a second would pile up forever;
+        // a claim topic the broker's ACL refuses is logged, not silent.
+        _ = IngestService.logEvents(client.events) { log("share-group claim: \($0)") }
+        let deliveries = client.deliveries
+        Task { for await _ in deliveries {} }
         let messages = client.messages
         Task { [weak self, own] in
             for await message in messages {
