@@ -123,19 +123,6 @@ public struct RedemptionFacts: Sendable, Equatable {
     public var dataID: String?
     /// The request's source (the 4Wh "where").
     public var source: String
-
-    public init(
-        redeemLeaf: UInt64, requester: String, redeem: RedeemRequest, lot: String, level: ABAC.Sensitivity,
-        dataID: String?, source: String
-    ) {
-        self.redeemLeaf = redeemLeaf
-        self.requester = requester
-        self.redeem = redeem
-        self.lot = lot
-        self.level = level
-        self.dataID = dataID
-        self.source = source
-    }
 }
 
 /// One blob's data key wrapped to the owner, as its blob reference on the ledger states it.

@@ -36,11 +36,6 @@ public struct SharingActivity: Sendable, Codable, Equatable {
 public struct SharingPath: Sendable, Codable, Equatable {
     public var principals: [String]
     public var leaves: [UInt64]
-
-    public init(principals: [String], leaves: [UInt64]) {
-        self.principals = principals
-        self.leaves = leaves
-    }
 }
 
 /// A sender or receiver with its delivered transfers and records.

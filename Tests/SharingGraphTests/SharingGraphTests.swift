@@ -1,5 +1,6 @@
-import SharingGraph
 import Testing
+
+@testable import SharingGraph
 
 /// A small sharing history: the farm's owner grants and transfers lot L1 to the processor,
 /// which makes L2 from L1 and transfers it to the shop; the farm then revokes.

@@ -3,10 +3,11 @@ import AgriTraceCore
 import Foundation
 import Ingest
 import Ledger
-import SharingGraph
 import SharingGraphLedger
 import TestSupport
 import Testing
+
+@testable import SharingGraph
 
 /// The sharing graph and the anomaly audit on a real ledger store built through the real
 /// contracts (``TransferDeployment``), and the built `agritrace` reading it.
