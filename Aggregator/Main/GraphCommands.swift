@@ -51,17 +51,15 @@ struct Graph: AsyncParsableCommand {
                 "Everything a principal (or, with --enterprise, all its principals) sent and received in a window.")
         @Argument(help: "The principal, or with --enterprise the enterprise id.") var name: String
         @Flag(name: .long, help: "NAME is an enterprise: include all its principals.") var enterprise = false
-        @Option(name: .long, help: "From this RFC 3339 time on.") var since: String?
-        @Option(name: .long, help: "Before this RFC 3339 time.") var until: String?
+        @OptionGroup var window: GraphWindow
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
             let scope: SharingGraph.Scope = enterprise ? .enterprise : .principal
-            let from = try GraphTime.milliseconds(since, "since")
-            let to = try GraphTime.milliseconds(until, "until")
+            let (from, to) = try window.milliseconds()
             let activity: SharingActivity = try await options.read(
                 "/v1/graph/activity/\(AccessLedger.escape(name))",
-                query: ["scope": scope.rawValue, "since": since, "until": until]
+                query: ["scope": scope.rawValue, "since": window.since, "until": window.until]
             ) { try GraphTime.graph(options).activity(of: name, scope: scope, since: from, until: to) }
             if try options.printedJSON(activity) { return }
             print("\(activity.scope) \(name): sent \(activity.sent.count), received \(activity.received.count)")
@@ -108,8 +106,7 @@ struct Graph: AsyncParsableCommand {
             abstract: "The principals that sent (or, with --receivers, received) the most delivered transfers.")
         @Flag(name: .long, help: "Rank receivers instead of senders.") var receivers = false
         @Option(name: .long, help: "How many (1 to 1000).") var count: Int = 10
-        @Option(name: .long, help: "From this RFC 3339 time on.") var since: String?
-        @Option(name: .long, help: "Before this RFC 3339 time.") var until: String?
+        @OptionGroup var window: GraphWindow
         @OptionGroup var options: StoreOptions
 
         func validate() throws {
@@ -118,11 +115,13 @@ struct Graph: AsyncParsableCommand {
 
         func run() async throws {
             let direction: SharingGraph.Direction = receivers ? .receivers : .senders
-            let from = try GraphTime.milliseconds(since, "since")
-            let to = try GraphTime.milliseconds(until, "until")
+            let (from, to) = try window.milliseconds()
             let totals: [SharingTotal] = try await options.read(
                 "/v1/graph/top",
-                query: ["direction": direction.rawValue, "count": String(count), "since": since, "until": until]
+                query: [
+                    "direction": direction.rawValue, "count": String(count), "since": window.since,
+                    "until": window.until,
+                ]
             ) { try GraphTime.graph(options).top(direction, count: count, since: from, until: to) }
             if try options.printedJSON(totals) { return }
             print(
@@ -130,6 +129,17 @@ struct Graph: AsyncParsableCommand {
                     ["principal", "enterprise", "transfers", "records"],
                     totals.map { [$0.principal, $0.enterprise, String($0.transfers), String($0.records)] }))
         }
+    }
+}
+
+/// The window `graph activity` and `graph top` look at: `--since` and `--until`.
+struct GraphWindow: ParsableArguments {
+    @Option(name: .long, help: "From this RFC 3339 time on.") var since: String?
+    @Option(name: .long, help: "Before this RFC 3339 time.") var until: String?
+
+    /// Both ends in milliseconds since 1970 (nil: open).
+    func milliseconds() throws -> (since: Int64?, until: Int64?) {
+        (try GraphTime.milliseconds(since, "since"), try GraphTime.milliseconds(until, "until"))
     }
 }
 
