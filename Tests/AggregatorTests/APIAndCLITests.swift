@@ -12,17 +12,7 @@ import Testing
 
 /// Runs `agritrace` and returns (exit status, standard output + standard error).
 func runAgritrace(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try agritraceExecutable())
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try runCombiningOutput(try agritraceExecutable(), arguments)
 }
 
 @Suite("HTTP API and CLI", .serialized, .timeLimit(.minutes(2)))

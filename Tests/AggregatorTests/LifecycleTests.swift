@@ -16,16 +16,15 @@ struct ServeSetup {
     let executable: String
     let directory: TemporaryDirectory
     let broker: TestBroker
-    let store: String
     let keyFile: String
     let authority: Curve25519.Signing.PrivateKey
     var device = TestDevice()
+    var store: String { directory.file("ledger.sqlite") }
 
     init(prefix: String) async throws {
         executable = try agritraceExecutable()
         directory = try TemporaryDirectory(prefix: prefix)
         broker = try await TestBroker.start()
-        store = directory.file("ledger.sqlite")
         keyFile = directory.file("authority.key")
         try runCommand(executable, ["keygen", "--output", keyFile])
         let text = try String(contentsOfFile: keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -11,49 +11,54 @@ extension HTTPSAPITests {
     /// A deployment CA made by `agritrace enroll`, with the API's server certificate
     /// (`enroll server`) and a firm's client certificate (`enroll firm`).
     struct EnrolledDeployment {
+        /// A key and the certificate the CA issued for it.
+        struct Identity {
+            var certificate: String
+            var key: String
+            var serial: String
+        }
+
         var ca: String
         var crl: String { ca + "/crl.pem" }
         var caCertificate: String { ca + "/ca.crt" }
-        var apiCertificate: String
-        var apiKey: String
-        var apiSerial: String
-        var firmCertificate: String
-        var firmKey: String
-        var firmSerial: String
+        var api: Identity
+        var firm: Identity
     }
 
     func enrolledDeployment(in directory: String) throws -> EnrolledDeployment {
-        func enroll(_ arguments: [String]) throws -> String {
-            let result = try runAgritrace(["enroll"] + arguments)
-            guard result.status == 0 else {
-                throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: result.output])
-            }
-            return result.output
-        }
         let ca = directory + "/ca"
         _ = try enroll(["init", "--ca", ca])
-        _ = try enroll([
-            "request", "--id", "agritrace-api", "--key", directory + "/api.key", "--out", directory + "/api.csr",
-        ])
-        let server = try enroll([
-            "server", "--ca", ca, "--csr", directory + "/api.csr", "--out", directory + "/api.crt", "--name",
-            "localhost",
-            "--name", "127.0.0.1",
-        ])
-        struct Issued: Decodable { var serial: String }
-        let apiSerial = try JSONDecoder().decode(Issued.self, from: Data(server.utf8)).serial
-        _ = try enroll([
-            "request", "--id", "alice", "--key", directory + "/alice.key", "--out", directory + "/alice.csr",
-        ])
-        let firm = try enroll([
-            "firm", "--ca", ca, "--csr", directory + "/alice.csr", "--out", directory + "/alice.crt", "--id", "alice",
-            "--enterprise", "RETAIL1", "--role", "supermarket-administrator",
-        ])
-        struct Record: Decodable { var certificateSerial: String }
-        let firmSerial = try JSONDecoder().decode(Record.self, from: Data(firm.utf8)).certificateSerial
-        return EnrolledDeployment(
-            ca: ca, apiCertificate: directory + "/api.crt", apiKey: directory + "/api.key", apiSerial: apiSerial,
-            firmCertificate: directory + "/alice.crt", firmKey: directory + "/alice.key", firmSerial: firmSerial)
+        let api = try enrollIdentity(
+            "agritrace-api", file: directory + "/api", ca: ca,
+            issuing: ["server", "--name", "localhost", "--name", "127.0.0.1"], serialKey: "serial")
+        let firm = try enrollIdentity(
+            "alice", file: directory + "/alice", ca: ca,
+            issuing: ["firm", "--id", "alice", "--enterprise", "RETAIL1", "--role", "supermarket-administrator"],
+            serialKey: "certificateSerial")
+        return EnrolledDeployment(ca: ca, api: api, firm: firm)
+    }
+
+    /// `agritrace enroll request` for `id` (the key and CSR at `file`.key and `file`.csr), then
+    /// `agritrace enroll <issuing[0]> --ca <ca> --csr … --out <file>.crt` and the rest of
+    /// `issuing`; the serial is read from the JSON it prints, at `serialKey`.
+    func enrollIdentity(
+        _ id: String, file: String, ca: String, issuing: [String], serialKey: String
+    ) throws -> EnrolledDeployment.Identity {
+        _ = try enroll(["request", "--id", id, "--key", file + ".key", "--out", file + ".csr"])
+        let issued = try enroll(
+            [issuing[0], "--ca", ca, "--csr", file + ".csr", "--out", file + ".crt"] + issuing.dropFirst())
+        let fields = try JSONSerialization.jsonObject(with: Data(issued.utf8)) as? [String: Any]
+        let serial = try #require(fields?[serialKey] as? String, "\(issued)")
+        return EnrolledDeployment.Identity(certificate: file + ".crt", key: file + ".key", serial: serial)
+    }
+
+    /// `agritrace enroll` with `arguments`; its output, or an error holding it.
+    func enroll(_ arguments: [String]) throws -> String {
+        let result = try runAgritrace(["enroll"] + arguments)
+        guard result.status == 0 else {
+            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: result.output])
+        }
+        return result.output
     }
 
     /// Before the API's certificate is revoked a client with `--tls-crl` reads; after
@@ -66,16 +71,16 @@ extension HTTPSAPITests {
         let server = try BackgroundProcess(
             try builtProduct(named: "agritrace"),
             [
-                "api", "--store", fixture.path, "--http-port", "\(port)", "--api-cert", deployment.apiCertificate,
-                "--api-key", deployment.apiKey, "--api-client-ca", deployment.caCertificate, "--api-client-crl",
+                "api", "--store", fixture.path, "--http-port", "\(port)", "--api-cert", deployment.api.certificate,
+                "--api-key", deployment.api.key, "--api-client-ca", deployment.caCertificate, "--api-client-crl",
                 deployment.crl,
             ],
             logFile: fixture.directory.file("api.log"))
         defer { server.terminate() }
         let base = "https://127.0.0.1:\(port)"
         let client = [
-            "--tls-ca", deployment.caCertificate, "--tls-cert", deployment.firmCertificate, "--tls-key",
-            deployment.firmKey,
+            "--tls-ca", deployment.caCertificate, "--tls-cert", deployment.firm.certificate, "--tls-key",
+            deployment.firm.key,
         ]
         let checked = client + ["--tls-crl", deployment.crl]
         var result = try await firstAnswer(["status", "--api", base, "--json"] + checked)
@@ -87,10 +92,10 @@ extension HTTPSAPITests {
         #expect(result.output.contains("recordID"))
 
         // Revoking the firm's serial this way is refused: principals are revoked by id.
-        result = try runAgritrace(["enroll", "revoke", "--ca", deployment.ca, "--serial", deployment.firmSerial])
+        result = try runAgritrace(["enroll", "revoke", "--ca", deployment.ca, "--serial", deployment.firm.serial])
         #expect(result.status != 0)
         #expect(result.output.contains("--id alice"), "\(result.output)")
-        #expect(result.output.contains(deployment.firmSerial), "\(result.output)")
+        #expect(result.output.contains(deployment.firm.serial), "\(result.output)")
         // An unknown serial is an error naming it; a non-hex one names the field.
         result = try runAgritrace(["enroll", "revoke", "--ca", deployment.ca, "--serial", "DEADBEEF01"])
         #expect(result.status != 0)
@@ -99,7 +104,7 @@ extension HTTPSAPITests {
         #expect(result.status != 0)
         #expect(result.output.contains("invalid serial '../ca'"), "\(result.output)")
         result = try runAgritrace([
-            "enroll", "revoke", "--ca", deployment.ca, "--serial", deployment.apiSerial, "--id", "alice",
+            "enroll", "revoke", "--ca", deployment.ca, "--serial", deployment.api.serial, "--id", "alice",
         ])
         #expect(result.status != 0)
         #expect(result.output.contains("either --id"), "\(result.output)")
@@ -109,23 +114,23 @@ extension HTTPSAPITests {
 
         // The API's certificate is revoked (lower case, as some tools print serials).
         result = try runAgritrace([
-            "enroll", "revoke", "--ca", deployment.ca, "--serial", deployment.apiSerial.lowercased(), "--reason",
+            "enroll", "revoke", "--ca", deployment.ca, "--serial", deployment.api.serial.lowercased(), "--reason",
             "keyCompromise",
         ])
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("\"serial\" : \"\(deployment.apiSerial)\""), "\(result.output)")
+        #expect(result.output.contains("\"serial\" : \"\(deployment.api.serial)\""), "\(result.output)")
         #expect(
             result.output.contains("\"revocationList\" : \"") && result.output.contains("/ca/crl.pem\""),
             "\(result.output)")
         let list = try runCommand("openssl", ["crl", "-in", deployment.crl, "-noout", "-text"])
-        #expect(list.contains("Serial Number: \(deployment.apiSerial)"), "\(list)")
+        #expect(list.contains("Serial Number: \(deployment.api.serial)"), "\(list)")
         #expect(list.contains("Key Compromise"), "\(list)")
 
         result = try runAgritrace(["status", "--api", base, "--json"] + checked)
         #expect(result.status != 0)
         #expect(!result.output.contains("\"records\""))
         #expect(result.output.contains("is revoked"), "\(result.output)")
-        #expect(result.output.contains("serial \(deployment.apiSerial)"), "\(result.output)")
+        #expect(result.output.contains("serial \(deployment.api.serial)"), "\(result.output)")
         #expect(result.output.contains("CN=agritrace-api"), "\(result.output)")
         #expect(result.output.contains(deployment.crl), "\(result.output)")
         // Every command that talks to the API takes the option (here a trace by DNS name).

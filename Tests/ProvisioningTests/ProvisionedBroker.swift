@@ -16,9 +16,9 @@ final class ProvisionedBroker: @unchecked Sendable {
     let directory: TemporaryDirectory
     let authority: EnrollmentAuthority
     let port: Int32
-    let configFile: String
-    let logFile: String
-    let pidFile: String
+    var configFile: String { directory.file("mosquitto.conf") }
+    var logFile: String { directory.file("mosquitto.log") }
+    var pidFile: String { directory.file("mosquitto.pid") }
     private let lock = NSLock()
     private var process: SpawnedProcess?
 
@@ -26,10 +26,9 @@ final class ProvisionedBroker: @unchecked Sendable {
     static func start() async throws -> ProvisionedBroker {
         let directory = try TemporaryDirectory(prefix: "agritrace-prov")
         let port = try freeLoopbackPort()
-        let pidFile = directory.file("mosquitto.pid")
         let authority = try EnrollmentAuthority.create(
-            at: directory.file("ca"), settings: .init(brokerPidFile: pidFile))
-        let broker = ProvisionedBroker(directory: directory, authority: authority, port: port, pidFile: pidFile)
+            at: directory.file("ca"), settings: .init(brokerPidFile: directory.file("mosquitto.pid")))
+        let broker = ProvisionedBroker(directory: directory, authority: authority, port: port)
         var configuration = authority.brokerConfiguration(port: Int(port), bindAddress: "127.0.0.1")
         configuration.logFile = broker.logFile
         configuration.debugLogging = true
@@ -39,13 +38,10 @@ final class ProvisionedBroker: @unchecked Sendable {
         return broker
     }
 
-    private init(directory: TemporaryDirectory, authority: EnrollmentAuthority, port: Int32, pidFile: String) {
+    private init(directory: TemporaryDirectory, authority: EnrollmentAuthority, port: Int32) {
         self.directory = directory
         self.authority = authority
         self.port = port
-        self.configFile = directory.file("mosquitto.conf")
-        self.logFile = directory.file("mosquitto.log")
-        self.pidFile = pidFile
     }
 
     var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }

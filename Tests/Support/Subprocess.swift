@@ -21,21 +21,39 @@ public func runCommand(_ executable: String, _ arguments: [String], in directory
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let (output, errors) = try runToEnd(process, errorsApart: true)
+    guard process.terminationStatus == 0 else {
+        throw CommandError(
+            command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus,
+            standardError: errors)
+    }
+    return output
+}
+
+/// Runs the program at `path` with `arguments` and waits for it, whatever its exit status.
+/// - Returns: its exit status and what it wrote to standard output and standard error, in
+///   the order written.
+public func runCombiningOutput(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let (output, _) = try runToEnd(process, errorsApart: false)
+    return (process.terminationStatus, output)
+}
+
+/// Runs `process` to its end with standard input empty; what it wrote to standard output and
+/// (with `errorsApart`, else in the same pipe as the output) to standard error.
+private func runToEnd(_ process: Process, errorsApart: Bool) throws -> (output: String, errors: String) {
     let output = Pipe()
-    let errors = Pipe()
+    let errors = errorsApart ? Pipe() : output
     process.standardOutput = output
     process.standardError = errors
     process.standardInput = FileHandle.nullDevice
     try process.run()
     let outData = output.fileHandleForReading.readDataToEndOfFile()
-    let errData = errors.fileHandleForReading.readDataToEndOfFile()
+    let errData = errorsApart ? errors.fileHandleForReading.readDataToEndOfFile() : Data()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw CommandError(
-            command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus,
-            standardError: String(decoding: errData, as: UTF8.self))
-    }
-    return String(decoding: outData, as: UTF8.self)
+    return (String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
 }
 
 /// Starts `executable` with `arguments` under Foundation's `Process`, standard output and
