@@ -11,8 +11,7 @@ extension AgentIntegration {
         }
 
         @Test func sigkillTenTimesUnderLoadLosesAndDuplicatesNothing() async throws {
-            let executable = try #require(
-                agentExecutable(), "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
+            let executable = try agentExecutable()
             let rig = try await DeliveryRig.start()
             defer { rig.stop() }
             let (broker, fixture, receiver) = (rig.broker, rig.fixture, rig.receiver)

@@ -11,13 +11,9 @@ extension AgentIntegration {
         @Test func tenThousandReadingsAreDeliveredAndReceiptedExactlyOnce() async throws {
             let rig = try await DeliveryRig.start()
             defer { rig.stop() }
-            let (broker, fixture, receiver) = (rig.broker, rig.fixture, rig.receiver)
-            let lines = simulatedLines(10_000)
-            try fixture.appendLines(lines)
-            let configuration = try fixture.writeConfiguration(
-                brokerPort: broker.port, authorityHex: receiver.authorityHex)
-            let agent = try AgentRuntime(configuration: configuration, logger: quietLogger())
-            try agent.start()
+            let receiver = rig.receiver
+            try rig.fixture.appendLines(simulatedLines(10_000))
+            let agent = try rig.startAgent()
             let drained = try await waitUntil(timeout: .seconds(90)) {
                 let statistics = try agent.store.statistics()
                 return statistics.receipted == 10_000 && statistics.outboxDepth == 0
@@ -98,12 +94,8 @@ extension AgentIntegration {
         @Test func refusedRecordsLeaveTheOutboxWithTheirReason() async throws {
             let rig = try await DeliveryRig.start(refusing: [3, 7])
             defer { rig.stop() }
-            let (broker, fixture, receiver) = (rig.broker, rig.fixture, rig.receiver)
-            try fixture.appendLines(simulatedLines(20))
-            let configuration = try fixture.writeConfiguration(
-                brokerPort: broker.port, authorityHex: receiver.authorityHex)
-            let agent = try AgentRuntime(configuration: configuration, logger: quietLogger())
-            try agent.start()
+            try rig.fixture.appendLines(simulatedLines(20))
+            let agent = try rig.startAgent()
             let settled = try await waitUntil(timeout: .seconds(30)) {
                 let statistics = try agent.store.statistics()
                 return statistics.receipted + statistics.refused == 20 && statistics.outboxDepth == 0
@@ -122,17 +114,13 @@ extension AgentIntegration {
             // The agent trusts another authority than the one that signs the receipts.
             let rig = try await DeliveryRig.start()
             defer { rig.stop() }
-            let (broker, fixture, receiver) = (rig.broker, rig.fixture, rig.receiver)
-            try fixture.appendLines(simulatedLines(50))
-            let wrongAuthority = Curve25519.Signing.PrivateKey().publicKey.hex
-            let configuration = try fixture.writeConfiguration(brokerPort: broker.port, authorityHex: wrongAuthority)
-            let agent = try AgentRuntime(configuration: configuration, logger: quietLogger())
-            try agent.start()
+            try rig.fixture.appendLines(simulatedLines(50))
+            let agent = try rig.startAgent(authorityHex: Curve25519.Signing.PrivateKey().publicKey.hex)
             let answered = await waitUntil(timeout: .seconds(20)) { agent.metrics.counters.invalidReceipts > 0 }
             let statistics = try agent.store.statistics()
             agent.shutdown()
             #expect(answered)
-            #expect(receiver.snapshot.ledger.count == 50)
+            #expect(rig.receiver.snapshot.ledger.count == 50)
             #expect(statistics.receipted == 0)
             #expect(statistics.outboxDepth == 50)
         }

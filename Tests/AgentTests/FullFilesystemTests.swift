@@ -100,8 +100,7 @@ extension AgentIntegration {
         /// start again until space returned (`SQLite error 13 ... UPDATE outbox SET sent_at = 0`,
         /// exit 1). It must start, deliver once space returns, and lose nothing.
         @Test func theAgentStartsOnAFilesystemWithNoByteFree() async throws {
-            let executable = try #require(
-                agentExecutable(), "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
+            let executable = try agentExecutable()
             let volume = try TemporaryDirectory(prefix: "agent-nofree")
             try Self.mountTmpfs(volume.path, size: "16m")
             defer { _ = try? runCommand("umount", ["-l", volume.path]) }

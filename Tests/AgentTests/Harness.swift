@@ -138,8 +138,13 @@ func waitUntil(timeout: Duration, _ condition: () throws -> Bool) async rethrows
 }
 
 /// The built `agritrace-agent` executable next to the test bundle (``builtProduct(named:)``;
-/// `AGRITRACE_AGENT_BINARY` overrides).
-func agentExecutable() -> String? { try? builtProduct(named: "agritrace-agent") }
+/// `AGRITRACE_AGENT_BINARY` overrides); when there is none the calling test fails, saying how
+/// to build it.
+func agentExecutable() throws -> String {
+    try #require(
+        try? builtProduct(named: "agritrace-agent"),
+        "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
+}
 
 /// The integration suites (real broker, real SQLite, child processes), run one at a time so
 /// they do not compete for the two cores.
@@ -166,6 +171,16 @@ struct DeliveryRig {
             broker.kill()
             throw error
         }
+    }
+
+    /// Writes the fixture's default configuration for the rig's broker, trusting the receiver's
+    /// authority (or the one `authorityHex` names), and starts an agent on it.
+    func startAgent(authorityHex: String? = nil) throws -> AgentRuntime {
+        let configuration = try fixture.writeConfiguration(
+            brokerPort: broker.port, authorityHex: authorityHex ?? receiver.authorityHex)
+        let agent = try AgentRuntime(configuration: configuration, logger: quietLogger())
+        try agent.start()
+        return agent
     }
 
     /// Stops the receiver, then the broker.

@@ -13,8 +13,7 @@ extension AgentIntegration {
         }
 
         @Test func runReleasesStartupPagesAndItsResidentSetShrinks() async throws {
-            let executable = try #require(
-                agentExecutable(), "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
+            let executable = try agentExecutable()
             let broker = try await TestBroker.start()
             defer { broker.kill() }
             let fixture = try DeviceFixture()

@@ -12,67 +12,79 @@ import Testing
 /// certificate and key, in the same process, and every reading reaches the ledger once.
 extension AgentIntegration {
     @Suite struct ReloadTests {
-        /// The fixture's test CA, a broker requiring client certificates from it, and the
-        /// broker's TLS port. The subject (with the OU) becomes the MQTT username: the broker log
-        /// shows which certificate each connection presented.
-        static func startTLSBroker(_ fixture: DeviceFixture) async throws -> (TestCertificates, TestBroker, Int32) {
-            let certificates = try TestCertificates.generate(
-                in: fixture.directory.path, clientCommonName: "\(fixture.enterprise).\(fixture.device)")
-            let broker = try await TestBroker.start(
-                tls: .init(certificates: certificates, requireCertificate: true),
-                extraConfiguration: "use_subject_as_username true")
-            return (certificates, broker, try #require(broker.tlsPort, "a broker started with TLS has a TLS port"))
-        }
+        /// A device fixture, its test CA, a broker requiring client certificates from it (on
+        /// `tlsPort`), and the device's certificate and key in `tls.crt` and `tls.key`, first
+        /// issued with the organizational unit `issue-1`. The subject (with the OU) becomes the
+        /// MQTT username: the broker log shows which certificate each connection presented.
+        struct TLSRig {
+            let fixture: DeviceFixture
+            let certificates: TestCertificates
+            let broker: TestBroker
+            let tlsPort: Int32
+            var certificateFile: String { fixture.directory.file("tls.crt") }
+            var keyFile: String { fixture.directory.file("tls.key") }
+            /// The `[broker]` lines that make the agent present `tls.crt` and `tls.key`.
+            var brokerSettings: String {
+                """
+                ca_file = "\(certificates.caFile)"
+                certificate_file = "tls.crt"
+                key_file = "tls.key"
+                """
+            }
 
-        /// Issues a client certificate for `commonName` signed by the test CA, with an
-        /// organizational unit that tells renewals apart in the broker's log.
-        func issue(
-            _ certificates: TestCertificates, commonName: String, unit: String, certificateFile: String,
-            keyFile: String
-        ) throws {
-            let configFile = certificates.directory + "/openssl-test.cnf"
-            let request = certificateFile + ".csr"
-            try runCommand(
-                "openssl",
-                [
-                    "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", keyFile + ".new", "-out", request, "-subj", "/OU=\(unit)/CN=\(commonName)",
-                    "-config", configFile,
-                ])
-            try runCommand(
-                "openssl",
-                [
-                    "x509", "-req", "-in", request, "-CA", certificates.caFile, "-CAkey", certificates.caKeyFile,
-                    "-set_serial", String(UInt32.random(in: 1...UInt32.max)), "-days", "2",
-                    "-out", certificateFile + ".new", "-extfile", configFile, "-extensions", "client",
-                ])
-            // Renewal tools replace the files whole (rename), as the agent may read them at any time.
-            chmod(keyFile + ".new", 0o600)
-            rename(keyFile + ".new", keyFile)
-            rename(certificateFile + ".new", certificateFile)
+            init() async throws {
+                fixture = try DeviceFixture()
+                certificates = try TestCertificates.generate(
+                    in: fixture.directory.path, clientCommonName: "\(fixture.enterprise).\(fixture.device)")
+                broker = try await TestBroker.start(
+                    tls: .init(certificates: certificates, requireCertificate: true),
+                    extraConfiguration: "use_subject_as_username true")
+                do {
+                    tlsPort = try #require(broker.tlsPort, "a broker started with TLS has a TLS port")
+                    try issue(unit: "issue-1")
+                } catch {
+                    broker.kill()
+                    throw error
+                }
+            }
+
+            /// Issues the device a new certificate and key signed by the test CA, with the
+            /// organizational unit `unit` that tells renewals apart in the broker's log.
+            func issue(unit: String) throws {
+                let configFile = certificates.directory + "/openssl-test.cnf"
+                let request = certificateFile + ".csr"
+                try runCommand(
+                    "openssl",
+                    [
+                        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-keyout", keyFile + ".new", "-out", request, "-subj",
+                        "/OU=\(unit)/CN=\(fixture.enterprise).\(fixture.device)", "-config", configFile,
+                    ])
+                try runCommand(
+                    "openssl",
+                    [
+                        "x509", "-req", "-in", request, "-CA", certificates.caFile, "-CAkey", certificates.caKeyFile,
+                        "-set_serial", String(UInt32.random(in: 1...UInt32.max)), "-days", "2",
+                        "-out", certificateFile + ".new", "-extfile", configFile, "-extensions", "client",
+                    ])
+                // Renewal tools replace the files whole (rename), as the agent may read them at any time.
+                chmod(keyFile + ".new", 0o600)
+                rename(keyFile + ".new", keyFile)
+                rename(certificateFile + ".new", certificateFile)
+            }
         }
 
         /// With `[sharing]` the blob uploader has its own MQTT client (`…/blobs`): SIGHUP with a
         /// renewed certificate reconnects it too, not only the record publisher's.
         @Test func sighupReconnectsTheBlobUploaderWithTheRenewedCertificate() async throws {
-            let executable = try #require(
-                agentExecutable(), "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
-            let fixture = try DeviceFixture()
-            let (certificates, broker, tlsPort) = try await Self.startTLSBroker(fixture)
+            let executable = try agentExecutable()
+            let rig = try await TLSRig()
+            let (fixture, broker) = (rig.fixture, rig.broker)
             defer { broker.kill() }
-            let certificateFile = fixture.directory.file("tls.crt")
-            let keyFile = fixture.directory.file("tls.key")
-            try issue(
-                certificates, commonName: "\(fixture.enterprise).\(fixture.device)", unit: "issue-1",
-                certificateFile: certificateFile, keyFile: keyFile)
             FileManager.default.createFile(atPath: fixture.inputPath, contents: nil)
             _ = try fixture.writeConfiguration(
-                brokerPort: tlsPort, authorityHex: Curve25519.Signing.PrivateKey().publicKey.hex,
-                brokerExtra: """
-                    ca_file = "\(certificates.caFile)"
-                    certificate_file = "tls.crt"
-                    key_file = "tls.key"
-                    """, logLevel: "info")
+                brokerPort: rig.tlsPort, authorityHex: Curve25519.Signing.PrivateKey().publicKey.hex,
+                brokerExtra: rig.brokerSettings, logLevel: "info")
             let owner = Curve25519.KeyAgreement.PrivateKey().publicKey
             let sharing = "\n[sharing]\nowner_key = \"\(Array(owner.rawRepresentation).hexString)\"\n"
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: fixture.configPath))
@@ -96,9 +108,7 @@ extension AgentIntegration {
             }
             #expect(first, "both clients should connect; broker log: \(broker.log.suffix(2000))")
 
-            try issue(
-                certificates, commonName: "\(fixture.enterprise).\(fixture.device)", unit: "renewal-2",
-                certificateFile: certificateFile, keyFile: keyFile)
+            try rig.issue(unit: "renewal-2")
             kill(agent.process.processIdentifier, SIGHUP)
             let renewed = await waitUntil(timeout: .seconds(30)) {
                 connected("/blobs", "renewal-2") && connected("", "renewal-2")
@@ -113,28 +123,17 @@ extension AgentIntegration {
         }
 
         @Test func sighupReloadsARenewedCertificateAndLosesOrDuplicatesNothing() async throws {
-            let executable = try #require(
-                agentExecutable(), "build agritrace-agent first (swift build) or set AGRITRACE_AGENT_BINARY")
-            let fixture = try DeviceFixture()
-            let (certificates, broker, tlsPort) = try await Self.startTLSBroker(fixture)
+            let executable = try agentExecutable()
+            let rig = try await TLSRig()
+            let (fixture, broker) = (rig.fixture, rig.broker)
             defer { broker.kill() }
             let receiver = try TestReceiver(port: broker.port, deviceKeys: fixture.deviceKeys)
             try await receiver.start()
             defer { receiver.stop() }
-            let certificateFile = fixture.directory.file("tls.crt")
-            let keyFile = fixture.directory.file("tls.key")
-            let commonName = "\(fixture.enterprise).\(fixture.device)"
-            try issue(
-                certificates, commonName: commonName, unit: "issue-1", certificateFile: certificateFile,
-                keyFile: keyFile)
             FileManager.default.createFile(atPath: fixture.inputPath, contents: nil)
             try fixture.writeConfiguration(
-                brokerPort: tlsPort, authorityHex: receiver.authorityHex, batchSize: 50, resendTimeoutMs: 3000,
-                brokerExtra: """
-                    ca_file = "\(certificates.caFile)"
-                    certificate_file = "tls.crt"
-                    key_file = "tls.key"
-                    """, logLevel: "info")
+                brokerPort: rig.tlsPort, authorityHex: receiver.authorityHex, batchSize: 50, resendTimeoutMs: 3000,
+                brokerExtra: rig.brokerSettings, logLevel: "info")
             let agent = try BackgroundProcess(
                 executable, ["run", "--config", fixture.configPath, "--log-format", "json"],
                 logFile: fixture.directory.file("agent.log"))
@@ -148,9 +147,7 @@ extension AgentIntegration {
 
             // Renew while readings keep coming, then SIGHUP.
             try fixture.appendLines(Array(lines[1_000..<1_500]))
-            try issue(
-                certificates, commonName: commonName, unit: "renewal-2", certificateFile: certificateFile,
-                keyFile: keyFile)
+            try rig.issue(unit: "renewal-2")
             kill(pid, SIGHUP)
             try fixture.appendLines(Array(lines[1_500..<2_000]))
             let reconnected = await waitUntil(timeout: .seconds(30)) { broker.log.contains("renewal-2") }
@@ -195,14 +192,15 @@ extension AgentIntegration {
 
             // A renewal whose key does not match its certificate is refused before the working
             // connection is dropped: the agent names the files and keeps publishing.
-            try issue(
-                certificates, commonName: commonName, unit: "mismatch-3", certificateFile: certificateFile,
-                keyFile: keyFile)
+            try rig.issue(unit: "mismatch-3")
             try runCommand(
                 "openssl",
-                ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", keyFile + ".other"])
-            chmod(keyFile + ".other", 0o600)
-            rename(keyFile + ".other", keyFile)
+                [
+                    "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out",
+                    rig.keyFile + ".other",
+                ])
+            chmod(rig.keyFile + ".other", 0o600)
+            rename(rig.keyFile + ".other", rig.keyFile)
             kill(pid, SIGHUP)
             let refused = await waitUntil(timeout: .seconds(20)) {
                 agent.log.contains("tls.key does not match the certificate") && agent.log.contains("tls.crt")
