@@ -81,9 +81,7 @@ struct AccessFlowTests {
 
     @Test("a wrong keyword (another product for the lot) does not match")
     func wrongKeyword() throws {
-        let deployment = try Deployment()
-        try deployment.protect()
-        let keys = try deployment.enrollRequester(Deployment.requesterGrant)
+        let (deployment, keys) = try Deployment.protectedWithRequester()
         let row = try deployment.requestAndMatch(keys, product: "waxy corn")
         #expect(row.status == .denied)
         #expect(row.reason?.hasPrefix("no-match") == true)
@@ -91,9 +89,7 @@ struct AccessFlowTests {
 
     @Test("a request outside 08:00-12:00 (+08:00) is denied by the decision contract at block time")
     func outsideWindow() throws {
-        let deployment = try Deployment()
-        try deployment.protect()
-        let keys = try deployment.enrollRequester(Deployment.requesterGrant)
+        let (deployment, keys) = try Deployment.protectedWithRequester()
         deployment.advance(minutes: 4 * 60)  // 13:00 +08:00
         let row = try deployment.request(keys)
         #expect(row.status == .denied)
@@ -106,9 +102,7 @@ struct AccessFlowTests {
 
     @Test("four failures block the source 10 minutes each and expire; the fifth blocks it permanently")
     func punishment() throws {
-        let deployment = try Deployment()
-        try deployment.protect()
-        let keys = try deployment.enrollRequester(Deployment.requesterGrant)
+        let (deployment, keys) = try Deployment.protectedWithRequester()
         var outsider = Deployment.requesterGrant
         outsider.principal = "Firm/mallory@ZS999"
         outsider.enterprise = "ZS999"
@@ -184,9 +178,7 @@ struct AccessFlowTests {
 
     @Test("a revoked principal's transactions are refused at admission, and replay agrees")
     func revokedPrincipal() throws {
-        let deployment = try Deployment()
-        try deployment.protect()
-        let keys = try deployment.enrollRequester(Deployment.requesterGrant)
+        let (deployment, keys) = try Deployment.protectedWithRequester()
         try deployment.ledger.admit(
             registry: try Signed(
                 RegistryTransaction(
@@ -237,9 +229,7 @@ struct AccessFlowTests {
 
     @Test("replay rebuilds the access state from the log alone")
     func replay() throws {
-        let deployment = try Deployment()
-        try deployment.protect()
-        let keys = try deployment.enrollRequester(Deployment.requesterGrant)
+        let (deployment, keys) = try Deployment.protectedWithRequester()
         _ = try deployment.requestAndMatch(keys)
         var outsider = Deployment.requesterGrant
         outsider.principal = "Firm/mallory@ZS999"

@@ -30,6 +30,14 @@ final class Deployment: AccessDeployment {
         try protectLot(text, level: level)
     }
 
+    /// A deployment whose lot the owner protected under the worked example's policy, and the
+    /// worked example's requester enrolled in it.
+    static func protectedWithRequester() throws -> (Deployment, RequesterKeys) {
+        let deployment = try Deployment()
+        try deployment.protect()
+        return (deployment, try deployment.enrollRequester(Deployment.requesterGrant))
+    }
+
     /// A requester asks for the lot (trapdoor sealed to the regulator); returns the request id
     /// and its status right after the decision contract ran.
     func request(

@@ -21,11 +21,10 @@ struct FetchCLITests {
     func fetchVerifiesThenFailsLoudly() async throws {
         let d = try await TransferDeployment()
         let (row, token) = try await d.grantedRequest()
-        let (principal, keyFile, tokenFile) = try d.requesterFiles(token: token)
-        let common = [
-            "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--store", d.storePath,
-            "--timeout", "30", "--wait", "30", "--state", d.directory.file("state"),
-        ]
+        let common =
+            try d.fetchCommand(row, token: token) + [
+                "--store", d.storePath, "--timeout", "30", "--wait", "30", "--state", d.directory.file("state"),
+            ]
 
         let out = d.directory.file("values.json")
         let good = try runFetch(d, common + ["--purpose", "intake check", "--out", out])
@@ -67,7 +66,6 @@ struct FetchCLITests {
     func fetchThroughTheAPI() async throws {
         let d = try await TransferDeployment()
         let (row, token) = try await d.grantedRequest()
-        let (principal, keyFile, tokenFile) = try d.requesterFiles(token: token)
         let port = try freeLoopbackPort()
         // The API in its own process (`agritrace api`), reading the store this test writes.
         let server = try BackgroundProcess(
@@ -75,11 +73,11 @@ struct FetchCLITests {
             ["api", "--store", d.storePath, "--http-port", "\(port)", "--insecure-http"],
             logFile: d.directory.file("api.log"))
         defer { server.terminate() }
-        let common = [
-            "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--api",
-            "http://127.0.0.1:\(port)", "--insecure-http", "--timeout", "30", "--wait", "30", "--state",
-            d.directory.file("state"),
-        ]
+        let common =
+            try d.fetchCommand(row, token: token) + [
+                "--api", "http://127.0.0.1:\(port)", "--insecure-http", "--timeout", "30", "--wait", "30", "--state",
+                d.directory.file("state"),
+            ]
         var good = try runFetch(d, common + ["--authority", Array(d.authority.publicKey.rawRepresentation).hexString])
         for _ in 0..<50 where good.output.contains("cannot connect") {
             try await Task.sleep(for: .milliseconds(200))  // the server task is still starting
@@ -117,12 +115,9 @@ struct FetchCLITests {
     func interruptedFetchResumes() async throws {
         let d = try await TransferDeployment()
         let (row, token) = try await d.grantedRequest()
-        let (principal, keyFile, tokenFile) = try d.requesterFiles(token: token)
         let stateFolder = d.directory.file("state")
-        let common = [
-            "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--store", d.storePath,
-            "--wait", "30", "--state", stateFolder,
-        ]
+        let common =
+            try d.fetchCommand(row, token: token) + ["--store", d.storePath, "--wait", "30", "--state", stateFolder]
         // The owner's service is away: the fetch gives up, keeping its key and redemption leaf.
         let first = try runFetch(d, common + ["--timeout", "2"], serve: false)
         #expect(first.status != 0)

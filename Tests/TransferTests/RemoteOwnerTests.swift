@@ -93,18 +93,13 @@ struct RemoteOwnerTests {
             }
         }
 
-        let principal = TransferDeployment.requesterGrant.principal
         let requesterFolder = d.directory.file("requester-machine")
         try FileManager.default.createDirectory(atPath: requesterFolder, withIntermediateDirectories: true)
-        let keyFile = requesterFolder + "/zhang.key"
-        try writeSecretFile(Array(try #require(d.keys[principal]).rawRepresentation).hexString + "\n", to: keyFile)
-        let tokenFile = requesterFolder + "/zhang.token"
-        try writeSecretFile(try #require(token).hexString + "\n", to: tokenFile)
         let out = requesterFolder + "/values.json"
         let fetched = try d.runCLI(
-            [
-                "fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile, "--api", api,
-                "--tls-ca", certificates.caFile, "--tls-cert", requesterCertificate.certificateFile, "--tls-key",
+            try d.fetchCommand(row, token: token, in: requesterFolder) + [
+                "--api", api, "--tls-ca", certificates.caFile, "--tls-cert", requesterCertificate.certificateFile,
+                "--tls-key",
                 requesterCertificate.keyFile, "--authority", authority, "--timeout", "40", "--wait", "30", "--state",
                 requesterFolder + "/state", "--out", out,
             ], serve: false, directory: requesterFolder)

@@ -168,15 +168,18 @@ final class TransferDeployment: AccessDeployment {
         return try requestAndMatch(try enrollRequester(Self.requesterGrant), level: level)
     }
 
-    /// The worked example's requester's signing key and `token` written to files (mode 0600)
-    /// for the CLI: its principal and the two paths.
-    func requesterFiles(token: [UInt8]?) throws -> (principal: String, keyFile: String, tokenFile: String) {
+    /// The start of `agritrace fetch` for the worked example's requester's request `row`: its
+    /// signing key and `token` written to files (mode 0600) in `folder` (default: the
+    /// deployment's directory), and the arguments naming the request, the token, the principal
+    /// and the key.
+    func fetchCommand(_ row: AccessRequestRow, token: [UInt8]?, in folder: String? = nil) throws -> [String] {
         let principal = Self.requesterGrant.principal
-        let keyFile = directory.file("bob.key")
+        let folder = folder ?? directory.path
+        let keyFile = folder + "/requester.key"
         try writeSecretFile(Array(try #require(keys[principal]).rawRepresentation).hexString + "\n", to: keyFile)
-        let tokenFile = directory.file("bob.token")
+        let tokenFile = folder + "/requester.token"
         try writeSecretFile(try #require(token).hexString + "\n", to: tokenFile)
-        return (principal, keyFile, tokenFile)
+        return ["fetch", row.requestID, "--token", tokenFile, "--as", principal, "--key", keyFile]
     }
 
     /// A granted request, redeemed and served: the transfer row and the redemption key.
