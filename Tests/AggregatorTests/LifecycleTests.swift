@@ -50,6 +50,15 @@ struct ServeSetup {
     }
 }
 
+/// Expects `serve` to log within `timeout` that it is ingesting; the issue carries its log.
+func expectIngesting(
+    _ server: BackgroundProcess, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation
+) async {
+    #expect(
+        await eventually(timeout: timeout) { server.log.contains("ingesting") }, "\(server.log)",
+        sourceLocation: sourceLocation)
+}
+
 /// What a device published and the receipts it got back, checked as they arrive.
 struct ReceiptBook {
     var published: [RecordID: Record] = [:]
@@ -186,7 +195,7 @@ struct LifecycleTests {
         defer { server.kill() }
         let listener = try await ReceiptListener("box-1", port: setup.broker.port, topics: [setup.device.receiptTopic])
         defer { listener.client.disconnect() }
-        #expect(await eventually { server.log.contains("ingesting") }, "\(server.log)")
+        await expectIngesting(server)
         // The device's registration is in a block (cut after 2 s here) before it sends.
         #expect(
             await eventually {
@@ -253,7 +262,7 @@ struct StoreLockTests {
         defer { setup.broker.kill() }
         let first = try setup.startServe()
         defer { first.kill() }
-        #expect(await eventually { first.log.contains("ingesting") }, "\(first.log)")
+        await expectIngesting(first)
 
         let started = ContinuousClock.now
         var result = try runAgritrace(setup.serveArguments(["--client-id", "second-writer"]))
@@ -273,7 +282,7 @@ struct StoreLockTests {
         #expect(FileManager.default.fileExists(atPath: setup.store + ".lock"))
         let next = try setup.startServe(["--client-id", "after-kill"], log: "serve-after-kill.log")
         defer { next.kill() }
-        #expect(await eventually { next.log.contains("ingesting") }, "\(next.log)")
+        await expectIngesting(next)
         #expect(next.isRunning, "\(next.log)")
         next.terminate()
         #expect(next.process.terminationStatus == 0, "\(next.log)")
@@ -407,7 +416,7 @@ struct BackupTests {
         defer { server.kill() }
         let listener = try await ReceiptListener("box-1", port: setup.broker.port, topics: [setup.device.receiptTopic])
         defer { listener.client.disconnect() }
-        #expect(await eventually { server.log.contains("ingesting") }, "\(server.log)")
+        await expectIngesting(server)
         var book = ReceiptBook()
         func send(for duration: Duration) async throws {
             let until = ContinuousClock.now + duration

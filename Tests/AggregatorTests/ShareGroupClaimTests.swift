@@ -36,7 +36,7 @@ struct ShareGroupClaimTests {
     func setupWithANode(_ prefix: String) async throws -> (ServeSetup, BackgroundProcess) {
         let setup = try await ServeSetup(prefix: prefix)
         let first = try setup.startServe()
-        #expect(await eventually(timeout: .seconds(15)) { first.log.contains("ingesting") }, "\(first.log)")
+        await expectIngesting(first, timeout: .seconds(15))
         return (setup, first)
     }
 
@@ -64,15 +64,14 @@ struct ShareGroupClaimTests {
         crashed.kill()
         let successor = try startNodeOnASecondStore(setup, clientID: "successor")
         defer { successor.kill() }
-        #expect(
-            await eventually(timeout: .seconds(15)) { successor.log.contains("ingesting") }, "\(successor.log)")
+        await expectIngesting(successor, timeout: .seconds(15))
         // A node in another share group is not refused by this one.
         let other = try BackgroundProcess(
             setup.executable,
             setup.serveArguments(["--client-id", "other-group", "--share-group", "elsewhere"]),
             logFile: setup.directory.file("other.log"))
         defer { other.kill() }
-        #expect(await eventually(timeout: .seconds(15)) { other.log.contains("ingesting") }, "\(other.log)")
+        await expectIngesting(other, timeout: .seconds(15))
         #expect(other.log.contains("claimed share group elsewhere"))
         #expect(successor.isRunning && other.isRunning)
     }
