@@ -122,6 +122,8 @@ final class Publisher: @unchecked Sendable {
     let lock = NSLock()
     var firstReceipt: [RecordID: ContinuousClock.Instant] = [:]
     var receipted = 0
+    /// Bytes of the receipt batches counted (signature included).
+    var receiptBytes = 0
     var lastReceiptAt = ContinuousClock.now
 
     let countOnly: Bool
@@ -142,6 +144,7 @@ final class Publisher: @unchecked Sendable {
                     let count = message.payload.prefix(4).reduce(0) { $0 << 8 | Int($1) }
                     lock.withLock {
                         receipted += count
+                        receiptBytes += message.payload.count
                         lastReceiptAt = now
                     }
                     continue
@@ -216,6 +219,10 @@ do {
             String(format: "%.0f", rate)
         ))
     log(String(format: "throughput: %.2f CPU seconds in this process", cpuSeconds))
+    let bytesPerReceipt = Double(publisher.lock.withLock { publisher.receiptBytes }) / Double(publisher.receiptCount)
+    log(String(format: "throughput: receipt batches carry %.0f bytes per record", bytesPerReceipt))
+    results.append(
+        ("receipt bytes back to the box per record (batches of \(batchSize))", String(format: "%.0f", bytesPerReceipt)))
     results.append(
         (
             "records committed per CPU-second of the bench process (aggregator and publisher; mosquitto not counted)",

@@ -178,6 +178,18 @@ public struct Rejection: Hashable, Sendable, CanonicalCodable {
 
 /// What the aggregator publishes on a device's receipt topic, signed by the aggregator
 /// (``SignatureDomain/receiptBatch``).
+///
+/// On the wire a batch says once what its receipts share. A batch's records are nearly always
+/// consecutive leaves of one block: their receipts name the same signed tree head and its
+/// height, their leaf indices follow each other, and their inclusion proofs end in the same
+/// nodes (the audit paths of leaves `i` and `i + 1` part below their lowest common ancestor:
+/// two nodes on average). The encoding is the receipt count; the distinct tree heads, in the
+/// order the receipts first name them; each receipt (see ``writeReceipt(_:headIndex:previous:to:)``);
+/// then the rejections. ``Receipt/encode(to:)`` (a receipt alone, with its head) is unchanged.
+///
+/// There is one encoding per value: a decoder refuses a head listed twice, a head no receipt
+/// names, a receipt naming a head before those listed ahead of it, a receipt that spells out
+/// what it could leave out, and a shared proof tail that is not the longest.
 public struct ReceiptBatch: Hashable, Sendable, CanonicalCodable {
     public var receipts: [Receipt]
     public var rejections: [Rejection]
@@ -187,13 +199,155 @@ public struct ReceiptBatch: Hashable, Sendable, CanonicalCodable {
         self.rejections = rejections
     }
 
+    /// What a receipt leaves out on the wire because its head or the receipt before it says it.
+    struct Omissions: OptionSet {
+        let rawValue: UInt8
+        /// Its head is the previous receipt's: no head index.
+        static let previousHead = Omissions(rawValue: 1)
+        /// Its height is its head's: no height.
+        static let headHeight = Omissions(rawValue: 2)
+        /// Its leaf follows the previous receipt's: no leaf index.
+        static let nextLeaf = Omissions(rawValue: 4)
+        static let all: Omissions = [.previousHead, .headHeight, .nextLeaf]
+    }
+
+    /// What the encoder and the decoder carry from one receipt to the next.
+    struct Previous {
+        var headIndex: Int
+        var leafIndex: UInt64
+        var proof: [Digest32]
+    }
+
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(receipts, rejections)
+        var heads: [Signed<BlockHeader>] = []
+        var headIndices: [Int] = []
+        headIndices.reserveCapacity(receipts.count)
+        for receipt in receipts {
+            // Receipts of one block are next to each other: the last head is nearly always it.
+            if let index = heads.lastIndex(of: receipt.treeHead) {
+                headIndices.append(index)
+            } else {
+                headIndices.append(heads.count)
+                heads.append(receipt.treeHead)
+            }
+        }
+        writer.write(UInt32(receipts.count))
+        writer.write(heads)
+        var previous: Previous?
+        for (receipt, headIndex) in zip(receipts, headIndices) {
+            Self.writeReceipt(receipt, headIndex: headIndex, previous: previous, to: &writer)
+            previous = Previous(headIndex: headIndex, leafIndex: receipt.leafIndex, proof: receipt.inclusionProof)
+        }
+        writer.write(rejections)
     }
 
     public init(from reader: inout CanonicalReader) throws {
-        receipts = try reader.readArray(Receipt.self, "receipts")
+        let count = Int(try reader.readUInt32("receipts"))
+        if count > reader.remaining { throw Canonical.DecodingError.lengthTooLarge(count, context: "receipts") }
+        let heads = try reader.readArray(Signed<BlockHeader>.self, "tree heads")
+        if Set(heads).count != heads.count { throw Canonical.DecodingError.nonCanonical("a tree head listed twice") }
+        var named = 0
+        var previous: Previous?
+        receipts = []
+        receipts.reserveCapacity(count)
+        for _ in 0..<count {
+            let (receipt, next) = try Self.readReceipt(&reader, heads: heads, named: &named, previous: previous)
+            receipts.append(receipt)
+            previous = next
+        }
+        if named != heads.count { throw Canonical.DecodingError.nonCanonical("a tree head no receipt names") }
         rejections = try reader.readArray(Rejection.self, "rejections")
+    }
+
+    static func omissions(_ receipt: Receipt, headIndex: Int, previous: Previous?) -> Omissions {
+        var omitted: Omissions = []
+        if let previous, previous.headIndex == headIndex { omitted.insert(.previousHead) }
+        if receipt.height == receipt.treeHead.value.height { omitted.insert(.headHeight) }
+        if let previous, previous.leafIndex != .max, receipt.leafIndex == previous.leafIndex + 1 {
+            omitted.insert(.nextLeaf)
+        }
+        return omitted
+    }
+
+    /// A receipt in a batch: a byte of ``Omissions``, the record id, the head's index (unless
+    /// it is the previous receipt's), the height (unless it is the head's), the leaf index
+    /// (unless it follows the previous receipt's), how many of the previous receipt's last
+    /// proof nodes its proof ends with, and how many nodes come before those, then those nodes.
+    static func writeReceipt(_ receipt: Receipt, headIndex: Int, previous: Previous?, to writer: inout CanonicalWriter)
+    {
+        let omitted = omissions(receipt, headIndex: headIndex, previous: previous)
+        writer.write(omitted.rawValue)
+        writer.write(receipt.recordID)
+        if !omitted.contains(.previousHead) { writer.write(UInt32(headIndex)) }
+        if !omitted.contains(.headHeight) { writer.write(receipt.height) }
+        if !omitted.contains(.nextLeaf) { writer.write(receipt.leafIndex) }
+        let proof = receipt.inclusionProof
+        let shared = min(sharedTail(proof, previous?.proof ?? []), Int(UInt8.max))
+        precondition(proof.count - shared <= Int(UInt8.max), "an inclusion proof has at most 64 nodes")
+        writer.write(UInt8(shared))
+        writer.write(UInt8(proof.count - shared))
+        for node in proof[..<(proof.count - shared)] { node.encode(to: &writer) }
+    }
+
+    static func readReceipt(
+        _ reader: inout CanonicalReader, heads: [Signed<BlockHeader>], named: inout Int, previous: Previous?
+    ) throws -> (Receipt, Previous) {
+        let flags = try reader.readUInt8("receipt omissions")
+        let omitted = Omissions(rawValue: flags)
+        guard Omissions.all.isSuperset(of: omitted),
+            previous != nil || omitted.isDisjoint(with: [.previousHead, .nextLeaf])
+        else { throw Canonical.DecodingError.invalidTag(flags, context: "receipt omissions") }
+        let recordID = try reader.read(RecordID.self)
+        var headIndex = previous?.headIndex ?? 0
+        if !omitted.contains(.previousHead) {
+            headIndex = Int(try reader.readUInt32("tree head index"))
+            guard headIndex < heads.count, headIndex <= named else {
+                throw Canonical.DecodingError.nonCanonical(
+                    "receipt names tree head \(headIndex) of \(heads.count) after \(named) named")
+            }
+            if headIndex == named { named += 1 }
+        }
+        let head = heads[headIndex]
+        let height = try omitted.contains(.headHeight) ? head.value.height : reader.readUInt64("height")
+        let leafIndex = try omitted.contains(.nextLeaf) ? previous!.leafIndex &+ 1 : reader.readUInt64("leaf index")
+        let proof = try readProof(&reader, previous: previous?.proof ?? [])
+        let receipt = Receipt(
+            recordID: recordID, height: height, leafIndex: leafIndex, inclusionProof: proof, treeHead: head)
+        guard omissions(receipt, headIndex: headIndex, previous: previous) == omitted else {
+            throw Canonical.DecodingError.nonCanonical("a receipt spells out what it could leave out, or the reverse")
+        }
+        return (receipt, Previous(headIndex: headIndex, leafIndex: leafIndex, proof: proof))
+    }
+
+    /// How many nodes `proof` ends with that `previous` ends with too (the longest such tail).
+    static func sharedTail(_ proof: [Digest32], _ previous: [Digest32]) -> Int {
+        var shared = 0
+        while shared < proof.count, shared < previous.count,
+            proof[proof.count - 1 - shared] == previous[previous.count - 1 - shared]
+        {
+            shared += 1
+        }
+        return shared
+    }
+
+    /// A proof as ``writeReceipt(_:headIndex:previous:to:)`` writes it.
+    static func readProof(_ reader: inout CanonicalReader, previous: [Digest32]) throws -> [Digest32] {
+        let shared = Int(try reader.readUInt8("shared proof nodes"))
+        guard shared <= previous.count else {
+            throw Canonical.DecodingError.nonCanonical(
+                "a proof shares \(shared) nodes with a previous proof of \(previous.count)")
+        }
+        let count = Int(try reader.readUInt8("inclusion proof"))
+        var proof: [Digest32] = []
+        proof.reserveCapacity(count + shared)
+        for _ in 0..<count { proof.append(try reader.read(Digest32.self)) }
+        if let last = proof.last, shared < min(previous.count, Int(UInt8.max)),
+            last == previous[previous.count - 1 - shared]
+        {
+            throw Canonical.DecodingError.nonCanonical("a proof shares more nodes with the previous one than it says")
+        }
+        proof.append(contentsOf: previous.suffix(shared))
+        return proof
     }
 }
 
