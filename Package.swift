@@ -3,6 +3,26 @@
 // Targets are laid out by room (see ../shared/DESIGN.md): Shared/, Agent/, Aggregator/, Tests/.
 import PackageDescription
 
+// The products of the dependencies that several targets use, each named once.
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let propertyBased = Target.Dependency.product(name: "PropertyBased", package: "swift-property-based")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+
+/// A C library the system provides: its module map in `Shared/<name>`, found with pkg-config,
+/// installed from the Debian package `apt`.
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "Shared/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+/// A test suite: its sources in `Tests/<name>`.
+func testSuite(_ name: String, _ dependencies: [Target.Dependency], resources: [Resource]? = nil) -> Target {
+    .testTarget(name: name, dependencies: dependencies, path: "Tests/\(name)", resources: resources)
+}
+
 let package = Package(
     name: "AgriTrace",
     platforms: [.macOS(.v14)],
@@ -35,14 +55,14 @@ let package = Package(
         .target(name: "BuildInfo", path: "Shared/BuildInfo", plugins: ["BuildInfoPlugin"]),
         .target(
             name: "AgriTraceCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [crypto],
             path: "Shared/Core"
         ),
         // BLS12-381 base-field multiplication with MULX/ADCX/ADOX (x86-64) and its CPU check.
         .target(name: "CFieldArithmetic", path: "Shared/CFieldArithmetic"),
         .target(
             name: "BLS12381",
-            dependencies: ["CFieldArithmetic", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CFieldArithmetic", crypto],
             path: "Shared/BLS12381"
         ),
         .executableTarget(
@@ -53,7 +73,7 @@ let package = Package(
         // Attribute-based cryptography (hidden-policy ABSE, CP-ABE) on BLS12-381.
         .target(
             name: "AccessCrypto",
-            dependencies: ["BLS12381", "AgriTraceCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["BLS12381", "AgriTraceCore", crypto],
             path: "Shared/AccessCrypto"
         ),
         .executableTarget(
@@ -63,22 +83,12 @@ let package = Package(
         ),
 
         // MARK: Shared I/O wrappers (libmosquitto, SQLite)
-        .systemLibrary(
-            name: "CMosquitto",
-            path: "Shared/CMosquitto",
-            pkgConfig: "libmosquitto",
-            providers: [.apt(["libmosquitto-dev"])]
-        ),
+        systemLibrary("CMosquitto", pkgConfig: "libmosquitto", apt: "libmosquitto-dev"),
         // Threads, mutex and condition over pthreads: the agent's modules do without Foundation.
         .target(name: "CThreadName", path: "Shared/CThreadName"),
         .target(name: "PosixThreads", dependencies: ["CThreadName"], path: "Shared/PosixThreads"),
         .target(name: "MQTTClient", dependencies: ["CMosquitto", "PosixThreads"], path: "Shared/MQTTClient"),
-        .systemLibrary(
-            name: "CSQLite",
-            path: "Shared/CSQLite",
-            pkgConfig: "sqlite3",
-            providers: [.apt(["libsqlite3-dev"])]
-        ),
+        systemLibrary("CSQLite", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
         .target(name: "SQLiteStorage", dependencies: ["CSQLite"], path: "Shared/SQLiteStorage"),
         // A small seedable generator (SplitMix64) for the agent's simulator and the benchmarks' scenarios.
         .target(name: "SeededRandom", path: "Shared/SeededRandom"),
@@ -88,18 +98,14 @@ let package = Package(
             name: "EdgeAgent",
             dependencies: [
                 "AgriTraceCore", "MQTTClient", "SQLiteStorage", "PosixThreads", "COpenSSL", "SeededRandom",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
+                crypto,
+                logging,
             ],
             path: "Agent/EdgeAgent"
         ),
         .executableTarget(
             name: "AgentMain",
-            dependencies: [
-                "AgriTraceCore", "EdgeAgent", "PosixThreads", "BuildInfo",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["AgriTraceCore", "EdgeAgent", "PosixThreads", "BuildInfo", argumentParser, logging],
             path: "Agent/Main"
         ),
         .executableTarget(
@@ -112,44 +118,29 @@ let package = Package(
         // The pure ledger core: registry state, admission, the contracts' pure rules (no I/O).
         .target(
             name: "LedgerCore",
-            dependencies: ["AgriTraceCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AgriTraceCore", crypto],
             path: "Aggregator/LedgerCore"
         ),
         .target(
             name: "Ledger",
-            dependencies: [
-                "AgriTraceCore", "LedgerCore", "SQLiteStorage",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: ["AgriTraceCore", "LedgerCore", "SQLiteStorage", crypto],
             path: "Aggregator/Ledger"
         ),
         // The blob service: sealed blobs uploaded over MQTT into the content-addressed blob store,
         // their references queued for the ledger, acknowledged once ordered; the transfer-key inbox.
         .target(
             name: "Blobs",
-            dependencies: [
-                "AgriTraceCore", "Ledger", "MQTTClient", "SQLiteStorage",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: ["AgriTraceCore", "Ledger", "MQTTClient", "SQLiteStorage", crypto],
             path: "Aggregator/Blobs"
         ),
         // MQTT ingest: device batches checked and admitted into the ledger's pending block over its
         // public seam, blocks cut by size or time, receipts published after each commit.
         .target(
             name: "Ingest",
-            dependencies: [
-                "AgriTraceCore", "Ledger", "MQTTClient",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Metrics", package: "swift-metrics"),
-            ],
+            dependencies: ["AgriTraceCore", "Ledger", "MQTTClient", crypto, metrics],
             path: "Aggregator/Ingest"
         ),
-        .systemLibrary(
-            name: "COpenSSL",
-            path: "Shared/COpenSSL",
-            pkgConfig: "libcrypto",
-            providers: [.apt(["libssl-dev"])]
-        ),
+        systemLibrary("COpenSSL", pkgConfig: "libcrypto", apt: "libssl-dev"),
         // The data-sharing graph and the anomaly detectors (pure: Earth Mover's distance, the
         // graph and its queries, behaviour and traceability checks), and their loader from the store.
         .target(name: "SharingGraph", path: "Aggregator/SharingGraph"),
@@ -169,10 +160,7 @@ let package = Package(
         .target(name: "Exports", dependencies: ["AgriTraceCore", "Ledger"], path: "Aggregator/Exports"),
         .executableTarget(
             name: "bench-exports",
-            dependencies: [
-                "AgriTraceCore", "Exports", "Ingest", "Ledger", "TestSupport",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: ["AgriTraceCore", "Exports", "Ingest", "Ledger", "TestSupport", crypto],
             path: "Benchmarks/Exports"
         ),
         // TLS peer certificates checked against the deployment CA and its revocation list: the
@@ -182,12 +170,12 @@ let package = Package(
             name: "LedgerAPI",
             dependencies: [
                 "AgriTraceCore", "Blobs", "Ledger", "PeerCertificates", "Exports", "SharingGraph", "SharingGraphLedger",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                hummingbird,
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                nioSSL,
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                logging,
+                metrics,
             ],
             path: "Aggregator/API"
         ),
@@ -195,18 +183,12 @@ let package = Package(
         // ledger's contracts and the attribute-based cryptography.
         .target(
             name: "AccessFlow",
-            dependencies: [
-                "AgriTraceCore", "AccessCrypto", "Blobs", "Ledger", "SQLiteStorage",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: ["AgriTraceCore", "AccessCrypto", "Blobs", "Ledger", "SQLiteStorage", crypto],
             path: "Aggregator/Access"
         ),
         .executableTarget(
             name: "bench-access-flow",
-            dependencies: [
-                "AccessFlow", "AccessCrypto", "AgriTraceCore", "Ingest", "Ledger", "TestSupport",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: ["AccessFlow", "AccessCrypto", "AgriTraceCore", "Ingest", "Ledger", "TestSupport", crypto],
             path: "Benchmarks/AccessFlow"
         ),
         // The CLI's client of the server: the HTTPS transport (NIO, NIOSSL, the server's certificate
@@ -216,11 +198,11 @@ let package = Package(
             name: "LedgerClient",
             dependencies: [
                 "AgriTraceCore", "LedgerCore", "PeerCertificates",
-                .product(name: "Crypto", package: "swift-crypto"),
+                crypto,
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                nioSSL,
             ],
             path: "Aggregator/LedgerClient"
         ),
@@ -230,183 +212,102 @@ let package = Package(
                 "AgriTraceCore", "Provisioning", "Ingest", "Blobs", "Ledger", "LedgerClient", "LedgerAPI", "MQTTClient",
                 "AccessFlow", "Exports", "BuildInfo", "SQLiteStorage", "SharingGraph",
                 "SharingGraphLedger",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
+                argumentParser,
+                crypto,
+                logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                metrics,
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Hummingbird", package: "hummingbird"),
+                hummingbird,
             ],
             path: "Aggregator/Main"
         ),
         .executableTarget(
             name: "bench-aggregator",
-            dependencies: [
-                "AgriTraceCore", "Ingest", "Ledger", "MQTTClient", "SQLiteStorage", "TestSupport",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: ["AgriTraceCore", "Ingest", "Ledger", "MQTTClient", "SQLiteStorage", "TestSupport", crypto],
             path: "Benchmarks/Aggregator"
         ),
 
         // MARK: Provisioning (certificate authority, enrollment, broker configuration)
         .target(
             name: "Provisioning",
-            dependencies: [
-                "AgriTraceCore", "BuildInfo",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            dependencies: ["AgriTraceCore", "BuildInfo", argumentParser],
             path: "Provisioning/Sources"
         ),
         .executableTarget(name: "EnrollMain", dependencies: ["Provisioning"], path: "Provisioning/Main"),
 
         // MARK: Tests
-        .testTarget(
-            name: "CoreTests",
-            dependencies: [
-                "AgriTraceCore", "TestSupport",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "PropertyBased", package: "swift-property-based"),
-            ],
-            path: "Tests/CoreTests"
-        ),
-        .testTarget(
-            name: "AccessCryptoTests",
-            dependencies: [
-                "AccessCrypto", "BLS12381", "AgriTraceCore",
-                .product(name: "PropertyBased", package: "swift-property-based"),
-            ],
-            path: "Tests/AccessCryptoTests"
-        ),
+        testSuite("CoreTests", ["AgriTraceCore", "TestSupport", crypto, propertyBased]),
+        testSuite("AccessCryptoTests", ["AccessCrypto", "BLS12381", "AgriTraceCore", propertyBased]),
 
-        .testTarget(
-            name: "AgentTests",
-            dependencies: [
-                "AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage", "TestSupport", "FuzzHarnesses",
-            ],
-            path: "Tests/AgentTests"
+        testSuite(
+            "AgentTests", ["AgriTraceCore", "EdgeAgent", "MQTTClient", "SQLiteStorage", "TestSupport", "FuzzHarnesses"]
         ),
         // MARK: Fuzzing: the decoders' harnesses, replayed by AgentTests and driven by libFuzzer
         // (`scripts/fuzz.sh` builds `fuzz-agritrace` with `-sanitize=fuzzer,address`).
         .target(
             name: "FuzzHarnesses",
-            dependencies: [
-                "AgriTraceCore", "EdgeAgent", "Ingest", "Ledger", "LedgerCore", "Exports",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: ["AgriTraceCore", "EdgeAgent", "Ingest", "Ledger", "LedgerCore", "Exports", crypto],
             path: "Tests/Fuzz/Harnesses"
         ),
         .executableTarget(name: "fuzz-agritrace", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Main"),
         // MARK: Tests: aggregator (real mosquitto, real SQLite, the built `agritrace` for crash tests)
-        .testTarget(
-            name: "AggregatorTests",
-            dependencies: [
-                "AgriTraceCore", "Ingest", "Ledger", "LedgerAPI", "MQTTClient", "TestSupport",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            path: "Tests/AggregatorTests"
+        testSuite(
+            "AggregatorTests", ["AgriTraceCore", "Ingest", "Ledger", "LedgerAPI", "MQTTClient", "TestSupport", crypto]
         ),
 
-        .testTarget(
-            name: "AccessFlowTests",
-            dependencies: [
+        testSuite(
+            "AccessFlowTests",
+            [
                 "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "SQLiteStorage", "TestSupport",
-                "AccessTestSupport",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "PropertyBased", package: "swift-property-based"),
-            ],
-            path: "Tests/AccessFlowTests"
+                "AccessTestSupport", crypto, propertyBased,
+            ]
         ),
 
         // The off-chain transfer of private data (docs/transfer.md): real ledger, blob store, broker.
-        .testTarget(
-            name: "TransferTests",
-            dependencies: [
+        testSuite(
+            "TransferTests",
+            [
                 "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ingest", "Blobs", "Ledger", "SQLiteStorage",
-                "TestSupport",
-                "EdgeAgent",
-                "AccessTestSupport", "MQTTClient", "AggregatorMain", "SharingGraph", "SharingGraphLedger",
-                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Tests/TransferTests"
+                "TestSupport", "EdgeAgent", "AccessTestSupport", "MQTTClient", "AggregatorMain", "SharingGraph",
+                "SharingGraphLedger", crypto, logging,
+            ]
         ),
         .executableTarget(
             name: "bench-transfer",
-            dependencies: [
-                "AgriTraceCore", "AccessFlow", "Ingest", "Blobs", "Ledger", "TestSupport",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: ["AgriTraceCore", "AccessFlow", "Ingest", "Blobs", "Ledger", "TestSupport", crypto],
             path: "Benchmarks/Transfer"
         ),
 
         // The sharing graph and the detectors as pure values: EMD (hand-worked and properties),
         // graph queries and incremental updates, behaviour and traceability alarms.
-        .testTarget(
-            name: "SharingGraphTests",
-            dependencies: ["SharingGraph", .product(name: "PropertyBased", package: "swift-property-based")],
-            path: "Tests/SharingGraphTests"
-        ),
+        testSuite("SharingGraphTests", ["SharingGraph", propertyBased]),
 
         // EPCIS 2.0 and FSMA 204 exports of a real ledger, validated against the official schema.
-        .testTarget(
-            name: "ExportTests",
-            dependencies: [
-                "AgriTraceCore", "Exports", "Ingest", "Ledger", "LedgerAPI", "TestSupport", "AggregatorMain",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            path: "Tests/ExportTests"
+        testSuite(
+            "ExportTests",
+            ["AgriTraceCore", "Exports", "Ingest", "Ledger", "LedgerAPI", "TestSupport", "AggregatorMain", crypto]
         ),
 
         // MARK: Tests: I/O wrappers and the real-broker harness
         .target(
             name: "TestSupport",
-            dependencies: ["AgriTraceCore", "MQTTClient", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["AgriTraceCore", "MQTTClient", crypto],
             path: "Tests/Support"
         ),
         // The worked example's deployment on a real ledger, shared by the access and transfer suites.
         .target(
             name: "AccessTestSupport",
-            dependencies: [
-                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ingest", "Ledger", "TestSupport",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: ["AgriTraceCore", "AccessCrypto", "AccessFlow", "Ingest", "Ledger", "TestSupport", crypto],
             path: "Tests/AccessSupport"
         ),
-        .testTarget(
-            name: "MQTTClientTests",
-            dependencies: ["MQTTClient", "TestSupport"],
-            path: "Tests/MQTTClientTests"
-        ),
-        .testTarget(
-            name: "SQLiteStorageTests",
-            dependencies: ["SQLiteStorage", "TestSupport"],
-            path: "Tests/SQLiteStorageTests"
-        ),
+        testSuite("MQTTClientTests", ["MQTTClient", "TestSupport"]),
+        testSuite("SQLiteStorageTests", ["SQLiteStorage", "TestSupport"]),
         // The web console in a real headless Chromium (Tests/Browser/console_test.py, Selenium).
-        .testTarget(
-            name: "BrowserTests",
-            dependencies: ["TestSupport", "AgentMain", "AggregatorMain"],
-            path: "Tests/BrowserTests"
-        ),
-        .testTarget(
-            name: "EndToEndTests",
-            dependencies: ["AgriTraceCore", "TestSupport", "AgentMain", "AggregatorMain", "EnrollMain"],
-            path: "Tests/EndToEndTests"
-        ),
-        .testTarget(
-            name: "ProvisioningTests",
-            dependencies: ["Provisioning", "EnrollMain", "MQTTClient", "TestSupport"],
-            path: "Tests/ProvisioningTests"
-        ),
-        .testTarget(
-            name: "BLS12381Tests",
-            dependencies: [
-                "BLS12381",
-                .product(name: "PropertyBased", package: "swift-property-based"),
-            ],
-            path: "Tests/BLS12381Tests",
-            resources: [.copy("Fixtures")]
-        ),
+        testSuite("BrowserTests", ["TestSupport", "AgentMain", "AggregatorMain"]),
+        testSuite("EndToEndTests", ["AgriTraceCore", "TestSupport", "AgentMain", "AggregatorMain", "EnrollMain"]),
+        testSuite("ProvisioningTests", ["Provisioning", "EnrollMain", "MQTTClient", "TestSupport"]),
+        testSuite("BLS12381Tests", ["BLS12381", propertyBased], resources: [.copy("Fixtures")]),
     ]
 )

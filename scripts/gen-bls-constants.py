@@ -29,6 +29,48 @@ def hx(v):
     return "0x%016x" % v
 
 
+def per_limb(n, line):
+    """`line` once per limb, `{j}` replaced by the limb's index (an unrolled carry chain)."""
+    return [line.format(j=j) for j in range(n)]
+
+
+def function(signature, body, doc=None, inline=True):
+    """Emits one function of a field's extension after a blank line: its doc comment, its
+    `@inline(__always)` unless `inline` is false, the signature, the body lines indented."""
+    emit("")
+    if doc:
+        emit("    /// " + doc)
+    if inline:
+        emit("    @inline(__always)")
+    emit("    %s {" % signature)
+    for line in body:
+        emit("        " + line)
+    emit("    }")
+
+
+def cios_row(i, n):
+    """Row `i` of the CIOS product: t += a * b[i], then one reduction step (m = t0 * inv)."""
+    bi = "b.l%d" % i
+    lines = [
+        "(A, t0) = mulAdd(a.l0, %s, %s)" % (bi, "0" if i == 0 else "t0"),
+        "m = t0 &* inv",
+        "Cc = mulAddHi(m, m0, t0)",
+    ]
+    for j in range(1, n):
+        if i == 0:
+            lines.append("(A, t%d) = mulAdd(a.l%d, %s, A)" % (j, j, bi))
+        else:
+            lines.append("(A, t%d) = mulAdd2(a.l%d, %s, t%d, A)" % (j, j, bi, j))
+        lines.append("(Cc, t%d) = mulAdd2(m, m%d, t%d, Cc)" % (j - 1, j, j))
+    lines.append("t%d = Cc &+ A" % (n - 1))
+    return lines
+
+
+def limb_list(n, item):
+    """`item` for each limb, `{j}` replaced by the limb's index, joined by commas."""
+    return ", ".join(item.format(j=j) for j in range(n))
+
+
 def field(name, mod, n, mul_name="mul"):
     """Unrolled no-carry CIOS Montgomery multiplication (valid since mod's top limb < 2^63 - 1).
 
@@ -39,7 +81,6 @@ def field(name, mod, n, mul_name="mul"):
     inv = (-pow(mod, -1, 1 << 64)) % (1 << 64)
     Rm = (1 << (64 * n)) % mod
     R2 = (1 << (128 * n)) % mod
-    L = ["l%d" % i for i in range(n)]
     emit("extension %s {" % name)
     emit("    /// The modulus, little-endian limbs.")
     for i in range(n):
@@ -52,82 +93,43 @@ def field(name, mod, n, mul_name="mul"):
     emit("    static var one: %s { %s(%s) }" % (name, name, ", ".join(hx(x) for x in limbs(Rm, n))))
     emit("    /// R^2 mod modulus, used to enter Montgomery form.")
     emit("    static var r2: %s { %s(%s) }" % (name, name, ", ".join(hx(x) for x in limbs(R2, n))))
-    # mul
-    emit("")
-    emit("    /// Montgomery product a*b*R^-1 mod modulus (CIOS, no final carry word).")
-    emit("    @inline(__always)")
-    emit("    static func %s(_ a: %s, _ b: %s) -> %s {" % (mul_name, name, name, name))
-    emit("        var A: UInt64 = 0")
-    emit("        var Cc: UInt64 = 0")
-    emit("        var m: UInt64 = 0")
-    for j in range(n):
-        emit("        var t%d: UInt64 = 0" % j)
-    for i in range(n):
-        bi = "b.l%d" % i
-        if i == 0:
-            emit("        (A, t0) = mulAdd(a.l0, %s, 0)" % bi)
-        else:
-            emit("        (A, t0) = mulAdd(a.l0, %s, t0)" % bi)
-        emit("        m = t0 &* inv")
-        emit("        Cc = mulAddHi(m, m0, t0)")
-        for j in range(1, n):
-            if i == 0:
-                emit("        (A, t%d) = mulAdd(a.l%d, %s, A)" % (j, j, bi))
-            else:
-                emit("        (A, t%d) = mulAdd2(a.l%d, %s, t%d, A)" % (j, j, bi, j))
-            emit("        (Cc, t%d) = mulAdd2(m, m%d, t%d, Cc)" % (j - 1, j, j))
-        emit("        t%d = Cc &+ A" % (n - 1))
-    emit("        return %s(%s).reduced()" % (name, ", ".join("t%d" % j for j in range(n))))
-    emit("    }")
-    # reduce: conditional subtract
-    emit("")
-    emit("    /// Subtracts the modulus once if self >= modulus (constant time).")
-    emit("    @inline(__always)")
-    emit("    func reduced() -> %s {" % name)
-    emit("        var b: UInt64 = 0")
-    for j in range(n):
-        emit("        let s%d = subBorrow(l%d, %s.m%d, &b)" % (j, j, name, j))
-    emit("        let mask = 0 &- b  // all ones if self < modulus")
-    emit("        return %s(%s)" % (name, ", ".join("(l%d & mask) | (s%d & ~mask)" % (j, j) for j in range(n))))
-    emit("    }")
-    emit("")
-    emit("    @inline(__always)")
-    emit("    static func add(_ a: %s, _ b: %s) -> %s {" % (name, name, name))
-    emit("        var c: UInt64 = 0")
-    for j in range(n):
-        emit("        let s%d = addCarry(a.l%d, b.l%d, &c)" % (j, j, j))
-    emit("        return %s(%s).reduced()" % (name, ", ".join("s%d" % j for j in range(n))))
-    emit("    }")
-    emit("")
-    emit("    @inline(__always)")
-    emit("    static func sub(_ a: %s, _ b: %s) -> %s {" % (name, name, name))
-    emit("        var bw: UInt64 = 0")
-    for j in range(n):
-        emit("        let s%d = subBorrow(a.l%d, b.l%d, &bw)" % (j, j, j))
-    emit("        let mask = 0 &- bw")
-    emit("        var c: UInt64 = 0")
-    for j in range(n):
-        emit("        let r%d = addCarry(s%d, m%d & mask, &c)" % (j, j, j))
-    emit("        return %s(%s)" % (name, ", ".join("r%d" % j for j in range(n))))
-    emit("    }")
-    emit("")
-    emit("    @inline(__always)")
-    emit("    static func neg(_ a: %s) -> %s {" % (name, name))
-    emit("        let nz = a.l0 | %s" % " | ".join("a.l%d" % j for j in range(1, n)))
-    emit("        let mask = 0 &- ((nz | (0 &- nz)) >> 63)  // all ones if a != 0")
-    emit("        var bw: UInt64 = 0")
-    for j in range(n):
-        emit("        let s%d = subBorrow(m%d, a.l%d, &bw)" % (j, j, j))
-    emit("        return %s(%s)" % (name, ", ".join("s%d & mask" % j for j in range(n))))
-    emit("    }")
-    emit("")
-    emit("    /// True if the canonical (non-Montgomery) value `raw` is below the modulus.")
-    emit("    static func isCanonical(_ raw: %s) -> Bool {" % name)
-    emit("        var bw: UInt64 = 0")
-    for j in range(n):
-        emit("        _ = subBorrow(raw.l%d, m%d, &bw)" % (j, j))
-    emit("        return bw == 1")
-    emit("    }")
+    function(
+        "static func %s(_ a: %s, _ b: %s) -> %s" % (mul_name, name, name, name),
+        ["var A: UInt64 = 0", "var Cc: UInt64 = 0", "var m: UInt64 = 0"]
+        + per_limb(n, "var t{j}: UInt64 = 0")
+        + [line for i in range(n) for line in cios_row(i, n)]
+        + ["return %s(%s).reduced()" % (name, limb_list(n, "t{j}"))],
+        doc="Montgomery product a*b*R^-1 mod modulus (CIOS, no final carry word).")
+    function(
+        "func reduced() -> %s" % name,
+        ["var b: UInt64 = 0"]
+        + per_limb(n, "let s{j} = subBorrow(l{j}, %s.m{j}, &b)" % name)
+        + ["let mask = 0 &- b  // all ones if self < modulus",
+           "return %s(%s)" % (name, limb_list(n, "(l{j} & mask) | (s{j} & ~mask)"))],
+        doc="Subtracts the modulus once if self >= modulus (constant time).")
+    function(
+        "static func add(_ a: %s, _ b: %s) -> %s" % (name, name, name),
+        ["var c: UInt64 = 0"]
+        + per_limb(n, "let s{j} = addCarry(a.l{j}, b.l{j}, &c)")
+        + ["return %s(%s).reduced()" % (name, limb_list(n, "s{j}"))])
+    function(
+        "static func sub(_ a: %s, _ b: %s) -> %s" % (name, name, name),
+        ["var bw: UInt64 = 0"]
+        + per_limb(n, "let s{j} = subBorrow(a.l{j}, b.l{j}, &bw)")
+        + ["let mask = 0 &- bw", "var c: UInt64 = 0"]
+        + per_limb(n, "let r{j} = addCarry(s{j}, m{j} & mask, &c)")
+        + ["return %s(%s)" % (name, limb_list(n, "r{j}"))])
+    function(
+        "static func neg(_ a: %s) -> %s" % (name, name),
+        ["let nz = a.l0 | %s" % " | ".join("a.l%d" % j for j in range(1, n)),
+         "let mask = 0 &- ((nz | (0 &- nz)) >> 63)  // all ones if a != 0",
+         "var bw: UInt64 = 0"]
+        + per_limb(n, "let s{j} = subBorrow(m{j}, a.l{j}, &bw)")
+        + ["return %s(%s)" % (name, limb_list(n, "s{j} & mask"))])
+    function(
+        "static func isCanonical(_ raw: %s) -> Bool" % name,
+        ["var bw: UInt64 = 0"] + per_limb(n, "_ = subBorrow(raw.l{j}, m{j}, &bw)") + ["return bw == 1"],
+        doc="True if the canonical (non-Montgomery) value `raw` is below the modulus.", inline=False)
     emit("}")
     emit("")
 

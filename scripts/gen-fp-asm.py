@@ -76,7 +76,9 @@ for j in range(N):
     ins("%s %d(%s), %s" % ("subq" if j == 0 else "sbbq", 8 * j, PM, S[j]))
 for j in range(N):
     ins("cmovncq %s, %s" % (S[j], res[j]))
-assert res == ["%r14", "%r8", "%r9", "%r10", "%r11", "%r12"]  # the output bindings below
+# The result words stay in the registers the last reduction left them in: the C variables
+# r0..r5 are bound to them (below), so no move is needed after the assembly.
+bindings = "\n".join('  register uint64_t r%d __asm__("%s");' % (j, res[j][1:]) for j in range(N))
 
 
 def limb_list(v):
@@ -116,12 +118,7 @@ static inline __attribute__((always_inline)) agritrace_fp384 agritrace_fp_mul_ad
   uint64_t ps[7] __attribute__((aligned(64))) = {%s, 0x%016xULL};
   const uint64_t *ap = as;
   const uint64_t *bp = bs;
-  register uint64_t r0 __asm__("r14");
-  register uint64_t r1 __asm__("r8");
-  register uint64_t r2 __asm__("r9");
-  register uint64_t r3 __asm__("r10");
-  register uint64_t r4 __asm__("r11");
-  register uint64_t r5 __asm__("r12");
+%s
   __asm__(
 %s
       : "=&r"(r0), "=&r"(r1), "=&r"(r2), "=&r"(r3), "=&r"(r4), "=&r"(r5), "+S"(ap), "+D"(bp)
@@ -133,4 +130,4 @@ static inline __attribute__((always_inline)) agritrace_fp384 agritrace_fp_mul_ad
 
 #endif  // __x86_64__
 #endif  // AGRITRACE_FP384_X86_64_H""" % (
-    limb_list(P), INV, "\n".join('      "%s\\n\\t"' % l.replace("%", "%%").replace("%%[", "%[") for l in lines)))
+    limb_list(P), INV, bindings, "\n".join('      "%s\\n\\t"' % l.replace("%", "%%").replace("%%[", "%[") for l in lines)))

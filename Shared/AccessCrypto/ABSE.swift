@@ -510,22 +510,19 @@ extension ABSE.PublicParameters {
 
     /// Canonical encoding: "ABSE-PP1" ‖ u16 n ‖ N² compressed G1 (row-major) ‖ GT (576 bytes).
     public var serialized: [UInt8] {
-        var w = ByteWriter()
-        w.header(Self.magic, slotCount: slotCount)
-        for row in basis { for p in row { w.append(p.compressed) } }
-        w.append(gtPsi.bytes)
-        return w.bytes
+        ByteWriter.abse(Self.magic, slotCount: slotCount) { w in
+            for row in basis { for p in row { w.append(p.compressed) } }
+            w.append(gtPsi.bytes)
+        }
     }
 
     /// Decodes and checks every point (curve, subgroup).
     public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
-        var r = ByteReader(bytes)
-        let n = try r.slotCount(after: Self.magic)
-        let dim = ABSE.dimension(n)
-        let basis: [[BLS12381.G1]] = try r.rows(dim, of: dim)
-        let gt = try r.gt()
-        try r.finish()
-        self.init(slotCount: n, basis: basis, gtPsi: gt)
+        self = try ByteReader.abse(bytes, Self.magic) { (n, r) throws(AccessCryptoError) in
+            let dim = ABSE.dimension(n)
+            let basis: [[BLS12381.G1]] = try r.rows(dim, of: dim)
+            return Self(slotCount: n, basis: basis, gtPsi: try r.gt())
+        }
     }
 }
 
@@ -534,19 +531,16 @@ extension ABSE.MasterKey {
 
     /// Canonical encoding: "ABSE-MK1" ‖ u16 n ‖ N² scalars (32 bytes each, row-major).
     public var serialized: [UInt8] {
-        var w = ByteWriter()
-        w.header(Self.magic, slotCount: slotCount)
-        for row in dual { for s in row { w.append(s.bytes) } }
-        return w.bytes
+        ByteWriter.abse(Self.magic, slotCount: slotCount) { w in
+            for row in dual { for s in row { w.append(s.bytes) } }
+        }
     }
 
     public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
-        var r = ByteReader(bytes)
-        let n = try r.slotCount(after: Self.magic)
-        let dim = ABSE.dimension(n)
-        let dual: [[BLS12381.Scalar]] = try r.rows(dim, of: dim)
-        try r.finish()
-        self.init(slotCount: n, dual: dual)
+        self = try ByteReader.abse(bytes, Self.magic) { (n, r) throws(AccessCryptoError) in
+            let dim = ABSE.dimension(n)
+            return Self(slotCount: n, dual: try r.rows(dim, of: dim))
+        }
     }
 }
 
@@ -555,19 +549,16 @@ extension ABSE.AttributeKey {
 
     /// Canonical encoding: "ABSE-AK1" ‖ u16 n ‖ 3·N compressed G2 (k₀, k₁, k₂).
     public var serialized: [UInt8] {
-        var w = ByteWriter()
-        w.header(Self.magic, slotCount: slotCount)
-        for v in [main, keyword0, keyword1] { for p in v { w.append(p.compressed) } }
-        return w.bytes
+        ByteWriter.abse(Self.magic, slotCount: slotCount) { w in
+            for v in [main, keyword0, keyword1] { for p in v { w.append(p.compressed) } }
+        }
     }
 
     public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
-        var r = ByteReader(bytes)
-        let n = try r.slotCount(after: Self.magic)
-        let dim = ABSE.dimension(n)
-        let vs: [[BLS12381.G2]] = try r.rows(3, of: dim)
-        try r.finish()
-        self.init(slotCount: n, main: vs[0], keyword0: vs[1], keyword1: vs[2])
+        self = try ByteReader.abse(bytes, Self.magic) { (n, r) throws(AccessCryptoError) in
+            let vs: [[BLS12381.G2]] = try r.rows(3, of: ABSE.dimension(n))
+            return Self(slotCount: n, main: vs[0], keyword0: vs[1], keyword1: vs[2])
+        }
     }
 }
 
@@ -576,22 +567,19 @@ extension ABSE.SearchableCiphertext {
 
     /// Canonical encoding: "ABSE-CT1" ‖ u16 n ‖ N compressed G1 ‖ u32 len ‖ nonce ‖ AES-GCM ciphertext ‖ tag.
     public var serialized: [UInt8] {
-        var w = ByteWriter()
-        w.header(Self.magic, slotCount: slotCount)
-        for p in vector { w.append(p.compressed) }
-        w.sized(sealedToken)
-        return w.bytes
+        ByteWriter.abse(Self.magic, slotCount: slotCount) { w in
+            for p in vector { w.append(p.compressed) }
+            w.sized(sealedToken)
+        }
     }
 
     public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
-        var r = ByteReader(bytes)
-        let n = try r.slotCount(after: Self.magic)
-        let v = try r.elements(ABSE.dimension(n), of: BLS12381.G1.self)
-        let len = try r.u32()
-        guard len >= 28 else { throw .invalidLength }
-        let sealed = Array(try r.take(len))
-        try r.finish()
-        self.init(slotCount: n, vector: v, sealedToken: sealed)
+        self = try ByteReader.abse(bytes, Self.magic) { (n, r) throws(AccessCryptoError) in
+            let v = try r.elements(ABSE.dimension(n), of: BLS12381.G1.self)
+            let len = try r.u32()
+            guard len >= 28 else { throw .invalidLength }
+            return Self(slotCount: n, vector: v, sealedToken: Array(try r.take(len)))
+        }
     }
 }
 
@@ -600,18 +588,15 @@ extension ABSE.Trapdoor {
 
     /// Canonical encoding: "ABSE-TD1" ‖ u16 n ‖ N compressed G2.
     public var serialized: [UInt8] {
-        var w = ByteWriter()
-        w.header(Self.magic, slotCount: slotCount)
-        for p in vector { w.append(p.compressed) }
-        return w.bytes
+        ByteWriter.abse(Self.magic, slotCount: slotCount) { w in
+            for p in vector { w.append(p.compressed) }
+        }
     }
 
     public init(serialized bytes: some Collection<UInt8>) throws(AccessCryptoError) {
-        var r = ByteReader(bytes)
-        let n = try r.slotCount(after: Self.magic)
-        let v = try r.elements(ABSE.dimension(n), of: BLS12381.G2.self)
-        try r.finish()
-        self.init(slotCount: n, vector: v)
+        self = try ByteReader.abse(bytes, Self.magic) { (n, r) throws(AccessCryptoError) in
+            Self(slotCount: n, vector: try r.elements(ABSE.dimension(n), of: BLS12381.G2.self))
+        }
     }
 }
 

@@ -37,10 +37,13 @@ struct ByteWriter {
         u32(b.count)
         append(b)
     }
-    /// The ABSE header: the magic then the u16 slot count.
-    mutating func header(_ magic: [UInt8], slotCount: Int) {
-        append(magic)
-        u16(slotCount)
+    /// An ABSE object's encoding: `magic`, the u16 slot count, then what `body` writes.
+    static func abse(_ magic: [UInt8], slotCount: Int, _ body: (inout ByteWriter) -> Void) -> [UInt8] {
+        var w = ByteWriter()
+        w.append(magic)
+        w.u16(slotCount)
+        body(&w)
+        return w.bytes
     }
 }
 
@@ -66,22 +69,15 @@ struct ByteReader {
         let b = Array(try take(4))
         return Int(b[0]) << 24 | Int(b[1]) << 16 | Int(b[2]) << 8 | Int(b[3])
     }
-    mutating func g1() throws(AccessCryptoError) -> BLS12381.G1 {
-        let b = try take(48)
-        do { return try BLS12381.G1(bytes: b) } catch { throw .invalidElement(error) }
+    /// One point or scalar: its fixed number of bytes, decoded and checked.
+    mutating func element<T: SerializedElement>(_: T.Type = T.self) throws(AccessCryptoError) -> T {
+        let b = try take(T.serializedSize)
+        do { return try T(bytes: b) } catch { throw .invalidElement(error) }
     }
-    mutating func g2() throws(AccessCryptoError) -> BLS12381.G2 {
-        let b = try take(96)
-        do { return try BLS12381.G2(bytes: b) } catch { throw .invalidElement(error) }
-    }
-    mutating func gt() throws(AccessCryptoError) -> BLS12381.GT {
-        let b = try take(576)
-        do { return try BLS12381.GT(bytes: b) } catch { throw .invalidElement(error) }
-    }
-    mutating func scalar() throws(AccessCryptoError) -> BLS12381.Scalar {
-        let b = try take(32)
-        do { return try BLS12381.Scalar(bytes: b) } catch { throw .invalidElement(error) }
-    }
+    mutating func g1() throws(AccessCryptoError) -> BLS12381.G1 { try element() }
+    mutating func g2() throws(AccessCryptoError) -> BLS12381.G2 { try element() }
+    mutating func gt() throws(AccessCryptoError) -> BLS12381.GT { try element() }
+    mutating func scalar() throws(AccessCryptoError) -> BLS12381.Scalar { try element() }
     func finish() throws(AccessCryptoError) {
         guard offset == bytes.count else { throw .invalidLength }
     }
@@ -89,7 +85,7 @@ struct ByteReader {
     mutating func elements<T: SerializedElement>(_ count: Int, of _: T.Type = T.self) throws(AccessCryptoError) -> [T] {
         var values: [T] = []
         values.reserveCapacity(count)
-        for _ in 0..<count { values.append(try T.read(from: &self)) }
+        for _ in 0..<count { values.append(try element()) }
         return values
     }
     /// `rows` sequences of `columns` elements each (row-major).
@@ -112,23 +108,42 @@ struct ByteReader {
         guard (1...64).contains(n) else { throw .unsupportedSlotCount(n) }
         return n
     }
+    /// A whole ABSE object: the header, what `body` reads for its slot count, and no byte more.
+    static func abse<T>(
+        _ bytes: some Collection<UInt8>, _ magic: [UInt8],
+        _ body: (_ slotCount: Int, inout ByteReader) throws(AccessCryptoError) -> T
+    ) throws(AccessCryptoError) -> T {
+        var r = ByteReader(bytes)
+        let n = try r.slotCount(after: magic)
+        let value = try body(n, &r)
+        try r.finish()
+        return value
+    }
 }
 
-/// A fixed-size value of the serialized forms: a point or a scalar.
+/// A fixed-size value of the serialized forms: a point or a scalar, read by
+/// ``ByteReader/element(_:)``.
 protocol SerializedElement {
-    static func read(from reader: inout ByteReader) throws(AccessCryptoError) -> Self
+    /// The length of the encoding in bytes.
+    static var serializedSize: Int { get }
+    /// Decodes and checks the encoding (on the curve, in the subgroup, below r, ...).
+    init(bytes: some Collection<UInt8>) throws(BLS12381.Error)
 }
 
 extension BLS12381.G1: SerializedElement {
-    static func read(from reader: inout ByteReader) throws(AccessCryptoError) -> Self { try reader.g1() }
+    static var serializedSize: Int { 48 }
 }
 
 extension BLS12381.G2: SerializedElement {
-    static func read(from reader: inout ByteReader) throws(AccessCryptoError) -> Self { try reader.g2() }
+    static var serializedSize: Int { 96 }
+}
+
+extension BLS12381.GT: SerializedElement {
+    static var serializedSize: Int { 576 }
 }
 
 extension BLS12381.Scalar: SerializedElement {
-    static func read(from reader: inout ByteReader) throws(AccessCryptoError) -> Self { try reader.scalar() }
+    static var serializedSize: Int { 32 }
 }
 
 // MARK: - Hashing and symmetric layer

@@ -96,8 +96,8 @@ struct ProjectivePoint<C: CurveParams>: Sendable {
     /// Algorithm 7 (complete addition, a = 0).
     static func + (p: ProjectivePoint, q: ProjectivePoint) -> ProjectivePoint {
         var t0 = p.x * q.x
-        var t1 = p.y * q.y
-        var t2 = p.z * q.z
+        let t1 = p.y * q.y
+        let t2 = p.z * q.z
         var t3 = p.x + p.y
         var t4 = q.x + q.y
         t3 = t3 * t4
@@ -115,20 +115,7 @@ struct ProjectivePoint<C: CurveParams>: Sendable {
         y3 = x3 - y3
         x3 = t0 + t0
         t0 = x3 + t0
-        t2 = C.mulBy3b(t2)
-        var z3 = t1 + t2
-        t1 = t1 - t2
-        y3 = C.mulBy3b(y3)
-        x3 = t4 * y3
-        t2 = t3 * t1
-        x3 = t2 - x3
-        y3 = y3 * t0
-        t1 = t1 * z3
-        y3 = t1 + y3
-        t0 = t0 * t3
-        z3 = z3 * t4
-        z3 = z3 + t0
-        return ProjectivePoint(x: x3, y: y3, z: z3)
+        return sum(t0: t0, t1: t1, t2: C.mulBy3b(t2), t3: t3, t4: t4, s: y3)
     }
 
     static func - (p: ProjectivePoint, q: ProjectivePoint) -> ProjectivePoint { p + q.negated() }
@@ -136,7 +123,7 @@ struct ProjectivePoint<C: CurveParams>: Sendable {
     /// Algorithm 8 (mixed addition with an affine point, a = 0).
     func adding(_ q: AffinePoint<C>) -> ProjectivePoint {
         var t0 = x * q.x
-        var t1 = y * q.y
+        let t1 = y * q.y
         var t3 = q.x + q.y
         var t4 = x + y
         t3 = t3 * t4
@@ -146,23 +133,21 @@ struct ProjectivePoint<C: CurveParams>: Sendable {
         t4 = t4 + y
         var y3 = q.x * z
         y3 = y3 + x
-        var x3 = t0 + t0
+        let x3 = t0 + t0
         t0 = x3 + t0
-        var t2 = C.mulBy3b(z)
-        var z3 = t1 + t2
-        t1 = t1 - t2
-        y3 = C.mulBy3b(y3)
-        x3 = t4 * y3
-        t2 = t3 * t1
-        x3 = t2 - x3
-        y3 = y3 * t0
-        t1 = t1 * z3
-        y3 = t1 + y3
-        t0 = t0 * t3
-        z3 = z3 * t4
-        z3 = z3 + t0
-        let r = ProjectivePoint(x: x3, y: y3, z: z3)
+        let r = Self.sum(t0: t0, t1: t1, t2: C.mulBy3b(z), t3: t3, t4: t4, s: y3)
         return ProjectivePoint.select(r, self, q.infinity)
+    }
+
+    /// The steps Algorithms 7 and 8 end with: from t0 = 3·X1X2, t1 = Y1Y2, t2 = 3b·Z1Z2,
+    /// t3 = X1Y2 + X2Y1, t4 = Y1Z2 + Y2Z1 and s = X1Z2 + X2Z1 (Z2 = 1 in Algorithm 8),
+    /// X3 = t3(t1 - t2) - t4·3b·s, Y3 = (t1 - t2)(t1 + t2) + 3b·s·t0, Z3 = t4(t1 + t2) + t0·t3.
+    @inline(__always)
+    static func sum(t0: C.F, t1: C.F, t2: C.F, t3: C.F, t4: C.F, s: C.F) -> ProjectivePoint {
+        let plus = t1 + t2
+        let minus = t1 - t2
+        let s3b = C.mulBy3b(s)
+        return ProjectivePoint(x: t3 * minus - t4 * s3b, y: minus * plus + s3b * t0, z: t4 * plus + t0 * t3)
     }
 
     /// Algorithm 9 (doubling, a = 0).

@@ -176,11 +176,6 @@ public final class SQLiteConnection {
         return statement
     }
 
-    /// Finalizes all cached statements (they are recompiled on next use).
-    public func clearStatementCache() {
-        statementCache.removeAll()
-    }
-
     /// The rowid of the most recent successful `INSERT` on this connection.
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     /// Rows changed by the most recent `INSERT`, `UPDATE` or `DELETE` on this connection.

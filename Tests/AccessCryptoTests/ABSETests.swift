@@ -1,8 +1,8 @@
-import AgriTraceCore
 import BLS12381
 import Testing
 
 @testable import AccessCrypto
+@testable import AgriTraceCore
 
 /// One TSetup shared by the tests (setup is the slow part and is independent per test).
 enum Fixture {

@@ -1,11 +1,12 @@
 import AccessCrypto
 import AccessFlow
-import AgriTraceCore
 import Foundation
 import Ledger
 import PropertyBased
 import Synchronization
 import Testing
+
+@testable import AgriTraceCore
 
 /// The whole flow (hidden policy, trapdoor, decision contract at block time, regulator's TEST)
 /// against the reference model of the rules (`AccessPolicy.permits`), for random wildcard

@@ -1,6 +1,7 @@
-import AgriTraceCore
 import Ledger
 import Testing
+
+@testable import AgriTraceCore
 
 /// The pure contracts of LedgerCore, each over a memory view: their outcomes and the exact
 /// refusal and audit texts the ledger records.

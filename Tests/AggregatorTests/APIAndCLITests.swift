@@ -1,10 +1,11 @@
-import AgriTraceCore
 import Crypto
 import Foundation
 import Ledger
 import LedgerAPI
 import TestSupport
 import Testing
+
+@testable import AgriTraceCore
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

@@ -1,10 +1,11 @@
-import AgriTraceCore
 import Crypto
 import Foundation
 import Ingest
 import Ledger
 import SQLiteStorage
 import Testing
+
+@testable import AgriTraceCore
 
 /// A ledger with a few blocks of records, for tampering.
 func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixture {

@@ -93,7 +93,7 @@ private func leaves(_ n: Int) -> [Digest32] { ReferenceMerkle.leaves(n) }
             let newRoot = MerkleTree.root(leafHashes: all[..<newSize])
             for oldSize in 1...newSize {
                 let oldRoot = MerkleTree.root(leafHashes: all[..<oldSize])
-                let proof = try MerkleTree.consistencyProof(oldSize: UInt64(oldSize), leafHashes: all[..<newSize])
+                let proof = try MerkleLog(leafHashes: all[..<newSize]).consistencyProof(oldSize: UInt64(oldSize))
                 try MerkleTree.verifyConsistency(
                     oldSize: UInt64(oldSize), newSize: UInt64(newSize), oldRoot: oldRoot, newRoot: newRoot, proof: proof
                 )
@@ -105,7 +105,7 @@ private func leaves(_ n: Int) -> [Digest32] { ReferenceMerkle.leaves(n) }
         let all = leaves(20)
         let oldRoot = MerkleTree.root(leafHashes: all[..<7])
         let newRoot = MerkleTree.root(leafHashes: all)
-        let proof = try MerkleTree.consistencyProof(oldSize: 7, leafHashes: all)
+        let proof = try MerkleLog(leafHashes: all).consistencyProof(oldSize: 7)
         // A rewritten history: the old tree with one leaf changed.
         var rewritten = all
         rewritten[3] = MerkleTree.leafHash([9, 9])

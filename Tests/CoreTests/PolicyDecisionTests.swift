@@ -1,8 +1,9 @@
-import AgriTraceCore
 import PropertyBased
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import AgriTraceCore
 
 /// The worked example of domain reference §2.
 private let workedExample = "# Set by a planting enterprise for one lot of fresh corn.\n" + WorkedExample.policy()

@@ -8,7 +8,7 @@ public struct ContractOutcome<Change: Sendable & Hashable>: Sendable, Hashable {
 
     /// A refusal of the transaction about `subject`, with its reason.
     public static func refused(_ subject: String, _ detail: String) -> ContractOutcome {
-        ContractOutcome(change: nil, event: ContractEvent(subject: subject, outcome: .refused, detail: detail))
+        ContractOutcome(change: nil, event: .refused(subject, detail))
     }
 
     /// `change` applied to the state, with the audit `detail`.

@@ -34,12 +34,11 @@ public enum Match {
         requestID: String, dataID: String?, token: [UInt8]?, at time: Timestamp, view: some MatchStateView
     ) throws -> MatchOutcome {
         guard let facts = try view.requestFacts(requestID) else {
-            return MatchOutcome(
-                event: ContractEvent(subject: requestID, outcome: .refused, detail: "no request \(requestID)"))
+            return MatchOutcome(event: .refused(requestID, "no request \(requestID)"))
         }
         guard facts.status == .pending else {
             let detail = "request \(requestID) is \(facts.status.rawValue), not pending"
-            return MatchOutcome(event: ContractEvent(subject: requestID, outcome: .refused, detail: detail))
+            return MatchOutcome(event: .refused(requestID, detail))
         }
         let (lot, level) = (facts.lot, facts.level)
         if let dataID, let token, try view.isActiveEntry(dataID, lot: lot, level: level) {

@@ -22,6 +22,11 @@ public struct ContractEvent: Sendable, Hashable {
         self.outcome = outcome
         self.detail = detail
     }
+
+    /// The refusal of the transaction about `subject`, with its reason.
+    public static func refused(_ subject: String, _ detail: String) -> ContractEvent {
+        ContractEvent(subject: subject, outcome: .refused, detail: detail)
+    }
 }
 
 /// What the transfer contracts read of an access request and its grant.
@@ -55,9 +60,7 @@ public struct RequestFacts: Sendable, Hashable {
 /// owner's transfer service for the data. Pure: the request's facts in, the event out.
 public enum Redemption {
     public static func apply(requestID: String, submitter: String, facts: RequestFacts?) -> ContractEvent {
-        func refused(_ detail: String) -> ContractEvent {
-            ContractEvent(subject: requestID, outcome: .refused, detail: detail)
-        }
+        func refused(_ detail: String) -> ContractEvent { .refused(requestID, detail) }
         guard let facts else { return refused("no request \(requestID)") }
         guard facts.requester == submitter else {
             return refused("request \(requestID) is \(facts.requester)'s, not \(submitter)'s")
@@ -75,9 +78,7 @@ public enum GrantRevocation {
     public static func apply(requestID: String, reason: String, submitter: String, facts: RequestFacts?)
         -> ContractEvent
     {
-        func refused(_ detail: String) -> ContractEvent {
-            ContractEvent(subject: requestID, outcome: .refused, detail: detail)
-        }
+        func refused(_ detail: String) -> ContractEvent { .refused(requestID, detail) }
         guard let facts else { return refused("no request \(requestID)") }
         guard facts.owner == submitter else {
             return refused("only the entry's owner may revoke the grant of request \(requestID)")

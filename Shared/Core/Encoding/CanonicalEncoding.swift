@@ -271,11 +271,6 @@ public struct CanonicalReader: Sendable {
         return value
     }
 
-    /// Reads exactly `count` bytes with no length prefix.
-    public mutating func readRaw(count: Int, _ context: String = "bytes") throws -> [UInt8] {
-        Array(try take(count, context))
-    }
-
     /// Reads the domain string a type's encoding begins with, refusing any other.
     public mutating func readDomain(_ expected: String, _ context: String) throws {
         let domain = try readString(context)

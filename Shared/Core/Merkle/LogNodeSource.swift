@@ -4,24 +4,20 @@ public struct LogNodePosition: Hashable, Sendable, CustomStringConvertible {
     public var level: Int
     public var index: UInt64
 
-    public init(level: Int, index: UInt64) {
-        self.level = level
-        self.index = index
-    }
-
     /// The first leaf the node covers.
     public var firstLeaf: UInt64 { index << UInt64(level) }
 
     /// One integer key for storage: `level << 56 | index`.
     public var storageKey: Int64 { Int64(level) << 56 | Int64(index) }
 
+    public var description: String { "level \(level) index \(index)" }
+}
+
+extension LogNodePosition {
     /// The position for a storage key.
     public init(storageKey: Int64) {
-        level = Int(storageKey >> 56)
-        index = UInt64(storageKey & ((1 << 56) - 1))
+        self.init(level: Int(storageKey >> 56), index: UInt64(storageKey & ((1 << 56) - 1)))
     }
-
-    public var description: String { "level \(level) index \(index)" }
 }
 
 /// The seam between the proof code and where the hashes of complete subtrees live: memory

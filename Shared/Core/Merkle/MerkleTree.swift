@@ -106,28 +106,10 @@ public enum MerkleTree {
         var r = leafHash
         for p in proof {
             if sn == 0 { throw ProofError.wrongProofLength(expected: proof.count - 1, actual: proof.count) }
-            if fn & 1 == 1 || fn == sn {
-                r = nodeHash(p, r)
-                if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 {
-                        fn >>= 1
-                        sn >>= 1
-                    }
-                }
-            } else {
-                r = nodeHash(r, p)
-            }
-            fn >>= 1
-            sn >>= 1
+            r = stepUp(&fn, &sn) ? nodeHash(p, r) : nodeHash(r, p)
         }
         guard sn == 0 else { throw ProofError.wrongProofLength(expected: proof.count + 1, actual: proof.count) }
         guard r == root else { throw ProofError.rootMismatch }
-    }
-
-    /// The consistency proof between the first `oldSize` leaves and all of `leafHashes`
-    /// (RFC 9162 §2.1.4.1).
-    public static func consistencyProof(oldSize: UInt64, leafHashes: some Sequence<Digest32>) throws -> [Digest32] {
-        try MerkleLog(leafHashes: leafHashes).consistencyProof(oldSize: oldSize)
     }
 
     /// Verifies a consistency proof (RFC 9162 §2.1.4.2).
@@ -158,22 +140,31 @@ public enum MerkleTree {
         var sr = fr
         for c in path.dropFirst() {
             if sn == 0 { throw ProofError.wrongProofLength(expected: path.count - 1, actual: proof.count) }
-            if fn & 1 == 1 || fn == sn {
+            if stepUp(&fn, &sn) {
                 fr = nodeHash(c, fr)
                 sr = nodeHash(c, sr)
-                if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 {
-                        fn >>= 1
-                        sn >>= 1
-                    }
-                }
             } else {
                 sr = nodeHash(sr, c)
             }
-            fn >>= 1
-            sn >>= 1
         }
         guard sn == 0 else { throw ProofError.wrongProofLength(expected: proof.count + 1, actual: proof.count) }
         guard fr == oldRoot, sr == newRoot else { throw ProofError.rootMismatch }
+    }
+
+    /// The walk up the tree both verifications share (RFC 9162 §2.1.3.2 and §2.1.4.2): whether
+    /// the next node of the path is a left sibling (`LSB(fn)` set or `fn == sn`; then `fn` and
+    /// `sn` first shift right until `LSB(fn)` is set or `fn` is 0), then one level up.
+    @inline(__always)
+    static func stepUp(_ fn: inout UInt64, _ sn: inout UInt64) -> Bool {
+        let leftSibling = fn & 1 == 1 || fn == sn
+        if leftSibling {
+            while fn & 1 == 0 && fn != 0 {
+                fn >>= 1
+                sn >>= 1
+            }
+        }
+        fn >>= 1
+        sn >>= 1
+        return leftSibling
     }
 }

@@ -53,13 +53,6 @@ public enum ABAC {
         public var role: Role
         public var stage: Stage
         public var productCategory: String
-
-        public init(enterprise: String, role: Role, stage: Stage, productCategory: String) {
-            self.enterprise = enterprise
-            self.role = role
-            self.stage = stage
-            self.productCategory = productCategory
-        }
     }
 
     /// What is asked for.
@@ -68,13 +61,6 @@ public enum ABAC {
         public var lot: String
         public var stage: Stage
         public var sensitivity: Sensitivity
-
-        public init(productType: String, lot: String, stage: Stage, sensitivity: Sensitivity) {
-            self.productType = productType
-            self.lot = lot
-            self.stage = stage
-            self.sensitivity = sensitivity
-        }
     }
 
     /// A time of day, minutes since midnight (in the policy's time zone).
@@ -105,16 +91,5 @@ public enum ABAC {
         /// When the request is made (block time on the ledger).
         public var time: Timestamp
         public var action: Action
-
-        public init(
-            subject: Subject, object: Object, sourceAddress: String, region: String, time: Timestamp, action: Action
-        ) {
-            self.subject = subject
-            self.object = object
-            self.sourceAddress = sourceAddress
-            self.region = region
-            self.time = time
-            self.action = action
-        }
     }
 }

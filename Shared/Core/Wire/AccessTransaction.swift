@@ -328,14 +328,9 @@ public struct TrapdoorRequest: Hashable, Sendable, CanonicalCodable {
 
 /// A message HPKE-sealed (RFC 9180 base mode, the ``Sealing/ciphersuite``) to one X25519 key,
 /// bound to a purpose label.
-public struct SealedMessage: Hashable, Sendable, CanonicalCodable {
+public struct SealedMessage: Hashable, Sendable {
     public var encapsulatedKey: [UInt8]
     public var ciphertext: [UInt8]
-
-    public init(encapsulatedKey: [UInt8], ciphertext: [UInt8]) {
-        self.encapsulatedKey = encapsulatedKey
-        self.ciphertext = ciphertext
-    }
 
     /// Seals `plaintext` to `recipient` for `purpose` (e.g. `agritrace/v1/trapdoor`).
     public static func seal(
@@ -360,7 +355,9 @@ public struct SealedMessage: Hashable, Sendable, CanonicalCodable {
             throw .decryptionFailed
         }
     }
+}
 
+extension SealedMessage: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(encapsulatedKey, ciphertext)
     }
