@@ -224,6 +224,17 @@ let package = Package(
             ],
             path: "Aggregator/LedgerClient"
         ),
+        // The consortium's ordering through etcd (its JSON gateway over the API client's HTTPS
+        // transport): the sequencer's lease election and its fenced writes.
+        .target(
+            name: "Ordering",
+            dependencies: [
+                "LedgerClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Aggregator/Ordering"
+        ),
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
@@ -299,6 +310,11 @@ let package = Package(
         ),
         .executableTarget(name: "fuzz-agritrace", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Main"),
         // MARK: Tests: aggregator (real mosquitto, real SQLite, the built `agritrace` for crash tests)
+        .testTarget(
+            name: "OrderingTests",
+            dependencies: ["Ordering", "LedgerClient", "TestSupport"],
+            path: "Tests/OrderingTests"
+        ),
         .testTarget(
             name: "AggregatorTests",
             dependencies: [
