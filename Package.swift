@@ -206,6 +206,17 @@ let package = Package(
             ],
             path: "Aggregator/LedgerClient"
         ),
+        // The consortium's ordering through etcd (its JSON gateway over the API client's HTTPS
+        // transport): the sequencer's lease election and its fenced writes.
+        .target(
+            name: "Ordering",
+            dependencies: [
+                "LedgerClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Aggregator/Ordering"
+        ),
         .executableTarget(
             name: "AggregatorMain",
             dependencies: [
@@ -256,6 +267,8 @@ let package = Package(
         testSuite(
             "AggregatorTests", ["AgriTraceCore", "Ingest", "Ledger", "LedgerAPI", "MQTTClient", "TestSupport", crypto]
         ),
+        // The consortium's ordering: real etcd members on loopback (Debian's etcd-server).
+        testSuite("OrderingTests", ["Ordering", "LedgerClient", "TestSupport"]),
 
         testSuite(
             "AccessFlowTests",

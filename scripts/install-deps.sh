@@ -7,9 +7,11 @@ set -euo pipefail
 # official GS1 JSON Schema (../shared/standards/gs1-epcis), URI formats included;
 # python3-prometheus-client: the operations tests parse /metrics with the reference parser;
 # chromium, chromium-driver, libnss3-tools (certutil) and python3-pip: the console's browser tests;
-# faketime (libfaketime): scripts/chaos.sh steps the agents' wall clock with it.
+# faketime (libfaketime): scripts/chaos.sh steps the agents' wall clock with it;
+# etcd-server: the consortium's ordering (its tests start their own members on loopback).
 packages=(mosquitto faketime mosquitto-clients libmosquitto-dev libssl-dev libsqlite3-dev sqlite3 openssl pkg-config ca-certificates
-  python3 python3-pip python3-jsonschema python3-rfc3987 python3-prometheus-client chromium chromium-driver libnss3-tools)
+  python3 python3-pip python3-jsonschema python3-rfc3987 python3-prometheus-client chromium chromium-driver libnss3-tools
+  etcd-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -34,6 +36,10 @@ done
 # mosquitto's package enables a system broker on port 1883; AgriTrace starts its own brokers.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
   echo "note: the system mosquitto service is running on port 1883; AgriTrace does not use it."
+fi
+# So does etcd-server's on 2379: the tests start their own members on free ports.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+  echo "note: the system etcd service is running on port 2379; the tests do not use it (systemctl disable --now etcd)."
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

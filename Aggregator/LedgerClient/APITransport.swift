@@ -134,9 +134,13 @@ public enum APITransport {
         }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
         let refusal = ServerRefusal()
-        let outcome = try await KeptConnections.shared.send(
-            head, body: body, to: "\(scheme)://\(host):\(port)", timeout: timeout
-        ) {
+        let key = [
+            "\(scheme)://\(host):\(port)", connection.caFile ?? "", connection.revocationListFile ?? "",
+            connection.certificateFile ?? "", connection.keyFile ?? "",
+        ].joined(separator: "\n")
+        // Kept per server and per identity: a request without a client certificate never rides
+        // on a connection another caller opened with one.
+        let outcome = try await KeptConnections.shared.send(head, body: body, to: key, timeout: timeout) {
             try await connect(
                 host: host, port: port, secure: secure, connection: connection, refusal: refusal, url: url)
         }

@@ -116,8 +116,9 @@ final class KeptConnection: Sendable {
     }
 }
 
-/// The CLI's open connections, one per server (scheme, host and port), kept for the whole
-/// command: a command that polls the API makes one TLS handshake, not one per call.
+/// The CLI's open connections, one per server (scheme, host and port) and client identity (CA,
+/// revocation list, client certificate and key), kept for the whole command: a command that
+/// polls the API makes one TLS handshake, not one per call.
 actor KeptConnections {
     /// The connections of this process (a CLI command).
     static let shared = KeptConnections()

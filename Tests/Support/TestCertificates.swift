@@ -40,6 +40,11 @@ public struct TestCertificates: Sendable {
         basicConstraints = CA:FALSE
         keyUsage = critical,digitalSignature
         extendedKeyUsage = clientAuth
+        [member]
+        basicConstraints = CA:FALSE
+        keyUsage = critical,digitalSignature
+        extendedKeyUsage = serverAuth,clientAuth
+        subjectAltName = DNS:localhost,IP:127.0.0.1
 
         """
 
@@ -80,6 +85,17 @@ public struct TestCertificates: Sendable {
         let certificate = directory + "/\(commonName).crt"
         let key = directory + "/\(commonName).key"
         try issue(commonName: commonName, extensions: "client", certificateFile: certificate, keyFile: key)
+        return (certificate, key)
+    }
+
+    /// Issues a certificate for a cluster member that serves clients and is a client itself
+    /// (an etcd member's JSON gateway dials its own member with it): server and client use,
+    /// `DNS:localhost`, `IP:127.0.0.1`.
+    /// - Returns: the certificate and key file paths.
+    public func issueMemberCertificate(commonName: String) throws -> (certificateFile: String, keyFile: String) {
+        let certificate = directory + "/\(commonName).crt"
+        let key = directory + "/\(commonName).key"
+        try issue(commonName: commonName, extensions: "member", certificateFile: certificate, keyFile: key)
         return (certificate, key)
     }
 
