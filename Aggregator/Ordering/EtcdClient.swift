@@ -168,11 +168,17 @@ public struct EtcdClient: Sendable {
 /// etcd refused a request, or no member answered.
 public struct EtcdError: Error, CustomStringConvertible {
     public var description: String
+    /// etcd's own words, when it answered (e.g. `etcdserver: requested lease not found`).
+    public var reason: String?
 
     init(_ what: String, _ answer: [String: Any]) {
         let reason = answer["error"] as? String ?? answer["message"] as? String ?? "\(answer)"
+        self.reason = reason
         description = "etcd: \(what): \(reason)"
     }
+
+    /// The request named a lease that has expired or was revoked.
+    public var isLeaseNotFound: Bool { reason?.contains("lease not found") == true }
 
     init(unreachable path: String, _ failures: [String]) {
         description =

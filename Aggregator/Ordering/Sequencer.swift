@@ -52,17 +52,25 @@ public struct SequencerElection: Sendable {
     /// and renews it until ``Leadership/resign()`` or until it expires.
     /// - Parameter retryEvery: how often to try again while another node leads.
     public func campaign(retryEvery: Duration = .milliseconds(200)) async throws -> Leadership {
-        let lease = try await etcd.grantLease(seconds: leaseSeconds)
+        var lease = try await etcd.grantLease(seconds: leaseSeconds)
         while true {
             try Task.checkCancellation()
-            let result = try await etcd.transaction(
-                if: [.createRevision(of: sequencerKey, is: 0)],
-                then: [.put(key: sequencerKey, value: Array(node.utf8), lease: lease)])
-            if result.succeeded {
-                return Leadership(election: self, lease: lease, revision: result.revision)
+            do {
+                let result = try await etcd.transaction(
+                    if: [.createRevision(of: sequencerKey, is: 0)],
+                    then: [.put(key: sequencerKey, value: Array(node.utf8), lease: lease)])
+                if result.succeeded {
+                    return Leadership(election: self, lease: lease, revision: result.revision)
+                }
+                // Keep the lease alive while waiting, so it is still good when the role frees up.
+                if try await etcd.keepAlive(lease: lease) == 0 {
+                    lease = try await etcd.grantLease(seconds: leaseSeconds)
+                }
+            } catch let error as EtcdError where error.isLeaseNotFound {
+                // The lease lapsed between two tries (a slow machine): take a new one.
+                lease = try await etcd.grantLease(seconds: leaseSeconds)
+                continue
             }
-            // Keep the lease alive while waiting, so it is still good when the role frees up.
-            if try await etcd.keepAlive(lease: lease) == 0 { return try await campaign(retryEvery: retryEvery) }
             try await Task.sleep(for: retryEvery)
         }
     }
@@ -116,10 +124,10 @@ public final class Leadership: Sendable {
         let every = Duration.milliseconds(max(100, election.leaseSeconds * 1000 / 3))
         renewal.withLock {
             $0 = Task {
+                // Renew at once (the campaign's last renewal may be a while ago), then every third.
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: every)
-                    if Task.isCancelled { return }
                     if (try? await etcd.keepAlive(lease: lease)) == 0 { return }
+                    try? await Task.sleep(for: every)
                 }
             }
         }

@@ -29,6 +29,20 @@ struct SequencerTests {
         try await next.resign()
     }
 
+    @Test func aCandidateWhoseLeaseLapsedWhileWaitingStillTakesTheRole() async throws {
+        let cluster = try await EtcdCluster.start(members: 1)
+        let holder = try await Self.election(cluster, node: "node-a").campaign()
+        // node-b waits longer between tries than its lease lives: its lease lapses in between.
+        let waiting = Task {
+            try await Self.election(cluster, node: "node-b", leaseSeconds: 1).campaign(retryEvery: .milliseconds(2_500))
+        }
+        try await Task.sleep(for: .seconds(4))
+        try await holder.resign()
+        let next = try await waiting.value
+        #expect(try await Self.election(cluster, node: "node-b").sequencer() == "node-b")
+        try await next.append(Self.bytes("b0"), at: 0)
+    }
+
     @Test func aSequencerThatLostItsLeaseCanNeverAppend() async throws {
         let cluster = try await EtcdCluster.start(members: 1)
         let a = Self.election(cluster, node: "node-a")
