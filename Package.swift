@@ -218,6 +218,11 @@ let package = Package(
             path: "Aggregator/Ordering"
         ),
         .executableTarget(
+            name: "bench-ordering",
+            dependencies: ["Ordering", "LedgerClient", "TestSupport"],
+            path: "Benchmarks/Ordering"
+        ),
+        .executableTarget(
             name: "AggregatorMain",
             dependencies: [
                 "AgriTraceCore", "Provisioning", "Ingest", "Blobs", "Ledger", "LedgerClient", "LedgerAPI", "MQTTClient",

@@ -1,25 +1,22 @@
 import Foundation
-import LedgerClient
-import Ordering
-import TestSupport
 
 /// Real etcd members (Debian's `etcd-server`, 3.4) on free loopback ports, each with its own
-/// data directory, started and killed by the test.
-final class EtcdCluster: @unchecked Sendable {
-    struct Member {
-        var name: String
-        var clientPort: Int32
-        var peerPort: Int32
+/// data directory, started and killed by a test or a benchmark.
+public final class EtcdCluster: @unchecked Sendable {
+    public struct Member: Sendable {
+        public var name: String
+        public var clientPort: Int32
+        public var peerPort: Int32
         var process: BackgroundProcess?
     }
 
-    let directory: TemporaryDirectory
-    var members: [Member]
-    /// TLS for clients (server certificate and client-certificate authentication), nil for
+    public let directory: TemporaryDirectory
+    public private(set) var members: [Member]
+    /// TLS for clients (member certificates and client-certificate authentication), nil for
     /// plain HTTP on loopback.
-    let certificates: TestCertificates?
+    public let certificates: TestCertificates?
 
-    var scheme: String { certificates == nil ? "http" : "https" }
+    public var scheme: String { certificates == nil ? "http" : "https" }
 
     private init(members count: Int, tls: Bool) throws {
         directory = try TemporaryDirectory(prefix: "etcd")
@@ -29,11 +26,14 @@ final class EtcdCluster: @unchecked Sendable {
         }
     }
 
-    /// Starts `count` members and waits until the cluster takes requests.
-    static func start(members count: Int, tls: Bool = false) async throws -> EtcdCluster {
+    /// Starts `count` members, then waits (up to 30 s) until `isHealthy` says the cluster takes
+    /// requests (e.g. a read through a client of ``endpoints``).
+    public static func start(
+        members count: Int, tls: Bool = false, isHealthy: @Sendable (EtcdCluster) async -> Bool
+    ) async throws -> EtcdCluster {
         let cluster = try EtcdCluster(members: count, tls: tls)
         for index in cluster.members.indices { try cluster.start(index) }
-        try await cluster.waitUntilHealthy()
+        try await cluster.wait(until: isHealthy)
         return cluster
     }
 
@@ -42,21 +42,11 @@ final class EtcdCluster: @unchecked Sendable {
         directory.remove()
     }
 
-    var endpoints: [URL] { members.map { URL(string: "\(scheme)://127.0.0.1:\($0.clientPort)")! } }
-
-    /// A client of every member, with this cluster's TLS files when it has them.
-    func client(certificate: Bool = true) -> EtcdClient {
-        var connection = APIConnection(caFile: certificates?.caFile)
-        connection.insecureHTTP = certificates == nil
-        if certificate, let certificates {
-            connection.certificateFile = certificates.clientCertificateFile
-            connection.keyFile = certificates.clientKeyFile
-        }
-        return EtcdClient(endpoints: endpoints, connection: connection, timeout: .seconds(2))
-    }
+    /// The members' client URLs.
+    public var endpoints: [URL] { members.map { URL(string: "\(scheme)://127.0.0.1:\($0.clientPort)")! } }
 
     /// Starts member `index` (again, on its data directory, after a kill).
-    func start(_ index: Int) throws {
+    public func start(_ index: Int) throws {
         let member = members[index]
         let cluster = members.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
         var arguments = [
@@ -80,30 +70,33 @@ final class EtcdCluster: @unchecked Sendable {
             "/usr/bin/etcd", arguments, logFile: directory.file(member.name + ".log"))
     }
 
-    func kill(_ index: Int) {
+    /// SIGKILL of member `index`.
+    public func kill(_ index: Int) {
         members[index].process?.kill()
         members[index].process = nil
     }
 
-    /// Waits until a read goes through (a leader is elected and a majority answers).
-    func waitUntilHealthy(timeout: Duration = .seconds(30)) async throws {
+    /// Waits until `isHealthy` holds, polling every 200 ms.
+    public func wait(until isHealthy: @Sendable (EtcdCluster) async -> Bool, timeout: Duration = .seconds(30))
+        async throws
+    {
         let deadline = ContinuousClock.now + timeout
-        let client = client()
         while ContinuousClock.now < deadline {
-            if (try? await client.range(from: Array("health".utf8), to: Array("health0".utf8))) != nil { return }
+            if await isHealthy(self) { return }
             try await Task.sleep(for: .milliseconds(200))
         }
         throw EtcdClusterError(log: logs)
     }
 
     /// Every member's log.
-    var logs: String {
+    public var logs: String {
         members.map { (try? String(contentsOfFile: directory.file($0.name + ".log"), encoding: .utf8)) ?? "" }
             .joined()
     }
 }
 
-struct EtcdClusterError: Error, CustomStringConvertible {
-    var log: String
-    var description: String { "etcd did not become healthy:\n" + String(log.suffix(4000)) }
+/// The cluster did not take requests in time; carries the end of the members' logs.
+public struct EtcdClusterError: Error, CustomStringConvertible {
+    public var log: String
+    public var description: String { "etcd did not become healthy:\n" + String(log.suffix(4000)) }
 }
