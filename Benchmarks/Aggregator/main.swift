@@ -10,23 +10,18 @@ import SQLiteStorage
 import TestSupport
 
 let arguments = CommandLine.arguments
-func option(_ name: String, _ fallback: Int) -> Int {
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1])
-    else { return fallback }
-    return value
-}
-let throughputRecords = option("--throughput-records", 300_000)
-let batchSize = option("--batch-size", 100)
-let devices = option("--devices", 8)
-let latencyRate = option("--latency-rate", 10_000)
+let throughputRecords = benchmarkOption("--throughput-records", 300_000)
+let batchSize = benchmarkOption("--batch-size", 100)
+let devices = benchmarkOption("--devices", 8)
+let latencyRate = benchmarkOption("--latency-rate", 10_000)
 let latencyDelays = (arguments.firstIndex(of: "--latency-delays").map { arguments[$0 + 1] } ?? "100,25").split(
     separator: ","
 ).compactMap { Int($0) }
-let latencySeconds = option("--latency-seconds", 10)
-let traceRecords = option("--trace-records", 1_000_000)
-let recordsPerLot = option("--records-per-lot", 10)
+let latencySeconds = benchmarkOption("--latency-seconds", 10)
+let traceRecords = benchmarkOption("--trace-records", 1_000_000)
+let recordsPerLot = benchmarkOption("--records-per-lot", 10)
 /// Pads the large store with synthetic rows up to this many records (0: no padding), see `padStore`.
-let padRecords = option("--pad-records", 0)
+let padRecords = benchmarkOption("--pad-records", 0)
 
 func log(_ text: String) { FileHandle.standardError.write(Data(("bench: " + text + "\n").utf8)) }
 
@@ -75,22 +70,12 @@ struct Device {
     }
 }
 
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    guard !values.isEmpty else { return .nan }
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-}
-
 /// CPU seconds (user + system) of this process so far.
 func processCPUSeconds() -> Double {
     var usage = rusage()
     getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
         + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
-
-func milliseconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
 }
 
 /// A running aggregator (in this process) on a fresh store with registered devices.

@@ -10,18 +10,13 @@ import Ledger
 import TestSupport
 
 let arguments = CommandLine.arguments
-func option(_ name: String, _ fallback: Int) -> Int {
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1])
-    else { return fallback }
-    return value
-}
 func textOption(_ name: String) -> String? {
     guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
     return arguments[index + 1]
 }
-let fillerRecords = option("--records", 200_000)
-let months = option("--months", 12)
-let runs = option("--runs", 30)
+let fillerRecords = benchmarkOption("--records", 200_000)
+let months = benchmarkOption("--months", 12)
+let runs = benchmarkOption("--runs", 30)
 /// `--keep DIR`: build the store in DIR and keep it; a later run with the same DIR reuses it.
 let keep = textOption("--keep")
 let january = Timestamp(iso8601: "2026-01-01T00:00:00Z")!
@@ -166,11 +161,6 @@ func time(_ count: Int, _ body: () throws -> Void) rethrows -> [Sample] {
             wall: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15,
             cpu: cpuMilliseconds() - cpu)
     }
-}
-
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }
 
 let directory = keep ?? NSTemporaryDirectory() + "agritrace-bench-exports-\(getpid())"

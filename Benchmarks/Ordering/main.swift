@@ -7,31 +7,15 @@ import Ordering
 import Synchronization
 import TestSupport
 
-let arguments = CommandLine.arguments
-func option(_ name: String, _ fallback: Int) -> Int {
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1])
-    else { return fallback }
-    return value
-}
-let seconds = option("--seconds", 5)
-let concurrency = option("--concurrency", 8)
-let entryBytes = option("--entry-bytes", 64)
-let failovers = option("--failovers", 3)
+let seconds = benchmarkOption("--seconds", 5)
+let concurrency = benchmarkOption("--concurrency", 8)
+let entryBytes = benchmarkOption("--entry-bytes", 64)
+let failovers = benchmarkOption("--failovers", 3)
 
 func log(_ text: String) { FileHandle.standardError.write(Data(("bench: " + text + "\n").utf8)) }
 
 func client(_ cluster: EtcdCluster) -> EtcdClient {
     EtcdClient(endpoints: cluster.endpoints, connection: APIConnection(insecureHTTP: true), timeout: .seconds(5))
-}
-
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    guard !values.isEmpty else { return .nan }
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-}
-
-func milliseconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
 }
 
 /// The next free index, shared by the appending tasks.
