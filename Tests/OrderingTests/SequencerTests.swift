@@ -6,7 +6,9 @@ import Testing
 /// The sequencer election and its fenced writes, against real etcd members on loopback.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct SequencerTests {
-    static func election(_ cluster: EtcdCluster, node: String, leaseSeconds: Int = 2) -> SequencerElection {
+    /// Leases of 5 s unless a test is about their lapsing: a whole-suite run on two loaded cores
+    /// can starve a renewal task for a second or two.
+    static func election(_ cluster: EtcdCluster, node: String, leaseSeconds: Int = 5) -> SequencerElection {
         SequencerElection(etcd: cluster.client(), prefix: "agritrace/test/", node: node, leaseSeconds: leaseSeconds)
     }
 
@@ -19,7 +21,7 @@ struct SequencerTests {
         let first = try await a.campaign()
         #expect(try await a.sequencer() == "node-a")
         let second = Task { try await b.campaign() }
-        try await Task.sleep(for: .seconds(3))  // longer than the lease: the holder keeps renewing
+        try await Task.sleep(for: .seconds(6))  // longer than the lease: the holder keeps renewing
         #expect(try await b.sequencer() == "node-a")
         #expect(!second.isCancelled)
         try await first.resign()
@@ -45,7 +47,7 @@ struct SequencerTests {
 
     @Test func aSequencerThatLostItsLeaseCanNeverAppend() async throws {
         let cluster = try await EtcdCluster.start(members: 1)
-        let a = Self.election(cluster, node: "node-a")
+        let a = Self.election(cluster, node: "node-a", leaseSeconds: 3)
         let b = Self.election(cluster, node: "node-b")
         let old = try await a.campaign()
         for index in 0..<3 { try await old.append(Self.bytes("a\(index)"), at: UInt64(index)) }
