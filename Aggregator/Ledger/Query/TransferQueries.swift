@@ -89,7 +89,7 @@ public struct ProvenanceRow: Codable, Sendable, Equatable {
     public var who: String
     public var counterpart: String
     public var level: String
-    public var status: String
+    public var status: ProvenanceStatus
     public var detail: String
 }
 
@@ -284,21 +284,19 @@ extension LedgerQueries {
               FROM grant_revocations g JOIN access_requests q ON q.request_id = g.request_id WHERE q.lot = ?1
             ORDER BY 1
             """)
-        try select.bind(lot, at: 1)
-        var rows: [ProvenanceRow] = []
-        while try select.step() {
-            rows.append(
-                ProvenanceRow(
-                    leafIndex: UInt64(select.int64(at: 0)), time: Timestamp(milliseconds: select.int64(at: 1)).iso8601,
-                    kind: try provenanceKind(select.string(at: 2)), requestID: select.string(at: 3) ?? "",
-                    who: select.string(at: 4) ?? "", counterpart: select.string(at: 5) ?? "",
-                    level: select.string(at: 6) ?? "", status: select.string(at: 7) ?? "",
-                    detail: select.string(at: 8) ?? ""))
-        }
-        return rows
+        return try select.all([.text(lot)], Self.provenanceRow)
     }
 
-    private func provenanceKind(_ text: String?) throws -> ProvenanceKind {
+    static func provenanceRow(_ s: Statement) throws -> ProvenanceRow {
+        let row = "provenance row at leaf \(s.int64(at: 0))"
+        return ProvenanceRow(
+            leafIndex: UInt64(s.int64(at: 0)), time: Timestamp(milliseconds: s.int64(at: 1)).iso8601,
+            kind: try provenanceKind(s.string(at: 2)), requestID: s.string(at: 3) ?? "",
+            who: s.string(at: 4) ?? "", counterpart: s.string(at: 5) ?? "", level: s.string(at: 6) ?? "",
+            status: try stored(ProvenanceStatus.self, s.string(at: 7), row), detail: s.string(at: 8) ?? "")
+    }
+
+    private static func provenanceKind(_ text: String?) throws -> ProvenanceKind {
         guard let text, let kind = ProvenanceKind(rawValue: text) else {
             throw LedgerStoreError.corrupt("provenance row of unknown kind \(text ?? "null")")
         }
