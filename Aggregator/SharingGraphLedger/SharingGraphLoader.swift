@@ -53,8 +53,7 @@ public enum SharingGraphLoader {
         var through: UInt64
 
         func bind(_ statement: Statement) throws {
-            try statement.bind(after.map { Int64($0) } ?? -1, at: 1)
-            try statement.bind(Int64(through), at: 2)
+            try statement.bind([.integer(after.map { Int64($0) } ?? -1), .int(through)])
         }
     }
 
