@@ -9,7 +9,7 @@ extension StoreReader {
         let since = counted.lastLeaf
         let (records, lastLeaf) = try read { store in
             let select = try store.db.prepare("SELECT count(*), max(leaf_index) FROM records WHERE leaf_index > ?")
-            try select.bind(since, at: 1)
+            try select.bind([.integer(since)])
             _ = try select.step()
             return (Int(select.int64(at: 0)), select.isNull(at: 1) ? since : select.int64(at: 1))
         }

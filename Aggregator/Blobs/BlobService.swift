@@ -314,8 +314,7 @@ public actor BlobService {
         if let select = try? store.db.prepare(
             "SELECT id, status, reason FROM submissions WHERE id BETWEEN ? AND ? AND status != 'pending'")
         {
-            try? select.bind(bySubmission.keys.min() ?? 0, at: 1)
-            try? select.bind(bySubmission.keys.max() ?? 0, at: 2)
+            try? select.bind([.integer(bySubmission.keys.min() ?? 0), .integer(bySubmission.keys.max() ?? 0)])
             while (try? select.step()) == true {
                 if let id = bySubmission[select.int64(at: 0)],
                     let status = SubmissionStatus(rawValue: select.string(at: 1) ?? "")

@@ -420,9 +420,7 @@ public final class Ledger {
                 if let submission = transaction.submissionID {
                     let applied = try db.cachedStatement(
                         "UPDATE submissions SET status = 'applied', leaf_index = ? WHERE id = ?")
-                    try applied.bind(Int64(leafIndex), at: 1)
-                    try applied.bind(submission, at: 2)
-                    try applied.run()
+                    try applied.run([.int(leafIndex), .integer(submission)])
                 }
                 leafIndex += 1
             }

@@ -128,8 +128,7 @@ enum StoreBackup {
         try? FileManager.default.removeItem(atPath: temporary)
         let connection = try SQLiteConnection(path: source, readOnly: true, create: false)
         let statement = try connection.prepare("VACUUM INTO ?")
-        try statement.bind(temporary, at: 1)
-        try statement.run()
+        try statement.run([.text(temporary)])
         guard rename(temporary, destination) == 0 else {
             throw UserError("cannot move \(temporary) to \(destination): \(String(cString: strerror(errno)))")
         }

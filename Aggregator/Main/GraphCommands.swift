@@ -166,7 +166,8 @@ enum GraphTime {
             ["leaf", "time", "kind", "from", "to", "lot", "level", "outcome", "records"],
             edges.map {
                 [
-                    String($0.leaf), iso($0.time), $0.kind.rawValue, $0.from, $0.to, $0.lot, $0.level, $0.outcome,
+                    String($0.leaf), iso($0.time), $0.kind.rawValue, $0.from, $0.to, $0.lot, $0.level,
+                    $0.outcome.rawValue,
                     String($0.records),
                 ]
             })

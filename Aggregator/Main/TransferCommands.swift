@@ -254,7 +254,7 @@ struct Fetch: AsyncParsableCommand {
         var sink = try FetchedValuesWriter(
             path: out != nil || signer.options.json ? temporary : nil, selected: selected)
         let fetched = try await verifiedValues(row, key: key, selected: selected, into: &sink)
-        let verified = readRecord(row, recordCount: fetched.count, selected: selected, outcome: "verified")
+        let verified = readRecord(row, recordCount: fetched.count, selected: selected, outcome: .verified)
         let read = try await signer.ledger.submit(
             Canonical.encode(try signer.sign(.recordRead(verified))), wait: signer.wait)
         if try deliver(temporary) { return }
@@ -343,7 +343,7 @@ struct Fetch: AsyncParsableCommand {
             return fetched
         } catch {
             let mismatch = readRecord(
-                row, recordCount: row.recordCount, selected: selected, outcome: "mismatch",
+                row, recordCount: row.recordCount, selected: selected, outcome: .mismatch,
                 detail: String("\(error)".prefix(900)))
             _ = try? await signer.submit(.recordRead(mismatch), quiet: true)
             Output.standardError("agritrace fetch: VERIFICATION FAILED: \(error)")
@@ -352,12 +352,14 @@ struct Fetch: AsyncParsableCommand {
     }
 
     /// The read of the transfer (`verified` or `mismatch`) to put on the ledger.
-    func readRecord(_ row: TransferRow, recordCount: Int, selected: [String]?, outcome: String, detail: String = "")
+    func readRecord(
+        _ row: TransferRow, recordCount: Int, selected: [String]?, outcome: ReadOutcome, detail: String = ""
+    )
         -> ReadRecord
     {
         ReadRecord(
             requestID: requestID, transferLeaf: row.leafIndex, recordCount: UInt32(recordCount),
-            fields: selected ?? [], outcome: outcome, detail: detail)
+            fields: selected ?? [], outcome: outcome.rawValue, detail: detail)
     }
 
     /// Moves the verified values from `temporary` to --out, and with --json copies them to
@@ -704,7 +706,7 @@ struct Provenance: AsyncParsableCommand {
         try options.printRows(rows, none: "no transfer of \(lot) on the ledger") { row in
             let counterpart = row.counterpart.isEmpty ? "" : " → \(row.counterpart)"
             print(
-                "leaf \(row.leafIndex)  \(row.time)  \(row.kind.rawValue)  \(row.who)\(counterpart)  \(row.level)  \(row.status)  \(row.detail)  (request \(row.requestID))"
+                "leaf \(row.leafIndex)  \(row.time)  \(row.kind.rawValue)  \(row.who)\(counterpart)  \(row.level)  \(row.status.rawValue)  \(row.detail)  (request \(row.requestID))"
             )
         }
     }

@@ -101,7 +101,7 @@ struct BehaviourDays: Sendable {
         let hour = Int((edge.time % Self.dayMilliseconds + Self.dayMilliseconds) % Self.dayMilliseconds / 3_600_000)
         update(edge.from, edge.time) {
             $0.requests += 1
-            if edge.outcome == "denied" {
+            if edge.outcome == .denied {
                 $0.denials += 1
             }
             $0.lots.insert(edge.lot)

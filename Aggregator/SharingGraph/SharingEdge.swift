@@ -33,9 +33,8 @@ public struct SharingEdge: Hashable, Sendable, Codable {
     public var level: String
     /// Block time of the leaf, milliseconds since 1970.
     public var time: Int64
-    /// The contract's outcome: `submitted` or `denied` (request), `granted`, `denied`,
-    /// `delivered`, `refused`, `verified`, `mismatch`, `revoked`.
-    public var outcome: String
+    /// The contract's outcome (its raw value is what the loader reads and the CLI prints).
+    public var outcome: Outcome
     /// The leaf of the transaction (the evidence).
     public var leaf: UInt64
     /// The request's source address, when the transaction has one.
@@ -46,7 +45,7 @@ public struct SharingEdge: Hashable, Sendable, Codable {
     public var requestID: String
 
     public init(
-        kind: Kind, from: String, to: String, lot: String, level: String, time: Int64, outcome: String, leaf: UInt64,
+        kind: Kind, from: String, to: String, lot: String, level: String, time: Int64, outcome: Outcome, leaf: UInt64,
         source: String = "", records: Int = 0, requestID: String = ""
     ) {
         self.kind = kind
@@ -64,7 +63,7 @@ public struct SharingEdge: Hashable, Sendable, Codable {
 
     /// True when the data really moved: a delivered transfer, or a granted request.
     public var delivered: Bool {
-        (kind == .transfer && outcome == "delivered") || (kind == .grant && outcome == "granted")
+        (kind == .transfer && outcome == .delivered) || (kind == .grant && outcome == .granted)
     }
 }
 

@@ -53,8 +53,7 @@ public enum SharingGraphLoader {
         var through: UInt64
 
         func bind(_ statement: Statement) throws {
-            try statement.bind(after.map { Int64($0) } ?? -1, at: 1)
-            try statement.bind(Int64(through), at: 2)
+            try statement.bind([.integer(after.map { Int64($0) } ?? -1), .int(through)])
         }
     }
 
@@ -71,7 +70,8 @@ public enum SharingGraphLoader {
     static func edge(_ kind: SharingEdge.Kind, _ s: Statement, records: Int = 0) -> SharingEdge {
         SharingEdge(
             kind: kind, from: s.string(at: 2) ?? "", to: s.string(at: 3) ?? "", lot: s.string(at: 4) ?? "",
-            level: s.string(at: 5) ?? "", time: s.int64(at: 1), outcome: s.string(at: 6) ?? "",
+            level: s.string(at: 5) ?? "", time: s.int64(at: 1),
+            outcome: SharingEdge.Outcome(rawValue: s.string(at: 6) ?? ""),
             leaf: UInt64(s.int64(at: 0)), source: s.string(at: 7) ?? "", records: records,
             requestID: s.string(at: 8) ?? "")
     }
@@ -107,6 +107,13 @@ public enum SharingGraphLoader {
               FROM access_events ev JOIN access_requests q ON q.request_id = ev.subject AND q.result_leaf = ev.leaf_index
              WHERE ev.leaf_index > ?1 AND ev.leaf_index <= ?2 AND ev.method = 'addResult'
             """, bounds
-        ) { edge($0.string(at: 6) == "granted" ? .grant : .denial, $0) }
+        ) { result($0) }
+    }
+
+    /// A match's edge: a grant when it granted the request, else a denial.
+    static func result(_ s: Statement) -> SharingEdge {
+        var edge = edge(.grant, s)
+        if edge.outcome != .granted { edge.kind = .denial }
+        return edge
     }
 }

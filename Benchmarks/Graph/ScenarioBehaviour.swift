@@ -30,28 +30,29 @@ extension Scenario {
     ) {
         let ownerName = Self.owner(owner)
         let decisionDenied = outcome == .deniedAtDecision || (outcome == .normal && random.chance(0.03))
-        edges.append(edge(.request, requester, ownerName, lot, time, decisionDenied ? "denied" : "submitted", source))
+        edges.append(edge(.request, requester, ownerName, lot, time, decisionDenied ? .denied : .submitted, source))
         guard !decisionDenied else { return }
         let resultTime = time + 5 * Self.minute + minutes(115)
         let granted = outcome == .granted || (outcome == .normal && random.chance(0.95))
         edges.append(
             edge(
-                granted ? .grant : .denial, ownerName, requester, lot, resultTime, granted ? "granted" : "denied",
+                granted ? .grant : .denial, ownerName, requester, lot, resultTime, granted ? .granted : .denied,
                 source))
         guard granted, outcome == .granted || random.chance(0.9) else { return }
         let transferTime = resultTime + 10 * Self.minute + minutes(50)
         let count = records ?? (10 + random.int(0..<30))
-        edges.append(edge(.transfer, ownerName, requester, lot, transferTime, "delivered", source, records: count))
+        edges.append(edge(.transfer, ownerName, requester, lot, transferTime, .delivered, source, records: count))
         edges.append(
             edge(
-                .read, requester, ownerName, lot, transferTime + minutes(10) + Self.minute, "verified", "",
+                .read, requester, ownerName, lot, transferTime + minutes(10) + Self.minute, .verified, "",
                 records: count))
     }
 
     enum Outcome { case normal, granted, deniedAtDecision, deniedAtMatch }
 
     func edge(
-        _ kind: SharingEdge.Kind, _ from: String, _ to: String, _ lot: String, _ time: Int64, _ outcome: String,
+        _ kind: SharingEdge.Kind, _ from: String, _ to: String, _ lot: String, _ time: Int64,
+        _ outcome: SharingEdge.Outcome,
         _ source: String, records: Int = 0
     ) -> SharingEdge {
         SharingEdge(

@@ -35,22 +35,23 @@ struct BehaviourHistory {
                     let owner = "Firm/owner\(request % 2)@FARM"
                     add(
                         .request, peer, owner, lot: "L\(day)-\(request % 2)", at: day * Self.day + hour * Self.hour,
-                        outcome: denied ? "denied" : "submitted", day: day)
+                        outcome: denied ? .denied : .submitted, day: day)
                 }
                 add(
                     .transfer, "Firm/owner0@FARM", peer, lot: "L\(day)-0", at: day * Self.day + 15 * Self.hour,
-                    outcome: "delivered", records: 30, day: day)
+                    outcome: .delivered, records: 30, day: day)
             }
         }
         for owner in 0..<8 {
             add(
                 .request, Self.newcomer, "Firm/other\(owner)@F\(owner)", lot: "N\(owner)",
-                at: 40 * Self.day + 10 * Self.hour, outcome: "submitted", day: 40)
+                at: 40 * Self.day + 10 * Self.hour, outcome: .submitted, day: 40)
         }
     }
 
     mutating func add(
-        _ kind: SharingEdge.Kind, _ from: String, _ to: String, lot: String, at time: Int64, outcome: String,
+        _ kind: SharingEdge.Kind, _ from: String, _ to: String, lot: String, at time: Int64,
+        outcome: SharingEdge.Outcome,
         records: Int = 0, day: Int64
     ) {
         leaf += 1

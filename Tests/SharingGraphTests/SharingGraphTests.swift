@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import SharingGraph
@@ -17,7 +18,8 @@ enum SmallHistory {
     ]
 
     static func edge(
-        _ kind: SharingEdge.Kind, _ from: String, _ to: String, _ lot: String, leaf: UInt64, outcome: String,
+        _ kind: SharingEdge.Kind, _ from: String, _ to: String, _ lot: String, leaf: UInt64,
+        outcome: SharingEdge.Outcome,
         records: Int = 0
     ) -> SharingEdge {
         SharingEdge(
@@ -26,15 +28,15 @@ enum SmallHistory {
     }
 
     static let edges = [
-        edge(.request, processor, owner, "L1", leaf: 10, outcome: "submitted"),
-        edge(.grant, owner, processor, "L1", leaf: 11, outcome: "granted"),
-        edge(.transfer, owner, processor, "L1", leaf: 13, outcome: "delivered", records: 3),
-        edge(.read, processor, owner, "L1", leaf: 14, outcome: "verified", records: 3),
-        edge(.request, shop, processor, "L2", leaf: 20, outcome: "submitted"),
-        edge(.grant, processor, shop, "L2", leaf: 21, outcome: "granted"),
-        edge(.transfer, processor, shop, "L2", leaf: 22, outcome: "delivered", records: 5),
-        edge(.request, shop, owner, "L1", leaf: 25, outcome: "denied"),
-        edge(.revocation, owner, processor, "L1", leaf: 30, outcome: "revoked"),
+        edge(.request, processor, owner, "L1", leaf: 10, outcome: .submitted),
+        edge(.grant, owner, processor, "L1", leaf: 11, outcome: .granted),
+        edge(.transfer, owner, processor, "L1", leaf: 13, outcome: .delivered, records: 3),
+        edge(.read, processor, owner, "L1", leaf: 14, outcome: .verified, records: 3),
+        edge(.request, shop, processor, "L2", leaf: 20, outcome: .submitted),
+        edge(.grant, processor, shop, "L2", leaf: 21, outcome: .granted),
+        edge(.transfer, processor, shop, "L2", leaf: 22, outcome: .delivered, records: 5),
+        edge(.request, shop, owner, "L1", leaf: 25, outcome: .denied),
+        edge(.revocation, owner, processor, "L1", leaf: 30, outcome: .revoked),
     ]
 
     static var delta: SharingDelta {
@@ -123,5 +125,21 @@ struct SharingGraphTests {
         #expect(graph.enterprise(of: "PLANT9") == "PLANT9")
         #expect(graph.members(of: "MILL") == [SmallHistory.processor])
         #expect(graph.nodeCount == 3)
+    }
+
+    @Test func outcomesAreSpelledAsStoredAndKeepUnknownSpellings() throws {
+        for outcome in SharingEdge.Outcome.known {
+            #expect(SharingEdge.Outcome(rawValue: outcome.rawValue) == outcome)
+        }
+        #expect(SharingEdge.Outcome(rawValue: "refused-by-contract") == .refusedByContract)
+        #expect(SharingEdge.Outcome(rawValue: "partly-read") == .other("partly-read"))
+        #expect(SharingEdge.Outcome.other("granted") == .granted)
+        let edge = SmallHistory.edges[8]
+        let json = String(decoding: try JSONEncoder().encode(edge), as: UTF8.self)
+        #expect(json.contains(#""outcome":"revoked""#), "\(json)")
+        var unknown = edge
+        unknown.outcome = .other("partly-read")
+        let decoded = try JSONDecoder().decode(SharingEdge.self, from: try JSONEncoder().encode(unknown))
+        #expect(decoded == unknown && decoded.outcome.rawValue == "partly-read")
     }
 }

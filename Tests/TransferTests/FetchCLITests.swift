@@ -52,7 +52,7 @@ struct FetchCLITests {
         try d.ledger.admitSubmissions()
         try d.cut()
         let reads = try d.queries.provenance(lot: TransferDeployment.lot).filter { $0.kind == .read }
-        #expect(reads.map(\.status) == ["verified", "mismatch"])
+        #expect(reads.map(\.status) == [.verified, .mismatch])
 
         // The owner revokes the grant: the next fetch's redemption is refused, and says why.
         try d.submit(TransferDeployment.owner, .revokeGrant(requestID: row.requestID, reason: "contract ended"))

@@ -123,7 +123,7 @@ struct RemoteOwnerTests {
         #expect(!ownerFiles.contains { $0.hasSuffix(".sqlite") || $0.contains("sqlite-") }, "\(ownerFiles)")
         let transfer = try #require(
             try d.queries.provenance(lot: TransferDeployment.lot).first { $0.kind == .transfer })
-        #expect(transfer.status == "delivered")
+        #expect(transfer.status == .delivered)
 
         // A redemption with a wrong token: the owner refuses it, no keys are delivered.
         let (wrong, _) = try d.redeem(row.requestID, token: [UInt8](repeating: 7, count: 32))

@@ -41,8 +41,8 @@ struct SharingGraphStoreTests {
         let edges = rebuilt.edges
         #expect(edges.map(\.kind) == [.request, .grant, .transfer, .revocation])
         #expect(edges[0].from == Self.requester && edges[0].to == Self.owner && edges[0].source == "10.0.0.7")
-        #expect(edges[0].leaf == request.requestLeaf && edges[0].outcome == "submitted")
-        #expect(edges[1].leaf == request.resultLeaf && edges[1].outcome == "granted")
+        #expect(edges[0].leaf == request.requestLeaf && edges[0].outcome == .submitted)
+        #expect(edges[1].leaf == request.resultLeaf && edges[1].outcome == .granted)
         #expect(edges[2].leaf == transfer.leafIndex && edges[2].records == transfer.recordCount)
         #expect(edges.allSatisfy { $0.lot == TransferDeployment.lot && $0.level == "level-2" })
 

@@ -194,9 +194,7 @@ public final class BlobUploader: @unchecked Sendable {
         let select = try db.prepare(
             "SELECT record_id FROM receipted r WHERE NOT EXISTS (SELECT 1 FROM blob_uploads u WHERE u.record_id = r.record_id) ORDER BY sequence LIMIT ?"
         )
-        try select.bind(Int64(limit), at: 1)
-        var ids: [[UInt8]] = []
-        while try select.step() { ids.append(select.bytes(at: 0) ?? []) }
+        let ids = try select.all([.int(limit)]) { $0.bytes(at: 0) ?? [] }
         guard !ids.isEmpty else { return 0 }
         var rows: [(id: [UInt8], level: String, blobID: [UInt8]?, body: [UInt8]?, status: BlobUploadStatus)] = []
         for idBytes in ids {
@@ -217,12 +215,10 @@ public final class BlobUploader: @unchecked Sendable {
             let insert = try db.prepare(
                 "INSERT OR IGNORE INTO blob_uploads(record_id, level, blob_id, body, status) VALUES (?, ?, ?, ?, ?)")
             for row in rows {
-                try insert.bind(row.id, at: 1)
-                try insert.bind(row.level, at: 2)
-                if let blobID = row.blobID { try insert.bind(blobID, at: 3) } else { try insert.bindNull(at: 3) }
-                if let body = row.body { try insert.bind(body, at: 4) } else { try insert.bindNull(at: 4) }
-                try insert.bind(row.status.rawValue, at: 5)
-                try insert.run()
+                try insert.run([
+                    .blob(row.id), .text(row.level), .blob(orNull: row.blobID), .blob(orNull: row.body),
+                    .text(row.status.rawValue),
+                ])
             }
         }
         return ids.count
@@ -249,10 +245,7 @@ public final class BlobUploader: @unchecked Sendable {
             } else {
                 try client.publish(topic: topic, payload: body, qos: .atLeastOnce)
             }
-            try mark.bind(now, at: 1)
-            try mark.bind(id, at: 2)
-            try mark.bind(level, at: 3)
-            try mark.run()
+            try mark.run([.integer(now), .blob(id), .text(level)])
         }
         return due.count
     }
@@ -268,14 +261,9 @@ public final class BlobUploader: @unchecked Sendable {
             SELECT record_id, level, body FROM blob_uploads
              WHERE status = 'pending' AND (sent_at <= ? OR sent_at > ?) ORDER BY sent_at LIMIT ?
             """)
-        try select.bind(now - timeout, at: 1)
-        try select.bind(now + timeout, at: 2)
-        try select.bind(Int64(limit), at: 3)
-        var due: [(recordID: [UInt8], level: String, body: [UInt8])] = []
-        while try select.step() {
-            due.append((select.bytes(at: 0) ?? [], select.string(at: 1) ?? "", select.bytes(at: 2) ?? []))
+        return try select.all([.integer(now - timeout), .integer(now + timeout), .int(limit)]) {
+            (recordID: $0.bytes(at: 0) ?? [], level: $0.string(at: 1) ?? "", body: $0.bytes(at: 2) ?? [])
         }
-        return due
     }
 
     func handle(_ message: MQTTMessage) {
@@ -293,15 +281,12 @@ public final class BlobUploader: @unchecked Sendable {
                 let stored = try db.prepare(
                     "UPDATE blob_uploads SET status = 'uploaded', body = NULL WHERE blob_id = ? AND status = 'pending'")
                 for id in signed.value.stored {
-                    try stored.bind(id.bytes, at: 1)
-                    try stored.run()
+                    try stored.run([.blob(id.bytes)])
                 }
                 let refused = try db.prepare(
                     "UPDATE blob_uploads SET status = 'refused', reason = ? WHERE blob_id = ? AND status = 'pending'")
                 for refusal in signed.value.refused {
-                    try refused.bind(refusal.reason, at: 1)
-                    try refused.bind(refusal.blobID.bytes, at: 2)
-                    try refused.run()
+                    try refused.run([.text(refusal.reason), .blob(refusal.blobID.bytes)])
                     logger.warning(
                         "the aggregator refused a blob",
                         metadata: ["blob": "\(refusal.blobID)", "reason": "\(refusal.reason)"])

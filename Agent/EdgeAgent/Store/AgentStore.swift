@@ -451,8 +451,7 @@ public final class AgentStore: @unchecked Sendable {
         let state = try db.cachedStatement(
             "INSERT INTO agent_state(name, value) VALUES ('next_sequence', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value"
         )
-        try state.bind(Int64(bitPattern: sequence), at: 1)
-        try state.run()
+        try state.run([.integer(Int64(bitPattern: sequence))])
     }
 
     /// Stores the tailed file's position after the intake's lines (in its transaction).
@@ -460,12 +459,10 @@ public final class AgentStore: @unchecked Sendable {
         let save = try db.cachedStatement(
             "INSERT INTO input_positions(source, device, inode, offset, line) VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET device = excluded.device, inode = excluded.inode, offset = excluded.offset, line = excluded.line"
         )
-        try save.bind(position.source, at: 1)
-        try save.bind(Int64(bitPattern: position.device), at: 2)
-        try save.bind(Int64(bitPattern: position.inode), at: 3)
-        try save.bind(position.offset, at: 4)
-        try save.bind(position.line, at: 5)
-        try save.run()
+        try save.run([
+            .text(position.source), .integer(Int64(bitPattern: position.device)),
+            .integer(Int64(bitPattern: position.inode)), .integer(position.offset), .integer(position.line),
+        ])
     }
 
     private func insertRejectLocked(_ error: any Error, source: String, line: InputLine, now: Timestamp) throws {
@@ -477,21 +474,15 @@ public final class AgentStore: @unchecked Sendable {
         let insert = try db.cachedStatement(
             "INSERT INTO rejects(at, source, line, kind, field, stage, reason, fix, sealed_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
-        try insert.bind(now.milliseconds, at: 1)
-        try insert.bind(source, at: 2)
-        try insert.bind(line.number, at: 3)
-        try insert.bind(readingError.kind.rawValue, at: 4)
-        if let field = readingError.field { try insert.bind(field, at: 5) } else { try insert.bindNull(at: 5) }
-        if let stage = readingError.stage { try insert.bind(stage, at: 6) } else { try insert.bindNull(at: 6) }
-        try insert.bind(readingError.reason, at: 7)
-        try insert.bind(readingError.fix, at: 8)
         // The raw line may hold private values: it is kept sealed, never in the clear.
-        if line.bytes.isEmpty {
-            try insert.bindNull(at: 9)
-        } else {
-            try insert.bind(try cipher.seal(line.bytes, context: Array("reject/\(source)/\(line.number)".utf8)), at: 9)
-        }
-        try insert.run()
+        let sealed =
+            line.bytes.isEmpty
+            ? nil : try cipher.seal(line.bytes, context: Array("reject/\(source)/\(line.number)".utf8))
+        try insert.run([
+            .integer(now.milliseconds), .text(source), .integer(line.number), .text(readingError.kind.rawValue),
+            .text(orNull: readingError.field), .text(orNull: readingError.stage), .text(readingError.reason),
+            .text(readingError.fix), .blob(orNull: sealed),
+        ])
     }
 
     /// The stored position of a tailed source.
@@ -499,13 +490,12 @@ public final class AgentStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let select = try db.cachedStatement("SELECT device, inode, offset, line FROM input_positions WHERE source = ?")
-        try select.bind(source, at: 1)
-        defer { select.reset() }
-        guard try select.step() else { return nil }
-        return InputPosition(
-            source: source, device: UInt64(bitPattern: select.int64(at: 0)),
-            inode: UInt64(bitPattern: select.int64(at: 1)),
-            offset: select.int64(at: 2), line: select.int64(at: 3))
+        return try select.first([.text(source)]) { row in
+            InputPosition(
+                source: source, device: UInt64(bitPattern: row.int64(at: 0)),
+                inode: UInt64(bitPattern: row.int64(at: 1)),
+                offset: row.int64(at: 2), line: row.int64(at: 3))
+        }
     }
 
     // MARK: Outbox
@@ -522,10 +512,7 @@ public final class AgentStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let count = try db.cachedStatement("SELECT count(*) FROM outbox WHERE sent_at >= ?")
-        try count.bind(since, at: 1)
-        defer { count.reset() }
-        _ = try count.step()
-        return Int(count.int64(at: 0))
+        return try count.first([.integer(since)]) { Int($0.int64(at: 0)) } ?? 0
     }
 
     /// Takes the oldest records never sent or sent before `cutoff`, marks them sent at `now`.
@@ -544,28 +531,21 @@ public final class AgentStore: @unchecked Sendable {
             // sent after it goes again too, oldest first, so the ledger can keep device order.
             let expired = try db.cachedStatement(
                 "SELECT 1 FROM outbox WHERE sent_at > 0 AND (sent_at < ? OR sent_at > ?) LIMIT 1")
-            try expired.bind(cutoff, at: 1)
-            try expired.bind(now + (now - cutoff), at: 2)
-            let hasExpired = try expired.step()
-            expired.reset()
+            let hasExpired =
+                try expired.first([.integer(cutoff), .integer(now + (now - cutoff))]) { _ in true } ?? false
             if hasExpired { try db.execute("UPDATE outbox SET sent_at = 0 WHERE sent_at != 0") }
             let select = try db.cachedStatement(
                 "SELECT sequence, body FROM outbox WHERE sent_at < ? ORDER BY sequence LIMIT ?")
-            try select.bind(cutoff, at: 1)
-            try select.bind(limit, at: 2)
-            var rows: [(UInt64, [UInt8])] = []
-            while try select.step() {
-                rows.append((UInt64(bitPattern: select.int64(at: 0)), select.bytes(at: 1) ?? []))
+            let rows = try select.all([.integer(cutoff), .int(limit)]) {
+                (UInt64(bitPattern: $0.int64(at: 0)), $0.bytes(at: 1) ?? [])
             }
-            select.reset()
             guard let first = rows.first, let last = rows.last else { return [] }
             let mark = try db.cachedStatement(
                 "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE sequence BETWEEN ? AND ? AND sent_at < ?")
-            try mark.bind(now, at: 1)
-            try mark.bind(Int64(bitPattern: first.0), at: 2)
-            try mark.bind(Int64(bitPattern: last.0), at: 3)
-            try mark.bind(cutoff, at: 4)
-            try mark.run()
+            try mark.run([
+                .integer(now), .integer(Int64(bitPattern: first.0)), .integer(Int64(bitPattern: last.0)),
+                .integer(cutoff),
+            ])
             return rows.map { (sequence: $0.0, body: $0.1) }
         }
     }
@@ -713,19 +693,15 @@ public final class AgentStore: @unchecked Sendable {
         let select = try db.prepare(
             "SELECT id, at, source, line, kind, field, stage, reason, fix FROM (SELECT * FROM rejects ORDER BY id DESC LIMIT ?) ORDER BY id"
         )
-        try select.bind(limit, at: 1)
-        var rows: [RejectedLine] = []
-        while try select.step() {
-            rows.append(
-                RejectedLine(
-                    id: select.int64(at: 0), at: Timestamp(milliseconds: select.int64(at: 1)).iso8601,
-                    source: select.string(at: 2) ?? "",
-                    line: select.int64(at: 3), kind: try Self.rejectKind(select.string(at: 4), id: select.int64(at: 0)),
-                    field: select.string(at: 5),
-                    stage: select.string(at: 6),
-                    reason: select.string(at: 7) ?? "", fix: select.string(at: 8) ?? ""))
+        return try select.all([.int(limit)]) { row in
+            RejectedLine(
+                id: row.int64(at: 0), at: Timestamp(milliseconds: row.int64(at: 1)).iso8601,
+                source: row.string(at: 2) ?? "",
+                line: row.int64(at: 3), kind: try Self.rejectKind(row.string(at: 4), id: row.int64(at: 0)),
+                field: row.string(at: 5),
+                stage: row.string(at: 6),
+                reason: row.string(at: 7) ?? "", fix: row.string(at: 8) ?? "")
         }
-        return rows
     }
 
     /// The `kind` column of the rejects row `id` as its enum; a spelling no agent writes is a
@@ -743,17 +719,12 @@ public final class AgentStore: @unchecked Sendable {
         defer { lock.unlock() }
         let select = try db.prepare(
             "SELECT record_id, sequence, code, reason, refused_at FROM refused ORDER BY sequence LIMIT ?")
-        try select.bind(limit, at: 1)
-        var rows: [RefusedRecord] = []
-        while try select.step() {
-            let id = (try? Canonical.decode(RecordID.self, from: select.bytes(at: 0) ?? []))?.hex ?? "?"
-            rows.append(
-                RefusedRecord(
-                    recordID: id, sequence: UInt64(bitPattern: select.int64(at: 1)),
-                    code: RejectionCode(rawValue: select.string(at: 2) ?? ""),
-                    reason: select.string(at: 3) ?? "", at: Timestamp(milliseconds: select.int64(at: 4)).iso8601))
+        return try select.all([.int(limit)]) { row in
+            RefusedRecord(
+                recordID: (try? Canonical.decode(RecordID.self, from: row.bytes(at: 0) ?? []))?.hex ?? "?",
+                sequence: UInt64(bitPattern: row.int64(at: 1)), code: RejectionCode(rawValue: row.string(at: 2) ?? ""),
+                reason: row.string(at: 3) ?? "", at: Timestamp(milliseconds: row.int64(at: 4)).iso8601)
         }
-        return rows
     }
 
     /// The record ids that have a verified receipt, in sequence order.
@@ -774,7 +745,7 @@ public final class AgentStore: @unchecked Sendable {
         let select = try db.prepare(
             "SELECT r.body, r.height, r.leaf_index, r.proof, h.signed FROM receipted r JOIN tree_heads h ON h.height = r.height WHERE r.record_id = ?"
         )
-        try select.bind(Canonical.encode(id), at: 1)
+        try select.bind([.blob(Canonical.encode(id))])
         guard try select.step() else { return nil }
         // Receipted at the disk budget: the record and proof were not kept (see `apply`).
         let body = select.bytes(at: 0) ?? []
@@ -800,16 +771,12 @@ public final class AgentStore: @unchecked Sendable {
         let find = try db.prepare(
             "SELECT sequence FROM outbox WHERE record_id = ?1 UNION ALL SELECT sequence FROM receipted WHERE record_id = ?1 UNION ALL SELECT sequence FROM refused WHERE record_id = ?1 LIMIT 1"
         )
-        try find.bind(idBytes, at: 1)
-        guard try find.step() else { return [] }
+        guard let sequence = try find.first([.blob(idBytes)], { $0.int64(at: 0) }) else { return [] }
         let select = try db.prepare("SELECT level, sealed FROM vault WHERE sequence = ? ORDER BY level DESC")
-        try select.bind(find.int64(at: 0), at: 1)
-        var result: [PrivateFields] = []
-        while try select.step() {
-            let plain = try cipher.open(select.bytes(at: 1) ?? [], context: idBytes + [UInt8(select.int64(at: 0))])
-            result.append(try Canonical.decode(PrivateFields.self, from: plain))
+        return try select.all([.integer(sequence)]) { row in
+            let plain = try cipher.open(row.bytes(at: 1) ?? [], context: idBytes + [UInt8(row.int64(at: 0))])
+            return try Canonical.decode(PrivateFields.self, from: plain)
         }
-        return result
     }
 
     /// Deletes receipted records, their receipts and vault entries older than `days`.
@@ -843,11 +810,9 @@ public final class AgentStore: @unchecked Sendable {
                 DELETE FROM vault WHERE sequence IN (SELECT sequence FROM receipted WHERE receipted_at < ?1)
                    OR sequence IN (SELECT sequence FROM refused WHERE refused_at < ?1)
                 """)
-            try vault.bind(cutoff, at: 1)
-            try vault.run()
+            try vault.run([.integer(cutoff)])
             let receipts = try db.prepare("DELETE FROM receipted WHERE receipted_at < ?")
-            try receipts.bind(cutoff, at: 1)
-            try receipts.run()
+            try receipts.run([.integer(cutoff)])
             let deleted = db.changes
             try db.execute("DELETE FROM tree_heads WHERE height NOT IN (SELECT DISTINCT height FROM receipted)")
             return deleted

@@ -54,11 +54,7 @@ extension AgentStore {
         let upsert = try db.cachedStatement(
             "INSERT INTO delivery_refusals(code, reason, fix, count, first_at, last_at) VALUES (?1, ?2, ?3, 1, ?4, ?4) ON CONFLICT(code) DO UPDATE SET reason = excluded.reason, fix = excluded.fix, count = count + 1, last_at = excluded.last_at"
         )
-        try upsert.bind(code.rawValue, at: 1)
-        try upsert.bind(reason, at: 2)
-        try upsert.bind(fix, at: 3)
-        try upsert.bind(now.milliseconds, at: 4)
-        try upsert.run()
+        try upsert.run([.text(code.rawValue), .text(reason), .text(fix), .integer(now.milliseconds)])
     }
 
     /// Forgets the refusals: a receipt arrived, so delivery works again.

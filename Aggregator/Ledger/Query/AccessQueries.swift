@@ -108,10 +108,11 @@ extension LedgerQueries {
     public func lotSummary(_ lot: String) throws -> LotSummary? {
         let select = try store.db.cachedStatement(
             "SELECT product, stage, enterprise FROM records WHERE lot = ? ORDER BY time, leaf_index LIMIT 1")
-        defer { select.reset() }
-        try select.bind(lot, at: 1)
-        guard try select.step(), let stage = Stage(name: select.string(at: 1) ?? "") else { return nil }
-        return LotSummary(product: select.string(at: 0) ?? "", stage: stage, enterprise: select.string(at: 2) ?? "")
+        let summary = try select.first([.text(lot)]) { row -> LotSummary? in
+            guard let stage = Stage(name: row.string(at: 1) ?? "") else { return nil }
+            return LotSummary(product: row.string(at: 0) ?? "", stage: stage, enterprise: row.string(at: 2) ?? "")
+        }
+        return summary ?? nil
     }
 
     /// Requests awaiting the regulator's match, oldest first, with their sealed trapdoors;
@@ -139,8 +140,7 @@ extension LedgerQueries {
     public func accessRequest(_ id: String) throws -> AccessRequestRow? {
         let select = try store.db.prepare(
             "SELECT \(Self.requestColumns) FROM access_requests WHERE request_id = ?")
-        try select.bind(id, at: 1)
-        return try select.step() ? try Self.requestRow(select) : nil
+        return try select.first([.text(id)], Self.requestRow)
     }
 
     /// Every request (the regulator's `audit matches`), newest first, optionally of one lot or requester.
@@ -188,22 +188,16 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT leaf_index, height, time, submitter, method, subject, outcome, detail FROM access_events WHERE (?1 IS NULL OR method = ?1) AND (?3 IS NULL OR leaf_index = ?3) ORDER BY leaf_index DESC LIMIT ?2"
         )
-        if let method { try select.bind(method, at: 1) } else { try select.bindNull(at: 1) }
-        try select.bind(Int64(limit), at: 2)
-        if let leaf { try select.bind(Int64(leaf), at: 3) } else { try select.bindNull(at: 3) }
-        var rows: [AccessEventRow] = []
-        while try select.step() {
-            rows.append(
-                AccessEventRow(
-                    leafIndex: UInt64(select.int64(at: 0)), height: UInt64(select.int64(at: 1)),
-                    time: Timestamp(milliseconds: select.int64(at: 2)).iso8601, submitter: select.string(at: 3) ?? "",
-                    method: select.string(at: 4) ?? "", subject: select.string(at: 5) ?? "",
-                    outcome: try stored(
-                        EventOutcome.self, select.string(at: 6), "access_events row at leaf \(select.int64(at: 0))",
-                        column: "outcome"),
-                    detail: select.string(at: 7) ?? ""))
+        return try select.all([.text(orNull: method), .int(limit), leaf.map { .int($0) } ?? .null]) { row in
+            AccessEventRow(
+                leafIndex: UInt64(row.int64(at: 0)), height: UInt64(row.int64(at: 1)),
+                time: Timestamp(milliseconds: row.int64(at: 2)).iso8601, submitter: row.string(at: 3) ?? "",
+                method: row.string(at: 4) ?? "", subject: row.string(at: 5) ?? "",
+                outcome: try stored(
+                    EventOutcome.self, row.string(at: 6), "access_events row at leaf \(row.int64(at: 0))",
+                    column: "outcome"),
+                detail: row.string(at: 7) ?? "")
         }
-        return rows
     }
 
     /// The outcome of the access transaction at `leaf`, if it is one.
@@ -216,22 +210,17 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT data_id, owner, enterprise, lot, level, time_window, actions, status, leaf_index, length(ciphertext) FROM encrypted_data WHERE (?1 IS NULL OR owner = ?1) AND (?2 IS NULL OR lot = ?2) ORDER BY leaf_index"
         )
-        if let owner { try select.bind(owner, at: 1) } else { try select.bindNull(at: 1) }
-        if let lot { try select.bind(lot, at: 2) } else { try select.bindNull(at: 2) }
-        var rows: [EncryptedDataRow] = []
-        while try select.step() {
-            rows.append(
-                try EncryptedDataRow(
-                    dataID: select.string(at: 0) ?? "", owner: select.string(at: 1) ?? "",
-                    enterprise: select.string(at: 2) ?? "", lot: select.string(at: 3) ?? "",
-                    level: select.string(at: 4) ?? "",
-                    window: select.string(at: 5).flatMap(AccessContracts.decodeWindow).map(\.description),
-                    actions: (select.string(at: 6) ?? "").split(separator: ",").map(String.init),
-                    status: stored(EntryStatus.self, select.string(at: 7), "entry \(select.string(at: 0) ?? "")"),
-                    leafIndex: UInt64(select.int64(at: 8)),
-                    ciphertextBytes: Int(select.int64(at: 9))))
+        return try select.all([.text(orNull: owner), .text(orNull: lot)]) { row in
+            try EncryptedDataRow(
+                dataID: row.string(at: 0) ?? "", owner: row.string(at: 1) ?? "",
+                enterprise: row.string(at: 2) ?? "", lot: row.string(at: 3) ?? "",
+                level: row.string(at: 4) ?? "",
+                window: row.string(at: 5).flatMap(AccessContracts.decodeWindow).map(\.description),
+                actions: (row.string(at: 6) ?? "").split(separator: ",").map(String.init),
+                status: stored(EntryStatus.self, row.string(at: 7), "entry \(row.string(at: 0) ?? "")"),
+                leafIndex: UInt64(row.int64(at: 8)),
+                ciphertextBytes: Int(row.int64(at: 9)))
         }
-        return rows
     }
 
     /// The inclusion proof of any leaf against the latest signed tree head, verified here

@@ -35,8 +35,7 @@ extension LedgerQueries {
     /// The principal named `name`, if registered (active or revoked).
     public func principal(_ name: String) throws -> PrincipalRow? {
         let select = try store.db.prepare("SELECT \(Self.principalColumns) FROM principals WHERE name = ?")
-        try select.bind(name, at: 1)
-        return try select.step() ? try Self.principalRow(select) : nil
+        return try select.first([.text(name)], Self.principalRow)
     }
 
     /// Principals in name order, `limit` at most, after the name `after` (keyset paging).

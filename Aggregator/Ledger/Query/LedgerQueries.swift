@@ -110,7 +110,7 @@ public struct LedgerQueries {
             var next: [String] = []
             for current in frontier {
                 select.reset()
-                try select.bind(current, at: 1)
+                try select.bind([.text(current)])
                 while try select.step() {
                     guard
                         case .record(let record) = try Canonical.decode(LogEntry.self, from: select.bytes(at: 2) ?? [])
@@ -218,9 +218,7 @@ public struct LedgerQueries {
     public func firstLeaf(of lot: String) throws -> UInt64? {
         let statement = try store.db.cachedStatement(
             "SELECT leaf_index FROM records WHERE lot = ? ORDER BY time, leaf_index LIMIT 1")
-        defer { statement.reset() }
-        try statement.bind(lot, at: 1)
-        return try statement.step() ? UInt64(statement.int64(at: 0)) : nil
+        return try statement.first([.text(lot)]) { UInt64($0.int64(at: 0)) }
     }
 
     /// The record at `leafIndex` with its block, or nil when that leaf is not a record.
@@ -250,7 +248,7 @@ public struct LedgerQueries {
             let statement = try store.db.cachedStatement(
                 "SELECT height FROM blocks WHERE first_leaf < ? ORDER BY height DESC LIMIT 1")
             defer { statement.reset() }
-            try statement.bind(Int64(size), at: 1)
+            try statement.bind([.int(size)])
             guard try statement.step(), let block = try store.block(height: UInt64(statement.int64(at: 0))),
                 block.header.value.logSize == size
             else {
@@ -335,7 +333,7 @@ public struct LedgerQueries {
             let end = latest.header.value.time.milliseconds
             let statement = try store.db.cachedStatement("SELECT min(first_leaf), min(time) FROM blocks WHERE time > ?")
             defer { statement.reset() }
-            try statement.bind(end - 60_000, at: 1)
+            try statement.bind([.integer(end - 60_000)])
             if try statement.step(), !statement.isNull(at: 0) {
                 let leaves = Double(Int64(latest.header.value.logSize) - statement.int64(at: 0))
                 let span = max(Double(end - statement.int64(at: 1)) / 1000, 1)
@@ -375,7 +373,7 @@ extension LedgerStore {
     {
         let select = try db.cachedStatement("SELECT status, reason, leaf_index FROM submissions WHERE id = ?")
         defer { select.reset() }
-        try select.bind(id, at: 1)
+        try select.bind([.integer(id)])
         guard try select.step() else { throw LedgerStoreError.missing("submission \(id)") }
         let stored = select.string(at: 0) ?? ""
         guard let status = SubmissionStatus(rawValue: stored) else {

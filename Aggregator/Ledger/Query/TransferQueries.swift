@@ -89,7 +89,7 @@ public struct ProvenanceRow: Codable, Sendable, Equatable {
     public var who: String
     public var counterpart: String
     public var level: String
-    public var status: String
+    public var status: ProvenanceStatus
     public var detail: String
 }
 
@@ -133,9 +133,7 @@ extension LedgerQueries {
     public func blob(record: RecordID, level: PrivacyLevel) throws -> BlobRow? {
         let select = try store.db.prepare(
             "SELECT \(Self.blobColumns) FROM blobs b WHERE b.record_id = ? AND b.level = ? AND b.status = 'stored'")
-        try select.bind(Canonical.encode(record), at: 1)
-        try select.bind(level.rawValue, at: 2)
-        return try select.step() ? try Self.blobRow(select) : nil
+        return try select.first([.blob(Canonical.encode(record)), .text(level.rawValue)], Self.blobRow)
     }
 
     /// The latest reference of a blob id (stored or refused), if any.
@@ -143,8 +141,7 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT \(Self.blobColumns) FROM blobs b WHERE b.blob_id = ? ORDER BY (b.status = 'stored') DESC, b.leaf_index DESC LIMIT 1"
         )
-        try select.bind(id.bytes, at: 1)
-        return try select.step() ? try Self.blobRow(select) : nil
+        return try select.first([.blob(id.bytes)], Self.blobRow)
     }
 
     /// A record as it is on the ledger.
@@ -188,17 +185,13 @@ extension LedgerQueries {
                AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.redeem_leaf = d.leaf_index AND t.outcome = 'applied')
              ORDER BY d.leaf_index
             """)
-        try select.bind(owner, at: 1)
-        try select.bind(after.map { Int64($0) } ?? -1, at: 2)
-        var rows: [(OpenRedemptionLeaves, String)] = []
-        while try select.step() {
-            rows.append(
-                (
-                    OpenRedemptionLeaves(
-                        redeemLeaf: UInt64(select.int64(at: 0)), requestLeaf: UInt64(select.int64(at: 1)),
-                        resultLeaf: UInt64(select.int64(at: 2)), entryLeaf: UInt64(select.int64(at: 3)),
-                        requesterLeaf: 0), select.string(at: 4) ?? ""
-                ))
+        let rows = try select.all([.text(owner), .integer(after.map { Int64($0) } ?? -1)]) { row in
+            (
+                OpenRedemptionLeaves(
+                    redeemLeaf: UInt64(row.int64(at: 0)), requestLeaf: UInt64(row.int64(at: 1)),
+                    resultLeaf: UInt64(row.int64(at: 2)), entryLeaf: UInt64(row.int64(at: 3)), requesterLeaf: 0),
+                row.string(at: 4) ?? ""
+            )
         }
         return try rows.compactMap { row, requester in
             guard let leaf = try principalLeaf(requester) else { return nil }
@@ -212,11 +205,10 @@ extension LedgerQueries {
     /// entries (kind 2) of the block of its registered height.
     public func principalLeaf(_ name: String) throws -> UInt64? {
         let height = try store.db.prepare("SELECT registered_height FROM principals WHERE name = ?")
-        try height.bind(name, at: 1)
-        guard try height.step() else { return nil }
+        guard let registered = try height.first([.text(name)], { $0.int64(at: 0) }) else { return nil }
         let entries = try store.db.prepare(
             "SELECT leaf_index, entry FROM log_entries WHERE height = ? AND kind = 2 ORDER BY leaf_index")
-        try entries.bind(height.int64(at: 0), at: 1)
+        try entries.bind([.integer(registered)])
         while try entries.step() {
             guard case .registry(let signed)? = try? Canonical.decode(LogEntry.self, from: entries.bytes(at: 1) ?? []),
                 case .addPrincipal(let principal) = signed.value.operation, principal.name == name
@@ -229,8 +221,7 @@ extension LedgerQueries {
     /// One redemption by its leaf.
     public func redemption(leaf: UInt64) throws -> RedemptionRow? {
         let select = try store.db.prepare("SELECT \(Self.redemptionColumns) FROM redemptions WHERE leaf_index = ?")
-        try select.bind(Int64(leaf), at: 1)
-        return try select.step() ? try Self.redemptionRow(select) : nil
+        return try select.first([.int(leaf)], Self.redemptionRow)
     }
 
     static func transferRow(_ s: Statement) throws -> TransferRow {
@@ -252,8 +243,7 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT leaf_index, request_id, redeem_leaf, sender, receiver, lot, level, record_count, blob_digest, source, status, purpose, reason, outcome, time FROM transfers WHERE redeem_leaf = ? AND outcome = 'applied' ORDER BY leaf_index LIMIT 1"
         )
-        try select.bind(Int64(redeemLeaf), at: 1)
-        return try select.step() ? try Self.transferRow(select) : nil
+        return try select.first([.int(redeemLeaf)], Self.transferRow)
     }
 
     /// The keys the owner re-wrapped for a redemption.
@@ -284,21 +274,19 @@ extension LedgerQueries {
               FROM grant_revocations g JOIN access_requests q ON q.request_id = g.request_id WHERE q.lot = ?1
             ORDER BY 1
             """)
-        try select.bind(lot, at: 1)
-        var rows: [ProvenanceRow] = []
-        while try select.step() {
-            rows.append(
-                ProvenanceRow(
-                    leafIndex: UInt64(select.int64(at: 0)), time: Timestamp(milliseconds: select.int64(at: 1)).iso8601,
-                    kind: try provenanceKind(select.string(at: 2)), requestID: select.string(at: 3) ?? "",
-                    who: select.string(at: 4) ?? "", counterpart: select.string(at: 5) ?? "",
-                    level: select.string(at: 6) ?? "", status: select.string(at: 7) ?? "",
-                    detail: select.string(at: 8) ?? ""))
-        }
-        return rows
+        return try select.all([.text(lot)], Self.provenanceRow)
     }
 
-    private func provenanceKind(_ text: String?) throws -> ProvenanceKind {
+    static func provenanceRow(_ s: Statement) throws -> ProvenanceRow {
+        let row = "provenance row at leaf \(s.int64(at: 0))"
+        return ProvenanceRow(
+            leafIndex: UInt64(s.int64(at: 0)), time: Timestamp(milliseconds: s.int64(at: 1)).iso8601,
+            kind: try provenanceKind(s.string(at: 2)), requestID: s.string(at: 3) ?? "",
+            who: s.string(at: 4) ?? "", counterpart: s.string(at: 5) ?? "", level: s.string(at: 6) ?? "",
+            status: try stored(ProvenanceStatus.self, s.string(at: 7), row), detail: s.string(at: 8) ?? "")
+    }
+
+    private static func provenanceKind(_ text: String?) throws -> ProvenanceKind {
         guard let text, let kind = ProvenanceKind(rawValue: text) else {
             throw LedgerStoreError.corrupt("provenance row of unknown kind \(text ?? "null")")
         }

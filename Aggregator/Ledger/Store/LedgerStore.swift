@@ -64,17 +64,14 @@ public final class LedgerStore {
     // MARK: Meta
 
     func meta(_ key: String) throws -> [UInt8]? {
-        let statement = try db.cachedStatement("SELECT value FROM meta WHERE key = ?")
-        defer { statement.reset() }
-        try statement.bind(key, at: 1)
-        return try statement.step() ? statement.bytes(at: 0) : nil
+        let value = try db.cachedStatement("SELECT value FROM meta WHERE key = ?").first([.text(key)]) {
+            $0.bytes(at: 0)
+        }
+        return value ?? nil
     }
 
     func setMeta(_ key: String, _ value: [UInt8]) throws {
-        let statement = try db.cachedStatement("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")
-        try statement.bind(key, at: 1)
-        try statement.bind(value, at: 2)
-        try statement.run()
+        try db.cachedStatement("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)").run([.text(key), .blob(value)])
     }
 
     /// The authority public key recorded when the first block was written, if any.
@@ -107,11 +104,8 @@ public final class LedgerStore {
 
     /// The block at `height`.
     public func block(height: UInt64) throws -> StoredBlock? {
-        let statement = try db.cachedStatement("SELECT header, hash, first_leaf FROM blocks WHERE height = ?")
-        defer { statement.reset() }
-        try statement.bind(Int64(height), at: 1)
-        guard try statement.step() else { return nil }
-        return try storedBlock(statement)
+        try db.cachedStatement("SELECT header, hash, first_leaf FROM blocks WHERE height = ?").first(
+            [.int(height)], storedBlock)
     }
 
     /// The first block whose log size is at least `size` (the block that made the log that big).
@@ -119,10 +113,7 @@ public final class LedgerStore {
         // log size after block h = first_leaf + transaction count; find the first block with first_leaf >= size - count.
         let statement = try db.cachedStatement(
             "SELECT header, hash, first_leaf FROM blocks WHERE first_leaf < ? ORDER BY height DESC LIMIT 1")
-        defer { statement.reset() }
-        try statement.bind(Int64(size), at: 1)
-        guard try statement.step() else { return nil }
-        return try storedBlock(statement)
+        return try statement.first([.int(size)], storedBlock)
     }
 
     func storedBlock(_ statement: Statement) throws -> StoredBlock {
@@ -140,12 +131,10 @@ public final class LedgerStore {
         let statement = try db.cachedStatement(
             "INSERT INTO blocks(height, header, hash, first_leaf, time) VALUES (?, ?, ?, ?, ?)")
         defer { statement.reset() }
-        try statement.bind(Int64(block.header.value.height), at: 1)
-        try statement.bind(Canonical.encode(block.header), at: 2)
-        try statement.bind(block.hash.bytes, at: 3)
-        try statement.bind(Int64(block.firstLeaf), at: 4)
-        try statement.bind(block.header.value.time.milliseconds, at: 5)
-        try statement.run()
+        try statement.run([
+            .int(block.header.value.height), .blob(Canonical.encode(block.header)), .blob(block.hash.bytes),
+            .int(block.firstLeaf), .integer(block.header.value.time.milliseconds),
+        ])
     }
 
     // MARK: Log
@@ -231,15 +220,12 @@ public final class LedgerStore {
         let statement = try db.cachedStatement(
             "INSERT INTO batch_signatures(height, enterprise, device, sent_at, signature, record_ids) VALUES (?, ?, ?, ?, ?, ?)"
         )
-        try statement.bind(Int64(height), at: 1)
-        try statement.bind(signature.enterprise, at: 2)
-        try statement.bind(signature.device, at: 3)
-        try statement.bind(signature.sentAt.milliseconds, at: 4)
-        try statement.bind(signature.signature, at: 5)
         var ids = CanonicalWriter(capacity: signature.recordIDs.count * 16)
         for id in signature.recordIDs { ids.write(id) }
-        try statement.bind(ids.bytes, at: 6)
-        try statement.run()
+        try statement.run([
+            .int(height), .text(signature.enterprise), .text(signature.device),
+            .integer(signature.sentAt.milliseconds), .blob(signature.signature), .blob(ids.bytes),
+        ])
     }
 
     // MARK: Counters
@@ -251,9 +237,7 @@ public final class LedgerStore {
         )
         defer { statement.reset() }
         for (name, value) in counters.sorted(by: { $0.key < $1.key }) where value != 0 {
-            try statement.bind(name, at: 1)
-            try statement.bind(Int64(value), at: 2)
-            try statement.run()
+            try statement.run([.text(name), .int(value)])
         }
     }
 

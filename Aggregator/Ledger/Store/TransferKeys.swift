@@ -9,11 +9,10 @@ extension LedgerStore {
             let insert = try db.prepare(
                 "INSERT OR REPLACE INTO transfer_keys(redeem_leaf, record_id, level, wrapped) VALUES (?, ?, ?, ?)")
             for key in keys {
-                try insert.bind(Int64(redeemLeaf), at: 1)
-                try insert.bind(Canonical.encode(key.recordID), at: 2)
-                try insert.bind(key.level.rawValue, at: 3)
-                try insert.bind(Canonical.encode(key), at: 4)
-                try insert.run()
+                try insert.run([
+                    .int(redeemLeaf), .blob(Canonical.encode(key.recordID)), .text(key.level.rawValue),
+                    .blob(Canonical.encode(key)),
+                ])
             }
         }
     }
