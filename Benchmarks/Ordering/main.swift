@@ -50,58 +50,68 @@ func appendRun(_ leadership: Leadership, tasks: Int) async throws -> (count: Int
 let cluster = try await EtcdCluster.start(members: 3) { cluster in
     (try? await client(cluster).range(from: Array("h".utf8), to: Array("h0".utf8))) != nil
 }
-log("3 etcd members up on loopback (\(cluster.endpoints.map(\.absoluteString).joined(separator: ", ")))")
-var results: [(String, String)] = []
+// The members are child processes: stop them however the run ends (a global is never
+// deinitialized, and an error thrown at the top level ends the process at once).
+do {
+    log("3 etcd members up on loopback (\(cluster.endpoints.map(\.absoluteString).joined(separator: ", ")))")
+    var results: [(String, String)] = []
 
-let election = SequencerElection(etcd: client(cluster), prefix: "bench/", node: "node-a", leaseSeconds: 3)
-let leadership = try await election.campaign()
-for tasks in [1, concurrency] {
-    let (count, latencies) = try await appendRun(leadership, tasks: tasks)
-    let rate = Double(count) / Double(seconds)
-    log(
-        String(
-            format: "%d task(s): %.0f fenced appends/s, p50 %.1f ms, p99 %.1f ms", tasks, rate,
-            percentile(latencies, 0.5), percentile(latencies, 0.99)))
-    results.append(
-        ("fenced appends/s of \(entryBytes)-byte entries, \(tasks) concurrent", String(format: "%.0f", rate)))
+    let election = SequencerElection(etcd: client(cluster), prefix: "bench/", node: "node-a", leaseSeconds: 3)
+    let leadership = try await election.campaign()
+    for tasks in [1, concurrency] {
+        let (count, latencies) = try await appendRun(leadership, tasks: tasks)
+        let rate = Double(count) / Double(seconds)
+        log(
+            String(
+                format: "%d task(s): %.0f fenced appends/s, p50 %.1f ms, p99 %.1f ms", tasks, rate,
+                percentile(latencies, 0.5), percentile(latencies, 0.99)))
+        results.append(
+            ("fenced appends/s of \(entryBytes)-byte entries, \(tasks) concurrent", String(format: "%.0f", rate)))
+        results.append(
+            (
+                "append latency p50 / p99, \(tasks) concurrent (ms)",
+                String(format: "%.1f / %.1f", percentile(latencies, 0.5), percentile(latencies, 0.99))
+            ))
+    }
+    let applied = try await election.entries(from: 0, limit: 1).first?.index ?? 0
+    try await leadership.resign()
+    log("first entry index \(applied); resigned")
+
+    // Failover: the sequencer stops renewing (a paused or cut-off process); a waiting candidate
+    // takes the role when the lease lapses and orders its first entry.
+    var failoverTimes: [Double] = []
+    for round in 0..<failovers {
+        let a = SequencerElection(etcd: client(cluster), prefix: "failover-\(round)/", node: "node-a", leaseSeconds: 3)
+        let b = SequencerElection(etcd: client(cluster), prefix: "failover-\(round)/", node: "node-b", leaseSeconds: 3)
+        let old = try await a.campaign()
+        try await old.append([1], at: 0)
+        let waiting = Task { try await b.campaign(retryEvery: .milliseconds(100)) }
+        try await Task.sleep(for: .milliseconds(500))
+        let stopped = ContinuousClock.now
+        old.stopRenewing()
+        let new = try await waiting.value
+        try await new.append([2], at: 1)
+        let took = milliseconds(stopped.duration(to: .now))
+        failoverTimes.append(took)
+        log(
+            String(
+                format:
+                    "failover %d: %.0f ms from when the old sequencer stopped renewing to the new one's first append",
+                round + 1, took))
+        try await new.resign()
+    }
     results.append(
         (
-            "append latency p50 / p99, \(tasks) concurrent (ms)",
-            String(format: "%.1f / %.1f", percentile(latencies, 0.5), percentile(latencies, 0.99))
+            "failover: the sequencer stops renewing (lease 3 s) → the next one's first append, median of \(failovers) (ms)",
+            String(format: "%.0f", percentile(failoverTimes, 0.5))
         ))
-}
-let applied = try await election.entries(from: 0, limit: 1).first?.index ?? 0
-try await leadership.resign()
-log("first entry index \(applied); resigned")
 
-// Failover: the sequencer stops renewing (a paused or cut-off process); a waiting candidate
-// takes the role when the lease lapses and orders its first entry.
-var failoverTimes: [Double] = []
-for round in 0..<failovers {
-    let a = SequencerElection(etcd: client(cluster), prefix: "failover-\(round)/", node: "node-a", leaseSeconds: 3)
-    let b = SequencerElection(etcd: client(cluster), prefix: "failover-\(round)/", node: "node-b", leaseSeconds: 3)
-    let old = try await a.campaign()
-    try await old.append([1], at: 0)
-    let waiting = Task { try await b.campaign(retryEvery: .milliseconds(100)) }
-    try await Task.sleep(for: .milliseconds(500))
-    let stopped = ContinuousClock.now
-    old.stopRenewing()
-    let new = try await waiting.value
-    try await new.append([2], at: 1)
-    let took = milliseconds(stopped.duration(to: .now))
-    failoverTimes.append(took)
-    log(
-        String(
-            format: "failover %d: %.0f ms from when the old sequencer stopped renewing to the new one's first append",
-            round + 1, took))
-    try await new.resign()
+    print("| measure | result |")
+    print("|---|---|")
+    for (measure, value) in results { print("| \(measure) | \(value) |") }
+} catch {
+    cluster.stop()
+    log("failed: \(error)")
+    exit(1)
 }
-results.append(
-    (
-        "failover: the sequencer stops renewing (lease 3 s) → the next one's first append, median of \(failovers) (ms)",
-        String(format: "%.0f", percentile(failoverTimes, 0.5))
-    ))
-
-print("| measure | result |")
-print("|---|---|")
-for (measure, value) in results { print("| \(measure) | \(value) |") }
+cluster.stop()

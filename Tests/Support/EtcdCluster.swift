@@ -37,8 +37,12 @@ public final class EtcdCluster: @unchecked Sendable {
         return cluster
     }
 
-    deinit {
-        for member in members { member.process?.kill() }
+    deinit { stop() }
+
+    /// Kills every member and removes the data directories. A benchmark's top-level cluster must
+    /// call it: a program's globals are never deinitialized, and the members would outlive it.
+    public func stop() {
+        for index in members.indices { kill(index) }
         directory.remove()
     }
 
