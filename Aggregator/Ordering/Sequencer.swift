@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Elects the consortium's sequencer through etcd and orders entries under its leadership.
 ///
@@ -114,7 +113,9 @@ public final class Leadership: Sendable {
     public let lease: Int64
     /// The revision that created the sequencer key for this term: every write is fenced on it.
     public let revision: Int64
-    private let renewal: Mutex<Task<Void, Never>?> = Mutex(nil)
+    /// Renews the lease at once (the campaign's last renewal may be a while ago), then every
+    /// third of its time to live, until cancelled or the lease is gone.
+    private let renewal: Task<Void, Never>
 
     init(election: SequencerElection, lease: Int64, revision: Int64) {
         self.election = election
@@ -122,18 +123,15 @@ public final class Leadership: Sendable {
         self.revision = revision
         let etcd = election.etcd
         let every = Duration.milliseconds(max(100, election.leaseSeconds * 1000 / 3))
-        renewal.withLock {
-            $0 = Task {
-                // Renew at once (the campaign's last renewal may be a while ago), then every third.
-                while !Task.isCancelled {
-                    if (try? await etcd.keepAlive(lease: lease)) == 0 { return }
-                    try? await Task.sleep(for: every)
-                }
+        renewal = Task {
+            while !Task.isCancelled {
+                if (try? await etcd.keepAlive(lease: lease)) == 0 { return }
+                try? await Task.sleep(for: every)
             }
         }
     }
 
-    deinit { renewal.withLock { $0?.cancel() } }
+    deinit { renewal.cancel() }
 
     /// Orders `entry` at `index`, if this node is still the sequencer and the index is free.
     /// - Throws: ``OrderingError/fenced(node:)`` when the role has moved on,
@@ -162,7 +160,7 @@ public final class Leadership: Sendable {
 
     /// Stops renewing the lease without telling etcd: what a paused or cut-off process does.
     /// The role lapses when the lease does.
-    public func stopRenewing() { renewal.withLock { $0?.cancel() } }
+    public func stopRenewing() { renewal.cancel() }
 
     /// Gives the role up now (the lease is revoked, so another node can take it at once).
     public func resign() async throws {
