@@ -74,9 +74,12 @@ struct CrashTests {
             try await Task.sleep(for: .milliseconds(150))
             try collect()
             try resendUnreceipted()
-            // Load: batches of 100 new records every 10 ms for a random while, then SIGKILL.
+            // Load: batches of 100 new records every 10 ms for a random while (and at least three batches, so a
+            // loaded machine that sleeps long still puts real load on every run), then SIGKILL.
             let until = ContinuousClock.now + .milliseconds(Int.random(in: 200...600))
-            while ContinuousClock.now < until {
+            var batches = 0
+            while ContinuousClock.now < until || batches < 3 {
+                batches += 1
                 let records = device.records(100, lot: "PL-\(cycle)")
                 book.add(records)
                 try listener.client.publish(topic: device.recordTopic, payload: device.payload(records))
