@@ -30,8 +30,8 @@
 #   --purge                 with --uninstall: also remove configuration, keys, data and user.
 set -eu
 
-ROOT=/
-BINARY=
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/install-common.sh"
 DEVICE_ID=
 ENTERPRISE=
 STAGE=
@@ -43,17 +43,11 @@ CA_DIR=
 ENROLL="${AGRITRACE_ENROLL:-agritrace enroll}"
 CERTIFICATE=
 CA_CERTIFICATE=
-MAN_DIR=
-UNINSTALL=0
-PURGE=0
-
-fail() { echo "install-agent: $*" >&2; exit 1; }
-say() { echo "install-agent: $*"; }
 
 while [ $# -gt 0 ]; do
+    common_option "$@"
+    if [ "$TAKEN" -gt 0 ]; then shift "$TAKEN"; continue; fi
     case "$1" in
-        --root) ROOT="$2"; shift 2 ;;
-        --binary) BINARY="$2"; shift 2 ;;
         --device-id) DEVICE_ID="$2"; shift 2 ;;
         --enterprise) ENTERPRISE="$2"; shift 2 ;;
         --stage) STAGE="$2"; shift 2 ;;
@@ -61,24 +55,13 @@ while [ $# -gt 0 ]; do
         --broker-host) BROKER_HOST="$2"; shift 2 ;;
         --broker-port) BROKER_PORT="$2"; shift 2 ;;
         --authority-key) AUTHORITY_KEY="$2"; shift 2 ;;
-        --ca-dir) CA_DIR="$2"; shift 2 ;;
-        --enroll) ENROLL="$2"; shift 2 ;;
         --certificate) CERTIFICATE="$2"; shift 2 ;;
         --ca-certificate) CA_CERTIFICATE="$2"; shift 2 ;;
-        --uninstall) UNINSTALL=1; shift ;;
-        --purge) PURGE=1; shift ;;
-        --man) MAN_DIR="$2"; shift 2 ;;
-        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
         *) fail "unknown option $1 (see --help)" ;;
     esac
 done
 
-[ "$(id -u)" -eq 0 ] || fail "run as root (files are owned by root and by the agent's user)"
-if [ "$ROOT" != / ]; then mkdir -p "$ROOT"; ROOT=$(cd "$ROOT" && pwd -P); fi
-ROOT="${ROOT%/}"
-P="$ROOT"                      # prefix for every path written
-USE_SYSTEMD=0
-if [ -z "$ROOT" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then USE_SYSTEMD=1; fi
+prepare_root "run as root (files are owned by root and by the agent's user)"
 
 BIN_PATH=/usr/local/bin/agritrace-agent
 CONFIG_DIR=/etc/agritrace-agent
@@ -86,7 +69,6 @@ TLS_DIR=$CONFIG_DIR/tls
 DATA_DIR=/var/lib/agritrace-agent
 UNIT_PATH=/etc/systemd/system/agritrace-agent.service
 SYSUSERS_PATH=/usr/lib/sysusers.d/agritrace-agent.conf
-HERE=$(cd "$(dirname "$0")" && pwd)
 USER_NAME=agritrace-agent
 
 # ---------------------------------------------------------------- uninstall
@@ -133,13 +115,7 @@ esac
 # 1. The system user (systemd-sysusers, also into a --root tree).
 mkdir -p "$P/usr/lib/sysusers.d" "$P/etc"
 install -m 0644 "$HERE/systemd/agritrace-agent.sysusers" "$P$SYSUSERS_PATH"
-if [ -n "$ROOT" ]; then
-    for f in passwd group; do [ -f "$P/etc/$f" ] || : > "$P/etc/$f"; done
-    for f in shadow gshadow; do [ -f "$P/etc/$f" ] || ( umask 077; : > "$P/etc/$f" ); done
-    systemd-sysusers --root="$P" "$P$SYSUSERS_PATH"
-else
-    systemd-sysusers "$SYSUSERS_PATH"
-fi
+create_system_users "$SYSUSERS_PATH"
 USER_UID=$(awk -F: -v u="$USER_NAME" '$1 == u { print $3 }' "$P/etc/passwd")
 USER_GID=$(awk -F: -v u="$USER_NAME" '$1 == u { print $4 }' "$P/etc/passwd")
 [ -n "$USER_UID" ] || fail "could not create the user $USER_NAME"

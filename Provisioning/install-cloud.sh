@@ -27,8 +27,8 @@
 #                       units and user): the CA, broker configuration, TLS files, authority key.
 set -eu
 
-ROOT=/
-BINARY=
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/install-common.sh"
 ENROLL="${AGRITRACE_ENROLL:-}"
 CA_DIR=/var/lib/agritrace-ca
 BROKER_NAMES=
@@ -37,42 +37,24 @@ BIND=0.0.0.0
 API_PORT=8443
 API_BIND=0.0.0.0
 API_NAMES=
-UNINSTALL=0
-PURGE=0
 PACKAGED=0
-MAN_DIR=
-
-fail() { echo "install-cloud: $*" >&2; exit 1; }
-say() { echo "install-cloud: $*"; }
 
 while [ $# -gt 0 ]; do
+    common_option "$@"
+    if [ "$TAKEN" -gt 0 ]; then shift "$TAKEN"; continue; fi
     case "$1" in
-        --root) ROOT="$2"; shift 2 ;;
-        --binary) BINARY="$2"; shift 2 ;;
-        --enroll) ENROLL="$2"; shift 2 ;;
-        --ca-dir) CA_DIR="$2"; shift 2 ;;
         --broker-name) BROKER_NAMES="$BROKER_NAMES $2"; shift 2 ;;
         --port) PORT="$2"; shift 2 ;;
         --bind) BIND="$2"; shift 2 ;;
         --api-port) API_PORT="$2"; shift 2 ;;
         --api-bind) API_BIND="$2"; shift 2 ;;
         --api-name) API_NAMES="$API_NAMES $2"; shift 2 ;;
-        --uninstall) UNINSTALL=1; shift ;;
-        --purge) PURGE=1; shift ;;
         --packaged) PACKAGED=1; shift ;;
-        --man) MAN_DIR="$2"; shift 2 ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) fail "unknown option $1 (see --help)" ;;
     esac
 done
 
-[ "$(id -u)" -eq 0 ] || fail "run as root"
-if [ "$ROOT" != / ]; then mkdir -p "$ROOT"; ROOT=$(cd "$ROOT" && pwd -P); fi
-ROOT="${ROOT%/}"
-P="$ROOT"
-USE_SYSTEMD=0
-if [ -z "$ROOT" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then USE_SYSTEMD=1; fi
-HERE=$(cd "$(dirname "$0")" && pwd)
+prepare_root "run as root"
 
 BIN_PATH=/usr/local/bin/agritrace
 [ "$PACKAGED" -eq 0 ] || BIN_PATH=/usr/bin/agritrace
@@ -105,14 +87,11 @@ fi
 # 1. Users: agritrace (aggregator); mosquitto comes with the mosquitto package.
 mkdir -p "$P/usr/lib/sysusers.d" "$P/etc"
 [ "$PACKAGED" -eq 1 ] || install -m 0644 "$HERE/systemd/agritrace.sysusers" "$P/usr/lib/sysusers.d/agritrace.conf"
+create_system_users /usr/lib/sysusers.d/agritrace.conf
 if [ -n "$ROOT" ]; then
-    for f in passwd group; do [ -f "$P/etc/$f" ] || : > "$P/etc/$f"; done
-    for f in shadow gshadow; do [ -f "$P/etc/$f" ] || ( umask 077; : > "$P/etc/$f" ); done
-    systemd-sysusers --root="$P" "$P/usr/lib/sysusers.d/agritrace.conf"
     grep -q '^mosquitto:' "$P/etc/passwd" || echo 'u mosquitto - "mosquitto" /var/lib/mosquitto /usr/sbin/nologin' \
         | systemd-sysusers --root="$P" -
 else
-    systemd-sysusers /usr/lib/sysusers.d/agritrace.conf
     getent passwd mosquitto >/dev/null || fail "install the mosquitto package first (apt-get install mosquitto)"
 fi
 gid_of() { awk -F: -v u="$1" '$1 == u { print $3 }' "$P/etc/group"; }

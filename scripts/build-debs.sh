@@ -161,6 +161,7 @@ install_tree "$CLOUD" agritrace agritrace \
 install -D -m 0644 Provisioning/debian/agritrace/aggregator.env "$CLOUD/etc/agritrace/aggregator.env"
 install -D -m 0644 Provisioning/debian/agritrace/settings.conf "$CLOUD/etc/agritrace/settings.conf"
 install -D -m 0755 Provisioning/install-cloud.sh "$CLOUD/usr/share/agritrace/install-cloud.sh"
+install -D -m 0644 Provisioning/install-common.sh "$CLOUD/usr/share/agritrace/install-common.sh"
 control "$CLOUD" agritrace agritrace net "verifiable traceability ledger for agri-food supply chains, server and CLI" \
   " The AgriTrace aggregator orders the edge agents' signed records into signed
  blocks over an RFC 9162 Merkle log, runs the access-control contracts, serves

@@ -223,9 +223,7 @@ public final class AgentRuntime: @unchecked Sendable {
             }
         }
         if let socketPath = c.inputs.socket {
-            let listener = try SocketListener(
-                path: socketPath, gate: gate, maxLineBytes: c.inputs.maxLineBytes, logger: logger
-            )
+            let listener = try SocketListener(path: socketPath, gate: gate, maxLineBytes: c.inputs.maxLineBytes)
             spawn("agent-socket") { listener.run() }
         }
     }

@@ -254,14 +254,14 @@ struct Verify: ParsableCommand {
             Output.standardError("verified \(done)/\(total) blocks")
         }
         try show(
-            report, fault: report.fault,
+            report,
             passed: report.ok
                 ? "OK: \(report.blocks) blocks, \(report.leaves) leaves, log root \(report.logRoot) (\(start.duration(to: .now)))"
                 : nil)
         if signatures {
             let signatureReport = try LedgerVerifier.verifyBatchSignatures(store: store)
             try show(
-                signatureReport, fault: signatureReport.fault,
+                signatureReport,
                 passed: signatureReport.ok
                     ? "OK: \(signatureReport.batches) device batch signatures verify over \(signatureReport.recordsSigned) of \(signatureReport.records) records (the others came in batches with refused records)"
                     : nil)
@@ -270,9 +270,9 @@ struct Verify: ParsableCommand {
 
     /// Prints a check's report (JSON with --json, else the `passed` line when it passed) and
     /// exits with status 1 on its `fault`, named unless --json.
-    func show<Report: Encodable>(_ report: Report, fault: String?, passed: String?) throws {
+    func show(_ report: some VerificationOutcome, passed: String?) throws {
         if try !options.printedJSON(report), let passed { print(passed) }
-        if let fault {
+        if let fault = report.fault {
             if !options.json { print("FAILED: \(fault)") }
             throw ExitCode(1)
         }

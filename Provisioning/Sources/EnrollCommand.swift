@@ -39,8 +39,10 @@ public struct EnrollCommand: ParsableCommand {
         @Option(help: "The broker's pid file: every change then sends it SIGHUP.") var brokerPidFile: String?
         public init() {}
         public func run() throws {
-            var settings = EnrollmentAuthority.Settings(
-                deviceCertificateDays: deviceDays, userCertificateDays: userDays, brokerPidFile: brokerPidFile)
+            var settings = EnrollmentAuthority.Settings()
+            settings.deviceCertificateDays = deviceDays
+            settings.userCertificateDays = userDays
+            settings.brokerPidFile = brokerPidFile
             if !brokerNames.isEmpty { settings.brokerNames = brokerNames }
             let authority = try EnrollmentAuthority.create(
                 at: ca, certificateAuthority: .init(commonName: name), settings: settings)

@@ -28,28 +28,19 @@ import Foundation
 public struct EnrollmentAuthority: Sendable {
     /// Deployment settings kept in `enrollment.json`.
     public struct Settings: Sendable, Hashable, Codable {
-        /// Names (DNS or IP) in the broker's certificate. Default `localhost`, `127.0.0.1`.
-        public var brokerNames: [String]
-        /// Device and aggregator certificate lifetime in days. Default 90.
-        public var deviceCertificateDays: Int
-        /// Firm and regulator certificate lifetime in days. Default 365.
-        public var userCertificateDays: Int
-        /// The broker's certificate lifetime in days. Default 825.
-        public var brokerCertificateDays: Int
+        /// Names (DNS or IP) in the broker's certificate.
+        public var brokerNames = ["localhost", "127.0.0.1"]
+        /// Device and aggregator certificate lifetime in days.
+        public var deviceCertificateDays = 90
+        /// Firm and regulator certificate lifetime in days.
+        public var userCertificateDays = 365
+        /// The broker's certificate lifetime in days.
+        public var brokerCertificateDays = 825
         /// The running broker's pid file: if set, every change sends it SIGHUP.
         public var brokerPidFile: String?
 
-        /// Creates settings.
-        public init(
-            brokerNames: [String] = ["localhost", "127.0.0.1"], deviceCertificateDays: Int = 90,
-            userCertificateDays: Int = 365, brokerCertificateDays: Int = 825, brokerPidFile: String? = nil
-        ) {
-            self.brokerNames = brokerNames
-            self.deviceCertificateDays = deviceCertificateDays
-            self.userCertificateDays = userCertificateDays
-            self.brokerCertificateDays = brokerCertificateDays
-            self.brokerPidFile = brokerPidFile
-        }
+        /// The default settings (change a field to depart from one).
+        public init() {}
     }
 
     /// The certificate authority.

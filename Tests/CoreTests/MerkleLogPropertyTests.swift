@@ -8,10 +8,8 @@ import Testing
 /// real proofs and refuses every mutation of them.
 @Suite struct MerkleLogPropertyTests {
     @Test func proofsAgreeWithTheReferenceAndVerify() async {
-        await propertyCheck(count: 200, input: Gen.int(in: 1...300), Gen.int(in: 0..<300), Gen.int(in: 0..<300)) {
-            size, leafSeed, oldSeed in
-            let leaves = ReferenceMerkle.leaves(size)
-            let log = MerkleLog(leafHashes: leaves)
+        await Self.forRandomLogs(sizes: 1...300, secondSeeds: 0..<300) { leaves, log, leafSeed, oldSeed in
+            let size = leaves.count
             let index = leafSeed % size
             let oldSize = 1 + oldSeed % size
             let root = ReferenceMerkle.root(leaves[...])
@@ -30,10 +28,8 @@ import Testing
     }
 
     @Test func mutatedInclusionProofsAreRefused() async {
-        await propertyCheck(count: 200, input: Gen.int(in: 2...300), Gen.int(in: 0..<300), Gen.int(in: 0..<64)) {
-            size, leafSeed, mutation in
-            let leaves = ReferenceMerkle.leaves(size)
-            let log = MerkleLog(leafHashes: leaves)
+        await Self.forRandomLogs(sizes: 2...300, secondSeeds: 0..<64) { leaves, log, leafSeed, mutation in
+            let size = leaves.count
             let index = leafSeed % size
             let proof = try log.inclusionProof(index: UInt64(index))
             // A signed tree head binds the size to the root: a size is mutated with its own root.
@@ -55,10 +51,8 @@ import Testing
     }
 
     @Test func mutatedConsistencyProofsAreRefused() async {
-        await propertyCheck(count: 200, input: Gen.int(in: 2...300), Gen.int(in: 0..<300), Gen.int(in: 0..<64)) {
-            size, oldSeed, mutation in
-            let leaves = ReferenceMerkle.leaves(size)
-            let log = MerkleLog(leafHashes: leaves)
+        await Self.forRandomLogs(sizes: 2...300, secondSeeds: 0..<64) { leaves, log, oldSeed, mutation in
+            let size = leaves.count
             let oldSize = 1 + oldSeed % (size - 1)
             let proof = try log.consistencyProof(oldSize: UInt64(oldSize))
             var path = proof, oldRoot = try log.root(size: UInt64(oldSize)), old = UInt64(oldSize)
@@ -74,6 +68,20 @@ import Testing
                     oldSize: old, newSize: UInt64(size), oldRoot: oldRoot, newRoot: log.root, proof: path)
             }
         }
+    }
+
+    /// Checks `body` on 200 random logs of `sizes` leaves (the reference's leaves and the
+    /// ``MerkleLog`` over them) with two random seeds: one below 300, one in `secondSeeds`.
+    static func forRandomLogs(
+        sizes: ClosedRange<Int>, secondSeeds: Range<Int>, sourceLocation: SourceLocation = #_sourceLocation,
+        _ body: (_ leaves: [Digest32], _ log: MerkleLog, _ seed: Int, _ secondSeed: Int) throws -> Void
+    ) async {
+        await propertyCheck(
+            count: 200, input: Gen.int(in: sizes), Gen.int(in: 0..<300), Gen.int(in: secondSeeds),
+            perform: { size, seed, secondSeed in
+                let leaves = ReferenceMerkle.leaves(size)
+                try body(leaves, MerkleLog(leafHashes: leaves), seed, secondSeed)
+            }, sourceLocation: sourceLocation)
     }
 
     /// `digest` with one bit of one byte flipped.

@@ -262,14 +262,25 @@ public struct TOMLDocument: Sendable {
             }
             return
         }
+        try withTable(at: first, in: &table, line: line, refusing: "\(first) is not a table") {
+            try appendTableArrayElement(&$0, path: Array(path.dropFirst()), line: line)
+        }
+    }
+
+    /// Runs `body` on the table at `key` (a new one when there is none) and stores it back; any
+    /// other value there is refused with `reason`.
+    static func withTable(
+        at key: String, in table: inout [String: Value], line: Int, refusing reason: @autoclosure () -> String,
+        _ body: (inout [String: Value]) throws -> Void
+    ) throws {
         var child: [String: Value]
-        switch table[first] {
+        switch table[key] {
         case nil: child = [:]
         case .table(let existing): child = existing
-        default: throw SyntaxError(line: line, reason: "\(first) is not a table")
+        default: throw SyntaxError(line: line, reason: reason())
         }
-        try appendTableArrayElement(&child, path: Array(path.dropFirst()), line: line)
-        table[first] = .table(child)
+        try body(&child)
+        table[key] = .table(child)
     }
 
     static func assign(
@@ -282,14 +293,9 @@ public struct TOMLDocument: Sendable {
                 table[key] = value
                 return
             }
-            var child: [String: Value]
-            switch table[key] {
-            case nil: child = [:]
-            case .table(let existing): child = existing
-            default: throw SyntaxError(line: line, reason: "\(key) is a value, not a table")
+            try withTable(at: key, in: &table, line: line, refusing: "\(key) is a value, not a table") {
+                try set(&$0, path.dropFirst())
             }
-            try set(&child, path.dropFirst())
-            table[key] = .table(child)
         }
         func descend(_ table: inout [String: Value], _ path: ArraySlice<String>) throws {
             guard let key = path.first else {

@@ -1,4 +1,3 @@
-import Logging
 import PosixThreads
 
 #if canImport(FoundationEssentials)
@@ -73,15 +72,13 @@ public final class SocketListener: Sendable {
     let path: String
     let gate: IntakeGate
     let maxLineBytes: Int
-    let logger: Logger
     let listener: Int32
 
     /// Binds the socket (replacing a stale one) with mode 0660.
-    public init(path: String, gate: IntakeGate, maxLineBytes: Int, logger: Logger) throws {
+    public init(path: String, gate: IntakeGate, maxLineBytes: Int) throws {
         self.path = path
         self.gate = gate
         self.maxLineBytes = maxLineBytes
-        self.logger = logger
         unlink(path)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

@@ -176,13 +176,8 @@ public struct JSONLineParser {
         }
 
         mutating func parseObject(depth: Int) throws(SyntaxError) -> JSONValue {
-            position += 1
+            if openEmpty(closing: UInt8(ascii: "}")) { return .object([:]) }
             var object: [String: JSONValue] = [:]
-            skipWhitespace()
-            if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-                position += 1
-                return .object(object)
-            }
             while true {
                 skipWhitespace()
                 guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
@@ -199,39 +194,44 @@ public struct JSONLineParser {
                     throw SyntaxError(
                         offset: position, reason: "duplicate key", problem: .duplicateKey(key), path: [key])
                 }
-                skipWhitespace()
-                guard position < bytes.count else { throw error("unterminated object") }
-                if bytes[position] == UInt8(ascii: ",") {
-                    position += 1
-                    continue
-                }
-                guard bytes[position] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
-                position += 1
-                return .object(object)
+                if try endOfMember(closing: UInt8(ascii: "}"), in: "object") { return .object(object) }
             }
         }
 
         mutating func parseArray(depth: Int) throws(SyntaxError) -> JSONValue {
-            position += 1
+            if openEmpty(closing: UInt8(ascii: "]")) { return .array([]) }
             var items: [JSONValue] = []
-            skipWhitespace()
-            if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
-                position += 1
-                return .array(items)
-            }
             while true {
                 skipWhitespace()
                 do { items.append(try parseValue(depth: depth + 1)) } catch { throw error.inside("[\(items.count)]") }
-                skipWhitespace()
-                guard position < bytes.count else { throw error("unterminated array") }
-                if bytes[position] == UInt8(ascii: ",") {
-                    position += 1
-                    continue
-                }
-                guard bytes[position] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
-                position += 1
-                return .array(items)
+                if try endOfMember(closing: UInt8(ascii: "]"), in: "array") { return .array(items) }
             }
+        }
+
+        /// Steps past an object's or array's opening bracket; true (and past `closing` too) when
+        /// the container is empty.
+        mutating func openEmpty(closing: UInt8) -> Bool {
+            position += 1
+            skipWhitespace()
+            guard position < bytes.count, bytes[position] == closing else { return false }
+            position += 1
+            return true
+        }
+
+        /// After a member of an object or an element of an array: true past `closing` (the
+        /// container ends), false past a comma (another follows); anything else is refused.
+        mutating func endOfMember(closing: UInt8, in container: String) throws(SyntaxError) -> Bool {
+            skipWhitespace()
+            guard position < bytes.count else { throw error("unterminated \(container)") }
+            if bytes[position] == UInt8(ascii: ",") {
+                position += 1
+                return false
+            }
+            guard bytes[position] == closing else {
+                throw error("expected ',' or '\(Character(Unicode.Scalar(closing)))'")
+            }
+            position += 1
+            return true
         }
 
         mutating func hexDigit() throws(SyntaxError) -> UInt32 {
@@ -256,18 +256,14 @@ public struct JSONLineParser {
             position += 1
             let start = position
             // Fast path: no escapes.
-            while position < bytes.count {
-                let byte = bytes[position]
-                if byte == UInt8(ascii: "\"") {
-                    let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
-                    position += 1
-                    guard let text = UTF8Text.string(validating: slice) else { throw error("invalid UTF-8") }
-                    return text
-                }
-                if byte == UInt8(ascii: "\\") { break }
-                if byte < 0x20 { throw error("control character in string") }
+            position = bytes.plainJSONStringEnd(from: start)
+            if position < bytes.count, bytes[position] == UInt8(ascii: "\"") {
+                let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
                 position += 1
+                guard let text = UTF8Text.string(validating: slice) else { throw error("invalid UTF-8") }
+                return text
             }
+            if position < bytes.count, bytes[position] < 0x20 { throw error("control character in string") }
             var scratch = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
             while position < bytes.count {
                 let byte = bytes[position]
@@ -394,5 +390,20 @@ extension JSONLineParser.SyntaxError {
         var copy = self
         if copy.problem != .syntax { copy.path.insert(component, at: 0) }
         return copy
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Where the run of plain JSON string bytes from `start` stops: at the first quote,
+    /// backslash or control character, or at the end. Both intake parsers scan strings with it.
+    @inline(__always)
+    func plainJSONStringEnd(from start: Int) -> Int {
+        var index = start
+        while index < count {
+            let byte = self[index]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            index += 1
+        }
+        return index
     }
 }

@@ -226,17 +226,9 @@ public struct ReadingFastPath: Sendable {
         mutating func rawString() -> UnsafeBufferPointer<UInt8>? {
             guard take(UInt8(ascii: "\"")) else { return nil }
             let start = position
-            while position < bytes.count {
-                let byte = bytes[position]
-                if byte == UInt8(ascii: "\"") {
-                    let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
-                    position += 1
-                    return slice
-                }
-                if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
-                position += 1
-            }
-            return nil
+            position = bytes.plainJSONStringEnd(from: start)
+            guard take(UInt8(ascii: "\"")) else { return nil }
+            return UnsafeBufferPointer(rebasing: bytes[start..<position - 1])
         }
 
         mutating func string() -> String? {

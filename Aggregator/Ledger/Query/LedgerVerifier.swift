@@ -45,14 +45,23 @@ public enum LedgerFault: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// What a check of the store found: the first fault, or none.
+public protocol VerificationOutcome: Sendable, Codable {
+    /// The first fault, if any (verification stops there).
+    var fault: String? { get }
+}
+
+extension VerificationOutcome {
+    /// True when the check found no fault.
+    public var ok: Bool { fault == nil }
+}
+
 /// What `verify` found.
-public struct VerificationReport: Sendable, Codable {
+public struct VerificationReport: VerificationOutcome {
     public var blocks: UInt64
     public var leaves: UInt64
     public var logRoot: String
-    /// The first fault, if any (verification stops there).
     public var fault: String?
-    public var ok: Bool { fault == nil }
 }
 
 /// Recomputes the whole chain and log of a store from its rows and checks every header,
@@ -160,14 +169,13 @@ func scalar(_ db: SQLiteConnection, _ sql: String) throws -> Int64 {
 }
 
 /// What `verify --signatures` found.
-public struct SignatureReport: Sendable, Codable {
+public struct SignatureReport: VerificationOutcome {
     public var batches: Int
     /// Records covered by a kept device signature.
     public var recordsSigned: Int
     /// Records on the ledger (those not covered came in batches with refused records).
     public var records: Int
     public var fault: String?
-    public var ok: Bool { fault == nil }
 }
 
 extension LedgerVerifier {
