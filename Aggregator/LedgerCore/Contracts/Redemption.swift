@@ -41,11 +41,15 @@ public struct RequestFacts: Sendable, Hashable {
     public var owner: String?
     /// Whether the owner revoked the grant.
     public var revoked: Bool
+    /// The network address the access gateway observed for the request; nil when it was not
+    /// relayed by the gateway (a local submission, or a store older than migration 6).
+    public var observedAddress: String?
 
     public init(
         requester: String, lot: String, level: String, source: String, status: AccessRequestStatus, owner: String?,
-        revoked: Bool
+        revoked: Bool, observedAddress: String? = nil
     ) {
+        self.observedAddress = observedAddress
         self.requester = requester
         self.lot = lot
         self.level = level
