@@ -1,5 +1,6 @@
 import AccessFlow
 import AgriTraceCore
+import Crypto
 import Ledger
 import PropertyBased
 import Testing
@@ -119,5 +120,33 @@ import Testing
         model.entries.map { key, entry in
             Row(key: key, strikes: entry.strikes, until: entry.until.map { Timestamp(milliseconds: $0).iso8601 })
         }.sorted { $0.key < $1.key }
+    }
+
+    @Test func aBlockedRequesterCannotRedeemEvenWithoutTheGateway() throws {
+        let (d, keys) = try Deployment.protectedWithRequester()
+        let granted = try d.requestAndMatch(keys)
+        #expect(granted.status == .granted)
+        func redeem() throws -> AccessEventRow {
+            let request = RedeemRequest(
+                requestID: granted.requestID,
+                requesterKey: Array(Curve25519.KeyAgreement.PrivateKey().publicKey.rawRepresentation),
+                proof: [UInt8](repeating: 7, count: 32), purpose: "intake check")
+            try d.submit(keys.grant.principal, .redeem(request))
+            try d.cut()
+            return try #require(try d.queries.accessEvents(method: "redeem").first)
+        }
+        #expect(try redeem().outcome == .accepted)
+        // The regulator strikes the principal: its redemption queued locally (no gateway) is
+        // refused on the ledger, naming the block.
+        let key = Punishment.Subject.principal(keys.grant.principal).key
+        try d.submit(Deployment.regulator, .addToBlacklist(source: key, reason: "abuse"))
+        try d.cut()
+        let refused = try redeem()
+        #expect(refused.outcome == .refused)
+        #expect(refused.detail.hasPrefix("blacklisted: principal \(keys.grant.principal) is blocked until "))
+        // Once the block ends, the grant may be redeemed again.
+        d.advance(minutes: 11)
+        #expect(try redeem().outcome == .accepted)
+        #expect(try StateReplay.replay(store: d.ledger.store, authority: d.authority.publicKey).ok)
     }
 }

@@ -100,7 +100,7 @@ public enum AccessContracts {
             try rows.store(punished.strike, leaf: leaf)
             return punished.event
         case .redeem, .addTransfer, .revokeGrant, .recordRead:
-            return try TransferContracts.write(transaction, leaf: leaf, time: time, rows)
+            return try TransferContracts.write(transaction, address: address, leaf: leaf, time: time, rows)
         }
     }
 

@@ -99,8 +99,9 @@ public enum Punishment {
         return (strike, ContractEvent(subject: source, outcome: .applied, detail: reason + "; " + strike.detail))
     }
 
-    /// The access gateway relayed a transaction whose signer check failed (an unregistered
-    /// or revoked principal, or a signature that is not the principal's): it is refused and
+    /// The access gateway relayed a transaction whose signer check failed at block time (an
+    /// unregistered principal, a signature that is not the principal's, or a principal revoked
+    /// earlier in the same block): it is refused and
     /// one strike counts against the observed address. The principal it names is not struck:
     /// anyone can write any name.
     public static func refuseRelayed(
