@@ -278,8 +278,9 @@ let package = Package(
         testSuite(
             "AccessFlowTests",
             [
-                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "SQLiteStorage", "TestSupport",
-                "AccessTestSupport", crypto, propertyBased,
+                "AgriTraceCore", "AccessCrypto", "AccessFlow", "Ledger", "LedgerClient", "SQLiteStorage",
+                "TestSupport", "AccessTestSupport", "AggregatorMain", crypto, propertyBased,
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
 

@@ -222,16 +222,6 @@ agritrace request PL-2026-0417 --level level-2 --source 10.20.0.5 --keys "$DEMO/
     --as "Firm/processing/bob@PROC1" --key "$DEMO/firms/bob/signing.key" $(over_api "$DEMO/firms/bob") | tee "$DEMO/firms/bob/request.txt"
 BOB_REQUEST=$(awk '/^request /{print $2; exit}' "$DEMO/firms/bob/request.txt")
 
-say "Alice (supermarket, Shanghai) requests it: no match, refused, and her source gets a strike"
-if agritrace request PL-2026-0417 --level level-2 --source 10.30.0.9 --keys "$DEMO/firms/alice/attributes.keys" \
-    --as "Firm/sales/alice@RETAIL1" --key "$DEMO/firms/alice/signing.key" $(over_api "$DEMO/firms/alice"); then
-    echo "Alice was granted: the hidden policy was not enforced" >&2; exit 1
-fi
-
-say "Regulator's audit: match results and the blacklist, each row with a verified ledger proof"
-agritrace audit matches "${REG_API[@]}"
-agritrace audit blacklist "${REG_API[@]}"
-
 say "Transfer: the farm box's sealed values are in the aggregator's blob store (hashes on the ledger)"
 FARM_DB="$DEMO/boxes/farm-box-01/agent.sqlite"
 # The example lines are the farm box's first two records (PL-2026-0417's is one of them):
@@ -280,6 +270,19 @@ say "Bob shows one field only, with its disclosure proof checked against the com
 agritrace fetch "$BOB_REQUEST" --token "$DEMO/firms/bob/PL-2026-0417.token" --purpose "quantity check" \
     --fields planting.planted_quantity \
     --as "Firm/processing/bob@PROC1" --key "$DEMO/firms/bob/signing.key" --store "$STORE"
+
+# After Bob's fetch: every party's CLI reaches the demo's API over loopback, so the API observes
+# one address (127.0.0.1) for all of them, and Alice's strike blocks that address at every access
+# step for 10 minutes (docs/governance.md).
+say "Alice (supermarket, Shanghai) requests it: no match, refused, and the address the API saw and her principal get a strike (her --source is a label)"
+if agritrace request PL-2026-0417 --level level-2 --source 10.30.0.9 --keys "$DEMO/firms/alice/attributes.keys" \
+    --as "Firm/sales/alice@RETAIL1" --key "$DEMO/firms/alice/signing.key" $(over_api "$DEMO/firms/alice"); then
+    echo "Alice was granted: the hidden policy was not enforced" >&2; exit 1
+fi
+
+say "Regulator's audit: match results and the blacklist, each row with a verified ledger proof"
+agritrace audit matches "${REG_API[@]}"
+agritrace audit blacklist "${REG_API[@]}"
 
 say "Provenance of PL-2026-0417: who received what, when, for what purpose"
 agritrace provenance PL-2026-0417 --store "$STORE"

@@ -8,17 +8,24 @@ import Ledger
 /// accepts: it queues them for `serve`, which checks them like any other), and reading the
 /// access state the CLI's `request`, `regulator match`, `policy` and `audit` need.
 public enum AccessRoutes {
-    static func add(to router: Router<BasicRequestContext>, reader: StoreReader, submissions: SubmissionQueue) {
-        addSubmissions(to: router, reader: reader, submissions: submissions)
+    static func add(
+        to router: Router<GatewayRequestContext>, reader: StoreReader, submissions: SubmissionQueue,
+        gateway: AccessGateway
+    ) {
+        addSubmissions(to: router, reader: reader, submissions: submissions, gateway: gateway)
         addAccessState(to: router, reader: reader)
         addLeaves(to: router, reader: reader)
     }
 
-    /// Signed transactions in (`POST /v1/transactions`) and their outcome.
+    /// Signed transactions in (`POST /v1/transactions`) and their outcome. An access
+    /// transaction is queued with the address the gateway observed; a requester's step (a
+    /// request, a redemption, a read report) is refused at once while that address or the
+    /// submitting principal is blacklisted.
     static func addSubmissions(
-        to router: Router<BasicRequestContext>, reader: StoreReader, submissions: SubmissionQueue
+        to router: Router<GatewayRequestContext>, reader: StoreReader, submissions: SubmissionQueue,
+        gateway: AccessGateway
     ) {
-        router.post("/v1/transactions") { request, _ in
+        router.post("/v1/transactions") { request, context in
             let body = try await request.body.collect(upTo: 2 << 20)
             let bytes = [UInt8](buffer: body)
             guard let kind = submittedKind(bytes) else {
@@ -27,7 +34,17 @@ public enum AccessRoutes {
                     message:
                         "the body is not a canonical signed access or registry transaction (application/octet-stream)")
             }
-            return try JSON(SubmissionAnswer(submission: try await submissions.submit(bytes, kind: kind)))
+            guard kind == .access else {
+                return try JSON(SubmissionAnswer(submission: try await submissions.submit(bytes, kind: kind)))
+            }
+            let address = try gateway.observedAddress(request, context: context)
+            let signed = try Canonical.decode(Signed<AccessTransaction>.self, from: bytes)
+            if isRequesterStep(signed.value.operation) {
+                try await AccessGateway.refuseBlocked(
+                    Decision.subjects(requester: signed.value.submitter, address: address), reader: reader)
+            }
+            return try JSON(
+                SubmissionAnswer(submission: try await submissions.submit(bytes, kind: kind, observedAddress: address)))
         }
         router.get("/v1/submissions/:id") { _, context in
             guard let id = Int64(try context.parameters.require("id")) else {
@@ -37,6 +54,15 @@ public enum AccessRoutes {
                 let state = try store.submissionStatus(id)
                 return try JSON(SubmissionState(status: state.status, reason: state.reason, leafIndex: state.leafIndex))
             }
+        }
+    }
+
+    /// The operations a requester takes to reach data: the gateway refuses them while the
+    /// requester or its address is blacklisted.
+    static func isRequesterStep(_ operation: AccessTransaction.Operation) -> Bool {
+        switch operation {
+        case .addTrapdoor, .redeem, .recordRead: true
+        default: false
         }
     }
 
@@ -50,7 +76,7 @@ public enum AccessRoutes {
     }
 
     /// The access-control state: parameters, lots, requests, entries, the blacklist, events.
-    static func addAccessState(to router: Router<BasicRequestContext>, reader: StoreReader) {
+    static func addAccessState(to router: Router<GatewayRequestContext>, reader: StoreReader) {
         router.get("/v1/access/parameters") { _, _ in
             try await reader.read { store in
                 guard let found = try LedgerQueries(store: store).accessParameters() else {
@@ -85,7 +111,7 @@ public enum AccessRoutes {
 
     /// The access-control lists: requests, pending requests with their candidates, entries,
     /// the blacklist, events.
-    static func addAccessLists(to router: Router<BasicRequestContext>, reader: StoreReader) {
+    static func addAccessLists(to router: Router<GatewayRequestContext>, reader: StoreReader) {
         router.get("/v1/access/requests") { request, _ in
             let lot = request.uri.queryParameters.get("lot")
             let requester = request.uri.queryParameters.get("requester")
@@ -125,7 +151,7 @@ public enum AccessRoutes {
     }
 
     /// Any ledger leaf with its inclusion proof.
-    static func addLeaves(to router: Router<BasicRequestContext>, reader: StoreReader) {
+    static func addLeaves(to router: Router<GatewayRequestContext>, reader: StoreReader) {
         router.get("/v1/leaves/:leaf/entry") { _, context in
             guard let leaf = UInt64(try context.parameters.require("leaf")), leaf <= QueryParameter.largest else {
                 throw HTTPError(.badRequest, message: "the leaf index is a number from 0 to \(QueryParameter.largest)")
@@ -175,7 +201,9 @@ actor SubmissionQueue {
 
     init(path: String) throws { store = try LedgerStore(path: path) }
 
-    func submit(_ bytes: [UInt8], kind: SubmissionKind) throws -> Int64 { try store.submit(bytes: bytes, kind: kind) }
+    func submit(_ bytes: [UInt8], kind: SubmissionKind, observedAddress: String? = nil) throws -> Int64 {
+        try store.submit(bytes: bytes, kind: kind, observedAddress: observedAddress)
+    }
 
     /// Checks and stores an owner's signed delivery of re-wrapped keys (``TransferKeyInbox``).
     func deliver(_ bytes: [UInt8]) throws -> Int { try TransferKeyInbox.accept(bytes, store: store) }

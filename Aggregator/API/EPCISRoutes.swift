@@ -15,7 +15,7 @@ enum EPCISRoutes {
     static let cbvVersion = HTTPField.Name("GS1-CBV-Version")!
     static let link = HTTPField.Name("Link")!
 
-    static func add(to router: Router<BasicRequestContext>, reader: StoreReader, identifiers: GS1Identifiers) {
+    static func add(to router: Router<GatewayRequestContext>, reader: StoreReader, identifiers: GS1Identifiers) {
         router.get("/epcis/events") { request, _ in
             if let refused = refusedVersion(request) { return refused }
             let items = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
@@ -58,7 +58,7 @@ enum EPCISRoutes {
 
     /// `GET /v1/export/epcis` and `/v1/export/fsma204` (`agritrace export … --api`): a lot
     /// (`lot`, `direction`) or a window (`since`, `until`), as the commands take them.
-    static func addExports(to router: Router<BasicRequestContext>, reader: StoreReader, identifiers: GS1Identifiers) {
+    static func addExports(to router: Router<GatewayRequestContext>, reader: StoreReader, identifiers: GS1Identifiers) {
         router.get("/v1/export/epcis") { request, _ in
             do {
                 let chosen = try Self.selection(request)

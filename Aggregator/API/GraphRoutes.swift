@@ -10,7 +10,7 @@ import SharingGraphLedger
 /// receivers, and the detectors' alarms. The graph is kept in memory and updated with each
 /// request from the leaves after the last one applied (``GraphCache``), never rebuilt.
 enum GraphRoutes {
-    static func add(to router: Router<BasicRequestContext>, reader: StoreReader) {
+    static func add(to router: Router<GatewayRequestContext>, reader: StoreReader) {
         let cache = GraphCache()
         router.get("/v1/graph/spread/:lot") { request, context in
             let lot = try context.parameters.require("lot")
@@ -51,7 +51,7 @@ enum GraphRoutes {
 
     /// `/v1/audit/anomalies`: the detectors' alarms, computed once per state of the ledger and
     /// set of parameters.
-    static func addAnomalies(to router: Router<BasicRequestContext>, reader: StoreReader, cache: GraphCache) {
+    static func addAnomalies(to router: Router<GatewayRequestContext>, reader: StoreReader, cache: GraphCache) {
         router.get("/v1/audit/anomalies") { request, _ in
             let query = request.uri.queryParameters
             let since = try Self.time("since", of: query)

@@ -87,16 +87,18 @@ public enum LedgerAPI {
     /// keeps that to loopback). `identifiers` names lots, locations and read points in EPCIS
     /// answers (URNs by default).
     public static func application(
-        storePath: String, host: String, port: Int, tls: ReloadableTLS? = nil, identifiers: GS1Identifiers = .init()
+        storePath: String, host: String, port: Int, tls: ReloadableTLS? = nil, identifiers: GS1Identifiers = .init(),
+        gateway: AccessGateway = AccessGateway()
     ) throws -> some ApplicationProtocol {
         let reader = try StoreReader(path: storePath)
         Task { await reader.prime(storePath: storePath) }
-        let router = Router()
+        let router = Router(context: GatewayRequestContext.self)
         // Requests by route, method and status (`hb_requests` under `serve --metrics-port`).
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: AccessGateMiddleware(gateway: gateway, reader: reader))
         addLedgerRoutes(to: router, reader: reader)
         let submissions = try SubmissionQueue(path: storePath)
-        AccessRoutes.add(to: router, reader: reader, submissions: submissions)
+        AccessRoutes.add(to: router, reader: reader, submissions: submissions, gateway: gateway)
         TransferRoutes.add(
             to: router, reader: reader, blobs: BlobStore(storePath: storePath), submissions: submissions)
         GraphRoutes.add(to: router, reader: reader)
@@ -112,7 +114,7 @@ public enum LedgerAPI {
 
     /// The ledger's own reads: status, signed tree heads, traces, proofs, consistency, devices,
     /// and the records (``addRecordsRoute(to:reader:)``).
-    static func addLedgerRoutes(to router: Router<BasicRequestContext>, reader: StoreReader) {
+    static func addLedgerRoutes(to router: Router<GatewayRequestContext>, reader: StoreReader) {
         router.get("/v1/status") { _, _ in try JSON(try await reader.status()) }
         router.get("/v1/tree-head") { request, _ in
             let size = try QueryParameter.integer(
@@ -146,7 +148,7 @@ public enum LedgerAPI {
     }
 
     /// `GET /v1/records`: the records a filter selects, a page at a time (``ListPaging``).
-    static func addRecordsRoute(to router: Router<BasicRequestContext>, reader: StoreReader) {
+    static func addRecordsRoute(to router: Router<GatewayRequestContext>, reader: StoreReader) {
         router.get("/v1/records") { request, _ in
             let query = request.uri.queryParameters
             let filter = try recordFilter(query)

@@ -30,7 +30,7 @@ enum TransferRoutes {
     static let maximumPiece = 4 << 20
 
     static func add(
-        to router: Router<BasicRequestContext>, reader: StoreReader, blobs: BlobStore, submissions: SubmissionQueue
+        to router: Router<GatewayRequestContext>, reader: StoreReader, blobs: BlobStore, submissions: SubmissionQueue
     ) {
         addTransfers(to: router, reader: reader, submissions: submissions)
         addBlobs(to: router, reader: reader, blobs: blobs)
@@ -38,7 +38,7 @@ enum TransferRoutes {
 
     /// Open transfers, the wrapped keys sent and fetched, and the transfer list.
     static func addTransfers(
-        to router: Router<BasicRequestContext>, reader: StoreReader, submissions: SubmissionQueue
+        to router: Router<GatewayRequestContext>, reader: StoreReader, submissions: SubmissionQueue
     ) {
         router.get("/v1/transfers/open") { request, _ in
             guard let owner = request.uri.queryParameters.get("owner") else {
@@ -65,6 +65,7 @@ enum TransferRoutes {
         }
         router.get("/v1/transfers") { request, _ in
             let leaf = try QueryParameter.redeemLeaf(of: request.uri.queryParameters)
+            try await refuseBlockedRequester(redeemLeaf: leaf, reader: reader)
             return try await reader.read { store in
                 guard let row = try LedgerQueries(store: store).transfer(redeemLeaf: leaf) else {
                     throw LedgerStoreError.missing("transfer for redemption \(leaf) yet")
@@ -74,6 +75,7 @@ enum TransferRoutes {
         }
         router.get("/v1/transfers/keys") { request, _ in
             let leaf = try QueryParameter.redeemLeaf(of: request.uri.queryParameters)
+            try await refuseBlockedRequester(redeemLeaf: leaf, reader: reader)
             return try await reader.read { store in
                 try JSON(
                     Keys(
@@ -84,8 +86,16 @@ enum TransferRoutes {
         }
     }
 
+    /// Refuses a fetch (403) while the requester of the redemption at `redeemLeaf` is
+    /// blacklisted (the observed address is checked by ``AccessGateMiddleware``).
+    static func refuseBlockedRequester(redeemLeaf: UInt64, reader: StoreReader) async throws {
+        let requester = try await reader.read { try LedgerQueries(store: $0).redemption(leaf: redeemLeaf)?.requester }
+        guard let requester else { return }
+        try await AccessGateway.refuseBlocked([.principal(requester)], reader: reader)
+    }
+
     /// The blobs an owner holds, a record's blob reference, and blob downloads.
-    static func addBlobs(to router: Router<BasicRequestContext>, reader: StoreReader, blobs: BlobStore) {
+    static func addBlobs(to router: Router<GatewayRequestContext>, reader: StoreReader, blobs: BlobStore) {
         router.get("/v1/blobs/owned") { request, _ in
             guard let lot = request.uri.queryParameters.get("lot"),
                 let level = request.uri.queryParameters.get("level").flatMap(PrivacyLevel.init(rawValue:))

@@ -48,7 +48,7 @@ public struct RemoteTransferOwner: Sendable {
         -> Signed<AccessTransaction>
     {
         let entry = try await verifiedLeaf(index, what, from: source)
-        guard case .access(let signed) = entry else {
+        guard let signed = entry.accessTransaction else {
             throw AccessFlowError("\(what) (leaf \(index)): the leaf is not an access transaction")
         }
         return signed

@@ -262,6 +262,12 @@ public final class Ledger {
         try admitEntry(.access(signed), submissionID: submissionID)
     }
 
+    /// Admits an access transaction relayed by the access gateway with the address it
+    /// observed (``AccessAdmission/checkRelayed(_:registry:)``).
+    public func admit(relayed: GatewayAccess, submissionID: Int64? = nil) throws {
+        try admitEntry(.gateway(relayed), submissionID: submissionID)
+    }
+
     /// Admits a blob reference (queued by the blob service, or a test).
     /// - Throws: ``ContractViolation`` if the device is unknown, revoked, or did not sign it.
     public func admit(blob signed: Signed<BlobReference>, submissionID: Int64? = nil) throws {
@@ -286,8 +292,8 @@ public final class Ledger {
     @discardableResult
     public func admitSubmissions() throws -> Int {
         let select = try store.db.cachedStatement(
-            "SELECT id, body, kind FROM submissions WHERE status = 'pending' ORDER BY id")
-        var rows: [(id: Int64, body: [UInt8], kind: SubmissionKind?)] = []
+            "SELECT id, body, kind, observed_address FROM submissions WHERE status = 'pending' ORDER BY id")
+        var rows: [(id: Int64, body: [UInt8], kind: SubmissionKind?, address: String?)] = []
         let already = Set(pending.compactMap(\.submissionID))
         while try select.step() {
             let id = select.int64(at: 0)
@@ -295,12 +301,12 @@ public final class Ledger {
             let body = select.bytes(at: 1) ?? []
             let kind =
                 select.isNull(at: 2) ? SubmissionKind.ofLegacyBody(body) : SubmissionKind(rawValue: select.int64(at: 2))
-            rows.append((id, body, kind))
+            rows.append((id, body, kind, select.string(at: 3)))
         }
         var admitted = 0
         for row in rows {
             do {
-                try admitSubmission(row.body, kind: row.kind, id: row.id)
+                try admitSubmission(row.body, kind: row.kind, observedAddress: row.address, id: row.id)
                 admitted += 1
             } catch {
                 try store.db.cachedStatement("UPDATE submissions SET status = 'refused', reason = ? WHERE id = ?")
@@ -310,10 +316,18 @@ public final class Ledger {
         return admitted
     }
 
-    /// Decodes a queued body as its kind and admits it.
-    func admitSubmission(_ body: [UInt8], kind: SubmissionKind?, id: Int64) throws {
+    /// Decodes a queued body as its kind and admits it; an access transaction the gateway
+    /// queued with the address it observed is admitted as a ``LogEntry/gateway(_:)`` leaf.
+    func admitSubmission(_ body: [UInt8], kind: SubmissionKind?, observedAddress: String?, id: Int64) throws {
         switch kind {
-        case .access: try admit(access: Canonical.decode(Signed<AccessTransaction>.self, from: body), submissionID: id)
+        case .access:
+            let signed = try Canonical.decode(Signed<AccessTransaction>.self, from: body)
+            if let observedAddress {
+                try admitEntry(
+                    .gateway(GatewayAccess(observedAddress: observedAddress, transaction: signed)), submissionID: id)
+            } else {
+                try admit(access: signed, submissionID: id)
+            }
         case .blob: try admit(blob: Canonical.decode(Signed<BlobReference>.self, from: body), submissionID: id)
         case .registry:
             try admit(registry: Canonical.decode(Signed<RegistryTransaction>.self, from: body), submissionID: id)

@@ -114,8 +114,10 @@ public enum APITransport {
     /// - Parameters:
     ///   - url: an `https://` URL (or `http://` on loopback with ``APIConnection/insecureHTTP``).
     ///   - body: the request body (sent with `Content-Type: application/json`), nil for none.
+    ///   - headers: more header fields (a reverse proxy's `X-Forwarded-For`, in tests).
     public static func send(
-        method: HTTPMethod, url: URL, body: Data?, connection: APIConnection, timeout: TimeAmount = .seconds(30)
+        method: HTTPMethod, url: URL, body: Data?, connection: APIConnection, timeout: TimeAmount = .seconds(30),
+        headers extra: [(name: String, value: String)] = []
     ) async throws -> Response {
         guard let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
             throw UserError("\(url) is not an http(s) URL")
@@ -132,6 +134,7 @@ public enum APITransport {
             headers.add(name: "Content-Type", value: "application/json")
             headers.add(name: "Content-Length", value: String(body.count))
         }
+        for field in extra { headers.add(name: field.name, value: field.value) }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
         let refusal = ServerRefusal()
         let key = [

@@ -36,6 +36,13 @@ struct APIServerOptions: ParsableArguments {
     @Option(name: .long, help: "GS1 site file naming lots and locations in EPCIS answers (docs/exports.md).")
     var gs1Site: String?
 
+    @Option(
+        name: .long,
+        help:
+            "A reverse proxy (IP address) whose X-Forwarded-For names the client the access gateway punishes (repeat for several; none by default: the TCP peer is the client). docs/governance.md"
+    )
+    var trustedProxy: [String] = []
+
     /// The site's GS1 keys for `/epcis/events` (URNs without --gs1-site).
     func identifiers() throws -> GS1Identifiers {
         guard let gs1Site else { return GS1Identifiers() }
@@ -63,7 +70,8 @@ struct APIServerOptions: ParsableArguments {
     func service(storePath: String, tls: ReloadableTLS?, logger: Logger) throws -> (any Service)? {
         guard let httpPort else { return nil }
         let application = try LedgerAPI.application(
-            storePath: storePath, host: httpHost, port: httpPort, tls: tls, identifiers: try identifiers())
+            storePath: storePath, host: httpHost, port: httpPort, tls: tls, identifiers: try identifiers(),
+            gateway: AccessGateway(trustedProxies: Set(trustedProxy)))
         logger.notice("API on \(endpointDescription(tls: tls))")
         return application
     }
@@ -76,6 +84,11 @@ struct APIServerOptions: ParsableArguments {
 
     func validate() throws {
         guard httpPort != nil else { return }
+        for proxy in trustedProxy where !AccessGateway.isIPAddress(proxy) {
+            throw ValidationError(
+                "--trusted-proxy '\(proxy)' is not an IP address: give the reverse proxy's address as the API sees it, e.g. --trusted-proxy 10.0.0.2"
+            )
+        }
         if insecureHTTP {
             guard apiCert == nil, apiKey == nil, apiClientCA == nil, apiClientCRL == nil else {
                 throw ValidationError(
@@ -121,7 +134,7 @@ struct API: AsyncParsableCommand {
             blobs: nil,
             readAtStart: [
                 "--store", "--http-host", "--http-port", "--metrics-host", "--metrics-port",
-                "--log-level (put it in --settings to reload it)", "--log-format", "--gs1-site",
+                "--log-level (put it in --settings to reload it)", "--log-format", "--gs1-site", "--trusted-proxy",
             ])
     }
 }

@@ -259,12 +259,23 @@ struct Regulator: AsyncParsableCommand {
                 "TSetup: fresh ABSE and CP-ABE master keys and a trapdoor key (kept in --secrets); publish the public parameters and the punishment rules on the ledger."
         )
         @OptionGroup var secrets: SecretsOption
-        @Option(name: .long, help: "Strikes before a permanent block.") var maximumStrikes: UInt32 = 5
-        @Option(name: .long, help: "Minutes each strike blocks a source.") var blockMinutes: Int64 = 10
-        @Option(name: .long, help: "Trapdoors one principal may submit per minute.") var trapdoorsPerMinute: UInt32 = 10
+        @Option(name: .long, help: "Strikes before a permanent block (1 to 100).") var maximumStrikes: UInt32 = 5
+        @Option(name: .long, help: "Minutes each strike blocks the address and the principal (1 to 527040).")
+        var blockMinutes: Int64 = 10
+        @Option(name: .long, help: "Trapdoors one principal may submit per minute (1 to 10000).")
+        var trapdoorsPerMinute: UInt32 = 10
         @Flag(name: .long, help: "Keep existing secrets (republish their parameters with new rules).")
         var reuse = false
         @OptionGroup var signer: PrincipalOptions
+
+        /// The punishment rules are checked before anything is generated or signed.
+        func validate() throws {
+            let (minutes, overflow) = blockMinutes.multipliedReportingOverflow(by: 60_000)
+            let rules = AccessRules(
+                maximumStrikes: Int64(maximumStrikes), blockMilliseconds: overflow ? .max : minutes,
+                trapdoorsPerMinute: Int64(trapdoorsPerMinute))
+            if let problem = rules.problem { throw ValidationError("the punishment rules: \(problem)") }
+        }
 
         func run() async throws {
             let regulator: RegulatorSecrets
@@ -367,12 +378,24 @@ struct Regulator: AsyncParsableCommand {
 
     struct Strike: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "addToBlacklist by hand: one strike (and a block) for a source address.")
-        @Argument(help: "The source address.") var source: String
+            abstract:
+                "addToBlacklist by hand: one strike (and a block) for a network address, or for a principal (--principal)."
+        )
+        @Argument(help: "The network address to strike.") var source: String?
+        @Option(name: .long, help: "Strike this registered principal instead of an address.") var principal: String?
         @Option(name: .long) var reason: String = "added by the regulator"
         @OptionGroup var signer: PrincipalOptions
 
-        func run() async throws { try await signer.submit(.addToBlacklist(source: source, reason: reason)) }
+        func validate() throws {
+            guard (source == nil) != (principal == nil) else {
+                throw ValidationError("give either the address to strike or --principal NAME, not both")
+            }
+        }
+
+        func run() async throws {
+            let subject: Punishment.Subject = principal.map { .principal($0) } ?? .address(source ?? "")
+            try await signer.submit(.addToBlacklist(source: subject.key, reason: reason))
+        }
     }
 }
 
@@ -549,7 +572,8 @@ struct Audit: ParsableCommand {
 
     struct Blacklist: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Blocked sources: strikes, until when, and the proof of the last strike.")
+            abstract:
+                "Blocked addresses and principals: strikes, until when, and the proof of the last strike.")
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
@@ -565,10 +589,11 @@ struct Audit: ParsableCommand {
             if try options.printedJSON(rows) { return }
             print(
                 Output.table(
-                    ["source", "strikes", "blocked until", "last strike", "leaf", "proof"],
+                    ["kind", "subject", "strikes", "blocked until", "last strike", "leaf", "proof"],
                     rows.map {
                         [
-                            $0.entry.source, String($0.entry.strikes), $0.entry.blockedUntil ?? "permanently",
+                            $0.entry.kind, $0.entry.subject, String($0.entry.strikes),
+                            $0.entry.blockedUntil ?? "permanently",
                             $0.entry.lastStrike, String($0.entry.lastLeaf),
                             $0.proof.verified ? "verified (size \($0.proof.treeSize))" : "FAILED",
                         ]

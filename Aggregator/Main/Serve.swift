@@ -137,6 +137,7 @@ struct Serve: AsyncParsableCommand {
         "--store", "--authority-key", "the broker options and their TLS files", "the block and ingest limits",
         "the upload limits and --log-level given on the command line (put them in --settings to reload them)",
         "--http-host", "--http-port", "--metrics-host", "--metrics-port", "--log-format", "--gs1-site",
+        "--trusted-proxy",
     ]
 
     /// The upload limits of the command line.

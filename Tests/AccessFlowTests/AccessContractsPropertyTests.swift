@@ -26,7 +26,10 @@ import Testing
     static func expectedDetail(_ source: String, before: Blacklist.Entry?, after: Blacklist.Entry, maximum: Int)
         -> String
     {
-        if let before, before.blockedUntil == nil { return "source \(source) is already blocked permanently" }
+        if let before, before.strikes > 0, after == before {
+            let until = before.blockedUntil.map { "until \($0.iso8601)" } ?? "permanently"
+            return "source \(source) is already blocked \(until): no new strike"
+        }
         let block = after.blockedUntil.map { "blocked until \($0.iso8601)" } ?? "blocked permanently"
         return "strike \(after.strikes) of \(maximum): source \(source) \(block)"
     }
@@ -88,11 +91,13 @@ import Testing
         func activeEntries(lot: String, level: ABAC.Sensitivity) -> [EntryTerms] { entries }
 
         /// The pure decision contract, its changes applied to the model.
-        mutating func apply(_ request: TrapdoorRequest, requester: String, at time: Timestamp) throws
-            -> DecisionOutcome
+        mutating func apply(_ request: TrapdoorRequest, requester: String, address: String?, at time: Timestamp)
+            throws -> DecisionOutcome
         {
-            let outcome = try Decision.apply(request, requester: requester, at: time, view: self)
-            if let entry = outcome.strike?.entry { blacklist[request.source] = entry }
+            let outcome = try Decision.apply(request, requester: requester, address: address, at: time, view: self)
+            for strike in outcome.strikes {
+                if let entry = strike.entry { blacklist[strike.source] = entry }
+            }
             requestTimes[requester, default: []].append(time)
             return outcome
         }
@@ -101,18 +106,8 @@ import Testing
     @Test func storedDecisionsEqualThePureFold() async throws {
         await propertyCheck(count: 4, input: Gen.int(in: 1...3), Gen.int(in: 0...1_000_000)) { maximum, seed in
             let d = try Deployment()
-            let parameters = d.secrets.publicParameters(
-                maximumStrikes: UInt32(maximum), blockMinutes: 2, trapdoorsPerMinute: 2)
-            try d.submit(Deployment.regulator, .publishParameters(parameters))
-            try d.cut()
-            let granted = try d.enrollRequester(Deployment.requesterGrant)
-            var bare = Deployment.requesterGrant
-            bare.principal = "Firm/li@ZS123"
-            try d.register(
-                bare.principal, kind: .firm, enterprise: "ZS123", role: bare.role.rawValue, stage: .processing)
-            try d.cut()
-            let unattributed = try d.secrets.issueKeys(for: bare)
-            try d.protect()
+            let (granted, unattributed) = try d.twoRequesters(
+                maximumStrikes: maximum, blockMinutes: 2, trapdoorsPerMinute: 2)
             var model = MemoryAccessState(
                 current: AccessRules(maximumStrikes: Int64(maximum), blockMilliseconds: 120_000, trapdoorsPerMinute: 2),
                 attributed: [granted.grant.principal],
@@ -134,9 +129,12 @@ import Testing
                 let request = try keys.trapdoorRequest(
                     lot: Deployment.lot, product: Deployment.product, stage: .planting, level: .level2, action: action,
                     source: source, parameters: parameters)
-                try d.submit(keys.grant.principal, .addTrapdoor(request))
+                // Half the requests come through the access gateway with an observed address.
+                let address = random.next(2) == 0 ? "192.0.2.\(random.next(2))" : nil
+                try d.submit(keys.grant.principal, .addTrapdoor(request), observedAddress: address)
                 try d.cut()
-                let expected = try model.apply(request, requester: keys.grant.principal, at: d.clock)
+                let expected = try model.apply(
+                    request, requester: keys.grant.principal, address: address, at: d.clock)
                 let row = try #require(try d.queries.accessRequest(request.requestID))
                 #expect(row.status == expected.status, "step \(step)")
                 #expect(row.reason == expected.reason, "step \(step)")

@@ -108,8 +108,12 @@ struct AccessFlowTests {
         outsider.enterprise = "ZS999"
         let mallory = try deployment.enrollRequester(outsider)
         let source = "203.0.113.9"
-        // The matcher's cursor: only requests after the given leaf are pending for it.
-        let first = try deployment.request(mallory, source: "198.51.100.1")
+        // The matcher's cursor: only requests after the given leaf are pending for it. (A third
+        // firm asks here: its non-match strikes its own principal, which must not be mallory.)
+        outsider.principal = "Firm/eve@ZS998"
+        outsider.enterprise = "ZS998"
+        let eve = try deployment.enrollRequester(outsider)
+        let first = try deployment.request(eve, source: "198.51.100.1")
         let second = try deployment.request(keys, source: "198.51.100.2")
         #expect(try deployment.queries.pendingRequests().map(\.row.requestID) == [first.requestID, second.requestID])
         #expect(
@@ -238,7 +242,8 @@ struct AccessFlowTests {
         let report = try StateReplay.replay(store: deployment.ledger.store, authority: deployment.authority.publicKey)
         #expect(report.ok, "\(report.differences)")
         #expect(report.rows["access_requests"] == 2)
-        #expect(report.rows["blacklist"] == 1)
+        // The non-match struck the observed address and the requester principal.
+        #expect(report.rows["blacklist"] == 2)
         #expect((report.rows["access_events"] ?? 0) >= 8)
         // A tampered outcome is caught.
         try deployment.ledger.store.db.execute(

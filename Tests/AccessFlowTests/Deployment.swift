@@ -38,19 +38,41 @@ final class Deployment: AccessDeployment {
         return (deployment, try deployment.enrollRequester(Deployment.requesterGrant))
     }
 
-    /// A requester asks for the lot (trapdoor sealed to the regulator); returns the request id
-    /// and its status right after the decision contract ran.
+    /// A requester asks for the lot (trapdoor sealed to the regulator) through the access
+    /// gateway, which observes `observedAddress` (by default `source`); returns the request id and its status
+    /// right after the decision contract ran.
     func request(
         _ keys: RequesterKeys, source: String = "10.0.0.7", product: String = Deployment.product,
-        lot: String = Deployment.lot, level: ABAC.Sensitivity = .level2, action: ABAC.Action = .read
+        lot: String = Deployment.lot, level: ABAC.Sensitivity = .level2, action: ABAC.Action = .read,
+        observedAddress: String? = nil
     ) throws -> AccessRequestRow {
         let parameters = try #require(try queries.accessParameters()).parameters
         let request = try keys.trapdoorRequest(
             lot: lot, product: product, stage: .planting, level: level, action: action, source: source,
             parameters: parameters)
-        try submit(keys.grant.principal, .addTrapdoor(request))
+        try submit(keys.grant.principal, .addTrapdoor(request), observedAddress: observedAddress ?? source)
         try cut()
         return try #require(try queries.accessRequest(request.requestID))
+    }
+
+    /// Publishes the rules, enrolls the worked example's requester (attributes granted) and
+    /// registers `Firm/li@ZS123` without attributes, and protects the lot: the state the
+    /// decision and punishment property tests start from. Returns both requesters' keys.
+    func twoRequesters(maximumStrikes: Int, blockMinutes: Int64, trapdoorsPerMinute: UInt32) throws -> (
+        granted: RequesterKeys, unattributed: RequesterKeys
+    ) {
+        let parameters = secrets.publicParameters(
+            maximumStrikes: UInt32(maximumStrikes), blockMinutes: blockMinutes, trapdoorsPerMinute: trapdoorsPerMinute)
+        try submit(Deployment.regulator, .publishParameters(parameters))
+        try cut()
+        let granted = try enrollRequester(Deployment.requesterGrant)
+        var bare = Deployment.requesterGrant
+        bare.principal = "Firm/li@ZS123"
+        try register(bare.principal, kind: .firm, enterprise: "ZS123", role: bare.role.rawValue, stage: .processing)
+        try cut()
+        let unattributed = try secrets.issueKeys(for: bare)
+        try protect()
+        return (granted, unattributed)
     }
 
     /// Request, match, and the final row.

@@ -29,6 +29,10 @@ import Testing
         }
         #expect(states[0] == states[1])
         #expect(states[0] == (try StateReplay.stateBytes(d.ledger.store.db)))
-        #expect(try d.queries.blacklist().count == 3, "strikes on 10.0.0.7, 10.9.9.9 and 10.0.0.8 are in the state")
+        let rows = try d.queries.blacklist()
+        #expect(
+            rows.filter { $0.kind == "address" }.count == 3,
+            "strikes on 10.0.0.7, 10.9.9.9 and 10.0.0.8 are in the state")
+        #expect(rows.filter { $0.kind == "principal" }.map(\.subject) == [granted.grant.principal])
     }
 }

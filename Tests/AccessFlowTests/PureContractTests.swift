@@ -98,10 +98,13 @@ import Testing
         #expect(used.event == ContractEvent(subject: id, outcome: .refused, detail: "request id \(id) is already used"))
         let denied = try Decision.submit(request, requester: Self.grant.principal, at: time, view: State(used: []))
         let decision = try #require(denied.change)
-        #expect(decision.status == .denied && decision.strike?.entry?.strikes == 1)
+        // No policy published yet: a distinct answer, and nothing counted against the requester.
+        #expect(decision.status == .denied && decision.strikes.isEmpty)
         #expect(denied.event.outcome == .denied && denied.event.detail == decision.reason)
         #expect(
-            decision.reason?.hasPrefix("no-data: lot \(Self.lot) has no active level-2 entry; strike 1 of 3") == true)
+            decision.reason
+                == "no-data: lot \(Self.lot) has no active level-2 entry; the owner has published no policy for it yet, so nothing is counted against the requester: ask again later"
+        )
     }
 
     @Test func aBlockRaisesEachDevicesWatermarkToItsHighestSequence() {

@@ -87,11 +87,28 @@ open class AccessDeployment {
     }
 
     /// Signs and admits an access transaction as `principal` (a fresh key if it has none).
-    public func submit(_ principal: String, _ operation: AccessTransaction.Operation) throws {
+    /// The canonical bytes of an access transaction signed as `principal` (a fresh key if it
+    /// has none): what a client posts to the API.
+    public func signed(_ principal: String, _ operation: AccessTransaction.Operation) throws -> [UInt8] {
+        Canonical.encode(
+            try Signed(
+                AccessTransaction(submitter: principal, operation: operation), domain: .transaction,
+                key: keys[principal] ?? Curve25519.Signing.PrivateKey()))
+    }
+
+    /// With `observedAddress`, the transaction is admitted as the access gateway relays it
+    /// (``GatewayAccess``), with that address observed.
+    public func submit(
+        _ principal: String, _ operation: AccessTransaction.Operation, observedAddress: String? = nil
+    ) throws {
         let key = keys[principal] ?? Curve25519.Signing.PrivateKey()
-        try ledger.admit(
-            access: try Signed(
-                AccessTransaction(submitter: principal, operation: operation), domain: .transaction, key: key))
+        let signed = try Signed(
+            AccessTransaction(submitter: principal, operation: operation), domain: .transaction, key: key)
+        if let observedAddress {
+            try ledger.admit(relayed: GatewayAccess(observedAddress: observedAddress, transaction: signed))
+        } else {
+            try ledger.admit(access: signed)
+        }
     }
 
     /// Cuts a block at the test clock.

@@ -132,7 +132,7 @@ final class ConsoleSite: @unchecked Sendable {
     func signer(_ principal: String) -> [String] { ["--as", principal, "--key", keyFile(principal), "--store", store] }
 
     /// The regulator's setup and matcher, the farm's hidden policy for a warehouse in Tianjin,
-    /// and the supermarket's request from Shanghai: denied, one strike for its source.
+    /// and the supermarket's request from Shanghai: denied, one strike for its principal.
     func denyOneRequest() throws {
         let regulator = signer(ConsoleBrowserTests.regulator)
         let secrets = ["--secrets", directory.file("regulator.secrets")]

@@ -8,7 +8,7 @@ import Ledger
 /// `GET /v1/access/provenance?lot=` (where a lot's private data went: redemptions, transfers,
 /// reads and revocations, as `agritrace provenance` shows them; no private value is in them).
 enum ConsoleDataRoutes {
-    static func add(to router: Router<BasicRequestContext>, reader: StoreReader) {
+    static func add(to router: Router<GatewayRequestContext>, reader: StoreReader) {
         router.get("/v1/blocks") { request, _ in
             let query = request.uri.queryParameters
             let before = try QueryParameter.integer("before", of: query, in: 0...QueryParameter.largest)

@@ -52,7 +52,7 @@ enum ConsoleRevocations {
     }
 
     static func add(
-        to router: Router<BasicRequestContext>, gate: ConsoleGate, reader: StoreReader, submissions: SubmissionQueue
+        to router: Router<GatewayRequestContext>, gate: ConsoleGate, reader: StoreReader, submissions: SubmissionQueue
     ) {
         router.post("/console/owner/revocations") { request, _ in
             let session = try await gate.requireWithCSRF(request)

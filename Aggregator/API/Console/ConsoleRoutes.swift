@@ -13,7 +13,7 @@ public enum ConsoleRoutes {
     static let cookie = "agritrace_console"
 
     static func add(
-        to router: Router<BasicRequestContext>, reader: StoreReader, submissions: SubmissionQueue, scheme: String
+        to router: Router<GatewayRequestContext>, reader: StoreReader, submissions: SubmissionQueue, scheme: String
     ) {
         let sessions = ConsoleSessions()
         let gate = ConsoleGate(sessions: sessions, scheme: scheme)

@@ -27,9 +27,41 @@ public enum AccessContracts {
     static func write(
         _ transaction: AccessTransaction, leafIndex: UInt64, height: UInt64, time: Timestamp, to db: SQLiteConnection
     ) throws {
+        let rows = AccessStateRows(db: db)
+        let event = try apply(transaction, leaf: Int64(leafIndex), time: time, rows)
+        try record(event, of: transaction, leafIndex: leafIndex, height: height, time: time, rows)
+    }
+
+    /// Applies a transaction the access gateway relayed with the address it observed: the
+    /// signer check at block time (a failure is refused and strikes the address, see
+    /// ``Punishment/refuseRelayed(_:address:subject:at:view:)``), then the transaction's
+    /// contract with the observed address, and the audit event.
+    static func write(
+        _ relayed: GatewayAccess, leafIndex: UInt64, height: UInt64, time: Timestamp, to db: SQLiteConnection
+    ) throws {
         let leaf = Int64(leafIndex)
         let rows = AccessStateRows(db: db)
-        let event = try apply(transaction, leaf: leaf, time: time, rows)
+        let transaction = relayed.transaction.value
+        let event: ContractEvent
+        if let violation = AccessAdmission.signerViolation(
+            relayed.transaction, key: try rows.principalKey(transaction.submitter))
+        {
+            let refused = try Punishment.refuseRelayed(
+                violation, address: relayed.observedAddress, subject: transaction.submitter, at: time, view: rows)
+            try rows.store(refused.strike, leaf: leaf)
+            event = refused.event
+        } else {
+            event = try apply(transaction, address: relayed.observedAddress, leaf: leaf, time: time, rows)
+        }
+        try record(event, of: transaction, leafIndex: leafIndex, height: height, time: time, rows)
+    }
+
+    /// Records a transaction's audit event (`access_events`).
+    static func record(
+        _ event: ContractEvent, of transaction: AccessTransaction, leafIndex: UInt64, height: UInt64, time: Timestamp,
+        _ rows: AccessStateRows
+    ) throws {
+        let leaf = Int64(leafIndex)
         try rows.run(
             "INSERT INTO access_events(leaf_index, height, time, submitter, method, subject, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -39,9 +71,12 @@ public enum AccessContracts {
     }
 
     /// One access transaction's contract and its persisted outcome: the audit event.
-    static func apply(_ transaction: AccessTransaction, leaf: Int64, time: Timestamp, _ rows: AccessStateRows)
-        throws -> ContractEvent
-    {
+    /// `address` is the network address the access gateway observed, nil when the
+    /// transaction was not relayed by it.
+    static func apply(
+        _ transaction: AccessTransaction, address: String? = nil, leaf: Int64, time: Timestamp,
+        _ rows: AccessStateRows
+    ) throws -> ContractEvent {
         let submitter = transaction.submitter
         switch transaction.operation {
         case .publishParameters(let parameters):
@@ -56,7 +91,7 @@ public enum AccessContracts {
             return try rows.store(
                 PolicyUpload.revoke(dataID: dataID, reason: reason, submitter: submitter, view: rows), leaf: leaf)
         case .addTrapdoor(let request):
-            return try writeTrapdoor(request, submitter: submitter, time: time, leaf: leaf, rows)
+            return try writeTrapdoor(request, submitter: submitter, address: address, time: time, leaf: leaf, rows)
         case .addResult(let requestID, let dataID, let token):
             let outcome = try Match.apply(requestID: requestID, dataID: dataID, token: token, at: time, view: rows)
             return try rows.store(outcome, requestID: requestID, time: time, leaf: leaf)
@@ -65,25 +100,26 @@ public enum AccessContracts {
             try rows.store(punished.strike, leaf: leaf)
             return punished.event
         case .redeem, .addTransfer, .revokeGrant, .recordRead:
-            return try TransferContracts.write(transaction, leaf: leaf, time: time, rows)
+            return try TransferContracts.write(transaction, address: address, leaf: leaf, time: time, rows)
         }
     }
 
     /// `addTrapdoor`: the trapdoor and decision contracts (``Decision/submit(_:requester:at:view:)``)
     /// at block time; the request row and the strike.
     static func writeTrapdoor(
-        _ request: TrapdoorRequest, submitter: String, time: Timestamp, leaf: Int64, _ rows: AccessStateRows
+        _ request: TrapdoorRequest, submitter: String, address: String?, time: Timestamp, leaf: Int64,
+        _ rows: AccessStateRows
     ) throws -> ContractEvent {
-        let outcome = try Decision.submit(request, requester: submitter, at: time, view: rows)
+        let outcome = try Decision.submit(request, requester: submitter, address: address, at: time, view: rows)
         guard let decision = outcome.change else { return outcome.event }
-        if let strike = decision.strike { try rows.store(strike, leaf: leaf) }
+        for strike in decision.strikes { try rows.store(strike, leaf: leaf) }
         try rows.run(
-            "INSERT INTO access_requests(request_id, requester, lot, level, action, source, trapdoor, status, reason, request_leaf, request_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO access_requests(request_id, requester, lot, level, action, source, trapdoor, status, reason, request_leaf, request_time, observed_address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 .text(request.requestID), .text(submitter), .text(request.lot), .text(request.level.rawValue),
                 .text(request.action.rawValue), .text(request.source), .blob(Canonical.encode(request.sealedTrapdoor)),
                 .text(decision.status.rawValue), .text(orNull: decision.reason), .integer(leaf),
-                .integer(time.milliseconds),
+                .integer(time.milliseconds), .text(orNull: address),
             ])
         return outcome.event
     }

@@ -73,11 +73,11 @@ extension AccessStateRows {
                 granted ? .blob(orNull: result.token) : .null, .integer(leaf), .integer(time.milliseconds),
                 .text(requestID),
             ])
-        if let strike = outcome.strike { try store(strike, leaf: leaf) }
+        for strike in outcome.strikes { try store(strike, leaf: leaf) }
         return outcome.event
     }
 
-    /// Stores the source's entry after a strike (nothing when the strike changed nothing).
+    /// Stores the subject's entry after a strike (nothing when the strike changed nothing).
     func store(_ strike: Punishment.Strike, leaf: Int64) throws {
         guard let entry = strike.entry else { return }
         try run(

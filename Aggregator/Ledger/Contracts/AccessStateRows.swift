@@ -1,4 +1,5 @@
 import AgriTraceCore
+import Crypto
 import LedgerCore
 import SQLiteStorage
 
@@ -41,6 +42,18 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
         }
     }
 
+    /// A principal's transaction-signing key and whether it is active, as the principals table
+    /// holds it at this point of the block (the relayed transactions' signer check).
+    func principalKey(_ name: String) throws -> (publicKey: Curve25519.Signing.PublicKey, isActive: Bool)? {
+        try db.cachedStatement("SELECT public_key, status FROM principals WHERE name = ?").first([.text(name)]) {
+            row -> (publicKey: Curve25519.Signing.PublicKey, isActive: Bool)? in
+            guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: row.bytes(at: 0) ?? []) else {
+                return nil
+            }
+            return (key, row.string(at: 1) == RegistrationStatus.active.rawValue)
+        } ?? nil
+    }
+
     func hasActiveAttributes(_ principal: String) throws -> Bool {
         try exists(
             "SELECT 1 FROM principals p JOIN attribute_grants g ON g.principal = p.name WHERE p.name = ? AND p.status = 'active' AND g.status = ?",
@@ -66,14 +79,15 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
 
     func requestFacts(_ requestID: String) throws -> RequestFacts? {
         try db.cachedStatement(
-            "SELECT r.requester, r.lot, r.level, r.source, r.status, e.owner, (SELECT 1 FROM grant_revocations g WHERE g.request_id = r.request_id) FROM access_requests r LEFT JOIN encrypted_data e ON e.data_id = r.data_id WHERE r.request_id = ?"
+            "SELECT r.requester, r.lot, r.level, r.source, r.status, e.owner, (SELECT 1 FROM grant_revocations g WHERE g.request_id = r.request_id), r.observed_address FROM access_requests r LEFT JOIN encrypted_data e ON e.data_id = r.data_id WHERE r.request_id = ?"
         ).first([.text(requestID)]) { row in
             guard let status = AccessRequestStatus(rawValue: row.string(at: 4) ?? "") else {
                 throw LedgerStoreError.corrupt("access request \(requestID) has an unknown status")
             }
             return RequestFacts(
                 requester: row.string(at: 0) ?? "", lot: row.string(at: 1) ?? "", level: row.string(at: 2) ?? "",
-                source: row.string(at: 3) ?? "", status: status, owner: row.string(at: 5), revoked: !row.isNull(at: 6))
+                source: row.string(at: 3) ?? "", status: status, owner: row.string(at: 5), revoked: !row.isNull(at: 6),
+                observedAddress: row.string(at: 7))
         }
     }
 

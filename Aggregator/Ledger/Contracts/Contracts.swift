@@ -13,6 +13,8 @@ public enum Contracts {
         switch entry {
         case .access(let signed):
             try AccessContracts.write(signed.value, leafIndex: leafIndex, height: height, time: time, to: db)
+        case .gateway(let relayed):
+            try AccessContracts.write(relayed, leafIndex: leafIndex, height: height, time: time, to: db)
         case .blob(let signed):
             try TransferContracts.write(signed.value, leafIndex: leafIndex, to: db)
         case .record(let record):

@@ -111,13 +111,16 @@ public enum TransferContracts {
     }
 
     /// Applies a transfer operation at the block time; returns the audit event.
-    static func write(_ transaction: AccessTransaction, leaf: Int64, time: Timestamp, _ rows: AccessStateRows) throws
-        -> ContractEvent
-    {
+    /// `address` is the network address the access gateway observed, nil when the
+    /// transaction was not relayed by it.
+    static func write(
+        _ transaction: AccessTransaction, address: String? = nil, leaf: Int64, time: Timestamp,
+        _ rows: AccessStateRows
+    ) throws -> ContractEvent {
         let submitter = transaction.submitter
         switch transaction.operation {
         case .redeem(let request):
-            return try writeRedemption(request, submitter: submitter, leaf: leaf, time: time, rows)
+            return try writeRedemption(request, submitter: submitter, address: address, leaf: leaf, time: time, rows)
         case .addTransfer(let report):
             return try rows.store(
                 TransferReport.apply(report, submitter: submitter, view: rows), leaf: leaf, time: time)
@@ -133,10 +136,13 @@ public enum TransferContracts {
 
     /// `redeem`: the redemption contract (``Redemption``) and its row.
     static func writeRedemption(
-        _ request: RedeemRequest, submitter: String, leaf: Int64, time: Timestamp, _ rows: AccessStateRows
+        _ request: RedeemRequest, submitter: String, address: String?, leaf: Int64, time: Timestamp,
+        _ rows: AccessStateRows
     ) throws -> ContractEvent {
         let facts = try rows.requestFacts(request.requestID)
-        let event = Redemption.apply(requestID: request.requestID, submitter: submitter, facts: facts)
+        let block = try Punishment.block(
+            among: Decision.subjects(requester: submitter, address: address), at: time, view: rows)
+        let event = Redemption.apply(requestID: request.requestID, submitter: submitter, facts: facts, block: block)
         try rows.run(
             "INSERT INTO redemptions(leaf_index, request_id, requester, owner, requester_key, proof, purpose, status, reason, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [

@@ -25,7 +25,12 @@ public struct AccessRequestRow: Codable, Sendable, Equatable {
 
 /// One blacklist entry.
 public struct BlacklistRow: Codable, Sendable, Equatable {
+    /// The blacklist's key: an address, or `principal:` and a principal's name.
     public var source: String
+    /// `address` or `principal` (``Punishment/Subject/kind``).
+    public var kind: String
+    /// The address or the principal's name, without the prefix.
+    public var subject: String
     public var strikes: Int
     /// Nil when the block is permanent.
     public var blockedUntil: String?
@@ -175,8 +180,15 @@ extension LedgerQueries {
         )
         return try select.all([]) { row in
             let permanent = row.isNull(at: 2)
+            let key = row.string(at: 0) ?? ""
+            let subject = Punishment.Subject(key: key)
+            let name: String =
+                switch subject {
+                case .address(let address): address
+                case .principal(let principal): principal
+                }
             return BlacklistRow(
-                source: row.string(at: 0) ?? "", strikes: Int(row.int64(at: 1)),
+                source: key, kind: subject.kind, subject: name, strikes: Int(row.int64(at: 1)),
                 blockedUntil: permanent ? nil : Timestamp(milliseconds: row.int64(at: 2)).iso8601,
                 permanent: permanent, lastStrike: Timestamp(milliseconds: row.int64(at: 3)).iso8601,
                 lastLeaf: UInt64(row.int64(at: 4)))
@@ -251,4 +263,15 @@ where Status.RawValue == String {
         throw LedgerStoreError.corrupt("\(row) has the unknown \(column) '\(text ?? "NULL")'")
     }
     return status
+}
+
+extension LedgerQueries {
+    /// The first block in force at `time` among `subjects` (the punishment contract's
+    /// ``Punishment/block(among:at:view:)`` over the stored blacklist), or nil: what the
+    /// access gateway checks before it relays a request or serves a fetch or a blob.
+    public func block(among subjects: [Punishment.Subject], at time: Timestamp) throws
+        -> (subject: Punishment.Subject, until: Timestamp?)?
+    {
+        try Punishment.block(among: subjects, at: time, view: AccessStateRows(db: store.db))
+    }
 }

@@ -361,10 +361,16 @@ extension LedgerStore {
     }
 
     /// Queues the canonical bytes of a signed transaction of `kind` (the server decodes them as
-    /// that kind and checks them like any other).
-    public func submit(bytes: [UInt8], kind: SubmissionKind) throws -> Int64 {
-        let insert = try db.cachedStatement("INSERT INTO submissions(body, submitted_at, kind) VALUES (?, ?, ?)")
-        try insert.run([.blob(bytes), .integer(Timestamp.now().milliseconds), .integer(kind.rawValue)])
+    /// that kind and checks them like any other). `observedAddress` is the client address the
+    /// access gateway observed for an access transaction: `serve` appends the two as one
+    /// ``LogEntry/gateway(_:)`` leaf.
+    public func submit(bytes: [UInt8], kind: SubmissionKind, observedAddress: String? = nil) throws -> Int64 {
+        let insert = try db.cachedStatement(
+            "INSERT INTO submissions(body, submitted_at, kind, observed_address) VALUES (?, ?, ?, ?)")
+        try insert.run([
+            .blob(bytes), .integer(Timestamp.now().milliseconds), .integer(kind.rawValue),
+            .text(orNull: observedAddress),
+        ])
         return db.lastInsertRowID
     }
 

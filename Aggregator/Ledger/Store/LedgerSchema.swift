@@ -25,7 +25,7 @@ enum LedgerSchema {
     ]
 
     /// The DDL of the whole world state (used to build a scratch state for `replay`).
-    static var stateDDL: String { registryDDL + accessDDL + transferDDL }
+    static var stateDDL: String { registryDDL + accessDDL + transferDDL + observedAddressStateDDL }
 
     /// The access-control contracts' state (migration 2): principals, the regulator's
     /// parameters, attribute grants, encrypted-data entries, requests and their outcomes,
@@ -196,6 +196,7 @@ enum LedgerSchema {
         transferDDL + transferKeysDDL,
         recordsByTimeDDL,
         submissionKindDDL,
+        observedAddressDDL,
     ]
 
     /// Migration 4: records by time, so a time window (an export, the FSMA spreadsheet, the
@@ -207,4 +208,14 @@ enum LedgerSchema {
     /// body once as what it is. Rows queued before have none (NULL) and are told apart by
     /// ``SubmissionKind/ofLegacyBody(_:)``.
     static let submissionKindDDL = "ALTER TABLE submissions ADD COLUMN kind INTEGER;"
+
+    /// Migration 6: the network address the access gateway (the HTTPS API) observed for an
+    /// access transaction it queued, and for each access request decided from one
+    /// (docs/governance.md). Rows from before have none (NULL): their strikes counted against
+    /// the requester's own `source` label, which the contracts no longer trust.
+    static let observedAddressDDL =
+        "ALTER TABLE submissions ADD COLUMN observed_address TEXT;" + observedAddressStateDDL
+
+    /// Migration 6's part of the world state (also in ``stateDDL``, for `replay`'s scratch state).
+    static let observedAddressStateDDL = "ALTER TABLE access_requests ADD COLUMN observed_address TEXT;"
 }

@@ -28,20 +28,11 @@ public enum AccessAdmission {
     /// Admission check: signature, registration, permission, well-formedness.
     public static func check(_ signed: Signed<AccessTransaction>, registry: RegistryState) -> ContractViolation? {
         let transaction = signed.value
-        guard let principal = registry.principals[transaction.submitter] else {
-            return ContractViolation(
-                code: .unknownPrincipal,
-                reason:
-                    "principal \(transaction.submitter) is not registered; enroll it first (agritrace principals add)")
+        let principal = registry.principals[transaction.submitter]
+        if let violation = signerViolation(signed, key: principal.map { ($0.publicKey, $0.isActive) }) {
+            return violation
         }
-        guard principal.isActive else {
-            return ContractViolation(code: .revokedPrincipal, reason: "principal \(transaction.submitter) is revoked")
-        }
-        guard signed.isValid(domain: .transaction, key: principal.publicKey) else {
-            return ContractViolation(
-                code: .badSignature,
-                reason: "the transaction is not signed by \(transaction.submitter)'s registered key")
-        }
+        guard let principal else { return nil }
         let allowed = allowedKinds(transaction.operation)
         guard allowed.contains(principal.entry.kind) else {
             return ContractViolation(
@@ -52,6 +43,44 @@ public enum AccessAdmission {
         }
         return checkRegulatorOperation(transaction.operation, registry: registry)
             ?? malformation(transaction.operation).map(ContractViolation.malformed)
+    }
+
+    /// The signer check: the submitter is registered (`key` is its transaction-signing key
+    /// and whether it is active) and active, and signed the transaction. The same check runs
+    /// at admission (over the registry) and, for a transaction the access gateway relayed, at
+    /// block time (over the principals table), where a failure strikes the observed address.
+    public static func signerViolation(
+        _ signed: Signed<AccessTransaction>, key: (publicKey: Curve25519.Signing.PublicKey, isActive: Bool)?
+    ) -> ContractViolation? {
+        let submitter = signed.value.submitter
+        guard let key else {
+            return ContractViolation(
+                code: .unknownPrincipal,
+                reason: "principal \(submitter) is not registered; enroll it first (agritrace principals add)")
+        }
+        guard key.isActive else {
+            return ContractViolation(code: .revokedPrincipal, reason: "principal \(submitter) is revoked")
+        }
+        guard signed.isValid(domain: .transaction, key: key.publicKey) else {
+            return ContractViolation(
+                code: .badSignature, reason: "the transaction is not signed by \(submitter)'s registered key")
+        }
+        return nil
+    }
+
+    /// Admission of an access transaction the gateway relayed (``GatewayAccess``): the
+    /// observed address is well formed, and the transaction passes ``check(_:registry:)``,
+    /// except that a signature from a key the ledger does not know (an unregistered principal,
+    /// or a signature that is not the named principal's) is admitted: the block-time contract
+    /// refuses it and strikes the observed address, so the strike is a ledger fact that
+    /// `replay` rebuilds. A revoked principal is refused here, as before.
+    public static func checkRelayed(_ relayed: GatewayAccess, registry: RegistryState) -> ContractViolation? {
+        guard isValidName(relayed.observedAddress, maximum: 64) else {
+            return .malformed("the observed address must be 1-64 printable bytes")
+        }
+        guard let violation = check(relayed.transaction, registry: registry) else { return nil }
+        let punishedAtBlockTime: [RejectionCode] = [.unknownPrincipal, .badSignature]
+        return punishedAtBlockTime.contains(violation.code) ? nil : violation
     }
 
     /// The regulator's operations that look at the registry.
@@ -93,10 +122,13 @@ public enum AccessAdmission {
         guard parameters.trapdoorKey.count == 32,
             (try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: parameters.trapdoorKey)) != nil
         else { return "the trapdoor key is not an X25519 public key" }
-        guard !parameters.searchable.isEmpty, !parameters.tokenEncryption.isEmpty, parameters.maximumStrikes >= 1,
-            parameters.blockMilliseconds >= 0, parameters.trapdoorsPerMinute >= 1
-        else { return "empty parameters, or a rule below its minimum (1 strike, 0 ms, 1 trapdoor/min)" }
-        return nil
+        guard !parameters.searchable.isEmpty, !parameters.tokenEncryption.isEmpty else {
+            return "empty parameters: the searchable and token-encryption parameters are required"
+        }
+        return AccessRules(
+            maximumStrikes: Int64(parameters.maximumStrikes), blockMilliseconds: parameters.blockMilliseconds,
+            trapdoorsPerMinute: Int64(parameters.trapdoorsPerMinute)
+        ).problem
     }
 
     static func grantMalformation(_ grant: AttributeGrant) -> String? {

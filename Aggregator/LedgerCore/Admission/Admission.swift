@@ -20,6 +20,7 @@ public enum Admission {
         case .registry(let signed): checkRegistry(signed, registry: registry, authority: authority)
         case .access(let signed): AccessAdmission.check(signed, registry: registry)
         case .blob(let signed): AccessAdmission.checkBlob(signed, registry: registry)
+        case .gateway(let relayed): AccessAdmission.checkRelayed(relayed, registry: registry)
         }
     }
 

@@ -12,6 +12,33 @@ public struct AccessRules: Sendable, Hashable {
         self.trapdoorsPerMinute = trapdoorsPerMinute
     }
 
+    /// The strikes before a permanent block: 1 to 100.
+    public static let maximumStrikesRange: ClosedRange<Int64> = 1...100
+    /// How long one strike blocks: 1 minute to 366 days (a block of 0 would make every
+    /// strike but the last one free).
+    public static let blockMillisecondsRange: ClosedRange<Int64> = 60_000...(366 * 24 * 60 * 60_000)
+    /// Trapdoors one principal may submit per minute: 1 to 10,000.
+    public static let trapdoorsPerMinuteRange: ClosedRange<Int64> = 1...10_000
+
+    /// Why these rules cannot be published, naming the field, its value and the fix (the
+    /// `regulator setup` option), or nil when every value is in its range. The regulator's
+    /// CLI checks it before signing; the parameters contract's admission refuses the same.
+    public var problem: String? {
+        if !Self.maximumStrikesRange.contains(maximumStrikes) {
+            return
+                "maximumStrikes \(maximumStrikes) is out of range: strikes before a permanent block are 1 to 100 (--maximum-strikes)"
+        }
+        if !Self.blockMillisecondsRange.contains(blockMilliseconds) {
+            return
+                "blockMilliseconds \(blockMilliseconds) is out of range: a strike blocks for 1 minute to 366 days (--block-minutes 1 to 527040)"
+        }
+        if !Self.trapdoorsPerMinuteRange.contains(trapdoorsPerMinute) {
+            return
+                "trapdoorsPerMinute \(trapdoorsPerMinute) is out of range: 1 to 10000 trapdoors per principal per minute (--trapdoors-per-minute)"
+        }
+        return nil
+    }
+
     /// The punishment contract's part of the rules.
     public var blacklist: Blacklist.Rules {
         Blacklist.Rules(maximumStrikes: Int(maximumStrikes), blockDurationMilliseconds: blockMilliseconds)
@@ -42,37 +69,42 @@ public protocol DecisionStateView: PunishmentStateView {
 }
 
 /// The policy-decision contract (`addTrapdoor`), at the block time. The order is the published
-/// one: a blocked source is denied first (no new strike); then the principal's registration and
+/// one: a blocked subject (the address the access gateway observed, or the requesting
+/// principal) is denied first (no new strike: strikes count only between blocks, whoever adds
+/// them); then the principal's registration and
 /// attributes, the rate limit, and the environment (an active entry for the lot and level whose
 /// time window contains the block time and whose actions include the request's). The hidden
 /// attribute conditions are the regulator's TEST, later (the match contract).
 public enum Decision {
     /// Why a request is denied; the description is what the request row and the audit record.
     public enum Denial: Sendable, Hashable, CustomStringConvertible {
-        case blacklisted(source: String, until: Timestamp?)
+        case blacklisted(subject: Punishment.Subject, until: Timestamp?)
         case unregistered(requester: String)
         case rateLimited(requester: String, count: Int64, limit: Int64)
         case noData(lot: String, level: ABAC.Sensitivity)
         case outsideWindow(time: Timestamp, lot: String, level: ABAC.Sensitivity)
         case actionNotPermitted(ABAC.Action)
 
-        /// Whether the denial adds a strike to the request's source (the punishment contract).
+        /// Whether the denial adds a strike to the request's observed address and requester
+        /// (the punishment contract). A request for a lot whose owner has published no policy
+        /// yet is an honest question with a distinct answer, not an offence.
         public var earnsStrike: Bool {
             switch self {
-            case .blacklisted, .rateLimited: false
-            case .unregistered, .noData, .outsideWindow, .actionNotPermitted: true
+            case .blacklisted, .rateLimited, .noData: false
+            case .unregistered, .outsideWindow, .actionNotPermitted: true
             }
         }
 
         public var description: String {
             switch self {
-            case .blacklisted(let source, let until):
-                "blacklisted: source \(source) is blocked " + (until.map { "until \($0.iso8601)" } ?? "permanently")
+            case .blacklisted(let subject, let until):
+                "blacklisted: \(subject) is blocked " + (until.map { "until \($0.iso8601)" } ?? "permanently")
             case .unregistered(let requester):
                 "unregistered: \(requester) has no active registration with attributes granted by the regulator"
             case .rateLimited(let requester, let count, let limit):
                 "rate-limited: \(requester) submitted \(count) trapdoors in the last minute (limit \(limit))"
-            case .noData(let lot, let level): "no-data: lot \(lot) has no active \(level.rawValue) entry"
+            case .noData(let lot, let level):
+                "no-data: lot \(lot) has no active \(level.rawValue) entry; the owner has published no policy for it yet, so nothing is counted against the requester: ask again later"
             case .outsideWindow(let time, let lot, let level):
                 "outside-window: \(time.iso8601) is outside every time window of lot \(lot) \(level.rawValue)"
             case .actionNotPermitted(let action): "action-not-permitted: \(action.rawValue) is not permitted"
@@ -86,12 +118,22 @@ public enum Decision {
         case denied(Denial)
     }
 
-    /// Decides `request` from `requester` at the block `time` against the state `view`.
+    /// Who a request's strikes count against: the address the access gateway observed (when
+    /// the request came through it), then the requesting principal. Never the request's
+    /// `source`, which the requester chooses.
+    public static func subjects(requester: String, address: String?) -> [Punishment.Subject] {
+        (address.map { [Punishment.Subject.address($0)] } ?? []) + [.principal(requester)]
+    }
+
+    /// Decides `request` from `requester`, relayed from the observed `address` (nil when not
+    /// relayed by the gateway), at the block `time` against the state `view`.
     public static func decide(
-        _ request: TrapdoorRequest, requester: String, at time: Timestamp, view: some DecisionStateView
+        _ request: TrapdoorRequest, requester: String, address: String? = nil, at time: Timestamp,
+        view: some DecisionStateView
     ) throws -> Verdict {
-        if let block = try view.blacklistEntry(request.source)?.block(at: time) {
-            return .denied(.blacklisted(source: request.source, until: block))
+        let punishable = subjects(requester: requester, address: address)
+        if let block = try Punishment.block(among: punishable, at: time, view: view) {
+            return .denied(.blacklisted(subject: block.subject, until: block.until))
         }
         guard try view.hasActiveAttributes(requester) else { return .denied(.unregistered(requester: requester)) }
         let rules = try view.rules()
@@ -121,11 +163,15 @@ public enum AccessRequestStatus: String, Sendable, Hashable, CaseIterable, Codab
 }
 
 /// The typed change the decision contract makes: the request's status and reason, and the
-/// strike its source earns, if any.
+/// strikes it earns, if any.
 public struct DecisionOutcome: Sendable, Hashable {
     public var verdict: Decision.Verdict
-    /// The punishment contract's strike on the request's source (denials that earn one).
-    public var strike: Punishment.Strike?
+    /// The punishment contract's strikes (denials that earn them): the observed address's,
+    /// then the requester's.
+    public var strikes: [Punishment.Strike]
+
+    /// The first strike (the observed address's, or the requester's when none was observed).
+    public var strike: Punishment.Strike? { strikes.first }
 
     /// The request's status.
     public var status: AccessRequestStatus {
@@ -136,7 +182,7 @@ public struct DecisionOutcome: Sendable, Hashable {
     /// The reason recorded with the request (nil while pending).
     public var reason: String? {
         guard case .denied(let denial) = verdict else { return nil }
-        return denial.description + (strike.map { "; " + $0.detail } ?? "")
+        return ([denial.description] + strikes.map(\.detail)).joined(separator: "; ")
     }
 }
 
@@ -144,13 +190,14 @@ extension Decision {
     /// The decision contract as one pure step: the verdict, and the punishment contract's
     /// strike for a denial that earns one. The caller persists the outcome.
     public static func apply(
-        _ request: TrapdoorRequest, requester: String, at time: Timestamp, view: some DecisionStateView
+        _ request: TrapdoorRequest, requester: String, address: String? = nil, at time: Timestamp,
+        view: some DecisionStateView
     ) throws -> DecisionOutcome {
-        let verdict = try decide(request, requester: requester, at: time, view: view)
+        let verdict = try decide(request, requester: requester, address: address, at: time, view: view)
         guard case .denied(let denial) = verdict, denial.earnsStrike else {
-            return DecisionOutcome(verdict: verdict, strike: nil)
+            return DecisionOutcome(verdict: verdict, strikes: [])
         }
-        let strike = try Punishment.strike(request.source, at: time, view: view)
-        return DecisionOutcome(verdict: verdict, strike: strike)
+        let strikes = try Punishment.strikes(subjects(requester: requester, address: address), at: time, view: view)
+        return DecisionOutcome(verdict: verdict, strikes: strikes)
     }
 }

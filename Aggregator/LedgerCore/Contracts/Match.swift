@@ -23,12 +23,16 @@ public struct MatchResult: Sendable, Hashable {
 public struct MatchOutcome: Sendable, Hashable {
     public var event: ContractEvent
     public var result: MatchResult?
-    public var strike: Punishment.Strike?
+    /// The strikes a non-match earns: the request's observed address, then its requester.
+    public var strikes: [Punishment.Strike]
+
+    /// The first strike (the observed address's, or the requester's when none was observed).
+    public var strike: Punishment.Strike? { strikes.first }
 }
 
 /// The match contract (`addResult`): the regulator's TEST result for a pending request.
 /// A match naming an active entry of the request's lot and level grants it with the token;
-/// anything else denies it and strikes its source.
+/// anything else denies it and strikes the request's observed address and its requester.
 public enum Match {
     public static func apply(
         requestID: String, dataID: String?, token: [UInt8]?, at time: Timestamp, view: some MatchStateView
@@ -44,21 +48,25 @@ public enum Match {
         if let dataID, let token, try view.isActiveEntry(dataID, lot: lot, level: level) {
             let result = MatchResult(status: .granted, reason: "matched entry \(dataID)", dataID: dataID, token: token)
             return MatchOutcome(
-                event: ContractEvent(subject: requestID, outcome: .granted, detail: result.reason), result: result)
+                event: ContractEvent(subject: requestID, outcome: .granted, detail: result.reason), result: result,
+                strikes: [])
         }
         let reason =
             dataID.map { "the regulator named entry \($0), which is not an active entry of lot \(lot) \(level)" }
             ?? "no-match: the requester's attributes do not satisfy any hidden policy of lot \(lot) \(level)"
-        let strike = try Punishment.strike(facts.source, at: time, view: view)
+        let strikes = try Punishment.strikes(
+            Decision.subjects(requester: facts.requester, address: facts.observedAddress), at: time, view: view)
         return MatchOutcome(
-            event: ContractEvent(subject: requestID, outcome: .denied, detail: reason + "; " + strike.detail),
+            event: ContractEvent(
+                subject: requestID, outcome: .denied,
+                detail: ([reason] + strikes.map(\.detail)).joined(separator: "; ")),
             result: MatchResult(status: .denied, reason: reason),
-            strike: strike)
+            strikes: strikes)
     }
 }
 
 extension MatchOutcome {
-    init(event: ContractEvent) { self.init(event: event, result: nil, strike: nil) }
+    init(event: ContractEvent) { self.init(event: event, result: nil, strikes: []) }
 }
 
 extension MatchResult {

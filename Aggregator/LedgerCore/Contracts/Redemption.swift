@@ -41,11 +41,15 @@ public struct RequestFacts: Sendable, Hashable {
     public var owner: String?
     /// Whether the owner revoked the grant.
     public var revoked: Bool
+    /// The network address the access gateway observed for the request; nil when it was not
+    /// relayed by the gateway (a local submission, or a store older than migration 6).
+    public var observedAddress: String?
 
     public init(
         requester: String, lot: String, level: String, source: String, status: AccessRequestStatus, owner: String?,
-        revoked: Bool
+        revoked: Bool, observedAddress: String? = nil
     ) {
+        self.observedAddress = observedAddress
         self.requester = requester
         self.lot = lot
         self.level = level
@@ -57,10 +61,20 @@ public struct RequestFacts: Sendable, Hashable {
 }
 
 /// The redemption contract (`redeem`): the requester of a granted, unrevoked request asks the
-/// owner's transfer service for the data. Pure: the request's facts in, the event out.
+/// owner's transfer service for the data, unless it (or the address the gateway observed for
+/// the redemption) is blacklisted. Pure: the request's facts and the block in force in, the
+/// event out.
 public enum Redemption {
-    public static func apply(requestID: String, submitter: String, facts: RequestFacts?) -> ContractEvent {
+    /// - Parameter block: the block in force at the block time among the redemption's
+    ///   observed address and its submitter (``Punishment/block(among:at:view:)``), if any.
+    public static func apply(
+        requestID: String, submitter: String, facts: RequestFacts?,
+        block: (subject: Punishment.Subject, until: Timestamp?)? = nil
+    ) -> ContractEvent {
         func refused(_ detail: String) -> ContractEvent { .refused(requestID, detail) }
+        if let block {
+            return refused(Decision.Denial.blacklisted(subject: block.subject, until: block.until).description)
+        }
         guard let facts else { return refused("no request \(requestID)") }
         guard facts.requester == submitter else {
             return refused("request \(requestID) is \(facts.requester)'s, not \(submitter)'s")

@@ -12,15 +12,17 @@ extension Decision {
     /// the decision contract's outcome (the request's status and reason, the strike) and the
     /// audit event. The caller persists the request row and the strike.
     public static func submit(
-        _ request: TrapdoorRequest, requester: String, at time: Timestamp, view: some TrapdoorStateView
+        _ request: TrapdoorRequest, requester: String, address: String? = nil, at time: Timestamp,
+        view: some TrapdoorStateView
     ) throws -> ContractOutcome<DecisionOutcome> {
         if try view.requestExists(request.requestID) {
             return .refused(request.requestID, "request id \(request.requestID) is already used")
         }
-        let decision = try apply(request, requester: requester, at: time, view: view)
+        let decision = try apply(request, requester: requester, address: address, at: time, view: view)
         let detail =
             decision.reason
-            ?? "lot \(request.lot) \(request.level.rawValue) from \(request.source): awaiting the regulator's match"
+            ?? "lot \(request.lot) \(request.level.rawValue) from \(request.source)"
+            + (address.map { " (observed address \($0))" } ?? "") + ": awaiting the regulator's match"
         return ContractOutcome(
             change: decision,
             event: ContractEvent(

@@ -130,11 +130,15 @@ public struct Blacklist: Hashable, Sendable, CanonicalCodable {
     /// `addToBlacklist` and denials call it through LedgerCore's `Punishment`): one strike and a
     /// block of ``Rules/blockDurationMilliseconds`` from `time`; at ``Rules/maximumStrikes`` a
     /// permanent block.
-    /// - Returns: the entry after the strike, or nil when the source is already blocked for ever
+    ///
+    /// A strike against a source that is blocked at `time` (for a while or for ever) changes
+    /// nothing, whoever adds it (a denial or the regulator's manual strike): strikes count
+    /// offences between blocks, so the same rule holds for every caller.
+    /// - Returns: the entry after the strike, or nil when the source is blocked at `time`
     ///   (nothing changes).
     public static func strike(_ current: Entry?, at time: Timestamp, rules: Rules) -> Entry? {
+        if let current, current.strikes > 0, current.block(at: time) != nil { return nil }
         var entry = current ?? Entry(strikes: 0, blockedUntil: time, lastStrike: time)
-        if entry.permanent && entry.strikes > 0 { return nil }
         entry.strikes += 1
         entry.lastStrike = time
         entry.blockedUntil =

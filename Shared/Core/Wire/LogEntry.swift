@@ -14,6 +14,9 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
     /// A sealed blob's reference (hash, size, key wrapped to the owner), signed by the
     /// uploading device (``SignatureDomain/blobReference``). Tag 4.
     case blob(Signed<BlobReference>)
+    /// An access transaction relayed by the access gateway with the network address it
+    /// observed (``GatewayAccess``). Tag 5.
+    case gateway(GatewayAccess)
 
     /// The tag byte of each case; new cases take new tags, old tags never change meaning.
     public var tag: UInt8 {
@@ -22,6 +25,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
         case .registry: 2
         case .access: 3
         case .blob: 4
+        case .gateway: 5
         }
     }
 
@@ -32,6 +36,7 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
         case .registry(let transaction): writer.write(transaction)
         case .access(let transaction): writer.write(transaction)
         case .blob(let reference): writer.write(reference)
+        case .gateway(let relayed): writer.write(relayed)
         }
     }
 
@@ -42,7 +47,17 @@ public enum LogEntry: Hashable, Sendable, CanonicalCodable {
         case 2: self = .registry(try reader.read(Signed<RegistryTransaction>.self))
         case 3: self = .access(try reader.read(Signed<AccessTransaction>.self))
         case 4: self = .blob(try reader.read(Signed<BlobReference>.self))
+        case 5: self = .gateway(try reader.read(GatewayAccess.self))
         case let tag: throw Canonical.DecodingError.invalidTag(tag, context: "log entry")
+        }
+    }
+
+    /// The signed access transaction of an access entry, direct or relayed by the gateway.
+    public var accessTransaction: Signed<AccessTransaction>? {
+        switch self {
+        case .access(let signed): signed
+        case .gateway(let relayed): relayed.transaction
+        case .record, .registry, .blob: nil
         }
     }
 
