@@ -1,5 +1,6 @@
 import AgriTraceCore
 import Crypto
+import Foundation
 import SQLiteStorage
 import TestSupport
 import Testing
@@ -87,6 +88,21 @@ import Testing
         #expect(
             StateRoot.next(after: .zero, height: 1, changes: .zero)
                 != StateRoot.next(after: .zero, height: 2, changes: .zero))
+    }
+
+    /// `agritrace replay --state-roots` prints the roots the ledger noted, from the log alone.
+    @Test func replayPrintsTheStateRootOfEveryBlock() throws {
+        let recording = try RecordingLedger()
+        defer { recording.directory.remove() }
+        try recording.writeBlocks()
+        let result = try runAgritrace([
+            "replay", "--store", recording.directory.file("ledger.sqlite"), "--state-roots", "--json",
+        ])
+        #expect(result.status == 0, "\(result.output)")
+        let printed = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]], "\(result.output)")
+        #expect(printed.map { $0["height"] as? Int } == recording.roots.map { Int($0.height) })
+        #expect(printed.map { $0["stateRoot"] as? String } == recording.roots.map(\.root.hex))
     }
 
     @Test func aTamperedRowChangesTheRootOfTheNextBlockThatTouchesIt() throws {
