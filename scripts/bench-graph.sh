@@ -4,14 +4,11 @@
 # injections for the false-alarm rate), then the graph's queries and its incremental update per
 # block on a ledger store with a million edges. Writes both into BENCHMARKS.md (graph section).
 #   scripts/bench-graph.sh [--seed N] [--days N] [--per-role N] [--per-kind N] [--edges N] [--runs N]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/bench-build.sh
+source "$(dirname "$0")/bench-build.sh"
 build_bench bench-graph
 SCENARIO="$("$BIN" scenario "$@")"
 QUERIES="$("$BIN" queries "$@")"
-scripts/bench-section.py graph <<EOB
-<!-- graph:begin -->
+write_section graph <<EOB
 ## Sharing graph and anomaly detection (\`scripts/bench-graph.sh\`)
 
 Command: \`scripts/bench-graph.sh $*\` (release build). Machine: $(nproc) cores, Debian 12, ${CPU}.
@@ -31,6 +28,5 @@ The store's contract tables are filled with SQL (requests granted, transferred a
 edges each), not through the contracts; the loader reads them as it reads any store.
 
 $QUERIES
-<!-- graph:end -->
 EOB
 printf '%s\n\n%s\n' "$SCENARIO" "$QUERIES"

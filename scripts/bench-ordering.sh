@@ -4,13 +4,10 @@
 # the sequencer's failover time (the old one stops renewing its lease; the next one's first
 # append). Writes the figures into BENCHMARKS.md (ordering section).
 #   scripts/bench-ordering.sh [--seconds N] [--concurrency N] [--entry-bytes N] [--failovers N]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/bench-build.sh
+source "$(dirname "$0")/bench-build.sh"
 build_bench bench-ordering
 TABLE="$("$BIN" "$@")"
-scripts/bench-section.py ordering <<EOB
-<!-- ordering:begin -->
+write_section ordering <<EOB
 ## Consortium ordering through etcd (\`scripts/bench-ordering.sh\`)
 
 Command: \`scripts/bench-ordering.sh $*\` (release build). Machine: $(nproc) cores, Debian 12, ${CPU}.
@@ -21,6 +18,5 @@ failover ≤ 10 s; the ordered entries are batch digests, so the consortium need
 per second than records per second.
 
 $TABLE
-<!-- ordering:end -->
 EOB
 printf '%s\n' "$TABLE"

@@ -25,9 +25,14 @@ extension SavedTreeHead {
 
     /// The signed header once the readable fields agree with it and it is signed by `key`.
     public func verifiedHeader(key: Curve25519.Signing.PublicKey) throws -> BlockHeader {
+        try verifiedHead(key: key).value
+    }
+
+    /// The signed header and its signature once the readable fields agree with it and it is signed by `key`.
+    public func verifiedHead(key: Curve25519.Signing.PublicKey) throws -> Signed<BlockHeader> {
         try checkReadableFields(named: "the tree head of log size \(logSize)", in: "INVALID tree head")
         do {
-            return try verified(authority: key).value
+            return try verified(authority: key)
         } catch {
             throw UserError(
                 "the tree head of log size \(logSize) is not signed by the authority key (\(error)): nothing is consistent"
@@ -37,10 +42,10 @@ extension SavedTreeHead {
 
     /// The tree head of log size `size` from the API at `api`, checked under `key`.
     public static func fetchVerified(from api: String, size: UInt64, key: Curve25519.Signing.PublicKey) async throws
-        -> BlockHeader
+        -> Signed<BlockHeader>
     {
         let head: SavedTreeHead = try await APIClient.get(api, "/v1/tree-head", query: ["tree-size": String(size)])
-        return try head.verifiedHeader(key: key)
+        return try head.verifiedHead(key: key)
     }
 }
 

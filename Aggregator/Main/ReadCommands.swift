@@ -182,6 +182,7 @@ struct Consistency: AsyncParsableCommand {
     )
     var authority: String?
     @OptionGroup var options: StoreOptions
+    @OptionGroup var trust: TrustedHeadOptions
 
     func run() async throws {
         let answer: ConsistencyAnswer
@@ -195,10 +196,13 @@ struct Consistency: AsyncParsableCommand {
             let key = try Keys.readPublicKey(authority)
             answer = try await APIClient.get(
                 api, "/v1/consistency", query: ["old": String(old), "new": new.map(String.init)])
+            let newHead = try await SavedTreeHead.fetchVerified(from: api, size: answer.newSize, key: key)
             heads = (
-                try await SavedTreeHead.fetchVerified(from: api, size: answer.oldSize, key: key),
-                try await SavedTreeHead.fetchVerified(from: api, size: answer.newSize, key: key)
+                try await SavedTreeHead.fetchVerified(from: api, size: answer.oldSize, key: key).value, newHead.value
             )
+            try answer.check(old: old, new: new, against: heads)
+            // The server's newest head must be consistent with the one this client accepted before.
+            try await trust.acceptedHead(of: key).accept(newHead, api: api)
         } else {
             let store = try openReadOnly(options.store)
             guard let key = try authority.map(Keys.readPublicKey) ?? store.authorityKey() else {
@@ -210,8 +214,8 @@ struct Consistency: AsyncParsableCommand {
                 try SavedTreeHead(try queries.treeHead(size: answer.oldSize)).verifiedHeader(key: key),
                 try SavedTreeHead(try queries.treeHead(size: answer.newSize)).verifiedHeader(key: key)
             )
+            try answer.check(old: old, new: new, against: heads)
         }
-        try answer.check(old: old, new: new, against: heads)
         if try options.printedJSON(answer) { return }
         print(
             "log \(answer.oldSize) (root \(answer.oldRoot), signed in block \(heads.old.height)) is a prefix of log \(answer.newSize) (root \(answer.newRoot), signed in block \(heads.new.height)): proof of \(answer.proof.count) hashes verified"

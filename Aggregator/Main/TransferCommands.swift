@@ -231,6 +231,7 @@ struct Fetch: AsyncParsableCommand {
     )
     var state: String?
     @OptionGroup var signer: PrincipalOptions
+    @OptionGroup var trust: TrustedHeadOptions
 
     func run() async throws {
         let token = try SecretFile.read(self.token, what: "access token")
@@ -330,8 +331,9 @@ struct Fetch: AsyncParsableCommand {
             if let api = signer.options.api, let authority {
                 let folder = NSTemporaryDirectory() + "agritrace-fetch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
                 downloads = folder
+                let key = try Keys.readPublicKey(authority)
                 material = try await Self.download(
-                    row, api: api, authority: try Keys.readPublicKey(authority), into: folder)
+                    row, api: api, authority: key, accepting: trust.acceptedHead(of: key), into: folder)
             } else {
                 material = StoreTransferMaterial(
                     queries: try signer.queries(),
@@ -603,9 +605,10 @@ extension Fetch {
     /// each blob is downloaded in pieces to a file in `folder` (its hash is checked by the fetch
     /// against the record's blob reference); keys and blobs are then checked against those
     /// records by the fetch itself.
-    static func download(_ transfer: TransferRow, api: String, authority: Curve25519PublicKey, into folder: String)
-        async throws -> FetchedTransferMaterial
-    {
+    static func download(
+        _ transfer: TransferRow, api: String, authority: Curve25519PublicKey, accepting accepted: AcceptedTreeHead,
+        into folder: String
+    ) async throws -> FetchedTransferMaterial {
         struct Keys: Decodable { var keys: [String] }
         struct Reference: Decodable { var blobID: String }
         struct Piece: Decodable {
@@ -629,6 +632,8 @@ extension Fetch {
                 } catch {
                     throw UserError("record \(wrapped.recordID.hex): its inclusion proof from \(api) fails: \(error)")
                 }
+                // The head the proof is against must be consistent with the one this client accepted before.
+                try await accepted.accept(try proof.treeHead.verified(authority: authority), api: api)
             }
             let reference: Reference = try await APIClient.get(
                 api, "/v1/blobs/reference", query: ["record": wrapped.recordID.hex, "level": wrapped.level.rawValue])

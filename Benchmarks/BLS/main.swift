@@ -130,25 +130,51 @@ report(
   "g2_decompress",
   measure(100) { sink &+= (try? BLS12381.G2(bytes: qc[next()]))?.isIdentity == false ? 1 : 0 })
 // Multi-scalar multiplication, n points (random multiples of the generator) and scalars.
-for n in [23, 64, 256] {
-  let pts = (0..<n).map { _ in BLS12381.G1.generatorMultiple(.random()) }
+
+/// The group operations the multi-scalar figures time, alike in G1 and G2.
+protocol MSMGroup {
+  static var identity: Self { get }
+  static func + (a: Self, b: Self) -> Self
+  static func * (a: Self, k: BLS12381.Scalar) -> Self
+  static func generatorMultiple(_ k: BLS12381.Scalar) -> Self
+  static func multiScalarMultiply(
+    points: [Self], scalars: [BLS12381.Scalar], timing: BLS12381.MSMTiming) -> Self
+  var isIdentity: Bool { get }
+}
+extension BLS12381.G1: MSMGroup {}
+extension BLS12381.G2: MSMGroup {}
+
+/// Reports `<group>_msm_naive_<n>` (n scalar products summed) and `<group>_msm_ct_<n>` (the
+/// constant-time MSM) over n random points of `G` and two sets of n random scalars, which it
+/// returns for the group's other figures.
+func reportNaiveAndConstantTimeMSM<G: MSMGroup>(
+  _ group: String, _ n: Int, naiveReps: Int, ctReps: Int, in _: G.Type
+) -> (points: [G], scalars: [[BLS12381.Scalar]]) {
+  let pts = (0..<n).map { _ in G.generatorMultiple(.random()) }
   let ks = [
     (0..<n).map { _ in BLS12381.Scalar.random() }, (0..<n).map { _ in BLS12381.Scalar.random() },
   ]
-  let reps = n >= 256 ? 2 : (n >= 64 ? 4 : 10)
   report(
-    "g1_msm_naive_\(n)",
-    measure(max(1, reps / 4)) {
+    "\(group)_msm_naive_\(n)",
+    measure(naiveReps) {
       let k = ks[next()]
-      var acc = BLS12381.G1.identity
+      var acc = G.identity
       for i in 0..<n { acc = acc + pts[i] * k[i] }
-      sink &+= digest(acc)
+      sink &+= acc.isIdentity ? 1 : 0
     })
   report(
-    "g1_msm_ct_\(n)",
-    measure(reps) {
-      sink &+= digest(BLS12381.G1.multiScalarMultiply(points: pts, scalars: ks[next()]))
+    "\(group)_msm_ct_\(n)",
+    measure(ctReps) {
+      let sum = G.multiScalarMultiply(points: pts, scalars: ks[next()], timing: .constantTime)
+      sink &+= sum.isIdentity ? 1 : 0
     })
+  return (pts, ks)
+}
+
+for n in [23, 64, 256] {
+  let reps = n >= 256 ? 2 : (n >= 64 ? 4 : 10)
+  let (pts, ks) = reportNaiveAndConstantTimeMSM(
+    "g1", n, naiveReps: max(1, reps / 4), ctReps: reps, in: BLS12381.G1.self)
   report(
     "g1_msm_vt_\(n)",
     measure(reps) {
@@ -163,23 +189,7 @@ for n in [23, 64, 256] {
   if !json { print("  fixed-base table, 4 parts, n = \(n): \(fixed.tableBytes) bytes") }
 }
 for n in [23, 64] {
-  let pts = (0..<n).map { _ in BLS12381.G2.generatorMultiple(.random()) }
-  let ks = [
-    (0..<n).map { _ in BLS12381.Scalar.random() }, (0..<n).map { _ in BLS12381.Scalar.random() },
-  ]
-  report(
-    "g2_msm_naive_\(n)",
-    measure(1) {
-      let k = ks[next()]
-      var acc = BLS12381.G2.identity
-      for i in 0..<n { acc = acc + pts[i] * k[i] }
-      sink &+= digest(acc)
-    })
-  report(
-    "g2_msm_ct_\(n)",
-    measure(3) {
-      sink &+= digest(BLS12381.G2.multiScalarMultiply(points: pts, scalars: ks[next()]))
-    })
+  _ = reportNaiveAndConstantTimeMSM("g2", n, naiveReps: 1, ctReps: 3, in: BLS12381.G2.self)
 }
 
 let gen = BLS12381.GT.generator

@@ -117,30 +117,39 @@ func isogenyMap<F: FieldElement>(_ x: F, _ y: F, _ xn: [F], _ xd: [F], _ yn: [F]
     return (a * d * inv, y * c * b * inv)
 }
 
-func mapToG1Curve(_ u: Fp) -> ProjectivePoint<G1Params> {
-    let (x, y) = simplifiedSWU(u, a: Consts.sswuG1A, b: Consts.sswuG1B, z: Consts.sswuG1Z)
-    guard
-        let (ex, ey) = isogenyMap(
-            x, y, Consts.iso11XNum, Consts.iso11XDen, Consts.iso11YNum, Consts.iso11YDen)
-    else { return .identity }
-    return AffinePoint<G1Params>(x: ex, y: ey).projective
+/// A curve hash-to-curve reaches through the simplified SWU map on an isogenous curve
+/// (RFC 9380 section 6.6.3): that curve's a, b and non-square z, and the isogeny's x numerator,
+/// x denominator, y numerator and y denominator coefficients.
+protocol SWUCurve: CurveParams where F: SWUField {
+    static var sswu: (a: F, b: F, z: F) { get }
+    static var isogeny: ([F], [F], [F], [F]) { get }
 }
 
-func mapToG2Curve(_ u: Fp2) -> ProjectivePoint<G2Params> {
-    let (x, y) = simplifiedSWU(u, a: Consts.sswuG2A, b: Consts.sswuG2B, z: Consts.sswuG2Z)
-    guard
-        let (ex, ey) = isogenyMap(
-            x, y, Consts.iso3XNum, Consts.iso3XDen, Consts.iso3YNum, Consts.iso3YDen)
-    else { return .identity }
-    return AffinePoint<G2Params>(x: ex, y: ey).projective
+extension G1Params: SWUCurve {
+    static let sswu = (a: Consts.sswuG1A, b: Consts.sswuG1B, z: Consts.sswuG1Z)
+    static let isogeny = (Consts.iso11XNum, Consts.iso11XDen, Consts.iso11YNum, Consts.iso11YDen)
+}
+
+extension G2Params: SWUCurve {
+    static let sswu = (a: Consts.sswuG2A, b: Consts.sswuG2B, z: Consts.sswuG2Z)
+    static let isogeny = (Consts.iso3XNum, Consts.iso3XDen, Consts.iso3YNum, Consts.iso3YDen)
+}
+
+/// Maps `u` to a point of `curve` (RFC 9380 map_to_curve): simplified SWU on the isogenous
+/// curve, then the isogeny. The point is not yet in the subgroup: clear the cofactor.
+func mapToCurve<C: SWUCurve>(_ u: C.F, on curve: C.Type) -> ProjectivePoint<C> {
+    let (x, y) = simplifiedSWU(u, a: C.sswu.a, b: C.sswu.b, z: C.sswu.z)
+    let (xNum, xDen, yNum, yDen) = C.isogeny
+    guard let (ex, ey) = isogenyMap(x, y, xNum, xDen, yNum, yDen) else { return .identity }
+    return AffinePoint<C>(x: ex, y: ey).projective
 }
 
 func hashToG1(_ msg: [UInt8], dst: [UInt8]) -> ProjectivePoint<G1Params> {
     let (u0, u1) = hashToFieldFp(msg, dst: dst)
-    return (mapToG1Curve(u0) + mapToG1Curve(u1)).clearCofactor()
+    return (mapToCurve(u0, on: G1Params.self) + mapToCurve(u1, on: G1Params.self)).clearCofactor()
 }
 
 func hashToG2(_ msg: [UInt8], dst: [UInt8]) -> ProjectivePoint<G2Params> {
     let (u0, u1) = hashToFieldFp2(msg, dst: dst)
-    return (mapToG2Curve(u0) + mapToG2Curve(u1)).clearCofactor()
+    return (mapToCurve(u0, on: G2Params.self) + mapToCurve(u1, on: G2Params.self)).clearCofactor()
 }

@@ -132,6 +132,77 @@ struct HTTPSAPITests {
         }
     }
 
+    /// Split-view detection: the CLI keeps the last tree head it accepted from a log and takes a
+    /// new one only with a consistency proof from it. Two servers with separate stores signed by
+    /// the same authority key (the fork two `serve` processes once made) are caught as soon as the
+    /// client has seen one and the other shows it a head that cannot be of the same log.
+    @Test func theCLIRefusesAServerWhoseSignedHeadsForkFromTheOnesItAccepted() async throws {
+        var honest = try populatedLedger(blocks: 3, perBlock: 10)
+        let fork = try populatedLedger(blocks: 4, perBlock: 10, authority: honest.authority)
+        let (honestAPI, honestServer) = try serve(honest, tls: nil)
+        defer { honestServer.terminate() }
+        let (forkAPI, forkServer) = try serve(fork, tls: nil)
+        defer { forkServer.terminate() }
+        let key = honest.authority.publicKey.hex
+        let trusted = try TemporaryDirectory(prefix: "agritrace-trusted")
+        func consistency(_ api: String, _ sizes: [String], trustedIn folder: String) async throws -> (
+            status: Int32, output: String
+        ) {
+            try await firstAnswer(
+                ["consistency"] + sizes + [
+                    "--api", api, "--insecure-http", "--authority", key, "--trusted-heads", folder,
+                ])
+        }
+        func acceptedSize(in folder: String) throws -> UInt64 {
+            let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + key + ".json"))
+            return try JSONDecoder().decode(SavedTreeHead.self, from: data).logSize
+        }
+
+        /// Runs `consistency` and expects it to pass and leave the head of `size` accepted.
+        func expectAccepted(_ api: String, _ sizes: [String], in folder: String, keeping size: UInt64) async throws {
+            let result = try await consistency(api, sizes, trustedIn: folder)
+            #expect(result.status == 0, "\(result.output)")
+            #expect(try acceptedSize(in: folder) == size)
+        }
+        /// Runs `consistency` and expects a split view for `reason`, the accepted head unchanged.
+        func expectSplitView(_ api: String, in folder: String, because reason: String, keeping size: UInt64)
+            async throws
+        {
+            let result = try await consistency(api, ["11"], trustedIn: folder)
+            #expect(result.status != 0)
+            #expect(result.output.contains("SPLIT VIEW") && result.output.contains(reason), "\(result.output)")
+            #expect(try acceptedSize(in: folder) == size)
+        }
+
+        // First use: the honest server's newest head (size 31) is accepted and kept.
+        try await expectAccepted(honestAPI, ["11"], in: trusted.path, keeping: 31)
+        // The log grows by a block: the larger head is taken with a consistency proof from 31.
+        _ = honest.ledger.admit(
+            topic: honest.device.recordTopic, payload: honest.device.payload(honest.device.records(10, lot: "PL-9")))
+        try honest.ledger.cutBlock()
+        try await expectAccepted(honestAPI, ["11"], in: trusted.path, keeping: 41)
+        // An older head of the same log is proved a prefix of the accepted one; the accepted head stays.
+        try await expectAccepted(honestAPI, ["11", "21"], in: trusted.path, keeping: 41)
+        // The fork's newest head has the same size (41) and another root: refused, and not kept.
+        try await expectSplitView(forkAPI, in: trusted.path, because: "same log size with another root", keeping: 41)
+
+        // A client that accepted the honest log at 21 is shown the fork's larger log: the fork's own
+        // consistency proof does not start from the accepted root, so it is refused too.
+        let second = try TemporaryDirectory(prefix: "agritrace-trusted")
+        try await expectAccepted(honestAPI, ["11", "21"], in: second.path, keeping: 21)
+        try await expectSplitView(forkAPI, in: second.path, because: "no valid consistency proof", keeping: 21)
+
+        // The kept head is checked again when read: a changed file is refused, naming it.
+        let file = second.path + "/" + key + ".json"
+        let changed = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(
+            of: "\"logSize\" : 21", with: "\"logSize\" : 41")
+        #expect(changed.contains("\"logSize\" : 41"))
+        try changed.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try await consistency(honestAPI, ["11"], trustedIn: second.path)
+        #expect(result.status != 0)
+        #expect(result.output.contains(file), "\(result.output)")
+    }
+
     @Test func cliTracesAndProvesOverMutualTLS() async throws {
         let fixture = try populatedLedger(blocks: 3, perBlock: 10)
         let certificates = try TestCertificates.generate(in: fixture.directory.path, clientCommonName: "firm-alice")

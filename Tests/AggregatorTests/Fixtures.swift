@@ -80,12 +80,17 @@ func decodeReceipts(_ payload: [UInt8], authority: Curve25519.Signing.PublicKey)
 /// A ledger in a temporary directory with one registered device.
 struct LedgerFixture {
     let directory: TemporaryDirectory
-    let authority = Curve25519.Signing.PrivateKey()
+    let authority: Curve25519.Signing.PrivateKey
     var device = TestDevice()
     let ledger: Ledger
     var path: String { directory.file("ledger.sqlite") }
 
-    init(configuration: LedgerConfiguration = .init(synchronous: .normal)) throws {
+    /// A new ledger signed by `authority` (a new key by default) with one block that registers ``device``.
+    init(
+        configuration: LedgerConfiguration = .init(synchronous: .normal),
+        authority: Curve25519.Signing.PrivateKey = .init()
+    ) throws {
+        self.authority = authority
         directory = try TemporaryDirectory(prefix: "agritrace-ledger")
         ledger = try Ledger(path: directory.file("ledger.sqlite"), authority: authority, configuration: configuration)
         try ledger.admit(registry: device.registration(authority: authority))

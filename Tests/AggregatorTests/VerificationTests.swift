@@ -8,8 +8,10 @@ import Testing
 @testable import AgriTraceCore
 
 /// A ledger with a few blocks of records, for tampering.
-func populatedLedger(blocks: Int = 4, perBlock: Int = 25) throws -> LedgerFixture {
-    var fixture = try LedgerFixture()
+func populatedLedger(
+    blocks: Int = 4, perBlock: Int = 25, authority: Curve25519.Signing.PrivateKey = .init()
+) throws -> LedgerFixture {
+    var fixture = try LedgerFixture(authority: authority)
     for block in 0..<blocks {
         _ = fixture.ledger.admit(
             topic: fixture.device.recordTopic,
