@@ -17,7 +17,8 @@ struct Agritrace: AsyncParsableCommand {
         subcommands: [
             Serve.self, API.self, Trace.self, Records.self, Proof.self, VerifyProof.self, TreeHead.self,
             Consistency.self,
-            Verify.self, Replay.self, Status.self, Devices.self, Principals.self, Keygen.self, EnrollCommand.self,
+            Verify.self, Replay.self, Status.self, Devices.self, Principals.self, Keygen.self, Node.self,
+            Consortium.self, EnrollCommand.self,
             Policy.self, Request.self, Regulator.self, Audit.self,
             Transfer.self, Fetch.self, Grants.self, Provenance.self, Graph.self, Export.self, Backup.self, Restore.self,
             ConsoleCommand.self,

@@ -1,5 +1,6 @@
 import AgriTraceCore
 import ArgumentParser
+import Crypto
 import Foundation
 import Ledger
 import LedgerClient
@@ -286,6 +287,12 @@ struct Replay: ParsableCommand {
 
     @Option(name: .long, help: "The authority public key (default: the one recorded in the store).") var authority:
         String?
+    @Flag(
+        name: .long,
+        help:
+            "Print instead the state root after every block (docs/consortium.md), recomputed from the log alone in a fresh state."
+    )
+    var stateRoots = false
     @OptionGroup var options: StoreOptions
 
     func run() throws {
@@ -293,6 +300,7 @@ struct Replay: ParsableCommand {
         guard let key = try authority.map(Keys.readPublicKey) ?? store.authorityKey() else {
             throw UserError("the store has no authority key yet")
         }
+        if stateRoots { return try printStateRoots(store: store, authority: key) }
         let report = try StateReplay.replay(store: store, authority: key)
         if options.json {
             print(try Output.json(report))
@@ -305,6 +313,19 @@ struct Replay: ParsableCommand {
             report.differences.forEach { print("  \($0)") }
         }
         if !report.ok { throw ExitCode(1) }
+    }
+
+    /// `--state-roots`: every block's height and state root, as a table or JSON.
+    func printStateRoots(store: LedgerStore, authority: Curve25519.Signing.PublicKey) throws {
+        struct BlockRoot: Encodable {
+            var height: UInt64
+            var stateRoot: String
+        }
+        let roots = try StateReplay.stateRoots(from: store, authority: authority).map {
+            BlockRoot(height: $0.height, stateRoot: $0.root.hex)
+        }
+        if options.json { return print(try Output.json(roots)) }
+        print(Output.table(["height", "state root"], roots.map { [String($0.height), $0.stateRoot] }))
     }
 }
 

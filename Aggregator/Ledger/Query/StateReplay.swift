@@ -13,6 +13,13 @@ public struct ReplayReport: Sendable, Codable {
     public var ok: Bool { differences.isEmpty }
 }
 
+/// The log's transactions are not what the ledger's contracts make of them: the state root
+/// cannot be recomputed.
+public struct StateRootError: Error, CustomStringConvertible {
+    public var reason: String
+    public var description: String { "cannot recompute the state roots: \(reason)" }
+}
+
 /// Rebuilds the world state from the log alone, in a scratch database, by running the
 /// contracts over every transaction in order, then compares it row by row with the stored state.
 public enum StateReplay {
@@ -37,6 +44,34 @@ public enum StateReplay {
         from store: LedgerStore, authority: Curve25519.Signing.PublicKey, into target: SQLiteConnection
     ) throws -> (transactions: UInt64, refusals: [String]) {
         try target.execute(LedgerSchema.stateDDL)
+        return try fold(store, authority: authority, into: target)
+    }
+
+    /// The state root after every block of `store`'s log (``StateRoot``), recomputed from the
+    /// log alone: the contracts folded over it in a scratch state whose changes are noted
+    /// (``StateChanges``). What a consortium node's roots must equal, block by block.
+    /// - Throws: ``StateRootError`` when the contracts refuse a transaction of the log.
+    public static func stateRoots(from store: LedgerStore, authority: Curve25519.Signing.PublicKey) throws
+        -> [(height: UInt64, root: Digest32)]
+    {
+        let scratch = try SQLiteConnection(path: ":memory:", options: .init(synchronous: .off))
+        try scratch.execute(LedgerSchema.stateDDL)
+        let changes = try StateChanges(recordingOn: scratch)
+        var roots: [(height: UInt64, root: Digest32)] = []
+        let folded = try fold(store, authority: authority, into: scratch) { height in
+            let root = try changes.root(after: roots.last?.root ?? StateRoot.initial, height: height)
+            roots.append((height, root))
+        }
+        if let refusal = folded.refusals.first { throw StateRootError(reason: refusal) }
+        return roots
+    }
+
+    /// Applies every transaction of `store`'s log, in order, to the state tables of `target`;
+    /// `afterBlock` runs (inside the one transaction) after the last transaction of each block.
+    static func fold(
+        _ store: LedgerStore, authority: Curve25519.Signing.PublicKey, into target: SQLiteConnection,
+        afterBlock: (UInt64) throws -> Void = { _ in }
+    ) throws -> (transactions: UInt64, refusals: [String]) {
         var registry = RegistryState()
         var transactions: UInt64 = 0
         var refusals: [String] = []
@@ -44,9 +79,12 @@ public enum StateReplay {
             "SELECT e.leaf_index, e.height, e.entry, b.time FROM log_entries e JOIN blocks b ON b.height = e.height ORDER BY e.leaf_index"
         )
         try target.transaction {
+            var block: UInt64?
             while try entries.step() {
                 let leafIndex = UInt64(entries.int64(at: 0))
                 let height = UInt64(entries.int64(at: 1))
+                if let block, block != height { try afterBlock(block) }
+                block = height
                 let entry = try Canonical.decode(LogEntry.self, from: entries.bytes(at: 2) ?? [])
                 if let violation = Admission.check(entry, registry: registry, authority: authority) {
                     refusals.append("leaf \(leafIndex): the contract refuses the transaction on replay (\(violation))")
@@ -59,6 +97,7 @@ public enum StateReplay {
                 if case .record(let record) = entry { try Contracts.raiseSequences([record], in: target) }
                 transactions += 1
             }
+            if let block, refusals.isEmpty { try afterBlock(block) }
         }
         return (transactions, refusals)
     }

@@ -36,6 +36,11 @@ public struct Checkpoint: Sendable, Hashable {
         self.extensions = extensions
     }
 
+    /// Whether `origin` can be a checkpoint's first line: non-empty, no control character.
+    public static func isValidOrigin(_ origin: String) -> Bool {
+        !origin.isEmpty && !origin.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    }
+
     /// The note text.
     public var text: String {
         ([origin, String(size), Base64.encode(rootHash.bytes)] + extensions).map { $0 + "\n" }.joined()
