@@ -54,14 +54,10 @@ struct Consortium: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a consortium: its id, origin, threshold and members (after the given changes).")
 
-        @Option(help: "The genesis file.") var genesis: String
-        @Option(help: "A signed membership change applied after the genesis (repeat, in order).") var change: [String] =
-            []
+        @OptionGroup var files: MembershipFiles
         @Flag(help: "Print JSON.") var json = false
 
-        func run() throws {
-            print(try MembershipSummary.printed(genesis: genesis, changes: change, json: json))
-        }
+        func run() throws { print(try files.summary(json: json)) }
     }
 
     struct Propose: ParsableCommand {
@@ -69,8 +65,7 @@ struct Consortium: ParsableCommand {
             abstract:
                 "Write a membership change for the members to sign: add a member, remove one, or set the threshold.")
 
-        @Option(help: "The genesis file.") var genesis: String
-        @Option(help: "A signed change already applied (repeat, in order).") var change: [String] = []
+        @OptionGroup var files: MembershipFiles
         @Option(help: "The new member's verifier key file.") var add: String?
         @Option(help: "The name of the member to remove.") var remove: String?
         @Option(help: "The threshold after the change (a majority of the members after it).") var threshold: Int
@@ -80,7 +75,7 @@ struct Consortium: ParsableCommand {
             guard add == nil || remove == nil else {
                 throw UserError("--add and --remove are two changes; fix: propose one, have it applied, then the other")
             }
-            let membership = try ConsortiumFiles.membership(genesis: genesis, changes: change)
+            let membership = try files.membership()
             var action = MembershipChange.Action.setThreshold
             if let add { action = .add(try ConsortiumFiles.verifierKey(add)) }
             if let remove { action = .remove(name: remove) }
@@ -138,13 +133,31 @@ struct Consortium: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check signed membership changes against a genesis offline and print the membership after them.")
 
-        @Option(help: "The genesis file.") var genesis: String
-        @Option(help: "A signed change (repeat, in order).") var change: [String]
+        @OptionGroup var files: MembershipFiles
         @Flag(help: "Print JSON.") var json = false
 
-        func run() throws {
-            print(try MembershipSummary.printed(genesis: genesis, changes: change, json: json))
+        func validate() throws {
+            if files.change.isEmpty { throw ValidationError("give the signed changes to check with --change") }
         }
+
+        func run() throws { print(try files.summary(json: json)) }
+    }
+}
+
+/// The genesis file and the signed membership changes applied after it, in order: what
+/// `consortium show`, `propose` and `apply` start from.
+struct MembershipFiles: ParsableArguments {
+    @Option(help: "The genesis file.") var genesis: String
+    @Option(help: "A signed membership change applied after the genesis (repeat, in order).") var change: [String] = []
+
+    /// The membership after the changes, each checked against the membership before it.
+    func membership() throws -> ConsortiumMembership {
+        try ConsortiumFiles.membership(genesis: genesis, changes: change)
+    }
+
+    /// The membership after the changes, as text or JSON.
+    func summary(json: Bool) throws -> String {
+        try MembershipSummary(membership(), genesisTime: ConsortiumFiles.genesis(genesis).time).printed(json: json)
     }
 }
 
@@ -165,12 +178,6 @@ struct MembershipSummary: Encodable {
         sequence = membership.sequence
         threshold = membership.threshold
         members = membership.members.map { Member(name: $0.name, vkey: $0.vkey) }
-    }
-
-    /// The membership of the genesis file after the signed change files, as text or JSON.
-    static func printed(genesis: String, changes: [String], json: Bool) throws -> String {
-        let membership = try ConsortiumFiles.membership(genesis: genesis, changes: changes)
-        return try MembershipSummary(membership, genesisTime: ConsortiumFiles.genesis(genesis).time).printed(json: json)
     }
 
     func printed(json: Bool) throws -> String {

@@ -1,7 +1,8 @@
-import AgriTraceCore
 import Crypto
 import PropertyBased
 import Testing
+
+@testable import AgriTraceCore
 
 /// The membership contract: changes signed by k current members, against a reference model.
 @Suite struct MembershipContractTests {

@@ -29,13 +29,11 @@ public struct MembershipChange: Sendable, Hashable {
     /// The threshold after the change.
     public let threshold: Int
 
-    public init(consortium: Digest32, sequence: UInt64, action: Action, threshold: Int) {
-        self.consortium = consortium
-        self.sequence = sequence
-        self.action = action
-        self.threshold = threshold
-    }
+}
 
+// The initializers that make a change live in an extension, so that the struct keeps its
+// synthesized memberwise initializer (internal: tests reach it with `@testable import`).
+extension MembershipChange {
     /// The next change of `membership`: its id and the following sequence number.
     public init(next membership: ConsortiumMembership, action: Action, threshold: Int) {
         self.init(
