@@ -29,7 +29,7 @@ final class TestReceiver: Sendable {
         var refuse: Set<UInt64> = []
     }
 
-    let authority = Curve25519.Signing.PrivateKey()
+    let authority: Curve25519.Signing.PrivateKey
     let client: MQTTClient
     let deviceKeys: [String: Curve25519.Signing.PublicKey]
     /// Append only the next expected sequence of each device (drop later ones unanswered).
@@ -38,7 +38,13 @@ final class TestReceiver: Sendable {
 
     var authorityHex: String { authority.publicKey.hex }
 
-    init(port: Int32, deviceKeys: [String: Curve25519.Signing.PublicKey], enforceOrder: Bool = false) throws {
+    /// A receiver signing with `authority` (a new key by default; a second receiver given the
+    /// first one's key is a second ledger signing with the same key: a fork).
+    init(
+        port: Int32, deviceKeys: [String: Curve25519.Signing.PublicKey], enforceOrder: Bool = false,
+        authority: Curve25519.Signing.PrivateKey = .init()
+    ) throws {
+        self.authority = authority
         self.deviceKeys = deviceKeys
         self.enforceOrder = enforceOrder
         client = try MQTTClient(
@@ -77,6 +83,26 @@ final class TestReceiver: Sendable {
     func refuse(_ sequences: Set<UInt64>) { state.withLock { $0.refuse = sequences } }
 
     var snapshot: State { state.withLock { $0 } }
+
+    /// Receipts for `ids` (records on this receiver's log) under one header for the next height
+    /// over the whole log, made at `time`, without answering or moving on: two calls with other
+    /// times sign two different headers for one height, as a forked ledger would.
+    func receiptBatch(for ids: [RecordID], time: Timestamp) throws -> ReceiptBatch {
+        try state.withLock { state in
+            let (height, size) = (state.height + 1, state.log.size)
+            let header = BlockHeader(
+                height: height, previousHash: .zero, transactionRoot: .zero, transactionCount: UInt32(ids.count),
+                logSize: size, logRoot: state.log.root, time: time, proposer: "test-receiver")
+            let head = try Signed(header, domain: .blockHeader, key: authority)
+            let receipts = try ids.map { id in
+                let index = UInt64(state.leafIndex[id]!)
+                return Receipt(
+                    recordID: id, height: height, leafIndex: index,
+                    inclusionProof: try state.log.inclusionProof(index: index, size: size), treeHead: head)
+            }
+            return ReceiptBatch(receipts: receipts, rejections: [])
+        }
+    }
 
     func handle(_ message: MQTTMessage) {
         guard let (enterprise, device) = Wire.parseDeviceTopic(message.topic) else { return }

@@ -302,6 +302,12 @@ public final class RecordPublisher: Sendable {
                 $0.receipted += Int64(outcome.receipted)
                 $0.invalidReceipts += Int64(outcome.invalid)
                 $0.refused += Int64(outcome.refused)
+                $0.treeHeadForks += Int64(outcome.forkedHeights.count)
+            }
+            if !outcome.forkedHeights.isEmpty {
+                logger.error(
+                    "ALARM: the authority signed two different tree heads for the same height: the ledger forked (two stores signing with one key, or a rewritten ledger). Both signed heads are kept in the agent store's tree_head_forks table; hand them to the regulator. Receipts under the second head are not believed.",
+                    metadata: ["heights": "\(outcome.forkedHeights)", "event": "tree-head-fork"])
             }
             for reason in outcome.invalidReasons.prefix(3) {
                 logger.error(

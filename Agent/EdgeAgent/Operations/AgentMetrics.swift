@@ -22,6 +22,8 @@ public final class AgentMetrics: Sendable {
         public var publishedBytes: Int64 = 0
         public var receipted: Int64 = 0
         public var invalidReceipts: Int64 = 0
+        /// Tree heads that fork from the one kept for their height (``TreeHeadFork``).
+        public var treeHeadForks: Int64 = 0
         public var refused: Int64 = 0
         public var connections: Int64 = 0
         public var reconnects: Int64 = 0
@@ -83,6 +85,10 @@ public final class AgentMetrics: Sendable {
         text.metric(
             "agritrace_agent_invalid_receipts_total", "counter",
             "Receipts or receipt batches that failed verification.", "\(c.invalidReceipts)")
+        text.metric(
+            "agritrace_agent_tree_head_forks_total", "counter",
+            "Tree heads signed by the authority for a height that already has another: evidence of a fork (alarm).",
+            "\(c.treeHeadForks)")
         text.metric(
             "agritrace_agent_refused_records_total", "counter", "Records the aggregator refused.", "\(c.refused)")
         text.metric(

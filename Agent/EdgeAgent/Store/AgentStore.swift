@@ -224,6 +224,8 @@ public final class AgentStore: @unchecked Sendable {
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS blob_uploads_status ON blob_uploads(status, sent_at);
         """,
+        // Version 5: evidence of forks, two signed tree heads at one height (TreeHeadForks.swift).
+        treeHeadForksMigration,
     ]
 
     /// Opens (creating if needed) the store.
@@ -557,6 +559,8 @@ public final class AgentStore: @unchecked Sendable {
         public var invalid = 0
         public var refused = 0
         public var invalidReasons: [String] = []
+        /// Heights at which the batch showed a tree head other than the one kept (``TreeHeadFork``).
+        public var forkedHeights: [UInt64] = []
     }
 
     /// Verifies each receipt against the stored record and the authority, then moves the
@@ -585,8 +589,11 @@ public final class AgentStore: @unchecked Sendable {
         _ batch: ReceiptBatch, authority: Curve25519.Signing.PublicKey, now: Timestamp, compact: Bool
     ) throws -> ReceiptOutcome {
         var outcome = ReceiptOutcome()
-        var verifiedHeads: [UInt64: [UInt8]] = [:]
         try db.transaction {
+            let heads = try checkTreeHeads(of: batch, authority: authority, now: now)
+            outcome.forkedHeights = heads.compactMap { head, check in
+                if case .fork = check { head.value.height } else { nil }
+            }.sorted()
             let find = try db.cachedStatement("SELECT sequence, body FROM outbox WHERE record_id = ?")
             let delete = try db.cachedStatement("DELETE FROM outbox WHERE sequence = ?")
             let insert = try db.cachedStatement(
@@ -605,10 +612,10 @@ public final class AgentStore: @unchecked Sendable {
                 let body = find.bytes(at: 1) ?? []
                 find.reset()
                 do {
-                    let headBytes = Canonical.encode(receipt.treeHead)
-                    if verifiedHeads[receipt.treeHead.value.height] != headBytes {
-                        try receipt.treeHead.verify(domain: .blockHeader, key: authority)
-                        verifiedHeads[receipt.treeHead.value.height] = headBytes
+                    switch heads[receipt.treeHead] {
+                    case .badSignature(let error): throw error
+                    case .fork: throw TreeHeadForkError(height: receipt.treeHead.value.height)
+                    case .valid, nil: break
                     }
                     let record = try Canonical.decode(Record.self, from: body)
                     let leaf = LogEntry.record(record).canonicalBytes
