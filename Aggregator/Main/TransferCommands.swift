@@ -620,6 +620,7 @@ extension Fetch {
         let listed: Keys = try await APIClient.get(
             api, "/v1/transfers/keys", query: ["redeem-leaf": String(transfer.redeemLeaf)])
         var material = FetchedTransferMaterial(keys: [], records: [:], blobIDs: [:], blobs: [:])
+        var checkedHeads: Set<String> = []
         for hex in listed.keys {
             guard let bytes = [UInt8](hexString: hex),
                 let wrapped = try? Canonical.decode(WrappedDataKey.self, from: bytes)
@@ -632,8 +633,11 @@ extension Fetch {
                 } catch {
                     throw UserError("record \(wrapped.recordID.hex): its inclusion proof from \(api) fails: \(error)")
                 }
-                // The head the proof is against must be consistent with the one this client accepted before.
-                try await accepted.accept(try proof.treeHead.verified(authority: authority), api: api)
+                // The head the proof is against must be consistent with the one this client accepted
+                // before; records proved against one head check it once.
+                if checkedHeads.insert(proof.treeHead.signedHeader).inserted {
+                    try await accepted.accept(try proof.treeHead.verified(authority: authority), api: api)
+                }
             }
             let reference: Reference = try await APIClient.get(
                 api, "/v1/blobs/reference", query: ["record": wrapped.recordID.hex, "level": wrapped.level.rawValue])

@@ -612,17 +612,7 @@ public final class AgentStore: @unchecked Sendable {
                 let body = find.bytes(at: 1) ?? []
                 find.reset()
                 do {
-                    switch heads[receipt.treeHead] {
-                    case .badSignature(let error): throw error
-                    case .fork: throw TreeHeadForkError(height: receipt.treeHead.value.height)
-                    case .valid, nil: break
-                    }
-                    let record = try Canonical.decode(Record.self, from: body)
-                    let leaf = LogEntry.record(record).canonicalBytes
-                    try MerkleTree.verifyInclusion(
-                        leafHash: MerkleTree.leafHash(leaf), index: receipt.leafIndex,
-                        treeSize: receipt.treeHead.value.logSize,
-                        proof: receipt.inclusionProof, root: receipt.treeHead.value.logRoot)
+                    try Self.verify(receipt, of: body, head: heads[receipt.treeHead])
                 } catch {
                     outcome.invalid += 1
                     outcome.invalidReasons.append("\(receipt.recordID): \(error)")
@@ -648,26 +638,48 @@ public final class AgentStore: @unchecked Sendable {
                 try delete.run()
                 outcome.receipted += 1
             }
-            let refuse = try db.cachedStatement(
-                "INSERT OR IGNORE INTO refused(sequence, record_id, body, code, reason, refused_at) SELECT sequence, record_id, body, ?, ?, ? FROM outbox WHERE record_id = ?"
-            )
-            let deleteByID = try db.cachedStatement("DELETE FROM outbox WHERE record_id = ?")
-            for rejection in batch.rejections {
-                guard let id = rejection.recordID else { continue }
-                let idBytes = Canonical.encode(id)
-                try refuse.bind(rejection.code.rawValue, at: 1)
-                try refuse.bind(rejection.reason, at: 2)
-                try refuse.bind(now.milliseconds, at: 3)
-                try refuse.bind(idBytes, at: 4)
-                try refuse.run()
-                if db.changes > 0 {
-                    try deleteByID.bind(idBytes, at: 1)
-                    try deleteByID.run()
-                    outcome.refused += 1
-                }
-            }
+            outcome.refused = try moveRefusedRecords(batch.rejections, now: now)
         }
         return outcome
+    }
+
+    /// Checks one receipt: its tree head (as ``checkTreeHeads(of:authority:now:)`` found it) and
+    /// the inclusion proof of the stored record `body` under it.
+    private static func verify(_ receipt: Receipt, of body: [UInt8], head: HeadCheck?) throws {
+        switch head {
+        case .badSignature(let error): throw error
+        case .fork: throw TreeHeadForkError(height: receipt.treeHead.value.height)
+        case .valid, nil: break
+        }
+        let record = try Canonical.decode(Record.self, from: body)
+        let leaf = LogEntry.record(record).canonicalBytes
+        try MerkleTree.verifyInclusion(
+            leafHash: MerkleTree.leafHash(leaf), index: receipt.leafIndex, treeSize: receipt.treeHead.value.logSize,
+            proof: receipt.inclusionProof, root: receipt.treeHead.value.logRoot)
+    }
+
+    /// Moves the records the aggregator refused from the outbox to `refused`; returns how many moved.
+    private func moveRefusedRecords(_ rejections: [Rejection], now: Timestamp) throws -> Int {
+        let refuse = try db.cachedStatement(
+            "INSERT OR IGNORE INTO refused(sequence, record_id, body, code, reason, refused_at) SELECT sequence, record_id, body, ?, ?, ? FROM outbox WHERE record_id = ?"
+        )
+        let deleteByID = try db.cachedStatement("DELETE FROM outbox WHERE record_id = ?")
+        var moved = 0
+        for rejection in rejections {
+            guard let id = rejection.recordID else { continue }
+            let idBytes = Canonical.encode(id)
+            try refuse.bind(rejection.code.rawValue, at: 1)
+            try refuse.bind(rejection.reason, at: 2)
+            try refuse.bind(now.milliseconds, at: 3)
+            try refuse.bind(idBytes, at: 4)
+            try refuse.run()
+            if db.changes > 0 {
+                try deleteByID.bind(idBytes, at: 1)
+                try deleteByID.run()
+                moved += 1
+            }
+        }
+        return moved
     }
 
     // MARK: Queries
