@@ -326,7 +326,9 @@ let package = Package(
         // The web console in a real headless Chromium (Tests/Browser/console_test.py, Selenium).
         testSuite("BrowserTests", ["TestSupport", "AgentMain", "AggregatorMain"]),
         testSuite("EndToEndTests", ["AgriTraceCore", "TestSupport", "AgentMain", "AggregatorMain", "EnrollMain"]),
-        testSuite("ProvisioningTests", ["Provisioning", "EnrollMain", "MQTTClient", "TestSupport"]),
+        testSuite(
+            "ProvisioningTests",
+            ["Provisioning", "EnrollMain", "MQTTClient", "Ordering", "LedgerClient", "TestSupport"]),
         testSuite("BLS12381Tests", ["BLS12381", propertyBased], resources: [.copy("Fixtures")]),
     ]
 )

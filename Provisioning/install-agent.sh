@@ -44,22 +44,8 @@ ENROLL="${AGRITRACE_ENROLL:-agritrace enroll}"
 CERTIFICATE=
 CA_CERTIFICATE=
 
-while [ $# -gt 0 ]; do
-    common_option "$@"
-    if [ "$TAKEN" -gt 0 ]; then shift "$TAKEN"; continue; fi
-    case "$1" in
-        --device-id) DEVICE_ID="$2"; shift 2 ;;
-        --enterprise) ENTERPRISE="$2"; shift 2 ;;
-        --stage) STAGE="$2"; shift 2 ;;
-        --role) ROLE="$2"; shift 2 ;;
-        --broker-host) BROKER_HOST="$2"; shift 2 ;;
-        --broker-port) BROKER_PORT="$2"; shift 2 ;;
-        --authority-key) AUTHORITY_KEY="$2"; shift 2 ;;
-        --certificate) CERTIFICATE="$2"; shift 2 ;;
-        --ca-certificate) CA_CERTIFICATE="$2"; shift 2 ;;
-        *) fail "unknown option $1 (see --help)" ;;
-    esac
-done
+OPTIONS="--device-id=DEVICE_ID --enterprise=ENTERPRISE --stage=STAGE --role=ROLE --broker-host=BROKER_HOST --broker-port=BROKER_PORT --authority-key=AUTHORITY_KEY --certificate=CERTIFICATE --ca-certificate=CA_CERTIFICATE"
+parse_options "$@"
 
 prepare_root "run as root (files are owned by root and by the agent's user)"
 

@@ -39,20 +39,8 @@ API_BIND=0.0.0.0
 API_NAMES=
 PACKAGED=0
 
-while [ $# -gt 0 ]; do
-    common_option "$@"
-    if [ "$TAKEN" -gt 0 ]; then shift "$TAKEN"; continue; fi
-    case "$1" in
-        --broker-name) BROKER_NAMES="$BROKER_NAMES $2"; shift 2 ;;
-        --port) PORT="$2"; shift 2 ;;
-        --bind) BIND="$2"; shift 2 ;;
-        --api-port) API_PORT="$2"; shift 2 ;;
-        --api-bind) API_BIND="$2"; shift 2 ;;
-        --api-name) API_NAMES="$API_NAMES $2"; shift 2 ;;
-        --packaged) PACKAGED=1; shift ;;
-        *) fail "unknown option $1 (see --help)" ;;
-    esac
-done
+OPTIONS="--broker-name=+BROKER_NAMES --port=PORT --bind=BIND --api-port=API_PORT --api-bind=API_BIND --api-name=+API_NAMES --packaged=!PACKAGED"
+parse_options "$@"
 
 prepare_root "run as root"
 

@@ -1,5 +1,5 @@
-# Shared by install-agent.sh and install-cloud.sh, which source it first (it is not run on
-# its own): the options both take, with their defaults, and the steps both begin with.
+# Shared by the install-*.sh scripts, which source it first (it is not run on
+# its own): the options every installer takes, with their defaults, and the steps they begin with.
 
 INSTALLER=$(basename "$0" .sh)
 ROOT=/
@@ -11,22 +11,31 @@ PURGE=0
 fail() { echo "$INSTALLER: $*" >&2; exit 1; }
 say() { echo "$INSTALLER: $*"; }
 
-# Takes an option both installers know (--root, --binary, --enroll, --ca-dir, --man,
-# --uninstall, --purge; -h and --help print the script's header comment) and sets TAKEN to
-# the number of arguments it used: 0 when $1 is not one of them.
-common_option() {
-    TAKEN=2
-    case "$1" in
-        --root) ROOT="$2" ;;
-        --binary) BINARY="$2" ;;
-        --enroll) ENROLL="$2" ;;
-        --ca-dir) CA_DIR="$2" ;;
-        --man) MAN_DIR="$2" ;;
-        --uninstall) UNINSTALL=1; TAKEN=1 ;;
-        --purge) PURGE=1; TAKEN=1 ;;
-        -h|--help) sed -n '2,/^[^#]/{/^#/p;}' "$0"; exit 0 ;;
-        *) TAKEN=0 ;;
-    esac
+# The options every installer takes, in the form of parse_options' OPTIONS.
+COMMON_OPTIONS="--root=ROOT --binary=BINARY --enroll=ENROLL --ca-dir=CA_DIR --man=MAN_DIR --uninstall=!UNINSTALL --purge=!PURGE"
+
+# Parses the command line into variables: the options every installer takes and OPTIONS, the
+# script's own, as space-separated `--option=VARIABLE` (the value is stored), `--option=+VARIABLE`
+# (repeatable: each value appended after a space) or `--option=!VARIABLE` (a flag: set to 1).
+# -h and --help print the script's header comment; anything else is refused, naming it.
+parse_options() {
+    while [ $# -gt 0 ]; do
+        case "$1" in -h | --help) sed -n '2,/^[^#]/{/^#/p;}' "$0"; exit 0 ;; esac
+        variable=
+        for spec in $COMMON_OPTIONS $OPTIONS; do
+            if [ "${spec%%=*}" = "$1" ]; then variable="${spec#*=}"; break; fi
+        done
+        case "$variable" in
+            '') fail "unknown option $1 (see --help)" ;;
+            '!'*) eval "${variable#!}=1"; shift; continue ;;
+        esac
+        [ $# -ge 2 ] || fail "$1 needs a value (see --help)"
+        case "$variable" in
+            '+'*) eval "${variable#+}=\"\${${variable#+}} \$2\"" ;;
+            *) eval "$variable=\$2" ;;
+        esac
+        shift 2
+    done
 }
 
 # Refuses to run but as root (saying why), then makes ROOT absolute without its trailing

@@ -55,6 +55,10 @@ public struct CertificateAuthority: Sendable {
         /// A TLS client (a device, firm, regulator or the aggregator): `clientAuth`, a URI
         /// subject alternative name.
         case client(uri: String)
+        /// A member of a cluster that is both a server and a client of its peers (an etcd
+        /// member, whose JSON gateway also dials the member with its certificate):
+        /// `serverAuth` and `clientAuth`, DNS and IP subject alternative names.
+        case clusterMember(names: [String])
     }
 
     /// When a certificate is valid.
@@ -358,12 +362,18 @@ public struct CertificateAuthority: Sendable {
             """
         switch profile {
         case .server(let names):
-            let alternatives = names.map { isIPAddress($0) ? "IP:\($0)" : "DNS:\($0)" }
-            text += "extendedKeyUsage = serverAuth\nsubjectAltName = \(alternatives.joined(separator: ","))\n"
+            text += "extendedKeyUsage = serverAuth\nsubjectAltName = \(alternativeNames(names))\n"
+        case .clusterMember(let names):
+            text += "extendedKeyUsage = serverAuth,clientAuth\nsubjectAltName = \(alternativeNames(names))\n"
         case .client(let uri):
             text += "extendedKeyUsage = clientAuth\nsubjectAltName = URI:\(uri)\n"
         }
         return text
+    }
+
+    /// The `subjectAltName` value of server names: `IP:` for addresses, `DNS:` for the others.
+    static func alternativeNames(_ names: [String]) -> String {
+        names.map { isIPAddress($0) ? "IP:\($0)" : "DNS:\($0)" }.joined(separator: ",")
     }
 
     /// Checks a server name for a subject alternative name: an IPv4 or IPv6 address, or a DNS

@@ -166,11 +166,16 @@ public struct EnrollCommand: ParsableCommand {
         var names: [String]
         @Option(help: "The certificate's common name.") var commonName: String = "agritrace-api"
         @Option(help: "Lifetime in days.") var days: Int = 825
+        @Flag(
+            help:
+                "Also clientAuth: for a cluster member that dials its peers with the same certificate (an etcd member)."
+        )
+        var clientAuth = false
         public init() {}
         public func run() throws {
             let authority = try EnrollmentAuthority(directory: ca)
             let issued = try authority.issueServerCertificate(
-                requestFile: csr, commonName: commonName, names: names, days: days)
+                requestFile: csr, commonName: commonName, names: names, days: days, clientAuth: clientAuth)
             try CertificateAuthority.write(issued.pem, to: out, mode: 0o644)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -114,8 +114,10 @@ public struct EnrollmentAuthority: Sendable {
     /// names, subject `/O=AgriTrace/OU=server/CN=<commonName>`. A server is not a principal:
     /// nothing goes into the registry or the ACL; the certificate is in the CA's index, so
     /// ``CertificateAuthority/revoke(serial:reason:)`` can revoke it by serial.
+    /// - Parameter clientAuth: also `clientAuth`, for a cluster member that is a client of its
+    ///   peers too (an etcd member: ``CertificateAuthority/Profile/clusterMember(names:)``).
     public func issueServerCertificate(
-        requestFile: String, commonName: String, names: [String], days: Int = 825
+        requestFile: String, commonName: String, names: [String], days: Int = 825, clientAuth: Bool = false
     ) throws -> IssuedCertificate {
         try Principal.validate(commonName, field: "common name")
         guard !names.isEmpty else {
@@ -129,7 +131,7 @@ public struct EnrollmentAuthority: Sendable {
         }
         return try certificateAuthority.issue(
             requestFile: requestFile, subject: "/O=AgriTrace/OU=server/CN=\(commonName)",
-            profile: .server(names: names), validity: .days(days))
+            profile: clientAuth ? .clusterMember(names: names) : .server(names: names), validity: .days(days))
     }
 
     // MARK: Enrollment
