@@ -283,6 +283,8 @@ fi
 say "Regulator's audit: match results and the blacklist, each row with a verified ledger proof"
 agritrace audit matches "${REG_API[@]}"
 agritrace audit blacklist "${REG_API[@]}"
+say "Credit of institutions: each enterprise's behaviour on the ledger, min-max normalised (docs/governance.md)"
+agritrace audit credit "${REG_API[@]}"
 
 say "Provenance of PL-2026-0417: who received what, when, for what purpose"
 agritrace provenance PL-2026-0417 --store "$STORE"

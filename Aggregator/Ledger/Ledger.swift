@@ -438,10 +438,12 @@ public final class Ledger {
                 }
                 leafIndex += 1
             }
-            try Contracts.raiseSequences(
-                prepared.transactions.compactMap {
-                    if case .record(let record) = $0.entry { record } else { nil }
-                }, in: db)
+            let recordEntries = prepared.transactions.compactMap {
+                if case .record(let record) = $0.entry { record } else { nil }
+            }
+            try Contracts.raiseSequences(recordEntries, in: db)
+            try Contracts.finishBlock(
+                carriedTransactions: recordEntries.count < prepared.transactions.count, in: db)
             for node in prepared.newNodes { try store.insertNode(node.position, node.hash) }
             for signature in prepared.signatures { try store.insertBatchSignature(signature, height: height) }
             try store.insertBlock(prepared.block)

@@ -404,7 +404,7 @@ struct Regulator: AsyncParsableCommand {
 struct Policy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Owner: protect a lot's private data under hidden policies (addEncryptedData), list and revoke them.",
-        subcommands: [Create.self, List.self, Revoke.self, Check.self])
+        subcommands: [Create.self, List.self, Revoke.self, MinimumCredit.self, Check.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -568,7 +568,7 @@ struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "The regulator's audit: the blacklist, match results, every access transaction (each with its ledger proof), and anomalies.",
-        subcommands: [Blacklist.self, Matches.self, Events.self, Anomalies.self])
+        subcommands: [Blacklist.self, Matches.self, Events.self, CreditScores.self, Anomalies.self])
 
     struct Blacklist: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -110,6 +110,10 @@ struct AccessLedger {
         try await options.read("/v1/access/blacklist") { try queries().blacklist() }
     }
 
+    func credit() async throws -> [CreditRow] {
+        try await options.read("/v1/access/credit") { try queries().credit() }
+    }
+
     func requests(lot: String?, requester: String?) async throws -> [AccessRequestRow] {
         try await options.read("/v1/access/requests", query: ["lot": lot, "requester": requester]) {
             try queries().accessRequests(lot: lot, requester: requester)

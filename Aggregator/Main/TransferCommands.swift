@@ -611,10 +611,6 @@ extension Fetch {
     ) async throws -> FetchedTransferMaterial {
         struct Keys: Decodable { var keys: [String] }
         struct Reference: Decodable { var blobID: String }
-        struct Piece: Decodable {
-            var blob: String
-            var size: Int?
-        }
         try FileManager.default.createDirectory(
             atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let listed: Keys = try await APIClient.get(
@@ -645,26 +641,36 @@ extension Fetch {
                 throw UserError("\(api) served a malformed blob id")
             }
             material.blobIDs[FetchedTransferMaterial.key(wrapped.recordID, wrapped.level)] = blobID
-            let path = folder + "/" + blobID.hex
-            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
-                let file = FileHandle(forWritingAtPath: path)
-            else { throw UserError("cannot write \(path)") }
-            defer { try? file.close() }
-            var offset = 0
-            var size = Int.max
-            while offset < size {
-                let piece: Piece = try await APIClient.get(
-                    api, "/v1/blobs/\(blobID.hex)", query: ["offset": String(offset), "length": String(1 << 20)])
-                guard let bytes = [UInt8](hexString: piece.blob), let total = piece.size,
-                    bytes.count > 0 || offset == total
-                else { throw UserError("\(api) served a malformed piece of blob \(blobID.hex)") }
-                size = total
-                file.write(Data(bytes))
-                offset += bytes.count
-            }
-            material.blobs[blobID] = path
+            material.blobs[blobID] = try await downloadBlob(blobID, api: api, into: folder)
         }
         return material
+    }
+
+    /// Downloads blob `blobID` from the API in pieces of 1 MiB to a file (mode 0600) in
+    /// `folder`, named by its id; returns its path.
+    static func downloadBlob(_ blobID: Digest32, api: String, into folder: String) async throws -> String {
+        struct Piece: Decodable {
+            var blob: String
+            var size: Int?
+        }
+        let path = folder + "/" + blobID.hex
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let file = FileHandle(forWritingAtPath: path)
+        else { throw UserError("cannot write \(path)") }
+        defer { try? file.close() }
+        var offset = 0
+        var size = Int.max
+        while offset < size {
+            let piece: Piece = try await APIClient.get(
+                api, "/v1/blobs/\(blobID.hex)", query: ["offset": String(offset), "length": String(1 << 20)])
+            guard let bytes = [UInt8](hexString: piece.blob), let total = piece.size,
+                bytes.count > 0 || offset == total
+            else { throw UserError("\(api) served a malformed piece of blob \(blobID.hex)") }
+            size = total
+            file.write(Data(bytes))
+            offset += bytes.count
+        }
+        return path
     }
 }
 

@@ -89,6 +89,7 @@ import Testing
             Int64(requestTimes[requester, default: []].filter { $0 > time }.count)
         }
         func activeEntries(lot: String, level: ABAC.Sensitivity) -> [EntryTerms] { entries }
+        func credit(ofEnterpriseOf principal: String) -> Int64? { nil }
 
         /// The pure decision contract, its changes applied to the model.
         mutating func apply(_ request: TrapdoorRequest, requester: String, address: String?, at time: Timestamp)
@@ -237,7 +238,7 @@ import Testing
         }
     }
 
-    /// The model's `encrypted_data` rows (entries without a time window).
+    /// The model's `encrypted_data` rows (entries without a time window or credit condition).
     static func entryRows(_ model: MemoryContractState) -> [[SQLiteValue]] {
         model.entries.sorted { $0.key < $1.key }.map { _, row in
             let entry = row.entry.entry
@@ -246,6 +247,7 @@ import Testing
                 .text(entry.level.rawValue), .null, .text(entry.actions.map(\.rawValue).joined(separator: ",")),
                 .blob(entry.searchableCiphertext), .blob(entry.tokenDigest.bytes), .text(row.status.rawValue),
                 .integer(Int64(row.leaf)),
+                .null,  // minimum_credit: no condition (setMinimumCredit, migration 7)
             ]
         }
     }

@@ -75,6 +75,15 @@ final class Deployment: AccessDeployment {
         return (granted, unattributed)
     }
 
+    /// Enrolls the worked example's requester's attributes under another principal of another
+    /// enterprise: attributed, but outside the policy's `subject.enterprise` (ZS123).
+    func enrollOutsider(_ principal: String, enterprise: String) throws -> RequesterKeys {
+        var grant = Deployment.requesterGrant
+        grant.principal = principal
+        grant.enterprise = enterprise
+        return try enrollRequester(grant)
+    }
+
     /// Request, match, and the final row.
     func requestAndMatch(_ keys: RequesterKeys, source: String = "10.0.0.7", product: String = Deployment.product)
         throws -> AccessRequestRow

@@ -74,10 +74,7 @@ struct GatewayPunishmentTests {
 
     @Test func aDeniedRequestBlocksTheObservedAddressAndThePrincipalAtEveryStep() async throws {
         let (d, keys) = try Deployment.protectedWithRequester()
-        var grant = Deployment.requesterGrant
-        grant.principal = "Firm/other@ZS555"
-        grant.enterprise = "ZS555"
-        let other = try d.enrollRequester(grant)
+        let other = try d.enrollOutsider("Firm/other@ZS555", enterprise: "ZS555")
         // Blocks run from the block time; the gateway checks them at its own clock.
         d.clock = Timestamp.now()
         let gateway = try await Self.start(d, extra: ["--trusted-proxy", "127.0.0.1"])

@@ -86,6 +86,7 @@ import Testing
             func hasActiveAttributes(_ principal: String) -> Bool { true }
             func requestCount(by requester: String, after time: Timestamp) -> Int64 { 0 }
             func activeEntries(lot: String, level: ABAC.Sensitivity) -> [EntryTerms] { [] }
+            func credit(ofEnterpriseOf principal: String) -> Int64? { nil }
             func requestExists(_ requestID: String) -> Bool { used.contains(requestID) }
         }
         let id = String(repeating: "f", count: 32)

@@ -101,6 +101,10 @@ public enum AccessContracts {
             return punished.event
         case .redeem, .addTransfer, .revokeGrant, .recordRead:
             return try TransferContracts.write(transaction, address: address, leaf: leaf, time: time, rows)
+        case .setMinimumCredit(let dataID, let basisPoints):
+            return try rows.store(
+                Credit.setMinimum(dataID: dataID, basisPoints: basisPoints, submitter: submitter, view: rows),
+                leaf: leaf)
         }
     }
 

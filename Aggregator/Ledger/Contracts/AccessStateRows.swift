@@ -68,12 +68,15 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
 
     func activeEntries(lot: String, level: ABAC.Sensitivity) throws -> [EntryTerms] {
         let entries = try db.cachedStatement(
-            "SELECT time_window, actions FROM encrypted_data WHERE lot = ? AND level = ? AND status = ?")
+            "SELECT time_window, actions, minimum_credit FROM encrypted_data WHERE lot = ? AND level = ? AND status = ?"
+        )
         return try entries.all([.text(lot), .text(level.rawValue), .text(EntryStatus.active.rawValue)]) { row in
             let actions = (row.string(at: 1) ?? "").split(separator: ",").compactMap {
                 ABAC.Action(rawValue: String($0))
             }
-            return EntryTerms(window: row.string(at: 0).flatMap(AccessContracts.decodeWindow), actions: Set(actions))
+            return EntryTerms(
+                window: row.string(at: 0).flatMap(AccessContracts.decodeWindow), actions: Set(actions),
+                minimumCredit: row.isNull(at: 2) ? nil : row.int64(at: 2))
         }
     }
 

@@ -24,6 +24,13 @@ public enum Contracts {
         }
     }
 
+    /// The end of a block: when it carried a transaction other than records (registry,
+    /// access, transfer, blob), the credit contract recomputes every enterprise's score
+    /// (``Credit``). A block of records only changes no behaviour and skips it.
+    static func finishBlock(carriedTransactions: Bool, in db: SQLiteConnection) throws {
+        if carriedTransactions { try AccessStateRows(db: db).updateCredit() }
+    }
+
     /// The registry contract's rows (`enterprises`, `devices`, `principals`). The registry's
     /// rules are pure (``Admission`` and ``RegistryState/apply(_:)``); these are its state.
     struct RegistryRows {

@@ -66,6 +66,21 @@ public struct EncryptedDataRow: Codable, Sendable, Equatable {
     public var status: EntryStatus
     public var leafIndex: UInt64
     public var ciphertextBytes: Int
+    /// The owner's public credit condition in basis points (`setMinimumCredit`), nil for none.
+    public var minimumCredit: Int64?
+}
+
+/// One enterprise's credit (docs/governance.md "Credit"): its behaviour counts, raw score and
+/// min-max normalised score in basis points (0 to 10,000).
+public struct CreditRow: Codable, Sendable, Equatable {
+    public var enterprise: String
+    public var grants: Int64
+    public var denials: Int64
+    public var strikes: Int64
+    public var violations: Int64
+    public var transfers: Int64
+    public var raw: Int64
+    public var basisPoints: Int64
 }
 
 /// A leaf's inclusion proof against the latest signed tree head, checked before it is returned.
@@ -220,7 +235,7 @@ extension LedgerQueries {
     /// Encrypted-data entries, optionally of one owner or lot.
     public func encryptedData(owner: String? = nil, lot: String? = nil) throws -> [EncryptedDataRow] {
         let select = try store.db.prepare(
-            "SELECT data_id, owner, enterprise, lot, level, time_window, actions, status, leaf_index, length(ciphertext) FROM encrypted_data WHERE (?1 IS NULL OR owner = ?1) AND (?2 IS NULL OR lot = ?2) ORDER BY leaf_index"
+            "SELECT data_id, owner, enterprise, lot, level, time_window, actions, status, leaf_index, length(ciphertext), minimum_credit FROM encrypted_data WHERE (?1 IS NULL OR owner = ?1) AND (?2 IS NULL OR lot = ?2) ORDER BY leaf_index"
         )
         return try select.all([.text(orNull: owner), .text(orNull: lot)]) { row in
             try EncryptedDataRow(
@@ -231,7 +246,19 @@ extension LedgerQueries {
                 actions: (row.string(at: 6) ?? "").split(separator: ",").map(String.init),
                 status: stored(EntryStatus.self, row.string(at: 7), "entry \(row.string(at: 0) ?? "")"),
                 leafIndex: UInt64(row.int64(at: 8)),
-                ciphertextBytes: Int(row.int64(at: 9)))
+                ciphertextBytes: Int(row.int64(at: 9)), minimumCredit: row.isNull(at: 10) ? nil : row.int64(at: 10))
+        }
+    }
+
+    /// Every enterprise's credit (``Credit``), best first, as of the latest block.
+    public func credit() throws -> [CreditRow] {
+        try store.db.prepare(
+            "SELECT enterprise, grants, denials, strikes, violations, transfers, raw, score FROM credit ORDER BY score DESC, enterprise"
+        ).all([]) { row in
+            CreditRow(
+                enterprise: row.string(at: 0) ?? "", grants: row.int64(at: 1), denials: row.int64(at: 2),
+                strikes: row.int64(at: 3), violations: row.int64(at: 4), transfers: row.int64(at: 5),
+                raw: row.int64(at: 6), basisPoints: row.int64(at: 7))
         }
     }
 

@@ -80,10 +80,16 @@ public enum StateReplay {
         )
         try target.transaction {
             var block: UInt64?
+            var carriedTransactions = false
+            func finish(_ block: UInt64) throws {
+                try Contracts.finishBlock(carriedTransactions: carriedTransactions, in: target)
+                try afterBlock(block)
+                carriedTransactions = false
+            }
             while try entries.step() {
                 let leafIndex = UInt64(entries.int64(at: 0))
                 let height = UInt64(entries.int64(at: 1))
-                if let block, block != height { try afterBlock(block) }
+                if let block, block != height { try finish(block) }
                 block = height
                 let entry = try Canonical.decode(LogEntry.self, from: entries.bytes(at: 2) ?? [])
                 if let violation = Admission.check(entry, registry: registry, authority: authority) {
@@ -94,10 +100,14 @@ public enum StateReplay {
                 registry.apply(entry)
                 let time = Timestamp(milliseconds: entries.int64(at: 3))
                 try Contracts.write(entry, leafIndex: leafIndex, height: height, time: time, to: target)
-                if case .record(let record) = entry { try Contracts.raiseSequences([record], in: target) }
+                if case .record(let record) = entry {
+                    try Contracts.raiseSequences([record], in: target)
+                } else {
+                    carriedTransactions = true
+                }
                 transactions += 1
             }
-            if let block, refusals.isEmpty { try afterBlock(block) }
+            if let block, refusals.isEmpty { try finish(block) }
         }
         return (transactions, refusals)
     }

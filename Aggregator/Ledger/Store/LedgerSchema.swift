@@ -16,6 +16,7 @@ enum LedgerSchema {
         ("encrypted_data", "data_id"),
         ("access_requests", "request_id"),
         ("blacklist", "source"),
+        ("credit", "enterprise"),
         ("access_events", "leaf_index"),
         ("blobs", "leaf_index"),
         ("redemptions", "leaf_index"),
@@ -25,7 +26,7 @@ enum LedgerSchema {
     ]
 
     /// The DDL of the whole world state (used to build a scratch state for `replay`).
-    static var stateDDL: String { registryDDL + accessDDL + transferDDL + observedAddressStateDDL }
+    static var stateDDL: String { registryDDL + accessDDL + transferDDL + observedAddressStateDDL + creditDDL }
 
     /// The access-control contracts' state (migration 2): principals, the regulator's
     /// parameters, attribute grants, encrypted-data entries, requests and their outcomes,
@@ -197,6 +198,7 @@ enum LedgerSchema {
         recordsByTimeDDL,
         submissionKindDDL,
         observedAddressDDL,
+        creditDDL,
     ]
 
     /// Migration 4: records by time, so a time window (an export, the FSMA spreadsheet, the
@@ -218,4 +220,20 @@ enum LedgerSchema {
 
     /// Migration 6's part of the world state (also in ``stateDDL``, for `replay`'s scratch state).
     static let observedAddressStateDDL = "ALTER TABLE access_requests ADD COLUMN observed_address TEXT;"
+
+    /// Migration 7: the credit contract's state (``Credit``, docs/governance.md "Credit"): each
+    /// enterprise's behaviour counts and score, and the owners' public minimum-credit conditions.
+    static let creditDDL = """
+        CREATE TABLE credit(
+            enterprise TEXT PRIMARY KEY,
+            grants INTEGER NOT NULL,
+            denials INTEGER NOT NULL,
+            strikes INTEGER NOT NULL,
+            violations INTEGER NOT NULL,
+            transfers INTEGER NOT NULL,
+            raw INTEGER NOT NULL,
+            score INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        ALTER TABLE encrypted_data ADD COLUMN minimum_credit INTEGER;
+        """
 }

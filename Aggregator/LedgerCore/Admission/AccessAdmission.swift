@@ -9,7 +9,7 @@ public enum AccessAdmission {
     public static func allowedKinds(_ operation: AccessTransaction.Operation) -> Set<PrincipalEntry.Kind> {
         switch operation {
         case .publishParameters, .grantAttributes, .revokeAttributes, .addResult, .addToBlacklist: [.regulator]
-        case .addEncryptedData, .revokeEncryptedData, .addTrapdoor: [.firm]
+        case .addEncryptedData, .revokeEncryptedData, .addTrapdoor, .setMinimumCredit: [.firm]
         case .redeem, .addTransfer, .revokeGrant, .recordRead: [.firm]
         }
     }
@@ -111,6 +111,7 @@ public enum AccessAdmission {
         case .addEncryptedData(let entry): entryMalformation(entry)
         case .revokeEncryptedData(let dataID, _):
             isValidID(dataID) ? nil : "data id must be 32 lower-case hex characters"
+        case .setMinimumCredit(let dataID, let basisPoints): Credit.conditionMalformation(dataID, basisPoints)
         case .addTrapdoor(let request): trapdoorMalformation(request)
         case .addResult(let requestID, let dataID, let token): resultMalformation(requestID, dataID, token)
         case .addToBlacklist(let source, _): isValidName(source) ? nil : "source must be 1-128 printable bytes"

@@ -50,10 +50,13 @@ public struct EntryTerms: Sendable, Hashable {
     /// The entry's time window; nil for any time.
     public var window: TimeWindow?
     public var actions: Set<ABAC.Action>
+    /// The owner's public credit condition (`setMinimumCredit`), in basis points; nil for none.
+    public var minimumCredit: Int64?
 
-    public init(window: TimeWindow?, actions: Set<ABAC.Action>) {
+    public init(window: TimeWindow?, actions: Set<ABAC.Action>, minimumCredit: Int64? = nil) {
         self.window = window
         self.actions = actions
+        self.minimumCredit = minimumCredit
     }
 }
 
@@ -66,6 +69,8 @@ public protocol DecisionStateView: PunishmentStateView {
     func requestCount(by requester: String, after time: Timestamp) throws -> Int64
     /// The active entries protecting `lot` at `level`.
     func activeEntries(lot: String, level: ABAC.Sensitivity) throws -> [EntryTerms]
+    /// The credit of the principal's enterprise in basis points (``Credit``), nil when it has none.
+    func credit(ofEnterpriseOf principal: String) throws -> Int64?
 }
 
 /// The policy-decision contract (`addTrapdoor`), at the block time. The order is the published
@@ -84,13 +89,14 @@ public enum Decision {
         case noData(lot: String, level: ABAC.Sensitivity)
         case outsideWindow(time: Timestamp, lot: String, level: ABAC.Sensitivity)
         case actionNotPermitted(ABAC.Action)
+        case insufficientCredit(requester: String, credit: Int64?, minimum: Int64)
 
         /// Whether the denial adds a strike to the request's observed address and requester
         /// (the punishment contract). A request for a lot whose owner has published no policy
         /// yet is an honest question with a distinct answer, not an offence.
         public var earnsStrike: Bool {
             switch self {
-            case .blacklisted, .rateLimited, .noData: false
+            case .blacklisted, .rateLimited, .noData, .insufficientCredit: false
             case .unregistered, .outsideWindow, .actionNotPermitted: true
             }
         }
@@ -108,6 +114,11 @@ public enum Decision {
             case .outsideWindow(let time, let lot, let level):
                 "outside-window: \(time.iso8601) is outside every time window of lot \(lot) \(level.rawValue)"
             case .actionNotPermitted(let action): "action-not-permitted: \(action.rawValue) is not permitted"
+            case .insufficientCredit(let requester, let credit, let minimum):
+                "insufficient-credit: the credit of \(requester)'s enterprise is "
+                    + (credit.map { "\($0)" } ?? "not evaluated yet")
+                    + ", below the minimum of \(minimum) basis points "
+                    + "the owner set as a public condition: nothing is counted against the requester"
             }
         }
     }
@@ -147,8 +158,13 @@ public enum Decision {
         guard !inWindow.isEmpty else {
             return .denied(.outsideWindow(time: time, lot: request.lot, level: request.level))
         }
-        guard inWindow.contains(where: { $0.actions.contains(request.action) }) else {
-            return .denied(.actionNotPermitted(request.action))
+        let permitted = inWindow.filter { $0.actions.contains(request.action) }
+        guard !permitted.isEmpty else { return .denied(.actionNotPermitted(request.action)) }
+        let minimum = permitted.map { $0.minimumCredit ?? 0 }.min()!
+        guard minimum > 0 else { return .pending }
+        let credit = try view.credit(ofEnterpriseOf: requester)
+        guard (credit ?? 0) >= minimum else {
+            return .denied(.insufficientCredit(requester: requester, credit: credit, minimum: minimum))
         }
         return .pending
     }

@@ -42,6 +42,10 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case revokeGrant(requestID: String, reason: String)
         /// `recordRead`: the requester records a fetch (provenance).
         case recordRead(ReadRecord)
+        /// `setMinimumCredit`: the owner of an entry sets its public credit condition: requests
+        /// from principals whose enterprise's credit is below `basisPoints` (0 to 10,000) are
+        /// denied; 0 lifts the condition (docs/governance.md, "Credit").
+        case setMinimumCredit(dataID: String, basisPoints: UInt16)
     }
 
     /// The submitter's principal name (`Firm/alice@ZS123`), registered on the ledger.
@@ -74,6 +78,7 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case .addTransfer: "addTransfer"
         case .revokeGrant: "revokeGrant"
         case .recordRead: "recordRead"
+        case .setMinimumCredit: "setMinimumCredit"
         }
     }
 
@@ -107,6 +112,8 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             writer.write(UInt8(11), requestID, reason)
         case .recordRead(let read):
             writer.write(UInt8(12), read)
+        case .setMinimumCredit(let dataID, let basisPoints):
+            writer.write(UInt8(30), dataID, basisPoints)
         }
         writer.write(submittedAt, nonce)
     }
@@ -139,6 +146,9 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             operation = .revokeGrant(
                 requestID: try reader.readString("request id"), reason: try reader.readString("reason"))
         case 12: operation = .recordRead(try reader.read(ReadRecord.self))
+        case 30:
+            operation = .setMinimumCredit(
+                dataID: try reader.readString("data id"), basisPoints: try reader.readUInt16("minimum credit"))
         case let tag:
             throw Canonical.DecodingError.invalidTag(tag, context: "access operation")
         }
