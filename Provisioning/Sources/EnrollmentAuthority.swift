@@ -41,6 +41,12 @@ public struct EnrollmentAuthority: Sendable {
 
         /// The default settings (change a field to depart from one).
         public init() {}
+
+        /// How long a new certificate of `kind` is valid: ``deviceCertificateDays`` for the
+        /// machines (devices, the aggregator), ``userCertificateDays`` for firms and regulators.
+        public func certificateDays(for kind: PrincipalKind) -> Int {
+            kind == .device || kind == .aggregator ? deviceCertificateDays : userCertificateDays
+        }
     }
 
     /// The certificate authority.
@@ -158,8 +164,8 @@ public struct EnrollmentAuthority: Sendable {
         }
         let principal = try Principal(kind: .device, id: id, enterprise: enterprise, stage: stage, role: role.rawValue)
         return try enroll(
-            principal, productCategory: nil, certificateRequestFile: certificateRequestFile,
-            signingPublicKeyHex: signingPublicKeyHex, validity: validity ?? .days(settings.deviceCertificateDays))
+            principal, certificateRequestFile: certificateRequestFile, signingPublicKeyHex: signingPublicKeyHex,
+            validity: validity)
     }
 
     /// Enrolls a firm's user (the `agritrace` CLI; no MQTT access). The stage is the role's stage.
@@ -173,7 +179,7 @@ public struct EnrollmentAuthority: Sendable {
             kind: .firm, id: id, enterprise: enterprise, stage: role.stage, role: role.rawValue)
         return try enroll(
             principal, productCategory: productCategory, certificateRequestFile: certificateRequestFile,
-            signingPublicKeyHex: signingPublicKeyHex, validity: validity ?? .days(settings.userCertificateDays))
+            signingPublicKeyHex: signingPublicKeyHex, validity: validity)
     }
 
     /// Enrolls a regulator (the `agritrace` CLI; no MQTT access).
@@ -184,8 +190,8 @@ public struct EnrollmentAuthority: Sendable {
     ) throws -> Enrollment {
         let principal = try Principal(kind: .regulator, id: id, enterprise: agency, stage: nil, role: "regulator")
         return try enroll(
-            principal, productCategory: nil, certificateRequestFile: certificateRequestFile,
-            signingPublicKeyHex: signingPublicKeyHex, validity: validity ?? .days(settings.userCertificateDays))
+            principal, certificateRequestFile: certificateRequestFile, signingPublicKeyHex: signingPublicKeyHex,
+            validity: validity)
     }
 
     /// Enrolls the aggregator's MQTT identity: reads every device's records (also through
@@ -196,13 +202,15 @@ public struct EnrollmentAuthority: Sendable {
     ) throws -> Enrollment {
         let principal = try Principal(kind: .aggregator, id: id, enterprise: enterprise, stage: nil, role: "aggregator")
         return try enroll(
-            principal, productCategory: nil, certificateRequestFile: certificateRequestFile,
-            signingPublicKeyHex: signingPublicKeyHex, validity: validity ?? .days(settings.deviceCertificateDays))
+            principal, certificateRequestFile: certificateRequestFile, signingPublicKeyHex: signingPublicKeyHex,
+            validity: validity)
     }
 
+    /// Enrolls `principal`: issues its certificate (valid for `validity`, by default the
+    /// settings' days for its kind) and adds its record to the registry.
     private func enroll(
-        _ principal: Principal, productCategory: String?, certificateRequestFile: String, signingPublicKeyHex: String?,
-        validity: CertificateAuthority.Validity
+        _ principal: Principal, productCategory: String? = nil, certificateRequestFile: String,
+        signingPublicKeyHex: String?, validity: CertificateAuthority.Validity?
     ) throws -> Enrollment {
         let signingKey = try signingPublicKeyHex.map(Self.normalizeSigningKey)
         return try certificateAuthority.withLock(named: ".registry.lock") {
@@ -210,7 +218,7 @@ public struct EnrollmentAuthority: Sendable {
             if registry.record(id: principal.id) != nil { throw ProvisioningError.alreadyEnrolled(id: principal.id) }
             let issued = try certificateAuthority.issue(
                 requestFile: certificateRequestFile, subject: principal.subject, profile: .client(uri: principal.uri),
-                validity: validity)
+                validity: validity ?? .days(settings.certificateDays(for: principal.kind)))
             let record = EnrollmentRecord(
                 kind: principal.kind, id: principal.id, principalName: principal.name, enterprise: principal.enterprise,
                 stage: principal.stage, role: principal.role, productCategory: productCategory,
@@ -274,12 +282,9 @@ public struct EnrollmentAuthority: Sendable {
                 requestSignatureFile: requestSignatureFile)
             let principal = try Principal(
                 kind: record.kind, id: record.id, enterprise: record.enterprise, stage: record.stage, role: record.role)
-            let days =
-                record.kind == .device || record.kind == .aggregator
-                ? settings.deviceCertificateDays : settings.userCertificateDays
             let issued = try certificateAuthority.issue(
                 requestFile: certificateRequestFile, subject: principal.subject, profile: .client(uri: principal.uri),
-                validity: validity ?? .days(days))
+                validity: validity ?? .days(settings.certificateDays(for: record.kind)))
             record.previousSerials.append(record.certificateSerial)
             record.certificateSerial = issued.summary.serial
             record.certificateSubject = issued.summary.subject

@@ -33,62 +33,25 @@ struct FpMultiplicationTests {
         Fp(w[0], w[1], w[2], w[3], w[4], w[5] & ((1 << 61) - 1)).reduced()
     }
 
-    /// Products whose Montgomery result before the final subtraction is ≥ p (found with
-    /// Python integers), with a*b*2^-384 mod p.
-    static let needSubtraction: [(Fp, Fp, Fp)] = [
-        (
-            Fp(
-                0x92be_e8bb_15d2_822e, 0x0933_c54d_aafe_fb73, 0xdd06_cada_1757_7588, 0x81a7_d2f4_1ff2_581f,
-                0x7418_a947_980e_b273, 0x0c79_ab23_3d13_e9b6),
-            Fp(
-                0x766f_4868_e07e_43d1, 0xf69a_dd7a_7aff_f23a, 0x1b89_f5a4_52c2_e316, 0x87dc_1f70_cbe5_0995,
-                0x8ac7_1eff_078a_c135, 0x0c4e_cd70_b99a_0948),
-            Fp(
-                0x4f45_853b_993b_00e1, 0x413c_1d99_c307_57fd, 0x5dc2_eee7_de07_4c3a, 0x5aae_e08b_9f21_e13e,
-                0x03f5_c554_c7e9_3707, 0x0026_3c6b_c937_a7d8)
-        ),
-        (
-            Fp(
-                0x8324_2b07_7e58_a171, 0xd903_bf96_7e56_6d98, 0xe4c3_433e_a84d_f9e9, 0x52be_f68c_8fd1_a9c0,
-                0xc515_632b_0c91_9522, 0x12cc_c8a7_f592_f22c),
-            Fp(
-                0x3bbb_de15_7a10_a1da, 0x6a12_6988_5421_c1cb, 0x3756_ed52_4253_6ba2, 0x6fad_d05b_5d22_e05d,
-                0x5088_5a11_0007_9c02, 0x1952_1d06_1e97_8354),
-            Fp(
-                0xcdc9_dfe6_ec5f_dfb6, 0x93c6_0c2c_e074_4179, 0xdad3_867f_99fe_b78f, 0x1a32_d387_a629_4b50,
-                0xd61a_0599_8331_80b6, 0x01b2_fc2b_6534_b996)
-        ),
-        (
-            Fp(
-                0xb988_dd31_2eb8_7661, 0x8dd6_9626_2b4f_58b1, 0x5335_1617_1ca6_f1ff, 0x2c6d_efc7_82ea_1c14,
-                0x3501_02a3_a2ed_2fce, 0x127e_5cd8_b848_e78d),
-            Fp(
-                0x9c05_e0b0_3d04_4912, 0x0667_f05e_dd94_e99b, 0x275a_ef47_e6d9_756f, 0x9d84_498a_7915_ef5c,
-                0x1d70_69d9_1eae_d64d, 0x1505_3a64_2c7e_df24),
-            Fp(
-                0xe9af_82df_e42e_5442, 0x8b10_e940_7563_163f, 0xa742_dd6e_0d36_6f76, 0x13e2_7531_852a_958a,
-                0x783a_509f_07ee_ab8b, 0x0002_b837_a0c1_23b8)
-        ),
-    ]
+    /// Known Montgomery products a*b*2^-384 mod p (found with Python integers), limbs
+    /// little-endian: products whose result before the final subtraction is ≥ p, (p-1)^2 and
+    /// (p-1) * 1.
+    static func knownProducts() throws -> [(a: Fp, b: Fp, product: Fp)] {
+        func element(_ row: [String: Any], _ key: String) throws -> Fp {
+            let limbs = try #require(row[key] as? [String]).compactMap { UInt64($0, radix: 16) }
+            try #require(limbs.count == 6, "\(key) of \(row)")
+            return Fp(limbs[0], limbs[1], limbs[2], limbs[3], limbs[4], limbs[5])
+        }
+        return try Fixture.list("fpProducts").map {
+            (try element($0, "a"), try element($0, "b"), try element($0, "product"))
+        }
+    }
 
     @Test("known answers, including products that need the final subtraction")
     func knownAnswers() throws {
-        var cases = Self.needSubtraction
-        // (p-1)^2 * 2^-384 and (p-1) * 1 * 2^-384 mod p
-        cases.append(
-            (
-                Self.pMinus1, Self.pMinus1,
-                Fp(
-                    0xf4d3_8259_380b_4820, 0x7fe1_1274_d898_fafb, 0x343e_a979_1495_6dc8, 0x1797_ab14_58a8_8de9,
-                    0xed5e_6427_3c4f_538b, 0x14fe_c701_e8fb_0ce9)
-            ))
-        cases.append(
-            (
-                Self.pMinus1, Fp(1, 0, 0, 0, 0, 0),
-                Fp(
-                    0xc52b_7da6_c7f4_628b, 0x9eca_ed89_d8bb_0503, 0x32f2_2927_e21b_885b, 0x4cdf_a070_9adc_84d6,
-                    0x5dbd_438f_06fc_594c, 0x0502_4ae8_5084_d9b0)
-            ))
+        let cases = try Self.knownProducts()
+        #expect(cases.count == 5)
+        #expect(cases.contains { $0.a == Self.pMinus1 && $0.b == Self.pMinus1 })
         for (a, b, expected) in cases {
             #expect(Fp.mulPortable(a, b) == expected)
             #expect(Fp.mul(a, b) == expected)

@@ -8,44 +8,45 @@ import Testing
 /// The generated broker configuration against a real mosquitto 2.0 with real certificates.
 @Suite("mTLS broker with per-device ACLs (real mosquitto)", .serialized, .timeLimit(.minutes(2)))
 struct BrokerAccessTests {
-    /// Device A publishes its records and gets its receipts; device B, with its own valid
-    /// certificate, can neither publish on A's topic nor read A's receipts.
-    @Test func aDeviceCanOnlyUseItsOwnTopics() async throws {
+    /// A device's topics under the per-device ACL: records up and receipts down, and the
+    /// blob topics of docs/transfer.md, blobs up and blob acks down.
+    enum DeviceTopics: String, CaseIterable, Sendable {
+        case recordsAndReceipts, blobsAndAcks
+
+        /// What the aggregator subscribes to (shared), for every device's uploads.
+        var aggregatorFilter: String {
+            switch self {
+            case .recordsAndReceipts: "$share/agritrace/\(Wire.allRecordsFilter)"
+            case .blobsAndAcks: "$share/agritrace-blobs/\(Wire.allBlobsFilter)"
+            }
+        }
+
+        /// The topic a FARM1 device writes.
+        func up(_ device: String) -> String {
+            switch self {
+            case .recordsAndReceipts: Wire.recordTopic(enterprise: "FARM1", device: device)
+            case .blobsAndAcks: Wire.blobTopic(enterprise: "FARM1", device: device)
+            }
+        }
+
+        /// The topic the aggregator answers a FARM1 device on.
+        func down(_ device: String) -> String {
+            switch self {
+            case .recordsAndReceipts: Wire.receiptTopic(enterprise: "FARM1", device: device)
+            case .blobsAndAcks: Wire.blobAckTopic(enterprise: "FARM1", device: device)
+            }
+        }
+    }
+
+    /// Device A publishes its records (blobs) and gets its receipts (acks); device B, with its
+    /// own valid certificate, can neither publish on A's topic nor read A's answers; the
+    /// aggregator reads every device's uploads and writes the answers.
+    @Test(arguments: DeviceTopics.allCases)
+    func aDeviceCanOnlyUseItsOwnTopics(_ topics: DeviceTopics) async throws {
         let broker = try await ProvisionedBroker.start()
         defer { broker.kill() }
-        let recordsA = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-01")
-        let recordsB = Wire.recordTopic(enterprise: "FARM1", device: "farm-box-02")
-        let receiptsA = Wire.receiptTopic(enterprise: "FARM1", device: "farm-box-01")
-
-        let (aggregator, a, b) = try await broker.aggregatorAndTwoDevices()
-        defer { [aggregator, a, b].forEach { $0.client.disconnect() } }
-        // The aggregator reads every device's records through the shared subscription.
-        #expect(try await aggregator.subscribeAndConnect("$share/agritrace/\(Wire.allRecordsFilter)"))
-        #expect(aggregator.grantedQoS.allSatisfy { $0 < 0x80 })
-        #expect(try await a.subscribeAndConnect(receiptsA))
-        // B tries to read everything under the prefix, A's receipts included.
-        #expect(try await b.subscribeAndConnect("agritrace/#"))
-
-        // B forges a batch on A's topic: the broker denies it (MQTT v5 reason 0x87).
-        #expect(try await b.publishAndWait(recordsA, "forged-by-b") == 0x87)
-        // A's own batch goes through.
-        #expect(try await a.publishAndWait(recordsA, "batch-from-a") == 0, "\(broker.log)")
-        // B's own batch also goes through: B's publishes were ordered after the forgery, so
-        // once this arrives the forgery would have arrived before it if it had been let in.
-        #expect(try await b.publishAndWait(recordsB, "batch-from-b") == 0)
-        #expect(await eventually { aggregator.payloads(on: recordsB) == ["batch-from-b"] })
-        #expect(aggregator.payloads(on: recordsA) == ["batch-from-a"], "the forged batch reached the aggregator")
-
-        // A device may not write receipts (only the aggregator may).
-        #expect(try await b.publishAndWait(receiptsA, "fake-receipt") == 0x87)
-        // The aggregator answers A; only A receives it, B (subscribed to agritrace/#) does not.
-        #expect(try await aggregator.publishAndWait(receiptsA, "receipt-for-a") == 0)
-        #expect(await eventually { a.payloads(on: receiptsA) == ["receipt-for-a"] })
-        #expect(try await aggregator.publishAndWait(recordsA, "agg-may-not-write-records") == 0x87)
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(a.payloads(on: receiptsA) == ["receipt-for-a"], "a device's fake receipt reached the device")
-        #expect(b.messages.values.isEmpty, "device B read another device's messages: \(b.messages.values)")
-        #expect(broker.logCount("Denied PUBLISH") == 3)
+        try await broker.expectPerDeviceTopics(
+            aggregatorFilter: topics.aggregatorFilter, up: topics.up, down: topics.down)
     }
 
     /// No certificate, a certificate from another CA, and the plaintext protocol on the TLS
@@ -71,12 +72,9 @@ struct BrokerAccessTests {
         let impostor = try broker.client(
             "impostor", certificateFile: foreign.clientCertificateFile, keyFile: foreign.clientKeyFile)
         defer { impostor.client.disconnect() }
-        let failuresBefore = broker.logCount("certificate verify failed")
-        try impostor.client.connect()
-        #expect(await eventually { broker.logCount("certificate verify failed") > failuresBefore }, "\(broker.log)")
-        #expect(
-            try broker.tlsAlert(certificateFile: foreign.clientCertificateFile, keyFile: foreign.clientKeyFile)
-                == "unknown ca")
+        try await broker.expectCertificateRefused(
+            impostor, certificateFile: foreign.clientCertificateFile, keyFile: foreign.clientKeyFile,
+            alert: "unknown ca")
 
         // 3. Plain MQTT on the TLS port: mosquitto_pub without TLS fails; no plaintext listener exists.
         #expect(throws: CommandError.self) {
@@ -136,9 +134,7 @@ struct BrokerAccessTests {
         // Revoked ids stay in the registry (the ledger marks them revoked) and cannot renew.
         #expect(try broker.authority.registry().record(id: "truck-07")?.status == .revoked)
         #expect(throws: ProvisioningError.revoked(id: "truck-07")) {
-            try broker.authority.renew(
-                id: "truck-07", certificateRequestFile: device.requestFile,
-                presentedCertificateFile: device.certificateFile)
+            try broker.renew("truck-07", presenting: device)
         }
     }
 
@@ -157,21 +153,12 @@ struct BrokerAccessTests {
 
         let client = try broker.client(expired)
         defer { client.client.disconnect() }
-        let failuresBefore = broker.logCount("certificate verify failed")
-        try client.client.connect()
-        #expect(await eventually { broker.logCount("certificate verify failed") > failuresBefore }, "\(broker.log)")
-        #expect(
-            try broker.tlsAlert(certificateFile: expired.certificateFile, keyFile: expired.keyFile)
-                == "certificate expired")
+        try await broker.expectCertificateRefused(
+            client, certificateFile: expired.certificateFile, keyFile: expired.keyFile, alert: "certificate expired")
         try await Task.sleep(for: .milliseconds(300))
         #expect(client.connectedCount == 0)
         // An expired certificate cannot renew either: the box must be enrolled again.
-        let error = #expect(throws: ProvisioningError.self) {
-            try broker.authority.renew(
-                id: "warehouse-box-03", certificateRequestFile: expired.requestFile,
-                presentedCertificateFile: expired.certificateFile)
-        }
-        #expect(error?.description.contains("expired") == true)
+        broker.expectRenewalRefused("warehouse-box-03", presenting: expired, saying: "expired")
     }
 
     /// Renewal: a new certificate for the same key is accepted by the running broker with
@@ -223,12 +210,7 @@ struct BrokerAccessTests {
         #expect(rekeyed.record.previousSerials.count == 2)
         // Another device's certificate cannot renew this one.
         let (other, _) = try await broker.enrollDevice("farm-box-02")
-        let stolen = #expect(throws: ProvisioningError.self) {
-            try broker.authority.renew(
-                id: "farm-box-01", certificateRequestFile: other.requestFile,
-                presentedCertificateFile: other.certificateFile)
-        }
-        #expect(stolen?.description.contains("not one issued to farm-box-01") == true)
+        broker.expectRenewalRefused("farm-box-01", presenting: other, saying: "not one issued to farm-box-01")
     }
 
     /// What an agent sees when its certificate file is replaced by a renewed one at the same

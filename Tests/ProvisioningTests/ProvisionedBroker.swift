@@ -200,13 +200,86 @@ final class ProvisionedBroker: @unchecked Sendable {
         return (aggregator, device, enrollment, box)
     }
 
-    /// The aggregator and two devices of FARM1 (`farm-box-01`, `farm-box-02`) enrolled, each
-    /// with a client that is not yet connected: the set-up of the per-device ACL tests.
-    func aggregatorAndTwoDevices() async throws -> (aggregator: ClientHarness, a: ClientHarness, b: ClientHarness) {
+    /// Asks the enrollment authority to renew `id` with the CSR and the certificate of
+    /// `credentials` (its own, or another principal's).
+    @discardableResult
+    func renew(_ id: String, presenting credentials: Credentials) throws -> Enrollment {
+        try authority.renew(
+            id: id, certificateRequestFile: credentials.requestFile,
+            presentedCertificateFile: credentials.certificateFile)
+    }
+
+    /// Expects `client`, which presents the certificate in `certificateFile` (key in `keyFile`),
+    /// to be refused at the TLS handshake: it connects, the broker logs a failed certificate
+    /// verification, and a handshake with the same files ends with the TLS alert `alert`.
+    func expectCertificateRefused(
+        _ client: ClientHarness, certificateFile: String, keyFile: String, alert: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let failuresBefore = logCount("certificate verify failed")
+        try client.client.connect()
+        #expect(
+            await eventually { logCount("certificate verify failed") > failuresBefore }, "\(log)",
+            sourceLocation: sourceLocation)
+        #expect(
+            try tlsAlert(certificateFile: certificateFile, keyFile: keyFile) == alert, sourceLocation: sourceLocation)
+    }
+
+    /// Expects the enrollment authority to refuse renewing `id` with the CSR and the
+    /// certificate of `credentials`, with an error that says `reason`.
+    func expectRenewalRefused(
+        _ id: String, presenting credentials: Credentials, saying reason: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let error = #expect(throws: ProvisioningError.self, sourceLocation: sourceLocation) {
+            try renew(id, presenting: credentials)
+        }
+        #expect(
+            error?.description.contains(reason) == true, "\(String(describing: error))", sourceLocation: sourceLocation)
+    }
+
+    /// The per-device ACL on one kind of device topic, on this broker: with the aggregator and
+    /// two devices of FARM1 (`farm-box-01` is A, `farm-box-02` is B) enrolled and connected,
+    /// A writes its own `up` topic, which the aggregator reads through `aggregatorFilter`, and
+    /// reads its own `down` topic, which only the aggregator writes. B, with its own valid
+    /// certificate and subscribed to everything under the prefix, can neither write A's `up`
+    /// topic nor write or read A's `down` topic; the aggregator cannot write A's `up` topic.
+    /// `up(device)` and `down(device)` name a FARM1 device's topics.
+    func expectPerDeviceTopics(
+        aggregatorFilter: String, up: (String) -> String, down: (String) -> String
+    ) async throws {
+        let (upA, upB, downA) = (up("farm-box-01"), up("farm-box-02"), down("farm-box-01"))
         let aggregatorKey = try await enrollAggregator()
         let (deviceA, _) = try await enrollDevice("farm-box-01")
         let (deviceB, _) = try await enrollDevice("farm-box-02")
-        return (try client(aggregatorKey), try client(deviceA), try client(deviceB))
+        let (aggregator, a, b) = (try client(aggregatorKey), try client(deviceA), try client(deviceB))
+        defer { [aggregator, a, b].forEach { $0.client.disconnect() } }
+        #expect(try await aggregator.subscribeAndConnect(aggregatorFilter))
+        #expect(aggregator.grantedQoS.allSatisfy { $0 < 0x80 })
+        #expect(try await a.subscribeAndConnect(downA))
+        #expect(try await b.subscribeAndConnect("agritrace/#"))
+
+        // B forges a message on A's topic: the broker denies it (MQTT v5 reason 0x87).
+        #expect(try await b.publishAndWait(upA, "forged-by-b") == 0x87)
+        // A's own message goes through.
+        #expect(try await a.publishAndWait(upA, "from-a") == 0, "\(log)")
+        // B's own message also goes through: B's publishes were ordered after the forgery, so
+        // once this arrives the forgery would have arrived before it if it had been let in.
+        #expect(try await b.publishAndWait(upB, "from-b") == 0)
+        #expect(await eventually { aggregator.payloads(on: upB) == ["from-b"] })
+        #expect(aggregator.payloads(on: upA) == ["from-a"], "the forged message reached the aggregator")
+
+        // A device may not write A's answers (only the aggregator may). The aggregator answers A;
+        // only A receives it, B (subscribed to agritrace/#) does not.
+        #expect(try await b.publishAndWait(downA, "fake-answer") == 0x87)
+        #expect(try await aggregator.publishAndWait(downA, "answer-for-a") == 0)
+        #expect(await eventually { a.payloads(on: downA) == ["answer-for-a"] })
+        #expect(try await aggregator.publishAndWait(upA, "aggregator-may-not-write") == 0x87)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(a.payloads(on: downA) == ["answer-for-a"], "a device's fake answer reached the device")
+        #expect(aggregator.payloads(on: upA) == ["from-a"], "a forged message reached the aggregator")
+        #expect(b.messages.values.isEmpty, "device B read another device's messages: \(b.messages.values)")
+        #expect(logCount("Denied PUBLISH") == 3)
     }
 
     func client(_ credentials: Credentials, clientID: String? = nil) throws -> ClientHarness {

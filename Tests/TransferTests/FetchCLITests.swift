@@ -16,6 +16,15 @@ struct FetchCLITests {
         status: Int32, output: String
     ) { try d.runCLI(arguments, serve: serve) }
 
+    /// Expects a run of the CLI to fail, saying `reason`.
+    func expectFailure(
+        _ result: (status: Int32, output: String), saying reason: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(result.status != 0, sourceLocation: sourceLocation)
+        #expect(result.output.contains(reason), "\(result.output)", sourceLocation: sourceLocation)
+    }
+
     @Test(
         "fetch verifies the lot's level-2 values; a tampered blob fails naming the record; a revoked grant is refused")
     func fetchVerifiesThenFailsLoudly() async throws {
@@ -58,8 +67,7 @@ struct FetchCLITests {
         try d.submit(TransferDeployment.owner, .revokeGrant(requestID: row.requestID, reason: "contract ended"))
         try d.cut()
         let revoked = try runFetch(d, common)
-        #expect(revoked.status != 0)
-        #expect(revoked.output.contains("redemption refused: revoked"), "\(revoked.output)")
+        expectFailure(revoked, saying: "redemption refused: revoked")
     }
 
     @Test("fetch through the API: records are accepted only under a tree head signed by the given authority")
@@ -88,8 +96,7 @@ struct FetchCLITests {
         // The same API with another authority key: the records' tree heads do not verify.
         let forged = try runFetch(
             d, common + ["--authority", Array(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation).hexString])
-        #expect(forged.status != 0)
-        #expect(forged.output.contains("inclusion proof"), "\(forged.output)")
+        expectFailure(forged, saying: "inclusion proof")
 
         // Where the data went and the owner's grants, through the same API: what the store says.
         try d.ledger.admitSubmissions()
@@ -107,8 +114,7 @@ struct FetchCLITests {
         #expect(try JSONDecoder().decode([GrantRow].self, from: Data(grants.output.utf8)) == expectedGrants)
         // A command that works on the store file itself says so rather than reading a local store.
         let verify = try d.runCLI(["verify"] + api, serve: false)
-        #expect(verify.status != 0)
-        #expect(verify.output.contains("`agritrace verify` reads the store file itself"), "\(verify.output)")
+        expectFailure(verify, saying: "`agritrace verify` reads the store file itself")
     }
 
     @Test("an interrupted fetch keeps its one-time key (0600) and a re-run resumes the same redemption")
@@ -120,8 +126,7 @@ struct FetchCLITests {
             try d.fetchCommand(row, token: token) + ["--store", d.storePath, "--wait", "30", "--state", stateFolder]
         // The owner's service is away: the fetch gives up, keeping its key and redemption leaf.
         let first = try runFetch(d, common + ["--timeout", "2"], serve: false)
-        #expect(first.status != 0)
-        #expect(first.output.contains("run fetch again to resume redemption leaf"), "\(first.output)")
+        expectFailure(first, saying: "run fetch again to resume redemption leaf")
         let stateFile = stateFolder + "/" + row.requestID + ".json"
         let attributes = try FileManager.default.attributesOfItem(atPath: stateFile)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
