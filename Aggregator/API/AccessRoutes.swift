@@ -142,6 +142,9 @@ public enum AccessRoutes {
         router.get("/v1/access/blacklist") { _, _ in
             try await reader.read { try JSON(LedgerQueries(store: $0).blacklist()) }
         }
+        router.get("/v1/access/expiries") { _, _ in
+            try await reader.read { try JSON(LedgerQueries(store: $0).expiries()) }
+        }
         router.get("/v1/access/events") { request, _ in
             let method = request.uri.queryParameters.get("method")
             let leaf = try QueryParameter.integer(

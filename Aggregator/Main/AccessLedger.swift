@@ -110,6 +110,10 @@ struct AccessLedger {
         try await options.read("/v1/access/blacklist") { try queries().blacklist() }
     }
 
+    func expiries() async throws -> [ExpiryRow] {
+        try await options.read("/v1/access/expiries") { try queries().expiries() }
+    }
+
     func requests(lot: String?, requester: String?) async throws -> [AccessRequestRow] {
         try await options.read("/v1/access/requests", query: ["lot": lot, "requester": requester]) {
             try queries().accessRequests(lot: lot, requester: requester)

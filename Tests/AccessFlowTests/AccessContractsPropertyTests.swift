@@ -233,8 +233,13 @@ import Testing
                 .text(grant.stage.rawValue),
                 .text(grant.productCategory), .text(grant.region), .text(row.status.rawValue),
                 .integer(Int64(row.leaf)),
-            ]
+            ] + periodValues(grant.period)
         }
+    }
+
+    /// The `not_before`, `not_after` columns of an effective period (docs/governance.md).
+    static func periodValues(_ period: EffectivePeriod?) -> [SQLiteValue] {
+        [period?.notBefore, period?.notAfter].map { $0.map { .integer($0.milliseconds) } ?? .null }
     }
 
     /// The model's `encrypted_data` rows (entries without a time window).
@@ -246,7 +251,7 @@ import Testing
                 .text(entry.level.rawValue), .null, .text(entry.actions.map(\.rawValue).joined(separator: ",")),
                 .blob(entry.searchableCiphertext), .blob(entry.tokenDigest.bytes), .text(row.status.rawValue),
                 .integer(Int64(row.leaf)),
-            ]
+            ] + periodValues(entry.period)
         }
     }
 }

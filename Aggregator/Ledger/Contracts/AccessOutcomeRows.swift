@@ -22,13 +22,15 @@ extension AccessStateRows {
     func store(_ outcome: AttributeGrants.Outcome, leaf: Int64) throws -> ContractEvent {
         switch outcome.change {
         case .grant(let grant):
+            var values: [SQLiteValue] = [
+                .text(grant.principal), .text(grant.enterprise), .text(grant.role.rawValue),
+                .text(grant.stage.rawValue), .text(grant.productCategory), .text(grant.region),
+                .text(GrantStatus.active.rawValue), .integer(leaf),
+            ]
+            values += PeriodColumns.values(grant.period)
             try run(
-                "INSERT OR REPLACE INTO attribute_grants(principal, enterprise, role, stage, category, region, status, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    .text(grant.principal), .text(grant.enterprise), .text(grant.role.rawValue),
-                    .text(grant.stage.rawValue), .text(grant.productCategory), .text(grant.region),
-                    .text(GrantStatus.active.rawValue), .integer(leaf),
-                ])
+                "INSERT OR REPLACE INTO attribute_grants(principal, enterprise, role, stage, category, region, status, leaf_index, not_before, not_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values)
         case .revoke(let principal):
             try run(
                 "UPDATE attribute_grants SET status = ?, leaf_index = ? WHERE principal = ?",
@@ -44,14 +46,16 @@ extension AccessStateRows {
         switch outcome.change {
         case .protect(let protected):
             let entry = protected.entry
+            var values: [SQLiteValue] = [
+                .text(entry.dataID), .text(protected.owner), .text(protected.enterprise), .text(entry.lot),
+                .text(entry.level.rawValue), .text(orNull: entry.window.map(AccessContracts.encodeWindow)),
+                .text(entry.actions.map(\.rawValue).joined(separator: ",")), .blob(entry.searchableCiphertext),
+                .blob(Array(entry.tokenDigest.bytes)), .text(EntryStatus.active.rawValue), .integer(leaf),
+            ]
+            values += PeriodColumns.values(entry.period)
             try run(
-                "INSERT INTO encrypted_data(data_id, owner, enterprise, lot, level, time_window, actions, ciphertext, token_digest, status, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    .text(entry.dataID), .text(protected.owner), .text(protected.enterprise), .text(entry.lot),
-                    .text(entry.level.rawValue), .text(orNull: entry.window.map(AccessContracts.encodeWindow)),
-                    .text(entry.actions.map(\.rawValue).joined(separator: ",")), .blob(entry.searchableCiphertext),
-                    .blob(Array(entry.tokenDigest.bytes)), .text(EntryStatus.active.rawValue), .integer(leaf),
-                ])
+                "INSERT INTO encrypted_data(data_id, owner, enterprise, lot, level, time_window, actions, ciphertext, token_digest, status, leaf_index, not_before, not_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values)
         case .revoke(let dataID):
             try run(
                 "UPDATE encrypted_data SET status = ? WHERE data_id = ?",
@@ -66,13 +70,15 @@ extension AccessStateRows {
     func store(_ outcome: MatchOutcome, requestID: String, time: Timestamp, leaf: Int64) throws -> ContractEvent {
         guard let result = outcome.result else { return outcome.event }
         let granted = result.dataID != nil && result.token != nil
+        var values: [SQLiteValue] = [
+            .text(result.status.rawValue), .text(result.reason), granted ? .text(orNull: result.dataID) : .null,
+            granted ? .blob(orNull: result.token) : .null, .integer(leaf), .integer(time.milliseconds),
+        ]
+        values += PeriodColumns.values(granted ? result.period : nil)
+        values.append(.text(requestID))
         try run(
-            "UPDATE access_requests SET status = ?, reason = ?, data_id = ?, token = ?, result_leaf = ?, result_time = ? WHERE request_id = ?",
-            [
-                .text(result.status.rawValue), .text(result.reason), granted ? .text(orNull: result.dataID) : .null,
-                granted ? .blob(orNull: result.token) : .null, .integer(leaf), .integer(time.milliseconds),
-                .text(requestID),
-            ])
+            "UPDATE access_requests SET status = ?, reason = ?, data_id = ?, token = ?, result_leaf = ?, result_time = ?, grant_not_before = ?, grant_not_after = ? WHERE request_id = ?",
+            values)
         for strike in outcome.strikes { try store(strike, leaf: leaf) }
         return outcome.event
     }

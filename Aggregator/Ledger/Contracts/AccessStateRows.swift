@@ -68,18 +68,21 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
 
     func activeEntries(lot: String, level: ABAC.Sensitivity) throws -> [EntryTerms] {
         let entries = try db.cachedStatement(
-            "SELECT time_window, actions FROM encrypted_data WHERE lot = ? AND level = ? AND status = ?")
+            "SELECT time_window, actions, not_before, not_after FROM encrypted_data WHERE lot = ? AND level = ? AND status = ?"
+        )
         return try entries.all([.text(lot), .text(level.rawValue), .text(EntryStatus.active.rawValue)]) { row in
             let actions = (row.string(at: 1) ?? "").split(separator: ",").compactMap {
                 ABAC.Action(rawValue: String($0))
             }
-            return EntryTerms(window: row.string(at: 0).flatMap(AccessContracts.decodeWindow), actions: Set(actions))
+            return EntryTerms(
+                window: row.string(at: 0).flatMap(AccessContracts.decodeWindow), actions: Set(actions),
+                period: row.period(at: 2))
         }
     }
 
     func requestFacts(_ requestID: String) throws -> RequestFacts? {
         try db.cachedStatement(
-            "SELECT r.requester, r.lot, r.level, r.source, r.status, e.owner, (SELECT 1 FROM grant_revocations g WHERE g.request_id = r.request_id), r.observed_address FROM access_requests r LEFT JOIN encrypted_data e ON e.data_id = r.data_id WHERE r.request_id = ?"
+            "SELECT r.requester, r.lot, r.level, r.source, r.status, e.owner, (SELECT 1 FROM grant_revocations g WHERE g.request_id = r.request_id), r.observed_address, r.grant_not_before, r.grant_not_after FROM access_requests r LEFT JOIN encrypted_data e ON e.data_id = r.data_id WHERE r.request_id = ?"
         ).first([.text(requestID)]) { row in
             guard let status = AccessRequestStatus(rawValue: row.string(at: 4) ?? "") else {
                 throw LedgerStoreError.corrupt("access request \(requestID) has an unknown status")
@@ -87,7 +90,7 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
             return RequestFacts(
                 requester: row.string(at: 0) ?? "", lot: row.string(at: 1) ?? "", level: row.string(at: 2) ?? "",
                 source: row.string(at: 3) ?? "", status: status, owner: row.string(at: 5), revoked: !row.isNull(at: 6),
-                observedAddress: row.string(at: 7))
+                observedAddress: row.string(at: 7), period: row.period(at: 8))
         }
     }
 
@@ -99,6 +102,18 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
         try exists(
             "SELECT 1 FROM encrypted_data WHERE data_id = ? AND lot = ? AND level = ? AND status = ?",
             [.text(dataID), .text(lot), .text(level), .text(EntryStatus.active.rawValue)])
+    }
+
+    func entryPeriod(_ dataID: String) throws -> EffectivePeriod? {
+        try db.cachedStatement("SELECT not_before, not_after FROM encrypted_data WHERE data_id = ?").first([
+            .text(dataID)
+        ]) { $0.period(at: 0) } ?? nil
+    }
+
+    func attributePeriod(_ principal: String) throws -> EffectivePeriod? {
+        try db.cachedStatement("SELECT not_before, not_after FROM attribute_grants WHERE principal = ?").first([
+            .text(principal)
+        ]) { $0.period(at: 0) } ?? nil
     }
 
     // MARK: Attribute grants and policy upload

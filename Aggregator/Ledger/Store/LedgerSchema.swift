@@ -25,7 +25,9 @@ enum LedgerSchema {
     ]
 
     /// The DDL of the whole world state (used to build a scratch state for `replay`).
-    static var stateDDL: String { registryDDL + accessDDL + transferDDL + observedAddressStateDDL }
+    static var stateDDL: String {
+        registryDDL + accessDDL + transferDDL + observedAddressStateDDL + effectivePeriodDDL
+    }
 
     /// The access-control contracts' state (migration 2): principals, the regulator's
     /// parameters, attribute grants, encrypted-data entries, requests and their outcomes,
@@ -197,6 +199,7 @@ enum LedgerSchema {
         recordsByTimeDDL,
         submissionKindDDL,
         observedAddressDDL,
+        effectivePeriodDDL,
     ]
 
     /// Migration 4: records by time, so a time window (an export, the FSMA spreadsheet, the
@@ -218,4 +221,17 @@ enum LedgerSchema {
 
     /// Migration 6's part of the world state (also in ``stateDDL``, for `replay`'s scratch state).
     static let observedAddressStateDDL = "ALTER TABLE access_requests ADD COLUMN observed_address TEXT;"
+
+    /// Migration (issue #19, item 2): authority tuples with an effective period
+    /// (docs/governance.md): a policy's and an attribute grant's not-before / not-after, and
+    /// a grant's (the entry's and the requester's attribute periods intersected at the match),
+    /// in milliseconds; NULL for an open end. Rows from before have none.
+    static let effectivePeriodDDL = """
+        ALTER TABLE encrypted_data ADD COLUMN not_before INTEGER;
+        ALTER TABLE encrypted_data ADD COLUMN not_after INTEGER;
+        ALTER TABLE attribute_grants ADD COLUMN not_before INTEGER;
+        ALTER TABLE attribute_grants ADD COLUMN not_after INTEGER;
+        ALTER TABLE access_requests ADD COLUMN grant_not_before INTEGER;
+        ALTER TABLE access_requests ADD COLUMN grant_not_after INTEGER;
+        """
 }

@@ -106,9 +106,9 @@ public enum AccessAdmission {
     static func malformation(_ operation: AccessTransaction.Operation) -> String? {
         switch operation {
         case .publishParameters(let parameters): parametersMalformation(parameters)
-        case .grantAttributes(let grant): grantMalformation(grant)
+        case .grantAttributes(let grant): grantMalformation(grant) ?? grant.period?.problem
         case .revokeAttributes: nil
-        case .addEncryptedData(let entry): entryMalformation(entry)
+        case .addEncryptedData(let entry): entryMalformation(entry) ?? entry.period?.problem
         case .revokeEncryptedData(let dataID, _):
             isValidID(dataID) ? nil : "data id must be 32 lower-case hex characters"
         case .addTrapdoor(let request): trapdoorMalformation(request)

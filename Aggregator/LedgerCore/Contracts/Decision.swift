@@ -50,10 +50,13 @@ public struct EntryTerms: Sendable, Hashable {
     /// The entry's time window; nil for any time.
     public var window: TimeWindow?
     public var actions: Set<ABAC.Action>
+    /// The entry's effective period (nil: always).
+    public var period: EffectivePeriod?
 
-    public init(window: TimeWindow?, actions: Set<ABAC.Action>) {
+    public init(window: TimeWindow?, actions: Set<ABAC.Action>, period: EffectivePeriod? = nil) {
         self.window = window
         self.actions = actions
+        self.period = period
     }
 }
 
@@ -66,6 +69,13 @@ public protocol DecisionStateView: PunishmentStateView {
     func requestCount(by requester: String, after time: Timestamp) throws -> Int64
     /// The active entries protecting `lot` at `level`.
     func activeEntries(lot: String, level: ABAC.Sensitivity) throws -> [EntryTerms]
+    /// The effective period of the principal's active attribute grant (nil: always).
+    func attributePeriod(_ principal: String) throws -> EffectivePeriod?
+}
+
+extension DecisionStateView {
+    /// A view that keeps no periods: every attribute grant is in effect always.
+    public func attributePeriod(_ principal: String) throws -> EffectivePeriod? { nil }
 }
 
 /// The policy-decision contract (`addTrapdoor`), at the block time. The order is the published
@@ -84,13 +94,17 @@ public enum Decision {
         case noData(lot: String, level: ABAC.Sensitivity)
         case outsideWindow(time: Timestamp, lot: String, level: ABAC.Sensitivity)
         case actionNotPermitted(ABAC.Action)
+        /// The requester's attribute grant is outside its effective period at the block time.
+        case attributesNotInEffect(requester: String, period: EffectivePeriod, time: Timestamp)
+        /// Every active entry of the lot and level is outside its effective period.
+        case notInEffect(time: Timestamp, lot: String, level: ABAC.Sensitivity)
 
         /// Whether the denial adds a strike to the request's observed address and requester
         /// (the punishment contract). A request for a lot whose owner has published no policy
         /// yet is an honest question with a distinct answer, not an offence.
         public var earnsStrike: Bool {
             switch self {
-            case .blacklisted, .rateLimited, .noData: false
+            case .blacklisted, .rateLimited, .noData, .attributesNotInEffect, .notInEffect: false
             case .unregistered, .outsideWindow, .actionNotPermitted: true
             }
         }
@@ -108,6 +122,10 @@ public enum Decision {
             case .outsideWindow(let time, let lot, let level):
                 "outside-window: \(time.iso8601) is outside every time window of lot \(lot) \(level.rawValue)"
             case .actionNotPermitted(let action): "action-not-permitted: \(action.rawValue) is not permitted"
+            case .attributesNotInEffect(let requester, let period, let time):
+                "not-in-effect: the attribute grant of \(requester) is in effect \(period.description), not at \(time.iso8601); ask the regulator to renew it"
+            case .notInEffect(let time, let lot, let level):
+                "not-in-effect: \(time.iso8601) is outside the effective period of every \(level.rawValue) policy of lot \(lot); nothing is counted against the requester"
             }
         }
     }
@@ -136,6 +154,9 @@ public enum Decision {
             return .denied(.blacklisted(subject: block.subject, until: block.until))
         }
         guard try view.hasActiveAttributes(requester) else { return .denied(.unregistered(requester: requester)) }
+        if let period = try view.attributePeriod(requester), !period.contains(time) {
+            return .denied(.attributesNotInEffect(requester: requester, period: period, time: time))
+        }
         let rules = try view.rules()
         let count = try view.requestCount(by: requester, after: Timestamp(milliseconds: time.milliseconds - 60_000))
         if count >= rules.trapdoorsPerMinute {
@@ -143,7 +164,11 @@ public enum Decision {
         }
         let entries = try view.activeEntries(lot: request.lot, level: request.level)
         guard !entries.isEmpty else { return .denied(.noData(lot: request.lot, level: request.level)) }
-        let inWindow = entries.filter { $0.window?.contains(time) ?? true }
+        let inEffect = entries.filter { $0.period?.contains(time) ?? true }
+        guard !inEffect.isEmpty else {
+            return .denied(.notInEffect(time: time, lot: request.lot, level: request.level))
+        }
+        let inWindow = inEffect.filter { $0.window?.contains(time) ?? true }
         guard !inWindow.isEmpty else {
             return .denied(.outsideWindow(time: time, lot: request.lot, level: request.level))
         }

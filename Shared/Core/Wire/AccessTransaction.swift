@@ -85,11 +85,21 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case .publishParameters(let parameters):
             writer.write(UInt8(1), parameters)
         case .grantAttributes(let grant):
-            writer.write(UInt8(2), grant)
+            if let period = grant.period {
+                writer.write(UInt8(14), grant, period)
+            } else {
+                writer.write(UInt8(2), grant)
+            }
         case .revokeAttributes(let principal, let reason):
             writer.write(UInt8(3), principal, reason)
         case .addEncryptedData(let entry):
-            writer.write(UInt8(4), entry)
+            // An entry with an effective period is a new operation (tag 13), so the bytes of
+            // every entry without one stay as they were.
+            if let period = entry.period {
+                writer.write(UInt8(13), entry, period)
+            } else {
+                writer.write(UInt8(4), entry)
+            }
         case .revokeEncryptedData(let dataID, let reason):
             writer.write(UInt8(5), dataID, reason)
         case .addTrapdoor(let request):
@@ -139,6 +149,14 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             operation = .revokeGrant(
                 requestID: try reader.readString("request id"), reason: try reader.readString("reason"))
         case 12: operation = .recordRead(try reader.read(ReadRecord.self))
+        case 13:
+            var entry = try reader.read(EncryptedDataEntry.self)
+            entry.period = try reader.read(EffectivePeriod.self)
+            operation = .addEncryptedData(entry)
+        case 14:
+            var grant = try reader.read(AttributeGrant.self)
+            grant.period = try reader.read(EffectivePeriod.self)
+            operation = .grantAttributes(grant)
         case let tag:
             throw Canonical.DecodingError.invalidTag(tag, context: "access operation")
         }
@@ -200,10 +218,15 @@ public struct AttributeGrant: Hashable, Sendable, CanonicalCodable, Codable {
     public var productCategory: String
     /// The region the requester's requests come from (the ABSE `environment.source` slot).
     public var region: String
+    /// When the grant is in effect (nil: always). Not part of the grant's own bytes: a grant
+    /// with a period travels as its own operation (``AccessTransaction`` tag 14).
+    public var period: EffectivePeriod?
 
     public init(
-        principal: String, enterprise: String, role: ABAC.Role, stage: Stage, productCategory: String, region: String
+        principal: String, enterprise: String, role: ABAC.Role, stage: Stage, productCategory: String, region: String,
+        period: EffectivePeriod? = nil
     ) {
+        self.period = period
         self.principal = principal
         self.enterprise = enterprise
         self.role = role
@@ -241,11 +264,16 @@ public struct EncryptedDataEntry: Hashable, Sendable, CanonicalCodable {
     public var searchableCiphertext: [UInt8]
     /// SHA-256 of the access token, so the transfer service can check a presented token.
     public var tokenDigest: Digest32
+    /// When the policy is in effect besides its daily window (nil: always). Not part of the
+    /// entry's own bytes: an entry with a period travels as its own operation
+    /// (``AccessTransaction`` tag 13).
+    public var period: EffectivePeriod?
 
     public init(
         dataID: String, lot: String, level: ABAC.Sensitivity, window: TimeWindow?, actions: Set<ABAC.Action>,
-        searchableCiphertext: [UInt8], tokenDigest: Digest32
+        searchableCiphertext: [UInt8], tokenDigest: Digest32, period: EffectivePeriod? = nil
     ) {
+        self.period = period
         self.dataID = dataID
         self.lot = lot
         self.level = level
