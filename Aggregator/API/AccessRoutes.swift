@@ -142,6 +142,10 @@ public enum AccessRoutes {
         router.get("/v1/access/blacklist") { _, _ in
             try await reader.read { try JSON(LedgerQueries(store: $0).blacklist()) }
         }
+        router.get("/v1/access/whitelist") { request, _ in
+            let lot = request.uri.queryParameters.get("lot")
+            return try await reader.read { try JSON(LedgerQueries(store: $0).whitelist(lot: lot)) }
+        }
         router.get("/v1/access/expiries") { _, _ in
             try await reader.read { try JSON(LedgerQueries(store: $0).expiries()) }
         }

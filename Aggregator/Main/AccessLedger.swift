@@ -110,6 +110,10 @@ struct AccessLedger {
         try await options.read("/v1/access/blacklist") { try queries().blacklist() }
     }
 
+    func whitelist(lot: String?) async throws -> [WhitelistRow] {
+        try await options.read("/v1/access/whitelist", query: ["lot": lot]) { try queries().whitelist(lot: lot) }
+    }
+
     func expiries() async throws -> [ExpiryRow] {
         try await options.read("/v1/access/expiries") { try queries().expiries() }
     }

@@ -101,6 +101,10 @@ public enum AccessContracts {
             return punished.event
         case .redeem, .addTransfer, .revokeGrant, .recordRead:
             return try TransferContracts.write(transaction, address: address, leaf: leaf, time: time, rows)
+        case .addToWhitelist(let entry):
+            return try rows.store(Whitelisting.add(entry, submitter: submitter, view: rows), leaf: leaf)
+        case .removeFromWhitelist(let entry):
+            return try rows.store(Whitelisting.remove(entry, submitter: submitter, view: rows), leaf: leaf)
         }
     }
 
@@ -121,6 +125,9 @@ public enum AccessContracts {
                 .text(decision.status.rawValue), .text(orNull: decision.reason), .integer(leaf),
                 .integer(time.milliseconds), .text(orNull: address),
             ])
+        if let entry = decision.whitelistedEntry {
+            try rows.storeWhitelistGrant(request.requestID, entry: entry, leaf: leaf, time: time)
+        }
         return outcome.event
     }
 

@@ -83,6 +83,37 @@ extension AccessStateRows {
         return outcome.event
     }
 
+    /// `addToWhitelist` / `removeFromWhitelist`: the `whitelist` row.
+    func store(_ outcome: Whitelisting.Outcome, leaf: Int64) throws -> ContractEvent {
+        switch outcome.change {
+        case .add(let entry, let owner, let enterprise):
+            try run(
+                "INSERT INTO whitelist(lot, level, principal, owner, enterprise, leaf_index) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    .text(entry.lot), .text(entry.level.rawValue), .text(entry.principal), .text(owner),
+                    .text(enterprise), .integer(leaf),
+                ])
+        case .remove(let entry):
+            try run(
+                "DELETE FROM whitelist WHERE lot = ? AND level = ? AND principal = ?",
+                [.text(entry.lot), .text(entry.level.rawValue), .text(entry.principal)])
+        case nil:
+            break
+        }
+        return outcome.event
+    }
+
+    /// A request granted by the whitelist: its entry, its result leaf (the request's own) and
+    /// the entry's period.
+    func storeWhitelistGrant(_ requestID: String, entry: WhitelistedEntry, leaf: Int64, time: Timestamp) throws {
+        var values: [SQLiteValue] = [.text(entry.dataID), .integer(leaf), .integer(time.milliseconds)]
+        values += PeriodColumns.values(entry.period)
+        values.append(.text(requestID))
+        try run(
+            "UPDATE access_requests SET data_id = ?, result_leaf = ?, result_time = ?, grant_not_before = ?, grant_not_after = ? WHERE request_id = ?",
+            values)
+    }
+
     /// Stores the subject's entry after a strike (nothing when the strike changed nothing).
     func store(_ strike: Punishment.Strike, leaf: Int64) throws {
         guard let entry = strike.entry else { return }

@@ -6,7 +6,9 @@ import SQLiteStorage
 /// The access contracts' view of the stored world state, answered from the state tables, and
 /// the persistence of their typed outcomes. Statements bind an array of values; each row
 /// maps to its LedgerCore struct in one place.
-struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateView, PolicyUploadStateView {
+struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateView, PolicyUploadStateView,
+    WhitelistStateView
+{
     let db: SQLiteConnection
 
     /// Runs a write statement with `values`.
@@ -114,6 +116,23 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
         try db.cachedStatement("SELECT not_before, not_after FROM attribute_grants WHERE principal = ?").first([
             .text(principal)
         ]) { $0.period(at: 0) } ?? nil
+    }
+
+    // MARK: Whitelist
+
+    func whitelistingEnterprise(_ entry: WhitelistEntry) throws -> String? {
+        try db.cachedStatement("SELECT enterprise FROM whitelist WHERE lot = ? AND level = ? AND principal = ?").first([
+            .text(entry.lot), .text(entry.level.rawValue), .text(entry.principal),
+        ]) { $0.string(at: 0) ?? "" }
+    }
+
+    func whitelistedEntries(principal: String, lot: String, level: ABAC.Sensitivity) throws -> [WhitelistedEntry] {
+        try db.cachedStatement(
+            "SELECT e.data_id, w.enterprise, e.not_before, e.not_after FROM whitelist w JOIN encrypted_data e ON e.lot = w.lot AND e.level = w.level AND e.enterprise = w.enterprise WHERE w.principal = ? AND w.lot = ? AND w.level = ? AND e.status = ? ORDER BY e.leaf_index DESC"
+        ).all([.text(principal), .text(lot), .text(level.rawValue), .text(EntryStatus.active.rawValue)]) {
+            WhitelistedEntry(
+                dataID: $0.string(at: 0) ?? "", enterprise: $0.string(at: 1) ?? "", period: $0.period(at: 2))
+        }
     }
 
     // MARK: Attribute grants and policy upload

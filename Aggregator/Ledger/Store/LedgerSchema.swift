@@ -22,11 +22,12 @@ enum LedgerSchema {
         ("grant_revocations", "request_id"),
         ("transfers", "leaf_index"),
         ("transfer_reads", "leaf_index"),
+        ("whitelist", "lot, level, principal"),
     ]
 
     /// The DDL of the whole world state (used to build a scratch state for `replay`).
     static var stateDDL: String {
-        registryDDL + accessDDL + transferDDL + observedAddressStateDDL + effectivePeriodDDL
+        registryDDL + accessDDL + transferDDL + observedAddressStateDDL + effectivePeriodDDL + whitelistDDL
     }
 
     /// The access-control contracts' state (migration 2): principals, the regulator's
@@ -200,6 +201,7 @@ enum LedgerSchema {
         submissionKindDDL,
         observedAddressDDL,
         effectivePeriodDDL,
+        whitelistDDL,
     ]
 
     /// Migration 4: records by time, so a time window (an export, the FSMA spreadsheet, the
@@ -233,5 +235,19 @@ enum LedgerSchema {
         ALTER TABLE attribute_grants ADD COLUMN not_after INTEGER;
         ALTER TABLE access_requests ADD COLUMN grant_not_before INTEGER;
         ALTER TABLE access_requests ADD COLUMN grant_not_after INTEGER;
+        """
+
+    /// Migration (issue #19, item 5): the owners' whitelists (docs/governance.md): one row per
+    /// (lot, level, principal), with the owner principal and enterprise that added it.
+    static let whitelistDDL = """
+        CREATE TABLE whitelist(
+            lot TEXT NOT NULL,
+            level TEXT NOT NULL,
+            principal TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            enterprise TEXT NOT NULL,
+            leaf_index INTEGER NOT NULL,
+            PRIMARY KEY(lot, level, principal)
+        ) WITHOUT ROWID;
         """
 }

@@ -11,6 +11,7 @@ public enum AccessAdmission {
         case .publishParameters, .grantAttributes, .revokeAttributes, .addResult, .addToBlacklist: [.regulator]
         case .addEncryptedData, .revokeEncryptedData, .addTrapdoor: [.firm]
         case .redeem, .addTransfer, .revokeGrant, .recordRead: [.firm]
+        case .addToWhitelist, .removeFromWhitelist: [.firm]
         }
     }
 
@@ -115,7 +116,14 @@ public enum AccessAdmission {
         case .addResult(let requestID, let dataID, let token): resultMalformation(requestID, dataID, token)
         case .addToBlacklist(let source, _): isValidName(source) ? nil : "source must be 1-128 printable bytes"
         case .redeem, .addTransfer, .revokeGrant, .recordRead: transferMalformation(operation)
+        case .addToWhitelist(let entry), .removeFromWhitelist(let entry): whitelistMalformation(entry)
         }
+    }
+
+    static func whitelistMalformation(_ entry: WhitelistEntry) -> String? {
+        guard isValidName(entry.lot) else { return "lot must be 1-128 printable bytes" }
+        guard isValidName(entry.principal) else { return "principal must be 1-128 printable bytes" }
+        return nil
     }
 
     static func parametersMalformation(_ parameters: AccessParameters) -> String? {

@@ -71,11 +71,32 @@ public protocol DecisionStateView: PunishmentStateView {
     func activeEntries(lot: String, level: ABAC.Sensitivity) throws -> [EntryTerms]
     /// The effective period of the principal's active attribute grant (nil: always).
     func attributePeriod(_ principal: String) throws -> EffectivePeriod?
+    /// The active entries of `lot` at `level` whose owner's enterprise whitelisted
+    /// `principal` for them, newest first (empty when it is not whitelisted).
+    func whitelistedEntries(principal: String, lot: String, level: ABAC.Sensitivity) throws -> [WhitelistedEntry]
+}
+
+/// An active entry a whitelisted principal's request may be granted on.
+public struct WhitelistedEntry: Sendable, Hashable {
+    public var dataID: String
+    /// The enterprise that whitelisted the principal (the entry's owner's).
+    public var enterprise: String
+    public var period: EffectivePeriod?
+
+    public init(dataID: String, enterprise: String, period: EffectivePeriod?) {
+        self.dataID = dataID
+        self.enterprise = enterprise
+        self.period = period
+    }
 }
 
 extension DecisionStateView {
     /// A view that keeps no periods: every attribute grant is in effect always.
     public func attributePeriod(_ principal: String) throws -> EffectivePeriod? { nil }
+    /// A view that keeps no whitelist.
+    public func whitelistedEntries(principal: String, lot: String, level: ABAC.Sensitivity) throws
+        -> [WhitelistedEntry]
+    { [] }
 }
 
 /// The policy-decision contract (`addTrapdoor`), at the block time. The order is the published
@@ -130,10 +151,12 @@ public enum Decision {
         }
     }
 
-    /// The decision: the request waits for the regulator's match, or is denied.
+    /// The decision: the request waits for the regulator's match, is granted at once (its
+    /// requester is whitelisted for the lot and level), or is denied.
     public enum Verdict: Sendable, Hashable {
         case pending
         case denied(Denial)
+        case whitelisted(WhitelistedEntry)
     }
 
     /// Who a request's strikes count against: the address the access gateway observed (when
@@ -152,6 +175,10 @@ public enum Decision {
         let punishable = subjects(requester: requester, address: address)
         if let block = try Punishment.block(among: punishable, at: time, view: view) {
             return .denied(.blacklisted(subject: block.subject, until: block.until))
+        }
+        let whitelisted = try view.whitelistedEntries(principal: requester, lot: request.lot, level: request.level)
+        if let entry = whitelisted.first(where: { $0.period?.contains(time) ?? true }) {
+            return .whitelisted(entry)
         }
         guard try view.hasActiveAttributes(requester) else { return .denied(.unregistered(requester: requester)) }
         if let period = try view.attributePeriod(requester), !period.contains(time) {
@@ -200,14 +227,28 @@ public struct DecisionOutcome: Sendable, Hashable {
 
     /// The request's status.
     public var status: AccessRequestStatus {
-        if case .pending = verdict { return .pending }
-        return .denied
+        switch verdict {
+        case .pending: .pending
+        case .whitelisted: .granted
+        case .denied: .denied
+        }
     }
 
     /// The reason recorded with the request (nil while pending).
     public var reason: String? {
-        guard case .denied(let denial) = verdict else { return nil }
-        return ([denial.description] + strikes.map(\.detail)).joined(separator: "; ")
+        switch verdict {
+        case .pending: nil
+        case .whitelisted(let entry):
+            "granted (whitelist): whitelisted by \(entry.enterprise) for entry \(entry.dataID)"
+                + (entry.period.map { ", in effect \($0.description)" } ?? "")
+        case .denied(let denial): ([denial.description] + strikes.map(\.detail)).joined(separator: "; ")
+        }
+    }
+
+    /// The entry a whitelisted request is granted on, or nil.
+    public var whitelistedEntry: WhitelistedEntry? {
+        guard case .whitelisted(let entry) = verdict else { return nil }
+        return entry
     }
 }
 

@@ -42,6 +42,11 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case revokeGrant(requestID: String, reason: String)
         /// `recordRead`: the requester records a fetch (provenance).
         case recordRead(ReadRecord)
+        /// `addToWhitelist`: the owner of a lot names a principal whose requests for one of its
+        /// levels are granted without a match (docs/governance.md).
+        case addToWhitelist(WhitelistEntry)
+        /// `removeFromWhitelist`: the owner takes a principal off its whitelist.
+        case removeFromWhitelist(WhitelistEntry)
     }
 
     /// The submitter's principal name (`Firm/alice@ZS123`), registered on the ledger.
@@ -74,6 +79,8 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case .addTransfer: "addTransfer"
         case .revokeGrant: "revokeGrant"
         case .recordRead: "recordRead"
+        case .addToWhitelist: "addToWhitelist"
+        case .removeFromWhitelist: "removeFromWhitelist"
         }
     }
 
@@ -117,6 +124,10 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             writer.write(UInt8(11), requestID, reason)
         case .recordRead(let read):
             writer.write(UInt8(12), read)
+        case .addToWhitelist(let entry):
+            writer.write(UInt8(15), entry)
+        case .removeFromWhitelist(let entry):
+            writer.write(UInt8(16), entry)
         }
         writer.write(submittedAt, nonce)
     }
@@ -157,6 +168,8 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             var grant = try reader.read(AttributeGrant.self)
             grant.period = try reader.read(EffectivePeriod.self)
             operation = .grantAttributes(grant)
+        case 15: operation = .addToWhitelist(try reader.read(WhitelistEntry.self))
+        case 16: operation = .removeFromWhitelist(try reader.read(WhitelistEntry.self))
         case let tag:
             throw Canonical.DecodingError.invalidTag(tag, context: "access operation")
         }
