@@ -146,6 +146,16 @@ public enum AccessRoutes {
             let lot = request.uri.queryParameters.get("lot")
             return try await reader.read { try JSON(LedgerQueries(store: $0).whitelist(lot: lot)) }
         }
+        router.get("/v1/access/violations") { request, _ in
+            let offender = request.uri.queryParameters.get("offender")
+            return try await reader.read { try JSON(LedgerQueries(store: $0).violations(offender: offender)) }
+        }
+        router.get("/v1/access/history") { request, _ in
+            guard let principal = request.uri.queryParameters.get("principal") else {
+                throw HTTPError(.badRequest, message: "give ?principal=<name> (whose thread to list)")
+            }
+            return try await reader.read { try JSON(LedgerQueries(store: $0).history(principal: principal)) }
+        }
         router.get("/v1/access/expiries") { _, _ in
             try await reader.read { try JSON(LedgerQueries(store: $0).expiries()) }
         }

@@ -575,7 +575,9 @@ struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "The regulator's audit: the blacklist, match results, every access transaction (each with its ledger proof), and anomalies.",
-        subcommands: [Blacklist.self, Expiries.self, Matches.self, Events.self, Anomalies.self])
+        subcommands: [
+            Blacklist.self, Expiries.self, Matches.self, Events.self, History.self, Anomalies.self,
+        ])
 
     struct Blacklist: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -114,6 +114,18 @@ struct AccessLedger {
         try await options.read("/v1/access/whitelist", query: ["lot": lot]) { try queries().whitelist(lot: lot) }
     }
 
+    func violations(offender: String?) async throws -> [ViolationRow] {
+        try await options.read("/v1/access/violations", query: ["offender": offender]) {
+            try queries().violations(offender: offender)
+        }
+    }
+
+    func history(principal: String) async throws -> [AccessEventRow] {
+        try await options.read("/v1/access/history", query: ["principal": principal]) {
+            try queries().history(principal: principal)
+        }
+    }
+
     func expiries() async throws -> [ExpiryRow] {
         try await options.read("/v1/access/expiries") { try queries().expiries() }
     }

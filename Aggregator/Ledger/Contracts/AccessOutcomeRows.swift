@@ -103,6 +103,46 @@ extension AccessStateRows {
         return outcome.event
     }
 
+    /// `reportViolation`: the report's `violations` row (a side record of its block).
+    /// `confirmViolation` / `dismissViolation`: its decision and, on confirmation, the
+    /// revocation of the offender's grants on the owner's data in the same block.
+    func store(_ outcome: Violations.Outcome, leaf: Int64, time: Timestamp) throws -> ContractEvent {
+        switch outcome.change {
+        case .report(let report, let reporter):
+            try run(
+                "INSERT INTO violations(report_id, reporter, offender, owner, lot, level, evidence, severity, summary, status, leaf_index, time, revoked_grants) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                [
+                    .text(report.reportID), .text(reporter), .text(report.offender), .text(report.owner),
+                    .text(report.lot), .text(report.level.rawValue), .blob(report.evidence.bytes),
+                    .text(report.severity.rawValue), .text(report.summary), .text(ViolationStatus.open.rawValue),
+                    .integer(leaf), .integer(time.milliseconds),
+                ])
+        case .confirm(let reportID, let regulator, let note, let revoked):
+            try decide(reportID, .confirmed, by: regulator, note: note, revoked: revoked.count, leaf: leaf)
+            for requestID in revoked {
+                try run(
+                    "INSERT INTO grant_revocations(request_id, owner, reason, leaf_index, time) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        .text(requestID), .text(regulator), .text("violation \(reportID) confirmed: \(note)"),
+                        .integer(leaf), .integer(time.milliseconds),
+                    ])
+            }
+        case .dismiss(let reportID, let regulator, let note):
+            try decide(reportID, .dismissed, by: regulator, note: note, revoked: 0, leaf: leaf)
+        case nil:
+            break
+        }
+        return outcome.event
+    }
+
+    func decide(
+        _ reportID: String, _ status: ViolationStatus, by regulator: String, note: String, revoked: Int, leaf: Int64
+    ) throws {
+        try run(
+            "UPDATE violations SET status = ?, decided_leaf = ?, decided_by = ?, note = ?, revoked_grants = ? WHERE report_id = ?",
+            [.text(status.rawValue), .integer(leaf), .text(regulator), .text(note), .int(revoked), .text(reportID)])
+    }
+
     /// A request granted by the whitelist: its entry, its result leaf (the request's own) and
     /// the entry's period.
     func storeWhitelistGrant(_ requestID: String, entry: WhitelistedEntry, leaf: Int64, time: Timestamp) throws {

@@ -7,7 +7,7 @@ import SQLiteStorage
 /// the persistence of their typed outcomes. Statements bind an array of values; each row
 /// maps to its LedgerCore struct in one place.
 struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateView, PolicyUploadStateView,
-    WhitelistStateView
+    WhitelistStateView, ViolationStateView
 {
     let db: SQLiteConnection
 
@@ -133,6 +133,37 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
             WhitelistedEntry(
                 dataID: $0.string(at: 0) ?? "", enterprise: $0.string(at: 1) ?? "", period: $0.period(at: 2))
         }
+    }
+
+    // MARK: Violations
+
+    func isRegisteredPrincipal(_ name: String) throws -> Bool {
+        try exists("SELECT 1 FROM principals WHERE name = ?", [.text(name)])
+    }
+
+    func violation(_ reportID: String) throws -> (status: ViolationStatus, report: ViolationReport)? {
+        try db.cachedStatement(
+            "SELECT status, offender, owner, lot, level, evidence, severity, summary FROM violations WHERE report_id = ?"
+        ).first([.text(reportID)]) { row in
+            let what = "violation \(reportID)"
+            guard let evidence = Digest32(bytes: row.bytes(at: 5) ?? []) else {
+                throw LedgerStoreError.corrupt("\(what) has a malformed evidence hash")
+            }
+            let report = ViolationReport(
+                reportID: reportID, offender: row.string(at: 1) ?? "", owner: row.string(at: 2) ?? "",
+                lot: row.string(at: 3) ?? "",
+                level: try stored(ABAC.Sensitivity.self, row.string(at: 4), what, column: "level"),
+                evidence: evidence,
+                severity: try stored(ViolationReport.Severity.self, row.string(at: 6), what, column: "severity"),
+                summary: row.string(at: 7) ?? "")
+            return (status: try stored(ViolationStatus.self, row.string(at: 0), what), report: report)
+        }
+    }
+
+    func revocableGrants(of offender: String, owner: String) throws -> [String] {
+        try db.cachedStatement(
+            "SELECT r.request_id FROM access_requests r JOIN encrypted_data e ON e.data_id = r.data_id WHERE r.requester = ? AND e.enterprise = ? AND r.status = ? AND NOT EXISTS (SELECT 1 FROM grant_revocations g WHERE g.request_id = r.request_id) ORDER BY r.request_leaf"
+        ).all([.text(offender), .text(owner), .text(AccessRequestStatus.granted.rawValue)]) { $0.string(at: 0) ?? "" }
     }
 
     // MARK: Attribute grants and policy upload

@@ -23,11 +23,13 @@ enum LedgerSchema {
         ("transfers", "leaf_index"),
         ("transfer_reads", "leaf_index"),
         ("whitelist", "lot, level, principal"),
+        ("violations", "report_id"),
     ]
 
     /// The DDL of the whole world state (used to build a scratch state for `replay`).
     static var stateDDL: String {
         registryDDL + accessDDL + transferDDL + observedAddressStateDDL + effectivePeriodDDL + whitelistDDL
+            + violationsDDL
     }
 
     /// The access-control contracts' state (migration 2): principals, the regulator's
@@ -202,6 +204,7 @@ enum LedgerSchema {
         observedAddressDDL,
         effectivePeriodDDL,
         whitelistDDL,
+        violationsDDL,
     ]
 
     /// Migration 4: records by time, so a time window (an export, the FSMA spreadsheet, the
@@ -249,5 +252,29 @@ enum LedgerSchema {
             leaf_index INTEGER NOT NULL,
             PRIMARY KEY(lot, level, principal)
         ) WITHOUT ROWID;
+        """
+
+    /// Migration (issue #19, item 7): violation reports, each a side record of the block of
+    /// its leaf, and the regulator's decision (docs/governance.md).
+    static let violationsDDL = """
+        CREATE TABLE violations(
+            report_id TEXT PRIMARY KEY,
+            reporter TEXT NOT NULL,
+            offender TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            lot TEXT NOT NULL,
+            level TEXT NOT NULL,
+            evidence BLOB NOT NULL,
+            severity TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            status TEXT NOT NULL,
+            leaf_index INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            decided_leaf INTEGER,
+            decided_by TEXT,
+            note TEXT,
+            revoked_grants INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX violations_by_offender ON violations(offender);
         """
 }

@@ -47,6 +47,13 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case addToWhitelist(WhitelistEntry)
         /// `removeFromWhitelist`: the owner takes a principal off its whitelist.
         case removeFromWhitelist(WhitelistEntry)
+        /// `reportViolation`: a registered principal reports a violation (docs/governance.md).
+        case reportViolation(ViolationReport)
+        /// `confirmViolation`: the regulator confirms a report; the offender's grants on the
+        /// owner's data are revoked in the same block.
+        case confirmViolation(reportID: String, note: String)
+        /// `dismissViolation`: the regulator dismisses a report.
+        case dismissViolation(reportID: String, note: String)
     }
 
     /// The submitter's principal name (`Firm/alice@ZS123`), registered on the ledger.
@@ -81,6 +88,9 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case .recordRead: "recordRead"
         case .addToWhitelist: "addToWhitelist"
         case .removeFromWhitelist: "removeFromWhitelist"
+        case .reportViolation: "reportViolation"
+        case .confirmViolation: "confirmViolation"
+        case .dismissViolation: "dismissViolation"
         }
     }
 
@@ -128,6 +138,12 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             writer.write(UInt8(15), entry)
         case .removeFromWhitelist(let entry):
             writer.write(UInt8(16), entry)
+        case .reportViolation(let report):
+            writer.write(UInt8(17), report)
+        case .confirmViolation(let reportID, let note):
+            writer.write(UInt8(18), reportID, note)
+        case .dismissViolation(let reportID, let note):
+            writer.write(UInt8(19), reportID, note)
         }
         writer.write(submittedAt, nonce)
     }
@@ -170,6 +186,12 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             operation = .grantAttributes(grant)
         case 15: operation = .addToWhitelist(try reader.read(WhitelistEntry.self))
         case 16: operation = .removeFromWhitelist(try reader.read(WhitelistEntry.self))
+        case 17: operation = .reportViolation(try reader.read(ViolationReport.self))
+        case let tag where tag == 18 || tag == 19:
+            let (reportID, note) = (try reader.readString("report id"), try reader.readString("note"))
+            operation =
+                tag == 18
+                ? .confirmViolation(reportID: reportID, note: note) : .dismissViolation(reportID: reportID, note: note)
         case let tag:
             throw Canonical.DecodingError.invalidTag(tag, context: "access operation")
         }
