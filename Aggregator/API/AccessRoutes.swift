@@ -145,6 +145,23 @@ public enum AccessRoutes {
         router.get("/v1/access/credit") { _, _ in
             try await reader.read { try JSON(LedgerQueries(store: $0).credit()) }
         }
+        router.get("/v1/access/whitelist") { request, _ in
+            let lot = request.uri.queryParameters.get("lot")
+            return try await reader.read { try JSON(LedgerQueries(store: $0).whitelist(lot: lot)) }
+        }
+        router.get("/v1/access/violations") { request, _ in
+            let offender = request.uri.queryParameters.get("offender")
+            return try await reader.read { try JSON(LedgerQueries(store: $0).violations(offender: offender)) }
+        }
+        router.get("/v1/access/history") { request, _ in
+            guard let principal = request.uri.queryParameters.get("principal") else {
+                throw HTTPError(.badRequest, message: "give ?principal=<name> (whose thread to list)")
+            }
+            return try await reader.read { try JSON(LedgerQueries(store: $0).history(principal: principal)) }
+        }
+        router.get("/v1/access/expiries") { _, _ in
+            try await reader.read { try JSON(LedgerQueries(store: $0).expiries()) }
+        }
         router.get("/v1/access/events") { request, _ in
             let method = request.uri.queryParameters.get("method")
             let leaf = try QueryParameter.integer(

@@ -87,11 +87,17 @@ enum TransferRoutes {
     }
 
     /// Refuses a fetch (403) while the requester of the redemption at `redeemLeaf` is
-    /// blacklisted (the observed address is checked by ``AccessGateMiddleware``).
+    /// blacklisted (the observed address is checked by ``AccessGateMiddleware``), or once the
+    /// grant it redeemed is outside its effective period (docs/governance.md).
     static func refuseBlockedRequester(redeemLeaf: UInt64, reader: StoreReader) async throws {
-        let requester = try await reader.read { try LedgerQueries(store: $0).redemption(leaf: redeemLeaf)?.requester }
-        guard let requester else { return }
-        try await AccessGateway.refuseBlocked([.principal(requester)], reader: reader)
+        let redemption = try await reader.read { try LedgerQueries(store: $0).redemption(leaf: redeemLeaf) }
+        guard let redemption else { return }
+        try await AccessGateway.refuseBlocked([.principal(redemption.requester)], reader: reader)
+        let now = Timestamp.now()
+        let problem = try await reader.read {
+            try LedgerQueries(store: $0).grantPeriodProblem(redemption.requestID, at: now)
+        }
+        if let problem { throw HTTPError(.forbidden, message: problem) }
     }
 
     /// The blobs an owner holds, a record's blob reference, and blob downloads.

@@ -313,10 +313,12 @@ struct Regulator: AsyncParsableCommand {
             @Option(name: .long, help: "Product category, e.g. \"fresh corn\".") var category: String
             @Option(name: .long, help: "The region its requests come from, e.g. Beijing.") var region: String
             @Option(name: .long, help: "Where to write the principal's attribute keys (mode 0600).") var output: String
+            @OptionGroup var effective: PeriodOptions
             @OptionGroup var secrets: SecretsOption
             @OptionGroup var signer: PrincipalOptions
 
             func run() async throws {
+                let period = try effective.period()
                 guard let role = ABAC.Role(rawValue: role) else {
                     throw UserError(
                         "\(role) is not a role (\(ABAC.Role.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -324,7 +326,7 @@ struct Regulator: AsyncParsableCommand {
                 guard let stage = Stage(name: stage) else { throw UserError("\(stage) is not a stage") }
                 let grant = AttributeGrant(
                     principal: principal, enterprise: enterprise, role: role, stage: stage, productCategory: category,
-                    region: region)
+                    region: region, period: period)
                 let keys = try secrets.load().issueKeys(for: grant)
                 try await signer.submit(.grantAttributes(grant))
                 try SecretFile.write(keys.serialized, to: output)
@@ -418,10 +420,12 @@ struct Policy: AsyncParsableCommand {
             name: .long,
             help: "The owner's token file (JSON, mode 0600): each entry's access token, for the transfer service.")
         var tokens: String = "owner-tokens.json"
+        @OptionGroup var effective: PeriodOptions
         @OptionGroup var signer: PrincipalOptions
 
         func run() async throws {
             let level = try parseLevel(level)
+            let period = try effective.period()
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw UserError("cannot read the policy file \(file)")
             }
@@ -433,9 +437,12 @@ struct Policy: AsyncParsableCommand {
             // A token file that is missing or unreadable starts empty.
             var saved = (try? TransferKeys.readTokens(tokens)) ?? [:]
             for policy in policies {
-                let (entry, token) = try DataOwner.protect(
+                let protected = try DataOwner.protect(
                     lot: self.lot, product: lot.product, stage: lot.stage, level: level, policy: policy,
                     parameters: parameters)
+                var entry = protected.entry
+                entry.period = period
+                let token = protected.token
                 saved[entry.dataID] = token
                 try TransferKeys.writeTokens(saved, to: tokens)
                 if !signer.options.json {
@@ -568,7 +575,9 @@ struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "The regulator's audit: the blacklist, match results, every access transaction (each with its ledger proof), and anomalies.",
-        subcommands: [Blacklist.self, Matches.self, Events.self, CreditScores.self, Anomalies.self])
+        subcommands: [
+            Blacklist.self, Expiries.self, Matches.self, Events.self, History.self, CreditScores.self, Anomalies.self,
+        ])
 
     struct Blacklist: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -577,15 +586,8 @@ struct Audit: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            struct Row: Encodable {
-                var entry: BlacklistRow
-                var proof: LeafProof
-            }
             let audit = AccessLedger(options: options)
-            var rows: [Row] = []
-            for entry in try await audit.blacklist() {
-                rows.append(Row(entry: entry, proof: try await audit.proof(entry.lastLeaf)))
-            }
+            let rows = try await audit.proven(try await audit.blacklist(), leaf: \.lastLeaf)
             if try options.printedJSON(rows) { return }
             print(
                 Output.table(
@@ -596,6 +598,31 @@ struct Audit: ParsableCommand {
                             $0.entry.blockedUntil ?? "permanently",
                             $0.entry.lastStrike, String($0.entry.lastLeaf),
                             $0.proof.verified ? "verified (size \($0.proof.treeSize))" : "FAILED",
+                        ]
+                    }))
+        }
+    }
+
+    struct Expiries: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "What expires when: policies, attribute grants and grants with an effective period, soonest first, each with the proof of the leaf that set it."
+        )
+        @OptionGroup var options: StoreOptions
+
+        func run() async throws {
+            let audit = AccessLedger(options: options)
+            let rows = try await audit.proven(try await audit.expiries(), leaf: \.leafIndex)
+            if try options.printedJSON(rows) { return }
+            print(
+                Output.table(
+                    ["kind", "subject", "holder", "lot", "not before", "not after", "status", "leaf", "proof"],
+                    rows.map {
+                        let e = $0.entry
+                        return [
+                            e.kind.rawValue, String(e.subject.prefix(32)), e.holder,
+                            e.lot.map { "\($0) \(e.level ?? "")" } ?? "", e.notBefore ?? "", e.notAfter ?? "never",
+                            e.status.rawValue, String(e.leafIndex), $0.proof.verified ? "verified" : "FAILED",
                         ]
                     }))
         }

@@ -114,6 +114,26 @@ struct AccessLedger {
         try await options.read("/v1/access/credit") { try queries().credit() }
     }
 
+    func whitelist(lot: String?) async throws -> [WhitelistRow] {
+        try await options.read("/v1/access/whitelist", query: ["lot": lot]) { try queries().whitelist(lot: lot) }
+    }
+
+    func violations(offender: String?) async throws -> [ViolationRow] {
+        try await options.read("/v1/access/violations", query: ["offender": offender]) {
+            try queries().violations(offender: offender)
+        }
+    }
+
+    func history(principal: String) async throws -> [AccessEventRow] {
+        try await options.read("/v1/access/history", query: ["principal": principal]) {
+            try queries().history(principal: principal)
+        }
+    }
+
+    func expiries() async throws -> [ExpiryRow] {
+        try await options.read("/v1/access/expiries") { try queries().expiries() }
+    }
+
     func requests(lot: String?, requester: String?) async throws -> [AccessRequestRow] {
         try await options.read("/v1/access/requests", query: ["lot": lot, "requester": requester]) {
             try queries().accessRequests(lot: lot, requester: requester)

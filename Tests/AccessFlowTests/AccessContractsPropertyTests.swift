@@ -234,8 +234,13 @@ import Testing
                 .text(grant.stage.rawValue),
                 .text(grant.productCategory), .text(grant.region), .text(row.status.rawValue),
                 .integer(Int64(row.leaf)),
-            ]
+            ] + periodValues(grant.period)
         }
+    }
+
+    /// The `not_before`, `not_after` columns of an effective period (docs/governance.md).
+    static func periodValues(_ period: EffectivePeriod?) -> [SQLiteValue] {
+        [period?.notBefore, period?.notAfter].map { $0.map { .integer($0.milliseconds) } ?? .null }
     }
 
     /// The model's `encrypted_data` rows (entries without a time window or credit condition).
@@ -247,8 +252,7 @@ import Testing
                 .text(entry.level.rawValue), .null, .text(entry.actions.map(\.rawValue).joined(separator: ",")),
                 .blob(entry.searchableCiphertext), .blob(entry.tokenDigest.bytes), .text(row.status.rawValue),
                 .integer(Int64(row.leaf)),
-                .null,  // minimum_credit: no condition (setMinimumCredit, migration 7)
-            ]
+            ] + [.null] + periodValues(entry.period)  // minimum_credit: no condition (migration 7)
         }
     }
 }

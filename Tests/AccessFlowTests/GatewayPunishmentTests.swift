@@ -50,7 +50,8 @@ struct GatewayPunishmentTests {
             connection: APIConnection(
                 caFile: certificates.caFile, certificateFile: certificates.clientCertificateFile,
                 keyFile: certificates.clientKeyFile))
-        let deadline = ContinuousClock.now + .seconds(20)
+        // A generous wait: the suite starts several servers at once on a loaded machine.
+        let deadline = ContinuousClock.now + .seconds(60)
         while (try? await gateway.get("/v1/status", client: nil)) == nil {
             try #require(ContinuousClock.now < deadline, "the API did not start")
             try await Task.sleep(for: .milliseconds(100))

@@ -105,6 +105,18 @@ public enum AccessContracts {
             return try rows.store(
                 Credit.setMinimum(dataID: dataID, basisPoints: basisPoints, submitter: submitter, view: rows),
                 leaf: leaf)
+        case .addToWhitelist(let entry):
+            return try rows.store(Whitelisting.add(entry, submitter: submitter, view: rows), leaf: leaf)
+        case .removeFromWhitelist(let entry):
+            return try rows.store(Whitelisting.remove(entry, submitter: submitter, view: rows), leaf: leaf)
+        case .reportViolation(let report):
+            return try rows.store(
+                Violations.report(report, reporter: submitter, view: rows), leaf: leaf, time: time)
+        case .confirmViolation(let reportID, let note), .dismissViolation(let reportID, let note):
+            let confirm = if case .confirmViolation = transaction.operation { true } else { false }
+            let outcome = try Violations.decide(
+                reportID: reportID, confirm: confirm, note: note, regulator: submitter, view: rows)
+            return try rows.store(outcome, leaf: leaf, time: time)
         }
     }
 
@@ -125,6 +137,9 @@ public enum AccessContracts {
                 .text(decision.status.rawValue), .text(orNull: decision.reason), .integer(leaf),
                 .integer(time.milliseconds), .text(orNull: address),
             ])
+        if let entry = decision.whitelistedEntry {
+            try rows.storeWhitelistGrant(request.requestID, entry: entry, leaf: leaf, time: time)
+        }
         return outcome.event
     }
 

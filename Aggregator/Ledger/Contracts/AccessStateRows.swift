@@ -6,7 +6,9 @@ import SQLiteStorage
 /// The access contracts' view of the stored world state, answered from the state tables, and
 /// the persistence of their typed outcomes. Statements bind an array of values; each row
 /// maps to its LedgerCore struct in one place.
-struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateView, PolicyUploadStateView {
+struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateView, PolicyUploadStateView,
+    WhitelistStateView, ViolationStateView
+{
     let db: SQLiteConnection
 
     /// Runs a write statement with `values`.
@@ -68,7 +70,7 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
 
     func activeEntries(lot: String, level: ABAC.Sensitivity) throws -> [EntryTerms] {
         let entries = try db.cachedStatement(
-            "SELECT time_window, actions, minimum_credit FROM encrypted_data WHERE lot = ? AND level = ? AND status = ?"
+            "SELECT time_window, actions, not_before, not_after, minimum_credit FROM encrypted_data WHERE lot = ? AND level = ? AND status = ?"
         )
         return try entries.all([.text(lot), .text(level.rawValue), .text(EntryStatus.active.rawValue)]) { row in
             let actions = (row.string(at: 1) ?? "").split(separator: ",").compactMap {
@@ -76,13 +78,13 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
             }
             return EntryTerms(
                 window: row.string(at: 0).flatMap(AccessContracts.decodeWindow), actions: Set(actions),
-                minimumCredit: row.isNull(at: 2) ? nil : row.int64(at: 2))
+                period: row.period(at: 2), minimumCredit: row.isNull(at: 4) ? nil : row.int64(at: 4))
         }
     }
 
     func requestFacts(_ requestID: String) throws -> RequestFacts? {
         try db.cachedStatement(
-            "SELECT r.requester, r.lot, r.level, r.source, r.status, e.owner, (SELECT 1 FROM grant_revocations g WHERE g.request_id = r.request_id), r.observed_address FROM access_requests r LEFT JOIN encrypted_data e ON e.data_id = r.data_id WHERE r.request_id = ?"
+            "SELECT r.requester, r.lot, r.level, r.source, r.status, e.owner, (SELECT 1 FROM grant_revocations g WHERE g.request_id = r.request_id), r.observed_address, r.grant_not_before, r.grant_not_after FROM access_requests r LEFT JOIN encrypted_data e ON e.data_id = r.data_id WHERE r.request_id = ?"
         ).first([.text(requestID)]) { row in
             guard let status = AccessRequestStatus(rawValue: row.string(at: 4) ?? "") else {
                 throw LedgerStoreError.corrupt("access request \(requestID) has an unknown status")
@@ -90,7 +92,7 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
             return RequestFacts(
                 requester: row.string(at: 0) ?? "", lot: row.string(at: 1) ?? "", level: row.string(at: 2) ?? "",
                 source: row.string(at: 3) ?? "", status: status, owner: row.string(at: 5), revoked: !row.isNull(at: 6),
-                observedAddress: row.string(at: 7))
+                observedAddress: row.string(at: 7), period: row.period(at: 8))
         }
     }
 
@@ -102,6 +104,66 @@ struct AccessStateRows: MatchStateView, TrapdoorStateView, AttributeGrantStateVi
         try exists(
             "SELECT 1 FROM encrypted_data WHERE data_id = ? AND lot = ? AND level = ? AND status = ?",
             [.text(dataID), .text(lot), .text(level), .text(EntryStatus.active.rawValue)])
+    }
+
+    func entryPeriod(_ dataID: String) throws -> EffectivePeriod? {
+        try db.cachedStatement("SELECT not_before, not_after FROM encrypted_data WHERE data_id = ?").first([
+            .text(dataID)
+        ]) { $0.period(at: 0) } ?? nil
+    }
+
+    func attributePeriod(_ principal: String) throws -> EffectivePeriod? {
+        try db.cachedStatement("SELECT not_before, not_after FROM attribute_grants WHERE principal = ?").first([
+            .text(principal)
+        ]) { $0.period(at: 0) } ?? nil
+    }
+
+    // MARK: Whitelist
+
+    func whitelistingEnterprise(_ entry: WhitelistEntry) throws -> String? {
+        try db.cachedStatement("SELECT enterprise FROM whitelist WHERE lot = ? AND level = ? AND principal = ?").first([
+            .text(entry.lot), .text(entry.level.rawValue), .text(entry.principal),
+        ]) { $0.string(at: 0) ?? "" }
+    }
+
+    func whitelistedEntries(principal: String, lot: String, level: ABAC.Sensitivity) throws -> [WhitelistedEntry] {
+        try db.cachedStatement(
+            "SELECT e.data_id, w.enterprise, e.not_before, e.not_after FROM whitelist w JOIN encrypted_data e ON e.lot = w.lot AND e.level = w.level AND e.enterprise = w.enterprise WHERE w.principal = ? AND w.lot = ? AND w.level = ? AND e.status = ? ORDER BY e.leaf_index DESC"
+        ).all([.text(principal), .text(lot), .text(level.rawValue), .text(EntryStatus.active.rawValue)]) {
+            WhitelistedEntry(
+                dataID: $0.string(at: 0) ?? "", enterprise: $0.string(at: 1) ?? "", period: $0.period(at: 2))
+        }
+    }
+
+    // MARK: Violations
+
+    func isRegisteredPrincipal(_ name: String) throws -> Bool {
+        try exists("SELECT 1 FROM principals WHERE name = ?", [.text(name)])
+    }
+
+    func violation(_ reportID: String) throws -> (status: ViolationStatus, report: ViolationReport)? {
+        try db.cachedStatement(
+            "SELECT status, offender, owner, lot, level, evidence, severity, summary FROM violations WHERE report_id = ?"
+        ).first([.text(reportID)]) { row in
+            let what = "violation \(reportID)"
+            guard let evidence = Digest32(bytes: row.bytes(at: 5) ?? []) else {
+                throw LedgerStoreError.corrupt("\(what) has a malformed evidence hash")
+            }
+            let report = ViolationReport(
+                reportID: reportID, offender: row.string(at: 1) ?? "", owner: row.string(at: 2) ?? "",
+                lot: row.string(at: 3) ?? "",
+                level: try stored(ABAC.Sensitivity.self, row.string(at: 4), what, column: "level"),
+                evidence: evidence,
+                severity: try stored(ViolationReport.Severity.self, row.string(at: 6), what, column: "severity"),
+                summary: row.string(at: 7) ?? "")
+            return (status: try stored(ViolationStatus.self, row.string(at: 0), what), report: report)
+        }
+    }
+
+    func revocableGrants(of offender: String, owner: String) throws -> [String] {
+        try db.cachedStatement(
+            "SELECT r.request_id FROM access_requests r JOIN encrypted_data e ON e.data_id = r.data_id WHERE r.requester = ? AND e.enterprise = ? AND r.status = ? AND NOT EXISTS (SELECT 1 FROM grant_revocations g WHERE g.request_id = r.request_id) ORDER BY r.request_leaf"
+        ).all([.text(offender), .text(owner), .text(AccessRequestStatus.granted.rawValue)]) { $0.string(at: 0) ?? "" }
     }
 
     // MARK: Attribute grants and policy upload

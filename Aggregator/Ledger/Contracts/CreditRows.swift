@@ -26,11 +26,14 @@ extension AccessStateRows: CreditStateView {
         try add(
             "SELECT p.enterprise, count(*) \(byRequester) WHERE r.status = 'granted' GROUP BY p.enterprise", \.grants)
         try add(
-            "SELECT p.enterprise, count(*) \(byRequester) WHERE r.status = 'denied' AND r.reason NOT LIKE 'no-data%' AND r.reason NOT LIKE 'rate-limited%' AND r.reason NOT LIKE 'blacklisted%' AND r.reason NOT LIKE 'insufficient-credit%' GROUP BY p.enterprise",
+            "SELECT p.enterprise, count(*) \(byRequester) WHERE r.status = 'denied' AND r.reason NOT LIKE 'no-data%' AND r.reason NOT LIKE 'rate-limited%' AND r.reason NOT LIKE 'blacklisted%' AND r.reason NOT LIKE 'insufficient-credit%' AND r.reason NOT LIKE 'not-in-effect%' GROUP BY p.enterprise",
             \.denials)
         try add(
             "SELECT p.enterprise, sum(b.strikes) FROM blacklist b JOIN principals p ON b.source = 'principal:' || p.name GROUP BY p.enterprise",
             \.strikes)
+        try add(
+            "SELECT p.enterprise, count(*) FROM violations v JOIN principals p ON p.name = v.offender WHERE v.status = '\(ViolationStatus.confirmed.rawValue)' GROUP BY p.enterprise",
+            \.violations)
         try add(
             "SELECT p.enterprise, count(*) FROM transfers t JOIN principals p ON p.name = t.sender GROUP BY p.enterprise",
             \.transfers)

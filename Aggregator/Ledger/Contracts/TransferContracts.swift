@@ -123,12 +123,15 @@ public enum TransferContracts {
             return try writeRedemption(request, submitter: submitter, address: address, leaf: leaf, time: time, rows)
         case .addTransfer(let report):
             return try rows.store(
-                TransferReport.apply(report, submitter: submitter, view: rows), leaf: leaf, time: time)
+                TransferReport.apply(report, submitter: submitter, at: time, view: rows), leaf: leaf, time: time)
         case .revokeGrant(let requestID, let reason):
             return try writeGrantRevocation(
                 requestID: requestID, reason: reason, submitter: submitter, leaf: leaf, time: time, rows)
         case .recordRead(let report):
-            return try rows.store(ReadReport.apply(report, submitter: submitter, view: rows), leaf: leaf, time: time)
+            let grant = try rows.requestFacts(report.requestID)
+            return try rows.store(
+                ReadReport.apply(report, submitter: submitter, grant: grant, at: time, view: rows), leaf: leaf,
+                time: time)
         default:
             return ContractEvent(subject: "", outcome: .refused, detail: "not a transfer operation")
         }
@@ -142,7 +145,8 @@ public enum TransferContracts {
         let facts = try rows.requestFacts(request.requestID)
         let block = try Punishment.block(
             among: Decision.subjects(requester: submitter, address: address), at: time, view: rows)
-        let event = Redemption.apply(requestID: request.requestID, submitter: submitter, facts: facts, block: block)
+        let event = Redemption.apply(
+            requestID: request.requestID, submitter: submitter, facts: facts, block: block, at: time)
         try rows.run(
             "INSERT INTO redemptions(leaf_index, request_id, requester, owner, requester_key, proof, purpose, status, reason, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [

@@ -215,16 +215,19 @@ extension LedgerQueries {
         let select = try store.db.prepare(
             "SELECT leaf_index, height, time, submitter, method, subject, outcome, detail FROM access_events WHERE (?1 IS NULL OR method = ?1) AND (?3 IS NULL OR leaf_index = ?3) ORDER BY leaf_index DESC LIMIT ?2"
         )
-        return try select.all([.text(orNull: method), .int(limit), leaf.map { .int($0) } ?? .null]) { row in
-            AccessEventRow(
-                leafIndex: UInt64(row.int64(at: 0)), height: UInt64(row.int64(at: 1)),
-                time: Timestamp(milliseconds: row.int64(at: 2)).iso8601, submitter: row.string(at: 3) ?? "",
-                method: row.string(at: 4) ?? "", subject: row.string(at: 5) ?? "",
-                outcome: try stored(
-                    EventOutcome.self, row.string(at: 6), "access_events row at leaf \(row.int64(at: 0))",
-                    column: "outcome"),
-                detail: row.string(at: 7) ?? "")
-        }
+        return try select.all([.text(orNull: method), .int(limit), leaf.map { .int($0) } ?? .null], Self.eventRow)
+    }
+
+    /// An `access_events` row (leaf, height, time, submitter, method, subject, outcome, detail).
+    static func eventRow(_ row: Statement) throws -> AccessEventRow {
+        AccessEventRow(
+            leafIndex: UInt64(row.int64(at: 0)), height: UInt64(row.int64(at: 1)),
+            time: Timestamp(milliseconds: row.int64(at: 2)).iso8601, submitter: row.string(at: 3) ?? "",
+            method: row.string(at: 4) ?? "", subject: row.string(at: 5) ?? "",
+            outcome: try stored(
+                EventOutcome.self, row.string(at: 6), "access_events row at leaf \(row.int64(at: 0))",
+                column: "outcome"),
+            detail: row.string(at: 7) ?? "")
     }
 
     /// The outcome of the access transaction at `leaf`, if it is one.

@@ -23,10 +23,15 @@ enum LedgerSchema {
         ("grant_revocations", "request_id"),
         ("transfers", "leaf_index"),
         ("transfer_reads", "leaf_index"),
+        ("whitelist", "lot, level, principal"),
+        ("violations", "report_id"),
     ]
 
     /// The DDL of the whole world state (used to build a scratch state for `replay`).
-    static var stateDDL: String { registryDDL + accessDDL + transferDDL + observedAddressStateDDL + creditDDL }
+    static var stateDDL: String {
+        registryDDL + accessDDL + transferDDL + observedAddressStateDDL + creditDDL + effectivePeriodDDL
+            + whitelistDDL + violationsDDL
+    }
 
     /// The access-control contracts' state (migration 2): principals, the regulator's
     /// parameters, attribute grants, encrypted-data entries, requests and their outcomes,
@@ -199,6 +204,9 @@ enum LedgerSchema {
         submissionKindDDL,
         observedAddressDDL,
         creditDDL,
+        effectivePeriodDDL,
+        whitelistDDL,
+        violationsDDL,
     ]
 
     /// Migration 4: records by time, so a time window (an export, the FSMA spreadsheet, the
@@ -235,5 +243,56 @@ enum LedgerSchema {
             score INTEGER NOT NULL
         ) WITHOUT ROWID;
         ALTER TABLE encrypted_data ADD COLUMN minimum_credit INTEGER;
+        """
+
+    /// Migration 8 (issue #19, item 2): authority tuples with an effective period
+    /// (docs/governance.md): a policy's and an attribute grant's not-before / not-after, and
+    /// a grant's (the entry's and the requester's attribute periods intersected at the match),
+    /// in milliseconds; NULL for an open end. Rows from before have none.
+    static let effectivePeriodDDL = """
+        ALTER TABLE encrypted_data ADD COLUMN not_before INTEGER;
+        ALTER TABLE encrypted_data ADD COLUMN not_after INTEGER;
+        ALTER TABLE attribute_grants ADD COLUMN not_before INTEGER;
+        ALTER TABLE attribute_grants ADD COLUMN not_after INTEGER;
+        ALTER TABLE access_requests ADD COLUMN grant_not_before INTEGER;
+        ALTER TABLE access_requests ADD COLUMN grant_not_after INTEGER;
+        """
+
+    /// Migration 9 (issue #19, item 5): the owners' whitelists (docs/governance.md): one row per
+    /// (lot, level, principal), with the owner principal and enterprise that added it.
+    static let whitelistDDL = """
+        CREATE TABLE whitelist(
+            lot TEXT NOT NULL,
+            level TEXT NOT NULL,
+            principal TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            enterprise TEXT NOT NULL,
+            leaf_index INTEGER NOT NULL,
+            PRIMARY KEY(lot, level, principal)
+        ) WITHOUT ROWID;
+        """
+
+    /// Migration 10 (issue #19, item 7): violation reports, each a side record of the block of
+    /// its leaf, and the regulator's decision (docs/governance.md).
+    static let violationsDDL = """
+        CREATE TABLE violations(
+            report_id TEXT PRIMARY KEY,
+            reporter TEXT NOT NULL,
+            offender TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            lot TEXT NOT NULL,
+            level TEXT NOT NULL,
+            evidence BLOB NOT NULL,
+            severity TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            status TEXT NOT NULL,
+            leaf_index INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            decided_leaf INTEGER,
+            decided_by TEXT,
+            note TEXT,
+            revoked_grants INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX violations_by_offender ON violations(offender);
         """
 }

@@ -11,6 +11,9 @@ public enum AccessAdmission {
         case .publishParameters, .grantAttributes, .revokeAttributes, .addResult, .addToBlacklist: [.regulator]
         case .addEncryptedData, .revokeEncryptedData, .addTrapdoor, .setMinimumCredit: [.firm]
         case .redeem, .addTransfer, .revokeGrant, .recordRead: [.firm]
+        case .addToWhitelist, .removeFromWhitelist: [.firm]
+        case .reportViolation: [.firm, .regulator]
+        case .confirmViolation, .dismissViolation: [.regulator]
         }
     }
 
@@ -106,9 +109,9 @@ public enum AccessAdmission {
     static func malformation(_ operation: AccessTransaction.Operation) -> String? {
         switch operation {
         case .publishParameters(let parameters): parametersMalformation(parameters)
-        case .grantAttributes(let grant): grantMalformation(grant)
+        case .grantAttributes(let grant): grantMalformation(grant) ?? grant.period?.problem
         case .revokeAttributes: nil
-        case .addEncryptedData(let entry): entryMalformation(entry)
+        case .addEncryptedData(let entry): entryMalformation(entry) ?? entry.period?.problem
         case .revokeEncryptedData(let dataID, _):
             isValidID(dataID) ? nil : "data id must be 32 lower-case hex characters"
         case .setMinimumCredit(let dataID, let basisPoints): Credit.conditionMalformation(dataID, basisPoints)
@@ -116,7 +119,27 @@ public enum AccessAdmission {
         case .addResult(let requestID, let dataID, let token): resultMalformation(requestID, dataID, token)
         case .addToBlacklist(let source, _): isValidName(source) ? nil : "source must be 1-128 printable bytes"
         case .redeem, .addTransfer, .revokeGrant, .recordRead: transferMalformation(operation)
+        case .addToWhitelist(let entry), .removeFromWhitelist(let entry): whitelistMalformation(entry)
+        case .reportViolation(let report): violationMalformation(report)
+        case .confirmViolation(let reportID, _), .dismissViolation(let reportID, _):
+            isValidID(reportID) ? nil : "report id must be 32 lower-case hex characters"
         }
+    }
+
+    static func whitelistMalformation(_ entry: WhitelistEntry) -> String? {
+        guard isValidName(entry.lot) else { return "lot must be 1-128 printable bytes" }
+        guard isValidName(entry.principal) else { return "principal must be 1-128 printable bytes" }
+        return nil
+    }
+
+    static func violationMalformation(_ report: ViolationReport) -> String? {
+        guard isValidID(report.reportID) else { return "report id must be 32 lower-case hex characters" }
+        guard isValidName(report.offender) else { return "offender must be 1-128 printable bytes" }
+        guard isValidName(report.owner), isValidName(report.lot) else {
+            return "owner and lot must be 1-128 printable bytes"
+        }
+        guard report.summary.utf8.count <= 1024 else { return "summary must be at most 1024 bytes" }
+        return nil
     }
 
     static func parametersMalformation(_ parameters: AccessParameters) -> String? {

@@ -21,8 +21,8 @@ public enum Credit {
         /// Requests granted (the regulator's match found a policy the requester satisfies).
         public var grants: Int64 = 0
         /// Requests denied on their merits: every denial except `no-data` (an honest question),
-        /// `rate-limited` and `blacklisted` (the consequence of earlier offences, counted once
-        /// as strikes).
+        /// `not-in-effect` (a period that has not begun or has ended), `rate-limited`,
+        /// `blacklisted` and `insufficient-credit` (consequences, not offences).
         public var denials: Int64 = 0
         /// Strikes against its principals (the punishment contract).
         public var strikes: Int64 = 0

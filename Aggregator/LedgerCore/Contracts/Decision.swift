@@ -50,12 +50,17 @@ public struct EntryTerms: Sendable, Hashable {
     /// The entry's time window; nil for any time.
     public var window: TimeWindow?
     public var actions: Set<ABAC.Action>
+    /// The entry's effective period (nil: always).
+    public var period: EffectivePeriod?
     /// The owner's public credit condition (`setMinimumCredit`), in basis points; nil for none.
     public var minimumCredit: Int64?
 
-    public init(window: TimeWindow?, actions: Set<ABAC.Action>, minimumCredit: Int64? = nil) {
+    public init(
+        window: TimeWindow?, actions: Set<ABAC.Action>, period: EffectivePeriod? = nil, minimumCredit: Int64? = nil
+    ) {
         self.window = window
         self.actions = actions
+        self.period = period
         self.minimumCredit = minimumCredit
     }
 }
@@ -71,6 +76,34 @@ public protocol DecisionStateView: PunishmentStateView {
     func activeEntries(lot: String, level: ABAC.Sensitivity) throws -> [EntryTerms]
     /// The credit of the principal's enterprise in basis points (``Credit``), nil when it has none.
     func credit(ofEnterpriseOf principal: String) throws -> Int64?
+    /// The effective period of the principal's active attribute grant (nil: always).
+    func attributePeriod(_ principal: String) throws -> EffectivePeriod?
+    /// The active entries of `lot` at `level` whose owner's enterprise whitelisted
+    /// `principal` for them, newest first (empty when it is not whitelisted).
+    func whitelistedEntries(principal: String, lot: String, level: ABAC.Sensitivity) throws -> [WhitelistedEntry]
+}
+
+/// An active entry a whitelisted principal's request may be granted on.
+public struct WhitelistedEntry: Sendable, Hashable {
+    public var dataID: String
+    /// The enterprise that whitelisted the principal (the entry's owner's).
+    public var enterprise: String
+    public var period: EffectivePeriod?
+
+    public init(dataID: String, enterprise: String, period: EffectivePeriod?) {
+        self.dataID = dataID
+        self.enterprise = enterprise
+        self.period = period
+    }
+}
+
+extension DecisionStateView {
+    /// A view that keeps no periods: every attribute grant is in effect always.
+    public func attributePeriod(_ principal: String) throws -> EffectivePeriod? { nil }
+    /// A view that keeps no whitelist.
+    public func whitelistedEntries(principal: String, lot: String, level: ABAC.Sensitivity) throws
+        -> [WhitelistedEntry]
+    { [] }
 }
 
 /// The policy-decision contract (`addTrapdoor`), at the block time. The order is the published
@@ -90,13 +123,17 @@ public enum Decision {
         case outsideWindow(time: Timestamp, lot: String, level: ABAC.Sensitivity)
         case actionNotPermitted(ABAC.Action)
         case insufficientCredit(requester: String, credit: Int64?, minimum: Int64)
+        /// The requester's attribute grant is outside its effective period at the block time.
+        case attributesNotInEffect(requester: String, period: EffectivePeriod, time: Timestamp)
+        /// Every active entry of the lot and level is outside its effective period.
+        case notInEffect(time: Timestamp, lot: String, level: ABAC.Sensitivity)
 
         /// Whether the denial adds a strike to the request's observed address and requester
         /// (the punishment contract). A request for a lot whose owner has published no policy
         /// yet is an honest question with a distinct answer, not an offence.
         public var earnsStrike: Bool {
             switch self {
-            case .blacklisted, .rateLimited, .noData, .insufficientCredit: false
+            case .blacklisted, .rateLimited, .noData, .insufficientCredit, .attributesNotInEffect, .notInEffect: false
             case .unregistered, .outsideWindow, .actionNotPermitted: true
             }
         }
@@ -119,14 +156,20 @@ public enum Decision {
                     + (credit.map { "\($0)" } ?? "not evaluated yet")
                     + ", below the minimum of \(minimum) basis points "
                     + "the owner set as a public condition: nothing is counted against the requester"
+            case .attributesNotInEffect(let requester, let period, let time):
+                "not-in-effect: the attribute grant of \(requester) is in effect \(period.description), not at \(time.iso8601); ask the regulator to renew it"
+            case .notInEffect(let time, let lot, let level):
+                "not-in-effect: \(time.iso8601) is outside the effective period of every \(level.rawValue) policy of lot \(lot); nothing is counted against the requester"
             }
         }
     }
 
-    /// The decision: the request waits for the regulator's match, or is denied.
+    /// The decision: the request waits for the regulator's match, is granted at once (its
+    /// requester is whitelisted for the lot and level), or is denied.
     public enum Verdict: Sendable, Hashable {
         case pending
         case denied(Denial)
+        case whitelisted(WhitelistedEntry)
     }
 
     /// Who a request's strikes count against: the address the access gateway observed (when
@@ -146,7 +189,14 @@ public enum Decision {
         if let block = try Punishment.block(among: punishable, at: time, view: view) {
             return .denied(.blacklisted(subject: block.subject, until: block.until))
         }
+        let whitelisted = try view.whitelistedEntries(principal: requester, lot: request.lot, level: request.level)
+        if let entry = whitelisted.first(where: { $0.period?.contains(time) ?? true }) {
+            return .whitelisted(entry)
+        }
         guard try view.hasActiveAttributes(requester) else { return .denied(.unregistered(requester: requester)) }
+        if let period = try view.attributePeriod(requester), !period.contains(time) {
+            return .denied(.attributesNotInEffect(requester: requester, period: period, time: time))
+        }
         let rules = try view.rules()
         let count = try view.requestCount(by: requester, after: Timestamp(milliseconds: time.milliseconds - 60_000))
         if count >= rules.trapdoorsPerMinute {
@@ -154,7 +204,11 @@ public enum Decision {
         }
         let entries = try view.activeEntries(lot: request.lot, level: request.level)
         guard !entries.isEmpty else { return .denied(.noData(lot: request.lot, level: request.level)) }
-        let inWindow = entries.filter { $0.window?.contains(time) ?? true }
+        let inEffect = entries.filter { $0.period?.contains(time) ?? true }
+        guard !inEffect.isEmpty else {
+            return .denied(.notInEffect(time: time, lot: request.lot, level: request.level))
+        }
+        let inWindow = inEffect.filter { $0.window?.contains(time) ?? true }
         guard !inWindow.isEmpty else {
             return .denied(.outsideWindow(time: time, lot: request.lot, level: request.level))
         }
@@ -191,14 +245,28 @@ public struct DecisionOutcome: Sendable, Hashable {
 
     /// The request's status.
     public var status: AccessRequestStatus {
-        if case .pending = verdict { return .pending }
-        return .denied
+        switch verdict {
+        case .pending: .pending
+        case .whitelisted: .granted
+        case .denied: .denied
+        }
     }
 
     /// The reason recorded with the request (nil while pending).
     public var reason: String? {
-        guard case .denied(let denial) = verdict else { return nil }
-        return ([denial.description] + strikes.map(\.detail)).joined(separator: "; ")
+        switch verdict {
+        case .pending: nil
+        case .whitelisted(let entry):
+            "granted (whitelist): whitelisted by \(entry.enterprise) for entry \(entry.dataID)"
+                + (entry.period.map { ", in effect \($0.description)" } ?? "")
+        case .denied(let denial): ([denial.description] + strikes.map(\.detail)).joined(separator: "; ")
+        }
+    }
+
+    /// The entry a whitelisted request is granted on, or nil.
+    public var whitelistedEntry: WhitelistedEntry? {
+        guard case .whitelisted(let entry) = verdict else { return nil }
+        return entry
     }
 }
 

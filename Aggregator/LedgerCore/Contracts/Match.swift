@@ -6,6 +6,13 @@ public protocol MatchStateView: DecisionStateView {
     func requestFacts(_ requestID: String) throws -> RequestFacts?
     /// Whether `dataID` is an active entry of `lot` at `level`.
     func isActiveEntry(_ dataID: String, lot: String, level: String) throws -> Bool
+    /// The effective period of the entry `dataID` (nil: always).
+    func entryPeriod(_ dataID: String) throws -> EffectivePeriod?
+}
+
+extension MatchStateView {
+    /// A view that keeps no periods: every entry is in effect always.
+    public func entryPeriod(_ dataID: String) throws -> EffectivePeriod? { nil }
 }
 
 /// The request's new state after the regulator's result.
@@ -16,6 +23,9 @@ public struct MatchResult: Sendable, Hashable {
     /// The matched entry and the released token D, when granted.
     public var dataID: String?
     public var token: [UInt8]?
+    /// The grant's effective period, when granted with one: the entry's period and the
+    /// requester's attribute grant's, intersected (a grant never outlives what it relies on).
+    public var period: EffectivePeriod?
 }
 
 /// The typed change of the match contract: the audit event, the request's result (nil when the
@@ -46,10 +56,7 @@ public enum Match {
         }
         let (lot, level) = (facts.lot, facts.level)
         if let dataID, let token, try view.isActiveEntry(dataID, lot: lot, level: level) {
-            let result = MatchResult(status: .granted, reason: "matched entry \(dataID)", dataID: dataID, token: token)
-            return MatchOutcome(
-                event: ContractEvent(subject: requestID, outcome: .granted, detail: result.reason), result: result,
-                strikes: [])
+            return try grant(requestID, dataID: dataID, token: token, requester: facts.requester, at: time, view: view)
         }
         let reason =
             dataID.map { "the regulator named entry \($0), which is not an active entry of lot \(lot) \(level)" }
@@ -65,12 +72,38 @@ public enum Match {
     }
 }
 
+extension Match {
+    /// A match naming an active entry: granted, with the entry's and the requester's
+    /// attribute periods intersected, unless that period does not contain the block time
+    /// (denied `not-in-effect`, without a strike: the requester did nothing wrong).
+    static func grant(
+        _ requestID: String, dataID: String, token: [UInt8], requester: String, at time: Timestamp,
+        view: some MatchStateView
+    ) throws -> MatchOutcome {
+        let periods = [try view.entryPeriod(dataID), try view.attributePeriod(requester)].compactMap { $0 }
+        let period = periods.reduce(EffectivePeriod()) { $0.intersection($1) }
+        guard period.contains(time) else {
+            let reason = "not-in-effect: the grant would be in effect \(period.description), not at \(time.iso8601)"
+            return MatchOutcome(
+                event: ContractEvent(subject: requestID, outcome: .denied, detail: reason),
+                result: MatchResult(status: .denied, reason: reason), strikes: [])
+        }
+        let result = MatchResult(
+            status: .granted,
+            reason: "matched entry \(dataID)" + (periods.isEmpty ? "" : ", in effect \(period.description)"),
+            dataID: dataID, token: token, period: periods.isEmpty ? nil : period)
+        return MatchOutcome(
+            event: ContractEvent(subject: requestID, outcome: .granted, detail: result.reason), result: result,
+            strikes: [])
+    }
+}
+
 extension MatchOutcome {
     init(event: ContractEvent) { self.init(event: event, result: nil, strikes: []) }
 }
 
 extension MatchResult {
     init(status: AccessRequestStatus, reason: String) {
-        self.init(status: status, reason: reason, dataID: nil, token: nil)
+        self.init(status: status, reason: reason, dataID: nil, token: nil, period: nil)
     }
 }

@@ -22,10 +22,15 @@ public enum ReadReport {
     /// The typed outcome: the row (nil when refused) and the audit event.
     public typealias Outcome = ContractOutcome<Entry>
 
-    /// `recordRead` from `submitter`: applied when it is the receiver of the named transfer.
-    public static func apply(_ report: ReadRecord, submitter: String, view: some ReadReportStateView) throws
-        -> Outcome
-    {
+    /// `recordRead` from `submitter`: applied when it is the receiver of the named transfer
+    /// and, given the request's `grant` facts and the block `time`, the grant is in effect.
+    public static func apply(
+        _ report: ReadRecord, submitter: String, grant: RequestFacts? = nil, at time: Timestamp? = nil,
+        view: some ReadReportStateView
+    ) throws -> Outcome {
+        if let problem = grant?.periodProblem(report.requestID, at: time) {
+            return .refused(report.requestID, problem)
+        }
         guard let transfer = try view.appliedTransfer(atLeaf: report.transferLeaf, requestID: report.requestID),
             transfer.receiver == submitter
         else {

@@ -44,11 +44,14 @@ public struct RequestFacts: Sendable, Hashable {
     /// The network address the access gateway observed for the request; nil when it was not
     /// relayed by the gateway (a local submission, or a store older than migration 6).
     public var observedAddress: String?
+    /// The grant's effective period (nil: always, or not granted).
+    public var period: EffectivePeriod?
 
     public init(
         requester: String, lot: String, level: String, source: String, status: AccessRequestStatus, owner: String?,
-        revoked: Bool, observedAddress: String? = nil
+        revoked: Bool, observedAddress: String? = nil, period: EffectivePeriod? = nil
     ) {
+        self.period = period
         self.observedAddress = observedAddress
         self.requester = requester
         self.lot = lot
@@ -60,6 +63,21 @@ public struct RequestFacts: Sendable, Hashable {
     }
 }
 
+extension RequestFacts {
+    /// Why the grant of `requestID` is not in effect at the block `time` (expired, or not yet
+    /// in effect), or nil. Every step that relies on the grant (redeem, the transfer report,
+    /// the read report) refuses with these words.
+    public func periodProblem(_ requestID: String, at time: Timestamp?) -> String? {
+        guard let period, let time, !period.contains(time) else { return nil }
+        if period.hasEnded(at: time) {
+            return
+                "expired: the grant of request \(requestID) ended at \(period.notAfter?.iso8601 ?? ""), before the block at \(time.iso8601); ask again"
+        }
+        return
+            "not-in-effect: the grant of request \(requestID) is in effect \(period.description), not at \(time.iso8601)"
+    }
+}
+
 /// The redemption contract (`redeem`): the requester of a granted, unrevoked request asks the
 /// owner's transfer service for the data, unless it (or the address the gateway observed for
 /// the redemption) is blacklisted. Pure: the request's facts and the block in force in, the
@@ -67,9 +85,10 @@ public struct RequestFacts: Sendable, Hashable {
 public enum Redemption {
     /// - Parameter block: the block in force at the block time among the redemption's
     ///   observed address and its submitter (``Punishment/block(among:at:view:)``), if any.
+    /// - Parameter time: the block time, against which the grant's effective period is checked.
     public static func apply(
         requestID: String, submitter: String, facts: RequestFacts?,
-        block: (subject: Punishment.Subject, until: Timestamp?)? = nil
+        block: (subject: Punishment.Subject, until: Timestamp?)? = nil, at time: Timestamp? = nil
     ) -> ContractEvent {
         func refused(_ detail: String) -> ContractEvent { .refused(requestID, detail) }
         if let block {
@@ -83,6 +102,7 @@ public enum Redemption {
         guard facts.status == .granted else {
             return refused("request \(requestID) is \(facts.status.rawValue), not granted")
         }
+        if let problem = facts.periodProblem(requestID, at: time) { return refused(problem) }
         return ContractEvent(subject: requestID, outcome: .accepted, detail: "awaiting the owner's transfer service")
     }
 }

@@ -48,12 +48,16 @@ public enum TransferReport {
         public var event: ContractEvent
     }
 
-    /// `addTransfer` from `submitter`.
-    public static func apply(_ report: TransferRecord, submitter: String, view: some TransferReportStateView)
-        throws -> Outcome
-    {
+    /// `addTransfer` from `submitter`, at the block `time` (a delivery after the grant's
+    /// effective period is refused).
+    public static func apply(
+        _ report: TransferRecord, submitter: String, at time: Timestamp? = nil, view: some TransferReportStateView
+    ) throws -> Outcome {
         let facts = try view.requestFacts(report.requestID)
-        let refusal = try refusal(report, submitter: submitter, facts: facts, view: view)
+        var refusal = try refusal(report, submitter: submitter, facts: facts, view: view)
+        if refusal == nil, report.status == .delivered {
+            refusal = facts?.periodProblem(report.requestID, at: time)
+        }
         let detail =
             refusal
             ?? "\(report.status): \(report.recordCount) records of \(report.lot) \(report.level.rawValue) to \(report.receiver) for \(report.purpose)"

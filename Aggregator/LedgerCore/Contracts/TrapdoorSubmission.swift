@@ -7,6 +7,17 @@ public protocol TrapdoorStateView: DecisionStateView {
     func requestExists(_ requestID: String) throws -> Bool
 }
 
+extension DecisionOutcome {
+    /// The audit event's outcome: pending, granted (whitelist) or denied.
+    var eventOutcome: EventOutcome {
+        switch status {
+        case .pending: .pending
+        case .granted: .granted
+        case .denied: .denied
+        }
+    }
+}
+
 extension Decision {
     /// `addTrapdoor` as one pure step: refused when the request id is already used; otherwise
     /// the decision contract's outcome (the request's status and reason, the strike) and the
@@ -26,6 +37,6 @@ extension Decision {
         return ContractOutcome(
             change: decision,
             event: ContractEvent(
-                subject: request.requestID, outcome: decision.status == .pending ? .pending : .denied, detail: detail))
+                subject: request.requestID, outcome: decision.eventOutcome, detail: detail))
     }
 }

@@ -46,6 +46,18 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         /// from principals whose enterprise's credit is below `basisPoints` (0 to 10,000) are
         /// denied; 0 lifts the condition (docs/governance.md, "Credit").
         case setMinimumCredit(dataID: String, basisPoints: UInt16)
+        /// `addToWhitelist`: the owner of a lot names a principal whose requests for one of its
+        /// levels are granted without a match (docs/governance.md).
+        case addToWhitelist(WhitelistEntry)
+        /// `removeFromWhitelist`: the owner takes a principal off its whitelist.
+        case removeFromWhitelist(WhitelistEntry)
+        /// `reportViolation`: a registered principal reports a violation (docs/governance.md).
+        case reportViolation(ViolationReport)
+        /// `confirmViolation`: the regulator confirms a report; the offender's grants on the
+        /// owner's data are revoked in the same block.
+        case confirmViolation(reportID: String, note: String)
+        /// `dismissViolation`: the regulator dismisses a report.
+        case dismissViolation(reportID: String, note: String)
     }
 
     /// The submitter's principal name (`Firm/alice@ZS123`), registered on the ledger.
@@ -79,6 +91,11 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case .revokeGrant: "revokeGrant"
         case .recordRead: "recordRead"
         case .setMinimumCredit: "setMinimumCredit"
+        case .addToWhitelist: "addToWhitelist"
+        case .removeFromWhitelist: "removeFromWhitelist"
+        case .reportViolation: "reportViolation"
+        case .confirmViolation: "confirmViolation"
+        case .dismissViolation: "dismissViolation"
         }
     }
 
@@ -90,11 +107,21 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case .publishParameters(let parameters):
             writer.write(UInt8(1), parameters)
         case .grantAttributes(let grant):
-            writer.write(UInt8(2), grant)
+            if let period = grant.period {
+                writer.write(UInt8(14), grant, period)
+            } else {
+                writer.write(UInt8(2), grant)
+            }
         case .revokeAttributes(let principal, let reason):
             writer.write(UInt8(3), principal, reason)
         case .addEncryptedData(let entry):
-            writer.write(UInt8(4), entry)
+            // An entry with an effective period is a new operation (tag 13), so the bytes of
+            // every entry without one stay as they were.
+            if let period = entry.period {
+                writer.write(UInt8(13), entry, period)
+            } else {
+                writer.write(UInt8(4), entry)
+            }
         case .revokeEncryptedData(let dataID, let reason):
             writer.write(UInt8(5), dataID, reason)
         case .addTrapdoor(let request):
@@ -114,6 +141,16 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             writer.write(UInt8(12), read)
         case .setMinimumCredit(let dataID, let basisPoints):
             writer.write(UInt8(30), dataID, basisPoints)
+        case .addToWhitelist(let entry):
+            writer.write(UInt8(15), entry)
+        case .removeFromWhitelist(let entry):
+            writer.write(UInt8(16), entry)
+        case .reportViolation(let report):
+            writer.write(UInt8(17), report)
+        case .confirmViolation(let reportID, let note):
+            writer.write(UInt8(18), reportID, note)
+        case .dismissViolation(let reportID, let note):
+            writer.write(UInt8(19), reportID, note)
         }
         writer.write(submittedAt, nonce)
     }
@@ -149,6 +186,22 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case 30:
             operation = .setMinimumCredit(
                 dataID: try reader.readString("data id"), basisPoints: try reader.readUInt16("minimum credit"))
+        case 13:
+            var entry = try reader.read(EncryptedDataEntry.self)
+            entry.period = try reader.read(EffectivePeriod.self)
+            operation = .addEncryptedData(entry)
+        case 14:
+            var grant = try reader.read(AttributeGrant.self)
+            grant.period = try reader.read(EffectivePeriod.self)
+            operation = .grantAttributes(grant)
+        case 15: operation = .addToWhitelist(try reader.read(WhitelistEntry.self))
+        case 16: operation = .removeFromWhitelist(try reader.read(WhitelistEntry.self))
+        case 17: operation = .reportViolation(try reader.read(ViolationReport.self))
+        case let tag where tag == 18 || tag == 19:
+            let (reportID, note) = (try reader.readString("report id"), try reader.readString("note"))
+            operation =
+                tag == 18
+                ? .confirmViolation(reportID: reportID, note: note) : .dismissViolation(reportID: reportID, note: note)
         case let tag:
             throw Canonical.DecodingError.invalidTag(tag, context: "access operation")
         }
@@ -210,10 +263,15 @@ public struct AttributeGrant: Hashable, Sendable, CanonicalCodable, Codable {
     public var productCategory: String
     /// The region the requester's requests come from (the ABSE `environment.source` slot).
     public var region: String
+    /// When the grant is in effect (nil: always). Not part of the grant's own bytes: a grant
+    /// with a period travels as its own operation (``AccessTransaction`` tag 14).
+    public var period: EffectivePeriod?
 
     public init(
-        principal: String, enterprise: String, role: ABAC.Role, stage: Stage, productCategory: String, region: String
+        principal: String, enterprise: String, role: ABAC.Role, stage: Stage, productCategory: String, region: String,
+        period: EffectivePeriod? = nil
     ) {
+        self.period = period
         self.principal = principal
         self.enterprise = enterprise
         self.role = role
@@ -251,11 +309,16 @@ public struct EncryptedDataEntry: Hashable, Sendable, CanonicalCodable {
     public var searchableCiphertext: [UInt8]
     /// SHA-256 of the access token, so the transfer service can check a presented token.
     public var tokenDigest: Digest32
+    /// When the policy is in effect besides its daily window (nil: always). Not part of the
+    /// entry's own bytes: an entry with a period travels as its own operation
+    /// (``AccessTransaction`` tag 13).
+    public var period: EffectivePeriod?
 
     public init(
         dataID: String, lot: String, level: ABAC.Sensitivity, window: TimeWindow?, actions: Set<ABAC.Action>,
-        searchableCiphertext: [UInt8], tokenDigest: Digest32
+        searchableCiphertext: [UInt8], tokenDigest: Digest32, period: EffectivePeriod? = nil
     ) {
+        self.period = period
         self.dataID = dataID
         self.lot = lot
         self.level = level
