@@ -568,7 +568,7 @@ struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "The regulator's audit: the blacklist, match results, every access transaction (each with its ledger proof), and anomalies.",
-        subcommands: [Blacklist.self, Matches.self, Events.self, Anomalies.self])
+        subcommands: [Blacklist.self, Matches.self, Events.self, Anomalies.self, Corrections.self, Transfers.self])
 
     struct Blacklist: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -577,15 +577,8 @@ struct Audit: ParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            struct Row: Encodable {
-                var entry: BlacklistRow
-                var proof: LeafProof
-            }
             let audit = AccessLedger(options: options)
-            var rows: [Row] = []
-            for entry in try await audit.blacklist() {
-                rows.append(Row(entry: entry, proof: try await audit.proof(entry.lastLeaf)))
-            }
+            let rows = try await audit.proved(try await audit.blacklist()) { $0.lastLeaf }
             if try options.printedJSON(rows) { return }
             print(
                 Output.table(

@@ -134,6 +134,19 @@ struct AccessLedger {
         return proof
     }
 
+    /// Each audit row with the proof of its leaf (`leaf`), as `{"entry": …, "proof": …}`.
+    func proved<Entry: Encodable>(_ entries: [Entry], leaf: (Entry) -> UInt64) async throws -> [Proved<Entry>] {
+        var rows: [Proved<Entry>] = []
+        for entry in entries { rows.append(Proved(entry: entry, proof: try await proof(leaf(entry)))) }
+        return rows
+    }
+
+    /// An audit row and the inclusion proof of its leaf.
+    struct Proved<Entry: Encodable>: Encodable {
+        var entry: Entry
+        var proof: LeafProof
+    }
+
     func events(method: String?) async throws -> [AccessEventRow] {
         try await options.read("/v1/access/events", query: ["method": method]) {
             try queries().accessEvents(method: method)

@@ -101,6 +101,16 @@ public enum AccessContracts {
             return punished.event
         case .redeem, .addTransfer, .revokeGrant, .recordRead:
             return try TransferContracts.write(transaction, address: address, leaf: leaf, time: time, rows)
+        case .correctRecord(let correction):
+            return try rows.store(
+                RecordCorrections.apply(correction, submitter: submitter, view: rows), leaf: leaf, time: time)
+        case .countersignTransfer(let countersignature):
+            return try rows.store(
+                TransferCountersigning.apply(countersignature, submitter: submitter, view: rows), leaf: leaf,
+                time: time)
+        case .publishDirectoryEntry(let entry):
+            return try rows.store(
+                ResourceDirectory.apply(entry, submitter: submitter, view: rows), leaf: leaf, time: time)
         }
     }
 

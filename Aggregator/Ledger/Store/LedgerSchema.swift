@@ -22,10 +22,16 @@ enum LedgerSchema {
         ("grant_revocations", "request_id"),
         ("transfers", "leaf_index"),
         ("transfer_reads", "leaf_index"),
+        ("record_corrections", "superseded"),
+        ("transfer_countersignatures", "transfer_leaf"),
+        ("directory_entries", "resource"),
     ]
 
     /// The DDL of the whole world state (used to build a scratch state for `replay`).
-    static var stateDDL: String { registryDDL + accessDDL + transferDDL + observedAddressStateDDL }
+    static var stateDDL: String {
+        registryDDL + accessDDL + transferDDL + observedAddressStateDDL + recordCorrectionsDDL
+            + transferCountersignaturesDDL + directoryDDL
+    }
 
     /// The access-control contracts' state (migration 2): principals, the regulator's
     /// parameters, attribute grants, encrypted-data entries, requests and their outcomes,
@@ -197,6 +203,9 @@ enum LedgerSchema {
         recordsByTimeDDL,
         submissionKindDDL,
         observedAddressDDL,
+        recordCorrectionsDDL,
+        transferCountersignaturesDDL,
+        directoryDDL,
     ]
 
     /// Migration 4: records by time, so a time window (an export, the FSMA spreadsheet, the

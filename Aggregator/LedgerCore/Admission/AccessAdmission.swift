@@ -11,6 +11,7 @@ public enum AccessAdmission {
         case .publishParameters, .grantAttributes, .revokeAttributes, .addResult, .addToBlacklist: [.regulator]
         case .addEncryptedData, .revokeEncryptedData, .addTrapdoor: [.firm]
         case .redeem, .addTransfer, .revokeGrant, .recordRead: [.firm]
+        case .correctRecord, .countersignTransfer, .publishDirectoryEntry: [.firm]
         }
     }
 
@@ -115,6 +116,7 @@ public enum AccessAdmission {
         case .addResult(let requestID, let dataID, let token): resultMalformation(requestID, dataID, token)
         case .addToBlacklist(let source, _): isValidName(source) ? nil : "source must be 1-128 printable bytes"
         case .redeem, .addTransfer, .revokeGrant, .recordRead: transferMalformation(operation)
+        case .correctRecord, .countersignTransfer, .publishDirectoryEntry: governanceMalformation(operation)
         }
     }
 

@@ -42,6 +42,15 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case revokeGrant(requestID: String, reason: String)
         /// `recordRead`: the requester records a fetch (provenance).
         case recordRead(ReadRecord)
+        /// `correctRecord`: an enterprise's principal names the record that supersedes one of
+        /// its earlier records of the same lot (docs/governance.md).
+        case correctRecord(RecordCorrection)
+        /// `countersignTransfer`: the receiver of a transfer signs what it received
+        /// (docs/governance.md, "Trades signed by both sides").
+        case countersignTransfer(TransferCountersignature)
+        /// `publishDirectoryEntry`: the owner of a lot or blob publishes its directory entry
+        /// (docs/governance.md, "Resource directory").
+        case publishDirectoryEntry(DirectoryEntry)
     }
 
     /// The submitter's principal name (`Firm/alice@ZS123`), registered on the ledger.
@@ -74,6 +83,9 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case .addTransfer: "addTransfer"
         case .revokeGrant: "revokeGrant"
         case .recordRead: "recordRead"
+        case .correctRecord: "correctRecord"
+        case .countersignTransfer: "countersignTransfer"
+        case .publishDirectoryEntry: "publishDirectoryEntry"
         }
     }
 
@@ -107,6 +119,12 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             writer.write(UInt8(11), requestID, reason)
         case .recordRead(let read):
             writer.write(UInt8(12), read)
+        case .correctRecord(let correction):
+            writer.write(UInt8(20), correction)
+        case .countersignTransfer(let countersignature):
+            writer.write(UInt8(21), countersignature)
+        case .publishDirectoryEntry(let entry):
+            writer.write(UInt8(22), entry)
         }
         writer.write(submittedAt, nonce)
     }
@@ -139,6 +157,9 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             operation = .revokeGrant(
                 requestID: try reader.readString("request id"), reason: try reader.readString("reason"))
         case 12: operation = .recordRead(try reader.read(ReadRecord.self))
+        case 20: operation = .correctRecord(try reader.read(RecordCorrection.self))
+        case 21: operation = .countersignTransfer(try reader.read(TransferCountersignature.self))
+        case 22: operation = .publishDirectoryEntry(try reader.read(DirectoryEntry.self))
         case let tag:
             throw Canonical.DecodingError.invalidTag(tag, context: "access operation")
         }
