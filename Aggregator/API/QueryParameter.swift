@@ -17,7 +17,7 @@ enum QueryParameter {
     static func time(_ name: String, of query: Parameters) throws -> Timestamp? {
         guard let text = query.get(name) else { return nil }
         guard let time = Timestamp(iso8601: text) else {
-            throw HTTPError(.badRequest, message: "\(name) is not an RFC 3339 time")
+            throw HTTPError(.badRequest, message: "\(name)=\(text) is not an RFC 3339 time")
         }
         return time
     }
@@ -26,7 +26,11 @@ enum QueryParameter {
     /// - Throws: a 400 `HTTPError` when it is not a stage.
     static func stage(of query: Parameters) throws -> Stage? {
         guard let name = query.get("stage") else { return nil }
-        guard let stage = Stage(rawValue: name) else { throw HTTPError(.badRequest, message: "\(name) is not a stage") }
+        guard let stage = Stage(rawValue: name) else {
+            throw HTTPError(
+                .badRequest,
+                message: "stage=\(name) is not a stage (\(Stage.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
         return stage
     }
 
