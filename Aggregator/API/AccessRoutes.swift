@@ -57,6 +57,15 @@ public enum AccessRoutes {
         }
     }
 
+    /// A directory search's filter from the query; a value that is not what the route takes
+    /// is a 400 naming the parameter.
+    static func directoryFilter(_ query: Parameters) throws -> LedgerQueries.DirectoryFilter {
+        LedgerQueries.DirectoryFilter(
+            product: query.get("product"), stage: try QueryParameter.stage(of: query),
+            enterprise: query.get("enterprise"), since: try QueryParameter.time("since", of: query),
+            until: try QueryParameter.time("until", of: query))
+    }
+
     /// The operations a requester takes to reach data: the gateway refuses them while the
     /// requester or its address is blacklisted.
     static func isRequesterStep(_ operation: AccessTransaction.Operation) -> Bool {
@@ -138,6 +147,14 @@ public enum AccessRoutes {
             let owner = request.uri.queryParameters.get("owner")
             let lot = request.uri.queryParameters.get("lot")
             return try await reader.read { try JSON(LedgerQueries(store: $0).encryptedData(owner: owner, lot: lot)) }
+        }
+        router.get("/v1/directory") { request, _ in
+            let filter = try directoryFilter(request.uri.queryParameters)
+            return try await reader.read { try JSON(LedgerQueries(store: $0).directory(filter)) }
+        }
+        router.get("/v1/access/corrections") { request, _ in
+            let lot = request.uri.queryParameters.get("lot")
+            return try await reader.read { try JSON(LedgerQueries(store: $0).corrections(lot: lot)) }
         }
         router.get("/v1/access/blacklist") { _, _ in
             try await reader.read { try JSON(LedgerQueries(store: $0).blacklist()) }

@@ -125,7 +125,7 @@ public enum LedgerAPI {
             let lot = try context.parameters.require("lot")
             let direction = try QueryParameter.direction(of: request.uri.queryParameters)
             return try await reader.read { store in
-                try JSON(LedgerQueries(store: store).trace(lot: lot, direction: direction).map(TraceRow.init))
+                try JSON(LedgerQueries(store: store).traceRows(lot: lot, direction: direction))
             }
         }
         router.get("/v1/proof/:record") { request, context in
@@ -167,23 +167,10 @@ public enum LedgerAPI {
     /// The records filter of a `/v1/records` query.
     /// - Throws: a 400 naming `since`, `until` or `stage` when it is not a time or a stage.
     static func recordFilter(_ query: Parameters) throws -> LedgerQueries.RecordFilter {
-        func time(_ name: String) throws -> Timestamp? {
-            guard let text = query.get(name) else { return nil }
-            guard let time = Timestamp(iso8601: text) else {
-                throw HTTPError(.badRequest, message: "\(name) is not an RFC 3339 time")
-            }
-            return time
-        }
-        var stage: Stage?
-        if let name = query.get("stage") {
-            guard let known = Stage(rawValue: name) else {
-                throw HTTPError(.badRequest, message: "\(name) is not a stage")
-            }
-            stage = known
-        }
-        return LedgerQueries.RecordFilter(
-            enterprise: query.get("enterprise"), stage: stage, product: query.get("product"),
-            since: try time("since"), until: try time("until"), limit: try ListPaging.limit(query))
+        LedgerQueries.RecordFilter(
+            enterprise: query.get("enterprise"), stage: try QueryParameter.stage(of: query),
+            product: query.get("product"), since: try QueryParameter.time("since", of: query),
+            until: try QueryParameter.time("until", of: query), limit: try ListPaging.limit(query))
     }
 }
 

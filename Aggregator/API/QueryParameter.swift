@@ -1,3 +1,4 @@
+import AgriTraceCore
 import Hummingbird
 import Ledger
 
@@ -10,6 +11,28 @@ enum QueryParameter {
     /// signed 64-bit ones (a larger `leaf=18446744073709551615` trapped converting it and
     /// ended `serve`; found by schemathesis).
     static let largest = UInt64(Int64.max)
+
+    /// The RFC 3339 time `name` of `query`, or nil when it is absent.
+    /// - Throws: a 400 `HTTPError` when it is not a time.
+    static func time(_ name: String, of query: Parameters) throws -> Timestamp? {
+        guard let text = query.get(name) else { return nil }
+        guard let time = Timestamp(iso8601: text) else {
+            throw HTTPError(.badRequest, message: "\(name)=\(text) is not an RFC 3339 time")
+        }
+        return time
+    }
+
+    /// The `stage` of `query`, or nil when it is absent.
+    /// - Throws: a 400 `HTTPError` when it is not a stage.
+    static func stage(of query: Parameters) throws -> Stage? {
+        guard let name = query.get("stage") else { return nil }
+        guard let stage = Stage(rawValue: name) else {
+            throw HTTPError(
+                .badRequest,
+                message: "stage=\(name) is not a stage (\(Stage.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return stage
+    }
 
     /// The integer `name` of `query`, or nil when it is absent.
     /// - Throws: a 400 `HTTPError` when it is not a whole number within `range`.

@@ -63,6 +63,15 @@ enum TransferRoutes {
                 }
             }
         }
+        router.get("/v1/audit/transfers") { request, _ in
+            let hours = try QueryParameter.integer(
+                "deadline-hours", of: request.uri.queryParameters, in: Int64(1)...8784)
+            return try await reader.read {
+                try JSON(
+                    LedgerQueries(store: $0).transferCompletions(
+                        deadline: (hours ?? 72) * 3_600_000))
+            }
+        }
         router.get("/v1/transfers") { request, _ in
             let leaf = try QueryParameter.redeemLeaf(of: request.uri.queryParameters)
             try await refuseBlockedRequester(redeemLeaf: leaf, reader: reader)

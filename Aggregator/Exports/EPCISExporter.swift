@@ -112,6 +112,8 @@ public struct EPCISExporter {
         var disclosed = DisclosedValues()
         var heads: [UInt64: BlockHeader] = [:]
         var origins: [String: EPCIS.LotOrigin] = [:]
+        /// The applied corrections per lot.
+        var corrections: [String: [CorrectionRow]] = [:]
 
         mutating func event(_ traced: AnchoredRecord) throws -> JSONOutput {
             let record = traced.record
@@ -121,8 +123,26 @@ public struct EPCISExporter {
             let anchor = EPCIS.Anchor(
                 leafIndex: traced.leafIndex, blockHeight: traced.height, treeSize: head.logSize, rootHash: head.logRoot)
             return try EPCIS.event(
-                EPCIS.Source(record: record, anchor: anchor, disclosed: disclosed.seriesEntries(record: record.id)),
+                EPCIS.Source(
+                    record: record, anchor: anchor, disclosed: disclosed.seriesEntries(record: record.id),
+                    correction: try correction(of: record)),
                 identifiers: exporter.identifiers, origins: origins)
+        }
+
+        /// The record's correction on the ledger (its lot's corrections read once per export).
+        mutating func correction(of record: Record) throws -> EPCIS.Correction? {
+            if corrections[record.lot] == nil {
+                corrections[record.lot] = try exporter.queries.corrections(lot: record.lot)
+            }
+            let id = record.id.hex
+            let rows = corrections[record.lot] ?? []
+            let superseding = rows.first { $0.superseded == id }
+            let correcting = rows.first { $0.correction == id }
+            guard let row = superseding ?? correcting else { return nil }
+            return EPCIS.Correction(
+                declarationTime: Timestamp(iso8601: row.time) ?? Timestamp(milliseconds: 0), reason: row.reason,
+                supersededBy: superseding.flatMap { RecordID(hex: $0.correction) },
+                supersedes: correcting.flatMap { RecordID(hex: $0.superseded) })
         }
 
         mutating func header(_ height: UInt64) throws -> BlockHeader {

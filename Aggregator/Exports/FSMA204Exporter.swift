@@ -28,7 +28,7 @@ public struct FSMA204Exporter {
         "Critical Tracking Event", "Traceability Lot Code", "Traceability Lot Code Source", "Product Description",
         "GTIN", "Quantity", "Unit of Measure", "Ship-From Location", "Ship-To Location", "Location Description",
         "Event Date", "Event Time", "Input Traceability Lot Codes", "Reference Document Type",
-        "Reference Document Number", "Lot", "Record ID", "Leaf Index",
+        "Reference Document Number", "Lot", "Record ID", "Leaf Index", "Superseded By", "Corrects",
     ]
 
     /// What a cell of a private value says when the exporter does not hold the value.
@@ -137,7 +137,8 @@ public struct FSMA204Exporter {
         _ chosen: [(leaf: UInt64, record: FSMA204Record)], _ chunkSize: Int,
         _ output: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        var rows = FSMA204Rows(lineage: FSMA204Lineage(exporter: self, records: chosen))
+        var rows = FSMA204Rows(
+            lineage: FSMA204Lineage(exporter: self, records: chosen), corrections: try queries.correctionMarks())
         var chunk: [UInt8] = []
         chunk.reserveCapacity(chunkSize + 4096)
         CSV.append(Self.columns, to: &chunk)
@@ -197,12 +198,15 @@ public struct FSMA204Exporter {
 struct FSMA204Rows {
     let exporter: FSMA204Exporter
     var lineage: FSMA204Lineage
+    /// The ledger's corrections: the last two columns (docs/governance.md, "Corrections").
+    let corrections: CorrectionMarks
     /// Scratch for a time's RFC 3339 text.
     var time: [UInt8] = []
 
-    init(lineage: FSMA204Lineage) {
+    init(lineage: FSMA204Lineage, corrections: CorrectionMarks) {
         exporter = lineage.exporter
         self.lineage = lineage
+        self.corrections = corrections
     }
 
     /// Appends the row of the record at `position` (nothing for a stage with no tracking event).
@@ -240,7 +244,20 @@ struct FSMA204Rows {
         FSMA204Record.appendHex(record.id.low, to: &bytes)
         bytes.append(UInt8(ascii: ","))
         bytes.append(contentsOf: String(leaf).utf8)
+        appendCorrection(of: record, to: &bytes)
         bytes.append(contentsOf: [13, 10])
+    }
+
+    /// The "Superseded By" and "Corrects" cells: the record ids of its correction, if any.
+    func appendCorrection(of record: FSMA204Record, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: ","))
+        guard !corrections.supersededBy.isEmpty, let id = record.recordID else {
+            bytes.append(UInt8(ascii: ","))
+            return
+        }
+        if let by = corrections.supersededBy[id] { bytes.append(contentsOf: by.hex.utf8) }
+        bytes.append(UInt8(ascii: ","))
+        if let old = corrections.supersedes[id] { bytes.append(contentsOf: old.hex.utf8) }
     }
 
     /// Appends a comma and the cell `text`.

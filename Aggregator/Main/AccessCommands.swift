@@ -576,7 +576,8 @@ struct Audit: ParsableCommand {
         abstract:
             "The regulator's audit: the blacklist, match results, every access transaction (each with its ledger proof), and anomalies.",
         subcommands: [
-            Blacklist.self, Expiries.self, Matches.self, Events.self, History.self, CreditScores.self, Anomalies.self,
+            Blacklist.self, Expiries.self, Matches.self, Events.self, History.self, CreditScores.self,
+            Corrections.self, Transfers.self, Anomalies.self,
         ])
 
     struct Blacklist: AsyncParsableCommand {

@@ -20,7 +20,8 @@ struct Agritrace: AsyncParsableCommand {
             Verify.self, Replay.self, Status.self, Devices.self, Principals.self, Keygen.self, Node.self,
             Consortium.self, EnrollCommand.self,
             Policy.self, Whitelist.self, Violation.self, Request.self, Regulator.self, Audit.self,
-            Transfer.self, Fetch.self, Grants.self, Provenance.self, Graph.self, Export.self, Backup.self, Restore.self,
+            Correct.self, Directory.self, Transfer.self, Fetch.self, Grants.self, Provenance.self, Graph.self,
+            Export.self, Backup.self, Restore.self,
             ConsoleCommand.self,
         ])
 }

@@ -1,3 +1,4 @@
+import AgriTraceCore
 import ArgumentParser
 import Foundation
 import Ledger
@@ -126,5 +127,28 @@ enum Output {
 
     static func write(_ text: String, to path: String) throws {
         try Data((text + "\n").utf8).write(to: URL(fileURLWithPath: path))
+    }
+}
+
+/// Option values read strictly: an error names the option, the value and what it takes.
+enum OptionValue {
+    /// The RFC 3339 time given to `--name`, or nil when it is absent.
+    static func time(_ text: String?, _ name: String) throws -> Timestamp? {
+        guard let text else { return nil }
+        guard let time = Timestamp(iso8601: text) else {
+            throw UserError("--\(name) \(text) is not an RFC 3339 time (e.g. 2026-07-28T00:00:00Z)")
+        }
+        return time
+    }
+
+    /// The stage given to `--stage`, or nil when it is absent.
+    static func stage(_ text: String?) throws -> Stage? {
+        try text.map { name in
+            guard let stage = Stage(rawValue: name) else {
+                throw UserError(
+                    "--stage \(name) is not a stage (\(Stage.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return stage
+        }
     }
 }

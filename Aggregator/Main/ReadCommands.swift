@@ -36,7 +36,7 @@ struct Trace: AsyncParsableCommand {
         let direction: LedgerQueries.Direction = backward ? .backward : forward ? .forward : .none
         let rows: [TraceRow] = try await options.read(
             "/v1/trace/\(AccessLedger.escape(lot))", query: ["direction": direction.rawValue]
-        ) { try options.queries().trace(lot: lot, direction: direction).map(TraceRow.init) }
+        ) { try options.queries().traceRows(lot: lot, direction: direction) }
         if try options.printedJSON(rows) { return }
         if rows.isEmpty {
             print("no records for lot \(lot)")
@@ -51,7 +51,7 @@ struct Trace: AsyncParsableCommand {
                 rows.map { row in
                     [
                         row.time, row.stage, row.lot, "\(row.enterprise)/\(row.device)",
-                        String(row.recordID.prefix(12)),
+                        String(row.recordID.prefix(12)) + Self.correctionMark(row),
                         String(row.height), String(row.leafIndex),
                         row.publicFields.sorted { $0.key < $1.key }.map {
                             "\($0.key.split(separator: ".").last ?? "")=\($0.value)"
@@ -61,6 +61,15 @@ struct Trace: AsyncParsableCommand {
                 }))
         let lots = Set(rows.map(\.lot))
         print("\(rows.count) records in \(lots.count) lot(s)")
+        for row in rows {
+            guard let by = row.supersededBy else { continue }
+            print("record \(row.recordID) is superseded by \(by): \(row.correctionReason ?? "")")
+        }
+    }
+
+    /// `[superseded]` or `[correction]` after a record's id in the table.
+    static func correctionMark(_ row: TraceRow) -> String {
+        row.supersededBy != nil ? " [superseded]" : row.supersedes != nil ? " [correction]" : ""
     }
 }
 
@@ -369,23 +378,9 @@ struct Records: AsyncParsableCommand {
     @OptionGroup var options: StoreOptions
 
     func run() async throws {
-        func time(_ text: String?, _ name: String) throws -> Timestamp? {
-            guard let text else { return nil }
-            guard let time = Timestamp(iso8601: text) else {
-                throw UserError("--\(name) \(text) is not an RFC 3339 time (e.g. 2026-07-28T00:00:00Z)")
-            }
-            return time
-        }
-        let stage = try self.stage.map { name in
-            guard let stage = Stage(rawValue: name) else {
-                throw UserError(
-                    "--stage \(name) is not a stage (\(Stage.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return stage
-        }
         let filter = LedgerQueries.RecordFilter(
-            enterprise: enterprise, stage: stage, product: product, since: try time(since, "since"),
-            until: try time(until, "until"), limit: limit)
+            enterprise: enterprise, stage: try OptionValue.stage(stage), product: product,
+            since: try OptionValue.time(since, "since"), until: try OptionValue.time(until, "until"), limit: limit)
         guard limit >= 1 else { throw UserError("--limit \(limit) must be at least 1") }
         let rows: [TraceRow]
         if let api = options.api {

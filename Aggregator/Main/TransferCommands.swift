@@ -37,7 +37,7 @@ enum TransferKeys {
 struct Transfer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The owner's side of the off-chain transfer: its X25519 key and the transfer service.",
-        subcommands: [Keygen.self, Serve.self])
+        subcommands: [Keygen.self, Serve.self, Countersign.self])
 
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -230,6 +230,12 @@ struct Fetch: AsyncParsableCommand {
             "Where an unfinished fetch keeps its one-time key (mode 0600) so a re-run resumes the same redemption (default: $XDG_STATE_HOME/agritrace/fetch or ~/.local/state/agritrace/fetch)."
     )
     var state: String?
+    @Flag(
+        name: .long,
+        help:
+            "After every value verified, countersign the transfer (countersignTransfer): the receiver's signature that completes it."
+    )
+    var countersign = false
     @OptionGroup var signer: PrincipalOptions
     @OptionGroup var trust: TrustedHeadOptions
 
@@ -258,8 +264,28 @@ struct Fetch: AsyncParsableCommand {
         let verified = readRecord(row, recordCount: fetched.count, selected: selected, outcome: .verified)
         let read = try await signer.ledger.submit(
             Canonical.encode(try signer.sign(.recordRead(verified))), wait: signer.wait)
+        if countersign { try await countersign(row, recordCount: fetched.count) }
         if try deliver(temporary) { return }
         report(row, fetched: fetched, shown: sink.shown, selected: selected, read: read)
+    }
+
+    /// `--countersign`: the receiver's countersignature of what it received and verified (the
+    /// fetch checked that the blobs have the digest the transfer names).
+    func countersign(_ row: TransferRow, recordCount: Int) async throws {
+        guard let digest = Digest32(hex: row.blobDigest) else {
+            throw UserError("the transfer at leaf \(row.leafIndex) has a malformed blob digest")
+        }
+        let signed = TransferCountersignature(
+            requestID: row.requestID, transferLeaf: row.leafIndex, receivedDigest: digest,
+            recordCount: UInt32(clamping: recordCount))
+        let answer = try await signer.ledger.submit(
+            Canonical.encode(try signer.sign(.countersignTransfer(signed))), wait: signer.wait)
+        if !signer.options.json {
+            FileHandle.standardError.write(
+                Data(
+                    "countersigned the transfer at leaf \(row.leafIndex): \(answer.outcome?.rawValue ?? answer.status.rawValue) \(answer.detail ?? answer.reason ?? "")\n"
+                        .utf8))
+        }
     }
 
     /// The redemption's one-time key and leaf: resumed from the state file of an unfinished

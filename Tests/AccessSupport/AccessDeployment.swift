@@ -63,16 +63,24 @@ open class AccessDeployment {
         try register(WorkedExample.owner, kind: .firm, enterprise: "PLANT1", role: "farm-administrator")
         try register(WorkedExample.regulator, kind: .regulator, enterprise: "AGENCY", role: "regulator")
         try cut()
-        let batch = try Signed(
-            RecordBatch(enterprise: "PLANT1", device: "farm-box", sentAt: .now(), records: records),
-            domain: .recordBatch, key: box)
-        _ = ledger.admit(
-            topic: Wire.recordTopic(enterprise: "PLANT1", device: "farm-box"), payload: Canonical.encode(batch))
+        try publish(records, enterprise: "PLANT1", device: "farm-box", key: box)
         try submit(WorkedExample.regulator, .publishParameters(secrets.publicParameters()))
         try cut()
     }
 
     deinit { directory.remove() }
+
+    /// Offers `records` to the ledger as one batch of `enterprise`/`device`, signed with `key`
+    /// (as ingest receives it from the broker); they are ordered at the next ``cut()``.
+    public func publish(_ records: [Record], enterprise: String, device: String, key: Curve25519.Signing.PrivateKey)
+        throws
+    {
+        let batch = try Signed(
+            RecordBatch(enterprise: enterprise, device: device, sentAt: .now(), records: records),
+            domain: .recordBatch, key: key)
+        _ = ledger.admit(
+            topic: Wire.recordTopic(enterprise: enterprise, device: device), payload: Canonical.encode(batch))
+    }
 
     /// Registers a principal with a fresh signing key (a registry transaction of the authority).
     public func register(

@@ -117,6 +117,16 @@ public enum AccessContracts {
             let outcome = try Violations.decide(
                 reportID: reportID, confirm: confirm, note: note, regulator: submitter, view: rows)
             return try rows.store(outcome, leaf: leaf, time: time)
+        case .correctRecord(let correction):
+            return try rows.store(
+                RecordCorrections.apply(correction, submitter: submitter, view: rows), leaf: leaf, time: time)
+        case .countersignTransfer(let countersignature):
+            return try rows.store(
+                TransferCountersigning.apply(countersignature, submitter: submitter, view: rows), leaf: leaf,
+                time: time)
+        case .publishDirectoryEntry(let entry):
+            return try rows.store(
+                ResourceDirectory.apply(entry, submitter: submitter, view: rows), leaf: leaf, time: time)
         }
     }
 

@@ -35,7 +35,7 @@ extension AccessStateRows: CreditStateView {
             "SELECT p.enterprise, count(*) FROM violations v JOIN principals p ON p.name = v.offender WHERE v.status = '\(ViolationStatus.confirmed.rawValue)' GROUP BY p.enterprise",
             \.violations)
         try add(
-            "SELECT p.enterprise, count(*) FROM transfers t JOIN principals p ON p.name = t.sender GROUP BY p.enterprise",
+            "SELECT p.enterprise, count(*) FROM transfers t JOIN transfer_countersignatures c ON c.transfer_leaf = t.leaf_index JOIN principals p ON p.name = t.sender WHERE c.time - t.time <= \(TransferCompletion.defaultDeadlineMilliseconds) GROUP BY p.enterprise",
             \.transfers)
         return behaviour
     }

@@ -29,6 +29,12 @@ public struct TraceRow: Codable, Sendable {
     public var commitments: [String: String]
     public var height: UInt64
     public var leafIndex: UInt64
+    /// The record that supersedes this one (`correctRecord`, docs/governance.md), if any.
+    public var supersededBy: String?
+    /// The record this one corrects, if any.
+    public var supersedes: String?
+    /// Why the record was corrected (on both records of a correction).
+    public var correctionReason: String?
 
     public init(_ item: TracedRecord) {
         let record = item.record

@@ -25,12 +25,15 @@ enum LedgerSchema {
         ("transfer_reads", "leaf_index"),
         ("whitelist", "lot, level, principal"),
         ("violations", "report_id"),
+        ("record_corrections", "superseded"),
+        ("transfer_countersignatures", "transfer_leaf"),
+        ("directory_entries", "resource"),
     ]
 
     /// The DDL of the whole world state (used to build a scratch state for `replay`).
     static var stateDDL: String {
         registryDDL + accessDDL + transferDDL + observedAddressStateDDL + creditDDL + effectivePeriodDDL
-            + whitelistDDL + violationsDDL
+            + whitelistDDL + violationsDDL + recordCorrectionsDDL + transferCountersignaturesDDL + directoryDDL
     }
 
     /// The access-control contracts' state (migration 2): principals, the regulator's
@@ -207,6 +210,9 @@ enum LedgerSchema {
         effectivePeriodDDL,
         whitelistDDL,
         violationsDDL,
+        recordCorrectionsDDL,
+        transferCountersignaturesDDL,
+        directoryDDL,
     ]
 
     /// Migration 4: records by time, so a time window (an export, the FSMA spreadsheet, the

@@ -14,6 +14,7 @@ public enum AccessAdmission {
         case .addToWhitelist, .removeFromWhitelist: [.firm]
         case .reportViolation: [.firm, .regulator]
         case .confirmViolation, .dismissViolation: [.regulator]
+        case .correctRecord, .countersignTransfer, .publishDirectoryEntry: [.firm]
         }
     }
 
@@ -123,6 +124,7 @@ public enum AccessAdmission {
         case .reportViolation(let report): violationMalformation(report)
         case .confirmViolation(let reportID, _), .dismissViolation(let reportID, _):
             isValidID(reportID) ? nil : "report id must be 32 lower-case hex characters"
+        case .correctRecord, .countersignTransfer, .publishDirectoryEntry: governanceMalformation(operation)
         }
     }
 

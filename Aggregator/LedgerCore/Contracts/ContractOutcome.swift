@@ -16,3 +16,28 @@ public struct ContractOutcome<Change: Sendable & Hashable>: Sendable, Hashable {
         ContractOutcome(change: change, event: ContractEvent(subject: subject, outcome: .applied, detail: detail))
     }
 }
+
+/// A contract's typed refusal: the code the audit prints and a message naming the field and
+/// the fix; the audit event's detail is `code: message`.
+public protocol ContractRefusal: Error, Sendable, Hashable {
+    var code: String { get }
+    var message: String { get }
+}
+
+extension ContractRefusal {
+    /// The audit event's detail: `code: message`.
+    public var detail: String { "\(code): \(message)" }
+}
+
+extension ContractOutcome {
+    /// The outcome of a contract's check about `subject`: the refusal, or the change applied
+    /// with the audit detail `detail` makes of it.
+    public static func decided<Refusal: ContractRefusal>(
+        _ result: Result<Change, Refusal>, _ subject: String, applied detail: (Change) -> String
+    ) -> ContractOutcome {
+        switch result {
+        case .failure(let refusal): .refused(subject, refusal.detail)
+        case .success(let change): .applied(change, subject, detail(change))
+        }
+    }
+}

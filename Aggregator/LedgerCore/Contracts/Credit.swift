@@ -28,7 +28,8 @@ public enum Credit {
         public var strikes: Int64 = 0
         /// Confirmed violations against its principals.
         public var violations: Int64 = 0
-        /// Transfers it completed (reported by its transfer service).
+        /// Transfers it completed on time: sent by its transfer service and countersigned by
+        /// the receiver within ``TransferCompletion/defaultDeadlineMilliseconds`` (72 hours).
         public var transfers: Int64 = 0
 
         public init(

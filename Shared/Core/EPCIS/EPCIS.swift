@@ -90,17 +90,41 @@ public enum EPCIS {
         return RecordID(hex: String(eventID.dropFirst(prefix.count)))
     }
 
+    /// A correction on the ledger (`correctRecord`, docs/governance.md): the superseded
+    /// record's event carries an EPCIS `errorDeclaration` (`incorrect_data`) whose
+    /// `correctiveEventIDs` name the correcting event; the correcting event names what it
+    /// corrects in `agritrace:correction`.
+    public struct Correction: Sendable, Hashable {
+        /// When the correction was ordered (its block time).
+        public var declarationTime: Timestamp
+        public var reason: String
+        /// The record that supersedes this one, if it is superseded.
+        public var supersededBy: RecordID?
+        /// The record this one corrects, if it is a correction.
+        public var supersedes: RecordID?
+
+        public init(declarationTime: Timestamp, reason: String, supersededBy: RecordID?, supersedes: RecordID?) {
+            self.declarationTime = declarationTime
+            self.reason = reason
+            self.supersededBy = supersededBy
+            self.supersedes = supersedes
+        }
+    }
+
     /// What an event is built from.
     public struct Source: Sendable {
         public var record: Record
         public var anchor: Anchor?
         /// Private values the exporter holds and may export (e.g. a series), from its own vault.
         public var disclosed: [FieldEntry]
+        /// The record's correction on the ledger, if any.
+        public var correction: Correction?
 
-        public init(record: Record, anchor: Anchor?, disclosed: [FieldEntry] = []) {
+        public init(record: Record, anchor: Anchor?, disclosed: [FieldEntry] = [], correction: Correction? = nil) {
             self.record = record
             self.anchor = anchor
             self.disclosed = disclosed
+            self.correction = correction
         }
     }
 
@@ -147,9 +171,29 @@ public enum EPCIS {
             event["outputQuantityList"] = .array([output])
         }
         for (key, value) in extensions(of: source) { event[key] = value }
+        if let correction = source.correction {
+            for (key, value) in members(of: correction) { event[key] = value }
+        }
         let sensors = try sensorElements(source, identifiers: identifiers)
         if !sensors.isEmpty { event["sensorElementList"] = .array(sensors) }
         return .object(event)
+    }
+
+    /// A correction's members: `errorDeclaration` on a superseded event, and
+    /// `agritrace:correction` (the reason, and the event it supersedes or is superseded by).
+    static func members(of correction: Correction) -> [String: JSONOutput] {
+        var members: [String: JSONOutput] = [:]
+        var detail: [String: JSONOutput] = ["reason": .string(correction.reason)]
+        if let by = correction.supersededBy {
+            members["errorDeclaration"] = .object([
+                "declarationTime": .string(correction.declarationTime.iso8601), "reason": .string("incorrect_data"),
+                "correctiveEventIDs": .array([.string(eventID(of: by))]),
+            ])
+            detail["supersededBy"] = .string(eventID(of: by))
+        }
+        if let old = correction.supersedes { detail["supersedes"] = .string(eventID(of: old)) }
+        members["agritrace:correction"] = .object(detail)
+        return members
     }
 
     /// The `agritrace:` members: stage, lot, product, public fields, commitments, ledger anchor.

@@ -58,6 +58,15 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case confirmViolation(reportID: String, note: String)
         /// `dismissViolation`: the regulator dismisses a report.
         case dismissViolation(reportID: String, note: String)
+        /// `correctRecord`: an enterprise's principal names the record that supersedes one of
+        /// its earlier records of the same lot (docs/governance.md).
+        case correctRecord(RecordCorrection)
+        /// `countersignTransfer`: the receiver of a transfer signs what it received
+        /// (docs/governance.md, "Trades signed by both sides").
+        case countersignTransfer(TransferCountersignature)
+        /// `publishDirectoryEntry`: the owner of a lot or blob publishes its directory entry
+        /// (docs/governance.md, "Resource directory").
+        case publishDirectoryEntry(DirectoryEntry)
     }
 
     /// The submitter's principal name (`Firm/alice@ZS123`), registered on the ledger.
@@ -96,6 +105,9 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
         case .reportViolation: "reportViolation"
         case .confirmViolation: "confirmViolation"
         case .dismissViolation: "dismissViolation"
+        case .correctRecord: "correctRecord"
+        case .countersignTransfer: "countersignTransfer"
+        case .publishDirectoryEntry: "publishDirectoryEntry"
         }
     }
 
@@ -151,6 +163,12 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             writer.write(UInt8(18), reportID, note)
         case .dismissViolation(let reportID, let note):
             writer.write(UInt8(19), reportID, note)
+        case .correctRecord(let correction):
+            writer.write(UInt8(20), correction)
+        case .countersignTransfer(let countersignature):
+            writer.write(UInt8(21), countersignature)
+        case .publishDirectoryEntry(let entry):
+            writer.write(UInt8(22), entry)
         }
         writer.write(submittedAt, nonce)
     }
@@ -202,6 +220,9 @@ public struct AccessTransaction: Hashable, Sendable, CanonicalCodable {
             operation =
                 tag == 18
                 ? .confirmViolation(reportID: reportID, note: note) : .dismissViolation(reportID: reportID, note: note)
+        case 20: operation = .correctRecord(try reader.read(RecordCorrection.self))
+        case 21: operation = .countersignTransfer(try reader.read(TransferCountersignature.self))
+        case 22: operation = .publishDirectoryEntry(try reader.read(DirectoryEntry.self))
         case let tag:
             throw Canonical.DecodingError.invalidTag(tag, context: "access operation")
         }
