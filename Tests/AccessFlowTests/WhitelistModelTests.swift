@@ -93,7 +93,9 @@ import Testing
             model.punishment.strike(principalKey, at: time)
         }
     }
+}
 
+extension GatewayPunishmentTests {
     /// Through a real `agritrace api` over mutual TLS: a whitelisted principal's request is
     /// granted at once; once the principal is blacklisted, the gateway refuses its next request
     /// (403), and one queued without the gateway is denied `blacklisted` on the ledger.
@@ -105,11 +107,11 @@ import Testing
             Deployment.owner, .addToWhitelist(WhitelistEntry(lot: Deployment.lot, level: .level2, principal: principal))
         )
         try d.cut()
-        let gateway = try await GatewayPunishmentTests.start(d, extra: [])
+        let gateway = try await Self.start(d, extra: [])
         defer { gateway.server.terminate() }
-        let (first, body) = try GatewayPunishmentTests.trapdoor(d, keys, source: "label")
+        let (first, body) = try Self.trapdoor(d, keys, source: "label")
         #expect(try await gateway.post("/v1/transactions", body, client: nil).status == 200)
-        try GatewayPunishmentTests.order(d)
+        try Self.order(d)
         let granted = try #require(try d.queries.accessRequest(first.requestID))
         #expect(granted.status == .granted, "\(granted.reason ?? "")")
         #expect(granted.reason?.hasPrefix("granted (whitelist)") == true)
@@ -121,7 +123,7 @@ import Testing
             Deployment.regulator,
             .addToBlacklist(source: Punishment.Subject.principal(principal).key, reason: "abuse"))
         try d.cut()
-        let (_, again) = try GatewayPunishmentTests.trapdoor(d, keys, source: "label")
+        let (_, again) = try Self.trapdoor(d, keys, source: "label")
         let refused = try await gateway.post("/v1/transactions", again, client: nil)
         #expect(refused.status == 403)
         let message = String(decoding: refused.body, as: UTF8.self).replacingOccurrences(of: "\\/", with: "/")
