@@ -297,7 +297,8 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         let store = try options.localStore(for: "replay")
-        guard let key = try authority.map(Keys.readPublicKey) ?? store.authorityKey() else {
+        // Replay admits registry transactions: under a consortium node's registry authority.
+        guard let key = try authority.map(Keys.readPublicKey) ?? store.registryAuthorityKey() else {
             throw UserError("the store has no authority key yet")
         }
         if stateRoots { return try printStateRoots(store: store, authority: key) }

@@ -197,6 +197,7 @@ enum LedgerSchema {
         recordsByTimeDDL,
         submissionKindDDL,
         observedAddressDDL,
+        consortiumCheckpointsDDL,
     ]
 
     /// Migration 4: records by time, so a time window (an export, the FSMA spreadsheet, the
@@ -218,4 +219,22 @@ enum LedgerSchema {
 
     /// Migration 6's part of the world state (also in ``stateDDL``, for `replay`'s scratch state).
     static let observedAddressStateDDL = "ALTER TABLE access_requests ADD COLUMN observed_address TEXT;"
+
+    /// Migration 7 (consortium, issue #16): one row per block proposal a consortium node
+    /// applied: the ledger block it wrote (0 when every body was refused or a duplicate), the
+    /// checkpoint body (C2SP `tlog-checkpoint` with the `state` line), the state root, this
+    /// node's cosignature line, and the signed note once k members cosigned it (final). Written
+    /// in the same SQLite transaction as the block. Not a state table: a single node never
+    /// writes it.
+    static let consortiumCheckpointsDDL = """
+        CREATE TABLE consortium_checkpoints(
+            height INTEGER PRIMARY KEY,
+            block_height INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            checkpoint TEXT NOT NULL,
+            state_root BLOB NOT NULL,
+            cosignature TEXT NOT NULL,
+            final_note TEXT
+        );
+        """
 }
