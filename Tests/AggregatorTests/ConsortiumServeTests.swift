@@ -1,0 +1,191 @@
+import AgriTraceCore
+import Crypto
+import Foundation
+import Ledger
+import LedgerClient
+import MQTTClient
+import Ordering
+import TestSupport
+import Testing
+
+/// `agritrace serve --consortium-genesis …` (docs/consortium.md, "Running a node"): three built
+/// `agritrace` nodes with their own stores and brokers, ordering through three real etcd
+/// members over TLS with client certificates, 2 of 3 cosigning.
+@Suite("Consortium of serve nodes over etcd", .serialized, .timeLimit(.minutes(4)))
+struct ConsortiumServeTests {
+    static let names = ["operator.agritrace.example", "processor.agritrace.example", "regulator.agritrace.example"]
+
+    /// The consortium's files: node keys, the genesis, the registry authority.
+    struct Deployment {
+        let directory: TemporaryDirectory
+        let executable: String
+        let genesis: ConsortiumGenesis
+        let registryKey: String
+
+        init(executable: String) throws {
+            self.executable = executable
+            let directory = try TemporaryDirectory(prefix: "agritrace-consortium")
+            self.directory = directory
+            for (index, name) in ConsortiumServeTests.names.enumerated() {
+                _ = try runCommand(
+                    executable, ["node", "keygen", "--name", name, "--output", directory.file("node-\(index)")])
+            }
+            let members = (0..<3).flatMap { ["--member", directory.file("node-\($0)/node.vkey")] }
+            _ = try runCommand(
+                executable,
+                ["consortium", "genesis", "--origin", "agritrace.example/consortium", "--threshold", "2"] + members
+                    + ["--output", directory.file("genesis.txt")])
+            genesis = try ConsortiumGenesis(
+                text: String(contentsOfFile: directory.file("genesis.txt"), encoding: .utf8))
+            registryKey = directory.file("registry.key")
+            _ = try runCommand(executable, ["keygen", "--output", registryKey])
+        }
+
+        func store(_ index: Int) -> String { directory.file("node-\(index).sqlite") }
+
+        /// Queues a device's registration in node `index`'s store (put up for ordering once it runs).
+        func register(_ device: TestDevice, at index: Int) throws {
+            _ = try runCommand(
+                executable,
+                [
+                    "devices", "add", "--store", store(index), "--authority-key", registryKey, "--enterprise",
+                    device.enterprise, "--device", device.device, "--public-key", device.key.publicKey.hex,
+                    "--wait", "0",
+                ])
+        }
+
+        /// `serve` as node `index`, on its own broker, with its own etcd client certificate.
+        func serve(_ index: Int, cluster: EtcdCluster, broker: TestBroker) throws -> ServeProcess {
+            let certificates = try #require(cluster.certificates)
+            let client = try certificates.issueClientCertificate(commonName: "node-\(index)")
+            let etcd = cluster.endpoints.flatMap { ["--etcd", $0.absoluteString] }
+            return try ServeProcess(
+                executable: executable,
+                arguments: [
+                    "serve", "--store", store(index), "--consortium-genesis", directory.file("genesis.txt"),
+                    "--node-key", directory.file("node-\(index)"), "--registry-authority", registryKey + ".pub",
+                    "--etcd-ca", certificates.caFile, "--etcd-cert", client.certificateFile, "--etcd-key",
+                    client.keyFile, "--broker-port", String(broker.port), "--client-id", "node-\(index)",
+                    "--proposal-interval-ms", "100",
+                ] + etcd, log: directory.file("node-\(index).log"))
+        }
+
+        func log(_ index: Int) -> String {
+            (try? String(contentsOfFile: directory.file("node-\(index).log"), encoding: .utf8)) ?? ""
+        }
+    }
+
+    static func etcdClient(_ cluster: EtcdCluster) -> EtcdClient {
+        let certificates = cluster.certificates
+        let connection = APIConnection(
+            caFile: certificates?.caFile, certificateFile: certificates?.clientCertificateFile,
+            keyFile: certificates?.clientKeyFile)
+        return EtcdClient(endpoints: cluster.endpoints, connection: connection, timeout: .seconds(2))
+    }
+
+    /// The number of leaves and the last applied height of a node's store (0 before it exists).
+    static func progress(_ path: String) -> (logSize: UInt64, height: UInt64, final: Bool) {
+        guard let store = try? LedgerStore(path: path, readOnly: true),
+            let latest = try? store.latestCheckpoint()
+        else { return (0, 0, false) }
+        let size = (try? Checkpoint(text: latest.checkpoint).size) ?? 0
+        return (size, latest.height, latest.finalNote != nil)
+    }
+
+    @Test func everyRecordEndsInEveryNodesLogOnceWithTheSameRootsAndA2Of3Checkpoint() async throws {
+        let deployment = try Deployment(executable: try agritraceExecutable())
+        defer { deployment.directory.remove() }
+        let cluster = try await EtcdCluster.start(members: 3, tls: true) { cluster in
+            (try? await Self.etcdClient(cluster).range(from: Array("health".utf8), to: Array("health0".utf8))) != nil
+        }
+        defer { cluster.stop() }
+        var farm = TestDevice()
+        var warehouse = TestDevice(enterprise: "warehouse-1", device: "box-2")
+        try deployment.register(farm, at: 0)
+        try deployment.register(warehouse, at: 2)
+        var brokers: [TestBroker] = []
+        for _ in 0..<3 { brokers.append(try await TestBroker.start()) }
+        defer { for broker in brokers { broker.kill() } }
+        var nodes = try (0..<3).map { try deployment.serve($0, cluster: cluster, broker: brokers[$0]) }
+        defer { for node in nodes { node.kill() } }
+        // Both registrations are ordered and applied everywhere before records flow.
+        let registered = await eventually(timeout: .seconds(60)) {
+            (0..<3).allSatisfy { Self.progress(deployment.store($0)).logSize >= 2 }
+        }
+        #expect(registered, "registrations applied on every node:\n\(deployment.log(0))")
+        try #require(registered)
+        let publishers = try await (0..<3).asyncMap {
+            try await ReceiptListener("publisher-\($0)", port: brokers[$0].port, topics: [])
+        }
+        defer { for publisher in publishers { publisher.client.disconnect() } }
+        // Farm batches at nodes 0 and 1, warehouse batches at node 2; one farm batch at two nodes.
+        var payloads: [(node: Int, topic: String, payload: [UInt8])] = []
+        var published: [Record] = []
+        for round in 0..<6 {
+            let records = farm.records(50, lot: "PL-\(round)")
+            published += records
+            payloads.append((round % 2, farm.recordTopic, farm.payload(records)))
+            let shipped = warehouse.records(20, lot: "WL-\(round)")
+            published += shipped
+            payloads.append((2, warehouse.recordTopic, warehouse.payload(shipped)))
+        }
+        payloads.append((1, payloads[0].topic, payloads[0].payload))
+        let expectedSize = UInt64(2 + published.count)
+        // Published again while not every record is in: a resend is ordered again, and admitted as a duplicate.
+        var complete = false
+        for _ in 0..<6 where !complete {
+            for item in payloads { try publishers[item.node].client.publish(topic: item.topic, payload: item.payload) }
+            complete = await eventually(timeout: .seconds(10)) {
+                (0..<3).allSatisfy {
+                    let progress = Self.progress(deployment.store($0))
+                    return progress.logSize == expectedSize && progress.final
+                }
+            }
+        }
+        #expect(
+            complete, "every node applied all \(published.count) records with a final checkpoint:\n\(deployment.log(0))"
+        )
+        for node in nodes { node.terminate() }
+        nodes = []
+        try Self.checkTheNodesAgree(deployment, published: published, expectedSize: expectedSize)
+    }
+
+    /// Every record once at the same leaf on every node, the same checkpoints at every height,
+    /// the last one final 2 of 3, and `verify --store` passing on every store.
+    static func checkTheNodesAgree(_ deployment: Deployment, published: [Record], expectedSize: UInt64) throws {
+        let stores = try (0..<3).map { try LedgerStore(path: deployment.store($0), readOnly: true) }
+        for record in published {
+            let locations = try stores.map { try $0.location(of: record.id)?.leafIndex }
+            #expect(locations[0] != nil && Set(locations).count == 1, "record \(record.id) at \(locations)")
+        }
+        for store in stores {
+            let status = try LedgerQueries(store: store).status()
+            #expect(status.records == published.count)
+            #expect(status.logSize == expectedSize)
+        }
+        let checkpoints = try stores.map { try $0.checkpoints() }
+        let common = checkpoints.map(\.count).min() ?? 0
+        #expect(common > 0)
+        for height in 0..<common {
+            #expect(Set(checkpoints.map { $0[height].checkpoint }).count == 1, "checkpoints at height \(height + 1)")
+            #expect(Set(checkpoints.map { $0[height].stateRoot }).count == 1, "state roots at height \(height + 1)")
+        }
+        let last = try #require(checkpoints[0].last(where: { $0.finalNote != nil }))
+        let note = try SignedNote(parsing: try #require(last.finalNote))
+        let (checkpoint, cosigners) = try deployment.genesis.membership.checkpointVerifier.verify(note)
+        #expect(cosigners.count >= 2)
+        #expect(checkpoint.text == last.checkpoint)
+        for index in 0..<3 {
+            let result = try runAgritrace(["verify", "--store", deployment.store(index)])
+            #expect(result.status == 0, "verify --store on node \(index): \(result.output)")
+        }
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
