@@ -113,3 +113,31 @@ extension LedgerStore {
         }
     }
 }
+
+/// A consortium node's standing, from its store (`agritrace status --store`).
+public struct ConsortiumStanding: Sendable, Hashable {
+    /// The last proposal applied.
+    public var applied: UInt64
+    /// The last height whose checkpoint is final.
+    public var final: UInt64
+    /// The first height at which the final checkpoint is not this node's, if any: its reads
+    /// are not authoritative.
+    public var divergedAt: UInt64?
+}
+
+extension LedgerStore {
+    /// Where this consortium node stands, nil for a single-node store.
+    public func consortiumStanding() throws -> ConsortiumStanding? {
+        guard let latest = try latestCheckpoint() else { return nil }
+        let final = try db.cachedStatement(
+            "SELECT max(height) FROM consortium_checkpoints WHERE final_note IS NOT NULL"
+        ).first([]) { UInt64($0.int64(at: 0)) }
+        let diverged = try db.cachedStatement(
+            "SELECT height, checkpoint, final_note FROM consortium_checkpoints WHERE final_note IS NOT NULL ORDER BY height"
+        ).all([]) { row -> UInt64? in
+            let note = (try? SignedNote(parsing: row.string(at: 2) ?? ""))?.text
+            return note == row.string(at: 1) ? nil : UInt64(row.int64(at: 0))
+        }.compactMap { $0 }.first
+        return ConsortiumStanding(applied: latest.height, final: final ?? 0, divergedAt: diverged)
+    }
+}
