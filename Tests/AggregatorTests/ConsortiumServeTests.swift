@@ -75,6 +75,68 @@ struct ConsortiumServeTests {
         }
     }
 
+    /// Three TLS etcd members, three brokers, the three nodes (once the registrations are
+    /// queued, and until they are applied everywhere) and a publisher at each broker.
+    final class Running {
+        let cluster: EtcdCluster
+        var brokers: [TestBroker] = []
+        var nodes: [ServeProcess] = []
+        var publishers: [ReceiptListener] = []
+
+        init(_ deployment: Deployment, registering registrations: [(device: TestDevice, node: Int)]) async throws {
+            cluster = try await EtcdCluster.start(members: 3, tls: true) { cluster in
+                let health = Array("health".utf8)
+                return (try? await ConsortiumServeTests.etcdClient(cluster).range(from: health, to: health + [0]))
+                    != nil
+            }
+            for registration in registrations { try deployment.register(registration.device, at: registration.node) }
+            for _ in 0..<3 { brokers.append(try await TestBroker.start()) }
+            for index in 0..<3 { nodes.append(try deployment.serve(index, cluster: cluster, broker: brokers[index])) }
+            let count = UInt64(registrations.count)
+            let registered = await eventually(timeout: .seconds(60)) {
+                (0..<3).allSatisfy { ConsortiumServeTests.progress(deployment.store($0)).logSize >= count }
+            }
+            try #require(registered, "registrations applied on every node:\n\(deployment.log(0))")
+            for index in 0..<3 {
+                publishers.append(
+                    try await ReceiptListener("publisher-\(index)", port: brokers[index].port, topics: []))
+            }
+        }
+
+        /// Publishes `payloads` (again each round, as an agent resends) until every node applied
+        /// `size` leaves under a final checkpoint, six rounds at most; whether they did.
+        func publishUntilApplied(
+            _ payloads: [(node: Int, topic: String, payload: [UInt8])], size: UInt64, _ deployment: Deployment
+        ) async throws -> Bool {
+            for _ in 0..<6 {
+                for item in payloads {
+                    try publishers[item.node].client.publish(topic: item.topic, payload: item.payload)
+                }
+                let applied = await eventually(timeout: .seconds(15)) {
+                    (0..<3).allSatisfy {
+                        let progress = ConsortiumServeTests.progress(deployment.store($0))
+                        return progress.logSize == size && progress.final
+                    }
+                }
+                if applied { return true }
+            }
+            return false
+        }
+
+        /// Stops the nodes gracefully, so their stores can be read.
+        func stopNodes() {
+            for node in nodes { node.terminate() }
+            nodes = []
+        }
+
+        deinit {
+            for publisher in publishers { publisher.client.disconnect() }
+            for node in nodes { node.kill() }
+            for broker in brokers { broker.kill() }
+            cluster.stop()
+        }
+    }
+
     static func etcdClient(_ cluster: EtcdCluster) -> EtcdClient {
         let certificates = cluster.certificates
         let connection = APIConnection(
@@ -95,29 +157,9 @@ struct ConsortiumServeTests {
     @Test func everyRecordEndsInEveryNodesLogOnceWithTheSameRootsAndA2Of3Checkpoint() async throws {
         let deployment = try Deployment(executable: try agritraceExecutable())
         defer { deployment.directory.remove() }
-        let cluster = try await EtcdCluster.start(members: 3, tls: true) { cluster in
-            (try? await Self.etcdClient(cluster).range(from: Array("health".utf8), to: Array("health0".utf8))) != nil
-        }
-        defer { cluster.stop() }
         var farm = TestDevice()
         var warehouse = TestDevice(enterprise: "warehouse-1", device: "box-2")
-        try deployment.register(farm, at: 0)
-        try deployment.register(warehouse, at: 2)
-        var brokers: [TestBroker] = []
-        for _ in 0..<3 { brokers.append(try await TestBroker.start()) }
-        defer { for broker in brokers { broker.kill() } }
-        var nodes = try (0..<3).map { try deployment.serve($0, cluster: cluster, broker: brokers[$0]) }
-        defer { for node in nodes { node.kill() } }
-        // Both registrations are ordered and applied everywhere before records flow.
-        let registered = await eventually(timeout: .seconds(60)) {
-            (0..<3).allSatisfy { Self.progress(deployment.store($0)).logSize >= 2 }
-        }
-        #expect(registered, "registrations applied on every node:\n\(deployment.log(0))")
-        try #require(registered)
-        let publishers = try await (0..<3).asyncMap {
-            try await ReceiptListener("publisher-\($0)", port: brokers[$0].port, topics: [])
-        }
-        defer { for publisher in publishers { publisher.client.disconnect() } }
+        let running = try await Running(deployment, registering: [(farm, 0), (warehouse, 2)])
         // Farm batches at nodes 0 and 1, warehouse batches at node 2; one farm batch at two nodes.
         var payloads: [(node: Int, topic: String, payload: [UInt8])] = []
         var published: [Record] = []
@@ -132,21 +174,11 @@ struct ConsortiumServeTests {
         payloads.append((1, payloads[0].topic, payloads[0].payload))
         let expectedSize = UInt64(2 + published.count)
         // Published again while not every record is in: a resend is ordered again, and admitted as a duplicate.
-        var complete = false
-        for _ in 0..<6 where !complete {
-            for item in payloads { try publishers[item.node].client.publish(topic: item.topic, payload: item.payload) }
-            complete = await eventually(timeout: .seconds(10)) {
-                (0..<3).allSatisfy {
-                    let progress = Self.progress(deployment.store($0))
-                    return progress.logSize == expectedSize && progress.final
-                }
-            }
-        }
+        let complete = try await running.publishUntilApplied(payloads, size: expectedSize, deployment)
         #expect(
             complete, "every node applied all \(published.count) records with a final checkpoint:\n\(deployment.log(0))"
         )
-        for node in nodes { node.terminate() }
-        nodes = []
+        running.stopNodes()
         try Self.checkTheNodesAgree(deployment, published: published, expectedSize: expectedSize)
     }
 
@@ -162,26 +194,9 @@ struct ConsortiumServeTests {
     @Test func theSequencerKilledUnderLoadLosesAndDuplicatesNothing() async throws {
         let deployment = try Deployment(executable: try agritraceExecutable())
         defer { deployment.directory.remove() }
-        let cluster = try await EtcdCluster.start(members: 3, tls: true) { cluster in
-            (try? await Self.etcdClient(cluster).range(from: Array("health".utf8), to: Array("health0".utf8))) != nil
-        }
-        defer { cluster.stop() }
-        let etcd = Self.etcdClient(cluster)
         var farm = TestDevice()
-        try deployment.register(farm, at: 1)
-        var brokers: [TestBroker] = []
-        for _ in 0..<3 { brokers.append(try await TestBroker.start()) }
-        defer { for broker in brokers { broker.kill() } }
-        var nodes = try (0..<3).map { try deployment.serve($0, cluster: cluster, broker: brokers[$0]) }
-        defer { for node in nodes { node.kill() } }
-        let registered = await eventually(timeout: .seconds(60)) {
-            (0..<3).allSatisfy { Self.progress(deployment.store($0)).logSize >= 1 }
-        }
-        try #require(registered, "registration applied on every node:\n\(deployment.log(0))")
-        let publishers = try await (0..<3).asyncMap {
-            try await ReceiptListener("publisher-\($0)", port: brokers[$0].port, topics: [])
-        }
-        defer { for publisher in publishers { publisher.client.disconnect() } }
+        let running = try await Running(deployment, registering: [(farm, 1)])
+        let etcd = Self.etcdClient(running.cluster)
         var payloads: [(node: Int, payload: [UInt8])] = []
         var published: [Record] = []
         for cycle in 0..<3 {
@@ -190,30 +205,21 @@ struct ConsortiumServeTests {
                 let records = farm.records(50, lot: "PL-\(cycle)")
                 published += records
                 payloads.append(((cycle + batch) % 3, farm.payload(records)))
-                try publishers[payloads.last!.node].client.publish(
+                try running.publishers[payloads.last!.node].client.publish(
                     topic: farm.recordTopic, payload: payloads.last!.payload)
                 try await Task.sleep(for: .milliseconds(30))
             }
-            nodes[sequencer].kill()
-            nodes[sequencer] = try deployment.serve(sequencer, cluster: cluster, broker: brokers[sequencer])
+            running.nodes[sequencer].kill()
+            running.nodes[sequencer] = try deployment.serve(
+                sequencer, cluster: running.cluster, broker: running.brokers[sequencer])
         }
         // Batches a node took but had not put into etcd when it died are published again, as an agent resends.
         let expectedSize = UInt64(1 + published.count)
-        var complete = false
-        for _ in 0..<6 where !complete {
-            for item in payloads {
-                try publishers[item.node].client.publish(topic: farm.recordTopic, payload: item.payload)
-            }
-            complete = await eventually(timeout: .seconds(15)) {
-                (0..<3).allSatisfy {
-                    let progress = Self.progress(deployment.store($0))
-                    return progress.logSize == expectedSize && progress.final
-                }
-            }
-        }
+        let complete = try await running.publishUntilApplied(
+            payloads.map { (node: $0.node, topic: farm.recordTopic, payload: $0.payload) }, size: expectedSize,
+            deployment)
         #expect(complete, "every node applied all \(published.count) records:\n\(deployment.log(0))")
-        for node in nodes { node.terminate() }
-        nodes = []
+        running.stopNodes()
         try Self.checkTheNodesAgree(deployment, published: published, expectedSize: expectedSize)
     }
 
@@ -249,13 +255,5 @@ struct ConsortiumServeTests {
             #expect(status.output.contains("consortium final height"), "\(status.output)")
             #expect(!status.output.contains("ALARM"), "\(status.output)")
         }
-    }
-}
-
-extension Sequence {
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var results: [T] = []
-        for element in self { results.append(try await transform(element)) }
-        return results
     }
 }
