@@ -217,6 +217,16 @@ let package = Package(
             ],
             path: "Aggregator/Ordering"
         ),
+        // A consortium node (issue #16): deterministic application of the sequencer's block
+        // proposals, checkpoints and cosignatures.
+        .target(
+            name: "ConsortiumNode",
+            dependencies: [
+                "AgriTraceCore", "LedgerCore", "Ledger", "Ingest", "MQTTClient", "Ordering", "SQLiteStorage", crypto,
+                metrics,
+            ],
+            path: "Aggregator/ConsortiumNode"
+        ),
         .executableTarget(
             name: "bench-ordering",
             dependencies: ["Ordering", "LedgerClient", "TestSupport"],
@@ -227,7 +237,7 @@ let package = Package(
             dependencies: [
                 "AgriTraceCore", "Provisioning", "Ingest", "Blobs", "Ledger", "LedgerClient", "LedgerAPI", "MQTTClient",
                 "AccessFlow", "Exports", "BuildInfo", "SQLiteStorage", "SharingGraph",
-                "SharingGraphLedger",
+                "SharingGraphLedger", "ConsortiumNode", "Ordering",
                 argumentParser,
                 crypto,
                 logging,
@@ -270,7 +280,12 @@ let package = Package(
         .executableTarget(name: "fuzz-agritrace", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Main"),
         // MARK: Tests: aggregator (real mosquitto, real SQLite, the built `agritrace` for crash tests)
         testSuite(
-            "AggregatorTests", ["AgriTraceCore", "Ingest", "Ledger", "LedgerAPI", "MQTTClient", "TestSupport", crypto]
+            "AggregatorTests",
+            [
+                "AgriTraceCore", "ConsortiumNode", "Ingest", "Ledger", "LedgerAPI", "LedgerClient", "MQTTClient",
+                "Ordering",
+                "TestSupport", crypto,
+            ]
         ),
         // The consortium's ordering: real etcd members on loopback (Debian's etcd-server).
         testSuite("OrderingTests", ["Ordering", "LedgerClient", "TestSupport"]),

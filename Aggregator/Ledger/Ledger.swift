@@ -13,15 +13,21 @@ public struct LedgerConfiguration: Sendable {
     public var proposer: String
     /// SQLite durability; `.full` (the default) fsyncs every block before receipts go out.
     public var synchronous: SQLiteConnection.Options.Synchronous
+    /// The key registry transactions must be signed with; nil (the default) for the key that
+    /// signs the blocks. A consortium node signs its blocks with its own node key and admits
+    /// the registry transactions of the consortium's one registry authority (docs/consortium.md).
+    public var registryAuthority: Curve25519.Signing.PublicKey?
 
     public init(
         maxBlockTransactions: Int = 10_000, maxBlockDelay: Duration = .milliseconds(100),
-        proposer: String = "aggregator-1", synchronous: SQLiteConnection.Options.Synchronous = .full
+        proposer: String = "aggregator-1", synchronous: SQLiteConnection.Options.Synchronous = .full,
+        registryAuthority: Curve25519.Signing.PublicKey? = nil
     ) {
         self.maxBlockTransactions = maxBlockTransactions
         self.maxBlockDelay = maxBlockDelay
         self.proposer = proposer
         self.synchronous = synchronous
+        self.registryAuthority = registryAuthority
     }
 }
 
@@ -157,6 +163,8 @@ public final class Ledger {
     let authority: Curve25519.Signing.PrivateKey
     /// The authority's public key.
     public let authorityKey: Curve25519.Signing.PublicKey
+    /// The key registry transactions are admitted under (``LedgerConfiguration/registryAuthority``).
+    public let registryAuthority: Curve25519.Signing.PublicKey
 
     /// The log's right edge after the last committed block.
     public private(set) var frontier: LogFrontier
@@ -217,7 +225,11 @@ public final class Ledger {
         self.configuration = configuration
         self.authority = authority
         self.authorityKey = authority.publicKey
-        try store.db.transaction { try store.claimAuthority(authority.publicKey) }
+        self.registryAuthority = configuration.registryAuthority ?? authority.publicKey
+        try store.db.transaction {
+            try store.claimAuthority(authority.publicKey)
+            if let registry = configuration.registryAuthority { try store.setRegistryAuthority(registry) }
+        }
         latestBlock = try store.latestBlock()
         var nodes = store.nodeReader
         frontier = try LogFrontier(size: latestBlock?.header.value.logSize ?? 0, source: &nodes)
@@ -277,7 +289,7 @@ public final class Ledger {
     /// Admission (``Admission/check(_:registry:authority:idChecked:)``), the registry contract
     /// applied at once (later transactions of the block see it), and the pending transaction.
     func admitEntry(_ entry: LogEntry, submissionID: Int64?) throws {
-        if let violation = Admission.check(entry, registry: registry, authority: authorityKey) { throw violation }
+        if let violation = Admission.check(entry, registry: registry, authority: registryAuthority) { throw violation }
         registry.apply(entry)
         let bytes = entry.canonicalBytes
         appendPending(

@@ -34,7 +34,8 @@ extension Ledger {
         into answer: inout PendingAnswer
     ) -> RecordAdmission {
         let logEntry = LogEntry.record(record)
-        if let violation = Admission.check(logEntry, registry: registry, authority: authorityKey, idChecked: true) {
+        if let violation = Admission.check(logEntry, registry: registry, authority: registryAuthority, idChecked: true)
+        {
             return .refused(violation.code, violation.reason)
         }
         if let known = knownRecord(record, leafHash: leafHash, device: device, into: &answer) { return known }

@@ -24,7 +24,7 @@ struct Devices: AsyncParsableCommand {
 
     static func submit(_ operation: RegistryTransaction.Operation, _ submission: Submission) throws {
         let key = try Keys.readPrivateKey(file: submission.authorityKey)
-        if let stored = try LedgerStore(path: submission.options.store).authorityKey(),
+        if let stored = try LedgerStore(path: submission.options.store).registryAuthorityKey(),
             stored.rawRepresentation != key.publicKey.rawRepresentation
         {
             throw UserError("\(submission.authorityKey) is not the authority key of \(submission.options.store)")

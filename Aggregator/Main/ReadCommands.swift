@@ -306,7 +306,8 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         let store = try options.localStore(for: "replay")
-        guard let key = try authority.map(Keys.readPublicKey) ?? store.authorityKey() else {
+        // Replay admits registry transactions: under a consortium node's registry authority.
+        guard let key = try authority.map(Keys.readPublicKey) ?? store.registryAuthorityKey() else {
             throw UserError("the store has no authority key yet")
         }
         if stateRoots { return try printStateRoots(store: store, authority: key) }
@@ -361,7 +362,24 @@ struct Status: AsyncParsableCommand {
                     ["enterprises", String(status.enterprises)],
                     ["devices", "\(status.devicesActive) active, \(status.devicesRevoked) revoked"],
                     ["pending registry submissions", String(status.pendingSubmissions)],
-                ] + status.counters.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
+                ] + status.counters.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }
+                    + consortiumRows()))
+    }
+
+    /// A consortium node's applied and final heights and its divergence alarm (`--store` only).
+    func consortiumRows() -> [[String]] {
+        // A store from before the consortium migration has no standing to show.
+        guard options.api == nil, let standing = try? options.localStore(for: "status").consortiumStanding() else {
+            return []
+        }
+        let alarm =
+            standing.divergedAt.map {
+                "ALARM: diverged from the consortium's final checkpoint at height \($0); reads are not authoritative"
+            } ?? "none"
+        return [
+            ["consortium applied height", String(standing.applied)],
+            ["consortium final height", String(standing.final)], ["consortium divergence", alarm],
+        ]
     }
 }
 

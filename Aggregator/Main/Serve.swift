@@ -97,11 +97,13 @@ struct Serve: AsyncParsableCommand {
             discussion: "A value there wins over the command line's; see docs/operations.md."))
     var settings: String?
 
+    @OptionGroup var consortium: ConsortiumOptions
     @OptionGroup var api: APIServerOptions
     @OptionGroup var logging: LogOptions
     @OptionGroup var operations: OperationsOptions
 
     func run() async throws {
+        if consortium.isEnabled { return try await runConsortium() }
         let process = try ServerProcess(
             label: "agritrace.serve", logging: logging, operations: operations, settings: settings,
             blobLimits: blobLimits())

@@ -79,10 +79,14 @@ public struct EtcdClient: Sendable {
         _ = try await call("/v3/lease/revoke", ["ID": String(lease)])
     }
 
-    /// The keys in `[from, to)` in key order, at most `limit` (0: all).
-    public func range(from: [UInt8], to end: [UInt8], limit: Int = 0) async throws -> [KeyValue] {
+    /// The keys in `[from, to)` in key order, at most `limit` (0: all); with `keysOnly`, their
+    /// values are left out (empty).
+    public func range(from: [UInt8], to end: [UInt8], limit: Int = 0, keysOnly: Bool = false) async throws
+        -> [KeyValue]
+    {
         let answer = try await call(
-            "/v3/kv/range", ["key": Self.base64(from), "range_end": Self.base64(end), "limit": limit])
+            "/v3/kv/range",
+            ["key": Self.base64(from), "range_end": Self.base64(end), "limit": limit, "keys_only": keysOnly])
         return Self.keyValues(answer)
     }
 

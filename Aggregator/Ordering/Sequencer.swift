@@ -152,9 +152,15 @@ public final class Leadership: Sendable {
 
     /// Deletes the entries below `index` (every node has applied them), as the sequencer.
     public func compact(below index: UInt64) async throws {
+        try await fenced([.delete(from: election.entryKey(0), to: election.entryKey(index))])
+    }
+
+    /// Runs `requests` in one transaction, if this node is still the sequencer (the
+    /// consortium's deletions of what every node has applied).
+    /// - Throws: ``OrderingError/fenced(node:)`` when the role has moved on; ``EtcdError``.
+    public func fenced(_ requests: [EtcdClient.Request]) async throws {
         let result = try await election.etcd.transaction(
-            if: [.createRevision(of: election.sequencerKey, is: revision)],
-            then: [.delete(from: election.entryKey(0), to: election.entryKey(index))])
+            if: [.createRevision(of: election.sequencerKey, is: revision)], then: requests)
         if !result.succeeded { throw OrderingError.fenced(node: election.node) }
     }
 

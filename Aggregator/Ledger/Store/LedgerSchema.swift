@@ -213,6 +213,7 @@ enum LedgerSchema {
         recordCorrectionsDDL,
         transferCountersignaturesDDL,
         directoryDDL,
+        consortiumCheckpointsDDL,
     ]
 
     /// Migration 4: records by time, so a time window (an export, the FSMA spreadsheet, the
@@ -300,5 +301,23 @@ enum LedgerSchema {
             revoked_grants INTEGER NOT NULL
         ) WITHOUT ROWID;
         CREATE INDEX violations_by_offender ON violations(offender);
+        """
+
+    /// Migration 14 (consortium, issue #16): one row per block proposal a consortium node
+    /// applied: the ledger block it wrote (0 when every body was refused or a duplicate), the
+    /// checkpoint body (C2SP `tlog-checkpoint` with the `state` line), the state root, this
+    /// node's cosignature line, and the signed note once k members cosigned it (final). Written
+    /// in the same SQLite transaction as the block. Not a state table: a single node never
+    /// writes it.
+    static let consortiumCheckpointsDDL = """
+        CREATE TABLE consortium_checkpoints(
+            height INTEGER PRIMARY KEY,
+            block_height INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            checkpoint TEXT NOT NULL,
+            state_root BLOB NOT NULL,
+            cosignature TEXT NOT NULL,
+            final_note TEXT
+        );
         """
 }

@@ -81,6 +81,18 @@ public final class LedgerStore {
     }
 
     /// Records `key` as the store's authority, or checks it against the recorded one.
+    /// The key registry transactions are signed with: the consortium's registry authority a
+    /// consortium node recorded, else the authority key.
+    public func registryAuthorityKey() throws -> Curve25519.Signing.PublicKey? {
+        guard let raw = try meta("registry_authority_public_key") else { return try authorityKey() }
+        return try Curve25519.Signing.PublicKey(rawBytes: raw)
+    }
+
+    /// Records the consortium's registry authority (a consortium node's store).
+    public func setRegistryAuthority(_ key: Curve25519.Signing.PublicKey) throws {
+        try setMeta("registry_authority_public_key", Array(key.rawRepresentation))
+    }
+
     public func claimAuthority(_ key: Curve25519.Signing.PublicKey) throws {
         if let stored = try authorityKey() {
             guard stored.rawRepresentation == key.rawRepresentation else {
