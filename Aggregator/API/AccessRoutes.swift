@@ -116,6 +116,7 @@ public enum AccessRoutes {
             }
         }
         addAccessLists(to: router, reader: reader)
+        addGovernanceLists(to: router, reader: reader)
     }
 
     /// The access-control lists: requests, pending requests with their candidates, entries,
@@ -148,6 +149,20 @@ public enum AccessRoutes {
             let lot = request.uri.queryParameters.get("lot")
             return try await reader.read { try JSON(LedgerQueries(store: $0).encryptedData(owner: owner, lot: lot)) }
         }
+        router.get("/v1/access/blacklist") { _, _ in
+            try await reader.read { try JSON(LedgerQueries(store: $0).blacklist()) }
+        }
+        router.get("/v1/access/events") { request, _ in
+            let method = request.uri.queryParameters.get("method")
+            let leaf = try QueryParameter.integer(
+                "leaf", of: request.uri.queryParameters, in: 0...QueryParameter.largest)
+            return try await reader.read { try JSON(LedgerQueries(store: $0).accessEvents(method: method, leaf: leaf)) }
+        }
+    }
+
+    /// The governance lists (docs/governance.md): the resource directory, corrections, credit,
+    /// whitelists, violations, a principal's history, what expires when.
+    static func addGovernanceLists(to router: Router<GatewayRequestContext>, reader: StoreReader) {
         router.get("/v1/directory") { request, _ in
             let filter = try directoryFilter(request.uri.queryParameters)
             return try await reader.read { try JSON(LedgerQueries(store: $0).directory(filter)) }
@@ -155,9 +170,6 @@ public enum AccessRoutes {
         router.get("/v1/access/corrections") { request, _ in
             let lot = request.uri.queryParameters.get("lot")
             return try await reader.read { try JSON(LedgerQueries(store: $0).corrections(lot: lot)) }
-        }
-        router.get("/v1/access/blacklist") { _, _ in
-            try await reader.read { try JSON(LedgerQueries(store: $0).blacklist()) }
         }
         router.get("/v1/access/credit") { _, _ in
             try await reader.read { try JSON(LedgerQueries(store: $0).credit()) }
@@ -178,12 +190,6 @@ public enum AccessRoutes {
         }
         router.get("/v1/access/expiries") { _, _ in
             try await reader.read { try JSON(LedgerQueries(store: $0).expiries()) }
-        }
-        router.get("/v1/access/events") { request, _ in
-            let method = request.uri.queryParameters.get("method")
-            let leaf = try QueryParameter.integer(
-                "leaf", of: request.uri.queryParameters, in: 0...QueryParameter.largest)
-            return try await reader.read { try JSON(LedgerQueries(store: $0).accessEvents(method: method, leaf: leaf)) }
         }
     }
 

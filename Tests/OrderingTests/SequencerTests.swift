@@ -34,10 +34,12 @@ struct SequencerTests {
         let cluster = try await EtcdCluster.start(members: 1)
         let holder = try await Self.election(cluster, node: "node-a").campaign()
         // node-b waits longer between tries than its lease lives: its lease lapses in between.
+        // (A 3 s lease, not 1 s: once node-b holds the role it must keep it while the test
+        // checks, and a loaded machine can delay a renewal by more than a second.)
         let waiting = Task {
-            try await Self.election(cluster, node: "node-b", leaseSeconds: 1).campaign(retryEvery: .milliseconds(2_500))
+            try await Self.election(cluster, node: "node-b", leaseSeconds: 3).campaign(retryEvery: .milliseconds(4_000))
         }
-        try await Task.sleep(for: .seconds(4))
+        try await Task.sleep(for: .seconds(5))
         try await holder.resign()
         let next = try await waiting.value
         #expect(try await Self.election(cluster, node: "node-b").sequencer() == "node-b")
