@@ -181,7 +181,11 @@ struct CountersignGatewayTests {
         let wrong = try await post(.zero)
         #expect(wrong.outcome == .refused && wrong.detail.hasPrefix("digest-mismatch: receivedDigest: "))
         #expect(try await statuses().map(\.status) == [.awaitingCountersignature])
+        // Credit counts a transfer only once the receiver countersigned it in time.
+        func creditedTransfers() throws -> Int64 { try fold.d.queries.credit().map(\.transfers).reduce(0, +) }
+        #expect(try creditedTransfers() == 0)
         #expect(try await post(transfer.digest).outcome == .applied)
+        #expect(try creditedTransfers() == 1)
         let complete = try await statuses()
         #expect(complete.map(\.status) == [.complete])
         #expect(complete.first?.countersignatureLeaf != nil)

@@ -101,6 +101,8 @@ import Testing
         try d.submit(Deployment.owner, .reportViolation(report))
         try d.cut()
         let reported = try #require(try d.queries.accessEvents(method: "reportViolation").first)
+        let creditBefore = try #require(try d.queries.credit().first { $0.enterprise == keys.grant.enterprise })
+        #expect(creditBefore.violations == 0)
         try d.submit(Deployment.regulator, .confirmViolation(reportID: report.reportID, note: "resale confirmed"))
         try d.submit(keys.grant.principal, .redeem(Deployment.redeemRequest(granted.requestID)))
         try d.cut()
@@ -112,6 +114,9 @@ import Testing
         #expect(refused.outcome == .refused && refused.detail.hasPrefix("revoked"), "\(refused.detail)")
         let row = try #require(try d.queries.violations().first)
         #expect(row.status == .confirmed && row.revokedGrants == 1 && row.height == reported.height)
+        // Its enterprise's credit counts the violation at the end of the confirmation's block.
+        let creditAfter = try #require(try d.queries.credit().first { $0.enterprise == keys.grant.enterprise })
+        #expect(creditAfter.violations == 1 && creditAfter.raw == creditBefore.raw - 20, "\(creditAfter)")
         // The owner may grant again: a new request is matched and granted.
         d.advance(minutes: 1)
         #expect(try d.requestAndMatch(keys).status == .granted)
