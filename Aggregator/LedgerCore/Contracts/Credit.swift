@@ -32,15 +32,8 @@ public enum Credit {
         /// the receiver within ``TransferCompletion/defaultDeadlineMilliseconds`` (72 hours).
         public var transfers: Int64 = 0
 
-        public init(
-            grants: Int64 = 0, denials: Int64 = 0, strikes: Int64 = 0, violations: Int64 = 0, transfers: Int64 = 0
-        ) {
-            self.grants = grants
-            self.denials = denials
-            self.strikes = strikes
-            self.violations = violations
-            self.transfers = transfers
-        }
+        /// No behaviour yet (every count 0); the store adds its counts field by field.
+        public init() {}
 
         /// The raw score: +1 per grant, +2 per completed transfer, −2 per denial, −5 per
         /// strike, −20 per confirmed violation.
